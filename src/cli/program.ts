@@ -1,0 +1,8 @@
+import { Command } from 'commander';
+
+/** The `msccnet` command; each subcommand lives in its own file and is added here. */
+export function makeProgram(): Command {
+  return new Command('msccnet')
+    .description('MSCCNet face manipulation detection and localization')
+    .showHelpAfterError();
+}
