@@ -124,7 +124,7 @@ export interface EvaluationExtras {
   readonly pixelAuc: { readonly AUC: number; readonly tieBound: number; readonly duplicatePixels: number } | null;
   /** ROC AUC of videos, each scored by the mean score of its kept frames; null without video ids */
   readonly videoAuc: { readonly AUC: number; readonly videos: number } | null;
-  /** official metrics on each method's fakes plus all reals, methods sorted by name */
+  /** official metrics on each method's fakes plus all reals, methods sorted by name (fakes without a method are left out) */
   readonly perManipulation: Readonly<Record<string, ManipulationMetrics>>;
 }
 
@@ -184,6 +184,13 @@ export function officialSampleSteps(sample: SampleResult): SampleSteps {
     gt: groundTruthFromMask(sample.gtRaw.data),
     score: imageScore(sample.imageLogits),
   };
+}
+
+/** A record from another process is checked before it can skew a sum. */
+function checkRecord(r: SampleRecord, i: number): void {
+  const valid = typeof r.id === 'string' && (r.label === 0 || r.label === 1) && typeof r.score === 'number'
+    && Array.isArray(r.confusion) && r.confusion.length === 4 && r.confusion.every((n) => Number.isInteger(n) && n >= 0);
+  if (!valid) throw new ArgumentError(`state.records[${i}]`, 'a SampleRecord from Evaluator.state()', r);
 }
 
 function sumConfusion(records: readonly SampleRecord[]): PixelConfusion {
@@ -246,6 +253,7 @@ export class Evaluator {
       throw new ArgumentError('other', `a shard ${this.histogram === null ? 'without' : 'with'} pixel-AUC histogram`, state.pixelHistogram,
         'create every shard\'s Evaluator with the same pixelAuc option');
     }
+    state.records.forEach(checkRecord);
     if (state.pixelHistogram !== null) this.histogram?.merge(MarginHistogram.fromSparse(state.pixelHistogram));
     for (const r of state.records) {
       this.seen.add(r.id);

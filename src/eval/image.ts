@@ -57,7 +57,7 @@ export function rocCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): 
   }
   // _binary_clf_curve: scores descending; a point after the last item of each distinct score.
   // The order inside a run of equal scores does not change the points.
-  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
+  const order = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => (scores[a] < scores[b] ? 1 : scores[a] > scores[b] ? -1 : 0));
   const tpsAll: number[] = [];
   const fpsAll: number[] = [];
   const thresholdsAll: number[] = [];

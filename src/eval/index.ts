@@ -1,3 +1,11 @@
+/**
+ * Evaluation exactly as the official code (official-spec §10): mask logits resized bilinearly
+ * to the crop's original size and argmaxed, one global pixel confusion matrix over all kept
+ * images, F1 and mIoU averaged over the two classes, image score = float32 softmax, ACC with
+ * s > 0.5, sklearn's AUC, ids de-duplicated keeping the first. `Evaluator.result()` returns
+ * these under `official` and everything else (per-class, per-image, pixel and video AUC,
+ * per-manipulation) under `extras`.
+ */
 export { firstOccurrences } from './dedup.js';
 export { EvalInputError, MetricUndefinedError } from './errors.js';
 export {

@@ -155,3 +155,8 @@ test('shards: merging states equals one pass; an id repeated across shards is dr
   assert.equal(a.extras.pixelAuc?.duplicatePixels, 3);
   assert.throws(() => new Evaluator({ pixelAuc: false }).merge(rank0), ArgumentError);
 });
+
+test('a malformed state from another process is rejected before merging', () => {
+  const bad = { records: [{ id: 'x', label: 1, score: 0.5, confusion: [1, 2, 3], inPixelHistogram: false }], pixelHistogram: null };
+  assert.throws(() => new Evaluator({ pixelAuc: false }).merge(bad as never), ArgumentError);
+});

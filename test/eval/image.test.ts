@@ -69,3 +69,58 @@ test('ACC and img-F1 use a strict s > 0.5: a score of exactly 0.5 counts as real
   assert.equal(s.AUC, 0.75);
   assert.deepEqual(s.parts, { n: 4, nPos: 2, nPredPos: 2, nCorrect: 2 });
 });
+
+/** A small deterministic generator, so the random cases are the same on every run. */
+function lcg(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1664525 + 1013904223) % 2 ** 32;
+    return state / 2 ** 32;
+  };
+}
+
+/** P(s⁺ > s⁻) + ½·P(s⁺ = s⁻) by counting every (fake, real) pair. */
+function mannWhitney(y: readonly number[], s: readonly number[]): number {
+  let wins = 0;
+  let pairs = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] !== 1) continue;
+    for (let j = 0; j < y.length; j++) {
+      if (y[j] !== 0) continue;
+      pairs++;
+      wins += s[i] > s[j] ? 1 : s[i] === s[j] ? 0.5 : 0;
+    }
+  }
+  return wins / pairs;
+}
+
+test('AUC on 1000 scores equals the brute-force pair count (numpy pairwise-sum path)', () => {
+  const rand = lcg(7);
+  const y: number[] = Array.from({ length: 1000 }, () => (rand() < 0.4 ? 1 : 0));
+  const tied = y.map((l) => Math.round((rand() + 0.3 * l) * 50) / 50); // ~65 distinct values
+  close(rocAucScore(y, tied), mannWhitney(y, tied), 1e-12);
+  const distinct = y.map(() => rand()); // ~1000 ROC points: several pairwise-sum blocks
+  close(rocAucScore(y, distinct), mannWhitney(y, distinct), 1e-12);
+});
+
+test('EER: 1 − x − np.interp(x, fpr, tpr) changes sign at the returned x, on random ROCs', () => {
+  // np.interp: at a repeated xp value it returns the fp of the last one; between knots, linear
+  const interp = (x: number, xp: Float64Array, fp: Float64Array) => {
+    let j = 0;
+    while (j + 1 < xp.length && xp[j + 1] <= x) j++;
+    if (j === xp.length - 1 || xp[j] === x) return fp[j];
+    return fp[j] + ((fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])) * (x - xp[j]);
+  };
+  const rand = lcg(11);
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 2 + Math.floor(rand() * 30);
+    const y: number[] = Array.from({ length: n }, (_, i) => (i < 1 ? 1 : i < 2 ? 0 : rand() < 0.5 ? 1 : 0));
+    const s = y.map((l) => Math.round((rand() + 0.5 * l) * 8) / 8);
+    const roc = rocCurve(y, s);
+    const eer = equalErrorRate(roc);
+    const f = (x: number) => 1 - x - interp(x, roc.fpr, roc.tpr);
+    assert.ok(eer >= 0 && eer <= 1);
+    assert.ok(f(Math.min(eer + 1e-9, 1)) < 0 || Math.abs(f(eer)) < 1e-12, `trial ${trial}: f right of ${eer}`);
+    assert.ok(eer === 0 || f(eer - 1e-9) > 0, `trial ${trial}: f left of ${eer}`);
+  }
+});
