@@ -52,7 +52,7 @@ function printSummary(names: readonly string[]): void {
   const rows = names.map((name) => {
     const variant = variantConfig(name);
     const model = buildMsccnet(name);
-    const params = model.parameterCount();
+    const params = model.numParameters();
     model.dispose();
     return [name, variant.table, params.toLocaleString('en-US'), variant.description];
   });

@@ -115,7 +115,7 @@ export function detfillSpecs(model: Module): Map<string, DetfillSpec> {
     if (m instanceof BasicBlock || m instanceof Bottleneck) scales.set(m.lastConv, 0.5);
     if (m instanceof MSCC) {
       const S = m.spectralSide;
-      scales.set(m.decoder_map.get(0), S);
+      scales.set(m.decoder_map.at(0), S);
       if (m.gcn !== null) scales.set(m.gcn.conv2, 32 / (S * S));
     }
   }
@@ -144,18 +144,15 @@ export function detfillSpecs(model: Module): Map<string, DetfillSpec> {
  */
 export function applyDetfill(model: Module, offsetBasis = DETFILL_OFFSET_BASIS): void {
   const specs = detfillSpecs(model);
-  const state = model.stateDict();
-  const filled: Record<string, Tensor> = {};
-  for (const [name, current] of Object.entries(state)) {
-    const spec = specs.get(name);
-    if (spec === undefined) throw new RangeError(`detfill-v1 has no rule for state-dict entry '${name}'`);
-    if (spec.kind === 'dct_buffer') filled[name] = current;
-    else if (spec.kind === 'bn_num_batches_tracked') filled[name] = torch.zeros(current.shape, { dtype: 'int64' });
-    else filled[name] = torch.fromTypedArray(detfillValues(name, numel(current.shape), spec, offsetBasis), current.shape);
-  }
-  model.loadStateDict(filled, { strict: true });
-}
-
-function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
+  torch.tidy(() => {
+    const filled = new Map<string, Tensor>();
+    for (const [name, current] of model.stateDict()) {
+      const spec = specs.get(name);
+      if (spec === undefined) throw new RangeError(`detfill-v1 has no rule for state-dict entry '${name}'`);
+      if (spec.kind === 'dct_buffer') filled.set(name, current);
+      else if (spec.kind === 'bn_num_batches_tracked') filled.set(name, torch.zeros(current.shape, { dtype: 'int64' }));
+      else filled.set(name, torch.fromTypedArray(detfillValues(name, current.numel, spec, offsetBasis), current.shape));
+    }
+    model.loadStateDict(filled, { strict: true });
+  });
 }

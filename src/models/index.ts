@@ -8,4 +8,3 @@ export {
 } from './detfill.js';
 export { runDetfillCheck, type DetfillCheckOptions, type DetfillCheckResult } from './detfill-check.js';
 export { tensorStats, flatIndex, type TensorStats } from './stats.js';
-export { parameterCount } from './params.js';

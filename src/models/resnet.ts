@@ -1,5 +1,5 @@
 import type { Tensor } from '../torch/index.js';
-import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential } from '../nn/index.js';
+import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type TensorModule } from '../nn/index.js';
 
 /** Receives named intermediate tensors during a forward pass (parity tests, `--check-detfill`). */
 export type Tap = (name: string, value: Tensor) => void;
@@ -15,9 +15,8 @@ export function conv1x1(inChannels: number, outChannels: number, stride = 1): Co
 }
 
 /** A residual block of either kind: its last conv is the one detfill scales by ½. */
-export interface ResidualBlock extends Module {
+export interface ResidualBlock extends TensorModule {
   readonly lastConv: Conv2d;
-  forward(x: Tensor): Tensor;
 }
 
 /**
@@ -154,7 +153,7 @@ function makeLayer(block: 'basic' | 'bottleneck', inplanes: number, planes: numb
     ? new Sequential(conv1x1(inplanes, out, stride), new BatchNorm2d(out))
     : null;
   const first = contractDilation && dilation > 1 ? dilation / 2 : dilation;
-  const blocks: Module[] = [new Block(inplanes, planes, stride, first, downsample)];
+  const blocks: ResidualBlock[] = [new Block(inplanes, planes, stride, first, downsample)];
   for (let i = 1; i < count; i++) blocks.push(new Block(out, planes, 1, dilation));
   return new Sequential(...blocks);
 }

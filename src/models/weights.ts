@@ -1,14 +1,14 @@
 import type { Tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
-import { readSafetensors } from '../nn/safetensors.js';
+import { loadSafetensors } from '../nn/index.js';
 import { InputFileError } from '../errors.js';
 import { WeightsError } from './errors.js';
 import type { ResNet } from './resnet.js';
 
 /** Reads a safetensors file; a missing or malformed file becomes an InputFileError. */
-async function readWeights(path: string): Promise<Record<string, Tensor>> {
+async function readWeights(path: string): Promise<Map<string, Tensor>> {
   try {
-    return await readSafetensors(path);
+    return (await loadSafetensors(path)).tensors;
   } catch (err) {
     throw new InputFileError(path, `cannot read safetensors (${err instanceof Error ? err.message : String(err)})`,
       'convert PyTorch checkpoints with safetensors.torch.save_file(model.state_dict(), path)', { cause: err });
@@ -16,15 +16,15 @@ async function readWeights(path: string): Promise<Record<string, Tensor>> {
 }
 
 /** Names and shapes that differ between a state dict and the model; empty when they fit exactly. */
-export function stateDictProblems(model: Module, state: Readonly<Record<string, Tensor>>): string[] {
+export function stateDictProblems(model: Module, state: ReadonlyMap<string, Tensor>): string[] {
   const own = model.stateDict();
   const problems: string[] = [];
-  for (const [name, t] of Object.entries(own)) {
-    const other = state[name];
+  for (const [name, t] of own) {
+    const other = state.get(name);
     if (other === undefined) problems.push(`missing: ${name} ${shapeText(t.shape)}`);
     else if (!sameShape(other.shape, t.shape)) problems.push(`shape: ${name} is ${shapeText(other.shape)}, the model has ${shapeText(t.shape)}`);
   }
-  for (const name of Object.keys(state)) if (!(name in own)) problems.push(`unexpected: ${name}`);
+  for (const name of state.keys()) if (!own.has(name)) problems.push(`unexpected: ${name}`);
   return problems;
 }
 
@@ -61,12 +61,12 @@ const BACKBONE_PREFIXES = ['module.', 'backbone_net.', 'backbone.'];
  * Unlike the reference's silent `strict=False`, it reports every used, skipped and missing key;
  * torchvision's 7×7 `conv1`/`bn1` and the `fc` head do not fit the V1c stem and are skipped.
  */
-export async function loadBackboneWeights(backbone: ResNet, source: string | Readonly<Record<string, Tensor>>): Promise<BackboneLoadReport> {
+export async function loadBackboneWeights(backbone: ResNet, source: string | ReadonlyMap<string, Tensor>): Promise<BackboneLoadReport> {
   const state = typeof source === 'string' ? await readWeights(source) : source;
   const own = backbone.stateDict();
-  const take: Record<string, Tensor> = {};
+  const take = new Map<string, Tensor>();
   const report: BackboneLoadReport = { used: [], skipped: [], missing: [] };
-  for (const [key, t] of Object.entries(state)) {
+  for (const [key, t] of state) {
     let name = key;
     for (let stripped = true; stripped;) {
       stripped = false;
@@ -74,15 +74,15 @@ export async function loadBackboneWeights(backbone: ResNet, source: string | Rea
         if (name.startsWith(p)) { name = name.slice(p.length); stripped = true; }
       }
     }
-    const target = own[name];
+    const target = own.get(name);
     if (target === undefined) report.skipped.push({ key, reason: `no backbone entry '${name}'` });
     else if (!sameShape(t.shape, target.shape)) report.skipped.push({ key, reason: `shape ${shapeText(t.shape)} ≠ ${shapeText(target.shape)}` });
-    else if (name in take) report.skipped.push({ key, reason: `duplicate of another key for '${name}'` });
-    else { take[name] = t; report.used.push(key); }
+    else if (take.has(name)) report.skipped.push({ key, reason: `duplicate of another key for '${name}'` });
+    else { take.set(name, t); report.used.push(key); }
   }
-  report.missing = Object.keys(own).filter((name) => !(name in take));
+  report.missing = [...own.keys()].filter((name) => !take.has(name));
   if (report.used.length === 0) {
-    throw new WeightsError(typeof source === 'string' ? source : 'state dict', [`none of ${Object.keys(state).length} keys is a ResNet backbone entry`],
+    throw new WeightsError(typeof source === 'string' ? source : 'state dict', [`none of ${state.size} keys is a ResNet backbone entry`],
       'pass a torchvision or OpenMMLab ResNet checkpoint converted to safetensors');
   }
   backbone.loadStateDict(take, { strict: false });

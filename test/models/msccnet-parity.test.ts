@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureDir } from '../helpers/fixtures.js';
 import { F, torch, type Tensor } from '../../src/torch/index.js';
-import { readSafetensors } from '../../src/nn/safetensors.js';
+import { loadSafetensors } from '../../src/nn/index.js';
 import { applyDetfill, detfillInput } from '../../src/models/detfill.js';
 import { MSCCNet } from '../../src/models/msccnet/index.js';
 import { tensorStats, type TensorStats } from '../../src/models/stats.js';
@@ -74,8 +74,8 @@ function runModel(): Run {
 const run = runModel();
 
 test('the scheme input equals the fixture input bit for bit', async () => {
-  const tensors = await readSafetensors(join(dir, 'tensors.safetensors'));
-  assert.deepEqual(run.input, tensors.input.toTypedArray());
+  const { tensors } = await loadSafetensors(join(dir, 'tensors.safetensors'));
+  assert.deepEqual(run.input, tensors.get('input')!.toTypedArray());
 });
 
 test('image logits, mask logits and the aux map match the reference (README §6)', () => {

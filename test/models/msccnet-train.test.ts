@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureDir } from '../helpers/fixtures.js';
 import { torch } from '../../src/torch/index.js';
-import { SGD } from '../../src/nn/index.js';
-import { readSafetensors } from '../../src/nn/safetensors.js';
+import { SGD, loadSafetensors } from '../../src/nn/index.js';
 import { applyDetfill, detfillInput } from '../../src/models/detfill.js';
 import { MSCCNet, msccnetLosses } from '../../src/models/msccnet/index.js';
 
@@ -41,8 +40,8 @@ test('train mode: official losses, one SGD step, BN running stats and the second
   const model = new MSCCNet({ inputSize: size, dropout: 0 });     // the fixture disables Dropout2d (p = 0)
   applyDetfill(model, fixture.offset_basis);
   model.train();
-  const targetsFile = await readSafetensors(join(dir, 'targets.safetensors'));
-  const targets = { segmentation: targetsFile.target_segmentation, label: targetsFile.target_label };
+  const { tensors: targetsFile } = await loadSafetensors(join(dir, 'targets.safetensors'));
+  const targets = { segmentation: targetsFile.get('target_segmentation')!, label: targetsFile.get('target_label')! };
   const x = torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]);
   const tracked = Object.keys(ref.params);
   const params = new Map(model.namedParameters());
@@ -59,11 +58,11 @@ test('train mode: official losses, one SGD step, BN running stats and the second
   const state = model.stateDict();
   for (const [bn, stats] of Object.entries(ref.bn_running_stats_after_first_forward)) {
     for (const key of ['running_mean', 'running_var'] as const) {
-      const v = state[`${bn}.${key}`].toTypedArray() as Float32Array;
+      const v = state.get(`${bn}.${key}`)!.toTypedArray() as Float32Array;
       assert.ok(rel(sum(v), stats[key].sum) <= 1e-4, `${bn}.${key}: sum ${sum(v)} vs ${stats[key].sum}`);
       stats[key].first4!.forEach((r, i) => assert.ok(rel(v[i], r) <= 1e-4, `${bn}.${key}[${i}]`));
     }
-    assert.equal(Number(state[`${bn}.num_batches_tracked`].item()), stats.num_batches_tracked);
+    assert.equal(Number(state.get(`${bn}.num_batches_tracked`)!.item()), stats.num_batches_tracked);
   }
 
   losses.total.backward();

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch } from '../../src/torch/index.js';
+import type { Conv2d } from '../../src/nn/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { InputSizeError, UnknownVariantError } from '../../src/models/errors.js';
 import { MSCCNet, buildMsccnet, msccnetLosses, parseMsccnetConfig, variantConfig, variantNames } from '../../src/models/msccnet/index.js';
-import { parameterCount } from '../../src/models/params.js';
 
 // Parameter counts per module from official-spec §1–§6 (ResNet-50 os8, C = 512, K = 2, N = 4).
 const SPEC = {
@@ -20,16 +20,16 @@ test('the default config has the reference parameter count, 52,145,531', () => {
   const total = SPEC.backbone + SPEC.classifier + MFA + SPEC.bottleneck(2048) + SPEC.mscc + SPEC.decoder;
   assert.equal(total, 52_145_531, 'the spec figures add up');
   const model = new MSCCNet();
-  assert.equal(parameterCount(model.backbone_net), SPEC.backbone, 'backbone');
-  assert.equal(parameterCount(model), 52_145_531);
+  assert.equal(model.backbone_net.numParameters(), SPEC.backbone, 'backbone');
+  assert.equal(model.numParameters(), 52_145_531);
 });
 
 test('Table 6 Base. variants have the counts derived from the spec', () => {
   const base = SPEC.backbone + SPEC.classifier + SPEC.bottleneck(2048) + SPEC.decoder;
   const baseMfa = base + MFA;
   console.log(`# Base. (no MFA, no MSCC) from the spec: ${base.toLocaleString('en-US')}; Base.+MFA: ${baseMfa.toLocaleString('en-US')}`);
-  assert.equal(parameterCount(buildMsccnet('base', { inputSize: 128 })), base);
-  assert.equal(parameterCount(buildMsccnet('base+mfa', { inputSize: 128 })), baseMfa);
+  assert.equal(buildMsccnet('base', { inputSize: 128 }).numParameters(), base);
+  assert.equal(buildMsccnet('base+mfa', { inputSize: 128 }).numParameters(), baseMfa);
 });
 
 test('every ablation variant builds, runs forward and backward at 128², and counts its parameters', () => {
@@ -48,9 +48,9 @@ test('every ablation variant builds, runs forward and backward at 128², and cou
       const total = losses.total.item();
       assert.ok(Number.isFinite(total), `${name}: loss ${total}`);
       losses.total.backward();
-      const stem = model.backbone_net.stem.get(0);
+      const stem = model.backbone_net.stem.at(0) as Conv2d;
       assert.ok(stem.weight.grad !== null, `${name}: no gradient reached the stem`);
-      rows.push(`${name.padEnd(10)} ${variantConfig(name).table.padEnd(8)} ${parameterCount(model).toLocaleString('en-US').padStart(11)}`);
+      rows.push(`${name.padEnd(10)} ${variantConfig(name).table.padEnd(8)} ${model.numParameters().toLocaleString('en-US').padStart(11)}`);
     });
   }
   console.log(`# variant    table     parameters\n# ${rows.join('\n# ')}`);

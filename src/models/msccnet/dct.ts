@@ -1,5 +1,5 @@
 import { torch, type Tensor } from '../../torch/index.js';
-import { Module } from '../../nn/index.js';
+import { Buffer, Module } from '../../nn/index.js';
 
 /**
  * Multi-spectral DCT filters (paper Eq. 6–8; official `multi_spectral.py`). Both variants are
@@ -66,11 +66,11 @@ export type DctBases = 'official' | 'paper';
  * (saved in the state dict) that multiplies the features element-wise (Eq. 6 without the sum).
  */
 export class MultiSpectralDCTLayer extends Module {
-  readonly weight: Tensor;
+  readonly weight: Buffer;
   constructor(readonly channels: number, readonly side: number, readonly bases: DctBases, groups: number) {
     super();
     const values = bases === 'official' ? officialDctWeight(channels, side) : paperDctWeight(channels, side, groups);
-    this.weight = this.registerBuffer('weight', torch.fromTypedArray(values, [channels, side, side]));
+    this.weight = torch.tidy(() => new Buffer(torch.fromTypedArray(values, [channels, side, side])));
   }
   /** x [B, C, S, S] → x ⊙ weight. */
   forward(x: Tensor): Tensor {

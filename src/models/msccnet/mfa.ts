@@ -28,7 +28,7 @@ export function multiLevelAggregation(parts: AggregationParts, stages: readonly 
   const [, c2, c3, c4] = stages;
   const x3 = parts.bottleneck3.forward(c4);
   if (parts.bottleneck1 === null || parts.bottleneck2 === null || parts.bottleneck_fusion === null) return x3;
-  const size = [x3.shape[2], x3.shape[3]];
+  const size: [number, number] = [x3.shape[2], x3.shape[3]];
   const align = (t: Tensor): Tensor => (t.shape[2] === size[0] && t.shape[3] === size[1]
     ? t : F.interpolate(t, { size, mode: 'bilinear', alignCorners: false }));
   const x1 = align(parts.bottleneck1.forward(c2));
