@@ -48,8 +48,8 @@ export function runDetfillCheck(opts: DetfillCheckOptions): DetfillCheckResult {
   const t2 = performance.now();
   const stages: Record<string, TensorStats> = {};
   const kept: Record<string, Float32Array> = {};
-  let img = new Float32Array(0);
-  let mask = { values: new Float32Array(0), shape: [0] };
+  let img: Float32Array = new Float32Array(0);
+  let mask: { values: Float32Array; shape: number[] } = { values: new Float32Array(0), shape: [0] };
   torch.noGrad(() => torch.tidy(() => {
     const x = torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]);
     const tap = (name: string, value: Tensor): void => {
