@@ -36,8 +36,8 @@ export function makeModelCommand(): Command {
     .option('--mask-index <n,k,row,col>', 'mask-logit index to print (repeatable; default: corners and centre)', multiIndex)
     .option('--threads <n>', 'intra-op threads', positiveInt)
     .action((opts: { summary?: boolean; variant?: string[]; checkDetfill?: boolean; size: number; batch: number;
-      offsetBasis: number; maskIndex?: number[][]; threads?: number }) => {
-      if (!opts.summary && !opts.checkDetfill) throw new InvalidArgumentError('give --summary and/or --check-detfill');
+      offsetBasis: number; maskIndex?: number[][]; threads?: number }, command: Command) => {
+      if (!opts.summary && !opts.checkDetfill) command.error('error: give --summary and/or --check-detfill');
       if (opts.summary) printSummary(opts.variant ?? variantNames());
       if (opts.checkDetfill) {
         const last = opts.size / 8 > 0 ? Math.ceil(opts.size / 8) - 1 : 0;

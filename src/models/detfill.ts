@@ -54,14 +54,15 @@ export function unitValue(i: number, h: number): number {
 }
 
 /**
- * The float32 values of one tensor: computed in double in the README's order, rounded once.
- * `dct_buffer` is not filled by the scheme (the official formula applies) and throws.
+ * The float32 values of elements `first` … `first + count − 1` of one tensor: computed in double
+ * in the README's order, rounded once. `dct_buffer` is not filled by the scheme (the official
+ * formula applies) and throws.
  */
-export function detfillValues(name: string, numel: number, spec: DetfillSpec, offsetBasis = DETFILL_OFFSET_BASIS): Float32Array {
-  const out = new Float32Array(numel);
+export function detfillValues(name: string, count: number, spec: DetfillSpec, offsetBasis = DETFILL_OFFSET_BASIS, first = 0): Float32Array {
+  const out = new Float32Array(count);
   const h = fnv1a32(name, offsetBasis);
   const value = valueFormula(name, spec);
-  for (let i = 0; i < numel; i++) out[i] = value(unitValue(i, h));
+  for (let i = 0; i < count; i++) out[i] = value(unitValue(first + i, h));
   return out;
 }
 
