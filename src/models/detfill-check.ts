@@ -1,7 +1,7 @@
 import { torch, type Tensor } from '../torch/index.js';
 import { DETFILL_OFFSET_BASIS, applyDetfill, detfillInput } from './detfill.js';
 import { MSCCNet } from './msccnet/index.js';
-import { tensorStats, flatIndex, type TensorStats } from './stats.js';
+import { tensorStats, valueAt, type TensorStats } from './stats.js';
 
 export interface DetfillCheckOptions {
   /** input side; the reference runs 512 (S = 64) */
@@ -26,7 +26,8 @@ export interface DetfillCheckResult {
   spectral_side_S: number;
   img_logits: number[][];
   prob_fake: number[];
-  mask_logits_at: { index: number[]; value: number }[];
+  /** null where an index lies outside the mask logits */
+  mask_logits_at: { index: number[]; value: number | null }[];
   stages: Record<string, TensorStats>;
   /** full float32 values of the `keepStages` */
   values?: Record<string, Float32Array>;
@@ -69,7 +70,7 @@ export function runDetfillCheck(opts: DetfillCheckOptions): DetfillCheckResult {
     scheme: 'detfill-v1', offset_basis: offsetBasis, input_size: size, batch, spectral_side_S: model.spectralSide,
     img_logits: imgLogits,
     prob_fake: imgLogits.map((l) => 1 / (1 + Math.exp(l[0] - l[1]))),       // softmax(ℓ)_1 for K = 2
-    mask_logits_at: (opts.maskIndices ?? []).map((index) => ({ index: [...index], value: mask.values[flatIndex(mask.shape, index)] })),
+    mask_logits_at: (opts.maskIndices ?? []).map((index) => ({ index: [...index], value: valueAt(mask.values, mask.shape, index) })),
     stages,
     ...(opts.keepStages === undefined ? {} : { values: kept }),
     seconds: { build: (t1 - t0) / 1000, fill: (t2 - t1) / 1000, forward: (t3 - t2) / 1000 },
