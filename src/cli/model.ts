@@ -1,0 +1,66 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DETFILL_OFFSET_BASIS } from '../models/detfill.js';
+import { runDetfillCheck } from '../models/detfill-check.js';
+import { buildMsccnet, variantConfig, variantNames } from '../models/msccnet/index.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function uint32(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`expected an integer in 0…4294967295, got '${value}'`);
+  return n;
+}
+
+function multiIndex(value: string, previous: number[][] | undefined): number[][] {
+  const index = value.split(',').map(Number);
+  if (index.length !== 4 || index.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new InvalidArgumentError(`expected n,k,row,col (4 non-negative integers), got '${value}'`);
+  }
+  return [...(previous ?? []), index];
+}
+
+/** `msccnet model`: parameter counts of the variants, and the detfill parity check at any size. */
+export function makeModelCommand(): Command {
+  return new Command('model')
+    .description('MSCCNet variants: parameter counts (--summary) and the deterministic-weight check against the reference (--check-detfill)')
+    .option('--summary', 'print a parameter-count table of the variants')
+    .addOption(new Option('--variant <name...>', 'variants for --summary (default: all)'))
+    .option('--check-detfill', 'build the reference config with detfill-v1 weights, run the scheme input, print JSON')
+    .option('--size <side>', 'input side for --check-detfill (the DCT side is side/8)', positiveInt, 512)
+    .option('--batch <n>', 'batch size for --check-detfill', positiveInt, 1)
+    .option('--offset-basis <n>', 'FNV-1a offset basis of the weight scheme', uint32, DETFILL_OFFSET_BASIS)
+    .option('--mask-index <n,k,row,col>', 'mask-logit index to print (repeatable; default: corners and centre)', multiIndex)
+    .option('--threads <n>', 'intra-op threads', positiveInt)
+    .action((opts: { summary?: boolean; variant?: string[]; checkDetfill?: boolean; size: number; batch: number;
+      offsetBasis: number; maskIndex?: number[][]; threads?: number }) => {
+      if (!opts.summary && !opts.checkDetfill) throw new InvalidArgumentError('give --summary and/or --check-detfill');
+      if (opts.summary) printSummary(opts.variant ?? variantNames());
+      if (opts.checkDetfill) {
+        const last = opts.size / 8 > 0 ? Math.ceil(opts.size / 8) - 1 : 0;
+        const maskIndices = opts.maskIndex ?? [[0, 0, 0, 0], [0, 1, 0, last], [0, 1, last >> 1, last >> 1], [0, 0, last, 0], [0, 1, last, last]];
+        const result = runDetfillCheck({ size: opts.size, batch: opts.batch, offsetBasis: opts.offsetBasis, maskIndices, threads: opts.threads });
+        console.log(JSON.stringify(result, null, 1));
+      }
+    });
+}
+
+function printSummary(names: readonly string[]): void {
+  const rows = names.map((name) => {
+    const variant = variantConfig(name);
+    const model = buildMsccnet(name);
+    const params = model.numParameters();
+    model.dispose();
+    return [name, variant.table, params.toLocaleString('en-US'), variant.description];
+  });
+  const header = ['variant', 'table', 'parameters', 'description'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]): string => cells.map((v, c) => (c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(r));
+}
+

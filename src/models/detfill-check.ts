@@ -1,0 +1,69 @@
+import { torch, type Tensor } from '../torch/index.js';
+import { DETFILL_OFFSET_BASIS, applyDetfill, detfillInput } from './detfill.js';
+import { MSCCNet } from './msccnet/index.js';
+import { tensorStats, flatIndex, type TensorStats } from './stats.js';
+
+export interface DetfillCheckOptions {
+  /** input side; the reference runs 512 (S = 64) */
+  size: number;
+  batch?: number;
+  offsetBasis?: number;
+  /** [n, k, row, col] indices of mask logits to report */
+  maskIndices?: readonly (readonly number[])[];
+  /** per stage name, multi-indices to sample (the fixture's `samples`) */
+  stageSamples?: Readonly<Record<string, readonly (readonly number[])[]>>;
+  threads?: number;
+}
+
+/** The quantities the `msccnet-128` fixture lists, for any size: comparable with the reference. */
+export interface DetfillCheckResult {
+  scheme: 'detfill-v1';
+  offset_basis: number;
+  input_size: number;
+  batch: number;
+  spectral_side_S: number;
+  img_logits: number[][];
+  prob_fake: number[];
+  mask_logits_at: { index: number[]; value: number }[];
+  stages: Record<string, TensorStats>;
+  seconds: { build: number; fill: number; forward: number };
+}
+
+/**
+ * Builds the reference configuration for `size` with detfill-v1 weights, runs the scheme's input
+ * in eval mode and gathers the fixture's statistics of every stage.
+ */
+export function runDetfillCheck(opts: DetfillCheckOptions): DetfillCheckResult {
+  const { size, batch = 1, offsetBasis = DETFILL_OFFSET_BASIS } = opts;
+  if (opts.threads !== undefined) torch.setNumThreads(opts.threads);
+  const t0 = performance.now();
+  const model = new MSCCNet({ inputSize: size });
+  const t1 = performance.now();
+  applyDetfill(model, offsetBasis);
+  model.eval();
+  const t2 = performance.now();
+  const stages: Record<string, TensorStats> = {};
+  let img: Float32Array = new Float32Array(0);
+  let mask: { values: Float32Array; shape: number[] } = { values: new Float32Array(0), shape: [] };
+  torch.noGrad(() => torch.tidy(() => {
+    const x = torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]);
+    const tap = (name: string, value: Tensor): void => {
+      const values = value.toTypedArray() as Float32Array;
+      stages[name] = tensorStats(values, value.shape, opts.stageSamples?.[name] ?? []);
+      if (name === 'img_logits') img = values;
+      if (name === 'mask_logits') mask = { values, shape: [...value.shape] };
+    };
+    model.forward(x, tap);
+  }));
+  const t3 = performance.now();
+  const K = model.config.numClasses;
+  const imgLogits = Array.from({ length: batch }, (_, n) => Array.from(img.subarray(n * K, (n + 1) * K)));
+  return {
+    scheme: 'detfill-v1', offset_basis: offsetBasis, input_size: size, batch, spectral_side_S: model.spectralSide,
+    img_logits: imgLogits,
+    prob_fake: imgLogits.map((l) => 1 / (1 + Math.exp(l[0] - l[1]))),       // softmax(ℓ)_1 for K = 2
+    mask_logits_at: (opts.maskIndices ?? []).map((index) => ({ index: [...index], value: mask.values[flatIndex(mask.shape, index)] })),
+    stages,
+    seconds: { build: (t1 - t0) / 1000, fill: (t2 - t1) / 1000, forward: (t3 - t2) / 1000 },
+  };
+}

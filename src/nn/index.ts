@@ -1,0 +1,14 @@
+/** Neural-network modules over the torch API (torch.nn): Module, layers, initialisers, SGD, safetensors. */
+export { Module, Sequential, ModuleList, type TensorModule, type StateDict, type LoadStateDictOptions } from './module.js';
+export { Parameter, Buffer } from './parameter.js';
+export {
+  Conv2d, Linear, BatchNorm2d, ReLU, Dropout, Dropout2d, MaxPool2d, AdaptiveAvgPool2d,
+  type Conv2dOptions, type BatchNormOptions, type MaxPool2dOptions,
+} from './layers.js';
+export * as init from './init.js';
+export { SGD, type SgdOptions, type ParamGroup, type SgdState } from './sgd.js';
+export {
+  decodeSafetensors, encodeSafetensors, fromBytes, loadSafetensors, saveSafetensors,
+  type DecodedSafetensors, type LoadedSafetensors, type RawTensor, type SafetensorsDtype,
+} from './safetensors.js';
+export { StateDictError, SafetensorsError } from './errors.js';

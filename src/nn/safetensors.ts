@@ -1,0 +1,186 @@
+/**
+ * safetensors (huggingface/safetensors format): an 8-byte little-endian header length N, N
+ * bytes of JSON `{ name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": {…} }`
+ * padded with spaces so that the data starts 8-byte aligned, then the raw little-endian data.
+ * Offsets are relative to the data start; tensors must cover it exactly, without overlaps or holes.
+ */
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { torch } from '../torch/torch.js';
+import type { DType, Tensor } from '../torch/tensor.js';
+import { SafetensorsError } from './errors.js';
+
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+const fromFileDtype: Record<SafetensorsDtype, DType> = {
+  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+};
+const toFileDtype = Object.fromEntries(Object.entries(fromFileDtype).map(([k, v]) => [v, k])) as Record<DType, SafetensorsDtype>;
+const fileDtypeBytes: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+/** One tensor of a decoded file: its bytes are a view into the file's buffer (no copy). */
+export interface RawTensor {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  data: Uint8Array;
+}
+export interface DecodedSafetensors {
+  tensors: Map<string, RawTensor>;
+  metadata: Record<string, string>;
+}
+
+/** Largest header accepted (the reference implementation's limit). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+/** Parses and validates a safetensors byte buffer; `source` names it in errors. */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffer'): DecodedSafetensors {
+  const fail = (problem: string): never => { throw new SafetensorsError(source, problem); };
+  if (bytes.byteLength < 8) fail(`${bytes.byteLength} bytes is too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const headerLength = Number(n);
+  if (8 + headerLength > bytes.byteLength) fail(`header length ${headerLength} runs past the end of the ${bytes.byteLength}-byte file`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (err) {
+    throw new SafetensorsError(source, `header is not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header JSON is not an object');
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.byteLength - dataStart;
+  const metadata: Record<string, string> = {};
+  const tensors = new Map<string, RawTensor>();
+  const spans: { name: string; begin: number; end: number }[] = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail('__metadata__ is not an object');
+      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`__metadata__.${k} is not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e !== 'object' || e === null) fail(`tensor '${name}': entry is not an object`);
+    if (typeof e.dtype !== 'string' || !(e.dtype in fileDtypeBytes)) fail(`tensor '${name}': unknown dtype ${JSON.stringify(e.dtype)}`);
+    const dtype = e.dtype as SafetensorsDtype;
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': shape is not a list of non-negative integers`);
+    const shape = e.shape as number[];
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      fail(`tensor '${name}': data_offsets is not a pair of non-negative integers`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (begin > end || end > dataLength) fail(`tensor '${name}': data_offsets [${begin}, ${end}] out of range of the ${dataLength}-byte data (truncated file?)`);
+    const expected = shape.reduce((a, b) => a * b, 1) * fileDtypeBytes[dtype];
+    if (end - begin !== expected) fail(`tensor '${name}': ${end - begin} bytes but shape [${shape.join(', ')}] × ${dtype} needs ${expected}`);
+    spans.push({ name, begin, end });
+    tensors.set(name, { dtype, shape, data: bytes.subarray(dataStart + begin, dataStart + end) });
+  }
+  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const s of spans) {
+    if (s.begin < covered) fail(`tensor '${s.name}' overlaps the previous tensor's bytes (offset ${s.begin} < ${covered})`);
+    if (s.begin > covered) fail(`bytes ${covered}…${s.begin} of the data belong to no tensor`);
+    covered = s.end;
+  }
+  if (covered !== dataLength) fail(`the data has ${dataLength - covered} trailing bytes that belong to no tensor`);
+  return { tensors, metadata };
+}
+
+/** float16/bfloat16 become float32 (what every op here computes in); other dtypes stay. */
+function toTensor(raw: RawTensor): Tensor {
+  const dtype = fromFileDtype[raw.dtype];
+  const { data } = raw;
+  const bytes = fileDtypeBytes[raw.dtype];
+  // The typed-array view needs its element alignment; unaligned data (allowed by the format) is copied.
+  const aligned = data.byteOffset % bytes === 0 ? data : data.slice();
+  const numel = aligned.byteLength / bytes;
+  const buffer = aligned.buffer as ArrayBuffer;
+  const arr = dtype === 'float16' || dtype === 'bfloat16' ? new Uint16Array(buffer, aligned.byteOffset, numel)
+    : dtype === 'bool' ? aligned
+      : new ({ float64: Float64Array, float32: Float32Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array } as const)[dtype](buffer, aligned.byteOffset, numel);
+  return torch.tidy(() => {
+    const t = torch.fromTypedArray(arr, raw.shape, dtype);
+    return dtype === 'float16' || dtype === 'bfloat16' ? t.to('float32') : t;
+  });
+}
+
+export interface LoadedSafetensors {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Reads a safetensors file into tensors (float16/bfloat16 → float32). Other dtypes share the
+ * file's buffer without copying; it stays in memory while any of them lives.
+ */
+export async function loadSafetensors(path: string): Promise<LoadedSafetensors> {
+  const bytes = await readFile(path);
+  return fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+}
+
+/** As loadSafetensors, from bytes in memory. */
+export function fromBytes(bytes: Uint8Array, source = 'safetensors buffer'): LoadedSafetensors {
+  const decoded = decodeSafetensors(bytes, source);
+  const tensors = new Map<string, Tensor>();
+  for (const [name, raw] of decoded.tensors) tensors.set(name, toTensor(raw));
+  return { tensors, metadata: decoded.metadata };
+}
+
+/**
+ * Encodes tensors (in the given order of names; data laid out by descending element size so
+ * every tensor is aligned to its own element size) with optional string metadata.
+ */
+export function encodeSafetensors(tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>, metadata?: Record<string, string>): Uint8Array {
+  const entries = [...(tensors instanceof Map ? tensors : Object.entries(tensors))];
+  const datas = entries.map(([name, t]) => {
+    const fileDtype = toFileDtype[t.dtype];
+    const arr = t.toTypedArray();
+    return { name, dtype: fileDtype, shape: t.shape, bytes: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) };
+  });
+  const order = [...datas].sort((a, b) => fileDtypeBytes[b.dtype] - fileDtypeBytes[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  const offsets = new Map<string, [number, number]>();
+  for (const d of order) {
+    offsets.set(d.name, [offset, offset + d.bytes.byteLength]);
+    offset += d.bytes.byteLength;
+  }
+  for (const d of datas) header[d.name] = { dtype: d.dtype, shape: d.shape, data_offsets: offsets.get(d.name) };
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil((8 + json.byteLength) / 8) * 8 - 8;
+  const headerBytes = new Uint8Array(padded).fill(0x20);
+  headerBytes.set(json);
+  json = headerBytes;
+  const out = new Uint8Array(8 + json.byteLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
+  out.set(json, 8);
+  let at = 8 + json.byteLength;
+  for (const d of order) {
+    out.set(d.bytes, at);
+    at += d.bytes.byteLength;
+  }
+  return out;
+}
+
+/** Writes a safetensors file atomically: a temporary name in the same folder, fsync, rename. */
+export async function saveSafetensors(path: string, tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
+  metadata?: Record<string, string>): Promise<void> {
+  const bytes = encodeSafetensors(tensors, metadata);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, path);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The single dispatch point of every tensor op. `Tensor`, `torch` and `F` call the active
+ * backend only, so another backend (e.g. the ONNX exporter's tracing backend) can run the same
+ * model code by implementing this interface over its own handles.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { AddonLoadError, DisposedTensorError, TorchError } from './errors.js';
+
+/** An opaque tensor reference owned by a backend. */
+export interface Handle { readonly __handle: unique symbol }
+type H = Handle;
+type Num = number | null;
+
+export type UnaryOp = 'neg' | 'relu' | 'sigmoid' | 'tanh' | 'exp' | 'log' | 'sqrt' | 'abs' | 'contiguous' | 'clone' | 'logicalNot';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'gt' | 'lt' | 'ge' | 'le' | 'eq' | 'ne' | 'maximum' | 'minimum' | 'matmul' | 'bmm';
+export type InplaceOp = 'add' | 'mul' | 'div' | 'zero' | 'fill' | 'copy';
+
+/** Argument order mirrors the ATen signatures (see native/src/ops.cc). */
+export interface Backend {
+  liveTensors(): number;
+  dispose(t: H): void;
+  isDisposed(t: H): boolean;
+  fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: string, copy: boolean): H;
+  toBuffer(t: H): ArrayBuffer;
+  full(shape: readonly number[], value: number, dtype: string, device: string): H;
+  empty(shape: readonly number[], dtype: string, device: string): H;
+  randn(shape: readonly number[], dtype: string, device: string): H;
+  rand(shape: readonly number[], dtype: string, device: string): H;
+  randint(low: number, high: number, shape: readonly number[], dtype: string, device: string): H;
+  arange(start: number, end: number, step: number, dtype: string, device: string): H;
+  manualSeed(seed: number): void;
+  uniform_(t: H, low: number, high: number): void;
+  normal_(t: H, mean: number, std: number): void;
+  shape(t: H): number[];
+  dtype(t: H): string;
+  device(t: H): string;
+  numel(t: H): number;
+  isContiguous(t: H): boolean;
+  requiresGrad(t: H): boolean;
+  setRequiresGrad(t: H, on: boolean): void;
+  isLeaf(t: H): boolean;
+  grad(t: H): H | null;
+  setGrad(t: H, g: H | null): void;
+  backward(t: H, grad: H | null, retainGraph: boolean): void;
+  detach(t: H): H;
+  item(t: H): number;
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  unary(op: UnaryOp, t: H): H;
+  binary(op: BinaryOp, a: H, b: H | number): H;
+  where(cond: H, a: H, b: H): H;
+  clamp(t: H, min: Num, max: Num): H;
+  inplace(op: InplaceOp, t: H, other?: H | number, alpha?: number): void;
+  sum(t: H, dims: readonly number[] | null, keepdim: boolean): H;
+  mean(t: H, dims: readonly number[] | null, keepdim: boolean): H;
+  maxAll(t: H): H;
+  minAll(t: H): H;
+  maxDim(t: H, dim: number, keepdim: boolean): [H, H];
+  minDim(t: H, dim: number, keepdim: boolean): [H, H];
+  argmax(t: H, dim: Num, keepdim: boolean): H;
+  view(t: H, shape: readonly number[]): H;
+  reshape(t: H, shape: readonly number[]): H;
+  permute(t: H, dims: readonly number[]): H;
+  transpose(t: H, a: number, b: number): H;
+  flatten(t: H, start: number, end: number): H;
+  unsqueeze(t: H, dim: number): H;
+  squeeze(t: H, dim: Num): H;
+  split(t: H, size: number, dim: number): H[];
+  splitWithSizes(t: H, sizes: readonly number[], dim: number): H[];
+  chunk(t: H, n: number, dim: number): H[];
+  narrow(t: H, dim: number, start: number, length: number): H;
+  slice(t: H, dim: number, start: number, end: number, step: number): H;
+  select(t: H, dim: number, index: number): H;
+  expand(t: H, shape: readonly number[]): H;
+  toDtype(t: H, dtype: string): H;
+  toDevice(t: H, device: string): H;
+  cat(ts: readonly H[], dim: number): H;
+  stack(ts: readonly H[], dim: number): H;
+  indexSelect(t: H, dim: number, index: H): H;
+  conv2d(x: H, w: H, b: H | null, stride: readonly number[], padding: readonly number[], dilation: readonly number[], groups: number): H;
+  batchNorm(x: H, runningMean: H | null, runningVar: H | null, weight: H | null, bias: H | null, training: boolean, momentum: number, eps: number): H;
+  maxPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], dilation: readonly number[], ceilMode: boolean): H;
+  avgPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], ceilMode: boolean, countIncludePad: boolean): H;
+  adaptiveAvgPool2d(x: H, size: readonly number[]): H;
+  linear(x: H, w: H, b: H | null): H;
+  upsample(x: H, mode: string, size: readonly number[], alignCorners: boolean, scaleH: Num, scaleW: Num): H;
+  crossEntropy(logits: H, target: H, weight: H | null, reduction: number, ignoreIndex: number, labelSmoothing: number): H;
+  binaryCrossEntropyWithLogits(logits: H, target: H, weight: H | null, posWeight: H | null, reduction: number): H;
+  dropout(x: H, p: number, training: boolean): H;
+  featureDropout(x: H, p: number, training: boolean): H;
+  softmax(x: H, dim: number): H;
+  logSoftmax(x: H, dim: number): H;
+}
+
+/** Where the addon lives, relative to this file in src/torch or dist/torch. */
+const addonPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'msccnet_torch.node');
+
+/** Wraps every addon function so a libtorch error becomes a TorchError (with the JS caller's stack). */
+function loadNative(): Backend {
+  let addon: Record<string, unknown>;
+  try {
+    addon = createRequire(import.meta.url)(addonPath) as Record<string, unknown>;
+  } catch (err) {
+    throw new AddonLoadError(addonPath, { cause: err });
+  }
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(addon)) {
+    if (typeof fn !== 'function' || name === 'NativeTensor') continue;
+    const f = fn as (...args: unknown[]) => unknown;
+    wrapped[name] = (...args: unknown[]) => {
+      try {
+        return f(...args);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (message === 'tensor was disposed') throw new DisposedTensorError(name === 'binary' || name === 'unary' || name === 'inplace' ? String(args[0]) : name);
+        throw new TorchError(name === 'binary' || name === 'unary' || name === 'inplace' ? String(args[0]) : name, message, { cause: err });
+      }
+    };
+  }
+  return wrapped as unknown as Backend;
+}
+
+let native: Backend | null = null;
+let active: Backend | null = null;
+
+/** The backend every op goes through (the libtorch addon unless one was substituted). */
+export function backend(): Backend {
+  if (active === null) active = native ??= loadNative();
+  return active;
+}
+
+/** Runs fn with another backend active (e.g. a tracer); restores the previous one afterwards. */
+export function withBackend<R>(b: Backend, fn: () => R): R {
+  const previous = active;
+  active = b;
+  try {
+    return fn();
+  } finally {
+    active = previous;
+  }
+}
