@@ -1,8 +1,10 @@
 import { Command } from 'commander';
+import { makeAnnotateCommand } from './annotate.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
   return new Command('msccnet')
     .description('MSCCNet face manipulation detection and localization')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addCommand(makeAnnotateCommand());
 }
