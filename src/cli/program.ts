@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { makeAnnotateCommand } from './annotate.js';
 import { makeModelCommand } from './model.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
@@ -6,5 +7,6 @@ export function makeProgram(): Command {
   return new Command('msccnet')
     .description('MSCCNet face manipulation detection and localization')
     .showHelpAfterError()
-    .addCommand(makeModelCommand());
+    .addCommand(makeModelCommand())
+    .addCommand(makeAnnotateCommand());
 }
