@@ -1,8 +1,14 @@
 import { Command } from 'commander';
+import { makeDatasetCommand } from './dataset.js';
+import { makePrepareCommand } from './prepare.js';
+import { makeWorkerCommand } from './worker.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
   return new Command('msccnet')
     .description('MSCCNet face manipulation detection and localization')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addCommand(makePrepareCommand())
+    .addCommand(makeWorkerCommand())
+    .addCommand(makeDatasetCommand());
 }
