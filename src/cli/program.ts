@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { makeAnnotateCommand } from './annotate.js';
 import { makeModelCommand } from './model.js';
+import { makeDatasetCommand } from './dataset.js';
+import { makePrepareCommand } from './prepare.js';
+import { makeWorkerCommand } from './worker.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
@@ -8,5 +11,8 @@ export function makeProgram(): Command {
     .description('MSCCNet face manipulation detection and localization')
     .showHelpAfterError()
     .addCommand(makeModelCommand())
-    .addCommand(makeAnnotateCommand());
+    .addCommand(makeAnnotateCommand())
+    .addCommand(makePrepareCommand())
+    .addCommand(makeWorkerCommand())
+    .addCommand(makeDatasetCommand());
 }

@@ -1,0 +1,13 @@
+/** A mask from a real/fake crop pair: a 0/255 PNG, or null with the reason none was made. */
+export interface MaskResult { mask: Buffer | null; reason?: string }
+/** Pixel annotation of a (real, fake) pair of PNG crops of the same frame and box. */
+export type Annotator = (realPng: Buffer, fakePng: Buffer) => Promise<MaskResult>;
+
+/** The paper's annotation (Fig. 3, src/annotate) as an {@link Annotator}; loaded lazily (it brings OpenCV's wasm). */
+export async function loadAnnotator(): Promise<Annotator> {
+  const { annotatePair } = await import('../annotate/index.js');
+  return async (realPng, fakePng) => {
+    const r = await annotatePair(realPng, fakePng);
+    return r.mask ? { mask: r.mask } : { mask: null, reason: r.status };
+  };
+}
