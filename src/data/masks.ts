@@ -6,8 +6,9 @@ export type Annotator = (realPng: Buffer, fakePng: Buffer) => Promise<MaskResult
 /** The paper's annotation (Fig. 3, src/annotate) as an {@link Annotator}; loaded lazily (it brings OpenCV's wasm). */
 export async function loadAnnotator(): Promise<Annotator> {
   const { annotatePair } = await import('../annotate/index.js');
+  const { encodePng } = await import('../image/index.js');
   return async (realPng, fakePng) => {
     const r = await annotatePair(realPng, fakePng);
-    return r.mask ? { mask: r.mask } : { mask: null, reason: r.status };
+    return r.status === 'annotated' ? { mask: await encodePng(r.mask) } : { mask: null, reason: r.reason };
   };
 }
