@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { makeAnnotateCommand } from './annotate.js';
 import { makeModelCommand } from './model.js';
 import { makeDatasetCommand } from './dataset.js';
+import { makeDetectCommand } from './detect.js';
+import { makeExportCommand } from './export.js';
 import { makePrepareCommand } from './prepare.js';
 import { makeWorkerCommand } from './worker.js';
 
@@ -14,5 +16,7 @@ export function makeProgram(): Command {
     .addCommand(makeAnnotateCommand())
     .addCommand(makePrepareCommand())
     .addCommand(makeWorkerCommand())
-    .addCommand(makeDatasetCommand());
+    .addCommand(makeDatasetCommand())
+    .addCommand(makeExportCommand())
+    .addCommand(makeDetectCommand());
 }
