@@ -9,11 +9,11 @@ import { extname, join, relative, basename } from 'node:path';
 import sharp from 'sharp';
 import { InputFileError, MsccnetError } from '../errors.js';
 import { writeFileAtomic } from '../data/atomic.js';
-import { enlargeBox } from '../data/crops.js';
 import { loadFaceDetector, type FaceDetector } from '../data/faces.js';
 import { probeVideo, readFrames, sampleFrameIndices } from '../data/video.js';
 import { encodePng } from '../image/codec.js';
 import { analyze, renderOverlay, type Analysis, type InferenceEngine, type Region, type RgbImage } from './pipeline.js';
+import { faceRegions } from './regions.js';
 import type { DetectResult, ImageResult, RegionResultJson, VideoResult } from './schema.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
@@ -88,7 +88,7 @@ interface Ctx {
 }
 
 /** Decodes to RGB, downscaling beyond maxSide on decode (JPEG shrink-on-load keeps memory low). */
-async function decodeRgb(bytes: Uint8Array, input: string, maxSide: number, warn: (m: string) => void): Promise<RgbImage> {
+export async function decodeRgb(bytes: Uint8Array, input: string, maxSide: number, warn: (m: string) => void): Promise<RgbImage> {
   try {
     const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     let pipeline = sharp(bytes, { failOn: 'warning', limitInputPixels: false }).rotate();
@@ -108,13 +108,10 @@ async function regionsOf(ctx: Ctx, image: RgbImage, input: string): Promise<Regi
   if (ctx.opts.noFace) return [{ box: { x: 0, y: 0, width: image.width, height: image.height }, detectorScore: null }];
   const faces = await (await ctx.detector()).detect(image.data, image.width, image.height);
   if (faces.length === 0) throw new NoFaceError(input);
-  return faces.map((f) => {
-    const b = enlargeBox(f.box, ctx.opts.boxScale ?? 1.3, image.width, image.height);
-    return { box: { x: b.x, y: b.y, width: b.size, height: b.size }, detectorScore: Math.min(1, Math.max(0, f.score)) };
-  });
+  return faceRegions(faces, image.width, image.height, ctx.opts.boxScale);
 }
 
-function regionsJson(a: Analysis): RegionResultJson[] {
+export function regionsJson(a: Analysis): RegionResultJson[] {
   return a.regions.map((r) => ({ box: [r.box.x, r.box.y, r.box.width, r.box.height], detectorScore: r.detectorScore, score: r.score, label: r.label, maskArea: r.maskArea }));
 }
 

@@ -178,7 +178,7 @@ function regionProbability(logits: Float32Array, K: number, s: number, box: Box)
 }
 
 /** Jet colour map (blue → cyan → yellow → red) for t ∈ [0, 1]. */
-function jet(t: number): [number, number, number] {
+export function jet(t: number): [number, number, number] {
   const c = (x: number) => Math.round(255 * Math.min(1, Math.max(0, x)));
   return [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
 }
