@@ -5,6 +5,7 @@ import { makeDatasetCommand } from './dataset.js';
 import { makeDetectCommand } from './detect.js';
 import { makeExportCommand } from './export.js';
 import { makePrepareCommand } from './prepare.js';
+import { makeServeCommand } from './serve.js';
 import { makeWorkerCommand } from './worker.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
@@ -18,5 +19,6 @@ export function makeProgram(): Command {
     .addCommand(makeWorkerCommand())
     .addCommand(makeDatasetCommand())
     .addCommand(makeExportCommand())
-    .addCommand(makeDetectCommand());
+    .addCommand(makeDetectCommand())
+    .addCommand(makeServeCommand());
 }
