@@ -33,11 +33,6 @@ export class WorkQueue {
 
   constructor(readonly concurrency: number, readonly maxWaiting: number) {}
 
-  /** Requests holding a ticket (running, waiting, or still uploading). */
-  get held(): number {
-    return this.#held;
-  }
-
   /** Takes a ticket, or throws QueueFullError when `concurrency + maxWaiting` are held. */
   enter(): Ticket {
     const capacity = this.concurrency + this.maxWaiting;
