@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { makeAnnotateCommand } from './annotate.js';
 import { makeDatasetCommand } from './dataset.js';
 import { makePrepareCommand } from './prepare.js';
 import { makeWorkerCommand } from './worker.js';
@@ -8,6 +9,7 @@ export function makeProgram(): Command {
   return new Command('msccnet')
     .description('MSCCNet face manipulation detection and localization')
     .showHelpAfterError()
+    .addCommand(makeAnnotateCommand())
     .addCommand(makePrepareCommand())
     .addCommand(makeWorkerCommand())
     .addCommand(makeDatasetCommand());

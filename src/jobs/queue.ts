@@ -96,7 +96,7 @@ export interface WorkerOptions extends QueueConnection {
   lockMs?: number;
   /** How often this worker looks for stalled jobs of dead workers. */
   stalledIntervalMs?: number;
-  onEvent?: (e: PrepareEvent | { kind: 'failed'; job: string; error: string }) => void;
+  onEvent?: (e: PrepareEvent | { kind: 'started'; job: string; attempt: number } | { kind: 'failed'; job: string; error: string }) => void;
 }
 
 /**
@@ -108,6 +108,7 @@ export async function startPrepareWorker(o: WorkerOptions): Promise<Worker<Prepa
   const [detector, annotate] = await Promise.all([loadFaceDetector(), loadAnnotator()]);
   const worker = new Worker<PrepareJobData, PrepareJobResult>(o.queue ?? DEFAULT_QUEUE, async (job: Job<PrepareJobData, PrepareJobResult>) => {
     const events: PrepareEvent[] = [];
+    o.onEvent?.({ kind: 'started', job: job.data.job.id, attempt: job.attemptsMade + 1 });
     let rec: JobRecord;
     try {
       rec = await processJob(job.data.job, job.data.outDir, job.data.options, {
