@@ -70,6 +70,7 @@ export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
     } finally {
       await q.close();
     }
+    await removeStaleTemps(out);   // every job is settled: only a killed worker's leftovers remain
   }
   return assembleOutputs(plan, out, options, failed);
 }

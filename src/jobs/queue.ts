@@ -76,8 +76,10 @@ export async function waitForJobs(queue: Queue<PrepareJobData, PrepareJobResult>
       if (!job) { outcomes.set(id, { state: 'failed', reason: 'job vanished from the queue' }); continue; }
       const progress = job.progress as { events?: PrepareEvent[] } | number;
       const events = typeof progress === 'object' && Array.isArray(progress.events) ? progress.events : [];
-      for (const e of events.slice(seen.get(id) ?? 0)) opts.onProgress?.(e);
-      seen.set(id, events.length);
+      // Progress writes can land out of order; only ever forward events past the most seen.
+      const already = seen.get(id) ?? 0;
+      for (const e of events.slice(already)) opts.onProgress?.(e);
+      seen.set(id, Math.max(already, events.length));
       const state = await job.getState();
       if (state === 'completed') outcomes.set(id, { state });
       else if (state === 'failed') outcomes.set(id, { state, reason: job.failedReason || 'failed' });

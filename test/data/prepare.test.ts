@@ -20,11 +20,11 @@ import { buildMiniFfpp, talkingFaceVideos, type MiniFfpp } from '../../src/data/
 
 const FRAMES = 6;                                 // per video: floor(linspace(0, 23, 6)) of 24-frame clips
 const INDICES = [0, 4, 9, 13, 18, 23];
-const BLANK: Record<string, number[]> = { '003': [12, 13] };   // frame 13 of 003 has no face
-const IDS = ['000', '001', '002', '003'];
-const SPLIT: Record<string, string> = { '000': 'train', '001': 'train', '002': 'test', '003': 'test' };
+const BLANK: Record<string, number[]> = { '001': [12, 13] };   // frame 13 of 001 has no face
+const IDS = ['000', '001'];
+const SPLIT: Record<string, string> = { '000': 'test', '001': 'test' };
 const BUILT = { Deepfakes: 'region-swap', FaceSwap: 'self-blend', NeuralTextures: 'mouth-rewarp' } as const;
-const CORRUPT = { method: 'FaceSwap', name: '002_003', comp: 'c40' } as const;
+const CORRUPT = { method: 'FaceSwap', name: '001_000', comp: 'c40' } as const;
 const DELETED = { method: 'NeuralTextures', name: '000_001', comp: 'c23' } as const;
 // Face2Face is requested but absent from the download: every fake of it must be reported missing.
 const METHODS_ARG = 'Deepfakes,FaceSwap,NeuralTextures,Face2Face';
@@ -39,8 +39,8 @@ before(async () => {
   const v = talkingFaceVideos();
   mini = await buildMiniFfpp({
     root: join(work, 'ffpp'), detector: await loadFaceDetector(), width: 400, height: 300, blank: BLANK, methods: BUILT,
-    sources: [{ id: '000', video: v.cap12, start: 0 }, { id: '001', video: v.cap13, start: 5 }, { id: '002', video: v.franck, start: 10 }, { id: '003', video: v.franck, start: 120 }],
-    splits: { train: [['000', '001']], val: [], test: [['002', '003']] },
+    sources: [{ id: '000', video: v.cap12, start: 0 }, { id: '001', video: v.franck, start: 120 }],
+    splits: { train: [], val: [], test: [['000', '001']] },
   });
   await writeFile(fakePath(mini.root, CORRUPT.method, CORRUPT.comp, CORRUPT.name), Buffer.alloc(5000, 7));
   await unlink(fakePath(mini.root, DELETED.method, DELETED.comp, DELETED.name));
@@ -148,7 +148,7 @@ test('prepare: counts match the built tree, every fake has a mask close to the k
   // manifest or covered by a skip of that video (whole, rendition or frame) or a no-face frame of its original.
   const inManifest = new Set(manifest.map((e) => `${e.method}/${e.video}/${e.compression}/${e.frame}`));
   const names = IDS.flatMap((id) => [`youtube/${id}`]).concat(
-    ['Deepfakes', 'FaceSwap', 'NeuralTextures', 'Face2Face'].flatMap((m) => ['000_001', '001_000', '002_003', '003_002'].map((n) => `${m}/${n}`)));
+    ['Deepfakes', 'FaceSwap', 'NeuralTextures', 'Face2Face'].flatMap((m) => ['000_001', '001_000'].map((n) => `${m}/${n}`)));
   const unexplained: string[] = [];
   for (const video of names) {
     const original = video.startsWith('youtube/') ? video : `youtube/${video.split('/')[1]!.split('_')[0]}`;
@@ -163,11 +163,11 @@ test('prepare: counts match the built tree, every fake has a mask close to the k
   }
   assert.deepEqual(unexplained, []);
   const reasons = report.skipped.map((s) => `${s.video} ${s.compression ?? '-'} ${s.frame ?? '-'}: ${s.reason}`);
-  assert.ok(reasons.some((s) => /^youtube\/003 - 13: no face detected/.test(s)), reasons.join('\n'));
+  assert.ok(reasons.some((s) => /^youtube\/001 - 13: no face detected/.test(s)), reasons.join('\n'));
   assert.ok(reasons.some((s) => s.startsWith(`${CORRUPT.method}/${CORRUPT.name} ${CORRUPT.comp} -`)), 'corrupt rendition reported');
   assert.ok(reasons.some((s) => s.startsWith(`${DELETED.method}/${DELETED.name} ${DELETED.comp} -: rendition not in the download`)), 'missing rendition reported');
-  assert.equal(reasons.filter((s) => /^Face2Face\/\d+_\d+ - -: fake video named by the split is not in the download/.test(s)).length, 4);
-  assert.match(r.out, /skipped youtube\/003 frame 13: no face detected/);
+  assert.equal(reasons.filter((s) => /^Face2Face\/\d+_\d+ - -: fake video named by the split is not in the download/.test(s)).length, 2);
+  assert.match(r.out, /skipped youtube\/001 frame 13: no face detected/);
   assert.deepEqual(report.failedJobs, []);
 
   const stats = await cli(['dataset', 'stats', join(outA, 'manifest.jsonl')]).done;
@@ -181,7 +181,7 @@ test('resume: a run killed with SIGKILL part way and restarted writes byte-ident
   const outB = join(work, 'out-resume');
   const first = cli([...prepareArgs(outB), '--concurrency', '1']);
   // Kill inside the second job: the first is finished, the second has written some crops.
-  await until('the second job to start writing', () => existsSync(join(outB, 'jobs', '000.json')) && existsSync(join(outB, 'raw', 'youtube', '001')));
+  await until('the second job to start writing', () => existsSync(join(outB, 'jobs', '000.json')) && existsSync(join(outB, 'raw', 'youtube', '001')), 400_000);
   first.child.kill('SIGKILL');
   const killed = await first.done;
   assert.equal(killed.signal, 'SIGKILL');
@@ -189,7 +189,7 @@ test('resume: a run killed with SIGKILL part way and restarted writes byte-ident
   assert.ok(!existsSync(join(outB, 'jobs', '001.json')));
   const second = await cli(prepareArgs(outB)).done;
   assert.equal(second.code, 0, second.err);
-  assert.match(second.err, /1 of 4 videos already finished/);
+  assert.match(second.err, /1 of 2 videos already finished/);
   assertSameTree(treeA, await tree(outB), 'resumed vs uninterrupted');
 });
 
