@@ -32,7 +32,7 @@ export interface EnqueueOptions {
 }
 
 /** A BullMQ job id per (options, original): adding the same job twice is a no-op. */
-export const queueJobId = (optionsKey: string, id: string): string => `${optionsKey}-${id}`;
+const queueJobId = (optionsKey: string, id: string): string => `${optionsKey}-${id}`;
 
 export function openQueue(c: QueueConnection): Queue<PrepareJobData, PrepareJobResult> {
   return new Queue<PrepareJobData, PrepareJobResult>(c.queue ?? DEFAULT_QUEUE, { connection: connection(c) });
