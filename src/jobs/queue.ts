@@ -34,8 +34,32 @@ export interface EnqueueOptions {
 /** A BullMQ job id per (options, original): adding the same job twice is a no-op. */
 const queueJobId = (optionsKey: string, id: string): string => `${optionsKey}-${id}`;
 
-export function openQueue(c: QueueConnection): Queue<PrepareJobData, PrepareJobResult> {
-  return new Queue<PrepareJobData, PrepareJobResult>(c.queue ?? DEFAULT_QUEUE, { connection: connection(c) });
+/** Redis did not answer: a wrong URL or no server. */
+export class QueueConnectionError extends MsccnetError {
+  constructor(url: string, seconds: number, options?: ErrorOptions) {
+    super('MSCCNET_REDIS', `no Redis answered at ${url} within ${seconds} s`, 'start redis-server there (Debian: apt-get install redis-server) or fix --redis', options);
+  }
+}
+
+/** Waits for a BullMQ client to connect; ioredis would otherwise retry silently forever. */
+async function ready(client: { waitUntilReady(): Promise<unknown>; close(): Promise<void> }, url: string, seconds = 15): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new QueueConnectionError(url, seconds)), seconds * 1000); });
+  try {
+    await Promise.race([client.waitUntilReady(), timeout]);
+  } catch (err) {
+    void client.close().catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function openQueue(c: QueueConnection): Promise<Queue<PrepareJobData, PrepareJobResult>> {
+  const queue = new Queue<PrepareJobData, PrepareJobResult>(c.queue ?? DEFAULT_QUEUE, { connection: connection(c) });
+  queue.on('error', () => undefined);   // connection errors surface through ready() and the calls that fail
+  await ready(queue, c.url);
+  return queue;
 }
 
 /**
@@ -128,6 +152,7 @@ export async function startPrepareWorker(o: WorkerOptions): Promise<Worker<Prepa
     connection: connection(o), concurrency: o.concurrency ?? 1, autorun: true,
     lockDuration: o.lockMs ?? 30_000, stalledInterval: o.stalledIntervalMs ?? o.lockMs ?? 30_000, maxStalledCount: 2,
   });
-  await worker.waitUntilReady();
+  worker.on('error', () => undefined);   // ioredis reconnects by itself; failures of jobs are reported per job
+  await ready(worker, o.url);
   return worker;
 }
