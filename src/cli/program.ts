@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { makeAnnotateCommand } from './annotate.js';
+import { makeSamplesCommand } from './samples.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
   return new Command('msccnet')
     .description('MSCCNet face manipulation detection and localization')
     .showHelpAfterError()
-    .addCommand(makeAnnotateCommand());
+    .addCommand(makeAnnotateCommand())
+    .addCommand(makeSamplesCommand());
 }

@@ -37,10 +37,12 @@ export function gaussianBlur(map: FloatMap, ksize: number): FloatMap {
   for (let y = 0; y < height; y++) {
     const base = y * width;
     for (let i = 0; i < ext.length; i++) ext[i] = data[base + colOf[i]];
-    for (let x = 0; x < width; x++) {
-      let s = k[0] * ext[x];
-      for (let j = 1; j < ksize; j++) s += k[j] * ext[x + j];
-      rows[base + x] = s;
+    // Tap-major loops (same per-pixel order: k0·v0, then + k1·v1, …), so the inner loop is one multiply-add.
+    const k0 = k[0];
+    for (let x = 0; x < width; x++) rows[base + x] = k0 * ext[x];
+    for (let j = 1; j < ksize; j++) {
+      const kj = k[j];
+      for (let x = 0; x < width; x++) rows[base + x] += kj * ext[x + j];
     }
   }
   const out = new Float64Array(width * height);
@@ -60,42 +62,45 @@ export function gaussianBlur(map: FloatMap, ksize: number): FloatMap {
 
 /**
  * `threshold(uint8(GaussianBlur(mask/255, (ksize, ksize), 0)·255), 0, 255, BINARY)` for a 0/255 mask, in
- * integers: the taps ×(2·32) are integers, so the blur of a 0/1 image is an exact sum s/4096 (for ksize 7)
- * and a pixel survives iff uint8(255·s/4096) ≥ 1. Returns the 0/255 mask and the blurred values.
+ * integers: the taps ×64 are integers, so the blur of a 0/1 image is exactly s/4096 in any summation order (OpenCV's
+ * float64 result is that exact value) and a pixel survives iff uint8(255·s/4096) ≥ 1. Returns the 0/255 mask and the blurred values.
  */
 export function blurThresholdMask(mask: Image, ksize: number): { mask: Image; blurred: FloatMap } {
   assertSingleChannel(mask, 'mask');
   const k = gaussianKernel(ksize);
   const scale = 64; // 2·32: makes every tap of every fixed kernel an integer
-  const taps = k.map((t) => t * scale);
+  const taps = Int32Array.from(k, (t) => t * scale);
   const denominator = scale * scale;
   const { width, height, data } = mask;
   const half = ksize >> 1;
   const rows = new Int32Array(width * height);
-  const ext = new Uint8Array(width + 2 * half);
+  const ext = new Int32Array(width + 2 * half);
   const colOf = new Int32Array(width + 2 * half);
   for (let i = 0; i < colOf.length; i++) colOf[i] = reflect101Index(i - half, width);
   for (let y = 0; y < height; y++) {
     const base = y * width;
     for (let i = 0; i < ext.length; i++) ext[i] = data[base + colOf[i]] !== 0 ? 1 : 0;
-    for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let j = 0; j < ksize; j++) s += taps[j] * ext[x + j];
-      rows[base + x] = s;
+    for (let j = 0; j < ksize; j++) {
+      const t = taps[j];
+      for (let x = 0; x < width; x++) rows[base + x] += t * ext[x + j];
     }
   }
   const out = makeImage(width, height, 1);
   const blurred = new Float64Array(width * height);
   const rowOf = new Int32Array(height + 2 * half);
   for (let i = 0; i < rowOf.length; i++) rowOf[i] = reflect101Index(i - half, height) * width;
+  const sums = new Int32Array(width);
+  // uint8(255·s/denominator) ≥ 1 ⟺ 255·s ≥ denominator: exact, since s/denominator is an exact double.
   for (let y = 0; y < height; y++) {
     const base = y * width;
+    sums.fill(0);
+    for (let j = 0; j < ksize; j++) {
+      const t = taps[j], src = rowOf[y + j];
+      for (let x = 0; x < width; x++) sums[x] += t * rows[src + x];
+    }
     for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let j = 0; j < ksize; j++) s += taps[j] * rows[rowOf[y + j] + x];
-      const value = s / denominator;
-      blurred[base + x] = value;
-      out.data[base + x] = Math.trunc(value * 255) > 0 ? 255 : 0;
+      blurred[base + x] = sums[x] / denominator;
+      out.data[base + x] = 255 * sums[x] >= denominator ? 255 : 0;
     }
   }
   return { mask: out, blurred: { width, height, data: blurred } };
