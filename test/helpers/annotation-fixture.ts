@@ -16,6 +16,8 @@ export interface FixturePair {
   readonly stages: string | null;
   readonly width: number;
   readonly height: number;
+  /** From the official trace: min and max of 1 − SSIM, and the point count of every contour. */
+  readonly trace: { readonly diff_min: number; readonly diff_max: number; readonly contour_num_points: readonly number[] };
 }
 
 /** Reads pairs.txt, expected.json and results.json of the fixture (never constants in the tests). */
@@ -23,7 +25,7 @@ export async function annotationFixture(): Promise<{ dir: string; pairs: Fixture
   const dir = fixtureDir('annotation-pairs');
   const expected = JSON.parse(await readFile(join(dir, 'expected.json'), 'utf8')) as Record<string, string | null>;
   const results = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as {
-    pairs: { name: string; official: 'mask' | 'raised'; stages_file?: string; width: number; height: number }[];
+    pairs: { name: string; official: 'mask' | 'raised'; stages_file?: string; width: number; height: number; trace: FixturePair['trace'] }[];
   };
   const lines = (await readFile(join(dir, 'pairs.txt'), 'utf8')).split('\n').filter((l) => l.trim() !== '');
   const pairs = lines.map((line) => {
@@ -36,6 +38,7 @@ export async function annotationFixture(): Promise<{ dir: string; pairs: Fixture
       name: result.name, real: join(dir, real), fake: join(dir, fake), output, official: result.official,
       mask: mask === null ? null : join(dir, mask), diff: mask === null ? null : join(dir, `${result.name}_diff.png`),
       stages: result.stages_file === undefined ? null : join(dir, result.stages_file), width: result.width, height: result.height,
+      trace: result.trace,
     };
   });
   return { dir, pairs };
