@@ -50,10 +50,10 @@ export function elementToArray(element: StructuringElement): Uint8Array {
 }
 
 /**
- * Binary morphology on bytes 0/1 packed four to a 32-bit word, so one OR handles four pixels. Rows carry
- * zero padding (≥ the element's reach) left, right, above and below: "outside counts as unset" (OpenCV's
- * dilate border) needs no bounds checks. For little-endian words, pixel x+1 of a word is the next byte, so
- * "value of the right neighbour" is (w >>> 8) | (next << 24).
+ * Binary morphology on bits: 32 pixels per word (pixel x is bit x % 32, lowest first), so one OR handles
+ * 32 pixels. Rows carry zero padding (≥ the element's reach) left, right, above and below: "outside counts
+ * as unset" (OpenCV's dilate border) needs no bounds checks. "Value of the right neighbour" is
+ * (w >>> 1) | (next << 31).
  */
 interface Layout {
   readonly width: number;
@@ -71,13 +71,13 @@ function layoutFor(width: number, height: number, element: StructuringElement): 
     reachX = Math.max(reachX, -dx0, dx1);
     reachY = Math.max(reachY, Math.abs(dy));
   }
-  const padWords = Math.max(1, Math.ceil(reachX / 4));
-  const interiorWords = Math.ceil(width / 4);
+  const padWords = Math.max(1, Math.ceil(reachX / 32));
+  const interiorWords = Math.ceil(width / 32);
   return { width, height, padY: reachY, words: interiorWords + 2 * padWords, w0: padWords, w1: padWords + interiorWords };
 }
 
 /** One dilation of `src` into `dst` (same layout); padding stays zero. */
-function dilateWords(src: Uint32Array, dst: Uint32Array, layout: Layout, element: StructuringElement, scratch: Scratch): void {
+function dilateWords(src: Int32Array, dst: Int32Array, layout: Layout, element: StructuringElement, scratch: Scratch): void {
   const { height, padY, words, w0, w1 } = layout;
   const { left, right, spans } = scratch;
   // Horizontal pass: for each distinct run [dx0, dx1], H(x) = OR src(x+dx0 … x+dx1), built from
@@ -87,11 +87,11 @@ function dilateWords(src: Uint32Array, dst: Uint32Array, layout: Layout, element
     for (let i = 0; i < words; i++) { left[0][i] = src[row + i]; right[0][i] = src[row + i]; }
     for (let k = 1; k < right.length; k++) {
       const prev = right[k - 1], cur = right[k];
-      for (let i = w0; i < w1; i++) cur[i] = prev[i] | (prev[i] >>> 8) | (prev[i + 1] << 24);
+      for (let i = w0; i < w1; i++) cur[i] = prev[i] | (prev[i] >>> 1) | (prev[i + 1] << 31);
     }
     for (let k = 1; k < left.length; k++) {
       const prev = left[k - 1], cur = left[k];
-      for (let i = w0; i < w1; i++) cur[i] = prev[i] | (prev[i] << 8) | (prev[i - 1] >>> 24);
+      for (let i = w0; i < w1; i++) cur[i] = prev[i] | (prev[i] << 1) | (prev[i - 1] >>> 31);
     }
     for (const span of spans) {
       const l = left[-span.dx0], r = right[span.dx1], h = span.rows;
@@ -99,7 +99,7 @@ function dilateWords(src: Uint32Array, dst: Uint32Array, layout: Layout, element
     }
   }
   // Vertical pass: OR of the element's rows, each a horizontal run image shifted by dy.
-  const tail = layout.width % 4 === 0 ? 0xffffffff : (1 << (8 * (layout.width % 4))) - 1;
+  const tail = layout.width % 32 === 0 ? -1 : ((1 << (layout.width % 32)) - 1) | 0;
   for (let y = 0; y < height; y++) {
     const row = (y + padY) * words;
     const first = scratch.rowRuns[0];
@@ -110,28 +110,28 @@ function dilateWords(src: Uint32Array, dst: Uint32Array, layout: Layout, element
       const base = row + dy * words;
       for (let i = w0; i < w1; i++) dst[row + i] |= rows[base + i];
     }
-    dst[row + w1 - 1] &= tail; // bytes past the last column are padding
+    dst[row + w1 - 1] &= tail; // bits past the last column are padding
   }
 }
 
 interface Scratch {
-  readonly left: Uint32Array[];
-  readonly right: Uint32Array[];
-  readonly spans: readonly { dx0: number; dx1: number; rows: Uint32Array }[];
-  readonly rowRuns: readonly { dy: number; rows: Uint32Array }[];
+  readonly left: Int32Array[];
+  readonly right: Int32Array[];
+  readonly spans: readonly { dx0: number; dx1: number; rows: Int32Array }[];
+  readonly rowRuns: readonly { dy: number; rows: Int32Array }[];
 }
 
 function scratchFor(layout: Layout, element: StructuringElement): Scratch {
   const size = layout.words * (layout.height + 2 * layout.padY);
   const reachLeft = Math.max(0, ...element.runs.map((r) => -r.dx0));
   const reachRight = Math.max(0, ...element.runs.map((r) => r.dx1));
-  const spans: { dx0: number; dx1: number; rows: Uint32Array }[] = [];
+  const spans: { dx0: number; dx1: number; rows: Int32Array }[] = [];
   const rowRuns = element.runs.map(({ dy, dx0, dx1 }) => {
     let span = spans.find((s) => s.dx0 === dx0 && s.dx1 === dx1);
-    if (span === undefined) spans.push((span = { dx0, dx1, rows: new Uint32Array(size) }));
+    if (span === undefined) spans.push((span = { dx0, dx1, rows: new Int32Array(size) }));
     return { dy, rows: span.rows };
   });
-  const line = (): Uint32Array => new Uint32Array(layout.words);
+  const line = (): Int32Array => new Int32Array(layout.words);
   return { left: Array.from({ length: reachLeft + 1 }, line), right: Array.from({ length: reachRight + 1 }, line), spans, rowRuns };
 }
 
@@ -146,23 +146,22 @@ function morph(mask: Image, element: StructuringElement, iterations: number, ero
   const { words, w0, padY } = layout;
   const size = words * (height + 2 * padY);
   // Erosion with outside = set is the complement of dilating the complement with outside = unset.
-  let bits = new Uint32Array(size);
-  let bytes = new Uint8Array(bits.buffer);
+  let bits = new Int32Array(size);
   for (let y = 0; y < height; y++) {
-    const o = ((y + padY) * words + w0) * 4, m = y * width;
-    for (let x = 0; x < width; x++) bytes[o + x] = (mask.data[m + x] !== 0) !== erode ? 1 : 0;
+    const o = (y + padY) * words + w0, m = y * width;
+    for (let x = 0; x < width; x++) if ((mask.data[m + x] !== 0) !== erode) bits[o + (x >> 5)] |= 1 << (x & 31);
   }
-  let spare = new Uint32Array(size);
+  let spare = new Int32Array(size);
   const scratch = scratchFor(layout, element);
   for (let i = 0; i < iterations; i++) {
     dilateWords(bits, spare, layout, element, scratch);
     [bits, spare] = [spare, bits];
   }
-  bytes = new Uint8Array(bits.buffer);
   const out = makeImage(width, height, 1);
+  const [on, off] = erode ? [0, 255] : [255, 0];
   for (let y = 0; y < height; y++) {
-    const o = ((y + padY) * words + w0) * 4, m = y * width;
-    for (let x = 0; x < width; x++) out.data[m + x] = (bytes[o + x] !== 0) !== erode ? 255 : 0;
+    const o = (y + padY) * words + w0, m = y * width;
+    for (let x = 0; x < width; x++) out.data[m + x] = (bits[o + (x >> 5)] >>> (x & 31)) & 1 ? on : off;
   }
   return out;
 }
