@@ -3,6 +3,7 @@ import { makeAnnotateCommand } from './annotate.js';
 import { makeDatasetCommand } from './dataset.js';
 import { makePrepareCommand } from './prepare.js';
 import { makeWorkerCommand } from './worker.js';
+import { makeSamplesCommand } from './samples.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
@@ -12,5 +13,6 @@ export function makeProgram(): Command {
     .addCommand(makeAnnotateCommand())
     .addCommand(makePrepareCommand())
     .addCommand(makeWorkerCommand())
-    .addCommand(makeDatasetCommand());
+    .addCommand(makeDatasetCommand())
+    .addCommand(makeSamplesCommand());
 }
