@@ -59,7 +59,7 @@ function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: numbe
 }
 const prepareArgs = (out: string): string[] => ['prepare', '--ffpp', mini.root, '--out', out, '--frames', String(FRAMES), '--methods', METHODS_ARG];
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 240_000): Promise<void> {
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 600_000): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
@@ -181,7 +181,7 @@ test('resume: a run killed with SIGKILL part way and restarted writes byte-ident
   const outB = join(work, 'out-resume');
   const first = cli([...prepareArgs(outB), '--concurrency', '1']);
   // Kill inside the second job: the first is finished, the second has written some crops.
-  await until('the second job to start writing', () => existsSync(join(outB, 'jobs', '000.json')) && existsSync(join(outB, 'raw', 'youtube', '001')), 400_000);
+  await until('the second job to start writing', () => existsSync(join(outB, 'jobs', '000.json')) && existsSync(join(outB, 'raw', 'youtube', '001')));
   first.child.kill('SIGKILL');
   const killed = await first.done;
   assert.equal(killed.signal, 'SIGKILL');
@@ -213,9 +213,9 @@ test('distributed: two workers over Redis give the local outputs, even when one 
     sock.once('connect', () => { sock.destroy(); res(true); }).once('error', () => res(false)).connect(port, '127.0.0.1');
   }), 20_000);
 
-  const workers = [0, 1].map(() => cli(['worker', '--redis', url, '--lock-seconds', '4']));
+  const workers = [0, 1].map(() => cli(['worker', '--redis', url, '--lock-seconds', '10']));
   t.after(() => { for (const w of workers) w.child.kill('SIGKILL'); });
-  await until('workers ready', () => workers.every((w) => w.log().includes('ready')), 120_000);
+  await until('workers ready', () => workers.every((w) => w.log().includes('ready')));
   const outC = join(work, 'out-redis');
   const run = cli([...prepareArgs(outC), '--redis', url]);
   // Kill worker 0 in the middle of its first job.
