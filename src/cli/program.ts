@@ -6,6 +6,7 @@ import { makeDetectCommand } from './detect.js';
 import { makeExportCommand } from './export.js';
 import { makePrepareCommand } from './prepare.js';
 import { makeWorkerCommand } from './worker.js';
+import { makeSamplesCommand } from './samples.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
@@ -18,5 +19,6 @@ export function makeProgram(): Command {
     .addCommand(makeWorkerCommand())
     .addCommand(makeDatasetCommand())
     .addCommand(makeExportCommand())
-    .addCommand(makeDetectCommand());
+    .addCommand(makeDetectCommand())
+    .addCommand(makeSamplesCommand());
 }
