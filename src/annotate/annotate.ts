@@ -97,12 +97,28 @@ export async function annotationStages(realGray: Image, fakeGray: Image, options
     }
   }
 
+  // 6.–9. work on the box of M plus a margin: dilation reaches dilateReach beyond M, the hull stays inside the
+  // dilated box, and erosion/blur reach at most `after` more, so every pixel outside the region is 0 in every
+  // later stage, and the region's inner edges see zeros exactly where the full image has them (see README).
+  const box = boundingBox(changed);
+  const dilateReach = (o.dilateSize >> 1) * o.dilateIterations;
+  const after = Math.max(o.erodeSize >> 1, o.maskBlurSize >> 1) + 1;
+  const region = box === null ? null : {
+    x0: Math.max(0, box.x0 - dilateReach - after), y0: Math.max(0, box.y0 - dilateReach - after),
+    x1: Math.min(width, box.x1 + dilateReach + after), y1: Math.min(height, box.y1 + dilateReach + after),
+  };
+  const inRegion = (image: Image): Image => (region === null ? image : cropImage(image, region));
+  const toFull = (image: Image): Image => (region === null ? image : embedImage(image, region, width, height));
+
   // 6. Dilate with the ellipse, n successive times.
-  const dilated = dilateMask(changed, ellipseElement(o.dilateSize), o.dilateIterations);
+  const dilatedPart = dilateMask(inRegion(changed), ellipseElement(o.dilateSize), o.dilateIterations);
+  const dilated = toFull(dilatedPart);
 
   // 7. Contours (RETR_TREE, SIMPLE); keep those with > minContourPoints points. The reference appends the
   // first kept contour raw and the hulls of the others, then takes the hull of all: same construction here.
-  const contours = findContours(cv, dilated);
+  const [dx, dy] = region === null ? [0, 0] : [region.x0, region.y0];
+  const partContours = findContours(cv, dilatedPart);
+  const contours = { points: partContours.points.map((p) => translate(p, dx, dy)), hierarchy: partContours.hierarchy };
   const keptContours = contours.points.flatMap((p, i) => (p.length / 2 > o.minContourPoints ? [i] : []));
   const stages = { ssim, diffBlurred, factor, diff, changed, dilated, contours, keptContours };
   if (keptContours.length === 0) {
@@ -115,12 +131,58 @@ export async function annotationStages(realGray: Image, fakeGray: Image, options
   const all = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
   parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
   const hull = convexHull(cv, all);
-  const hullFilled = fillConvexPoly(cv, width, height, hull);
+  const hullPart = fillConvexPoly(cv, dilatedPart.width, dilatedPart.height, translate(hull, -dx, -dy));
 
   // 8.–9. Erode the filled hull, blur eroded/255 with the fixed 7×7 kernel, keep every pixel ≥ 1/255.
-  const eroded = erodeMask(hullFilled, ellipseElement(o.erodeSize), o.erodeIterations);
-  const { mask, blurred: maskBlurred } = blurThresholdMask(eroded, o.maskBlurSize);
-  return { ...stages, hull, hullFilled, eroded, maskBlurred, result: { status: 'annotated', mask, diff } };
+  const erodedPart = erodeMask(hullPart, ellipseElement(o.erodeSize), o.erodeIterations);
+  const blurredPart = blurThresholdMask(erodedPart, o.maskBlurSize);
+  const maskBlurred = region === null ? blurredPart.blurred : embedMap(blurredPart.blurred, region, width, height);
+  return { ...stages, hull, hullFilled: toFull(hullPart), eroded: toFull(erodedPart), maskBlurred,
+    result: { status: 'annotated', mask: toFull(blurredPart.mask), diff } };
+}
+
+interface Region { readonly x0: number; readonly y0: number; readonly x1: number; readonly y1: number }
+
+/** The smallest box [x0, x1) × [y0, y1) holding every nonzero pixel, or null for an empty mask. */
+function boundingBox(mask: Image): Region | null {
+  const { width, height, data } = mask;
+  let x0 = width, y0 = height, x1 = 0, y1 = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let first = -1, last = -1;
+    for (let x = 0; x < width; x++) if (data[row + x] !== 0) { if (first < 0) first = x; last = x; }
+    if (first < 0) continue;
+    if (y < y0) y0 = y;
+    y1 = y + 1;
+    if (first < x0) x0 = first;
+    if (last + 1 > x1) x1 = last + 1;
+  }
+  return y1 === 0 ? null : { x0, y0, x1, y1 };
+}
+
+function cropImage(image: Image, r: Region): Image {
+  const w = r.x1 - r.x0, out = makeImage(w, r.y1 - r.y0, 1);
+  for (let y = r.y0; y < r.y1; y++) out.data.set(image.data.subarray(y * image.width + r.x0, y * image.width + r.x1), (y - r.y0) * w);
+  return out;
+}
+
+function embedImage(part: Image, r: Region, width: number, height: number): Image {
+  const out = makeImage(width, height, 1);
+  for (let y = 0; y < part.height; y++) out.data.set(part.data.subarray(y * part.width, (y + 1) * part.width), (y + r.y0) * width + r.x0);
+  return out;
+}
+
+function embedMap(part: FloatMap, r: Region, width: number, height: number): FloatMap {
+  const data = new Float64Array(width * height);
+  for (let y = 0; y < part.height; y++) data.set(part.data.subarray(y * part.width, (y + 1) * part.width), (y + r.y0) * width + r.x0);
+  return { width, height, data };
+}
+
+/** Points (x, y interleaved) moved by (dx, dy). */
+function translate(points: Int32Array, dx: number, dy: number): Int32Array {
+  const out = new Int32Array(points.length);
+  for (let i = 0; i < points.length; i += 2) { out[i] = points[i] + dx; out[i + 1] = points[i + 1] + dy; }
+  return out;
 }
 
 function skipped(reason: SkipReason, message: string): AnnotationResult {

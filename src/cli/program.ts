@@ -7,6 +7,7 @@ import { makeExportCommand } from './export.js';
 import { makePrepareCommand } from './prepare.js';
 import { makeServeCommand } from './serve.js';
 import { makeWorkerCommand } from './worker.js';
+import { makeSamplesCommand } from './samples.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
@@ -20,5 +21,6 @@ export function makeProgram(): Command {
     .addCommand(makeDatasetCommand())
     .addCommand(makeExportCommand())
     .addCommand(makeDetectCommand())
+    .addCommand(makeSamplesCommand())
     .addCommand(makeServeCommand());
 }

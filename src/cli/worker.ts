@@ -18,7 +18,8 @@ export function makeWorkerCommand(): Command {
       const worker = await startPrepareWorker({
         url: o.redis, queue: o.queue, concurrency: o.concurrency, lockMs: o.lockSeconds * 1000,
         onEvent: (e) => {
-          if (e.kind === 'job') process.stderr.write(`worker: ${e.job} ${e.outcome} (${e.skipped} skipped items)\n`);
+          if (e.kind === 'started') process.stderr.write(`worker: ${e.job} started (attempt ${e.attempt})\n`);
+          else if (e.kind === 'job') process.stderr.write(`worker: ${e.job} ${e.outcome} (${e.skipped} skipped items)\n`);
           else if (e.kind === 'failed') process.stderr.write(`worker: ${e.job} failed: ${e.error}\n`);
         },
       });

@@ -32,7 +32,7 @@ export function parsePrepareOptions(input: Partial<PrepareOptions>): PrepareOpti
 
 /** Key of the options that change outputs: a finished job made with other options is redone. */
 export function optionsKey(o: PrepareOptions): string {
-  return createHash('sha256').update(JSON.stringify([o.frames, o.boxScale, o.cropSide, o.compressions, o.methods, o.minConfidence])).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify([o.frames, o.boxScale, o.cropSide, [...o.compressions].sort(), [...o.methods].sort(), o.minConfidence])).digest('hex').slice(0, 16);
 }
 
 /** One job = one original video with all its fakes (JSON: it travels through the queue). */

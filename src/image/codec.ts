@@ -58,7 +58,9 @@ function raw(image: Image): Sharp {
 
 /** PNG bytes; a 1-channel image is written as an 8-bit grey PNG (masks stay one channel). */
 export async function encodePng(image: Image, options: { compressionLevel?: number } = {}): Promise<Buffer> {
-  return raw(image).png({ compressionLevel: options.compressionLevel ?? 6 }).toBuffer();
+  // Without the explicit colourspace sharp writes a 1-channel raw input as a 3-channel PNG.
+  const pipeline = image.channels === 1 ? raw(image).toColourspace('b-w') : raw(image);
+  return pipeline.png({ compressionLevel: options.compressionLevel ?? 6 }).toBuffer();
 }
 
 /** JPEG bytes (sharp's default 4:2:0 chroma subsampling). */

@@ -85,9 +85,10 @@ function checkBox(image: RgbImage, box: Box): void {
   if (!ok) throw new ArgumentError('box', `an integer rectangle inside the ${image.width}×${image.height} image`, box);
 }
 
-/** softmax(logits)[1] in float32 order of operations: P(fake). */
+/** softmax(logits)[1]: P(fake). */
 export function fakeProbability(logits: ArrayLike<number>): number {
-  const m = Math.max(...Array.from(logits));
+  let m = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > m) m = logits[i];
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - m);
   return Math.exp(logits[1] - m) / sum;
@@ -169,6 +170,10 @@ function regionProbability(logits: Float32Array, K: number, s: number, box: Box)
   const up = resizeBilinear(logits, [K, s, s], [box.height, box.width]);
   const n = box.width * box.height;
   const out = new Float32Array(n);
+  if (K === 2) {                                   // the common case, without a per-pixel loop over K
+    for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(up[i] - up[n + i]));
+    return out;
+  }
   const z = new Float64Array(K);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < K; k++) z[k] = up[k * n + i];
@@ -177,11 +182,16 @@ function regionProbability(logits: Float32Array, K: number, s: number, box: Box)
   return out;
 }
 
-/** Jet colour map (blue → cyan → yellow → red) for t ∈ [0, 1]. */
-export function jet(t: number): [number, number, number] {
+/** Jet colour map (blue → cyan → yellow → red) in 256 steps, RGB interleaved. */
+export const JET = (() => {
+  const lut = new Uint8Array(256 * 3);
   const c = (x: number) => Math.round(255 * Math.min(1, Math.max(0, x)));
-  return [c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))];
-}
+  for (let i = 0; i < 256; i++) {
+    const t = i / 255;
+    lut.set([c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))], i * 3);
+  }
+  return lut;
+})();
 
 // 3×5 bitmap glyphs for the score label (rows top to bottom, 3 bits each, MSB left).
 const GLYPHS: Record<string, readonly number[]> = {
@@ -204,8 +214,8 @@ export function renderOverlay(image: RgbImage, analysis: Analysis, alpha = 0.45)
     for (let y = r.box.y; y < r.box.y + r.box.height; y++) {
       for (let x = r.box.x; x < r.box.x + r.box.width; x++) {
         const i = (y * W + x) * 3;
-        const heat = jet(analysis.probability[y * W + x]);
-        for (let c = 0; c < 3; c++) out[i + c] = Math.round((1 - alpha) * image.data[i + c] + alpha * heat[c]);
+        const j = Math.round(analysis.probability[y * W + x] * 255) * 3;
+        for (let c = 0; c < 3; c++) out[i + c] = Math.round((1 - alpha) * image.data[i + c] + alpha * JET[j + c]);
       }
     }
   }

@@ -56,7 +56,7 @@ export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
       }
     }
   } else {
-    const q = openQueue({ url: redis, queue });
+    const q = await openQueue({ url: redis, queue });
     try {
       const ids = await enqueuePrepare(q, todo, out, options, key, retry);
       const outcomes = await waitForJobs(q, ids, {
@@ -70,6 +70,7 @@ export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
     } finally {
       await q.close();
     }
+    await removeStaleTemps(out);   // every job is settled: only a killed worker's leftovers remain
   }
   return assembleOutputs(plan, out, options, failed);
 }

@@ -32,10 +32,34 @@ export interface EnqueueOptions {
 }
 
 /** A BullMQ job id per (options, original): adding the same job twice is a no-op. */
-export const queueJobId = (optionsKey: string, id: string): string => `${optionsKey}-${id}`;
+const queueJobId = (optionsKey: string, id: string): string => `${optionsKey}-${id}`;
 
-export function openQueue(c: QueueConnection): Queue<PrepareJobData, PrepareJobResult> {
-  return new Queue<PrepareJobData, PrepareJobResult>(c.queue ?? DEFAULT_QUEUE, { connection: connection(c) });
+/** Redis did not answer: a wrong URL or no server. */
+export class QueueConnectionError extends MsccnetError {
+  constructor(url: string, seconds: number, options?: ErrorOptions) {
+    super('MSCCNET_REDIS', `no Redis answered at ${url} within ${seconds} s`, 'start redis-server there (Debian: apt-get install redis-server) or fix --redis', options);
+  }
+}
+
+/** Waits for a BullMQ client to connect; ioredis would otherwise retry silently forever. */
+async function ready(client: { waitUntilReady(): Promise<unknown>; close(): Promise<void> }, url: string, seconds = 15): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new QueueConnectionError(url, seconds)), seconds * 1000); });
+  try {
+    await Promise.race([client.waitUntilReady(), timeout]);
+  } catch (err) {
+    void client.close().catch(() => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function openQueue(c: QueueConnection): Promise<Queue<PrepareJobData, PrepareJobResult>> {
+  const queue = new Queue<PrepareJobData, PrepareJobResult>(c.queue ?? DEFAULT_QUEUE, { connection: connection(c) });
+  queue.on('error', () => undefined);   // connection errors surface through ready() and the calls that fail
+  await ready(queue, c.url);
+  return queue;
 }
 
 /**
@@ -76,8 +100,10 @@ export async function waitForJobs(queue: Queue<PrepareJobData, PrepareJobResult>
       if (!job) { outcomes.set(id, { state: 'failed', reason: 'job vanished from the queue' }); continue; }
       const progress = job.progress as { events?: PrepareEvent[] } | number;
       const events = typeof progress === 'object' && Array.isArray(progress.events) ? progress.events : [];
-      for (const e of events.slice(seen.get(id) ?? 0)) opts.onProgress?.(e);
-      seen.set(id, events.length);
+      // Progress writes can land out of order; only ever forward events past the most seen.
+      const already = seen.get(id) ?? 0;
+      for (const e of events.slice(already)) opts.onProgress?.(e);
+      seen.set(id, Math.max(already, events.length));
       const state = await job.getState();
       if (state === 'completed') outcomes.set(id, { state });
       else if (state === 'failed') outcomes.set(id, { state, reason: job.failedReason || 'failed' });
@@ -96,7 +122,7 @@ export interface WorkerOptions extends QueueConnection {
   lockMs?: number;
   /** How often this worker looks for stalled jobs of dead workers. */
   stalledIntervalMs?: number;
-  onEvent?: (e: PrepareEvent | { kind: 'failed'; job: string; error: string }) => void;
+  onEvent?: (e: PrepareEvent | { kind: 'started'; job: string; attempt: number } | { kind: 'failed'; job: string; error: string }) => void;
 }
 
 /**
@@ -108,6 +134,7 @@ export async function startPrepareWorker(o: WorkerOptions): Promise<Worker<Prepa
   const [detector, annotate] = await Promise.all([loadFaceDetector(), loadAnnotator()]);
   const worker = new Worker<PrepareJobData, PrepareJobResult>(o.queue ?? DEFAULT_QUEUE, async (job: Job<PrepareJobData, PrepareJobResult>) => {
     const events: PrepareEvent[] = [];
+    o.onEvent?.({ kind: 'started', job: job.data.job.id, attempt: job.attemptsMade + 1 });
     let rec: JobRecord;
     try {
       rec = await processJob(job.data.job, job.data.outDir, job.data.options, {
@@ -125,6 +152,7 @@ export async function startPrepareWorker(o: WorkerOptions): Promise<Worker<Prepa
     connection: connection(o), concurrency: o.concurrency ?? 1, autorun: true,
     lockDuration: o.lockMs ?? 30_000, stalledInterval: o.stalledIntervalMs ?? o.lockMs ?? 30_000, maxStalledCount: 2,
   });
-  await worker.waitUntilReady();
+  worker.on('error', () => undefined);   // ioredis reconnects by itself; failures of jobs are reported per job
+  await ready(worker, o.url);
   return worker;
 }

@@ -1,5 +1,5 @@
 /** The P(fake) heat map as an RGBA layer (browser-safe): jet colours inside the analysed regions, clear elsewhere. */
-import { jet, type Analysis } from '../infer/pipeline.js';
+import { JET, type Analysis } from '../infer/pipeline.js';
 
 export function heatmapRgba(a: Analysis): Uint8ClampedArray<ArrayBuffer> {
   const out = new Uint8ClampedArray(new ArrayBuffer(a.width * a.height * 4));
@@ -7,8 +7,8 @@ export function heatmapRgba(a: Analysis): Uint8ClampedArray<ArrayBuffer> {
     for (let y = r.box.y; y < r.box.y + r.box.height; y++) {
       for (let x = r.box.x; x < r.box.x + r.box.width; x++) {
         const i = y * a.width + x;
-        const [red, green, blue] = jet(a.probability[i]);
-        out.set([red, green, blue, 255], i * 4);
+        const j = Math.round(a.probability[i] * 255) * 3;   // the overlay's colours (renderOverlay)
+        out.set([JET[j], JET[j + 1], JET[j + 2], 255], i * 4);
       }
     }
   }

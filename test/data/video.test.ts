@@ -18,7 +18,7 @@ test('readFrames decodes exactly the requested frames of a lossless clip', async
   t.after(() => rm(dir, { recursive: true, force: true }));
   const [w, h, n] = [48, 32, 40];
   // frame k is a flat colour (k·6, 255 − k·6, k) so each decoded frame names its own index
-  const frames = Array.from({ length: n }, (_, k) => Buffer.from(Buffer.alloc(w * h * 3).map((_, i) => [k * 6, 255 - k * 6, k][i % 3]!)));
+  const frames = Array.from({ length: n }, (_, k) => Buffer.from(new Uint8Array(w * h * 3).map((_, i) => [k * 6, 255 - k * 6, k][i % 3]!)));
   const path = join(dir, 'clip.mp4');
   await encodeVideo(path, frames, w, h, { kind: 'lossless' });
   assert.deepEqual(await probeVideo(path), { width: w, height: h, frames: n });

@@ -27,14 +27,16 @@ export interface ForgeryParams {
   stretch: Point;
 }
 
-/** Random parameters in the ranges the prototype measured (research/data.md §5), from a seeded `rng`. */
+/** Random parameters near the ranges the prototype measured (research/data.md §5), from a seeded `rng`. */
 export function sampleForgeryParams(kind: ForgeryKind, rng: () => number): ForgeryParams {
   const u = (lo: number, hi: number): number => uniform(rng, lo, hi);
+  const sign = (): number => (rng() < 0.5 ? -1 : 1);
   return {
     regionScale: kind === 'mouth-rewarp' ? u(1.05, 1.15) : u(0.85, 0.97),
-    blurRadius: Math.round(kind === 'mouth-rewarp' ? u(2, 3) : u(3, 6)),
-    rotation: u(-2, 2), scale: u(0.96, 1.04), shift: [u(-2, 2), u(-2, 2)],
-    gain: [u(0.85, 1.15), u(0.85, 1.15), u(0.85, 1.15)], bias: [u(-14, 14), u(-14, 14), u(-14, 14)],
+    blurRadius: Math.round(u(2, 3)),   // three box passes: σ ≈ 2.5–3.5 px, a soft but short blend edge
+    // A visible misalignment (≥ 2 px, ≥ 3 % scale): SSIM sees structure, not a smooth colour shift.
+    rotation: u(-3, 3), scale: 1 + sign() * u(0.03, 0.06), shift: [sign() * u(2, 4), sign() * u(2, 4)],
+    gain: [u(0.85, 1.2), u(0.85, 1.2), u(0.85, 1.2)], bias: [u(-14, 14), u(-14, 14), u(-14, 14)],
     stretch: [u(1.04, 1.12), u(1.08, 1.25)],
   };
 }

@@ -134,8 +134,6 @@ export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Aff
   return [a, -b, tx - a * fx + b * fy, b, a, ty - b * fx - a * fy];
 }
 
-export const applyAffine = (m: Affine, [x, y]: Point): Point => [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
-
 /** alpha·fg + (1 − alpha)·bg per pixel, rounded. */
 export function blend(bg: RgbImage, fg: RgbImage, alpha: Float32Array): RgbImage {
   const out = new Uint8Array(bg.data.length);

@@ -64,7 +64,7 @@ export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
     if (!face) throw new ArgumentError('sources', 'clips whose first frame shows a face', `${s.video} at ${s.start} s`);
     for (const k of o.blank?.[s.id] ?? []) rgb[k] = Buffer.alloc(size);
     clips.set(s.id, { frames: rgb, landmarks: face.landmarks });
-    for (const comp of Object.keys(CODECS) as Compression[]) await encodeAt(originalPath(o.root, comp, s.id), rgb, width, height, comp);
+    await Promise.all((Object.keys(CODECS) as Compression[]).map((comp) => encodeAt(originalPath(o.root, comp, s.id), rgb, width, height, comp)));
   }
 
   const fakes: MiniFfpp['fakes'] = [];
@@ -90,7 +90,7 @@ export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
         const truth = join(truthDir, method, `${name}.png`);
         await mkdir(dirname(truth), { recursive: true });
         await sharp(Buffer.from(alpha.map((v) => Math.round(v * 255))), { raw: { width, height, channels: 1 } }).png().toFile(truth);
-        for (const comp of Object.keys(CODECS) as Compression[]) await encodeAt(fakePath(o.root, method, comp, name), out, width, height, comp);
+        await Promise.all((Object.keys(CODECS) as Compression[]).map((comp) => encodeAt(fakePath(o.root, method, comp, name), out, width, height, comp)));
         fakes.push({ method, name, kind });
       }
     }
