@@ -104,6 +104,9 @@ test('the page shows the same score on the server and in the browser as the API 
     return opaque;
   })()`);
   assert.ok(heatPixels > 0, 'the heat map is drawn inside the face box');
+  const downloaded = await page.evaluate<{ engine: string; score: number }>(`fetch(document.getElementById('download-json').href).then((r) => r.json())`);
+  assert.match(downloaded.engine, /^onnxruntime-web .*\((wasm|webgpu)\)$/);
+  assert.equal(downloaded.score, inBrowser, 'the JSON download holds the score shown');
   // the model came once and is cached for the next visit
   assert.ok(await page.evaluate<boolean>(`caches.open('msccnet-model').then((c) => c.match(new URL('api/model', location.href).href)).then((r) => r !== undefined)`));
 

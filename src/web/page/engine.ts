@@ -9,38 +9,48 @@ import type { InfoResponse } from '../server.js';
 const CACHE = 'msccnet-model';
 
 /** The model bytes: from the cache when its ETag matches the server's, else downloaded and cached. */
-async function modelBytes(info: InfoResponse, onStatus: (m: string) => void): Promise<{ bytes: Uint8Array; cached: boolean }> {
+async function modelBytes(info: InfoResponse, onStatus: (m: string) => void): Promise<Uint8Array> {
   const url = new URL('api/model', location.href).href;
   const cache = 'caches' in globalThis ? await caches.open(CACHE) : undefined;
   const hit = await cache?.match(url);
-  if (hit !== undefined && hit.headers.get('etag') === info.modelEtag) return { bytes: new Uint8Array(await hit.arrayBuffer()), cached: true };
+  if (hit !== undefined && hit.headers.get('etag') === info.modelEtag) return new Uint8Array(await hit.arrayBuffer());
   onStatus(`Downloading the model (${(info.modelBytes / 2 ** 20).toFixed(1)} MiB, once)…`);
   const res = await fetch(url, { cache: 'no-store' });
   if (!res.ok) throw new Error(`the model download failed (HTTP ${res.status})`);
   await cache?.put(url, res.clone());
-  return { bytes: new Uint8Array(await res.arrayBuffer()), cached: false };
+  return new Uint8Array(await res.arrayBuffer());
 }
 
-/** An InferenceEngine for the shared pipeline; `cached` says whether the model came from the cache. */
-export async function createWebEngine(info: InfoResponse, base: string, onStatus: (m: string) => void): Promise<InferenceEngine & { cached: boolean }> {
+/** WebGPU only when the browser exposes it *and* hands out an adapter (headless or blocklisted GPUs do not). */
+async function hasWebGpu(): Promise<boolean> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (gpu === undefined) return false;
+  try {
+    return (await gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** An InferenceEngine for the shared pipeline, running in this browser. */
+export async function createWebEngine(info: InfoResponse, base: string, onStatus: (m: string) => void): Promise<InferenceEngine> {
   ort.env.wasm.wasmPaths = `${base}ort/`;
   ort.env.wasm.numThreads = 1;   // threads need cross-origin isolation; one thread keeps results reproducible
-  const { bytes, cached } = await modelBytes(info, onStatus);
-  const gpu = 'gpu' in navigator;
+  const bytes = await modelBytes(info, onStatus);
+  const gpu = await hasWebGpu();
   let session: ort.InferenceSession;
-  let provider = 'wasm';
+  let provider: 'webgpu' | 'wasm' = gpu ? 'webgpu' : 'wasm';
   try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: gpu ? ['webgpu', 'wasm'] : ['wasm'] });
-    if (gpu) provider = 'webgpu';
+    session = await ort.InferenceSession.create(bytes, { executionProviders: [provider] });
   } catch (err) {
-    if (!gpu) throw err;
-    session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    if (provider === 'wasm') throw err;
+    provider = 'wasm';
+    session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });   // a GPU that cannot run the graph
   }
   const side = info.inputSide;
   return {
     inputSide: side,
     name: `onnxruntime-web ${ort.env.versions.web ?? ''} (${provider})`,
-    cached,
     async run(input: Float32Array, batch: number): Promise<EngineOutput> {
       const out = await session.run({ [info.input]: new ort.Tensor('float32', input, [batch, 3, side, side]) });
       const img = out[info.outputs.imageLogits];
