@@ -257,7 +257,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       throw err;
     }
     try {
-      const bytes = await readUpload(req, limits);
+      const bytes = await readUpload(req);
       const mime = sniffImage(bytes);
       if (mime === null) {
         throw new UploadError(415, 'MSCCNET_MEDIA_TYPE', 'the upload is not a PNG, JPEG or WebP image (judged by its bytes, not its name)', 'send a PNG, JPEG or WebP image');
@@ -300,12 +300,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 }
 
 /** The single file part, in memory, bounded by maxBytes (the multipart limit throws 413 beyond). */
-async function readUpload(req: FastifyRequest, limits: ServerLimits): Promise<Buffer> {
+async function readUpload(req: FastifyRequest): Promise<Buffer> {
   if (!req.isMultipart()) throw new UploadError(415, 'MSCCNET_MEDIA_TYPE', 'expected a multipart/form-data upload', 'send the image as a form file field');
   const part = await req.file();
   if (part === undefined) throw new UploadError(400, 'MSCCNET_NO_FILE', 'the form has no file', 'send the image as a form file field');
-  const bytes = await part.toBuffer();
-  if (part.file.truncated) throw new UploadError(413, 'MSCCNET_TOO_LARGE', `the upload is larger than ${limits.maxBytes} bytes`, 'send a smaller image');
+  const bytes = await part.toBuffer();   // throws FST_REQ_FILE_TOO_LARGE (→ 413) past limits.fileSize
   if (bytes.length === 0) throw new UploadError(422, 'MSCCNET_UNDECODABLE', 'the upload is empty', 'send the complete file again');
   return bytes;
 }
