@@ -1,0 +1,226 @@
+import { access } from 'node:fs/promises';
+import type { FloatMap, Image, ImageSource, Contours } from '../image/index.js';
+import {
+  blurThresholdMask, convexHull, dilateMask, ellipseElement, erodeMask, fillConvexPoly, findContours, gaussianBlur,
+  grayToUnitFloat, loadOpenCv, makeImage, readColor, rgbToGray, ssimMap,
+} from '../image/index.js';
+import { InputFileError } from '../errors.js';
+import type { AnnotationOptionsInput } from './options.js';
+import { annotationOptions } from './options.js';
+
+/** Why a pair produced no mask. */
+export type SkipReason =
+  | 'missing-real' // the real partner frame does not exist
+  | 'missing-fake'
+  | 'unreadable' // not a decodable PNG/JPEG (truncated, empty, other format)
+  | 'size-mismatch' // real and fake differ in size
+  | 'no-change' // identical grey images: 1 − SSIM is constant, the reference divides 0/0 and drops the frame
+  | 'no-contour' // no contour with enough points (e.g. the change covers the whole frame): the reference raises
+  | 'failed'; // an unexpected error (reported, never fatal to a batch)
+
+export type AnnotationResult =
+  | { readonly status: 'annotated'; readonly mask: Image; readonly diff: Image }
+  | { readonly status: 'skipped'; readonly reason: SkipReason; readonly message: string };
+
+/**
+ * Every intermediate of the official `get_blur` (official-spec §11), for parity tests and inspection.
+ * Stages after the step that ended the pair are null.
+ */
+export interface AnnotationStages {
+  /** S, the full SSIM map of (fake, real), step 1. */
+  readonly ssim: FloatMap;
+  /** The min–max normalised 1 − S after the 5×5 blur, steps 2–3 (null when 1 − S is constant). */
+  readonly diffBlurred: FloatMap | null;
+  /** [blurred diff > threshold] as 0/1, step 4. */
+  readonly factor: Image | null;
+  /** uint8(255 · fake · factor): the official diff image, step 5. */
+  readonly diff: Image | null;
+  /** M = 255·[factor ∧ fake grey ≥ 1], step 5. */
+  readonly changed: Image | null;
+  /** M after the elliptical dilations, step 6. */
+  readonly dilated: Image | null;
+  /** All contours of the dilated mask and the indices of those kept (more than minContourPoints points), step 7. */
+  readonly contours: Contours | null;
+  readonly keptContours: readonly number[];
+  /** Vertices (x, y interleaved) of the final convex hull, step 7. */
+  readonly hull: Int32Array | null;
+  readonly hullFilled: Image | null;
+  /** The filled hull after the elliptical erosions, step 8. */
+  readonly eroded: Image | null;
+  /** The final blur of eroded/255 before the threshold, step 9. */
+  readonly maskBlurred: FloatMap | null;
+  readonly result: AnnotationResult;
+}
+
+/**
+ * The paper's annotation (§4.1, Fig. 3) on two grey images as `cv2.cvtColor(…, BGR2GRAY)` gives them,
+ * with every stage kept. Pure computation; opencv.js is loaded on first use.
+ */
+export async function annotationStages(realGray: Image, fakeGray: Image, options: AnnotationOptionsInput = {}): Promise<AnnotationStages> {
+  const o = annotationOptions(options);
+  const { width, height } = fakeGray;
+  const { cv } = await loadOpenCv();
+  const none = { diffBlurred: null, factor: null, diff: null, changed: null, dilated: null, contours: null,
+    keptContours: [], hull: null, hullFilled: null, eroded: null, maskBlurred: null };
+
+  // 1. SSIM map of (fake, real) on grey/255, skimage 0.19 semantics.
+  const ssim = ssimMap({ width, height, data: grayToUnitFloat(fakeGray) }, { width, height, data: grayToUnitFloat(realGray) },
+    { dataRange: o.dataRange });
+
+  // 2. diff = 1 − S, min–max normalised. Constant diff (identical pair) → 0/0 in the reference: no mask.
+  const n = width * height;
+  const d = new Float64Array(n);
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = 1 - ssim.data[i];
+    d[i] = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const range = max - min;
+  if (!(range > 0)) {
+    return { ssim, ...none, result: skipped('no-change', 'real and fake are identical in grey (1 − SSIM is constant); the reference divides 0/0 and writes no mask') };
+  }
+  for (let i = 0; i < n; i++) d[i] = (d[i] - min) / range;
+
+  // 3.–5. Blur, threshold, and drop pure-black fake pixels (uint8(255·(g/255)·1) = g, so M = factor ∧ g ≥ 1).
+  const diffBlurred = gaussianBlur({ width, height, data: d }, o.diffBlurSize);
+  const factor = makeImage(width, height, 1);
+  const diff = makeImage(width, height, 1);
+  const changed = makeImage(width, height, 1);
+  for (let i = 0; i < n; i++) {
+    if (diffBlurred.data[i] > o.diffThreshold) {
+      factor.data[i] = 1;
+      const g = fakeGray.data[i];
+      diff.data[i] = g;
+      changed.data[i] = g > 0 ? 255 : 0;
+    }
+  }
+
+  // 6.–9. work on the box of M plus a margin: dilation reaches dilateReach beyond M, the hull stays inside the
+  // dilated box, and erosion/blur reach at most `after` more, so every pixel outside the region is 0 in every
+  // later stage, and the region's inner edges see zeros exactly where the full image has them (see README).
+  const box = boundingBox(changed);
+  const dilateReach = (o.dilateSize >> 1) * o.dilateIterations;
+  const after = Math.max(o.erodeSize >> 1, o.maskBlurSize >> 1) + 1;
+  const region = box === null ? null : {
+    x0: Math.max(0, box.x0 - dilateReach - after), y0: Math.max(0, box.y0 - dilateReach - after),
+    x1: Math.min(width, box.x1 + dilateReach + after), y1: Math.min(height, box.y1 + dilateReach + after),
+  };
+  const inRegion = (image: Image): Image => (region === null ? image : cropImage(image, region));
+  const toFull = (image: Image): Image => (region === null ? image : embedImage(image, region, width, height));
+
+  // 6. Dilate with the ellipse, n successive times.
+  const dilatedPart = dilateMask(inRegion(changed), ellipseElement(o.dilateSize), o.dilateIterations);
+  const dilated = toFull(dilatedPart);
+
+  // 7. Contours (RETR_TREE, SIMPLE); keep those with > minContourPoints points. The reference appends the
+  // first kept contour raw and the hulls of the others, then takes the hull of all: same construction here.
+  const [dx, dy] = region === null ? [0, 0] : [region.x0, region.y0];
+  const partContours = findContours(cv, dilatedPart);
+  const contours = { points: partContours.points.map((p) => translate(p, dx, dy)), hierarchy: partContours.hierarchy };
+  const keptContours = contours.points.flatMap((p, i) => (p.length / 2 > o.minContourPoints ? [i] : []));
+  const stages = { ssim, diffBlurred, factor, diff, changed, dilated, contours, keptContours };
+  if (keptContours.length === 0) {
+    const counts = contours.points.map((p) => p.length / 2);
+    return { ...none, ...stages, result: skipped('no-contour',
+      `no contour of the changed region has more than ${o.minContourPoints} points (points per contour: [${counts.join(', ')}]): ` +
+      'the change covers the whole frame or only straight bands; the reference raises in convexHull and writes no mask') };
+  }
+  const parts = keptContours.map((i, k) => (k === 0 ? contours.points[i] : convexHull(cv, contours.points[i])));
+  const all = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
+  parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
+  const hull = convexHull(cv, all);
+  const hullPart = fillConvexPoly(cv, dilatedPart.width, dilatedPart.height, translate(hull, -dx, -dy));
+
+  // 8.–9. Erode the filled hull, blur eroded/255 with the fixed 7×7 kernel, keep every pixel ≥ 1/255.
+  const erodedPart = erodeMask(hullPart, ellipseElement(o.erodeSize), o.erodeIterations);
+  const blurredPart = blurThresholdMask(erodedPart, o.maskBlurSize);
+  const maskBlurred = region === null ? blurredPart.blurred : embedMap(blurredPart.blurred, region, width, height);
+  return { ...stages, hull, hullFilled: toFull(hullPart), eroded: toFull(erodedPart), maskBlurred,
+    result: { status: 'annotated', mask: toFull(blurredPart.mask), diff } };
+}
+
+interface Region { readonly x0: number; readonly y0: number; readonly x1: number; readonly y1: number }
+
+/** The smallest box [x0, x1) × [y0, y1) holding every nonzero pixel, or null for an empty mask. */
+function boundingBox(mask: Image): Region | null {
+  const { width, height, data } = mask;
+  let x0 = width, y0 = height, x1 = 0, y1 = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let first = -1, last = -1;
+    for (let x = 0; x < width; x++) if (data[row + x] !== 0) { if (first < 0) first = x; last = x; }
+    if (first < 0) continue;
+    if (y < y0) y0 = y;
+    y1 = y + 1;
+    if (first < x0) x0 = first;
+    if (last + 1 > x1) x1 = last + 1;
+  }
+  return y1 === 0 ? null : { x0, y0, x1, y1 };
+}
+
+function cropImage(image: Image, r: Region): Image {
+  const w = r.x1 - r.x0, out = makeImage(w, r.y1 - r.y0, 1);
+  for (let y = r.y0; y < r.y1; y++) out.data.set(image.data.subarray(y * image.width + r.x0, y * image.width + r.x1), (y - r.y0) * w);
+  return out;
+}
+
+function embedImage(part: Image, r: Region, width: number, height: number): Image {
+  const out = makeImage(width, height, 1);
+  for (let y = 0; y < part.height; y++) out.data.set(part.data.subarray(y * part.width, (y + 1) * part.width), (y + r.y0) * width + r.x0);
+  return out;
+}
+
+function embedMap(part: FloatMap, r: Region, width: number, height: number): FloatMap {
+  const data = new Float64Array(width * height);
+  for (let y = 0; y < part.height; y++) data.set(part.data.subarray(y * part.width, (y + 1) * part.width), (y + r.y0) * width + r.x0);
+  return { width, height, data };
+}
+
+/** Points (x, y interleaved) moved by (dx, dy). */
+function translate(points: Int32Array, dx: number, dy: number): Int32Array {
+  const out = new Int32Array(points.length);
+  for (let i = 0; i < points.length; i += 2) { out[i] = points[i] + dx; out[i + 1] = points[i + 1] + dy; }
+  return out;
+}
+
+function skipped(reason: SkipReason, message: string): AnnotationResult {
+  return { status: 'skipped', reason, message };
+}
+
+/** An image file or bytes, or an already decoded image (RGB(A) order, or 1-channel grey). */
+export type PairInput = ImageSource | Image;
+
+async function toGray(input: PairInput): Promise<Image> {
+  if (typeof input === 'string' || input instanceof Uint8Array) return rgbToGray(await readColor(input));
+  return rgbToGray(input);
+}
+
+/**
+ * The paper's mask for one real/fake pair (official `get_mask` + `get_blur`): both are read as
+ * `cv2.imread` would (8-bit; grey files as 3 equal channels, alpha dropped, 16-bit reduced to the high
+ * byte), converted to OpenCV grey, and annotated. Problems become a `skipped` result with a reason, never a throw.
+ */
+export async function annotatePair(real: PairInput, fake: PairInput, options: AnnotationOptionsInput = {}): Promise<AnnotationResult> {
+  const parsed = annotationOptions(options);
+  for (const [input, reason] of [[real, 'missing-real'], [fake, 'missing-fake']] as const) {
+    if (typeof input === 'string' && !(await exists(input))) return skipped(reason, `${input}: file not found`);
+  }
+  let realGray: Image, fakeGray: Image;
+  try {
+    [realGray, fakeGray] = await Promise.all([toGray(real), toGray(fake)]);
+  } catch (err) {
+    if (err instanceof InputFileError) return skipped('unreadable', err.message.split('\n')[0]);
+    throw err;
+  }
+  if (realGray.width !== fakeGray.width || realGray.height !== fakeGray.height) {
+    return skipped('size-mismatch', `real is ${realGray.width}×${realGray.height} but fake is ${fakeGray.width}×${fakeGray.height}; ` +
+      'crop the fake with the real frame\'s box so both have the same size');
+  }
+  return (await annotationStages(realGray, fakeGray, parsed)).result;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}

@@ -1,0 +1,157 @@
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { ArgumentError } from '../errors.js';
+import type { AnnotationOptions, AnnotationOptionsInput } from './options.js';
+import { annotationOptions } from './options.js';
+import type { PairRecord, PairTask } from './files.js';
+import { writeFileAtomic } from './files.js';
+import type { Pair } from './pairs.js';
+import type { SkipReason } from './annotate.js';
+import type { WorkerRequest, WorkerResponse } from './worker.js';
+
+/** Progress of a batch, for a bar, a queue job or a log. `reused`: the outputs were already there. */
+export type AnnotateEvent =
+  | { readonly kind: 'start'; readonly total: number; readonly workers: number }
+  | { readonly kind: 'pair'; readonly done: number; readonly total: number; readonly record: PairRecord; readonly reused: boolean }
+  | { readonly kind: 'finished'; readonly summary: AnnotateSummary; readonly reused: number; readonly seconds: number };
+
+export interface AnnotateSummary {
+  readonly pairs: number;
+  readonly annotated: number;
+  readonly skipped: number;
+  readonly skippedBy: Partial<Record<SkipReason, number>>;
+}
+
+/** The JSON report of a batch: deterministic for given inputs (a resumed run writes the same report). */
+export interface AnnotateReport {
+  readonly annotation: AnnotationOptions;
+  readonly summary: AnnotateSummary;
+  readonly pairs: readonly PairRecord[];
+}
+
+export interface AnnotatePairsOptions {
+  /** Folder of the masks: each pair's mask goes to `<out>/<pair.output>`. */
+  out: string;
+  /** Folder of the diff maps (uint8(255·fake·factor), as the reference writes them); none when absent. */
+  diffDir?: string;
+  /** Where the JSON report goes; default `<out>/annotate-report.json`. */
+  reportFile?: string;
+  /** Worker threads; default the number of cores. */
+  workers?: number;
+  /** Recompute pairs whose outputs exist (default false: a rerun resumes). */
+  overwrite?: boolean;
+  annotation?: AnnotationOptionsInput;
+  onProgress?: (event: AnnotateEvent) => void;
+  /** Stops handing out pairs; pairs in flight finish (their files stay whole), then the call rejects. */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_REPORT_NAME = 'annotate-report.json';
+
+/**
+ * Paper Fig. 3 over many pairs on a pool of worker threads. Writes each mask atomically, skips pairs whose
+ * outputs exist, records every pair (annotated or skipped, with the reason), writes the report atomically,
+ * and prints nothing. One bad pair never stops the batch.
+ */
+export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePairsOptions): Promise<AnnotateReport> {
+  const annotation = annotationOptions(options.annotation);
+  const workers = options.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) throw new ArgumentError('workers', 'a positive integer', workers);
+  const outDir = resolve(options.out);
+  const diffDir = options.diffDir === undefined ? null : resolve(options.diffDir);
+  const reportFile = options.reportFile === undefined ? join(outDir, DEFAULT_REPORT_NAME) : resolve(options.reportFile);
+  const t0 = performance.now();
+  const records: PairRecord[] = new Array(pairs.length);
+  let done = 0, reusedCount = 0;
+  const poolSize = Math.max(1, Math.min(workers, pairs.length));
+  options.onProgress?.({ kind: 'start', total: pairs.length, workers: poolSize });
+
+  if (pairs.length > 0) {
+    await runPool(poolSize, pairs.length, (i) => ({ pair: pairs[i], outDir, diffDir, overwrite: options.overwrite ?? false, annotation }),
+      (i, outcome) => {
+        records[i] = outcome.record;
+        done++;
+        if (outcome.reused) reusedCount++;
+        options.onProgress?.({ kind: 'pair', done, total: pairs.length, record: outcome.record, reused: outcome.reused });
+      }, options.signal);
+  }
+
+  const skippedBy: Partial<Record<SkipReason, number>> = {};
+  for (const r of records) if (r.status === 'skipped') skippedBy[r.reason] = (skippedBy[r.reason] ?? 0) + 1;
+  const annotated = records.filter((r) => r.status === 'annotated').length;
+  const summary: AnnotateSummary = { pairs: pairs.length, annotated, skipped: pairs.length - annotated, skippedBy };
+  const report: AnnotateReport = { annotation, summary, pairs: records };
+  await writeFileAtomic(reportFile, `${JSON.stringify(report, null, 1)}\n`);
+  options.onProgress?.({ kind: 'finished', summary, reused: reusedCount, seconds: (performance.now() - t0) / 1000 });
+  return report;
+}
+
+/**
+ * The worker file next to this module: `worker.js` from the compiled dist/ (the bin), or `worker.ts` when
+ * running from source under tsx (tests, `npm run msccnet`). Node 20 does not apply `--import tsx` to worker
+ * threads, so a source worker starts with a one-line bootstrap that registers tsx, then imports the file.
+ */
+function spawnWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const worker = new URL('./worker.ts', import.meta.url).href;
+  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(worker)}); })`,
+    { eval: true });
+}
+
+type Outcome = Omit<WorkerResponse, 'id'>;
+
+/** Hands tasks 0…count−1 to `size` workers, one at a time each; a worker that dies fails its pair and is replaced. */
+function runPool(size: number, count: number, task: (i: number) => PairTask, onDone: (i: number, outcome: Outcome) => void,
+  signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolvePool, rejectPool) => {
+    let next = 0, finished = 0, live = 0, settled = false;
+    const all = new Set<Worker>();
+    const current = new Map<Worker, number>(); // the pair each worker is on
+    const finish = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      for (const w of all) void w.terminate();
+      if (err === undefined) resolvePool(); else rejectPool(err);
+    };
+    const feed = (worker: Worker): void => {
+      if (signal?.aborted) {
+        if (live === 0) finish(signal.reason);
+        return;
+      }
+      if (next >= count) return;
+      const id = next++;
+      live++;
+      current.set(worker, id);
+      worker.postMessage({ id, task: task(id) } satisfies WorkerRequest);
+    };
+    const start = (): void => {
+      const worker = spawnWorker();
+      all.add(worker);
+      worker.on('message', (message: WorkerResponse | 'ready') => {
+        if (message === 'ready') return feed(worker);
+        const { id, ...outcome } = message;
+        current.delete(worker);
+        live--;
+        finished++;
+        onDone(id, outcome);
+        if (finished === count) finish();
+        else feed(worker);
+      });
+      worker.on('error', (err) => {
+        all.delete(worker);
+        const id = current.get(worker);
+        if (id === undefined) return finish(err); // failed before its first pair: broken install, not bad input
+        live--;
+        finished++;
+        const pair = task(id).pair;
+        onDone(id, { record: { ...pair, status: 'skipped', reason: 'failed', message: `worker crashed: ${err.message}` }, reused: false });
+        if (finished === count) finish();
+        else if (!settled) start();
+      });
+    };
+    signal?.addEventListener('abort', () => { if (live === 0) finish(signal.reason); }, { once: true });
+    for (let i = 0; i < size; i++) start();
+  });
+}

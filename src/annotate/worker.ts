@@ -1,0 +1,19 @@
+import { parentPort } from 'node:worker_threads';
+import sharp from 'sharp';
+import type { PairTask } from './files.js';
+import { annotatePairToFiles } from './files.js';
+import { loadOpenCv } from '../image/index.js';
+
+/** Worker-pool thread of `annotatePairs`: one task at a time, parallelism comes from the number of threads. */
+export interface WorkerRequest { readonly id: number; readonly task: PairTask }
+export type WorkerResponse = { readonly id: number } & Awaited<ReturnType<typeof annotatePairToFiles>>;
+
+sharp.concurrency(1); // one libvips thread per worker: the pool already fills the cores
+sharp.cache(false); // every file is read once
+const port = parentPort;
+if (port === null) throw new Error('annotate worker must run in a worker thread');
+await loadOpenCv();
+port.on('message', (request: WorkerRequest) => {
+  void annotatePairToFiles(request.task).then((outcome) => port.postMessage({ id: request.id, ...outcome } satisfies WorkerResponse));
+});
+port.postMessage('ready');

@@ -1,0 +1,65 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { collectInputs, detectFiles, openEngine, type EngineKind } from '../infer/index.js';
+import { variantNames } from '../models/msccnet/index.js';
+import { progressBar } from './progress.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function probability(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
+  return n;
+}
+
+interface DetectCliOptions {
+  model: string; engine: EngineKind; threads?: number; face: boolean; format: 'text' | 'json'; out: string;
+  threshold: number; frames: number; maxSide: number; variant: string; inputSize: number;
+}
+
+/** `msccnet detect`: scores, masks and overlays for images, folders and videos. */
+export function makeDetectCommand(): Command {
+  return new Command('detect')
+    .description('detect and localise face manipulation in images, folders (recursive) and videos')
+    .argument('<inputs...>', 'image files, folders or video files')
+    .requiredOption('-m, --model <file>', 'model.onnx (from `msccnet export`) or weights .safetensors')
+    .addOption(new Option('--engine <name>', 'inference engine').choices(['onnx', 'torch']).default('onnx'))
+    .option('--threads <n>', 'intra-op threads', positiveInt)
+    .option('--no-face', 'classify the whole image instead of detected faces')
+    .addOption(new Option('--format <kind>', 'stdout: a summary line per input, or one JSON result per line').choices(['text', 'json']).default('text'))
+    .option('-o, --out <dir>', 'folder for <name>.json, <name>.mask.png, <name>.overlay.png', 'detections')
+    .option('--threshold <p>', 'P(fake) threshold for labels and masks (0.5 = official argmax)', probability, 0.5)
+    .option('--frames <n>', 'frames sampled per video, evenly spaced', positiveInt, 16)
+    .option('--max-side <px>', 'downscale larger images to this side first', positiveInt, 4096)
+    .addOption(new Option('--variant <name>', 'variant, when --model is a .safetensors file').choices(variantNames()).default('msccnet'))
+    .option('--input-size <side>', 'input side, when --model is a .safetensors file', positiveInt, 512)
+    .action(async (inputs: string[], opts: DetectCliOptions) => {
+      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize });
+      const files = await collectInputs(inputs);
+      const bar = files.length > 1 && opts.format === 'text' ? progressBar('detect', files.length) : null;
+      let failed = 0;
+      try {
+        await detectFiles(engine, files, {
+          outDir: opts.out, noFace: !opts.face, threshold: opts.threshold, maxFrames: opts.frames, maxSide: opts.maxSide,
+          onEvent: (e) => {
+            if (e.kind === 'warning') process.stderr.write(`${bar ? '\n' : ''}msccnet: warning: ${e.input}: ${e.message}\n`);
+            if (e.kind !== 'result') return;
+            const r = e.result;
+            if (!r.ok) failed++;
+            if (opts.format === 'json') process.stdout.write(`${JSON.stringify(r)}\n`);
+            else if (!r.ok) process.stderr.write(`${bar ? '\n' : ''}msccnet: ${r.error.message}\n  → ${r.error.hint}\n`);
+            else if (!bar) console.log(`${r.input}: ${r.label} (P(fake) ${r.score.toFixed(3)}), ${r.kind === 'image' ? `${r.faces.length} region(s)` : `${r.frames.length} frames`} → ${r.outputs.overlay}`);
+            bar?.update(e.done);
+          },
+        });
+      } finally {
+        bar?.stop();
+        await engine.release();
+      }
+      if (opts.format === 'text' && files.length > 1) console.log(`${files.length - failed} of ${files.length} inputs done, ${failed} failed; outputs in ${opts.out}`);
+      if (failed > 0) process.exitCode = 1;
+    });
+}

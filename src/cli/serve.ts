@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError } from 'commander';
+import { InputFileError } from '../errors.js';
+import { loadFaceDetector } from '../data/faces.js';
+import { createOrtEngine } from '../infer/engines.js';
+import { buildServer, DEFAULT_LIMITS } from '../web/index.js';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+interface ServeCliOptions {
+  model: string; port: number; host: string; threads?: number; maxMb: number; maxMegapixels: number;
+  concurrency: number; queue: number; timeout: number; threshold: number;
+}
+
+/** `msccnet serve`: the web page and `POST /api/detect` on loopback by default. */
+export function makeServeCommand(): Command {
+  return new Command('serve')
+    .description('serve the checking page (in-browser or server inference) and POST /api/detect')
+    .requiredOption('-m, --model <file>', 'model.onnx from `msccnet export` (also sent to browsers that check locally)')
+    .option('--port <n>', 'TCP port', positiveInt, 8080)
+    .option('--host <addr>', 'address to listen on (0.0.0.0 exposes it to the network)', '127.0.0.1')
+    .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
+    .option('--max-mb <n>', 'largest upload in MiB', positiveNumber, DEFAULT_LIMITS.maxBytes / 2 ** 20)
+    .option('--max-megapixels <n>', 'largest image in megapixels', positiveNumber, DEFAULT_LIMITS.maxPixels / 1e6)
+    .option('--concurrency <n>', 'images analysed at once', positiveInt, DEFAULT_LIMITS.concurrency)
+    .option('--queue <n>', 'requests that may wait; more get 503', positiveInt, DEFAULT_LIMITS.maxWaiting)
+    .option('--timeout <s>', 'seconds per request', positiveNumber, DEFAULT_LIMITS.timeoutSeconds)
+    .option('--threshold <p>', 'P(fake) threshold (0.5 = official argmax)', positiveNumber, 0.5)
+    .action(async (opts: ServeCliOptions) => {
+      if (!opts.model.endsWith('.onnx')) throw new InvalidArgumentError('--model must be an .onnx file (export one with `msccnet export`)');
+      const bytes = await readFile(opts.model).catch((err: unknown) => {
+        throw new InputFileError(opts.model, 'cannot read the model file', 'check the path; export one with `msccnet export`', { cause: err });
+      });
+      const engine = await createOrtEngine(bytes, opts.model, { threads: opts.threads });
+      const app = await buildServer({
+        engine, modelBytes: bytes, faceDetector: () => loadFaceDetector(), threshold: opts.threshold,
+        limits: {
+          maxBytes: Math.round(opts.maxMb * 2 ** 20), maxPixels: Math.round(opts.maxMegapixels * 1e6),
+          concurrency: opts.concurrency, maxWaiting: opts.queue, timeoutSeconds: opts.timeout,
+        },
+      });
+      const address = await app.listen({ port: opts.port, host: opts.host });
+      console.log(`msccnet: serving ${opts.model} (${engine.inputSide}² input) at ${address}`);
+      const stop = () => { void app.close().then(() => engine.release()); };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,34 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_QUEUE, startPrepareWorker } from '../jobs/queue.js';
+
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+export function makeWorkerCommand(): Command {
+  return new Command('worker')
+    .description('process `msccnet prepare --redis` jobs from the queue (run on any number of machines sharing the file system)')
+    .addOption(new Option('--redis <url>', 'Redis URL, e.g. redis://host:6379').env('MSCCNET_REDIS').makeOptionMandatory())
+    .option('--queue <name>', 'BullMQ queue name', DEFAULT_QUEUE)
+    .addOption(new Option('--concurrency <n>', 'jobs in flight in this process').argParser(int).default(1))
+    .addOption(new Option('--lock-seconds <s>', 'job lock; a dead worker\'s job is retried after it expires').argParser(int).default(30))
+    .action(async (o: { redis: string; queue: string; concurrency: number; lockSeconds: number }) => {
+      const worker = await startPrepareWorker({
+        url: o.redis, queue: o.queue, concurrency: o.concurrency, lockMs: o.lockSeconds * 1000,
+        onEvent: (e) => {
+          if (e.kind === 'started') process.stderr.write(`worker: ${e.job} started (attempt ${e.attempt})\n`);
+          else if (e.kind === 'job') process.stderr.write(`worker: ${e.job} ${e.outcome} (${e.skipped} skipped items)\n`);
+          else if (e.kind === 'failed') process.stderr.write(`worker: ${e.job} failed: ${e.error}\n`);
+        },
+      });
+      process.stderr.write(`worker: ready on ${o.queue}\n`);
+      await new Promise<void>((res) => {
+        const stop = (): void => { process.stderr.write('worker: closing after the jobs in flight\n'); res(); };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await worker.close();
+    });
+}

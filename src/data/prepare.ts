@@ -1,0 +1,378 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { writeFileAtomic, isTempName } from './atomic.js';
+import { cropToPng, enlargeBox, type CropBox } from './crops.js';
+import { loadFaceDetector, type FaceDetector } from './faces.js';
+import { COMPRESSIONS, METHODS, REFERENCE_DROPPED, readSplits, scanFfpp, targetOf,
+  type Compression, type FfppTree, type Method, type Renditions, type Split } from './layout.js';
+import { compareEntries, formatManifest, type ManifestEntry } from './manifest.js';
+import { loadAnnotator, type Annotator } from './masks.js';
+import { probeVideo, readFrames, sampleFrameIndices, VideoError, type Frame, type VideoInfo } from './video.js';
+
+/** Options of `prepare`; every output records them (their key decides whether a finished job is reused). */
+export const PrepareOptions = z.strictObject({
+  frames: z.number().int().min(1).max(1000).default(20).describe('frames per video, at floor(linspace(0, L−1, frames)) as the reference'),
+  boxScale: z.number().min(1).max(4).default(1.3).describe('square crop side = boxScale × max(w, h) of the detector box (FF++ uses 1.3)'),
+  cropSide: z.number().int().min(16).nullable().default(null).describe('resize crops to this side; null keeps the native crop size as the reference'),
+  compressions: z.array(z.enum(COMPRESSIONS)).min(1).default([...COMPRESSIONS]).describe('renditions to crop'),
+  methods: z.array(z.enum(METHODS)).min(1).default([...METHODS]).describe('manipulation methods to include'),
+  minConfidence: z.number().min(0).max(1).default(0.5).describe('face detector score threshold'),
+});
+export type PrepareOptions = z.infer<typeof PrepareOptions>;
+
+export function parsePrepareOptions(input: Partial<PrepareOptions>): PrepareOptions {
+  const r = PrepareOptions.safeParse(input);
+  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  return r.data;
+}
+
+/** Key of the options that change outputs: a finished job made with other options is redone. */
+export function optionsKey(o: PrepareOptions): string {
+  return createHash('sha256').update(JSON.stringify([o.frames, o.boxScale, o.cropSide, [...o.compressions].sort(), [...o.methods].sort(), o.minConfidence])).digest('hex').slice(0, 16);
+}
+
+/** One job = one original video with all its fakes (JSON: it travels through the queue). */
+export interface PrepareJob {
+  id: string;
+  split: Split;
+  original: Renditions;
+  fakes: Array<{ method: Method; name: string; videos: Renditions }>;
+  /** Fakes the split lists name but the download lacks. */
+  missing: Array<{ method: Method; name: string }>;
+}
+
+/** Why something is absent from the manifest. `frame` is absent when a whole video is skipped. */
+export interface Skip {
+  video: string;            // `youtube/<id>` or `<Method>/<t>_<s>`
+  compression?: Compression;
+  frame?: number;
+  reason: string;
+}
+
+/** What a finished job wrote; saved as `jobs/<id>.json`, which marks the job done. */
+export interface JobRecord {
+  id: string;
+  split: Split;
+  optionsKey: string;
+  frameCount: number;
+  indices: number[];
+  detectedOn: Compression | null;
+  boxes: Array<{ frame: number; box: [number, number, number]; score: number } | { frame: number; box: null; reason: string }>;
+  entries: ManifestEntry[];
+  skipped: Skip[];
+}
+
+export type PrepareStage = 'probe' | 'detect' | 'crop' | 'mask';
+export type PrepareEvent =
+  | { kind: 'planned'; jobs: number; finished: number; estimate: Record<PrepareStage, number> }
+  | { kind: 'stage'; job: string; stage: PrepareStage; items: number; seconds: number }
+  | { kind: 'job'; job: string; outcome: 'done' | 'reused' | 'failed'; skipped: number; error?: string };
+
+export interface JobDeps {
+  detector?: FaceDetector;
+  annotate?: Annotator;
+  onProgress?: (e: PrepareEvent) => void;
+}
+
+export interface Plan {
+  jobs: PrepareJob[];
+  /** Split names removed by dropReferenceMissing (named in the report). */
+  dropped: string[];
+  splitNames: Record<string, string[]> | null;
+}
+
+/**
+ * Jobs for an FF++ tree: one per original that is the target of a listed fake (with splits),
+ * or per original on disk (without). Jobs come sorted by id, which fixes every output order.
+ */
+export async function planPrepare(ffppRoot: string, splitsDir: string | null, opts: PrepareOptions & { dropReferenceMissing?: boolean }): Promise<Plan> {
+  const tree = await scanFfpp(ffppRoot);
+  if (splitsDir === null) {
+    const names = new Set<string>();
+    for (const byName of tree.fakes.values()) for (const n of byName.keys()) names.add(n);
+    const jobs = [...tree.originals.keys()].sort().map((id) => jobFor(tree, id, 'unsplit', [...names].filter((n) => targetOf(n) === id), opts.methods));
+    return { jobs, dropped: [], splitNames: null };
+  }
+  const lists = await readSplits(splitsDir, { dropReferenceMissing: opts.dropReferenceMissing ?? false });
+  const byTarget = new Map<string, { split: Split; names: string[] }>();
+  for (const [split, names] of Object.entries(lists.names) as Array<[Split, string[]]>) {
+    for (const n of names) {
+      const t = targetOf(n);
+      const e = byTarget.get(t) ?? { split, names: [] };
+      e.names.push(n);
+      byTarget.set(t, e);
+    }
+  }
+  const jobs = [...byTarget.keys()].sort().map((id) => {
+    const e = byTarget.get(id)!;
+    return jobFor(tree, id, e.split, e.names, opts.methods);
+  });
+  return { jobs, dropped: lists.dropped, splitNames: lists.names };
+}
+
+function jobFor(tree: FfppTree, id: string, split: Split, names: string[], methods: readonly Method[]): PrepareJob {
+  const job: PrepareJob = { id, split, original: tree.originals.get(id) ?? {}, fakes: [], missing: [] };
+  for (const method of methods) {
+    for (const name of [...names].sort()) {
+      const videos = tree.fakes.get(method)?.get(name);
+      if (videos) job.fakes.push({ method, name, videos });
+      else job.missing.push({ method, name });
+    }
+  }
+  return job;
+}
+
+export const jobRecordPath = (outDir: string, id: string): string => join(outDir, 'jobs', `${id}.json`);
+const frameName = (frame: number): string => `${String(frame).padStart(3, '0')}_0.png`;
+export const cropPath = (comp: Compression, method: Method | 'youtube', video: string, frame: number): string =>
+  `${comp}/${method}/${video}/${frameName(frame)}`;
+export const maskPath = (method: Method, video: string, frame: number): string => `Mask/${method}/${video}/${frameName(frame)}`;
+
+/** A finished job's record when it was made with these options, else null. */
+export async function finishedRecord(outDir: string, id: string, key: string): Promise<JobRecord | null> {
+  try {
+    const rec = JSON.parse(await readFile(jobRecordPath(outDir, id), 'utf8')) as JobRecord;
+    return rec.optionsKey === key ? rec : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs one job: frames at the reference positions, faces on the best original rendition, the same
+ * box for every fake and compression, masks from the best common rendition (raw when present),
+ * all files written atomically, then `jobs/<id>.json`. Bad input never throws: it becomes a
+ * {@link Skip}. Reuses a finished record made with the same options.
+ */
+export async function processJob(job: PrepareJob, outDir: string, opts: PrepareOptions, deps: JobDeps = {}): Promise<JobRecord> {
+  const key = optionsKey(opts);
+  const done = await finishedRecord(outDir, job.id, key);
+  if (done) {
+    deps.onProgress?.({ kind: 'job', job: job.id, outcome: 'reused', skipped: done.skipped.length });
+    return done;
+  }
+  const report = (stage: PrepareStage, items: number, t0: number): void =>
+    deps.onProgress?.({ kind: 'stage', job: job.id, stage, items, seconds: (performance.now() - t0) / 1000 });
+  const skipped: Skip[] = job.missing.map((m) => ({ video: `${m.method}/${m.name}`, reason: 'fake video named by the split is not in the download' }));
+  const entries: ManifestEntry[] = [];
+  const finish = async (detectedOn: Compression | null, frameCount: number, indices: number[], boxes: JobRecord['boxes']): Promise<JobRecord> => {
+    const rec: JobRecord = { id: job.id, split: job.split, optionsKey: key, frameCount, indices, detectedOn, boxes, entries: entries.sort(compareEntries), skipped };
+    await writeFileAtomic(jobRecordPath(outDir, job.id), `${JSON.stringify(rec, null, 1)}\n`);
+    deps.onProgress?.({ kind: 'job', job: job.id, outcome: 'done', skipped: rec.skipped.length });
+    return rec;
+  };
+
+  // Frame counts from the best readable rendition of each video (renditions are re-encodes of
+  // one another); a rendition that fails here is skipped with ffprobe's reason.
+  let t0 = performance.now();
+  const unusable = new Set<string>();
+  const bestRendition = async (video: string, r: Renditions): Promise<{ comp: Compression; info: VideoInfo } | null> => {
+    for (const comp of COMPRESSIONS) {
+      const path = r[comp];
+      if (!path) continue;
+      try {
+        return { comp, info: await probeVideo(path) };
+      } catch (err) {
+        if (!(err instanceof VideoError)) throw err;
+        skipped.push({ video, compression: comp, reason: firstLine(err.message) });
+        unusable.add(path);
+      }
+    }
+    return null;
+  };
+  const original = await bestRendition(`youtube/${job.id}`, job.original);
+  const fakes = [];
+  for (const f of job.fakes) {
+    const best = await bestRendition(`${f.method}/${f.name}`, f.videos);
+    if (best) fakes.push({ ...f, best });
+    else skipped.push({ video: `${f.method}/${f.name}`, reason: 'no readable rendition' });
+  }
+  report('probe', 1 + job.fakes.length, t0);
+  for (const [video, r] of [[`youtube/${job.id}`, job.original] as const, ...job.fakes.map((f) => [`${f.method}/${f.name}`, f.videos] as const)]) {
+    for (const comp of opts.compressions) if (!r[comp]) skipped.push({ video, compression: comp, reason: 'rendition not in the download' });
+  }
+  if (!original) {
+    skipped.push({ video: `youtube/${job.id}`, reason: 'no readable original video: its fakes cannot be cropped' });
+    return finish(null, 0, [], []);
+  }
+  // One frame list for the original and all its fakes: positions over the shortest of them.
+  const frameCount = Math.min(original.info.frames, ...fakes.map((f) => f.best.info.frames));
+  const indices = sampleFrameIndices(frameCount, opts.frames);
+
+  // Faces are found on the best original rendition (raw when present): the reference annotates raw frames.
+  t0 = performance.now();
+  const detector = deps.detector ?? await loadFaceDetector({ minConfidence: opts.minConfidence });
+  const { width, height } = original.info;
+  const detFrames = await readFrames(job.original[original.comp]!, indices);
+  const boxes = new Map<number, CropBox>();
+  const boxRecords: JobRecord['boxes'] = [];
+  for (const [k, frame] of indices.entries()) {
+    const f = detFrames[k];
+    let reason: string | null = null;
+    if (!f) reason = `original frame could not be decoded (${original.comp})`;
+    else {
+      const face = (await detector.detect(f.rgb, f.width, f.height))[0];
+      if (!face) reason = `no face detected on the ${original.comp} original frame (score ≥ ${opts.minConfidence})`;
+      else {
+        const box = enlargeBox(face.box, opts.boxScale, f.width, f.height);
+        boxes.set(frame, box);
+        boxRecords.push({ frame, box: [box.x, box.y, box.size], score: Math.round(face.score * 1e4) / 1e4 });
+      }
+    }
+    if (reason) {
+      boxRecords.push({ frame, box: null, reason });
+      skipped.push({ video: `youtube/${job.id}`, frame, reason });
+    }
+  }
+  report('detect', indices.length, t0);
+
+  // PNG crops of one rendition at the boxed frames. A rendition that cannot be decoded, frames it
+  // lacks, or a frame size unlike the original's are skipped with their reason.
+  const side = opts.cropSide ?? undefined;
+  const crops = async (video: string, path: string | undefined, comp: Compression): Promise<Map<number, Buffer>> => {
+    const out = new Map<number, Buffer>();
+    if (!path || unusable.has(path)) return out;
+    const frames = [...boxes.keys()];
+    let decoded: Array<Frame | undefined>;
+    try {
+      decoded = await readFrames(path, frames);
+    } catch (err) {
+      if (!(err instanceof VideoError)) throw err;
+      skipped.push({ video, compression: comp, reason: firstLine(err.message) });
+      unusable.add(path);
+      return out;
+    }
+    for (const [k, frame] of frames.entries()) {
+      const f = decoded[k];
+      if (!f) { skipped.push({ video, compression: comp, frame, reason: 'frame could not be decoded' }); continue; }
+      if (f.width !== width || f.height !== height) {
+        skipped.push({ video, compression: comp, frame, reason: `frame is ${f.width}×${f.height}, the original ${width}×${height}` });
+        continue;
+      }
+      out.set(frame, await cropToPng(f.rgb, width, height, boxes.get(frame)!, side));
+    }
+    return out;
+  };
+
+  t0 = performance.now();
+  let cropped = 0;
+  const realCrops = new Map<Compression, Map<number, Buffer>>();
+  for (const comp of opts.compressions) {
+    const c = await crops(`youtube/${job.id}`, job.original[comp], comp);
+    realCrops.set(comp, c);
+    for (const [frame, png] of c) {
+      const image = cropPath(comp, 'youtube', job.id, frame);
+      await writeFileAtomic(join(outDir, image), png);
+      entries.push({ split: job.split, method: 'youtube', compression: comp, video: job.id, frame, image, mask: null, label: 0, box: boxTuple(boxes.get(frame)!) });
+      cropped++;
+    }
+  }
+  report('crop', cropped, t0);
+
+  const annotate = deps.annotate ?? await loadAnnotator();
+  for (const f of fakes) {
+    const video = `${f.method}/${f.name}`;
+    // Masks come from the best rendition (raw when present) and serve every compression, as in the reference.
+    const usable = (path: string | undefined): boolean => path !== undefined && !unusable.has(path);
+    const maskComp = COMPRESSIONS.find((c) => usable(f.videos[c]) && usable(job.original[c]));
+    if (!maskComp) { skipped.push({ video, reason: 'no rendition shared with the original to annotate' }); continue; }
+    let real = realCrops.get(maskComp);
+    if (!real) {
+      real = await crops(`youtube/${job.id}`, job.original[maskComp], maskComp);
+      realCrops.set(maskComp, real);
+    }
+    t0 = performance.now();
+    const fakeMaskCrops = await crops(video, f.videos[maskComp], maskComp);
+    const masks = new Set<number>();
+    for (const [frame, fakePng] of fakeMaskCrops) {
+      const realPng = real.get(frame);
+      if (!realPng) { skipped.push({ video, frame, reason: `no real ${maskComp} crop of this frame to annotate against` }); continue; }
+      const m = await annotate(realPng, fakePng);
+      if (!m.mask) { skipped.push({ video, frame, reason: `annotation (${maskComp}): ${m.reason ?? 'no mask'}` }); continue; }
+      await writeFileAtomic(join(outDir, maskPath(f.method, f.name, frame)), m.mask);
+      masks.add(frame);
+    }
+    report('mask', fakeMaskCrops.size, t0);
+
+    t0 = performance.now();
+    cropped = 0;
+    for (const comp of opts.compressions) {
+      const c = comp === maskComp ? fakeMaskCrops : await crops(video, f.videos[comp], comp);
+      for (const [frame, png] of c) {
+        if (!masks.has(frame)) continue;      // its skip reason is recorded above
+        const image = cropPath(comp, f.method, f.name, frame);
+        await writeFileAtomic(join(outDir, image), png);
+        entries.push({ split: job.split, method: f.method, compression: comp, video: f.name, frame, image,
+          mask: maskPath(f.method, f.name, frame), label: 1, box: boxTuple(boxes.get(frame)!) });
+        cropped++;
+      }
+    }
+    report('crop', cropped, t0);
+  }
+  return finish(original.comp, frameCount, indices, boxRecords);
+}
+
+const firstLine = (s: string): string => s.split('\n')[0] ?? s;
+const boxTuple = (b: CropBox): [number, number, number] => [b.x, b.y, b.size];
+
+/** The run's summary: `report.json` beside the manifest. */
+export interface PrepareReport {
+  optionsKey: string;
+  options: PrepareOptions;
+  jobs: number;
+  crops: number;
+  fakeCrops: number;
+  masks: number;
+  droppedSplitNames: string[];
+  failedJobs: Array<{ id: string; error: string }>;
+  skipped: Array<Skip & { job: string }>;
+}
+
+/**
+ * Writes `manifest.jsonl`, `report.json` and the split lists from the finished job records, in
+ * plan order, so the bytes depend only on the inputs and options (never on timing or workers).
+ */
+export async function assembleOutputs(plan: Plan, outDir: string, opts: PrepareOptions, failed: ReadonlyMap<string, string> = new Map()): Promise<PrepareReport> {
+  const key = optionsKey(opts);
+  const entries: ManifestEntry[] = [];
+  const skipped: PrepareReport['skipped'] = [];
+  const failedJobs: PrepareReport['failedJobs'] = [];
+  for (const job of plan.jobs) {
+    const rec = await finishedRecord(outDir, job.id, key);
+    if (!rec) {
+      failedJobs.push({ id: job.id, error: failed.get(job.id) ?? 'not finished' });
+      skipped.push({ job: job.id, video: `youtube/${job.id}`, reason: `job failed: ${failed.get(job.id) ?? 'not finished'}` });
+      continue;
+    }
+    entries.push(...rec.entries);
+    skipped.push(...rec.skipped.map((s) => ({ job: job.id, ...s })));
+  }
+  entries.sort(compareEntries);
+  await writeFileAtomic(join(outDir, 'manifest.jsonl'), formatManifest(entries));
+  if (plan.splitNames) {
+    for (const [split, names] of Object.entries(plan.splitNames)) await writeFileAtomic(join(outDir, 'splits', `${split}.txt`), names.join('\n'));
+  }
+  const report: PrepareReport = {
+    optionsKey: key, options: opts, jobs: plan.jobs.length,
+    crops: entries.length, fakeCrops: entries.filter((e) => e.label === 1).length,
+    masks: new Set(entries.flatMap((e) => (e.mask ? [e.mask] : []))).size,
+    droppedSplitNames: plan.dropped.map((n) => `${n} (${Object.entries(REFERENCE_DROPPED).find(([, v]) => v === n)?.[0] ?? '?'}; absent from the reference lists)`),
+    failedJobs, skipped,
+  };
+  await writeFileAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+  return report;
+}
+
+/** Removes temps a killed run left behind (only safe when no other process writes to `outDir`). */
+export async function removeStaleTemps(outDir: string): Promise<number> {
+  if (!existsSync(outDir)) return 0;
+  let n = 0;
+  for (const e of await readdir(outDir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile() && isTempName(e.name)) { await rm(join(e.parentPath, e.name), { force: true }); n++; }
+  }
+  return n;
+}

@@ -1,0 +1,126 @@
+import { spawn } from 'node:child_process';
+import { MsccnetError } from '../errors.js';
+
+/** ffmpeg or ffprobe failed on a video: unreadable, corrupt or not a video. Bad input: retrying won't help. */
+export class VideoError extends MsccnetError {
+  constructor(readonly path: string, problem: string, options?: ErrorOptions) {
+    super('MSCCNET_VIDEO', `${path}: ${problem}`, 'check the file plays (ffprobe it); re-download it if it is truncated', options);
+  }
+}
+
+/** ffmpeg itself is missing. */
+export class FfmpegMissingError extends MsccnetError {
+  constructor(tool: string, options?: ErrorOptions) {
+    super('MSCCNET_FFMPEG_MISSING', `${tool} was not found on PATH`, 'install it (Debian: apt-get install ffmpeg, or run scripts/setup)', options);
+  }
+}
+
+export interface VideoInfo {
+  width: number;
+  height: number;
+  /** Number of video frames (demuxed packets of the first video stream). */
+  frames: number;
+}
+
+interface RunResult { stdout: Buffer; stderr: string; code: number | null }
+
+/** Runs a tool to completion, collecting stdout as bytes; `input` is written to its stdin. */
+export function run(tool: string, args: readonly string[], input?: Buffer | AsyncIterable<Buffer>): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => { if (err.length < 20_000) err += d.toString(); });
+    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FfmpegMissingError(tool, { cause: e }) : e));
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code }));
+    child.stdin.on('error', () => { /* the tool exited early; its exit code reports why */ });
+    if (input === undefined) child.stdin.end();
+    else if (Buffer.isBuffer(input)) child.stdin.end(input);
+    else void (async () => {
+      for await (const chunk of input) {
+        if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
+      }
+      child.stdin.end();
+    })().catch(reject);
+  });
+}
+
+/** Size and frame count of the first video stream, counted by demuxing (no decode). */
+export async function probeVideo(path: string): Promise<VideoInfo> {
+  const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets',
+    '-show_entries', 'stream=width,height,nb_read_packets', '-of', 'json', path]);
+  if (r.code !== 0) throw new VideoError(path, `ffprobe failed: ${lastLine(r.stderr)}`);
+  const stream = (JSON.parse(r.stdout.toString()) as { streams?: Array<{ width?: number; height?: number; nb_read_packets?: string }> }).streams?.[0];
+  const frames = Number(stream?.nb_read_packets);
+  if (!stream?.width || !stream.height || !Number.isInteger(frames) || frames < 1) throw new VideoError(path, 'no video stream with frames');
+  return { width: stream.width, height: stream.height, frames };
+}
+
+/** The reference's frame positions: floor(linspace(0, L − 1, n)), de-duplicated for clips shorter than n. */
+export function sampleFrameIndices(frameCount: number, n = 20): number[] {
+  if (frameCount <= 0) return [];
+  if (n === 1) return [0];
+  const idx = Array.from({ length: n }, (_, i) => Math.floor((i * (frameCount - 1)) / (n - 1)));
+  return [...new Set(idx)];
+}
+
+/** One decoded frame: RGB24, row-major. */
+export interface Frame { width: number; height: number; rgb: Buffer }
+
+/**
+ * Decodes exactly the frames `indices` (sorted, 0-based decode order) in one ffmpeg run with a
+ * `select` filter (frame-exact; no seeking). Frames come as PPM, whose headers carry their size.
+ * A frame the decoder never produces (truncated file) comes back as `undefined`.
+ */
+export async function readFrames(path: string, indices: readonly number[]): Promise<Array<Frame | undefined>> {
+  if (indices.length === 0) return [];
+  const select = indices.map((i) => `eq(n\\,${i})`).join('+');
+  const r = await run('ffmpeg', ['-v', 'error', '-nostdin', '-threads', '1', '-i', path, '-map', '0:v:0',
+    '-vf', `select='${select}'`, '-vsync', '0', '-f', 'image2pipe', '-c:v', 'ppm', 'pipe:1']);
+  const frames = parsePpmStream(r.stdout);
+  if (r.code !== 0 && frames.length === 0) throw new VideoError(path, `ffmpeg could not decode it: ${lastLine(r.stderr)}`);
+  return indices.map((_, k) => frames[k]);
+}
+
+/** Splits concatenated binary PPMs (P6, maxval 255). */
+function parsePpmStream(buf: Buffer): Frame[] {
+  const frames: Frame[] = [];
+  let pos = 0;
+  while (pos < buf.length) {
+    const fields: string[] = [];
+    while (fields.length < 4 && pos < buf.length) {
+      while (pos < buf.length && /\s/.test(String.fromCharCode(buf[pos]!))) pos++;
+      const start = pos;
+      while (pos < buf.length && !/\s/.test(String.fromCharCode(buf[pos]!))) pos++;
+      fields.push(buf.toString('latin1', start, pos));
+    }
+    pos++;                                   // the single whitespace byte after maxval
+    const [magic, w, h] = [fields[0], Number(fields[1]), Number(fields[2])];
+    const size = w * h * 3;
+    if (magic !== 'P6' || !(size > 0) || pos + size > buf.length) break;   // a truncated tail is dropped
+    frames.push({ width: w, height: h, rgb: buf.subarray(pos, pos + size) });
+    pos += size;
+  }
+  return frames;
+}
+
+export type VideoCodec =
+  | { kind: 'lossless' }          // libx264rgb CRF 0: decodes to exactly the RGB that went in (FF++ "raw")
+  | { kind: 'h264'; crf: number }; // libx264 yuv420p, as FF++'s compress.py (c23: CRF 23, c40: CRF 40)
+
+/** Encodes RGB24 frames to an MP4 (deterministic: one thread, fixed preset). */
+export async function encodeVideo(path: string, frames: AsyncIterable<Buffer> | Buffer[], width: number, height: number,
+  codec: VideoCodec, fps = 25): Promise<void> {
+  const enc = codec.kind === 'lossless'
+    ? ['-c:v', 'libx264rgb', '-crf', '0', '-preset', 'veryfast']
+    : ['-c:v', 'libx264', '-crf', String(codec.crf), '-preset', 'veryfast', '-pix_fmt', 'yuv420p'];
+  const input = Array.isArray(frames) ? Buffer.concat(frames) : frames;
+  const r = await run('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`,
+    '-r', String(fps), '-i', 'pipe:0', ...enc, '-threads', '1', '-an', path], input);
+  if (r.code !== 0) throw new VideoError(path, `ffmpeg could not encode: ${lastLine(r.stderr)}`);
+}
+
+function lastLine(s: string): string {
+  return s.trim().split('\n').at(-1) ?? `exit without output`;
+}

@@ -1,0 +1,86 @@
+import sharp from 'sharp';
+import type { Sharp } from 'sharp';
+import { InputFileError } from '../errors.js';
+import type { Image } from './image.js';
+import { makeImage } from './image.js';
+import { rgbToGray } from './gray.js';
+
+/** A file path, or the encoded bytes of a PNG/JPEG (anything sharp reads). */
+export type ImageSource = string | Uint8Array;
+
+function label(source: ImageSource): string {
+  return typeof source === 'string' ? source : `<${source.length} bytes>`;
+}
+
+function input(source: ImageSource): Sharp {
+  // failOn 'warning': a truncated PNG/JPEG is an error here, not a half-grey image.
+  return sharp(source, { failOn: 'warning' });
+}
+
+/**
+ * Decodes to 8 bits per channel as stored after EXIF orientation (like `cv2.imread`): RGB, or RGBA when the
+ * file has alpha. sharp hands grey files out as 3 identical channels and 16-bit files as their high byte
+ * (`>> 8`), the same values OpenCV's PNG reader gives (`png_set_strip_16`).
+ */
+export async function decodeImage(source: ImageSource): Promise<Image> {
+  try {
+    const { data, info } = await input(source).rotate().raw().toBuffer({ resolveWithObject: true });
+    return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
+  } catch (err) {
+    throw new InputFileError(label(source), `cannot decode image (${(err as Error).message.split('\n')[0]})`,
+      'check that the file is a complete PNG or JPEG (a truncated or empty file cannot be read)', { cause: err });
+  }
+}
+
+/** The 3-channel RGB image `cv2.imread(path, IMREAD_COLOR)` sees (alpha dropped, not composited, as OpenCV does). */
+export async function readColor(source: ImageSource): Promise<Image> {
+  const image = await decodeImage(source);
+  if (image.channels === 3) return image;
+  const out = makeImage(image.width, image.height, 3);
+  const c = image.channels;
+  for (let i = 0, j = 0; j < out.data.length; i += c, j += 3) {
+    const grey = c < 3;
+    out.data[j] = image.data[i];
+    out.data[j + 1] = image.data[grey ? i : i + 1];
+    out.data[j + 2] = image.data[grey ? i : i + 2];
+  }
+  return out;
+}
+
+/** `cvtColor(imread(path), COLOR_BGR2GRAY)`: one channel, OpenCV's rounding. */
+export async function readGray(source: ImageSource): Promise<Image> {
+  return rgbToGray(await readColor(source));
+}
+
+function raw(image: Image): Sharp {
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 } });
+}
+
+/** PNG bytes; a 1-channel image is written as an 8-bit grey PNG (masks stay one channel). */
+export async function encodePng(image: Image, options: { compressionLevel?: number } = {}): Promise<Buffer> {
+  // Without the explicit colourspace sharp writes a 1-channel raw input as a 3-channel PNG.
+  const pipeline = image.channels === 1 ? raw(image).toColourspace('b-w') : raw(image);
+  return pipeline.png({ compressionLevel: options.compressionLevel ?? 6 }).toBuffer();
+}
+
+/** JPEG bytes (sharp's default 4:2:0 chroma subsampling). */
+export async function encodeJpeg(image: Image, quality = 90): Promise<Buffer> {
+  return raw(image).jpeg({ quality }).toBuffer();
+}
+
+/** Resampling kernels for `resize`: `linear`/`cubic`/`lanczos3` interpolate, `nearest` for masks. */
+export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'lanczos3';
+
+/** Resized to exactly width×height (no aspect ratio kept), same channels. */
+export async function resize(image: Image, width: number, height: number, kernel: ResizeKernel = 'linear'): Promise<Image> {
+  const { data, info } = await raw(image).resize(width, height, { fit: 'fill', kernel }).raw()
+    .toBuffer({ resolveWithObject: true });
+  return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
+}
+
+/** A crop of the image (x, y, width, height in pixels; must lie inside it). */
+export async function crop(image: Image, x: number, y: number, width: number, height: number): Promise<Image> {
+  const { data, info } = await raw(image).extract({ left: x, top: y, width, height }).raw()
+    .toBuffer({ resolveWithObject: true });
+  return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
+}

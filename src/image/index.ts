@@ -1,0 +1,12 @@
+export type { Image, FloatMap } from './image.js';
+export { makeImage } from './image.js';
+export type { ImageSource, ResizeKernel } from './codec.js';
+export { decodeImage, readColor, readGray, encodePng, encodeJpeg, resize, crop } from './codec.js';
+export { rgbToGray, grayToUnitFloat } from './gray.js';
+export type { SsimOptions } from './ssim.js';
+export { ssimMap } from './ssim.js';
+export { gaussianKernel, gaussianBlur, blurThresholdMask } from './gaussian.js';
+export type { StructuringElement } from './morphology.js';
+export { ellipseElement, elementToArray, dilateMask, erodeMask } from './morphology.js';
+export type { OpenCv, Contours } from './opencv.js';
+export { loadOpenCv, findContours, convexHull, fillConvexPoly } from './opencv.js';

@@ -1,0 +1,147 @@
+/**
+ * Node engines for the shared pipeline: onnxruntime-node on an exported ONNX file (default) and
+ * libtorch on the model itself (`--engine torch`, for checking). A .safetensors file with the
+ * onnxruntime engine is exported in memory first, so both engines run the same weights.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { InputFileError, MsccnetError } from '../errors.js';
+import { buildMsccnet, type MSCCNet, type MsccnetConfigInput } from '../models/msccnet/index.js';
+import { applyDetfill } from '../models/detfill.js';
+import { loadWeights } from '../models/weights.js';
+import { exportMsccnet, MSCCNET_IO, readMetadata, type Precision } from '../onnx/index.js';
+import { OnnxModelError } from '../onnx/errors.js';
+import { torch } from '../torch/index.js';
+import type { EngineOutput, InferenceEngine } from './pipeline.js';
+
+export type EngineKind = 'onnx' | 'torch';
+
+/** How to build a model from weights (safetensors or the deterministic test weights). */
+export interface ModelSpec {
+  /** a .safetensors file, or 'detfill' for the deterministic detfill-v1 weights (tests, demos) */
+  weights: string;
+  /** registered variant name (default 'msccnet') */
+  variant?: string;
+  /** config overrides over the variant (e.g. inputSize) */
+  overrides?: MsccnetConfigInput;
+}
+
+/** Builds the model in eval mode with its weights; returns it with a hash naming the weights. */
+export async function loadModel(spec: ModelSpec): Promise<{ model: MSCCNet; weightsHash: string }> {
+  const model = buildMsccnet(spec.variant ?? 'msccnet', spec.overrides ?? {}).eval();
+  if (spec.weights === 'detfill') {
+    applyDetfill(model);
+    return { model, weightsHash: 'detfill-v1' };
+  }
+  await loadWeights(model, spec.weights);
+  const hash = createHash('sha256').update(await readFile(spec.weights)).digest('hex');
+  return { model, weightsHash: `sha256:${hash}` };
+}
+
+/** Metadata written into every exported MSCCNet file. */
+export function modelMetadata(variant: string, weightsHash: string): Record<string, string> {
+  return { variant, weights: weightsHash };
+}
+
+export interface OrtOptions {
+  /** intra-op threads (default: onnxruntime's choice, one per core) */
+  threads?: number;
+}
+
+/** onnxruntime-node over ONNX bytes exported by msccnet (input `image`, outputs `image_logits`, `mask_logits`). */
+export async function createOrtEngine(bytes: Uint8Array, source: string, opts: OrtOptions = {}): Promise<InferenceEngine> {
+  let metadata: Record<string, string>;
+  try {
+    metadata = readMetadata(bytes);
+  } catch (err) {
+    throw new OnnxModelError(source, 'not an ONNX file', 'pass a file written by `msccnet export`', { cause: err });
+  }
+  const inputSide = Number(metadata.inputSize);
+  if (!Number.isInteger(inputSide) || inputSide <= 0) {
+    throw new OnnxModelError(source, 'has no msccnet metadata (inputSize)', 'export it with `msccnet export`');
+  }
+  const session = await ort.InferenceSession.create(bytes, {
+    ...(opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads, interOpNumThreads: 1 }),
+    graphOptimizationLevel: 'all',
+  });
+  return {
+    inputSide,
+    name: `onnxruntime-node ${ort.env.versions.node ?? ''} (${metadata.precision ?? 'fp32'})`.trim(),
+    async run(input, batch) {
+      const feeds = { [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) };
+      const out = await session.run(feeds);
+      const img = out[MSCCNET_IO.imageLogits];
+      const mask = out[MSCCNET_IO.maskLogits];
+      const result: EngineOutput = {
+        imageLogits: img.data as Float32Array, maskLogits: mask.data as Float32Array,
+        classes: Number(img.dims[1]), maskSide: Number(mask.dims[2]),
+      };
+      img.dispose();
+      mask.dispose();
+      return result;
+    },
+    release: () => session.release(),
+  };
+}
+
+/** libtorch running the module directly (eval mode, no autograd). */
+export function createTorchEngine(model: MSCCNet, opts: { threads?: number } = {}): InferenceEngine {
+  if (opts.threads !== undefined) torch.setNumThreads(opts.threads);
+  const side = model.config.inputSize;
+  return {
+    inputSide: side,
+    name: 'libtorch',
+    async run(input, batch) {
+      return torch.tidy(() => torch.noGrad(() => {
+        const out = model.forward(torch.fromTypedArray(input, [batch, 3, side, side]));
+        return {
+          imageLogits: out.imgLogits.toTypedArray() as Float32Array, maskLogits: out.maskLogits.toTypedArray() as Float32Array,
+          classes: out.imgLogits.shape[1], maskSide: out.maskLogits.shape[2],
+        };
+      }));
+    },
+    release: async () => model.dispose(),
+  };
+}
+
+/** A model path that is neither .onnx nor .safetensors, or an engine/model mismatch. */
+export class ModelChoiceError extends MsccnetError {
+  constructor(problem: string, hint: string) {
+    super('MSCCNET_MODEL_CHOICE', problem, hint);
+  }
+}
+
+export interface EngineOptions extends OrtOptions {
+  engine?: EngineKind;
+  variant?: string;
+  inputSize?: number;
+  /** precision of the in-memory export when a .safetensors file runs on onnxruntime */
+  precision?: Precision;
+}
+
+/** Opens `--model`: an .onnx file (onnxruntime), or .safetensors / 'detfill' weights (either engine). */
+export async function openEngine(modelPath: string, opts: EngineOptions = {}): Promise<InferenceEngine> {
+  const engine = opts.engine ?? 'onnx';
+  if (modelPath.endsWith('.onnx')) {
+    if (engine === 'torch') {
+      throw new ModelChoiceError('--engine torch needs the model weights, not an ONNX file', 'pass --model W.safetensors (the file the ONNX was exported from)');
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(modelPath);
+    } catch (err) {
+      throw new InputFileError(modelPath, 'cannot read the model file', 'check the path; export one with `msccnet export`', { cause: err });
+    }
+    return createOrtEngine(bytes, modelPath, opts);
+  }
+  if (!modelPath.endsWith('.safetensors') && modelPath !== 'detfill') {
+    throw new ModelChoiceError(`--model ${modelPath}: expected a .onnx or .safetensors file`, 'export an ONNX file with `msccnet export`, or pass the training checkpoint');
+  }
+  const variant = opts.variant ?? 'msccnet';
+  const { model, weightsHash } = await loadModel({ weights: modelPath, variant, overrides: opts.inputSize ? { inputSize: opts.inputSize } : {} });
+  if (engine === 'torch') return createTorchEngine(model, opts);
+  const { bytes } = exportMsccnet(model, { precision: opts.precision, metadata: modelMetadata(variant, weightsHash) });
+  model.dispose();
+  return createOrtEngine(bytes, modelPath, opts);
+}

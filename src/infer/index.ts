@@ -1,0 +1,14 @@
+/**
+ * Inference: the shared pre/post-processing (`pipeline`, browser-safe), the result schema, and
+ * the Node side (engines over onnxruntime-node or libtorch, detection over files and videos).
+ * A browser bundle imports `./pipeline.js` and `./schema.js` only.
+ */
+export { analyze, preprocessInto, fakeProbability, renderOverlay, JET, NORMALIZE,
+  type Analysis, type AnalyzeOptions, type Box, type EngineOutput, type InferenceEngine, type Region, type RegionResult, type RgbImage } from './pipeline.js';
+export { DetectResultJson, ImageResultJson, VideoResultJson, FailedResultJson, RegionJson, FrameJson,
+  type DetectResult, type ImageResult, type VideoResult } from './schema.js';
+export { openEngine, createOrtEngine, createTorchEngine, loadModel, modelMetadata, ModelChoiceError,
+  type EngineKind, type EngineOptions, type ModelSpec, type OrtOptions } from './engines.js';
+export { faceRegions, type DetectedFace } from './regions.js';
+export { collectInputs, decodeRgb, detectFiles, regionsJson, NoFaceError, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+  type DetectEvent, type DetectInput, type DetectOptions } from './node.js';

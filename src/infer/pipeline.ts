@@ -1,0 +1,243 @@
+/**
+ * The one pre/post-processing path of detection, shared by the CLI, a server and the browser:
+ * pure TypeScript on typed arrays (no Node imports), so a browser bundle can use it as is.
+ *
+ * crop → resize to the model side (bilinear, half-pixel: the test transform of official-spec
+ * §8.4) → normalise → engine → P(fake) per crop; mask logits → bilinear to the crop size (on
+ * logits, official-spec §10) → probability map → pasted into the full image → binary mask.
+ */
+import { resizeBilinear } from '../eval/interpolate.js';
+import { ArgumentError } from '../errors.js';
+
+/** An 8-bit RGB image, row-major, channels interleaved. */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** A pixel rectangle inside an image. */
+export interface Box {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** A region to classify: a face crop (with the detector's score) or the whole image. */
+export interface Region {
+  readonly box: Box;
+  readonly detectorScore: number | null;
+}
+
+/** The official test normalisation (official-spec §8.4), RGB order. */
+export const NORMALIZE = { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] } as const;
+
+/** Raw outputs of a model for a batch: image logits [B, K] and mask logits [B, K, s, s]. */
+export interface EngineOutput {
+  readonly imageLogits: Float32Array;
+  readonly maskLogits: Float32Array;
+  readonly classes: number;
+  readonly maskSide: number;
+}
+
+/** What runs the network: onnxruntime (Node or web) or libtorch. */
+export interface InferenceEngine {
+  /** Square input side the model was built for. */
+  readonly inputSide: number;
+  readonly name: string;
+  /** input: [batch, 3, side, side] normalised. */
+  run(input: Float32Array, batch: number): Promise<EngineOutput>;
+  release(): Promise<void>;
+}
+
+/**
+ * The crop resized to side×side (bilinear on the 8-bit values, rounded back to 8 bits as
+ * `cv2.resize` returns them) and normalised into `out` at `offset` as CHW float32.
+ */
+export function preprocessInto(image: RgbImage, box: Box, side: number, out: Float32Array, offset: number): void {
+  checkBox(image, box);
+  const plane = box.width * box.height;
+  const chw = new Float32Array(3 * plane);
+  for (let y = 0; y < box.height; y++) {
+    let src = ((box.y + y) * image.width + box.x) * 3;
+    for (let x = 0; x < box.width; x++, src += 3) {
+      const p = y * box.width + x;
+      chw[p] = image.data[src];
+      chw[plane + p] = image.data[src + 1];
+      chw[2 * plane + p] = image.data[src + 2];
+    }
+  }
+  const resized = resizeBilinear(chw, [3, box.height, box.width], [side, side]);
+  const n = side * side;
+  for (let c = 0; c < 3; c++) {
+    const [mean, std] = [NORMALIZE.mean[c], NORMALIZE.std[c]];
+    for (let i = 0; i < n; i++) {
+      const v = Math.min(255, Math.max(0, Math.round(resized[c * n + i])));
+      out[offset + c * n + i] = (v - mean) / std;
+    }
+  }
+}
+
+function checkBox(image: RgbImage, box: Box): void {
+  const ok = [box.x, box.y, box.width, box.height].every(Number.isInteger) && box.width > 0 && box.height > 0
+    && box.x >= 0 && box.y >= 0 && box.x + box.width <= image.width && box.y + box.height <= image.height;
+  if (!ok) throw new ArgumentError('box', `an integer rectangle inside the ${image.width}×${image.height} image`, box);
+}
+
+/** softmax(logits)[1]: P(fake). */
+export function fakeProbability(logits: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < logits.length; i++) if (logits[i] > m) m = logits[i];
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - m);
+  return Math.exp(logits[1] - m) / sum;
+}
+
+/** Per-region result. */
+export interface RegionResult {
+  readonly box: Box;
+  readonly detectorScore: number | null;
+  /** P(fake) from the image head */
+  readonly score: number;
+  readonly label: 'fake' | 'real';
+  /** pixels of the crop whose P(fake) exceeds the threshold */
+  readonly maskArea: number;
+}
+
+/** Result of one image. */
+export interface Analysis {
+  readonly width: number;
+  readonly height: number;
+  /** the largest region score (an image is as fake as its most manipulated face) */
+  readonly score: number;
+  readonly label: 'fake' | 'real';
+  readonly threshold: number;
+  readonly regions: RegionResult[];
+  /** P(fake) per pixel of the full image (0 outside the regions), row-major */
+  readonly probability: Float32Array;
+  /** 255 where probability > threshold, else 0 */
+  readonly mask: Uint8Array;
+  readonly maskArea: number;
+}
+
+export interface AnalyzeOptions {
+  /** Pixel and image threshold on P(fake); 0.5 = the official argmax. */
+  threshold?: number;
+  /** Regions per engine call. */
+  batchSize?: number;
+}
+
+/** Runs the engine on every region of one image and assembles the maps. */
+export async function analyze(engine: InferenceEngine, image: RgbImage, regions: readonly Region[], opts: AnalyzeOptions = {}): Promise<Analysis> {
+  const threshold = opts.threshold ?? 0.5;
+  const batchSize = Math.max(1, opts.batchSize ?? 4);
+  const side = engine.inputSide;
+  const probability = new Float32Array(image.width * image.height);
+  const results: RegionResult[] = [];
+  for (let start = 0; start < regions.length; start += batchSize) {
+    const chunk = regions.slice(start, start + batchSize);
+    const input = new Float32Array(chunk.length * 3 * side * side);
+    chunk.forEach((r, i) => preprocessInto(image, r.box, side, input, i * 3 * side * side));
+    const out = await engine.run(input, chunk.length);
+    const K = out.classes;
+    const s = out.maskSide;
+    chunk.forEach((region, i) => {
+      const score = fakeProbability(out.imageLogits.subarray(i * K, (i + 1) * K));
+      const logits = out.maskLogits.subarray(i * K * s * s, (i + 1) * K * s * s);
+      const prob = regionProbability(logits, K, s, region.box);
+      let maskArea = 0;
+      for (let y = 0; y < region.box.height; y++) {
+        const row = (region.box.y + y) * image.width + region.box.x;
+        for (let x = 0; x < region.box.width; x++) {
+          const p = prob[y * region.box.width + x];
+          if (p > threshold) maskArea++;
+          if (p > probability[row + x]) probability[row + x] = p;
+        }
+      }
+      results.push({ box: region.box, detectorScore: region.detectorScore, score, label: score > threshold ? 'fake' : 'real', maskArea });
+    });
+  }
+  const mask = new Uint8Array(probability.length);
+  let maskArea = 0;
+  for (let i = 0; i < mask.length; i++) if (probability[i] > threshold) { mask[i] = 255; maskArea++; }
+  const score = results.reduce((m, r) => Math.max(m, r.score), 0);
+  return { width: image.width, height: image.height, score, label: score > threshold ? 'fake' : 'real', threshold, regions: results, probability, mask, maskArea };
+}
+
+/** Mask logits [K, s, s] → bilinear to the box size (on logits) → P(fake) = softmax over K, class 1. */
+function regionProbability(logits: Float32Array, K: number, s: number, box: Box): Float32Array {
+  const up = resizeBilinear(logits, [K, s, s], [box.height, box.width]);
+  const n = box.width * box.height;
+  const out = new Float32Array(n);
+  if (K === 2) {                                   // the common case, without a per-pixel loop over K
+    for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(up[i] - up[n + i]));
+    return out;
+  }
+  const z = new Float64Array(K);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < K; k++) z[k] = up[k * n + i];
+    out[i] = fakeProbability(z);
+  }
+  return out;
+}
+
+/** Jet colour map (blue → cyan → yellow → red) in 256 steps, RGB interleaved. */
+export const JET = (() => {
+  const lut = new Uint8Array(256 * 3);
+  const c = (x: number) => Math.round(255 * Math.min(1, Math.max(0, x)));
+  for (let i = 0; i < 256; i++) {
+    const t = i / 255;
+    lut.set([c(1.5 - Math.abs(4 * t - 3)), c(1.5 - Math.abs(4 * t - 2)), c(1.5 - Math.abs(4 * t - 1))], i * 3);
+  }
+  return lut;
+})();
+
+// 3×5 bitmap glyphs for the score label (rows top to bottom, 3 bits each, MSB left).
+const GLYPHS: Record<string, readonly number[]> = {
+  0: [7, 5, 5, 5, 7], 1: [2, 6, 2, 2, 7], 2: [7, 1, 7, 4, 7], 3: [7, 1, 7, 1, 7], 4: [5, 5, 7, 1, 1],
+  5: [7, 4, 7, 1, 7], 6: [7, 4, 7, 5, 7], 7: [7, 1, 1, 1, 1], 8: [7, 5, 7, 5, 7], 9: [7, 5, 7, 1, 7], '.': [0, 0, 0, 0, 2],
+};
+
+/**
+ * The paper's Fig. 4 kind of picture: the P(fake) heat map blended over each region, its box
+ * (red = fake, green = real) and its score written above the box. Same size as the input.
+ */
+export function renderOverlay(image: RgbImage, analysis: Analysis, alpha = 0.45): RgbImage {
+  const out = new Uint8Array(image.data);
+  const W = image.width;
+  const put = (x: number, y: number, rgb: readonly number[]) => {
+    if (x < 0 || y < 0 || x >= W || y >= image.height) return;
+    out.set(rgb, (y * W + x) * 3);
+  };
+  for (const r of analysis.regions) {
+    for (let y = r.box.y; y < r.box.y + r.box.height; y++) {
+      for (let x = r.box.x; x < r.box.x + r.box.width; x++) {
+        const i = (y * W + x) * 3;
+        const j = Math.round(analysis.probability[y * W + x] * 255) * 3;
+        for (let c = 0; c < 3; c++) out[i + c] = Math.round((1 - alpha) * image.data[i + c] + alpha * JET[j + c]);
+      }
+    }
+  }
+  for (const r of analysis.regions) {
+    const colour = r.label === 'fake' ? [230, 30, 30] : [30, 200, 60];
+    const t = Math.max(2, Math.round(Math.min(r.box.width, r.box.height) / 150));
+    for (let k = 0; k < t; k++) {
+      for (let x = r.box.x; x < r.box.x + r.box.width; x++) { put(x, r.box.y + k, colour); put(x, r.box.y + r.box.height - 1 - k, colour); }
+      for (let y = r.box.y; y < r.box.y + r.box.height; y++) { put(r.box.x + k, y, colour); put(r.box.x + r.box.width - 1 - k, y, colour); }
+    }
+    const text = r.score.toFixed(2);
+    const scale = Math.max(2, Math.round(r.box.width / 60));
+    const top = r.box.y - 6 * scale - t >= 0 ? r.box.y - 6 * scale - t : r.box.y + t + scale;
+    [...text].forEach((ch, n) => {
+      const glyph = GLYPHS[ch] ?? [];
+      glyph.forEach((bits, row) => {
+        for (let col = 0; col < 3; col++) {
+          if (!((bits >> (2 - col)) & 1)) continue;
+          for (let dy = 0; dy < scale; dy++) for (let dx = 0; dx < scale; dx++) put(r.box.x + t + (n * 4 + col) * scale + dx, top + row * scale + dy, colour);
+        }
+      });
+    });
+  }
+  return { width: image.width, height: image.height, data: out };
+}

@@ -1,0 +1,118 @@
+/**
+ * Export of a model to ONNX by tracing its own `forward` (DESIGN §3: one model definition).
+ * The forward is traced twice, at batch 2 and 3: shape operands that differ between the two
+ * carry the batch and become dynamic (-1 in Reshape), and so do the output dimensions.
+ */
+import { backend, Tensor, withBackend, type Handle } from '../torch/index.js';
+import type { Module } from '../nn/index.js';
+import type { MSCCNet } from '../models/msccnet/index.js';
+import { ExportError } from './errors.js';
+import type { Graph } from './graph.js';
+import { foldBatchNorm, quantizeConvsDynamicInt8, storeWeightsAsFloat16 } from './passes.js';
+import { TracingBackend } from './tracer.js';
+import { encodeModel, type IoSpec } from './writer.js';
+
+/** fp32: as trained; fp16: half-size file, float32 arithmetic; int8: dynamic int8 convolutions. */
+export type Precision = 'fp32' | 'fp16' | 'int8';
+
+export interface TraceSpec {
+  /** Graph input name and its shape without the batch dimension. */
+  input: { name: string; shape: readonly number[] };
+  /** Runs the model on the traced input; returns the outputs by graph output name, in order. */
+  forward: (x: Tensor) => Record<string, Tensor>;
+}
+
+/** What tracing produced: the graph (batch 2) and which output dims are the batch. */
+export interface TracedModel {
+  graph: Graph;
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+}
+
+const BATCH = 'batch';
+
+function trace(module: Module, spec: TraceSpec, batch: number, shapesOnly: boolean): TracingBackend {
+  const names = new Map<Handle, string>();
+  for (const [name, t] of module.stateDict()) names.set(t.handle, name);
+  const tracer = new TracingBackend({ source: backend(), names, shapesOnly });
+  withBackend(tracer, () => {
+    const x = new Tensor(tracer.input(spec.input.name, 'float32', [batch, ...spec.input.shape]));
+    for (const [name, t] of Object.entries(spec.forward(x))) tracer.output(name, t.handle);
+  });
+  return tracer;
+}
+
+/** Traces `module` (put it in eval mode first) into a graph with a dynamic batch dimension. */
+export function traceModule(module: Module, spec: TraceSpec): TracedModel {
+  if (module.training) throw new ExportError('the model is in training mode', 'call model.eval() before exporting');
+  const g2 = trace(module, spec, 2, false).graph;
+  const g3 = trace(module, spec, 3, true).graph;
+  if (g2.nodes.length !== g3.nodes.length || g2.nodes.some((n, i) => n.op !== g3.nodes[i].op)) {
+    throw new ExportError('the forward records different ops at batch 2 and 3', 'make the forward independent of the batch size');
+  }
+  for (const [name, c] of g2.constants) {
+    const other = g3.constants.get(name);
+    if (other === undefined || other.dims.join() !== c.dims.join()) {
+      throw new ExportError(`constant ${name} depends on the batch size`, 'derive batch-sized tensors from the input, not from torch.full/zeros');
+    }
+    if (c.shapeOf === undefined) continue;
+    const a = Array.from(c.data as BigInt64Array, Number);
+    const b = Array.from(other.data as BigInt64Array, Number);
+    const differs = a.flatMap((v, i) => (v !== b[i] ? [i] : []));
+    if (differs.length > 1) throw new ExportError(`a ${c.shapeOf} to [${a}] mixes the batch into ${differs.length} dims`, 'keep the batch in one dimension');
+    if (differs.length === 1) (c.data as BigInt64Array)[differs[0]] = c.shapeOf === 'reshape' ? -1n : 1n;
+  }
+  const io = (v: { name: string; shape: readonly number[] }, w: { shape: readonly number[] }): IoSpec =>
+    ({ name: v.name, dims: v.shape.map((d, i) => (d === w.shape[i] ? d : BATCH)) });
+  return {
+    graph: g2,
+    inputs: g2.inputs.map((v, i) => io(v, g3.inputs[i])),
+    outputs: g2.outputs.map((v, i) => io(v, g3.outputs[i])),
+  };
+}
+
+export interface ExportOptions {
+  precision?: Precision;
+  /** Stored in the file's metadata_props (config, variant, weights hash, …). */
+  metadata?: Readonly<Record<string, string>>;
+}
+
+/** What export did, for reports. */
+export interface ExportSummary {
+  bytes: Uint8Array;
+  nodes: number;
+  initializers: number;
+  foldedBatchNorms: number;
+  quantizedConvs: number;
+}
+
+/** The package version written as producer_version. */
+export const PRODUCER_VERSION = '0.1.0';
+
+/** Traces a module, folds BN, applies the precision and serialises the ONNX model. */
+export function exportModule(module: Module, spec: TraceSpec, opts: ExportOptions = {}): ExportSummary {
+  const traced = traceModule(module, spec);
+  const { graph } = traced;
+  graph.prune();
+  const foldedBatchNorms = foldBatchNorm(graph);
+  const precision = opts.precision ?? 'fp32';
+  const quantizedConvs = precision === 'int8' ? quantizeConvsDynamicInt8(graph) : 0;
+  if (precision === 'fp16') storeWeightsAsFloat16(graph);
+  const bytes = encodeModel(graph, traced, { precision, ...opts.metadata }, PRODUCER_VERSION);
+  return { bytes, nodes: graph.nodes.length, initializers: graph.constants.size, foldedBatchNorms, quantizedConvs };
+}
+
+/** Graph names of MSCCNet's input and outputs (issue 6). */
+export const MSCCNET_IO = { input: 'image', imageLogits: 'image_logits', maskLogits: 'mask_logits' } as const;
+
+/** MSCCNet's eval forward as an ONNX model: `image` [B,3,S,S] → `image_logits` [B,K], `mask_logits` [B,K,s,s]. */
+export function exportMsccnet(model: MSCCNet, opts: ExportOptions = {}): ExportSummary {
+  const side = model.config.inputSize;
+  return exportModule(model, {
+    input: { name: MSCCNET_IO.input, shape: [3, side, side] },
+    forward: (x) => {
+      const out = model.forward(x);
+      return { [MSCCNET_IO.imageLogits]: out.imgLogits, [MSCCNET_IO.maskLogits]: out.maskLogits };
+    },
+  }, { ...opts, metadata: { config: JSON.stringify(model.config), inputSize: String(side), ...opts.metadata } });
+}

@@ -1,0 +1,8 @@
+/** ONNX export by tracing the model's own forward (tracing backend → graph → passes → protobuf). */
+export { exportModule, exportMsccnet, traceModule, MSCCNET_IO, PRODUCER_VERSION,
+  type ExportOptions, type ExportSummary, type Precision, type TraceSpec, type TracedModel } from './export.js';
+export { Graph, attr, float16Bits, type OnnxDType, type OnnxNode, type Constant, type ValueInfo } from './graph.js';
+export { TracingBackend, type TracerOptions } from './tracer.js';
+export { foldBatchNorm, storeWeightsAsFloat16, quantizeConvsDynamicInt8 } from './passes.js';
+export { encodeModel, readMetadata, OPSET, type IoSpec } from './writer.js';
+export { ExportError, OnnxModelError } from './errors.js';
