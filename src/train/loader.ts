@@ -24,11 +24,14 @@ export class SamplePool {
 
   static async create(size: number): Promise<SamplePool> {
     if (size === 0) return new SamplePool([], await openCv());
-    // the worker is a sibling module: .ts under tsx (the loader hook is inherited), .js when built
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const url = new URL(`./worker${ext}`, import.meta.url);
+    // the worker is a sibling module: .js when built; under tsx (sources) the thread must
+    // register tsx's loader itself, as Node 20 does not pass module hooks to workers
+    const fromSource = import.meta.url.endsWith('.ts');
+    const url = new URL(`./worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
     const workers = await Promise.all(Array.from({ length: size }, () => new Promise<Worker>((resolve, reject) => {
-      const w = new Worker(url);
+      const w = fromSource
+        ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
+        : new Worker(url);
       w.once('error', reject);
       w.once('message', () => resolve(w));
     })));
@@ -44,7 +47,6 @@ export class SamplePool {
         for (const p of pool.pending.values()) p.reject(err);
         pool.pending.clear();
       });
-      w.unref();
     });
     return pool;
   }

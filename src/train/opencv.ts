@@ -23,18 +23,20 @@ interface Cv {
   cvtColor(src: CvMat, dst: CvMat, code: number): void;
 }
 
-let loading: Promise<Cv> | null = null;
+let loading: Promise<{ cv: Cv }> | null = null;
 
-async function load(): Promise<Cv> {
-  const mod = (await import('@techstark/opencv-js')) as unknown as { default: unknown };
-  let cv = mod.default as Cv | Promise<Cv> | (Cv & { onRuntimeInitialized?: () => void });
-  if (cv instanceof Promise) cv = await cv;
-  if (typeof (cv as Cv).Mat !== 'function') {
-    const pending = cv as Cv & { onRuntimeInitialized?: () => void };
-    await new Promise<void>((resolve) => { pending.onRuntimeInitialized = resolve; });
-    cv = pending;
+async function load(): Promise<{ cv: Cv }> {
+  const mod = (await import('@techstark/opencv-js')) as unknown as { default: Partial<Cv> };
+  const cv = mod.default;
+  // The Emscripten module is a thenable that resolves to itself, so it must never be awaited or
+  // returned from an async function (it would never settle); `onRuntimeInitialized` may already
+  // have fired. Poll for the runtime and hand the module out wrapped.
+  const t0 = performance.now();
+  while (typeof cv.Mat !== 'function') {
+    if (performance.now() - t0 > 120_000) throw new Error('OpenCV (wasm) did not initialise within 120 s');
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  return cv as Cv;
+  return { cv: cv as Cv };
 }
 
 /** Image operations backed by OpenCV; create once per thread with `openCv()`. */
@@ -47,7 +49,7 @@ export interface ImageOps {
 
 /** Loads OpenCV (≈2 s the first time in a thread) and returns the operations. */
 export async function openCv(): Promise<ImageOps> {
-  const cv = await (loading ??= load());
+  const { cv } = await (loading ??= load());
   const toMat = (src: Uint8Array, w: number, h: number, channels: 1 | 3): CvMat => {
     const m = new cv.Mat(h, w, channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
     m.data.set(src);
