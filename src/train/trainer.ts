@@ -116,6 +116,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   }
   const schedule: PolySchedule = { lr: config.optim.lr, power: config.optim.power, minLrRatio: config.optim.minLrRatio, maxIters: config.epochs * perEpoch };
 
+  torch.manualSeed(hashKey([config.seed]));                // the initial weights are a function of the seed
   const model = await buildModel(config);
   const optimizer = new SGD(model.parameters(), { lr: config.optim.lr, momentum: config.optim.momentum, weightDecay: config.optim.weightDecay });
   let step = 0;
