@@ -132,7 +132,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
     const last = (await listCheckpoints(ckptDir)).at(-1);
     if (last === undefined) throw new CheckpointError(ckptDir, 'holds no step checkpoint', 'start without --resume');
     const state = await loadCheckpoint(last, model, optimizer);
-    if (state.worldSize !== world && config.microBatch === 0) {
+    if (state.worldSize !== world) {
       // different process counts see different sample orders; refuse rather than silently diverge
       throw new CheckpointError(last, `was written by ${state.worldSize} process(es), this run has ${world}`, 'resume with the same --nproc');
     }
