@@ -9,7 +9,7 @@ import { writeSyntheticSet } from './synthetic.js';
 
 // A small MSCCNet (ResNet-18 V1c, C = 64, 64² input) learns synthetic forgeries with known masks
 // on CPU in a few minutes: the loss falls and held-out pixel mIoU clearly beats the all-real predictor.
-test('training a small variant on synthetic forgeries: loss falls, held-out mIoU beats the all-real predictor', { timeout: 900_000 }, async () => {
+test('training a small variant on synthetic forgeries: loss falls, held-out mIoU beats the all-real predictor', { timeout: 1_800_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-learn-'));
   const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 40, val: 8, seed: 11 });
   const config = parseTrainConfig({

@@ -10,7 +10,7 @@ import { writeSyntheticSet } from './synthetic.js';
 
 // 20 steps straight vs 10 steps, stop, resume, 10 more: every tensor of the state dict (weights,
 // BN statistics) and of the optimiser state must be bit-identical.
-test('resume is bit-for-bit: 20 steps = 10 + resume + 10', { timeout: 900_000 }, async () => {
+test('resume is bit-for-bit: 20 steps = 10 + resume + 10', { timeout: 1_800_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-resume-'));
   const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 12, val: 2, seed: 5 });
   const base = (runDir: string, maxSteps: number): TrainConfigInput => ({
