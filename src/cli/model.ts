@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { InputFileError } from '../errors.js';
 import { DETFILL_OFFSET_BASIS } from '../models/detfill.js';
 import { runDetfillCheck } from '../models/detfill-check.js';
 import { buildMsccnet, variantConfig, variantNames } from '../models/msccnet/index.js';
@@ -34,18 +36,34 @@ export function makeModelCommand(): Command {
     .option('--batch <n>', 'batch size for --check-detfill', positiveInt, 1)
     .option('--offset-basis <n>', 'FNV-1a offset basis of the weight scheme', uint32, DETFILL_OFFSET_BASIS)
     .option('--mask-index <n,k,row,col>', 'mask-logit index to print (repeatable; default: corners and centre)', multiIndex)
+    .option('--samples <expected.json>', "also print each stage's values at the sample indices of a fixture-format file (`stages.<name>.samples[].index`)")
     .option('--threads <n>', 'intra-op threads', positiveInt)
     .action((opts: { summary?: boolean; variant?: string[]; checkDetfill?: boolean; size: number; batch: number;
-      offsetBasis: number; maskIndex?: number[][]; threads?: number }) => {
-      if (!opts.summary && !opts.checkDetfill) throw new InvalidArgumentError('give --summary and/or --check-detfill');
+      offsetBasis: number; maskIndex?: number[][]; samples?: string; threads?: number }, command: Command) => {
+      if (!opts.summary && !opts.checkDetfill) command.error('error: give --summary and/or --check-detfill');
       if (opts.summary) printSummary(opts.variant ?? variantNames());
       if (opts.checkDetfill) {
-        const last = opts.size / 8 > 0 ? Math.ceil(opts.size / 8) - 1 : 0;
+        const last = Math.ceil(opts.size / 8) - 1;
         const maskIndices = opts.maskIndex ?? [[0, 0, 0, 0], [0, 1, 0, last], [0, 1, last >> 1, last >> 1], [0, 0, last, 0], [0, 1, last, last]];
-        const result = runDetfillCheck({ size: opts.size, batch: opts.batch, offsetBasis: opts.offsetBasis, maskIndices, threads: opts.threads });
+        const stageSamples = opts.samples === undefined ? undefined : readSampleIndices(opts.samples);
+        const result = runDetfillCheck({ size: opts.size, batch: opts.batch, offsetBasis: opts.offsetBasis, maskIndices, stageSamples, threads: opts.threads });
         console.log(JSON.stringify(result, null, 1));
       }
     });
+}
+
+/** Per stage, the multi-indices of a fixture-format JSON (`stages.<name>.samples[].index`). */
+function readSampleIndices(path: string): Record<string, number[][]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InputFileError(path, `cannot read JSON (${err instanceof Error ? err.message : String(err)})`, 'pass an expected.json of a msccnet fixture', { cause: err });
+  }
+  const stages = (parsed as { stages?: Record<string, { samples?: { index?: unknown }[] }> }).stages;
+  if (typeof stages !== 'object' || stages === null) throw new InputFileError(path, 'has no `stages` object', 'pass an expected.json of a msccnet fixture');
+  return Object.fromEntries(Object.entries(stages).map(([name, s]) => [name,
+    (s.samples ?? []).map((x) => x.index).filter((i): i is number[] => Array.isArray(i) && i.every(Number.isInteger))]));
 }
 
 function printSummary(names: readonly string[]): void {

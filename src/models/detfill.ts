@@ -3,6 +3,7 @@ import { BatchNorm2d, Conv2d, Linear, type Module } from '../nn/index.js';
 import { MSCC } from './msccnet/mscc.js';
 import { MultiSpectralDCTLayer } from './msccnet/dct.js';
 import { BasicBlock, Bottleneck } from './resnet.js';
+import { ArgumentError } from '../errors.js';
 
 /**
  * Deterministic weights, scheme `detfill-v1` (fixtures `msccnet-128*`, README §2): every element
@@ -54,14 +55,15 @@ export function unitValue(i: number, h: number): number {
 }
 
 /**
- * The float32 values of one tensor: computed in double in the README's order, rounded once.
- * `dct_buffer` is not filled by the scheme (the official formula applies) and throws.
+ * The float32 values of elements `first` … `first + count − 1` of one tensor: computed in double
+ * in the README's order, rounded once. `dct_buffer` is not filled by the scheme (the official
+ * formula applies) and throws.
  */
-export function detfillValues(name: string, numel: number, spec: DetfillSpec, offsetBasis = DETFILL_OFFSET_BASIS): Float32Array {
-  const out = new Float32Array(numel);
+export function detfillValues(name: string, count: number, spec: DetfillSpec, offsetBasis = DETFILL_OFFSET_BASIS, first = 0): Float32Array {
+  const out = new Float32Array(count);
   const h = fnv1a32(name, offsetBasis);
   const value = valueFormula(name, spec);
-  for (let i = 0; i < numel; i++) out[i] = value(unitValue(i, h));
+  for (let i = 0; i < count; i++) out[i] = value(unitValue(first + i, h));
   return out;
 }
 
@@ -69,7 +71,7 @@ function valueFormula(name: string, spec: DetfillSpec): (u: number) => number {
   switch (spec.kind) {
     case 'conv_weight':
     case 'linear_weight': {
-      if (spec.fanIn === undefined || spec.scale === undefined) throw new RangeError(`${name}: a weight needs fanIn and scale`);
+      if (spec.fanIn === undefined || spec.scale === undefined) throw new ArgumentError(`spec of ${name}`, 'fanIn and scale for a weight', spec);
       const bound = Math.sqrt(6 / spec.fanIn);
       const s = spec.scale;
       return (u) => (u * bound) * s;
@@ -81,7 +83,7 @@ function valueFormula(name: string, spec: DetfillSpec): (u: number) => number {
     case 'bn_running_mean': return (u) => 0.1 * u;
     case 'bn_running_var': return (u) => 1 + (0.25 * (u + 1));
     case 'bn_num_batches_tracked': return () => 0;
-    case 'dct_buffer': throw new RangeError(`${name}: the DCT buffer is not filled by detfill-v1`);
+    case 'dct_buffer': throw new ArgumentError(`spec of ${name}`, 'a kind detfill-v1 fills', spec.kind, 'the DCT buffer keeps its official formula');
   }
 }
 
@@ -148,7 +150,7 @@ export function applyDetfill(model: Module, offsetBasis = DETFILL_OFFSET_BASIS):
     const filled = new Map<string, Tensor>();
     for (const [name, current] of model.stateDict()) {
       const spec = specs.get(name);
-      if (spec === undefined) throw new RangeError(`detfill-v1 has no rule for state-dict entry '${name}'`);
+      if (spec === undefined) throw new ArgumentError('model', 'Conv2d, Linear, BatchNorm2d and DCT-layer entries only', name, 'detfill-v1 covers the MSCCNet/ResNet modules');
       if (spec.kind === 'dct_buffer') filled.set(name, current);
       else if (spec.kind === 'bn_num_batches_tracked') filled.set(name, torch.zeros(current.shape, { dtype: 'int64' }));
       else filled.set(name, torch.fromTypedArray(detfillValues(name, current.numel, spec, offsetBasis), current.shape));

@@ -7,4 +7,4 @@ export {
   type DetfillKind, type DetfillSpec,
 } from './detfill.js';
 export { runDetfillCheck, type DetfillCheckOptions, type DetfillCheckResult } from './detfill-check.js';
-export { tensorStats, flatIndex, type TensorStats } from './stats.js';
+export { tensorStats, flatIndex, valueAt, type TensorStats } from './stats.js';

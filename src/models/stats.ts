@@ -11,15 +11,20 @@ export interface TensorStats {
   abs_sum: number;
   /** fraction of values > 0 */
   frac_positive: number;
-  samples: { index: number[]; value: number }[];
+  /** values at the requested multi-indices; null where an index lies outside the shape */
+  samples: { index: number[]; value: number | null }[];
 }
 
-/** Row-major flat offset of a multi-index; throws when it is outside `shape`. */
-export function flatIndex(shape: readonly number[], index: readonly number[]): number {
-  if (index.length !== shape.length || index.some((v, d) => !Number.isInteger(v) || v < 0 || v >= shape[d])) {
-    throw new RangeError(`index [${index.join(', ')}] is outside shape [${shape.join(', ')}]`);
-  }
+/** Row-major flat offset of a multi-index, or null when it lies outside `shape`. */
+export function flatIndex(shape: readonly number[], index: readonly number[]): number | null {
+  if (index.length !== shape.length || index.some((v, d) => !Number.isInteger(v) || v < 0 || v >= shape[d])) return null;
   return index.reduce((flat, v, d) => flat * shape[d] + v, 0);
+}
+
+/** The value at a multi-index, or null outside the shape. */
+export function valueAt(values: ArrayLike<number>, shape: readonly number[], index: readonly number[]): number | null {
+  const flat = flatIndex(shape, index);
+  return flat === null ? null : values[flat];
 }
 
 /** The fixture statistics of `values` (row-major, `shape`), with values at `sampleIndices`. */
@@ -39,6 +44,6 @@ export function tensorStats(values: ArrayLike<number>, shape: readonly number[],
   return {
     shape: [...shape], mean, std_pop: Math.sqrt(sq / n), abs_max: Math.max(Math.abs(min), Math.abs(max)), min, max,
     sum, abs_sum: absSum, frac_positive: positive / n,
-    samples: sampleIndices.map((index) => ({ index: [...index], value: values[flatIndex(shape, index)] })),
+    samples: sampleIndices.map((index) => ({ index: [...index], value: valueAt(values, shape, index) })),
   };
 }

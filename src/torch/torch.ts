@@ -63,8 +63,13 @@ function tensor(data: TypedArray | readonly number[], shape: readonly number[], 
   const dtype = opts.dtype ?? natural;
   const sourceDtype = Array.isArray(data) ? dtype : natural;
   let t = Tensor.wrap(backend().fromBuffer(bytesView(data, sourceDtype), shape, sourceDtype, true));
-  if (sourceDtype !== dtype) t = t.to(dtype);
-  if (opts.device && opts.device !== 'cpu') t = t.to(opts.device);
+  const convert = (target: DType | Device) => {
+    const converted = t.to(target);
+    t.dispose();
+    t = converted;
+  };
+  if (sourceDtype !== dtype) convert(dtype);
+  if (opts.device && opts.device !== 'cpu') convert(opts.device);
   return finish(t, opts);
 }
 

@@ -1,8 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { Bottleneck, ResNet } from '../../src/models/resnet.js';
-import { loadBackboneWeights } from '../../src/models/weights.js';
+import { loadBackboneWeights, loadWeights } from '../../src/models/weights.js';
+import { MSCCNet } from '../../src/models/msccnet/index.js';
+import { WeightsError } from '../../src/models/errors.js';
+import { InputFileError } from '../../src/errors.js';
+import { saveSafetensors } from '../../src/nn/index.js';
 
 test('ResNet-50 V1c os8: official key names, dilations and stage shapes', () => {
   const net = new ResNet({ depth: 50, outputStride: 8 });
@@ -43,4 +50,20 @@ test('backbone-only load takes torchvision / OpenMMLab names and reports used, s
   assert.deepEqual(report.skipped.map((s) => s.key).sort(), ['conv1.weight', 'fc.weight', 'layer1.0.bn1.weight']);
   assert.equal(report.missing.length, own.size - 2);
   assert.ok((net.stateDict().get('layer1.0.conv1.weight')!.toTypedArray() as Float32Array).every((v) => v === 1));
+});
+
+test('loadWeights: a saved state dict loads strictly; a mismatched one names the keys', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-weights-'));
+  const small = { backboneDepth: 18, inputSize: 64, featsChannels: 64 } as const;
+  const a = new MSCCNet(small);
+  const file = join(dir, 'a.safetensors');
+  await saveSafetensors(file, a.stateDict());
+  const b = new MSCCNet(small);
+  await loadWeights(b, file);
+  const [name, wa] = [...a.stateDict()][5];
+  assert.deepEqual(b.stateDict().get(name)!.toTypedArray(), wa.toTypedArray());
+  await assert.rejects(loadWeights(new MSCCNet({ ...small, gcn: false }), file), (err: unknown) =>
+    err instanceof WeightsError && /unexpected: mscc\.gcn\.conv1\.weight/.test(err.message));
+  await assert.rejects(loadWeights(b, join(dir, 'missing.safetensors')), InputFileError);
+  await rm(dir, { recursive: true });
 });

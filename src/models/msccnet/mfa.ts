@@ -1,5 +1,6 @@
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, ReLU, Sequential } from '../../nn/index.js';
+import type { Tap } from '../resnet.js';
 
 /** conv(k×k, no bias) + BN + ReLU, the official `bottleneck*` block (keys `.0` conv, `.1` BN). */
 export function convBnRelu(inChannels: number, outChannels: number, kernel: 1 | 3): Sequential {
@@ -23,8 +24,7 @@ export interface AggregationParts {
  * only at os16 does x1 need the paper's "Downsample" to C4's size (bilinear at exactly 2× is a
  * 2×2 mean). Without MFA (`mfa: false`), F_A = bottleneck3(C4).
  */
-export function multiLevelAggregation(parts: AggregationParts, stages: readonly [Tensor, Tensor, Tensor, Tensor],
-  tap?: (name: string, value: Tensor) => void): Tensor {
+export function multiLevelAggregation(parts: AggregationParts, stages: readonly [Tensor, Tensor, Tensor, Tensor], tap?: Tap): Tensor {
   const [, c2, c3, c4] = stages;
   const x3 = parts.bottleneck3.forward(c4);
   if (parts.bottleneck1 === null || parts.bottleneck2 === null || parts.bottleneck_fusion === null) return x3;

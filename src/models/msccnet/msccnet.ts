@@ -94,8 +94,9 @@ export class MSCCNet extends Module {
   private checkInput(x: Tensor): void {
     const shape = x.shape;
     const os = this.config.outputStride;
-    const fits = shape.length === 4 && shape[1] === 3
-      && (this.mscc?.frequency == null || (Math.ceil(shape[2] / os) === this.spectralSide && Math.ceil(shape[3] / os) === this.spectralSide));
+    const sized = this.mscc === null || this.mscc.frequency === null
+      || (Math.ceil(shape[2] / os) === this.spectralSide && Math.ceil(shape[3] / os) === this.spectralSide);
+    const fits = shape.length === 4 && shape[1] === 3 && sized;
     if (!fits) throw new InputSizeError(shape, this.spectralSide, os);
   }
 }
