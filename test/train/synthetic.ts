@@ -36,8 +36,8 @@ export async function writeSyntheticSet(dir: string, o: { side: number; train: n
       }
       const fake = new Uint8Array(real);
       const mask = new Uint8Array(S * S);
-      const w = rng.randint(S / 4, S / 2);
-      const h = rng.randint(S / 4, S / 2);
+      const w = rng.randint(S / 3, (2 * S) / 3);
+      const h = rng.randint(S / 3, (2 * S) / 3);
       const x0 = rng.randint(0, S - w);
       const y0 = rng.randint(0, S - h);
       const ellipse = rng.random() < 0.5;
