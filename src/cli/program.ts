@@ -8,6 +8,8 @@ import { makePrepareCommand } from './prepare.js';
 import { makeServeCommand } from './serve.js';
 import { makeWorkerCommand } from './worker.js';
 import { makeSamplesCommand } from './samples.js';
+import { makeTrainCommand } from './train.js';
+import { makeBenchmarkCommand } from './benchmark.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
@@ -22,5 +24,7 @@ export function makeProgram(): Command {
     .addCommand(makeExportCommand())
     .addCommand(makeDetectCommand())
     .addCommand(makeSamplesCommand())
-    .addCommand(makeServeCommand());
+    .addCommand(makeServeCommand())
+    .addCommand(makeTrainCommand())
+    .addCommand(makeBenchmarkCommand());
 }

@@ -1,0 +1,43 @@
+import { Command, Option } from 'commander';
+import { applyOverrides, parseTrainConfig, readConfigFile } from '../train/config.js';
+import { formatTables, PROTOCOLS, runProtocol, type Protocol } from '../train/protocols.js';
+
+interface BenchmarkCliOptions {
+  protocol: Protocol;
+  config?: string;
+  set: string[];
+  out: string;
+  compression?: string;
+  testManifest?: string;
+  testSplit?: string;
+  testCompression?: string;
+}
+
+export function makeBenchmarkCommand(): Command {
+  return new Command('benchmark')
+    .description('the paper\'s protocols (Tables 2–4): train, test with the official metrics, write results.{md,csv,json}')
+    .addOption(new Option('--protocol <name>', 'intra (Table 2), cross-dataset (Table 3), leave-one-out (Table 4)').choices([...PROTOCOLS]).makeOptionMandatory())
+    .option('-c, --config <file>', 'training config (JSON/YAML) shared by every run')
+    .option('--set <key=value>', 'override a config field (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('-o, --out <dir>', 'folder for the runs and tables', 'runs/benchmark')
+    .option('--compression <c>', 'intra / leave-one-out: FF++ compression (c23 or c40)')
+    .option('--test-manifest <file>', 'cross-dataset: manifest of the test set (e.g. DEFACTO)')
+    .option('--test-split <name>', 'split of the test set')
+    .option('--test-compression <c>', 'compression field of the test set entries')
+    .action(async (opts: BenchmarkCliOptions) => {
+      const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config),
+        [...opts.set, ...(opts.compression ? [`data.compression=${opts.compression}`] : [])]);
+      const config = parseTrainConfig(raw);
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      const table = await runProtocol(opts.protocol, config, {
+        outDir: opts.out, testManifest: opts.testManifest, testSplit: opts.testSplit, testCompression: opts.testCompression, signal: controller.signal,
+        onEvent: ({ run, event }) => {
+          if (event.kind === 'start') console.error(`[${run}] training ${event.startStep}→${event.totalSteps} steps`);
+          else if (event.kind === 'step' && event.step % 50 === 0) console.error(`[${run}] step ${event.step}/${event.totalSteps} loss ${event.losses.total?.toFixed(4)}`);
+          else if (event.kind === 'tested') console.error(`[${run}] tested: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`);
+        },
+      });
+      console.log(formatTables(table).markdown);
+    });
+}

@@ -1,0 +1,182 @@
+/**
+ * The training configuration: one validated object with every default (the official recipe,
+ * official-spec §7–§9) and a description per field. Files may be JSON or YAML; `--set a.b=v`
+ * overrides any field. Unknown keys are errors that name themselves.
+ */
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, InputFileError } from '../errors.js';
+import { MsccnetConfigSchema } from '../models/index.js';
+
+export const AUGMENT_PRESETS = ['official', 'paper'] as const;
+export type AugmentPreset = (typeof AUGMENT_PRESETS)[number];
+
+const DataConfig = z.strictObject({
+  manifest: z.string().nullable().default(null)
+    .describe('manifest.jsonl from `msccnet prepare` (paths relative to its folder); or set root'),
+  root: z.string().nullable().default(null)
+    .describe('the reference folder layout (official-spec §8.1): the folder holding train.txt and <comp>/<method>/…'),
+  compression: z.string().default('c40').describe('compression to train and test on (official C40)'),
+  methods: z.array(z.string()).default(['NeuralTextures', 'Deepfakes', 'Face2Face', 'FaceShifter', 'FaceSwap'])
+    .describe('manipulation methods used (official fake_type order); reals are always included'),
+  trainSplit: z.string().default('train').describe('split name of the training samples'),
+  valSplit: z.string().default('val').describe('split name used for validation during training'),
+  testSplit: z.string().default('test').describe('split name used by `benchmark`'),
+  pairReals: z.boolean().default(true)
+    .describe('official list: every fake is followed by the real crop of the same frame (reals repeat once per method)'),
+  augment: z.enum(AUGMENT_PRESETS).default('official')
+    .describe('official: rescale, crop, flip, photometric distortion, pad (the code); paper: flip only'),
+  cropSize: z.number().int().positive().default(512).describe('training crop side = model input side'),
+  scaleBase: z.number().int().positive().default(520)
+    .describe('official rescale target side before the crop (520 for a 512 crop), times U[0.5, 2)'),
+  workers: z.number().int().min(0).default(2)
+    .describe('decode/augment worker threads; 0 runs them on the main thread'),
+  prefetch: z.number().int().min(1).default(4).describe('batches decoded ahead of the trainer'),
+});
+
+const OptimConfig = z.strictObject({
+  lr: z.number().positive().default(0.009).describe('base learning rate (official 0.009)'),
+  momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum, no nesterov, no dampening'),
+  weightDecay: z.number().min(0).default(5e-4).describe('L2 on every parameter, BN and biases included (one group)'),
+  power: z.number().positive().default(0.9).describe('poly exponent, applied per iteration'),
+  minLrRatio: z.number().min(0).max(1).default(0.01).describe('poly floor as a fraction of lr (official 0.01; paper 0)'),
+});
+
+const LossWeights = z.strictObject({
+  img_cls: z.number().min(0).default(1).describe('weight of the image cross-entropy'),
+  pix_cls_map: z.number().min(0).default(1).describe('weight of the pixel cross-entropy on the MSCC auxiliary map'),
+  pix_cls_mask: z.number().min(0).default(1).describe('weight of the pixel cross-entropy on the mask logits'),
+});
+
+const RunConfig = z.strictObject({
+  dir: z.string().default('runs/msccnet').describe('run folder: config, log.jsonl, checkpoints'),
+  logEvery: z.number().int().positive().default(10).describe('optimiser steps between log lines'),
+  checkpointEveryEpochs: z.number().int().positive().default(1).describe('epochs between checkpoints (official 1)'),
+  checkpointEverySteps: z.number().int().min(0).default(0).describe('also checkpoint every N steps (0: off)'),
+  keepLast: z.number().int().positive().default(2).describe('checkpoints kept besides the best (official 2)'),
+  valEveryEpochs: z.number().int().positive().default(30)
+    .describe('epochs between validations; best checkpoint by pixel mIoU (official: once, after epoch 30)'),
+  maxSteps: z.number().int().min(0).default(0)
+    .describe('stop after this many optimiser steps (0: run every epoch); the schedule still spans all epochs'),
+  threads: z.number().int().min(0).default(0).describe('libtorch intra-op threads (0: libtorch default)'),
+  weights: z.string().nullable().default(null).describe('whole-model safetensors to start from'),
+  backboneWeights: z.string().nullable().default(null)
+    .describe('ImageNet backbone safetensors (torchvision / OpenMMLab names); official init'),
+});
+
+const DistributedConfig = z.strictObject({
+  syncBn: z.boolean().default(true).describe('synchronise BatchNorm statistics across processes (official SyncBN)'),
+  backend: z.enum(['gloo', 'nccl']).default('gloo').describe('c10d backend: gloo on CPU, nccl for CUDA builds'),
+  masterAddr: z.string().default('127.0.0.1').describe('address of rank 0'),
+  masterPort: z.number().int().min(1).max(65535).default(29500).describe('TCP port of the rendezvous store'),
+});
+
+export const TrainConfigSchema = z.strictObject({
+  model: MsccnetConfigSchema.prefault({}).describe('the network (models/msccnet/config.ts)'),
+  data: DataConfig.prefault({}),
+  optim: OptimConfig.prefault({}),
+  losses: LossWeights.prefault({}),
+  run: RunConfig.prefault({}),
+  distributed: DistributedConfig.prefault({}),
+  epochs: z.number().int().positive().default(30).describe('epochs (official 30)'),
+  batchSize: z.number().int().positive().default(64).describe('global batch per optimiser step (official 64)'),
+  microBatch: z.number().int().min(0).default(0)
+    .describe('samples per forward; the batch is accumulated over batchSize/(microBatch·processes) passes (0: whole batch at once)'),
+  seed: z.number().int().min(0).default(866).describe('seed of data order, augmentation and dropout (official 866)'),
+});
+
+export type TrainConfig = z.output<typeof TrainConfigSchema>;
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+
+/** Every `path: message` of a zod error; unknown keys name themselves. */
+function problems(error: z.ZodError): string[] {
+  return error.issues.flatMap((i) => {
+    const at = i.path.map(String).join('.');
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown key`);
+    return [`${at || '(config)'}: ${i.message}`];
+  });
+}
+
+/** Validates a raw config over the defaults; throws ConfigError naming every bad field. */
+export function parseTrainConfig(input: unknown): TrainConfig {
+  const r = TrainConfigSchema.safeParse(input ?? {});
+  if (!r.success) throw new ConfigError(problems(r.error), 'fix the named fields; `msccnet train --help-config` lists them');
+  const c = r.data;
+  const extra: string[] = [];
+  if (c.microBatch > 0 && c.batchSize % c.microBatch !== 0) extra.push(`microBatch: ${c.microBatch} does not divide batchSize ${c.batchSize}`);
+  if ((c.data.manifest === null) === (c.data.root === null)) extra.push('data: set exactly one of data.manifest and data.root');
+  if (extra.length) throw new ConfigError(extra);
+  return c;
+}
+
+/** Reads a JSON or YAML file (by extension; YAML is a superset of JSON for anything else). */
+export async function readConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InputFileError(path, 'cannot be read', 'pass an existing JSON or YAML config file', { cause: err });
+  }
+  try {
+    return extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new InputFileError(path, `is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+      'fix the syntax', { cause: err });
+  }
+}
+
+/**
+ * Applies `key.path=value` overrides to a raw config. The value is parsed as YAML (numbers,
+ * booleans, null, [lists]); anything else stays a string. Intermediate objects are created.
+ */
+export function applyOverrides(raw: unknown, overrides: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = structuredClone((raw ?? {}) as Record<string, unknown>);
+  for (const o of overrides) {
+    const eq = o.indexOf('=');
+    if (eq <= 0) throw new ConfigError([`--set ${o}: expected key.path=value`]);
+    const keys = o.slice(0, eq).split('.');
+    const text = o.slice(eq + 1);
+    let value: unknown;
+    try { value = parseYaml(text); } catch { value = text; }
+    let node = out;
+    for (const k of keys.slice(0, -1)) {
+      const next = node[k];
+      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[k] = {};
+      node = node[k] as Record<string, unknown>;
+    }
+    node[keys[keys.length - 1]] = value;
+  }
+  return out;
+}
+
+/** Field paths, defaults and descriptions (for `--help-config`). */
+export function describeConfig(): { path: string; default: unknown; description: string }[] {
+  const defaults = TrainConfigSchema.parse({ data: { manifest: 'manifest.jsonl' } }) as Record<string, unknown>;
+  const rows: { path: string; default: unknown; description: string }[] = [];
+  const walk = (schema: z.ZodType, path: string[], value: unknown): void => {
+    const inner = unwrap(schema);
+    if (inner instanceof z.ZodObject) {
+      for (const [k, s] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+        walk(s, [...path, k], (value as Record<string, unknown> | undefined)?.[k]);
+      }
+      return;
+    }
+    rows.push({ path: path.join('.'), default: path.join('.') === 'data.manifest' ? null : value, description: schema.description ?? inner.description ?? '' });
+  };
+  walk(TrainConfigSchema, [], defaults);
+  return rows;
+}
+
+/** The object schema under default/prefault/optional/pipe wrappers, if any. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  for (let i = 0; i < 8; i++) {
+    const def = (s as unknown as { def: { type: string; innerType?: z.ZodType; in?: z.ZodType } }).def;
+    if ((def.type === 'default' || def.type === 'prefault' || def.type === 'optional' || def.type === 'nullable') && def.innerType) s = def.innerType;
+    else if (def.type === 'pipe' && def.in) s = def.in;
+    else break;
+  }
+  return s;
+}

@@ -1,0 +1,27 @@
+/**
+ * Training of MSCCNet with the official recipe (official-spec §7–§9): configuration, data lists
+ * and transforms, worker-thread loader, losses, poly schedule, the loop with checkpoints and
+ * bit-exact resume, and the paper's protocols.
+ */
+export {
+  AUGMENT_PRESETS, TrainConfigSchema, applyOverrides, describeConfig, parseTrainConfig, readConfigFile,
+  type AugmentPreset, type TrainConfig, type TrainConfigInput,
+} from './config.js';
+export { IGNORE, MEAN_RGB, STD_RGB, evalTransform, trainTarget, trainTransform, type Decoded, type TrainTransformOptions, type Transformed } from './augment.js';
+export {
+  UnreadableSampleError, decodeSample, pairedTrainList, readManifestSamples, readReferenceLayout, sampleId,
+  type ListOptions, type Sample, type SampleList,
+} from './dataset.js';
+export { SamplePool, evalItems, trainBatches, type EvalItem, type SkippedSample, type TrainBatch } from './loader.js';
+export { trainingLoss, type LossKey, type LossWeights, type WeightedLosses } from './losses.js';
+export { polyLr, type PolySchedule } from './schedule.js';
+export { Rng, hashKey } from './rng.js';
+export {
+  RNG_SCHEME, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, stepName, type CheckpointState,
+} from './checkpoint.js';
+export {
+  buildModel, epochOrder, loadSplit, stepsPerEpoch, train, validate, type TrainEvent, type TrainOptions, type TrainSummary,
+} from './trainer.js';
+export { METRICS, PROTOCOLS, formatTables, runProtocol, type Cell, type Metric, type Protocol, type ProtocolOptions, type ProtocolTable, type TableRow } from './protocols.js';
+export type { ProcessGroup } from './distributed.js';
+export { CheckpointError, DatasetError, DistributedError } from './errors.js';

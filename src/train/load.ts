@@ -1,0 +1,42 @@
+/**
+ * One unit of loader work, the same on a worker thread and inline: decode a sample, transform
+ * it, and describe failures as data (they cross thread boundaries).
+ */
+import { MsccnetError } from '../errors.js';
+import { evalTransform, trainTransform, type TrainTransformOptions } from './augment.js';
+import { decodeSample, UnreadableSampleError, type Sample } from './dataset.js';
+import type { ImageOps } from './opencv.js';
+import { Rng } from './rng.js';
+
+export type LoadTask =
+  /** `key` seeds this sample's augmentation: (seed, epoch, position in the epoch) */
+  | { readonly kind: 'train'; readonly sample: Sample; readonly key: readonly number[]; readonly transform: TrainTransformOptions }
+  | { readonly kind: 'eval'; readonly sample: Sample; readonly size: number };
+
+export type LoadResult =
+  | { readonly ok: true; readonly kind: 'train'; readonly image: Float32Array; readonly target: Uint8Array }
+  | { readonly ok: true; readonly kind: 'eval'; readonly image: Float32Array; readonly gt: Uint8Array; readonly width: number; readonly height: number }
+  /** skippable: the file is missing or corrupt */
+  | { readonly ok: false; readonly skip: true; readonly path: string; readonly reason: string }
+  /** fatal: the run must stop (e.g. a mask whose size differs from its image) */
+  | { readonly ok: false; readonly skip: false; readonly code: string; readonly message: string };
+
+export async function runTask(ops: ImageOps, task: LoadTask): Promise<LoadResult> {
+  try {
+    const d = await decodeSample(task.sample);
+    if (task.kind === 'eval') {
+      return { ok: true, kind: 'eval', image: evalTransform(ops, d, task.size), gt: d.mask, width: d.width, height: d.height };
+    }
+    const t = trainTransform(ops, d, new Rng(...task.key), task.transform);
+    return { ok: true, kind: 'train', image: t.image, target: t.target };
+  } catch (err) {
+    if (err instanceof UnreadableSampleError) return { ok: false, skip: true, path: err.path, reason: err.message.split('\n')[0] };
+    return { ok: false, skip: false, code: err instanceof MsccnetError ? err.code : 'MSCCNET_INTERNAL', message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** The buffers of a result, to transfer instead of copy. */
+export function transferList(r: LoadResult): ArrayBuffer[] {
+  if (!r.ok) return [];
+  return r.kind === 'train' ? [r.image.buffer as ArrayBuffer, r.target.buffer as ArrayBuffer] : [r.image.buffer as ArrayBuffer, r.gt.buffer as ArrayBuffer];
+}

@@ -1,0 +1,172 @@
+/**
+ * The data loader: LoadTasks run on worker threads (or inline with 0 workers), batches are
+ * assembled in order while the next `prefetch` batches decode, so the trainer waits on I/O
+ * only when decoding is slower than a training step.
+ */
+import { Worker } from 'node:worker_threads';
+import { DatasetError } from './errors.js';
+import { runTask, type LoadResult, type LoadTask } from './load.js';
+import { openCv, type ImageOps } from './opencv.js';
+import type { TrainTransformOptions } from './augment.js';
+import type { Sample } from './dataset.js';
+
+interface Pending { resolve: (r: LoadResult) => void; reject: (e: Error) => void }
+
+/** Worker threads that run LoadTasks; `size` 0 runs them on the calling thread. */
+export class SamplePool {
+  private readonly pending = new Map<number, Pending>();
+  private readonly load: number[];
+  private nextId = 0;
+
+  private constructor(private readonly workers: Worker[], private readonly inline: ImageOps | null) {
+    this.load = workers.map(() => 0);
+  }
+
+  static async create(size: number): Promise<SamplePool> {
+    if (size === 0) return new SamplePool([], await openCv());
+    // the worker is a sibling module: .js when built; under tsx (sources) the thread must
+    // register tsx's loader itself, as Node 20 does not pass module hooks to workers
+    const fromSource = import.meta.url.endsWith('.ts');
+    const url = new URL(`./worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
+    const workers = await Promise.all(Array.from({ length: size }, () => new Promise<Worker>((resolve, reject) => {
+      const w = fromSource
+        ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
+        : new Worker(url);
+      w.once('error', reject);
+      w.once('message', () => resolve(w));
+    })));
+    const pool = new SamplePool(workers, null);
+    workers.forEach((w, i) => {
+      w.on('message', (m: { id: number; result: LoadResult }) => {
+        pool.load[i]--;
+        const p = pool.pending.get(m.id);
+        pool.pending.delete(m.id);
+        p?.resolve(m.result);
+      });
+      w.on('error', (err) => {
+        for (const p of pool.pending.values()) p.reject(err);
+        pool.pending.clear();
+      });
+    });
+    return pool;
+  }
+
+  run(task: LoadTask): Promise<LoadResult> {
+    if (this.inline !== null) return runTask(this.inline, task);
+    let best = 0;
+    for (let i = 1; i < this.workers.length; i++) if (this.load[i] < this.load[best]) best = i;
+    const id = this.nextId++;
+    this.load[best]++;
+    return new Promise<LoadResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.workers[best].postMessage({ id, task });
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** A skipped sample: its file and why. */
+export interface SkippedSample { readonly path: string; readonly reason: string }
+
+export interface TrainBatch {
+  /** normalised images [n, 3, S, S] */
+  readonly images: Float32Array;
+  /** targets [n, S, S]: 0, 1, 255 ignored */
+  readonly targets: Uint8Array;
+  /** image labels [n] */
+  readonly labels: Float32Array;
+  readonly ids: string[];
+  /** n, fewer than asked when samples were skipped */
+  readonly count: number;
+  readonly size: number;
+  readonly skipped: SkippedSample[];
+}
+
+export interface EvalItem {
+  readonly sample: Sample;
+  readonly image: Float32Array;
+  /** the original grayscale mask (0 real, 255 fake) at the crop's size */
+  readonly gt: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
+function fatal(r: Extract<LoadResult, { ok: false; skip: false }>): never {
+  const [message, ...hint] = r.message.split('\n  → ');
+  throw new DatasetError(message, hint.join(' ') || 'fix the input named above');
+}
+
+/**
+ * Training batches of one epoch in `order` (indices into list), from batch `start` on, each
+ * sample's augmentation keyed by (seed, epoch, its position in the epoch).
+ */
+export async function* trainBatches(pool: SamplePool, list: readonly Sample[], o: {
+  readonly order: ArrayLike<number>;
+  readonly batchSize: number;
+  readonly batches: number;
+  readonly start: number;
+  readonly seed: number;
+  readonly epoch: number;
+  readonly transform: TrainTransformOptions;
+  readonly prefetch: number;
+}): AsyncGenerator<TrainBatch> {
+  const S = o.transform.cropSize;
+  const make = (b: number): Promise<LoadResult[]> => Promise.all(Array.from({ length: o.batchSize }, (_, j) => {
+    const pos = b * o.batchSize + j;
+    return pool.run({ kind: 'train', sample: list[o.order[pos]], key: [o.seed, o.epoch, pos], transform: o.transform });
+  }));
+  const window: Promise<LoadResult[]>[] = [];
+  let next = o.start;
+  const fill = (): void => {
+    while (window.length < o.prefetch && next < o.batches) window.push(make(next++));
+  };
+  for (let b = o.start; b < o.batches; b++) {
+    fill();
+    const results = await window.shift()!;
+    fill();
+    const skipped: SkippedSample[] = [];
+    const okIdx: number[] = [];
+    results.forEach((r, j) => {
+      if (r.ok) okIdx.push(j);
+      else if (r.skip) skipped.push({ path: r.path, reason: r.reason });
+      else fatal(r);
+    });
+    const n = okIdx.length;
+    const images = new Float32Array(n * 3 * S * S);
+    const targets = new Uint8Array(n * S * S);
+    const labels = new Float32Array(n);
+    const ids: string[] = [];
+    okIdx.forEach((j, k) => {
+      const r = results[j] as Extract<LoadResult, { kind: 'train' }>;
+      images.set(r.image, k * 3 * S * S);
+      targets.set(r.target, k * S * S);
+      const s = list[o.order[b * o.batchSize + j]];
+      labels[k] = s.label;
+      ids.push(s.id);
+    });
+    yield { images, targets, labels, ids, count: n, size: S, skipped };
+  }
+}
+
+/** Evaluation items in list order, `prefetch` ahead; skipped samples are reported through onSkip. */
+export async function* evalItems(pool: SamplePool, list: readonly Sample[], o: {
+  readonly size: number;
+  readonly prefetch: number;
+  readonly onSkip?: (s: SkippedSample) => void;
+}): AsyncGenerator<EvalItem> {
+  const window: Promise<LoadResult>[] = [];
+  let next = 0;
+  for (let i = 0; i < list.length; i++) {
+    while (window.length < o.prefetch && next < list.length) window.push(pool.run({ kind: 'eval', sample: list[next++], size: o.size }));
+    const r = await window.shift()!;
+    if (!r.ok) {
+      if (r.skip) { o.onSkip?.({ path: r.path, reason: r.reason }); continue; }
+      fatal(r);
+    }
+    if (r.kind !== 'eval') continue;
+    yield { sample: list[i], image: r.image, gt: r.gt, width: r.width, height: r.height };
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * The training loop of the reference (`train_segmentor.py`, official-spec §9): SGD with the
+ * per-iteration poly schedule, the three-term loss, gradient accumulation, validation with the
+ * official metrics, checkpoints and bit-exact resume. Prints nothing: progress leaves through
+ * `onEvent`, and every step's record also goes to the run's `log.jsonl`.
+ */
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
+import { loadBackboneWeights, loadWeights, MSCCNet } from '../models/index.js';
+import { SGD } from '../nn/index.js';
+import { torch, type Tensor } from '../torch/index.js';
+import type { TrainConfig } from './config.js';
+import {
+  listCheckpoints, loadCheckpoint, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState,
+} from './checkpoint.js';
+import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from './dataset.js';
+import { CheckpointError, DatasetError } from './errors.js';
+import { evalItems, SamplePool, trainBatches, type EvalItem, type SkippedSample, type TrainBatch } from './loader.js';
+import { trainingLoss, type LossKey } from './losses.js';
+import { hashKey, Rng } from './rng.js';
+import { polyLr, type PolySchedule } from './schedule.js';
+import type { ProcessGroup } from './distributed.js';
+
+export type TrainEvent =
+  | { readonly kind: 'start'; readonly runDir: string; readonly samples: number; readonly stepsPerEpoch: number; readonly totalSteps: number;
+    readonly startStep: number; readonly listSkipped: number }
+  | { readonly kind: 'step'; readonly step: number; readonly totalSteps: number; readonly epoch: number; readonly lr: number;
+    readonly losses: Readonly<Partial<Record<LossKey | 'total', number>>>; readonly imagesPerSecond: number; readonly seconds: number }
+  | { readonly kind: 'skip'; readonly path: string; readonly reason: string; readonly skippedTotal: number }
+  | { readonly kind: 'validation'; readonly step: number; readonly epoch: number; readonly metrics: OfficialMetrics; readonly images: number }
+  | { readonly kind: 'checkpoint'; readonly step: number; readonly path: string; readonly best: boolean }
+  | { readonly kind: 'done'; readonly step: number; readonly seconds: number; readonly skipped: number };
+
+export interface TrainOptions {
+  readonly onEvent?: (e: TrainEvent) => void;
+  readonly signal?: AbortSignal;
+  /** continue from the newest checkpoint of config.run.dir */
+  readonly resume?: boolean;
+  /** the process group of a data-parallel run (rank 0 writes the run folder) */
+  readonly group?: ProcessGroup | null;
+}
+
+export interface TrainSummary {
+  readonly runDir: string;
+  readonly step: number;
+  readonly lastCheckpoint: string | null;
+  readonly validation: EvaluationResult | null;
+  readonly bestMIoU: number | null;
+  readonly skipped: number;
+}
+
+/** Samples of a split as the config selects them (manifest or reference layout). */
+export async function loadSplit(config: TrainConfig, split: string): Promise<SampleList> {
+  const o = { split, compression: config.data.compression, methods: config.data.methods };
+  if (config.data.manifest !== null) return readManifestSamples(config.data.manifest, o);
+  return readReferenceLayout(config.data.root!, o);
+}
+
+/** The per-epoch sample order of one process: DistributedSampler(shuffle) with our seeded permutation. */
+export function epochOrder(n: number, seed: number, epoch: number, rank: number, worldSize: number): Uint32Array {
+  const perm = new Rng(seed, epoch).permutation(n);
+  const perRank = Math.ceil(n / worldSize);
+  const out = new Uint32Array(perRank);
+  for (let i = 0; i < perRank; i++) out[i] = perm[(rank + i * worldSize) % n];  // padded by wrapping, as the sampler
+  return out;
+}
+
+/** Step at which each epoch's batches are counted; iters per epoch = ⌊⌈N/world⌉ / local batch⌋ (drop_last). */
+export function stepsPerEpoch(n: number, localBatch: number, worldSize: number): number {
+  return Math.floor(Math.ceil(n / worldSize) / localBatch);
+}
+
+/** Builds the model of a config (with its initial weights). */
+export async function buildModel(config: TrainConfig): Promise<MSCCNet> {
+  const model = new MSCCNet(config.model);
+  if (config.run.weights !== null) await loadWeights(model, config.run.weights);
+  else if (config.run.backboneWeights !== null) await loadBackboneWeights(model.backbone_net, config.run.backboneWeights);
+  return model;
+}
+
+/** Only the fields that change the trajectory must match on resume (not run.* housekeeping). */
+function trajectory(c: TrainConfig): unknown {
+  const { run: _run, data, ...rest } = c;
+  const { workers: _w, prefetch: _p, ...dataRest } = data;
+  return { ...rest, data: dataRest };
+}
+
+export async function train(config: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
+  const t0 = performance.now();
+  const group = opts.group ?? null;
+  const rank = group?.rank ?? 0;
+  const world = group?.worldSize ?? 1;
+  const lead = rank === 0;
+  const emit = (e: TrainEvent): void => { if (lead) opts.onEvent?.(e); };
+  const runDir = resolve(config.run.dir);
+  const ckptDir = join(runDir, 'checkpoints');
+  const logPath = join(runDir, 'log.jsonl');
+  if (config.run.threads > 0) torch.setNumThreads(config.run.threads);
+  if (config.batchSize % world !== 0) {
+    throw new DatasetError(`batchSize ${config.batchSize} is not divisible by ${world} processes`, 'pick a batch size that is a multiple of the process count');
+  }
+  const localBatch = config.batchSize / world;
+  const micro = config.microBatch > 0 ? Math.min(config.microBatch, localBatch) : localBatch;
+  if (localBatch % micro !== 0) {
+    throw new DatasetError(`microBatch ${micro} does not divide the per-process batch ${localBatch}`, 'pick a micro batch that divides batchSize / processes');
+  }
+
+  const listed = await loadSplit(config, config.data.trainSplit);
+  const list: Sample[] = config.data.pairReals ? pairedTrainList(listed.samples) : listed.samples;
+  const perEpoch = stepsPerEpoch(list.length, localBatch, world);
+  if (perEpoch === 0) {
+    throw new DatasetError(`${list.length} training samples make no batch of ${config.batchSize}`,
+      `check data.${config.data.manifest !== null ? 'manifest' : 'root'}, data.trainSplit ('${config.data.trainSplit}') and data.compression ('${config.data.compression}')`);
+  }
+  const schedule: PolySchedule = { lr: config.optim.lr, power: config.optim.power, minLrRatio: config.optim.minLrRatio, maxIters: config.epochs * perEpoch };
+
+  torch.manualSeed(hashKey([config.seed]));                // the initial weights are a function of the seed
+  const model = await buildModel(config);
+  const optimizer = new SGD(model.parameters(), { lr: config.optim.lr, momentum: config.optim.momentum, weightDecay: config.optim.weightDecay });
+  let step = 0;
+  let bestMIoU: number | null = null;
+  if (lead) await mkdir(runDir, { recursive: true });
+  const configPath = join(runDir, 'config.json');
+  if (opts.resume) {
+    const saved = JSON.parse(await readFile(configPath, 'utf8').catch(() => 'null')) as TrainConfig | null;
+    if (saved !== null && !isDeepStrictEqual(trajectory(saved), trajectory(config))) {
+      throw new CheckpointError(configPath, 'was written for another configuration (model, data, optimiser, batch or seed differ)',
+        'resume with the run\'s own config.json, or start a new run folder');
+    }
+    const last = (await listCheckpoints(ckptDir)).at(-1);
+    if (last === undefined) throw new CheckpointError(ckptDir, 'holds no step checkpoint', 'start without --resume');
+    const state = await loadCheckpoint(last, model, optimizer);
+    if (state.worldSize !== world) {
+      // different process counts see different sample orders; refuse rather than silently diverge
+      throw new CheckpointError(last, `was written by ${state.worldSize} process(es), this run has ${world}`, 'resume with the same --nproc');
+    }
+    step = state.step;
+    bestMIoU = state.bestMIoU;
+  } else if (lead) {
+    await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
+  }
+  group?.broadcastParameters(model);
+
+  const pool = await SamplePool.create(config.data.workers);
+  let skippedTotal = listed.skipped.length;
+  const log = async (record: Record<string, unknown>): Promise<void> => {
+    if (lead) await appendFile(logPath, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+  };
+  for (const s of listed.skipped) await log({ event: 'skip', path: s.where, reason: s.reason });
+  const skip = async (s: SkippedSample): Promise<void> => {
+    skippedTotal++;
+    await log({ event: 'skip', path: s.path, reason: s.reason });
+    emit({ kind: 'skip', path: s.path, reason: s.reason, skippedTotal });
+  };
+
+  const totalSteps = config.run.maxSteps > 0 ? Math.min(config.run.maxSteps, schedule.maxIters) : schedule.maxIters;
+  emit({ kind: 'start', runDir, samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: step, listSkipped: listed.skipped.length });
+  await log({ event: 'start', samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: step, world, localBatch, micro });
+
+  let lastCheckpoint: string | null = null;
+  let validation: EvaluationResult | null = null;
+  const checkpoint = async (epoch: number, mIoU: number | null): Promise<void> => {
+    if (!lead) return;
+    const state: CheckpointState = { step, epoch, seed: config.seed, rng: RNG_SCHEME, mIoU, bestMIoU, worldSize: world, savedAt: new Date().toISOString() };
+    lastCheckpoint = await saveCheckpoint(ckptDir, stepName(step), model, optimizer, state);
+    await pruneCheckpoints(ckptDir, config.run.keepLast);
+    const best = mIoU !== null && mIoU === bestMIoU;
+    if (best) await saveCheckpoint(ckptDir, 'best', model, optimizer, state);
+    await log({ event: 'checkpoint', step, path: lastCheckpoint, best });
+    emit({ kind: 'checkpoint', step, path: lastCheckpoint, best });
+  };
+
+  try {
+    let sinceLog = { steps: 0, images: 0, seconds: 0 };
+    while (step < totalSteps) {
+      const epoch = Math.floor(step / perEpoch);
+      const order = epochOrder(list.length, config.seed, epoch, rank, world);
+      const batches = trainBatches(pool, list, {
+        order, batchSize: localBatch, batches: perEpoch, start: step % perEpoch, seed: config.seed, epoch,
+        transform: { preset: config.data.augment, cropSize: config.data.cropSize, scaleBase: config.data.scaleBase },
+        prefetch: config.data.prefetch,
+      });
+      for await (const batch of batches) {
+        opts.signal?.throwIfAborted();
+        for (const s of batch.skipped) await skip(s);
+        const ts = performance.now();
+        const lr = polyLr(step, schedule);
+        optimizer.lr = lr;
+        const losses = trainStep(model, optimizer, batch, micro, config, rank, step, group);
+        step++;
+        const seconds = (performance.now() - ts) / 1000;
+        sinceLog = { steps: sinceLog.steps + 1, images: sinceLog.images + batch.count * world, seconds: sinceLog.seconds + seconds };
+        const imagesPerSecond = (batch.count * world) / seconds;
+        emit({ kind: 'step', step, totalSteps, epoch, lr, losses, imagesPerSecond, seconds });
+        if (step % config.run.logEvery === 0 || step === totalSteps) {
+          const mem = process.memoryUsage();
+          await log({
+            event: 'step', step, epoch, lr, ...losses, imagesPerSecond: sinceLog.images / sinceLog.seconds,
+            secondsPerStep: sinceLog.seconds / sinceLog.steps, rssBytes: mem.rss, maxRssBytes: process.resourceUsage().maxRSS * 1024,
+          });
+          sinceLog = { steps: 0, images: 0, seconds: 0 };
+        }
+        const epochDone = step % perEpoch === 0;
+        const finished = step === totalSteps;
+        let mIoU: number | null = null;
+        if (epochDone && (step / perEpoch) % config.run.valEveryEpochs === 0) {
+          validation = await validate(model, config, pool, group, (s) => void skip(s));
+          mIoU = validation.official.mIoU;
+          if (bestMIoU === null || mIoU > bestMIoU) bestMIoU = mIoU;
+          await log({ event: 'validation', step, epoch: step / perEpoch, ...validation.official });
+          emit({ kind: 'validation', step, epoch: step / perEpoch, metrics: validation.official, images: validation.counts.images });
+        }
+        const due = (epochDone && (step / perEpoch) % config.run.checkpointEveryEpochs === 0)
+          || (config.run.checkpointEverySteps > 0 && step % config.run.checkpointEverySteps === 0);
+        if (due || finished || mIoU !== null) await checkpoint(Math.floor(step / perEpoch), mIoU);
+        if (finished) break;
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await log({ event: 'done', step, seconds, skipped: skippedTotal });
+  emit({ kind: 'done', step, seconds, skipped: skippedTotal });
+  return { runDir, step, lastCheckpoint, validation, bestMIoU, skipped: skippedTotal };
+}
+
+/** One optimiser step over a (local) batch, accumulated over micro-batches; returns the loss terms. */
+function trainStep(model: MSCCNet, optimizer: SGD, batch: TrainBatch, micro: number, config: TrainConfig, rank: number, step: number,
+  group: ProcessGroup | null): Record<string, number> {
+  torch.manualSeed(hashKey([config.seed, step, rank]));   // dropout draws depend on the step alone: exact resume
+  model.train();
+  optimizer.zeroGrad();
+  const S = batch.size;
+  const sums: Record<string, number> = {};
+  for (let start = 0; start < batch.count; start += micro) {
+    const n = Math.min(micro, batch.count - start);
+    const frac = n / batch.count;
+    torch.tidy(() => {
+      const x = torch.tensor(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]);
+      const segmentation = torch.tensor(batch.targets.subarray(start * S * S, (start + n) * S * S), [n, S, S]);
+      const label = torch.tensor(batch.labels.subarray(start, start + n), [n]);
+      const out = model.forward(x);
+      const l = trainingLoss(out, { segmentation, label }, config.losses, model.config.auxLoss);
+      (frac === 1 ? l.total : l.total.mul(frac)).backward();
+      for (const [k, t] of Object.entries(l.terms) as [string, Tensor][]) sums[k] = (sums[k] ?? 0) + t.item() * frac;
+      sums.total = (sums.total ?? 0) + l.total.item() * frac;
+      return null;
+    });
+  }
+  group?.allReduceGradients(model);
+  optimizer.step();
+  return sums;
+}
+
+/**
+ * Official validation over the validation split: resize to the crop size, forward in eval
+ * mode, metrics at the original mask size. With a group, each process takes every world-th
+ * sample and the evaluator states are merged exactly on every rank.
+ */
+export async function validate(model: MSCCNet, config: TrainConfig, pool: SamplePool, group: ProcessGroup | null,
+  onSkip?: (s: SkippedSample) => void, split = config.data.valSplit): Promise<EvaluationResult> {
+  const { samples } = await loadSplit(config, split);
+  const rank = group?.rank ?? 0;
+  const world = group?.worldSize ?? 1;
+  const shard = samples.filter((_, i) => i % world === rank);
+  const evaluator = new Evaluator();
+  model.eval();
+  const S = config.data.cropSize;
+  const chunk = Math.max(1, config.microBatch || Math.min(8, config.batchSize));
+  let items: EvalItem[] = [];
+  const flush = (): void => {
+    if (items.length === 0) return;
+    const n = items.length;
+    const data = new Float32Array(n * 3 * S * S);
+    items.forEach((it, k) => data.set(it.image, k * 3 * S * S));
+    const { img, mask, shape } = torch.tidy(() => torch.noGrad(() => {
+      const out = model.forward(torch.tensor(data, [n, 3, S, S]));
+      return { img: out.imgLogits.toTypedArray() as Float32Array, mask: out.maskLogits.toTypedArray() as Float32Array, shape: out.maskLogits.shape };
+    }));
+    const per = shape[1] * shape[2] * shape[3];
+    items.forEach((it, k) => evaluator.add({
+      id: it.sample.id, label: it.sample.label, imageLogits: img.subarray(k * 2, k * 2 + 2),
+      maskLogits: { data: mask.subarray(k * per, (k + 1) * per), shape: [shape[1], shape[2], shape[3]] },
+      gtRaw: { data: it.gt, shape: [it.height, it.width] }, video: it.sample.video, method: it.sample.label === 1 ? it.sample.method : undefined,
+    }));
+    items = [];
+  };
+  for await (const it of evalItems(pool, shard, { size: S, prefetch: config.data.prefetch * chunk, onSkip })) {
+    items.push(it);
+    if (items.length === chunk) flush();
+  }
+  flush();
+  model.train();
+  if (group !== null) {
+    const states = await group.allGatherJson(evaluator.state());
+    const merged = new Evaluator();
+    for (const s of states) merged.merge(s);
+    return merged.result();
+  }
+  return evaluator.result();
+}
