@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "msccnet_torch",
-      "sources": ["src/addon.cc", "src/tensor.cc", "src/ops.cc"],
+      "sources": ["src/addon.cc", "src/allocator.cc", "src/tensor.cc", "src/ops.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GLIBCXX_USE_CXX11_ABI=1"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -20,6 +20,8 @@ export type InplaceOp = 'add' | 'mul' | 'div' | 'zero' | 'fill' | 'copy';
 /** Argument order mirrors the ATen signatures (see native/src/ops.cc). */
 export interface Backend {
   liveTensors(): number;
+  cachedBytes(): number;
+  emptyCache(): number;
   dispose(t: H): void;
   isDisposed(t: H): boolean;
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: string, copy: boolean): H;

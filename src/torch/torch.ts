@@ -174,8 +174,13 @@ export const torch = {
     backend().setNumThreads(n);
   },
   getNumThreads: () => backend().getNumThreads(),
-  /** Native tensor references alive now (each Tensor object not yet disposed or collected). */
-  memory: () => ({ liveTensors: backend().liveTensors() }),
+  /**
+   * liveTensors: native tensor references alive now (Tensor objects not yet disposed or
+   * collected); cachedBytes: freed tensor buffers the addon keeps for reuse.
+   */
+  memory: () => ({ liveTensors: backend().liveTensors(), cachedBytes: backend().cachedBytes() }),
+  /** Returns the cached free tensor buffers to the OS (they are reused otherwise); returns the bytes released. */
+  emptyCache: () => backend().emptyCache(),
   getDefaultDtype: (): DType => defaultDtype,
   cuda: {
     isAvailable: () => backend().cudaIsAvailable(),

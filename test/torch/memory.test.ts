@@ -47,12 +47,19 @@ test('300 training steps of a small conv net: resident memory stops growing and 
   assert.equal(liveDuringRun - live0, net.parameters().length, 'step 1 adds one momentum buffer per parameter and nothing else');
 });
 
-test('without tidy, dispose() alone returns native memory: a 64 MiB tensor allocated 40 times', () => {
+test('dispose() frees a buffer for reuse at once; emptyCache() returns cached buffers to the OS', () => {
+  const MiB = 2 ** 20;
+  torch.emptyCache();
   const rss0 = process.memoryUsage.rss();
   for (let i = 0; i < 40; i++) {
     const big = torch.ones([16, 1024, 1024]);  // 64 MiB, touched
     big.dispose();
   }
-  const grown = (process.memoryUsage.rss() - rss0) / 2 ** 20;
-  assert.ok(grown < 200, `RSS grew ${grown.toFixed(0)} MiB over 40 × 64 MiB allocations`);
+  const rss1 = process.memoryUsage.rss();
+  assert.ok(rss1 - rss0 < 200 * MiB, `RSS grew ${((rss1 - rss0) / MiB).toFixed(0)} MiB over 40 × 64 MiB allocations`);
+  assert.ok(torch.memory().cachedBytes >= 64 * MiB, 'the freed buffer is cached for reuse');
+  assert.ok(torch.emptyCache() >= 64 * MiB);
+  assert.equal(torch.memory().cachedBytes, 0);
+  const rss2 = process.memoryUsage.rss();
+  assert.ok(rss1 - rss2 > 48 * MiB, `emptyCache() returned ${((rss1 - rss2) / MiB).toFixed(0)} MiB to the OS`);
 });
