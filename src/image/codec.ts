@@ -27,8 +27,10 @@ export async function decodeImage(source: ImageSource): Promise<Image> {
     const { data, info } = await input(source).rotate().raw().toBuffer({ resolveWithObject: true });
     return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
   } catch (err) {
-    throw new InputFileError(label(source), `cannot decode image (${(err as Error).message.split('\n')[0]})`,
-      'check that the file is a complete PNG or JPEG (a truncated or empty file cannot be read)', { cause: err });
+    // libvips words the same failure differently from run to run ("Warning: …" or "vipspng: …"), so its
+    // text stays in `cause`: the message (and so the batch report) is the same on every run.
+    throw new InputFileError(label(source), 'cannot decode image (truncated, empty, or not a PNG/JPEG)',
+      'check that the file is a complete PNG or JPEG', { cause: err });
   }
 }
 
