@@ -61,6 +61,14 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
   const outDir = resolve(options.out);
   const diffDir = options.diffDir === undefined ? null : resolve(options.diffDir);
   const reportFile = options.reportFile === undefined ? join(outDir, DEFAULT_REPORT_NAME) : resolve(options.reportFile);
+  // Masks are named like the fakes, so an output folder that is the input folder would overwrite them.
+  for (const dir of diffDir === null ? [outDir] : [outDir, diffDir]) {
+    const clash = pairs.find((p) => [resolve(p.real), resolve(p.fake)].includes(join(dir, p.output)));
+    if (clash !== undefined) {
+      throw new ArgumentError('out', 'a folder apart from the input frames', dir,
+        `${join(dir, clash.output)} is an input image; write masks to another folder (e.g. a sibling Mask/)`);
+    }
+  }
   const t0 = performance.now();
   const records: PairRecord[] = new Array(pairs.length);
   let done = 0, reusedCount = 0;
