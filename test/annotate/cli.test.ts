@@ -117,3 +117,10 @@ test('exit status is non-zero only when nothing could be annotated', async () =>
   const report = JSON.parse(await readFile(join(tmp, 'bad-out', DEFAULT_REPORT_NAME), 'utf8')) as AnnotateReport;
   assert.deepEqual(report.pairs.map((r) => r.status === 'skipped' && r.reason), ['missing-real', 'no-change']);
 });
+
+test('an output folder that would overwrite the input frames is refused before any work', async () => {
+  const tree = join(tmp, 'ffpp');
+  const run = await runCli(['annotate', '--real', tree, '--fake', tree, '--out', tree, '--workers', '1']);
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /out: expected a folder apart from the input frames/);
+});
