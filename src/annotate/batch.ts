@@ -109,6 +109,7 @@ function runPool(size: number, count: number, task: (i: number) => PairTask, onD
     let next = 0, finished = 0, live = 0, settled = false;
     const all = new Set<Worker>();
     const current = new Map<Worker, number>(); // the pair each worker is on
+    const started = new Set<Worker>(); // workers that loaded (so a later death is not a broken install)
     const finish = (err?: unknown): void => {
       if (settled) return;
       settled = true;
@@ -130,7 +131,10 @@ function runPool(size: number, count: number, task: (i: number) => PairTask, onD
       const worker = spawnWorker();
       all.add(worker);
       worker.on('message', (message: WorkerResponse | 'ready') => {
-        if (message === 'ready') return feed(worker);
+        if (message === 'ready') {
+          started.add(worker);
+          return feed(worker);
+        }
         const { id, ...outcome } = message;
         current.delete(worker);
         live--;
@@ -139,17 +143,25 @@ function runPool(size: number, count: number, task: (i: number) => PairTask, onD
         if (finished === count) finish();
         else feed(worker);
       });
-      worker.on('error', (err) => {
-        all.delete(worker);
+      // A worker that dies (error, or exit without one) fails its pair and is replaced; once per worker.
+      const lost = (why: string, err?: Error): void => {
+        if (settled || !all.delete(worker)) return;
         const id = current.get(worker);
-        if (id === undefined) return finish(err); // failed before its first pair: broken install, not bad input
+        if (!started.has(worker)) return finish(err ?? new Error(why)); // could not even load: a broken install, not bad input
+        if (id === undefined) {
+          if (next < count) start();
+          return;
+        }
+        current.delete(worker);
         live--;
         finished++;
         const pair = task(id).pair;
-        onDone(id, { record: { ...pair, status: 'skipped', reason: 'failed', message: `worker crashed: ${err.message}` }, reused: false });
+        onDone(id, { record: { ...pair, status: 'skipped', reason: 'failed', message: `worker died: ${why}` }, reused: false });
         if (finished === count) finish();
-        else if (!settled) start();
-      });
+        else start();
+      };
+      worker.on('error', (err) => lost(err.message, err));
+      worker.on('exit', (code) => lost(`exit code ${code}`));
     };
     signal?.addEventListener('abort', () => { if (live === 0) finish(signal.reason); }, { once: true });
     for (let i = 0; i < size; i++) start();

@@ -27,8 +27,10 @@ export async function decodeImage(source: ImageSource): Promise<Image> {
     const { data, info } = await input(source).rotate().raw().toBuffer({ resolveWithObject: true });
     return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
   } catch (err) {
-    throw new InputFileError(label(source), `cannot decode image (${(err as Error).message.split('\n')[0]})`,
-      'check that the file is a complete PNG or JPEG (a truncated or empty file cannot be read)', { cause: err });
+    // libvips words the same failure differently from run to run ("Warning: …" or "vipspng: …"), so its
+    // text stays in `cause`: the message (and so the batch report) is the same on every run.
+    throw new InputFileError(label(source), 'cannot decode image (truncated, empty, or not a PNG/JPEG)',
+      'check that the file is a complete PNG or JPEG', { cause: err });
   }
 }
 
@@ -53,14 +55,14 @@ export async function readGray(source: ImageSource): Promise<Image> {
 }
 
 function raw(image: Image): Sharp {
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 } });
+  const pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 } });
+  // Without the explicit colourspace sharp turns a 1-channel image into 3 channels on output.
+  return image.channels === 1 ? pipeline.toColourspace('b-w') : pipeline;
 }
 
 /** PNG bytes; a 1-channel image is written as an 8-bit grey PNG (masks stay one channel). */
 export async function encodePng(image: Image, options: { compressionLevel?: number } = {}): Promise<Buffer> {
-  // Without the explicit colourspace sharp writes a 1-channel raw input as a 3-channel PNG.
-  const pipeline = image.channels === 1 ? raw(image).toColourspace('b-w') : raw(image);
-  return pipeline.png({ compressionLevel: options.compressionLevel ?? 6 }).toBuffer();
+  return raw(image).png({ compressionLevel: options.compressionLevel ?? 6 }).toBuffer();
 }
 
 /** JPEG bytes (sharp's default 4:2:0 chroma subsampling). */
@@ -74,13 +76,6 @@ export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'lanczos3';
 /** Resized to exactly width×height (no aspect ratio kept), same channels. */
 export async function resize(image: Image, width: number, height: number, kernel: ResizeKernel = 'linear'): Promise<Image> {
   const { data, info } = await raw(image).resize(width, height, { fit: 'fill', kernel }).raw()
-    .toBuffer({ resolveWithObject: true });
-  return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
-}
-
-/** A crop of the image (x, y, width, height in pixels; must lie inside it). */
-export async function crop(image: Image, x: number, y: number, width: number, height: number): Promise<Image> {
-  const { data, info } = await raw(image).extract({ left: x, top: y, width, height }).raw()
     .toBuffer({ resolveWithObject: true });
   return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
 }

@@ -1,7 +1,7 @@
 export type { Image, FloatMap } from './image.js';
 export { makeImage } from './image.js';
 export type { ImageSource, ResizeKernel } from './codec.js';
-export { decodeImage, readColor, readGray, encodePng, encodeJpeg, resize, crop } from './codec.js';
+export { decodeImage, readColor, readGray, encodePng, encodeJpeg, resize } from './codec.js';
 export { rgbToGray, grayToUnitFloat } from './gray.js';
 export type { SsimOptions } from './ssim.js';
 export { ssimMap } from './ssim.js';

@@ -16,9 +16,9 @@ export interface SsimOptions {
 
 /**
  * The full SSIM map of `structural_similarity(x, y, full=True)` as scikit-image 0.19 computes it: uniform
- * window means (scipy `uniform_filter`, mode 'reflect', axis 0 then axis 1, each a running sum that adds
- * (in − out)/size per step), sample covariances (× N/(N−1)), and the same floating-point operation order,
- * so the map equals skimage's bit for bit. `x` is the first argument (the official code passes the fake).
+ * window means (scipy `uniform_filter`, mode 'reflect', axis 0 then axis 1, each a running sum updated by
+ * in − out and divided by size on output), sample covariances (× N/(N−1)), and the same floating-point
+ * operation order, so the map equals skimage's (SciPy 1.10) bit for bit. `x` is the first argument (the official code passes the fake).
  */
 export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}): FloatMap {
   const { width, height } = x;
@@ -38,7 +38,7 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}): Fl
   const X = x.data;
   const Y = y.data;
 
-  // Vertical pass state: one running mean per column for each of x, y, x², y², xy.
+  // Vertical pass state: one running window SUM per column for each of x, y, x², y², xy.
   const vx = new Float64Array(width), vy = new Float64Array(width);
   const vxx = new Float64Array(width), vyy = new Float64Array(width), vxy = new Float64Array(width);
   // Horizontal pass input: the vertical means of one row, extended by `half` reflected samples each side.
@@ -49,16 +49,13 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}): Fl
   for (let k = 0; k < ext; k++) colOf[k] = symmetricIndex(k - half, width);
   const out = new Float64Array(width * height);
 
-  // First output row: sum of the window over rows −half…half (reflected), then ÷ size, as scipy does.
+  // scipy's uniform_filter1d keeps the running sum undivided (sum += in − out) and writes sum / size.
   for (let k = 0; k < size; k++) {
     const row = symmetricIndex(k - half, height) * width;
     for (let c = 0; c < width; c++) {
       const a = X[row + c], b = Y[row + c];
       vx[c] += a; vy[c] += b; vxx[c] += a * a; vyy[c] += b * b; vxy[c] += a * b;
     }
-  }
-  for (let c = 0; c < width; c++) {
-    vx[c] /= size; vy[c] /= size; vxx[c] /= size; vyy[c] /= size; vxy[c] /= size;
   }
 
   for (let r = 0; r < height; r++) {
@@ -67,41 +64,47 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}): Fl
       const outRow = symmetricIndex(r - half - 1, height) * width;
       for (let c = 0; c < width; c++) {
         const a = X[inRow + c], b = Y[inRow + c], a0 = X[outRow + c], b0 = Y[outRow + c];
-        vx[c] += (a - a0) / size;
-        vy[c] += (b - b0) / size;
-        vxx[c] += (a * a - a0 * a0) / size;
-        vyy[c] += (b * b - b0 * b0) / size;
-        vxy[c] += (a * b - a0 * b0) / size;
+        vx[c] += a - a0;
+        vy[c] += b - b0;
+        vxx[c] += a * a - a0 * a0;
+        vyy[c] += b * b - b0 * b0;
+        vxy[c] += a * b - a0 * b0;
       }
     }
-    for (let k = 0; k < ext; k++) {
-      const c = colOf[k];
-      ex[k] = vx[c]; ey[k] = vy[c]; exx[k] = vxx[c]; eyy[k] = vyy[c]; exy[k] = vxy[c];
+    for (let c = 0; c < width; c++) {
+      const k = c + half;
+      ex[k] = vx[c] / size; ey[k] = vy[c] / size; exx[k] = vxx[c] / size; eyy[k] = vyy[c] / size; exy[k] = vxy[c] / size;
     }
-    let ux = 0, uy = 0, uxx = 0, uyy = 0, uxy = 0;
+    for (let k = 0; k < half; k++) {
+      for (const e of [k, ext - 1 - k]) {
+        const c = colOf[e] + half;
+        ex[e] = ex[c]; ey[e] = ey[c]; exx[e] = exx[c]; eyy[e] = eyy[c]; exy[e] = exy[c];
+      }
+    }
+    let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
     for (let k = 0; k < size; k++) {
-      ux += ex[k]; uy += ey[k]; uxx += exx[k]; uyy += eyy[k]; uxy += exy[k];
+      sx += ex[k]; sy += ey[k]; sxx += exx[k]; syy += eyy[k]; sxy += exy[k];
     }
-    ux /= size; uy /= size; uxx /= size; uyy /= size; uxy /= size;
     const base = r * width;
     for (let c = 0; c < width; c++) {
       if (c > 0) {
         const i = c + size - 1, o = c - 1;
-        ux += (ex[i] - ex[o]) / size;
-        uy += (ey[i] - ey[o]) / size;
-        uxx += (exx[i] - exx[o]) / size;
-        uyy += (eyy[i] - eyy[o]) / size;
-        uxy += (exy[i] - exy[o]) / size;
+        sx += ex[i] - ex[o];
+        sy += ey[i] - ey[o];
+        sxx += exx[i] - exx[o];
+        syy += eyy[i] - eyy[o];
+        sxy += exy[i] - exy[o];
       }
+      const ux = sx / size, uy = sy / size, uxx = sxx / size, uyy = syy / size, uxy = sxy / size;
       // skimage: vx = cov_norm·(uxx − ux·ux) …; A1 = 2·ux·uy + C1, A2 = 2·vxy + C2,
       // B1 = ux² + uy² + C1, B2 = vx + vy + C2, S = A1·A2 / (B1·B2).
-      const sx = covNorm * (uxx - ux * ux);
-      const sy = covNorm * (uyy - uy * uy);
-      const sxy = covNorm * (uxy - ux * uy);
+      const varX = covNorm * (uxx - ux * ux);
+      const varY = covNorm * (uyy - uy * uy);
+      const covXY = covNorm * (uxy - ux * uy);
       const a1 = 2 * ux * uy + C1;
-      const a2 = 2 * sxy + C2;
+      const a2 = 2 * covXY + C2;
       const b1 = ux * ux + uy * uy + C1;
-      const b2 = sx + sy + C2;
+      const b2 = varX + varY + C2;
       out[base + c] = (a1 * a2) / (b1 * b2);
     }
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { decodeImage, encodePng, makeImage, readColor } from '../../src/image/index.js';
+import { decodeImage, encodeJpeg, encodePng, makeImage, readColor, resize } from '../../src/image/index.js';
 import { InputFileError } from '../../src/errors.js';
 import { seeded } from '../helpers/opencv.js';
 
@@ -39,4 +39,19 @@ test('a truncated or non-image file fails with InputFileError', async () => {
   const png = await encodePng(makeImage(64, 64, 3, Uint8Array.from({ length: 64 * 64 * 3 }, () => Math.floor(rand() * 256))));
   await assert.rejects(decodeImage(png.subarray(0, png.length >> 1)), InputFileError);
   await assert.rejects(decodeImage(new TextEncoder().encode('not an image')), InputFileError);
+});
+
+test('JPEG round trip keeps the size and stays close; resize gives the requested size (nearest keeps mask values)', async () => {
+  const smooth = makeImage(32, 24, 3);
+  for (let i = 0; i < smooth.data.length; i++) smooth.data[i] = (i * 7) % 200 + 20;
+  const back = await readColor(await encodeJpeg(smooth, 95));
+  assert.deepEqual([back.width, back.height, back.channels], [32, 24, 3]);
+  const half = await resize(smooth, 16, 12);
+  assert.deepEqual([half.width, half.height, half.channels], [16, 12, 3]);
+  const mask = makeImage(8, 8, 1, Uint8Array.from({ length: 64 }, (_, i) => (i % 8 < 4 ? 255 : 0)));
+  const up = await resize(mask, 16, 16, 'nearest');
+  assert.deepEqual([up.width, up.height, up.channels], [16, 16, 1]);
+  assert.deepEqual([...new Set(up.data)].sort(), [0, 255]);
+  assert.equal(up.data[0], 255);
+  assert.equal(up.data[15], 0);
 });
