@@ -173,6 +173,8 @@ export class TracingBackend implements Backend {
 
   // ---- bookkeeping -------------------------------------------------------------------------
   liveTensors(): number { return 0; }
+  cachedBytes(): number { return 0; }
+  emptyCache(): number { return 0; }
   dispose(t: H): void { if (!(t instanceof Traced)) this.#source.dispose(t); }
   isDisposed(t: H): boolean { return t instanceof Traced ? false : this.#source.isDisposed(t); }
   shape(t: H): number[] { return [...this.#get(t).shape]; }
