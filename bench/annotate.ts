@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { annotatePairs, annotationStages } from '../src/annotate/index.js';
+import { annotateGrayPair, annotatePairs } from '../src/annotate/index.js';
 import type { Pair } from '../src/annotate/index.js';
 import { writeFileAtomic } from '../src/annotate/files.js';
 import { SAMPLE_FACES, sampleFace, synthesiseFake } from '../src/data/samples.js';
@@ -46,7 +46,7 @@ try {
       const [realBytes, fakeBytes] = await Promise.all([readFile(pair.real), readFile(pair.fake)]);
       const realGray = rgbToGray(await readColor(realBytes)), fakeGray = rgbToGray(await readColor(fakeBytes));
       const t1 = performance.now(), c1 = cpuMs();
-      const { result } = await annotationStages(realGray, fakeGray);
+      const result = await annotateGrayPair(realGray, fakeGray);
       const t2 = performance.now(), c2 = cpuMs();
       if (result.status === 'annotated') await encodePng(result.mask, { compressionLevel: 1 });
       const t3 = performance.now(), c3 = cpuMs();
