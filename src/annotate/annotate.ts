@@ -1,11 +1,11 @@
 import { access } from 'node:fs/promises';
-import type { FloatMap, Image, ImageSource, Contours } from '../image/index.js';
+import type { FloatMap, Image, ImageSource, Contours, OpenCv } from '../image/index.js';
 import {
   blurThresholdMask, convexHull, dilateMask, ellipseElement, erodeMask, fillConvexPoly, findContours, gaussianBlur,
   grayToUnitFloat, loadOpenCv, makeImage, readColor, rgbToGray, ssimMap,
 } from '../image/index.js';
 import { InputFileError } from '../errors.js';
-import type { AnnotationOptionsInput } from './options.js';
+import type { AnnotationOptions, AnnotationOptionsInput } from './options.js';
 import { annotationOptions } from './options.js';
 
 /** Why a pair produced no mask. */
@@ -58,44 +58,88 @@ export interface AnnotationStages {
  */
 export async function annotationStages(realGray: Image, fakeGray: Image, options: AnnotationOptionsInput = {}): Promise<AnnotationStages> {
   const o = annotationOptions(options);
-  const { width, height } = fakeGray;
   const { cv } = await loadOpenCv();
+  return annotateGray(cv, realGray, fakeGray, o, (result, stages) => ({ ...stages(), result }));
+}
+
+/**
+ * The result of `annotationStages` without keeping the stages: the production path (what `annotatePair` and the
+ * batch run), faster because the full-size planes are reused from call to call and no stage copies are made.
+ */
+export async function annotateGrayPair(realGray: Image, fakeGray: Image, options: AnnotationOptionsInput = {}): Promise<AnnotationResult> {
+  const o = annotationOptions(options);
+  const { cv } = await loadOpenCv();
+  return annotateGray(cv, realGray, fakeGray, o, (result) => result, false);
+}
+
+type Stages = Omit<AnnotationStages, 'result'>;
+
+/**
+ * Full-size float64 planes reused from pair to pair in this thread (grow-only; a smaller pair uses a prefix):
+ * allocating and zeroing ~2 MB arrays per plane per pair, and the GC work they cause, cost more than the
+ * arithmetic. Only the synchronous `annotateGray` touches them, and only what it does not hand out lives here.
+ */
+const arena = { length: 0, x: new Float64Array(0), y: new Float64Array(0), diff: new Float64Array(0), ssim: new Float64Array(0), blurred: new Float64Array(0) };
+function arenaFor(n: number): typeof arena {
+  if (arena.length < n) {
+    Object.assign(arena, { length: n, x: new Float64Array(n), y: new Float64Array(n), diff: new Float64Array(n),
+      ssim: new Float64Array(n), blurred: new Float64Array(n) });
+  }
+  return arena;
+}
+
+/**
+ * The annotation steps; `finish(result, stages)` builds the return value. `stages` is a thunk: the full-size
+ * copies of the stages are made only when it is called. Without `keepStages` the SSIM map and blurred diff
+ * live in the reused arena too (with it they are handed out, so they must be fresh).
+ */
+function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: AnnotationOptions,
+  finish: (result: AnnotationResult, stages: () => Stages) => T, keepStages = true): T {
+  const { width, height } = fakeGray;
+  const n = width * height;
+  const planes = arenaFor(n);
   const none = { diffBlurred: null, factor: null, diff: null, changed: null, dilated: null, contours: null,
     keptContours: [], hull: null, hullFilled: null, eroded: null, maskBlurred: null };
 
   // 1. SSIM map of (fake, real) on grey/255, skimage 0.19 semantics.
-  const ssim = ssimMap({ width, height, data: grayToUnitFloat(fakeGray) }, { width, height, data: grayToUnitFloat(realGray) },
-    { dataRange: o.dataRange });
+  const ssim = ssimMap({ width, height, data: grayToUnitFloat(fakeGray, planes.x) }, { width, height, data: grayToUnitFloat(realGray, planes.y) },
+    { dataRange: o.dataRange }, keepStages ? undefined : planes.ssim);
 
   // 2. diff = 1 − S, min–max normalised. Constant diff (identical pair) → 0/0 in the reference: no mask.
-  const n = width * height;
-  const d = new Float64Array(n);
+  const d = planes.diff.subarray(0, n);
+  const s = ssim.data;
   let min = Infinity, max = -Infinity;
   for (let i = 0; i < n; i++) {
-    const v = 1 - ssim.data[i];
+    const v = 1 - s[i];
     d[i] = v;
     if (v < min) min = v;
     if (v > max) max = v;
   }
   const range = max - min;
   if (!(range > 0)) {
-    return { ssim, ...none, result: skipped('no-change', 'real and fake are identical in grey (1 − SSIM is constant); the reference divides 0/0 and writes no mask') };
+    return finish(skipped('no-change', 'real and fake are identical in grey (1 − SSIM is constant); the reference divides 0/0 and writes no mask'),
+      () => ({ ssim, ...none }));
   }
   for (let i = 0; i < n; i++) d[i] = (d[i] - min) / range;
 
   // 3.–5. Blur, threshold, and drop pure-black fake pixels (uint8(255·(g/255)·1) = g, so M = factor ∧ g ≥ 1).
-  const diffBlurred = gaussianBlur({ width, height, data: d }, o.diffBlurSize);
-  const factor = makeImage(width, height, 1);
+  const diffBlurred = gaussianBlur({ width, height, data: d }, o.diffBlurSize, keepStages ? undefined : planes.blurred);
   const diff = makeImage(width, height, 1);
   const changed = makeImage(width, height, 1);
+  const blurred = diffBlurred.data, fakeData = fakeGray.data, diffData = diff.data, changedData = changed.data, threshold = o.diffThreshold;
   for (let i = 0; i < n; i++) {
-    if (diffBlurred.data[i] > o.diffThreshold) {
-      factor.data[i] = 1;
-      const g = fakeGray.data[i];
-      diff.data[i] = g;
-      changed.data[i] = g > 0 ? 255 : 0;
+    if (blurred[i] > threshold) {
+      const g = fakeData[i];
+      diffData[i] = g;
+      changedData[i] = g > 0 ? 255 : 0;
     }
   }
+  // factor = [blurred > threshold] as 0/1; only a stage, so built only on request.
+  const factor = (): Image => {
+    const f = makeImage(width, height, 1);
+    for (let i = 0; i < n; i++) if (blurred[i] > threshold) f.data[i] = 1;
+    return f;
+  };
 
   // 6.–9. work on the box of M plus a margin: dilation reaches dilateReach beyond M, the hull stays inside the
   // dilated box, and erosion/blur reach at most `after` more, so every pixel outside the region is 0 in every
@@ -112,7 +156,6 @@ export async function annotationStages(realGray: Image, fakeGray: Image, options
 
   // 6. Dilate with the ellipse, n successive times.
   const dilatedPart = dilateMask(inRegion(changed), ellipseElement(o.dilateSize), o.dilateIterations);
-  const dilated = toFull(dilatedPart);
 
   // 7. Contours (RETR_TREE, SIMPLE); keep those with > minContourPoints points. The reference appends the
   // first kept contour raw and the hulls of the others, then takes the hull of all: same construction here.
@@ -120,15 +163,15 @@ export async function annotationStages(realGray: Image, fakeGray: Image, options
   const partContours = findContours(cv, dilatedPart);
   const contours = { points: partContours.points.map((p) => translate(p, dx, dy)), hierarchy: partContours.hierarchy };
   const keptContours = contours.points.flatMap((p, i) => (p.length / 2 > o.minContourPoints ? [i] : []));
-  const stages = { ssim, diffBlurred, factor, diff, changed, dilated, contours, keptContours };
+  const stages = (): Stages => ({ ...none, ssim, diffBlurred, factor: factor(), diff, changed, dilated: toFull(dilatedPart), contours, keptContours });
   if (keptContours.length === 0) {
     const counts = contours.points.map((p) => p.length / 2);
-    return { ...none, ...stages, result: skipped('no-contour',
+    return finish(skipped('no-contour',
       `no contour of the changed region has more than ${o.minContourPoints} points (points per contour: [${counts.join(', ')}]): ` +
-      'the change covers the whole frame or only straight bands; the reference raises in convexHull and writes no mask') };
+      'the change covers the whole frame or only straight bands; the reference raises in convexHull and writes no mask'), stages);
   }
   const parts = keptContours.map((i, k) => (k === 0 ? contours.points[i] : convexHull(cv, contours.points[i])));
-  const all = new Int32Array(parts.reduce((s, p) => s + p.length, 0));
+  const all = new Int32Array(parts.reduce((sum, p) => sum + p.length, 0));
   parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
   const hull = convexHull(cv, all);
   const hullPart = fillConvexPoly(cv, dilatedPart.width, dilatedPart.height, translate(hull, -dx, -dy));
@@ -136,9 +179,10 @@ export async function annotationStages(realGray: Image, fakeGray: Image, options
   // 8.–9. Erode the filled hull, blur eroded/255 with the fixed 7×7 kernel, keep every pixel ≥ 1/255.
   const erodedPart = erodeMask(hullPart, ellipseElement(o.erodeSize), o.erodeIterations);
   const blurredPart = blurThresholdMask(erodedPart, o.maskBlurSize);
-  const maskBlurred = region === null ? blurredPart.blurred : embedMap(blurredPart.blurred, region, width, height);
-  return { ...stages, hull, hullFilled: toFull(hullPart), eroded: toFull(erodedPart), maskBlurred,
-    result: { status: 'annotated', mask: toFull(blurredPart.mask), diff } };
+  return finish({ status: 'annotated', mask: toFull(blurredPart.mask), diff }, () => ({
+    ...stages(), hull, hullFilled: toFull(hullPart), eroded: toFull(erodedPart),
+    maskBlurred: region === null ? blurredPart.blurred : embedMap(blurredPart.blurred, region, width, height),
+  }));
 }
 
 interface Region { readonly x0: number; readonly y0: number; readonly x1: number; readonly y1: number }
@@ -218,7 +262,7 @@ export async function annotatePair(real: PairInput, fake: PairInput, options: An
     return skipped('size-mismatch', `real is ${realGray.width}×${realGray.height} but fake is ${fakeGray.width}×${fakeGray.height}; ` +
       'crop the fake with the real frame\'s box so both have the same size');
   }
-  return (await annotationStages(realGray, fakeGray, parsed)).result;
+  return annotateGrayPair(realGray, fakeGray, parsed);
 }
 
 async function exists(path: string): Promise<boolean> {

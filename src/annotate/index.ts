@@ -1,5 +1,5 @@
 export type { AnnotationResult, AnnotationStages, PairInput, SkipReason } from './annotate.js';
-export { annotatePair, annotationStages } from './annotate.js';
+export { annotatePair, annotateGrayPair, annotationStages } from './annotate.js';
 export type { AnnotationOptionsInput } from './options.js';
 export { AnnotationOptions, annotationOptions } from './options.js';
 export type { Pair } from './pairs.js';

@@ -21,19 +21,31 @@ export function gaussianKernel(ksize: number): readonly number[] {
   return taps;
 }
 
+// The row-filtered intermediate of gaussianBlur: one grow-only buffer per thread (the call is synchronous), so a
+// blur per pair does not allocate and zero a full-size float64 array each time.
+let rowBuffer = new Float64Array(0);
+function rowScratch(n: number): Float64Array {
+  if (rowBuffer.length < n) rowBuffer = new Float64Array(n);
+  return rowBuffer.subarray(0, n);
+}
+
 /**
  * `cv2.GaussianBlur(map, (ksize, ksize), 0)` on a float64 map, border REFLECT_101, with OpenCV's operation
  * order for 64F: the row filter sums taps left to right, the symmetric column filter adds centre·v, then
  * k_j·(below_j + above_j). (OpenCV builds may fuse multiply-adds, so the last bit can differ; values agree to ~1e-16.)
+ * With `out` (at least width·height long) the result is written into its prefix instead of a new array.
  */
-export function gaussianBlur(map: FloatMap, ksize: number): FloatMap {
+export function gaussianBlur(map: FloatMap, ksize: number, out?: Float64Array): FloatMap {
   const k = gaussianKernel(ksize);
   const { width, height, data } = map;
+  const n = width * height;
+  const result = out === undefined ? new Float64Array(n) : out.subarray(0, n);
+  if (result.length !== n) throw new ArgumentError('out', `at least ${n} values`, out?.length);
   const half = ksize >> 1;
   // Taps as locals (zero past the kernel's end), so each pixel is one expression in OpenCV's order:
   // row: ((k0·v0 + k1·v1) + k2·v2) + …; column: (centre·v + k1·(below1 + above1)) + k2·(below2 + above2) + ….
   const [k0, k1, k2, k3, k4, k5, k6] = [0, 1, 2, 3, 4, 5, 6].map((j) => k[j] ?? 0);
-  const rows = new Float64Array(width * height);
+  const rows = rowScratch(n);
   const ext = new Float64Array(width + 6); // room for the widest kernel's reads
   const colOf = new Int32Array(width + 2 * half);
   for (let i = 0; i < colOf.length; i++) colOf[i] = reflect101Index(i - half, width);
@@ -52,7 +64,6 @@ export function gaussianBlur(map: FloatMap, ksize: number): FloatMap {
       for (let x = 0; x < width; x++) rows[base + x] = k0 * ext[x];
     }
   }
-  const out = new Float64Array(width * height);
   const rowOf = new Int32Array(height + 2 * half);
   for (let i = 0; i < rowOf.length; i++) rowOf[i] = reflect101Index(i - half, height) * width;
   const [c, f1, f2, f3] = [k[half], k[half + 1] ?? 0, k[half + 2] ?? 0, k[half + 3] ?? 0];
@@ -61,19 +72,19 @@ export function gaussianBlur(map: FloatMap, ksize: number): FloatMap {
     if (half === 3) {
       const [a1, b1, a2, b2, a3, b3] = [rowOf[m - 1], rowOf[m + 1], rowOf[m - 2], rowOf[m + 2], rowOf[m - 3], rowOf[m + 3]];
       for (let x = 0; x < width; x++) {
-        out[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]) + f2 * (rows[b2 + x] + rows[a2 + x]) + f3 * (rows[b3 + x] + rows[a3 + x]);
+        result[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]) + f2 * (rows[b2 + x] + rows[a2 + x]) + f3 * (rows[b3 + x] + rows[a3 + x]);
       }
     } else if (half === 2) {
       const [a1, b1, a2, b2] = [rowOf[m - 1], rowOf[m + 1], rowOf[m - 2], rowOf[m + 2]];
-      for (let x = 0; x < width; x++) out[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]) + f2 * (rows[b2 + x] + rows[a2 + x]);
+      for (let x = 0; x < width; x++) result[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]) + f2 * (rows[b2 + x] + rows[a2 + x]);
     } else if (half === 1) {
       const [a1, b1] = [rowOf[m - 1], rowOf[m + 1]];
-      for (let x = 0; x < width; x++) out[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]);
+      for (let x = 0; x < width; x++) result[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]);
     } else {
-      for (let x = 0; x < width; x++) out[base + x] = c * rows[base + x];
+      for (let x = 0; x < width; x++) result[base + x] = c * rows[base + x];
     }
   }
-  return { width, height, data: out };
+  return { width, height, data: result };
 }
 
 /**

@@ -28,12 +28,18 @@ export function rgbToGray(image: Image): Image {
   return out;
 }
 
-/** Grey levels as the reference's `gray / 255.` float64 map (the exact doubles numpy produces). */
-export function grayToUnitFloat(gray: Image): Float64Array {
+const UNIT = Float64Array.from({ length: 256 }, (_, v) => v / 255);
+
+/**
+ * Grey levels as the reference's `gray / 255.` float64 map (the exact doubles numpy produces). Written into
+ * `out` when given (at least as long as the image; the returned array is its prefix), so a caller can reuse buffers.
+ */
+export function grayToUnitFloat(gray: Image, out?: Float64Array): Float64Array {
   assertSingleChannel(gray, 'gray');
-  const lut = new Float64Array(256);
-  for (let v = 0; v < 256; v++) lut[v] = v / 255;
-  const out = new Float64Array(gray.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = lut[gray.data[i]];
-  return out;
+  const n = gray.data.length;
+  const dst = out === undefined ? new Float64Array(n) : out.subarray(0, n);
+  if (dst.length !== n) throw new ArgumentError('out', `at least ${n} values`, out?.length);
+  const src = gray.data;
+  for (let i = 0; i < n; i++) dst[i] = UNIT[src[i]];
+  return dst;
 }

@@ -19,8 +19,9 @@ export interface SsimOptions {
  * window means (scipy `uniform_filter`, mode 'reflect', axis 0 then axis 1, each a running sum updated by
  * in − out and divided by size on output), sample covariances (× N/(N−1)), and the same floating-point
  * operation order, so the map equals skimage's (SciPy 1.10) bit for bit. `x` is the first argument (the official code passes the fake).
+ * With `out` (at least width·height long) the map is written into its prefix instead of a new array.
  */
-export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}): FloatMap {
+export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}, out?: Float64Array): FloatMap {
   const { width, height } = x;
   if (y.width !== width || y.height !== height) {
     throw new ArgumentError('y', `a ${width}×${height} map like x`, `${y.width}×${y.height}`);
@@ -47,7 +48,9 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}): Fl
   const exx = new Float64Array(ext), eyy = new Float64Array(ext), exy = new Float64Array(ext);
   const colOf = new Int32Array(ext);
   for (let k = 0; k < ext; k++) colOf[k] = symmetricIndex(k - half, width);
-  const out = new Float64Array(width * height);
+  const n = width * height;
+  const map = out === undefined ? new Float64Array(n) : out.subarray(0, n);
+  if (map.length !== n) throw new ArgumentError('out', `at least ${n} values`, out?.length);
 
   // scipy's uniform_filter1d keeps the running sum undivided (sum += in − out) and writes sum / size.
   for (let k = 0; k < size; k++) {
@@ -75,11 +78,9 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}): Fl
       const k = c + half;
       ex[k] = vx[c] / size; ey[k] = vy[c] / size; exx[k] = vxx[c] / size; eyy[k] = vyy[c] / size; exy[k] = vxy[c] / size;
     }
-    for (let k = 0; k < half; k++) {
-      for (const e of [k, ext - 1 - k]) {
-        const c = colOf[e] + half;
-        ex[e] = ex[c]; ey[e] = ey[c]; exx[e] = exx[c]; eyy[e] = eyy[c]; exy[e] = exy[c];
-      }
+    for (let k = 0; k < 2 * half; k++) {
+      const e = k < half ? k : ext - 1 - (k - half), c = colOf[e] + half;
+      ex[e] = ex[c]; ey[e] = ey[c]; exx[e] = exx[c]; eyy[e] = eyy[c]; exy[e] = exy[c];
     }
     let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
     for (let k = 0; k < size; k++) {
@@ -105,8 +106,8 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}): Fl
       const a2 = 2 * covXY + C2;
       const b1 = ux * ux + uy * uy + C1;
       const b2 = varX + varY + C2;
-      out[base + c] = (a1 * a2) / (b1 * b2);
+      map[base + c] = (a1 * a2) / (b1 * b2);
     }
   }
-  return { width, height, data: out };
+  return { width, height, data: map };
 }
