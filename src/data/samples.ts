@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import type { Image } from '../image/index.js';
 import { encodePng, makeImage } from '../image/index.js';
 import { writeFileAtomic } from '../annotate/files.js';
+import { seededRandom } from './synthetic/geometry.js';
 
 /**
  * Real faces for the demo and the bench: square boxes [x, y, side] picked by hand on the group photos that
@@ -33,18 +34,6 @@ export async function sampleFace(index: number, side: number, shift = 0): Promis
   return makeImage(info.width, info.height, 3, new Uint8Array(data.buffer, data.byteOffset, data.length));
 }
 
-/** mulberry32: a small seeded generator, so the samples are the same on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Soft elliptical blend weight over the inner face (centre 0.5W, 0.55H; radii 0.3W, 0.38H), 1 inside, 0 outside. */
 function faceEllipse(width: number, height: number): Float32Array {
   const alpha = new Float32Array(width * height);
@@ -67,7 +56,7 @@ function faceEllipse(width: number, height: number): Float32Array {
 export function synthesiseFake(real: Image, method: (typeof SAMPLE_METHODS)[number], donor: Image, seed: number): Image {
   const { width, height } = real;
   const alpha = faceEllipse(width, height);
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const out = makeImage(width, height, 3);
   const source = new Float32Array(width * height * 3);
   if (method === 'SelfBlend') {

@@ -25,13 +25,4 @@ export async function testCv(): Promise<{ cv: TestCv }> {
 }
 
 /** A seeded generator (mulberry32) for reproducible random test inputs. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as seeded } from '../../src/data/synthetic/geometry.js';
