@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common.h"
@@ -169,38 +170,35 @@ OP(unary) {
   throw std::invalid_argument("unknown unary op '" + op + "'");
 }
 
+// The element-wise ops shared by tensor and scalar right-hand sides.
+template <typename B>
+static std::optional<torch::Tensor> elementwise(const std::string& op, const torch::Tensor& a, const B& b) {
+  if (op == "add") return torch::add(a, b);
+  if (op == "sub") return torch::sub(a, b);
+  if (op == "mul") return torch::mul(a, b);
+  if (op == "div") return torch::div(a, b);
+  if (op == "pow") return torch::pow(a, b);
+  if (op == "gt") return torch::gt(a, b);
+  if (op == "lt") return torch::lt(a, b);
+  if (op == "ge") return torch::ge(a, b);
+  if (op == "le") return torch::le(a, b);
+  if (op == "eq") return torch::eq(a, b);
+  if (op == "ne") return torch::ne(a, b);
+  return std::nullopt;
+}
+
 // binary(op, a, b) where b is a tensor or a number
 OP(binary) {
   const std::string op = S(info[0]);
   const torch::Tensor& a = T(info[1]);
   if (info[2].IsNumber()) {
     torch::Scalar b = Sc(info[2]);
-    if (op == "add") return W(info, torch::add(a, b));
-    if (op == "sub") return W(info, torch::sub(a, b));
-    if (op == "mul") return W(info, torch::mul(a, b));
-    if (op == "div") return W(info, torch::div(a, b));
-    if (op == "pow") return W(info, torch::pow(a, b));
-    if (op == "gt") return W(info, torch::gt(a, b));
-    if (op == "lt") return W(info, torch::lt(a, b));
-    if (op == "ge") return W(info, torch::ge(a, b));
-    if (op == "le") return W(info, torch::le(a, b));
-    if (op == "eq") return W(info, torch::eq(a, b));
-    if (op == "ne") return W(info, torch::ne(a, b));
+    if (auto r = elementwise(op, a, b)) return W(info, *r);
     if (op == "maximum") return W(info, torch::clamp_min(a, b));
     if (op == "minimum") return W(info, torch::clamp_max(a, b));
   } else {
     const torch::Tensor& b = T(info[2]);
-    if (op == "add") return W(info, torch::add(a, b));
-    if (op == "sub") return W(info, torch::sub(a, b));
-    if (op == "mul") return W(info, torch::mul(a, b));
-    if (op == "div") return W(info, torch::div(a, b));
-    if (op == "pow") return W(info, torch::pow(a, b));
-    if (op == "gt") return W(info, torch::gt(a, b));
-    if (op == "lt") return W(info, torch::lt(a, b));
-    if (op == "ge") return W(info, torch::ge(a, b));
-    if (op == "le") return W(info, torch::le(a, b));
-    if (op == "eq") return W(info, torch::eq(a, b));
-    if (op == "ne") return W(info, torch::ne(a, b));
+    if (auto r = elementwise(op, a, b)) return W(info, *r);
     if (op == "maximum") return W(info, torch::maximum(a, b));
     if (op == "minimum") return W(info, torch::minimum(a, b));
     if (op == "matmul") return W(info, torch::matmul(a, b));
