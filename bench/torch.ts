@@ -14,7 +14,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { F, torch } from '../src/torch/index.js';
 import { SGD } from '../src/nn/index.js';
@@ -34,34 +36,16 @@ const threads = Number(args.threads ?? availableParallelism());
 
 const PYTHON = String.raw`
 import sys, time, resource, torch, torch.nn as nn, torch.nn.functional as F
-side, batch, threads = map(int, sys.argv[1:4])
+side, batch, threads, here = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, here)
+from msccnet import Backbone
 torch.set_num_threads(threads); torch.manual_seed(0)
-def c1(i, o, s=1): return nn.Conv2d(i, o, 1, s, bias=False)
-def c3(i, o, s=1, d=1): return nn.Conv2d(i, o, 3, s, d, d, bias=False)
-class Bottleneck(nn.Module):
-    def __init__(self, inp, p, stride, dil, ds):
-        super().__init__()
-        self.conv1, self.bn1 = c1(inp, p), nn.BatchNorm2d(p)
-        self.conv2, self.bn2 = c3(p, p, stride, dil), nn.BatchNorm2d(p)
-        self.conv3, self.bn3 = c1(p, 4 * p), nn.BatchNorm2d(4 * p)
-        self.downsample = ds
-    def forward(self, x):
-        out = F.relu(self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x))))))
-        return F.relu(self.bn3(self.conv3(out)) + (x if self.downsample is None else self.downsample(x)))
-def layer(inp, p, n, stride, dil):
-    ds = nn.Sequential(c1(inp, 4 * p, stride), nn.BatchNorm2d(4 * p)) if stride != 1 or inp != 4 * p else None
-    blocks = [Bottleneck(inp, p, stride, dil // 2 if dil > 1 else 1, ds)] + [Bottleneck(4 * p, p, 1, dil, None) for _ in range(n - 1)]
-    return nn.Sequential(*blocks)
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.stem = nn.Sequential(c3(3, 32, 2), nn.BatchNorm2d(32), nn.ReLU(), c3(32, 32), nn.BatchNorm2d(32), nn.ReLU(), c3(32, 64), nn.BatchNorm2d(64), nn.ReLU())
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.layer1, self.layer2 = layer(64, 64, 3, 1, 1), layer(256, 128, 4, 2, 1)
-        self.layer3, self.layer4 = layer(512, 256, 6, 1, 2), layer(1024, 512, 3, 1, 4)
-        self.head = nn.Conv2d(2048, 2, 1)
+        self.backbone, self.head = Backbone(), nn.Conv2d(2048, 2, 1)
     def forward(self, x):
-        return self.head(self.layer4(self.layer3(self.layer2(self.layer1(self.maxpool(self.stem(x)))))))
+        return self.head(self.backbone(x)[-1])
 model = Net().train()
 opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=5e-4)
 x = torch.randn(batch, 3, side, side); target = torch.randint(0, 2, (batch, side, side))
@@ -80,7 +64,7 @@ async function startPytorch(): Promise<((/* one step */) => Promise<{ seconds: n
   const python = args['no-pytorch'] ? undefined
     : candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
   if (python === undefined) return null;
-  const child = spawn(python, ['-c', PYTHON, String(side), String(batch), String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(python, ['-c', PYTHON, String(side), String(batch), String(threads), join(dirname(fileURLToPath(import.meta.url)), 'pytorch')], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const first = await lines.next();
   if (first.value !== 'ready') throw new Error(`PyTorch child did not start: ${String(first.value)}`);
