@@ -92,14 +92,18 @@ if (process.argv[2]?.startsWith('{')) {
   const [side = 128, batch = 4, steps = 4] = process.argv.slice(2).map(Number);
   const cores = 2;
   process.stdout.write(await run({ role: 'allreduce', world: 2, side, batch, steps, threads: 1 }));
+  // one process with 1 thread too: on a busy machine, 2 threads spinning in OpenMP barriers suffer more than 2 processes
   const one: number[] = [];
+  const oneSingle: number[] = [];
   const two: number[] = [];
-  for (let round = 0; round < 2; round++) {                       // alternate: 1, 2, 1, 2
+  for (let round = 0; round < 2; round++) {                       // alternate the three, twice
     one.push(...(JSON.parse(await run({ role: 'step', world: 1, side, batch, steps, threads: cores })) as number[]));
+    oneSingle.push(...(JSON.parse(await run({ role: 'step', world: 1, side, batch, steps, threads: 1 })) as number[]));
     two.push(...(JSON.parse(await run({ role: 'step', world: 2, side, batch, steps, threads: cores / 2 })) as number[]));
   }
   console.log(JSON.stringify({ bench: 'ddp.step', side, globalBatch: batch, stepsPerRun: steps,
     oneProcess: { threads: cores, medianSeconds: +median(one).toFixed(3) },
+    oneProcessOneThread: { threads: 1, medianSeconds: +median(oneSingle).toFixed(3) },
     twoProcesses: { threadsEach: cores / 2, syncBn: true, medianSeconds: +median(two).toFixed(3) },
-    ratio: +(median(two) / median(one)).toFixed(3), load1: +loadavg()[0].toFixed(2) }));
+    ratioTwoToOne: +(median(two) / median(one)).toFixed(3), load1: +loadavg()[0].toFixed(2) }));
 }

@@ -53,7 +53,7 @@ function worstRelative(a: TestSafetensors, b: TestSafetensors, prefix: string): 
 // In float64: in float32 this net's gradients at initialisation move by up to 1e-2 (relative, per
 // tensor) when BatchNorm's arithmetic is merely reordered — measured in one process, native
 // batch_norm against the same formula as SyncBN's — so a 1e-5 check can only be made above that noise.
-test('2 processes × batch 2 with SyncBN give the gradients of 1 process × batch 4; local BN does not', { timeout: 300_000 }, async () => {
+test('2 processes × batch 2 with SyncBN give the gradients of 1 process × batch 4; local BN does not', { timeout: 300_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-ddp-'));
   try {
     const base = { mode: 'grads' as const, globalBatch: 4, side: 64, dtype: 'float64' as const };
@@ -75,6 +75,8 @@ test('2 processes × batch 2 with SyncBN give the gradients of 1 process × batc
     // without synchronisation each rank normalises with its own half: the gradients really differ
     const l = worstRelative(local, one, 'grad.');
     assert.ok(l.rel > 1e-3, `local BN should differ from one process, worst relative difference ${l.rel.toExponential(2)}`);
+    t.diagnostic(`worst relative difference to one process: SyncBN gradients ${g.rel.toExponential(2)} (${g.name}), `
+      + `running statistics ${s.rel.toExponential(2)}; local BN gradients ${l.rel.toExponential(2)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
