@@ -4,10 +4,12 @@ import { makeProgram } from './program.js';
 
 /** Runs the CLI: a typed error prints its message and hint (stack only with NODE_DEBUG=msccnet), exit 1. */
 async function main(): Promise<void> {
+  const debug = process.env.NODE_DEBUG?.includes('msccnet') ?? false;
+  // libtorch's c10d logs its errors through glog before throwing them; we print the thrown error once
+  if (!debug) process.env.GLOG_minloglevel ??= '3';
   try {
     await makeProgram().parseAsync(process.argv);
   } catch (err) {
-    const debug = process.env.NODE_DEBUG?.includes('msccnet') ?? false;
     if (err instanceof MsccnetError && !debug) process.stderr.write(`msccnet: ${err.message}\n`);
     else process.stderr.write(`msccnet: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { applyOverrides, describeConfig, parseTrainConfig, readConfigFile } from '../train/config.js';
+import { initProcessGroup, type ProcessGroup } from '../train/distributed.js';
 import { DistributedError } from '../train/errors.js';
+import { freePort, launchWorkers, withoutOption } from '../train/launch.js';
 import { train } from '../train/trainer.js';
 import { progressBar } from './progress.js';
 
@@ -30,11 +32,11 @@ export function makeTrainCommand(): Command {
     .option('--set <key=value>', 'override one field, e.g. --set optim.lr=0.01 (repeatable)', collect, [])
     .option('--resume', 'continue bit-for-bit from the newest checkpoint of run.dir')
     .option('--help-config', 'list every config field with its default and description')
-    .option('--nproc <n>', 'data-parallel processes on this machine (c10d)', positiveInt)
-    .option('--rank <r>', 'this process\'s rank (multi-machine)', positiveInt)
-    .option('--world-size <n>', 'total processes (multi-machine)', positiveInt)
-    .option('--master-addr <host>', 'address of rank 0 (multi-machine)')
-    .option('--master-port <port>', 'rendezvous port', positiveInt)
+    .option('--nproc <n>', 'data-parallel processes on this machine (c10d Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
+    .option('--rank <r>', 'this process\'s rank, 0 … world size − 1 (one command per process, e.g. on several machines)', positiveInt)
+    .option('--world-size <n>', 'total processes over all machines', positiveInt)
+    .option('--master-addr <host>', 'address of rank 0 (default: distributed.masterAddr)')
+    .option('--master-port <port>', 'rendezvous port on rank 0 (default: distributed.masterPort)', positiveInt)
     .action(async (opts: TrainCliOptions) => {
       if (opts.helpConfig) {
         for (const r of describeConfig()) console.log(`${r.path} = ${JSON.stringify(r.default)}\n    ${r.description}`);
@@ -42,15 +44,42 @@ export function makeTrainCommand(): Command {
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
       const config = parseTrainConfig(applyOverrides(raw, opts.set));
-      if ((opts.nproc ?? 1) > 1 || (opts.worldSize ?? 1) > 1) {
-        throw new DistributedError('data-parallel training needs the c10d process-group bindings, which this build of the addon does not have yet',
-          'train with one process (omit --nproc / --world-size)');
-      }
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
+      if ((opts.nproc ?? 1) > 1) {
+        if (opts.rank !== undefined || opts.worldSize !== undefined) {
+          throw new DistributedError('--nproc starts every rank itself; it cannot be combined with --rank/--world-size',
+            'use --nproc N on one machine, or one command per process with --rank/--world-size');
+        }
+        const masterAddr = opts.masterAddr ?? '127.0.0.1';
+        const masterPort = opts.masterPort ?? await freePort(masterAddr);
+        console.error(`starting ${opts.nproc} processes (rendezvous ${masterAddr}:${masterPort}, Gloo)`);
+        await launchWorkers({
+          nproc: opts.nproc!, script: process.argv[1], execArgv: process.execArgv, signal: controller.signal, masterAddr, masterPort,
+          args: ['train', ...withoutOption(withoutOption(withoutOption(process.argv.slice(process.argv.indexOf('train') + 1), '--nproc'), '--master-addr'), '--master-port')],
+        });
+        return;
+      }
+      let group: ProcessGroup | null = null;
+      if (opts.rank !== undefined || opts.worldSize !== undefined) {
+        if (opts.rank === undefined || opts.worldSize === undefined) {
+          throw new DistributedError('--rank and --world-size go together', 'give both (and --master-addr for several machines), or neither');
+        }
+        // started by --nproc: stop when the launcher goes away, rather than train on as an orphan
+        if (process.connected) {
+          process.once('disconnect', () => process.exit(1));
+          process.channel?.unref();                 // the listener must not keep a finished rank alive
+        }
+        group = await initProcessGroup({
+          rank: opts.rank, worldSize: opts.worldSize, masterAddr: opts.masterAddr ?? config.distributed.masterAddr,
+          masterPort: opts.masterPort ?? config.distributed.masterPort, timeoutSeconds: config.distributed.timeoutSeconds,
+          networkInterface: config.distributed.networkInterface, backend: config.distributed.backend,
+        });
+      }
       let bar: ReturnType<typeof progressBar> | null = null;
       let skipped = 0;
       const summary = await train(config, {
+        group,
         resume: opts.resume ?? false,
         signal: controller.signal,
         onEvent: (e) => {
@@ -76,6 +105,8 @@ export function makeTrainCommand(): Command {
         },
       });
       (bar as ReturnType<typeof progressBar> | null)?.stop();
+      await group?.close();
+      if ((group?.rank ?? 0) !== 0) return;
       console.log(`${summary.step} steps; last checkpoint ${summary.lastCheckpoint ?? '(none)'}; best mIoU ${summary.bestMIoU === null ? '—' : pct(summary.bestMIoU)}; ${skipped || summary.skipped} samples skipped (see log.jsonl)`);
     });
 }

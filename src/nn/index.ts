@@ -3,7 +3,7 @@ export { Module, Sequential, ModuleList, type TensorModule, type StateDict, type
 export { Parameter, Buffer } from './parameter.js';
 export {
   Conv2d, Linear, BatchNorm2d, ReLU, Dropout, Dropout2d, MaxPool2d, AdaptiveAvgPool2d,
-  type Conv2dOptions, type BatchNormOptions, type MaxPool2dOptions,
+  type Conv2dOptions, type BatchNormOptions, type CrossProcessSum, type MaxPool2dOptions,
 } from './layers.js';
 export * as init from './init.js';
 export { SGD, type SgdOptions, type ParamGroup, type SgdState } from './sgd.js';

@@ -77,10 +77,14 @@ export class Linear extends Module {
   }
 }
 
+/** Σ of a tensor over the processes of a data-parallel group, differentiable (its backward sums the gradients too). */
+export type CrossProcessSum = (t: Tensor) => Tensor;
+
 export interface BatchNormOptions { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean }
 /**
  * nn.BatchNorm2d: weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked (int64).
  * Train mode normalises with batch statistics and updates the running ones; eval uses the running ones.
+ * With `crossProcessSum` set it is nn.SyncBatchNorm in train mode: the statistics are the global batch's.
  */
 export class BatchNorm2d extends Module {
   readonly weight: Parameter | null;
@@ -104,11 +108,41 @@ export class BatchNorm2d extends Module {
           new Buffer(torch.zeros([], { dtype: 'int64' }))])
       : [null, null, null];
   }
+  /** Set by a data-parallel group to synchronise the batch statistics (not part of the state dict). */
+  crossProcessSum: CrossProcessSum | null = null;
   forward(x: Tensor): Tensor {
     if (x.ndim !== 4) throw new ArgumentError('input', 'a 4-D tensor (N, C, H, W)', x.shape);
     const useBatchStats = this.training || this.running_mean === null;
     if (this.training && this.num_batches_tracked) torch.noGrad(() => this.num_batches_tracked!.add_(1));
+    if (this.training && this.crossProcessSum !== null) return this.syncForward(x, this.crossProcessSum);
     return F.batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, useBatchStats, this.momentum, this.eps);
+  }
+
+  /**
+   * SyncBatchNorm's training forward written with differentiable ops, so autograd gives its
+   * backward: the global mean from all-reduced sums and counts, then the global biased variance
+   * from all-reduced squared deviations (two passes, as exact as one process's kernel); the
+   * running variance takes the unbiased one, as torch.nn.SyncBatchNorm does.
+   */
+  private syncForward(x: Tensor, sum: CrossProcessSum): Tensor {
+    const [N, C, H, W] = x.shape;
+    return torch.tidy(() => {
+      const sums = sum(torch.cat([x.sum([0, 2, 3]), torch.full([1], N * H * W, { dtype: x.dtype })]));
+      const count = sums.narrow(0, C, 1).item();
+      const mean = sums.narrow(0, 0, C).div(count);
+      const centred = x.sub(mean.view(1, C, 1, 1));
+      const variance = sum(centred.mul(centred).sum([0, 2, 3])).div(count);
+      let out = centred.div(variance.add(this.eps).sqrt().view(1, C, 1, 1));
+      if (this.weight !== null && this.bias !== null) out = out.mul(this.weight.view(1, C, 1, 1)).add(this.bias.view(1, C, 1, 1));
+      if (this.running_mean !== null && this.running_var !== null) {
+        const m = this.momentum;
+        torch.noGrad(() => {
+          this.running_mean!.mul_(1 - m).add_(mean, m);
+          this.running_var!.mul_(1 - m).add_(variance.mul(count / Math.max(count - 1, 1)), m);
+        });
+      }
+      return out;
+    });
   }
 }
 

@@ -100,6 +100,26 @@ export interface Backend {
   logSoftmax(x: H, dim: number): H;
 }
 
+/**
+ * The addon's c10d collectives (native/src/distributed.cc), apart from `Backend`: a tracing
+ * backend has no process group. Every call but `pgCreate` blocks until the collective is done
+ * on every rank, or fails when the group's timeout expires or a peer goes away.
+ */
+export interface DistributedNative {
+  /** Rendezvous through a TCPStore at masterAddr:port (rank 0 serves it), then a Gloo group; resolves to its id. */
+  pgCreate(rank: number, worldSize: number, masterAddr: string, port: number, timeoutMs: number, networkInterface: string): Promise<number>;
+  pgDestroy(group: number): void;
+  /** In-place sum over the ranks of a contiguous tensor. */
+  pgAllReduce(group: number, t: H): void;
+  /** Σ over the ranks, differentiable: the backward all-reduces the gradient. */
+  pgAllReduceDiff(group: number, t: H): H;
+  /** In place, root's values to every rank. */
+  pgBroadcast(group: number, t: H, root: number): void;
+  /** [worldSize, ...shape] in rank order. */
+  pgAllGather(group: number, t: H): H;
+  pgBarrier(group: number): void;
+}
+
 /** Where the addon lives, relative to this file in src/torch or dist/torch. */
 const addonPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'msccnet_torch.node');
 
@@ -129,6 +149,11 @@ function loadNative(): Backend {
 }
 
 let native: Backend | null = null;
+
+/** The libtorch addon's collectives (loaded with the addon; libtorch errors become TorchError). */
+export function distributedNative(): DistributedNative {
+  return (native ??= loadNative()) as unknown as DistributedNative;
+}
 let active: Backend | null = null;
 
 /** The backend every op goes through (the libtorch addon unless one was substituted). */

@@ -11,7 +11,7 @@ export interface CreateOptions {
   requiresGrad?: boolean;
 }
 
-const defaultDtype: DType = 'float32';
+let defaultDtype: DType = 'float32';
 
 function finish(t: Tensor, opts: CreateOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad = true;
@@ -182,6 +182,11 @@ export const torch = {
   /** Returns the cached free tensor buffers to the OS (they are reused otherwise); returns the bytes released. */
   emptyCache: () => backend().emptyCache(),
   getDefaultDtype: (): DType => defaultDtype,
+  /** torch.set_default_dtype: the floating type of new tensors and modules (float32, or float64 for precision checks). */
+  setDefaultDtype: (dtype: 'float32' | 'float64'): void => {
+    if (dtype !== 'float32' && dtype !== 'float64') throw new ArgumentError('dtype', "'float32' or 'float64'", dtype);
+    defaultDtype = dtype;
+  },
   cuda: {
     isAvailable: () => backend().cudaIsAvailable(),
     deviceCount: () => backend().cudaDeviceCount(),

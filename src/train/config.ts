@@ -71,6 +71,10 @@ const DistributedConfig = z.strictObject({
   backend: z.enum(['gloo', 'nccl']).default('gloo').describe('c10d backend: gloo on CPU, nccl for CUDA builds'),
   masterAddr: z.string().default('127.0.0.1').describe('address of rank 0'),
   masterPort: z.number().int().min(1).max(65535).default(29500).describe('TCP port of the rendezvous store'),
+  timeoutSeconds: z.number().positive().default(1800)
+    .describe('rendezvous and every collective fail after this long (torch.distributed default: 30 min)'),
+  networkInterface: z.string().default('')
+    .describe('network interface for Gloo, e.g. eth0 (empty: loopback when masterAddr is local, else the host\'s address)'),
 });
 
 export const TrainConfigSchema = z.strictObject({

@@ -23,5 +23,5 @@ export {
   buildModel, epochOrder, loadSplit, stepsPerEpoch, train, validate, type TrainEvent, type TrainOptions, type TrainSummary,
 } from './trainer.js';
 export { METRICS, PROTOCOLS, formatTables, runProtocol, type Cell, type Metric, type Protocol, type ProtocolOptions, type ProtocolTable, type TableRow } from './protocols.js';
-export type { ProcessGroup } from './distributed.js';
+export { C10dProcessGroup, initProcessGroup, type ProcessGroup, type ProcessGroupOptions } from './distributed.js';
 export { CheckpointError, DatasetError, DistributedError } from './errors.js';

@@ -101,7 +101,9 @@ function fatal(r: Extract<LoadResult, { ok: false; skip: false }>): never {
 
 /**
  * Training batches of one epoch in `order` (indices into list), from batch `start` on, each
- * sample's augmentation keyed by (seed, epoch, its position in the epoch).
+ * sample's augmentation keyed by (seed, epoch, its position in the epoch). With several ranks
+ * (order = epochOrder's shard) the position is the one in the whole epoch's permutation, so a
+ * sample is augmented alike whatever the process count.
  */
 export async function* trainBatches(pool: SamplePool, list: readonly Sample[], o: {
   readonly order: ArrayLike<number>;
@@ -112,11 +114,14 @@ export async function* trainBatches(pool: SamplePool, list: readonly Sample[], o
   readonly epoch: number;
   readonly transform: TrainTransformOptions;
   readonly prefetch: number;
+  readonly rank?: number;
+  readonly worldSize?: number;
 }): AsyncGenerator<TrainBatch> {
   const S = o.transform.cropSize;
+  const [rank, world] = [o.rank ?? 0, o.worldSize ?? 1];
   const make = (b: number): Promise<LoadResult[]> => Promise.all(Array.from({ length: o.batchSize }, (_, j) => {
     const pos = b * o.batchSize + j;
-    return pool.run({ kind: 'train', sample: list[o.order[pos]], key: [o.seed, o.epoch, pos], transform: o.transform });
+    return pool.run({ kind: 'train', sample: list[o.order[pos]], key: [o.seed, o.epoch, rank + pos * world], transform: o.transform });
   }));
   const window: Promise<LoadResult[]>[] = [];
   let next = o.start;

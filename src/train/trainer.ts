@@ -142,6 +142,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
     await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   }
   group?.broadcastParameters(model);
+  group?.synchronizeBatchNorm(model, config.distributed.syncBn);
 
   const pool = await SamplePool.create(config.data.workers);
   let skippedTotal = listed.skipped.length;
@@ -180,7 +181,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
       const batches = trainBatches(pool, list, {
         order, batchSize: localBatch, batches: perEpoch, start: step % perEpoch, seed: config.seed, epoch,
         transform: { preset: config.data.augment, cropSize: config.data.cropSize, scaleBase: config.data.scaleBase },
-        prefetch: config.data.prefetch,
+        prefetch: config.data.prefetch, rank, worldSize: world,
       });
       for await (const batch of batches) {
         opts.signal?.throwIfAborted();
@@ -188,7 +189,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
         const ts = performance.now();
         const lr = polyLr(step, schedule);
         optimizer.lr = lr;
-        const losses = trainStep(model, optimizer, batch, micro, config, rank, step, group);
+        const losses = trainStep(model, optimizer, batch, micro, localBatch, config, rank, step, group);
         step++;
         const seconds = (performance.now() - ts) / 1000;
         sinceLog = { steps: sinceLog.steps + 1, images: sinceLog.images + batch.count * world, seconds: sinceLog.seconds + seconds };
@@ -228,15 +229,14 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
 }
 
 /** One optimiser step over a (local) batch, accumulated over micro-batches; returns the loss terms. */
-function trainStep(model: MSCCNet, optimizer: SGD, batch: TrainBatch, micro: number, config: TrainConfig, rank: number, step: number,
-  group: ProcessGroup | null): Record<string, number> {
+function trainStep(model: MSCCNet, optimizer: SGD, batch: TrainBatch, micro: number, localBatch: number, config: TrainConfig, rank: number,
+  step: number, group: ProcessGroup | null): Record<string, number> {
   torch.manualSeed(hashKey([config.seed, step, rank]));   // dropout draws depend on the step alone: exact resume
   model.train();
   optimizer.zeroGrad();
   const S = batch.size;
   const sums: Record<string, number> = {};
-  for (let start = 0; start < batch.count; start += micro) {
-    const n = Math.min(micro, batch.count - start);
+  for (const [start, n] of microBatches(batch.count, micro, group !== null && config.distributed.syncBn ? localBatch : null)) {
     const frac = n / batch.count;
     torch.tidy(() => {
       const x = torch.tensor(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]);
@@ -252,7 +252,36 @@ function trainStep(model: MSCCNet, optimizer: SGD, batch: TrainBatch, micro: num
   }
   group?.allReduceGradients(model);
   optimizer.step();
-  return sums;
+  if (group === null) return sums;
+  // the logged terms are the global batch's: the mean of the ranks' (equal-weight) local means
+  const keys = Object.keys(sums);
+  const totals = group.allReduceNumbers(keys.map((k) => sums[k]));
+  return Object.fromEntries(keys.map((k, i) => [k, totals[i] / group.worldSize]));
+}
+
+/**
+ * [start, size] of the forward passes over a batch of `count` samples. Synchronised BatchNorm
+ * runs collectives in every pass, so every rank must make the same number of passes even when
+ * skipped files shrank its batch: with `fullBatch` the passes are always fullBatch / micro,
+ * their sizes spread evenly over what is there.
+ */
+export function microBatches(count: number, micro: number, fullBatch: number | null): [start: number, size: number][] {
+  const passes = fullBatch === null ? Math.ceil(count / micro) : fullBatch / micro;
+  if (count < passes) {
+    throw new DatasetError(`${fullBatch! - count} of ${fullBatch} samples of a batch were skipped, leaving fewer than its ${passes} synchronised passes`,
+      'fix or remove the unreadable files listed in log.jsonl, or train with a larger microBatch');
+  }
+  const out: [number, number][] = [];
+  if (fullBatch === null) {
+    for (let start = 0; start < count; start += micro) out.push([start, Math.min(micro, count - start)]);
+    return out;
+  }
+  for (let k = 0, start = 0; k < passes; k++) {
+    const n = Math.floor(count / passes) + (k < count % passes ? 1 : 0);
+    out.push([start, n]);
+    start += n;
+  }
+  return out;
 }
 
 /**

@@ -1,0 +1,92 @@
+/**
+ * `--nproc N` on one machine, as torchrun does it: N copies of the same command, each told its
+ * rank, the world size and the rendezvous address. One rank that fails takes the others down
+ * (none is left waiting in a collective), and children whose launcher died stop on their own
+ * (their IPC channel closes).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { DistributedError } from './errors.js';
+
+export interface LaunchOptions {
+  readonly nproc: number;
+  /** the entry script every worker runs (the CLI's own), with its Node flags */
+  readonly script: string;
+  readonly execArgv: readonly string[];
+  /** the command's arguments; each worker gets `--rank r --world-size N --master-addr A --master-port P` appended */
+  readonly args: readonly string[];
+  readonly masterAddr: string;
+  readonly masterPort: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface WorkerExit { readonly rank: number; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+
+/** A TCP port nothing listens on now (the OS's pick), for a one-machine rendezvous. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Removes `--name v` / `--name=v` from an argument list. */
+export function withoutOption(args: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === name) i++;
+    else if (!args[i].startsWith(`${name}=`)) out.push(args[i]);
+  }
+  return out;
+}
+
+/**
+ * Runs the workers to the end. Resolves when every rank exited with 0; otherwise stops the
+ * others (SIGTERM) and rejects with a DistributedError naming the first rank that failed.
+ */
+export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
+  if (!Number.isInteger(o.nproc) || o.nproc < 1) {
+    throw new DistributedError(`--nproc ${o.nproc} is not a positive integer`, 'pass the number of processes, e.g. --nproc 2');
+  }
+  const children: ChildProcess[] = [];
+  const exits: WorkerExit[] = [];
+  let failure: WorkerExit | null = null;
+  const stopAll = (signal: NodeJS.Signals): void => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+  };
+  const onAbort = (): void => stopAll('SIGINT');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await new Promise<void>((resolve) => {
+      for (let rank = 0; rank < o.nproc; rank++) {
+        const child = fork(o.script, [...o.args, '--rank', String(rank), '--world-size', String(o.nproc),
+          '--master-addr', o.masterAddr, '--master-port', String(o.masterPort)], { execArgv: [...o.execArgv], stdio: 'inherit' });
+        children.push(child);
+        child.once('exit', (code, signal) => {
+          const exit = { rank, code, signal };
+          exits.push(exit);
+          if ((code !== 0 || signal !== null) && failure === null) {
+            failure = exit;
+            stopAll('SIGTERM');
+          }
+          if (exits.length === o.nproc) resolve();
+        });
+      }
+    });
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+  }
+  if (failure !== null) {
+    const f: WorkerExit = failure;
+    const how = f.signal !== null ? `was killed by ${f.signal}` : `exited with code ${f.code}`;
+    throw new DistributedError(`rank ${f.rank} of ${o.nproc} ${how}; the other ranks were stopped`,
+      o.signal?.aborted ? 'interrupted; rerun with --resume to continue from the last checkpoint'
+        : `see rank ${f.rank}'s error above; rerun with --resume to continue from the last checkpoint`);
+  }
+  return exits.sort((a, b) => a.rank - b.rank);
+}
