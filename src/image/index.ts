@@ -5,7 +5,7 @@ export { decodeImage, readColor, readGray, encodePng, encodeJpeg, resize } from 
 export { rgbToGray, grayToUnitFloat } from './gray.js';
 export type { SsimOptions } from './ssim.js';
 export { ssimMap } from './ssim.js';
-export { gaussianKernel, gaussianBlur, blurThresholdMask } from './gaussian.js';
+export { gaussianKernel, gaussianBlur, gaussianBlurRows, blurThresholdMask } from './gaussian.js';
 export type { StructuringElement } from './morphology.js';
 export { ellipseElement, elementToArray, dilateMask, erodeMask } from './morphology.js';
 export type { OpenCv, Contours } from './opencv.js';
