@@ -3,6 +3,7 @@ export { makeImage } from './image.js';
 export type { ImageSource, ResizeKernel } from './codec.js';
 export { decodeImage, readColor, readGray, encodePng, encodeJpeg, resize } from './codec.js';
 export { rgbToGray, grayToUnitFloat } from './gray.js';
+export { encodeGrayPng } from './png.js';
 export type { SsimOptions } from './ssim.js';
 export { ssimMap } from './ssim.js';
 export { gaussianKernel, gaussianBlur, gaussianBlurRows, blurThresholdMask } from './gaussian.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { decodeImage, encodePng, makeImage } from '../../src/image/index.js';
+import { decodeImage, encodeGrayPng, encodePng, makeImage } from '../../src/image/index.js';
 import type { Image } from '../../src/image/index.js';
 import { decodePngFast } from '../../src/image/png.js';
 import { seeded } from '../helpers/opencv.js';
@@ -113,4 +113,17 @@ test('anything but an intact 8-bit RGB(A) PNG with inert chunks is left to sharp
   // The ones sharp can read still decode through decodeImage, as before.
   assert.equal((await decodeImage(cases['tRNS (adds alpha)'])).channels, 4);
   assert.deepEqual((await decodeImage(cases.interlaced)).data, image.data);
+});
+
+test('encodeGrayPng writes a 1-channel 8-bit PNG that sharp reads back to the same pixels', async () => {
+  for (const [w, h] of [[1, 1], [31, 9], [64, 40]]) {
+    const image = testImage(w, h, 1);
+    for (const level of [1, 6]) {
+      const png = encodeGrayPng(image, level);
+      const meta = await sharp(png).metadata();
+      assert.deepEqual([meta.width, meta.height, meta.channels, meta.depth], [w, h, 1, 'uchar']);
+      assert.deepEqual(new Uint8Array(await sharp(png).extractChannel(0).raw().toBuffer()), image.data, `${w}×${h} level ${level}`);
+    }
+  }
+  assert.throws(() => encodeGrayPng(testImage(4, 4, 3)), /1-channel/);
 });
