@@ -9,5 +9,5 @@ export { ssimMap } from './ssim.js';
 export { gaussianKernel, gaussianBlur, gaussianBlurRows, blurThresholdMask } from './gaussian.js';
 export type { StructuringElement } from './morphology.js';
 export { ellipseElement, elementToArray, dilateMask, erodeMask } from './morphology.js';
-export type { OpenCv, Contours } from './opencv.js';
-export { loadOpenCv, findContours, convexHull, fillConvexPoly } from './opencv.js';
+export type { OpenCv, Contours, ImageOps } from './opencv.js';
+export { loadOpenCv, loadImageOps, findContours, convexHull, fillConvexPoly } from './opencv.js';
