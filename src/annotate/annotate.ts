@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import type { FloatMap, Image, ImageSource, Contours, OpenCv } from '../image/index.js';
 import {
-  blurThresholdMask, convexHull, dilateMask, ellipseElement, erodeMask, fillConvexPoly, findContours, gaussianBlur,
+  blurThresholdMask, convexHull, dilateMask, ellipseElement, erodeMask, fillConvexPoly, findContours, gaussianBlurRows,
   grayToUnitFloat, loadOpenCv, makeImage, readColor, rgbToGray, ssimMap,
 } from '../image/index.js';
 import { InputFileError } from '../errors.js';
@@ -79,19 +79,18 @@ type Stages = Omit<AnnotationStages, 'result'>;
  * allocating and zeroing ~2 MB arrays per plane per pair, and the GC work they cause, cost more than the
  * arithmetic. Only the synchronous `annotateGray` touches them, and only what it does not hand out lives here.
  */
-const arena = { length: 0, x: new Float64Array(0), y: new Float64Array(0), diff: new Float64Array(0), ssim: new Float64Array(0), blurred: new Float64Array(0) };
+const arena = { length: 0, x: new Float64Array(0), y: new Float64Array(0), ssim: new Float64Array(0) };
 function arenaFor(n: number): typeof arena {
   if (arena.length < n) {
-    Object.assign(arena, { length: n, x: new Float64Array(n), y: new Float64Array(n), diff: new Float64Array(n),
-      ssim: new Float64Array(n), blurred: new Float64Array(n) });
+    Object.assign(arena, { length: n, x: new Float64Array(n), y: new Float64Array(n), ssim: new Float64Array(n) });
   }
   return arena;
 }
 
 /**
  * The annotation steps; `finish(result, stages)` builds the return value. `stages` is a thunk: the full-size
- * copies of the stages are made only when it is called. Without `keepStages` the SSIM map and blurred diff
- * live in the reused arena too (with it they are handed out, so they must be fresh).
+ * copies of the stages are made only when it is called. Without `keepStages` the SSIM map lives in the reused
+ * arena too (with it, it is handed out, so it must be fresh) and the blurred maps are never stored.
  */
 function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: AnnotationOptions,
   finish: (result: AnnotationResult, stages: () => Stages) => T, keepStages = true): T {
@@ -106,12 +105,10 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
     { dataRange: o.dataRange }, keepStages ? undefined : planes.ssim);
 
   // 2. diff = 1 − S, min–max normalised. Constant diff (identical pair) → 0/0 in the reference: no mask.
-  const d = planes.diff.subarray(0, n);
   const s = ssim.data;
   let min = Infinity, max = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = 1 - s[i];
-    d[i] = v;
     if (v < min) min = v;
     if (v > max) max = v;
   }
@@ -120,22 +117,45 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
     return finish(skipped('no-change', 'real and fake are identical in grey (1 − SSIM is constant); the reference divides 0/0 and writes no mask'),
       () => ({ ssim, ...none }));
   }
-  for (let i = 0; i < n; i++) d[i] = (d[i] - min) / range;
 
   // 3.–5. Blur, threshold, and drop pure-black fake pixels (uint8(255·(g/255)·1) = g, so M = factor ∧ g ≥ 1).
-  const diffBlurred = gaussianBlur({ width, height, data: d }, o.diffBlurSize, keepStages ? undefined : planes.blurred);
+  // Streamed a row at a time: the normalised diff is made on the way into the blur and thresholded on the way
+  // out, so neither exists as a full-size map (the blurred one only when the stages are kept), and the box of
+  // M is found on the way.
+  const blurred = keepStages ? new Float64Array(n) : null;
   const diff = makeImage(width, height, 1);
   const changed = makeImage(width, height, 1);
-  const blurred = diffBlurred.data, fakeData = fakeGray.data, diffData = diff.data, changedData = changed.data, threshold = o.diffThreshold;
-  for (let i = 0; i < n; i++) {
-    if (blurred[i] > threshold) {
-      const g = fakeData[i];
-      diffData[i] = g;
-      changedData[i] = g > 0 ? 255 : 0;
+  const fakeData = fakeGray.data, diffData = diff.data, changedData = changed.data, threshold = o.diffThreshold;
+  let bx0 = width, by0 = height, bx1 = 0, by1 = 0;
+  gaussianBlurRows(width, height, o.diffBlurSize, (y, into) => {
+    const base = y * width;
+    for (let x = 0; x < width; x++) into[x] = (1 - s[base + x] - min) / range;
+  }, (y, row) => {
+    const base = y * width;
+    blurred?.set(row, base);
+    let first = -1, last = -1;
+    for (let x = 0; x < width; x++) {
+      if (row[x] > threshold) {
+        const g = fakeData[base + x];
+        diffData[base + x] = g;
+        if (g > 0) {
+          changedData[base + x] = 255;
+          if (first < 0) first = x;
+          last = x;
+        }
+      }
     }
-  }
+    if (first >= 0) {
+      if (y < by0) by0 = y;
+      by1 = y + 1;
+      if (first < bx0) bx0 = first;
+      if (last + 1 > bx1) bx1 = last + 1;
+    }
+  });
+  const diffBlurred = blurred === null ? null : { width, height, data: blurred };
   // factor = [blurred > threshold] as 0/1; only a stage, so built only on request.
-  const factor = (): Image => {
+  const factor = (): Image | null => {
+    if (blurred === null) return null;
     const f = makeImage(width, height, 1);
     for (let i = 0; i < n; i++) if (blurred[i] > threshold) f.data[i] = 1;
     return f;
@@ -144,7 +164,7 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
   // 6.–9. work on the box of M plus a margin: dilation reaches dilateReach beyond M, the hull stays inside the
   // dilated box, and erosion/blur reach at most `after` more, so every pixel outside the region is 0 in every
   // later stage, and the region's inner edges see zeros exactly where the full image has them (see README).
-  const box = boundingBox(changed);
+  const box = by1 === 0 ? null : { x0: bx0, y0: by0, x1: bx1, y1: by1 };
   const dilateReach = (o.dilateSize >> 1) * o.dilateIterations;
   const after = Math.max(o.erodeSize >> 1, o.maskBlurSize >> 1) + 1;
   const region = box === null ? null : {
@@ -178,6 +198,7 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
 
   // 8.–9. Erode the filled hull, blur eroded/255 with the fixed 7×7 kernel, keep every pixel ≥ 1/255.
   const erodedPart = erodeMask(hullPart, ellipseElement(o.erodeSize), o.erodeIterations);
+  if (!keepStages) return finish({ status: 'annotated', mask: toFull(blurThresholdMask(erodedPart, o.maskBlurSize, false).mask), diff }, stages);
   const blurredPart = blurThresholdMask(erodedPart, o.maskBlurSize);
   return finish({ status: 'annotated', mask: toFull(blurredPart.mask), diff }, () => ({
     ...stages(), hull, hullFilled: toFull(hullPart), eroded: toFull(erodedPart),
@@ -186,23 +207,6 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
 }
 
 interface Region { readonly x0: number; readonly y0: number; readonly x1: number; readonly y1: number }
-
-/** The smallest box [x0, x1) × [y0, y1) holding every nonzero pixel, or null for an empty mask. */
-function boundingBox(mask: Image): Region | null {
-  const { width, height, data } = mask;
-  let x0 = width, y0 = height, x1 = 0, y1 = 0;
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    let first = -1, last = -1;
-    for (let x = 0; x < width; x++) if (data[row + x] !== 0) { if (first < 0) first = x; last = x; }
-    if (first < 0) continue;
-    if (y < y0) y0 = y;
-    y1 = y + 1;
-    if (first < x0) x0 = first;
-    if (last + 1 > x1) x1 = last + 1;
-  }
-  return y1 === 0 ? null : { x0, y0, x1, y1 };
-}
 
 function cropImage(image: Image, r: Region): Image {
   const w = r.x1 - r.x0, out = makeImage(w, r.y1 - r.y0, 1);

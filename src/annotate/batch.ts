@@ -110,68 +110,88 @@ function spawnWorker(): Worker {
 
 type Outcome = Omit<WorkerResponse, 'id'>;
 
-/** Hands tasks 0…count−1 to `size` workers, one at a time each; a worker that dies fails its pair and is replaced. */
+/**
+ * Pairs handed to a worker at once. With two, a worker never waits for the main thread to send the next pair
+ * after reporting one, and computes one pair while another's files are read or written.
+ */
+const PAIRS_PER_WORKER = 2;
+
+/**
+ * Hands tasks 0…count−1 to `size` workers, PAIRS_PER_WORKER at a time each. A worker that dies is replaced:
+ * if it held one pair, that pair fails; if it held several, they are rerun one by one, each alone in its worker,
+ * so a pair that kills a worker again fails on its own and the others complete.
+ */
 function runPool(size: number, count: number, task: (i: number) => PairTask, onDone: (i: number, outcome: Outcome) => void,
   signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolvePool, rejectPool) => {
-    let next = 0, finished = 0, live = 0, settled = false;
+    let next = 0, finished = 0, settled = false;
     const all = new Set<Worker>();
-    const current = new Map<Worker, number>(); // the pair each worker is on
+    const held = new Map<Worker, Set<number>>(); // the pairs each worker is on
     const started = new Set<Worker>(); // workers that loaded (so a later death is not a broken install)
+    const rerun: number[] = []; // pairs a dead worker held with others, to run again alone
+    const alone = new Set<number>();
+    const live = (): number => [...held.values()].reduce((sum, ids) => sum + ids.size, 0);
     const finish = (err?: unknown): void => {
       if (settled) return;
       settled = true;
       for (const w of all) void w.terminate();
       if (err === undefined) resolvePool(); else rejectPool(err);
     };
+    const send = (worker: Worker, id: number): void => {
+      held.get(worker)?.add(id);
+      worker.postMessage({ id, task: task(id) } satisfies WorkerRequest);
+    };
     const feed = (worker: Worker): void => {
       if (signal?.aborted) {
-        if (live === 0) finish(signal.reason);
+        if (live() === 0) finish(signal.reason);
         return;
       }
-      if (next >= count) return;
-      const id = next++;
-      live++;
-      current.set(worker, id);
-      worker.postMessage({ id, task: task(id) } satisfies WorkerRequest);
+      const mine = held.get(worker);
+      if (mine === undefined || [...mine].some((id) => alone.has(id))) return;
+      if (rerun.length > 0) { // a rerun waits for an idle worker
+        if (mine.size === 0) send(worker, rerun.shift() as number);
+        return;
+      }
+      while (mine.size < PAIRS_PER_WORKER && next < count) send(worker, next++);
     };
     const start = (): void => {
       const worker = spawnWorker();
       all.add(worker);
+      held.set(worker, new Set());
       worker.on('message', (message: WorkerResponse | 'ready') => {
         if (message === 'ready') {
           started.add(worker);
           return feed(worker);
         }
         const { id, ...outcome } = message;
-        current.delete(worker);
-        live--;
+        held.get(worker)?.delete(id);
         finished++;
         onDone(id, outcome);
         if (finished === count) finish();
         else feed(worker);
       });
-      // A worker that dies (error, or exit without one) fails its pair and is replaced; once per worker.
+      // A worker that dies (error, or exit without one) is handled once.
       const lost = (why: string, err?: Error): void => {
         if (settled || !all.delete(worker)) return;
-        const id = current.get(worker);
+        const mine = [...(held.get(worker) ?? [])];
+        held.delete(worker);
         if (!started.has(worker)) return finish(err ?? new Error(why)); // could not even load: a broken install, not bad input
-        if (id === undefined) {
-          if (next < count) start();
-          return;
+        if (mine.length === 1) {
+          finished++;
+          const pair = task(mine[0]).pair;
+          onDone(mine[0], { record: { ...pair, status: 'skipped', reason: 'failed', message: `worker died: ${why}` }, reused: false });
+        } else {
+          for (const id of mine) alone.add(id);
+          rerun.push(...mine);
         }
-        current.delete(worker);
-        live--;
-        finished++;
-        const pair = task(id).pair;
-        onDone(id, { record: { ...pair, status: 'skipped', reason: 'failed', message: `worker died: ${why}` }, reused: false });
         if (finished === count) finish();
-        else start();
+        else if (next < count || rerun.length > 0) start();
+        else if (live() === 0 && signal?.aborted) finish(signal.reason);
       };
       worker.on('error', (err) => lost(err.message, err));
       worker.on('exit', (code) => lost(`exit code ${code}`));
     };
-    signal?.addEventListener('abort', () => { if (live === 0) finish(signal.reason); }, { once: true });
+    signal?.addEventListener('abort', () => { if (live() === 0) finish(signal.reason); }, { once: true });
     for (let i = 0; i < size; i++) start();
   });
 }

@@ -1,6 +1,6 @@
 import { access, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { encodePng } from '../image/index.js';
+import { encodeGrayPng } from '../image/index.js';
 import type { AnnotationOptions } from './options.js';
 import type { Pair } from './pairs.js';
 import type { SkipReason } from './annotate.js';
@@ -53,8 +53,8 @@ export async function annotatePairToFiles(task: PairTask): Promise<{ record: Pai
     const result = await annotatePair(pair.real, pair.fake, task.annotation);
     if (result.status === 'skipped') return { record: { ...pair, status: 'skipped', reason: result.reason, message: result.message }, reused: false };
     // Fast zlib level: masks are two-valued and compress well anyway; encoding is part of the per-pair cost.
-    if (diffPath !== null) await writeFileAtomic(diffPath, await encodePng(result.diff, { compressionLevel: 1 }));
-    await writeFileAtomic(maskPath, await encodePng(result.mask, { compressionLevel: 1 }));
+    if (diffPath !== null) await writeFileAtomic(diffPath, encodeGrayPng(result.diff, 1));
+    await writeFileAtomic(maskPath, encodeGrayPng(result.mask, 1));
     return { record: { ...pair, status: 'annotated' }, reused: false };
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);

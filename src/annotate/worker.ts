@@ -4,7 +4,10 @@ import type { PairTask } from './files.js';
 import { annotatePairToFiles } from './files.js';
 import { loadOpenCv } from '../image/index.js';
 
-/** Worker-pool thread of `annotatePairs`: one task at a time, parallelism comes from the number of threads. */
+/**
+ * Worker-pool thread of `annotatePairs`. Pairs are started as they arrive (the pool sends at most two at once): the
+ * computation is synchronous, so one pair computes while the other waits on file reads or writes.
+ */
 export interface WorkerRequest { readonly id: number; readonly task: PairTask }
 export type WorkerResponse = { readonly id: number } & Awaited<ReturnType<typeof annotatePairToFiles>>;
 

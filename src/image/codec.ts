@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import { InputFileError } from '../errors.js';
 import type { Image } from './image.js';
 import { makeImage } from './image.js';
 import { rgbToGray } from './gray.js';
+import { decodePngFast } from './png.js';
 
 /** A file path, or the encoded bytes of a PNG/JPEG (anything sharp reads). */
 export type ImageSource = string | Uint8Array;
@@ -23,8 +25,12 @@ function input(source: ImageSource): Sharp {
  * (`>> 8`), the same values OpenCV's PNG reader gives (`png_set_strip_16`).
  */
 export async function decodeImage(source: ImageSource): Promise<Image> {
+  // Plain 8-bit RGB(A) PNGs (video frames) decode in this thread; everything else, and every error, goes to sharp.
+  const bytes = typeof source === 'string' ? await readFile(source).catch(() => null) : source;
+  const fast = bytes === null ? null : decodePngFast(bytes);
+  if (fast !== null) return fast;
   try {
-    const { data, info } = await input(source).rotate().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await input(bytes ?? source).rotate().raw().toBuffer({ resolveWithObject: true });
     return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
   } catch (err) {
     // libvips words the same failure differently from run to run ("Warning: …" or "vipspng: …"), so its

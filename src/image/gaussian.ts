@@ -21,7 +21,7 @@ export function gaussianKernel(ksize: number): readonly number[] {
   return taps;
 }
 
-// The row-filtered intermediate of gaussianBlur: one grow-only buffer per thread (the call is synchronous), so a
+// The row-filtered intermediate of gaussianBlurRows: one grow-only buffer per thread (the call is synchronous), so a
 // blur per pair does not allocate and zero a full-size float64 array each time.
 let rowBuffer = new Float64Array(0);
 function rowScratch(n: number): Float64Array {
@@ -36,22 +36,37 @@ function rowScratch(n: number): Float64Array {
  * With `out` (at least width·height long) the result is written into its prefix instead of a new array.
  */
 export function gaussianBlur(map: FloatMap, ksize: number, out?: Float64Array): FloatMap {
-  const k = gaussianKernel(ksize);
   const { width, height, data } = map;
   const n = width * height;
   const result = out === undefined ? new Float64Array(n) : out.subarray(0, n);
   if (result.length !== n) throw new ArgumentError('out', `at least ${n} values`, out?.length);
+  gaussianBlurRows(width, height, ksize, (y, into) => into.set(data.subarray(y * width, (y + 1) * width)),
+    (y, row) => result.set(row, y * width));
+  return { width, height, data: result };
+}
+
+/**
+ * `gaussianBlur` streamed: `readRow(y, into)` writes input row y into `into` (width values), `writeRow(y, row)`
+ * receives output row y (valid only during the call). A caller can compute its input and consume the blur
+ * row by row without full-size maps of either (the annotation normalises the diff on the way in and
+ * thresholds on the way out); the arithmetic is gaussianBlur's, value for value.
+ */
+export function gaussianBlurRows(width: number, height: number, ksize: number, readRow: (y: number, into: Float64Array) => void,
+  writeRow: (y: number, row: Float64Array) => void): void {
+  const k = gaussianKernel(ksize);
   const half = ksize >> 1;
   // Taps as locals (zero past the kernel's end), so each pixel is one expression in OpenCV's order:
   // row: ((k0·v0 + k1·v1) + k2·v2) + …; column: (centre·v + k1·(below1 + above1)) + k2·(below2 + above2) + ….
   const [k0, k1, k2, k3, k4, k5, k6] = [0, 1, 2, 3, 4, 5, 6].map((j) => k[j] ?? 0);
-  const rows = rowScratch(n);
+  const rows = rowScratch(width * height);
+  const line = new Float64Array(width);
   const ext = new Float64Array(width + 6); // room for the widest kernel's reads
   const colOf = new Int32Array(width + 2 * half);
   for (let i = 0; i < colOf.length; i++) colOf[i] = reflect101Index(i - half, width);
   for (let y = 0; y < height; y++) {
     const base = y * width;
-    for (let i = 0; i < colOf.length; i++) ext[i] = data[base + colOf[i]];
+    readRow(y, line);
+    for (let i = 0; i < colOf.length; i++) ext[i] = line[colOf[i]];
     if (ksize === 7) {
       for (let x = 0; x < width; x++) {
         rows[base + x] = k0 * ext[x] + k1 * ext[x + 1] + k2 * ext[x + 2] + k3 * ext[x + 3] + k4 * ext[x + 4] + k5 * ext[x + 5] + k6 * ext[x + 6];
@@ -72,27 +87,30 @@ export function gaussianBlur(map: FloatMap, ksize: number, out?: Float64Array): 
     if (half === 3) {
       const [a1, b1, a2, b2, a3, b3] = [rowOf[m - 1], rowOf[m + 1], rowOf[m - 2], rowOf[m + 2], rowOf[m - 3], rowOf[m + 3]];
       for (let x = 0; x < width; x++) {
-        result[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]) + f2 * (rows[b2 + x] + rows[a2 + x]) + f3 * (rows[b3 + x] + rows[a3 + x]);
+        line[x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]) + f2 * (rows[b2 + x] + rows[a2 + x]) + f3 * (rows[b3 + x] + rows[a3 + x]);
       }
     } else if (half === 2) {
       const [a1, b1, a2, b2] = [rowOf[m - 1], rowOf[m + 1], rowOf[m - 2], rowOf[m + 2]];
-      for (let x = 0; x < width; x++) result[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]) + f2 * (rows[b2 + x] + rows[a2 + x]);
+      for (let x = 0; x < width; x++) line[x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]) + f2 * (rows[b2 + x] + rows[a2 + x]);
     } else if (half === 1) {
       const [a1, b1] = [rowOf[m - 1], rowOf[m + 1]];
-      for (let x = 0; x < width; x++) result[base + x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]);
+      for (let x = 0; x < width; x++) line[x] = c * rows[base + x] + f1 * (rows[b1 + x] + rows[a1 + x]);
     } else {
-      for (let x = 0; x < width; x++) result[base + x] = c * rows[base + x];
+      for (let x = 0; x < width; x++) line[x] = c * rows[base + x];
     }
+    writeRow(y, line);
   }
-  return { width, height, data: result };
 }
 
 /**
  * `threshold(uint8(GaussianBlur(mask/255, (ksize, ksize), 0)·255), 0, 255, BINARY)` for a 0/255 mask, in
  * integers: the taps ×64 are integers, so the blur of a 0/1 image is exactly s/4096 in any summation order (OpenCV's
- * float64 result is that exact value) and a pixel survives iff uint8(255·s/4096) ≥ 1. Returns the 0/255 mask and the blurred values.
+ * float64 result is that exact value) and a pixel survives iff uint8(255·s/4096) ≥ 1. Returns the 0/255 mask and the
+ * blurred values (null with `keepBlurred` false: a full-size float64 map the production path has no use for).
  */
-export function blurThresholdMask(mask: Image, ksize: number): { mask: Image; blurred: FloatMap } {
+export function blurThresholdMask(mask: Image, ksize: number): { mask: Image; blurred: FloatMap };
+export function blurThresholdMask(mask: Image, ksize: number, keepBlurred: false): { mask: Image; blurred: null };
+export function blurThresholdMask(mask: Image, ksize: number, keepBlurred = true): { mask: Image; blurred: FloatMap | null } {
   assertSingleChannel(mask, 'mask');
   const k = gaussianKernel(ksize);
   const scale = 64; // 2·32: makes every tap of every fixed kernel an integer
@@ -116,7 +134,7 @@ export function blurThresholdMask(mask: Image, ksize: number): { mask: Image; bl
     }
   }
   const out = makeImage(width, height, 1);
-  const blurred = new Float64Array(width * height);
+  const blurred = keepBlurred ? new Float64Array(width * height) : null;
   const rowOf = new Int32Array(height + 2 * half);
   for (let i = 0; i < rowOf.length; i++) rowOf[i] = reflect101Index(i - half, height) * width;
   const inverse = 1 / denominator;
@@ -128,9 +146,9 @@ export function blurThresholdMask(mask: Image, ksize: number): { mask: Image; bl
     const [b1, a1, b2, a2, b3, a3] = [at(1), half >= 1 ? rowOf[m - 1] : base, at(2), half >= 2 ? rowOf[m - 2] : base, at(3), half >= 3 ? rowOf[m - 3] : base];
     for (let x = 0; x < width; x++) {
       const sum = c * rows[base + x] + t1 * (rows[b1 + x] + rows[a1 + x]) + t2 * (rows[b2 + x] + rows[a2 + x]) + t3 * (rows[b3 + x] + rows[a3 + x]);
-      blurred[base + x] = sum * inverse; // exact: the denominator is a power of two
+      if (blurred !== null) blurred[base + x] = sum * inverse; // exact: the denominator is a power of two
       out.data[base + x] = 255 * sum >= denominator ? 255 : 0;
     }
   }
-  return { mask: out, blurred: { width, height, data: blurred } };
+  return { mask: out, blurred: blurred === null ? null : { width, height, data: blurred } };
 }

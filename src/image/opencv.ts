@@ -3,7 +3,7 @@ import { ArgumentError } from '../errors.js';
 import type { Image } from './image.js';
 import { assertSingleChannel, makeImage } from './image.js';
 
-/** The few opencv.js (4.12, wasm) objects we use, typed structurally. */
+/** The few opencv.js (4.12, wasm) objects we use (annotation contours and hulls; the training transforms' resize and colour conversion), typed structurally. */
 interface CvMat {
   readonly rows: number;
   readonly cols: number;
@@ -16,12 +16,19 @@ interface CvMatVector {
   get(i: number): CvMat;
   delete(): void;
 }
+interface CvSize { readonly width: number; readonly height: number }
 export interface OpenCv {
   Mat: { new (): CvMat; new (rows: number, cols: number, type: number): CvMat };
+  Size: new (width: number, height: number) => CvSize;
   MatVector: new () => CvMatVector;
   Scalar: new (...values: number[]) => unknown;
   CV_8UC1: number;
+  CV_8UC3: number;
   CV_32SC2: number;
+  INTER_LINEAR: number;
+  INTER_NEAREST: number;
+  COLOR_RGB2HSV: number;
+  COLOR_HSV2RGB: number;
   RETR_TREE: number;
   CHAIN_APPROX_SIMPLE: number;
   LINE_8: number;
@@ -29,13 +36,15 @@ export interface OpenCv {
   findContours(image: CvMat, contours: CvMatVector, hierarchy: CvMat, mode: number, method: number): void;
   convexHull(points: CvMat, hull: CvMat, clockwise: boolean, returnPoints: boolean): void;
   fillConvexPoly(image: CvMat, points: CvMat, color: unknown, lineType: number, shift: number): void;
+  resize(src: CvMat, dst: CvMat, size: CvSize, fx: number, fy: number, interpolation: number): void;
+  cvtColor(src: CvMat, dst: CvMat, code: number): void;
   onRuntimeInitialized?: () => void;
 }
 
 let loading: Promise<{ cv: OpenCv }> | undefined;
 
 /**
- * Loads opencv.js once per thread (≈0.2–0.9 s). The module object is an Emscripten thenable, so it must never
+ * Loads opencv.js once per thread (≈0.2–0.9 s); the one place that does. The module object is an Emscripten thenable, so it must never
  * be awaited or returned from an async function itself (that hangs): it travels wrapped in `{ cv }`.
  */
 export function loadOpenCv(): Promise<{ cv: OpenCv }> {
@@ -110,4 +119,47 @@ export function fillConvexPoly(cv: OpenCv, width: number, height: number, polygo
     mat.delete();
     pts.delete();
   }
+}
+
+/**
+ * The training transforms' image operations, OpenCV's own so they match the reference's cv2 calls: the same
+ * fixed-point INTER_LINEAR and the same uint8 HSV tables. Interleaved uint8 images in, new arrays out.
+ */
+export interface ImageOps {
+  /** cv2.resize of an interleaved uint8 image with `channels` channels (1 or 3). */
+  resize(src: Uint8Array, w: number, h: number, channels: 1 | 3, nw: number, nh: number, mode: 'linear' | 'nearest'): Uint8Array;
+  /** cv2.cvtColor(img, COLOR_RGB2HSV) or its inverse on a 3-channel uint8 image. */
+  cvtColor(src: Uint8Array, w: number, h: number, code: 'RGB2HSV' | 'HSV2RGB'): Uint8Array;
+}
+
+/** Loads opencv.js (`loadOpenCv`) and returns the training transforms' operations. */
+export async function loadImageOps(): Promise<ImageOps> {
+  const { cv } = await loadOpenCv();
+  const toMat = (src: Uint8Array, w: number, h: number, channels: 1 | 3): CvMat => {
+    const m = new cv.Mat(h, w, channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
+    m.data.set(src);
+    return m;
+  };
+  const take = (m: CvMat): Uint8Array => {
+    const out = new Uint8Array(m.data);
+    m.delete();
+    return out;
+  };
+  return {
+    resize(src, w, h, channels, nw, nh, mode) {
+      if (nw === w && nh === h) return new Uint8Array(src);
+      const a = toMat(src, w, h, channels);
+      const b = new cv.Mat();
+      cv.resize(a, b, new cv.Size(nw, nh), 0, 0, mode === 'linear' ? cv.INTER_LINEAR : cv.INTER_NEAREST);
+      a.delete();
+      return take(b);
+    },
+    cvtColor(src, w, h, code) {
+      const a = toMat(src, w, h, 3);
+      const b = new cv.Mat();
+      cv.cvtColor(a, b, code === 'RGB2HSV' ? cv.COLOR_RGB2HSV : cv.COLOR_HSV2RGB);
+      a.delete();
+      return take(b);
+    },
+  };
 }

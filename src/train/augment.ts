@@ -5,7 +5,7 @@
  * Every random draw comes from the Rng passed in, so a sample's augmentation is a function of
  * (seed, epoch, index).
  */
-import type { ImageOps } from './opencv.js';
+import type { ImageOps } from '../image/index.js';
 import type { Rng } from './rng.js';
 import type { AugmentPreset } from './config.js';
 

@@ -5,7 +5,7 @@
 import { MsccnetError } from '../errors.js';
 import { evalTransform, trainTransform, type TrainTransformOptions } from './augment.js';
 import { decodeSample, UnreadableSampleError, type Sample } from './dataset.js';
-import type { ImageOps } from './opencv.js';
+import type { ImageOps } from '../image/index.js';
 import { Rng } from './rng.js';
 
 export type LoadTask =

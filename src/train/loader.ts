@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { DatasetError } from './errors.js';
 import { runTask, type LoadResult, type LoadTask } from './load.js';
-import { openCv, type ImageOps } from './opencv.js';
+import { loadImageOps, type ImageOps } from '../image/index.js';
 import type { TrainTransformOptions } from './augment.js';
 import type { Sample } from './dataset.js';
 
@@ -23,7 +23,7 @@ export class SamplePool {
   }
 
   static async create(size: number): Promise<SamplePool> {
-    if (size === 0) return new SamplePool([], await openCv());
+    if (size === 0) return new SamplePool([], await loadImageOps());
     // the worker is a sibling module: .js when built; under tsx (sources) the thread must
     // register tsx's loader itself, as Node 20 does not pass module hooks to workers
     const fromSource = import.meta.url.endsWith('.ts');

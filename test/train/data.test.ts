@@ -9,7 +9,7 @@ import { decodeSample, pairedTrainList, readManifestSamples, readReferenceLayout
 import { DatasetError } from '../../src/train/errors.js';
 import { runTask } from '../../src/train/load.js';
 import { SamplePool, trainBatches } from '../../src/train/loader.js';
-import { openCv } from '../../src/train/opencv.js';
+import { loadImageOps } from '../../src/image/index.js';
 import { Rng } from '../../src/train/rng.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'msccnet-data-'));
@@ -25,7 +25,7 @@ await writeFile(join(dir, 'corrupt.png'), 'not a png');
 const sample = (over: Partial<Sample>): Sample => ({
   id: 'x', image: rgb, mask, label: 1, method: 'Deepfakes', compression: 'c23', split: 'train', video: '000_001', frame: 0, ...over,
 });
-const ops = await openCv();
+const ops = await loadImageOps();
 
 test('decoding gives BGR (as cv2.imread) and the grayscale mask; a real without mask file gets zeros', async () => {
   const d = await decodeSample(sample({}));
