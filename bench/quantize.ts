@@ -5,9 +5,12 @@
  * reduce-range), and evaluates each in onnxruntime-node on the held-out val crops with the
  * official Evaluator. Target: int8 pixel mIoU within 0.5 points of fp32. Figures, not assertions.
  *
- *   npm run bench:quantize -- [side=64] [train=64] [val=24] [epochs=6] [threads=2]
+ *   npm run bench:quantize -- [side=64] [train=64] [val=24] [epochs=6] [threads=2] [workDir]
+ *
+ * With `workDir`, the synthetic set and the trained run are kept there and reused by the next
+ * call (training takes ~10 min on 2 busy cores); without it, a temporary folder is removed.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { access, copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -18,8 +21,10 @@ import { parseTrainConfig } from '../src/train/config.js';
 import { evalItems, loadSplit, SamplePool, train } from '../src/train/index.js';
 import { writeSyntheticSet } from '../test/train/synthetic.js';
 
-const [side = 64, trainCount = 64, valCount = 24, epochs = 6, threads = 2] = process.argv.slice(2).map(Number);
-const dir = await mkdtemp(join(tmpdir(), 'msccnet-bench-quantize-'));
+const [side = 64, trainCount = 64, valCount = 24, epochs = 6, threads = 2] = process.argv.slice(2, 7).map(Number);
+const workDir = process.argv[7];
+const dir = workDir ?? await mkdtemp(join(tmpdir(), 'msccnet-bench-quantize-'));
+const exists = (p: string) => access(p).then(() => true, () => false);
 try {
   const set = await writeSyntheticSet(join(dir, 'data'), { side, train: trainCount, val: valCount, seed: 23 });
   const modelConfig = { backboneDepth: 18 as const, inputSize: side, featsChannels: 64 };
@@ -28,12 +33,16 @@ try {
     model: modelConfig, batchSize: 8, epochs, optim: { lr: 0.01 },
     run: { dir: join(dir, 'run'), valEveryEpochs: epochs, logEvery: 1000, threads },
   });
-  const t0 = performance.now();
-  const trained = await train(config);
-  console.log(JSON.stringify({ bench: 'quantize.train', side, trainPairs: trainCount, valPairs: valCount, epochs, steps: trained.step,
-    seconds: +((performance.now() - t0) / 1000).toFixed(1), libtorchValMIoU: trained.validation?.official.mIoU, loadAvg1m: +loadavg()[0].toFixed(2) }));
+  const weights = join(dir, 'run', 'trained.safetensors');
+  if (!(await exists(weights))) {
+    const t0 = performance.now();
+    const trained = await train(config);
+    await copyFile(join(trained.lastCheckpoint!, 'model.safetensors'), weights);
+    console.log(JSON.stringify({ bench: 'quantize.train', side, trainPairs: trainCount, valPairs: valCount, epochs, steps: trained.step,
+      seconds: +((performance.now() - t0) / 1000).toFixed(1), libtorchValMIoU: trained.validation?.official.mIoU, loadAvg1m: +loadavg()[0].toFixed(2) }));
+  }
 
-  const { model, weightsHash } = await loadModel({ weights: join(trained.lastCheckpoint!, 'model.safetensors'), overrides: modelConfig });
+  const { model, weightsHash } = await loadModel({ weights, overrides: modelConfig });
   const metadata = modelMetadata('msccnet', weightsHash);
   const calibration = await openCalibrationSet(set.manifest, side, { limit: 32 });
   const int8 = (o: Partial<Int8ExportOptions>) => exportMsccnetInt8(model, { batches: calibration.batches(), calibrationHash: calibration.hash, metadata, threads, ...o });
@@ -73,5 +82,5 @@ try {
     }));
   }
 } finally {
-  await rm(dir, { recursive: true, force: true });
+  if (workDir === undefined) await rm(dir, { recursive: true, force: true });
 }

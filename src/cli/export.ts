@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ArgumentError } from '../errors.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { loadModel, modelMetadata, openCalibrationSet } from '../infer/index.js';
 import { variantNames } from '../models/msccnet/index.js';
@@ -31,17 +32,19 @@ export function makeExportCommand(): Command {
     .addOption(new Option('--quantize <mode>', 'int8: static QDQ int8, calibrated on --calibration (fast); int8-dynamic: int8 convs, activations quantised per call (no calibration, slow)')
       .choices(['int8', 'int8-dynamic']))
     .option('--calibration <dir|manifest>', 'face crops to calibrate int8 activations on: a folder of images or a manifest.jsonl (its train split)')
-    .option('--calibration-images <n>', 'crops used for calibration, evenly spaced over the set', positiveInt, 32)
+    .option('--calibration-images <n>', 'crops used for calibration (a seeded random sample of the set)', positiveInt, 32)
     .addOption(new Option('--calibration-method <m>', 'activation range: observed min/max, or the 99.999th percentile').choices(['minmax', 'percentile']).default('minmax'))
     .option('--reduce-range', '7-bit int8 weights (avoids u8s8 saturation on AVX2 CPUs without VNNI, at some resolution cost)')
     .action(async (opts: ExportCliOptions) => {
       if ((opts.weights === undefined) === !opts.detfill) throw new InvalidArgumentError('give exactly one of --weights FILE and --detfill');
       if (opts.fp16 && opts.quantize) throw new InvalidArgumentError('--fp16 and --quantize exclude each other');
       if (opts.quantize === 'int8' && opts.calibration === undefined) {
-        throw new InvalidArgumentError('--quantize int8 needs --calibration DIR|manifest.jsonl: a few dozen face crops like those the model will see '
-          + '(activation ranges are measured on them); use --quantize int8-dynamic to skip calibration');
+        throw new ArgumentError('--calibration', 'a folder of face crops or a manifest.jsonl with --quantize int8', undefined,
+          'pass a few dozen crops like those the model will see (activation ranges are measured on them), or use --quantize int8-dynamic');
       }
-      if (opts.quantize !== 'int8' && opts.calibration !== undefined) throw new InvalidArgumentError('--calibration applies to --quantize int8 only');
+      if (opts.quantize !== 'int8' && opts.calibration !== undefined) {
+        throw new ArgumentError('--calibration', 'to be used with --quantize int8', opts.calibration, 'add --quantize int8 or drop --calibration');
+      }
       const t0 = performance.now();
       const { model, weightsHash } = await loadModel({ weights: opts.weights ?? 'detfill', variant: opts.variant, overrides: { inputSize: opts.inputSize } });
       const metadata = modelMetadata(opts.variant, weightsHash);

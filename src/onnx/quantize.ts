@@ -36,6 +36,10 @@ export interface StaticQuantizeOptions {
    * vpmaddubsw, whose int16 pair sums saturate for 8-bit weights (255·127·2 > 32767).
    */
   reduceRange?: boolean;
+  /** convs whose weight name starts with one of these stay float (e.g. `mscc.`, `decoder.`) */
+  keepFloat?: readonly string[];
+  /** residual Adds between quantised tensors become QLinearAdd (default true) */
+  quantizeAdds?: boolean;
   /** intra-op threads of the calibration session */
   threads?: number;
   /** called after each calibration batch */
@@ -77,7 +81,7 @@ function floatWeight(graph: Graph, conv: OnnxNode): Constant | undefined {
 }
 
 /** Which convs and Adds to quantise and which tensors need a calibrated range. */
-function plan(graph: Graph): Plan {
+function plan(graph: Graph, keepFloat: readonly string[], quantizeAdds: boolean): Plan {
   const consumers = graph.consumers();
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const rangeOf = new Map<string, string>();
@@ -92,7 +96,8 @@ function plan(graph: Graph): Plan {
   const convs = graph.nodes.filter((n) => {
     if (n.op !== 'Conv' || outputs.has(n.inputs[0])) return false;
     const w = floatWeight(graph, n);
-    return w !== undefined && w.dims[1] * w.dims[2] * w.dims[3] >= MIN_FAN_IN && w.dims[0] > MAX_HEAD_CHANNELS;
+    return w !== undefined && w.dims[1] * w.dims[2] * w.dims[3] >= MIN_FAN_IN && w.dims[0] > MAX_HEAD_CHANNELS
+      && !keepFloat.some((prefix) => w.name.startsWith(prefix));
   });
   for (const c of convs) {
     if (!rangeOf.has(c.inputs[0])) rangeOf.set(c.inputs[0], c.inputs[0]);
@@ -101,7 +106,7 @@ function plan(graph: Graph): Plan {
   // residual Adds whose operands are both quantised become QLinearAdd (graph order: operands first)
   const adds: OnnxNode[] = [];
   for (const n of graph.nodes) {
-    if (n.op !== 'Add' || n.inputs.length !== 2 || !n.inputs.every((i) => rangeOf.has(i))) continue;
+    if (!quantizeAdds || n.op !== 'Add' || n.inputs.length !== 2 || !n.inputs.every((i) => rangeOf.has(i))) continue;
     const shapes = n.inputs.map((i) => graph.value(i).shape.join());
     if (shapes[0] !== shapes[1]) continue;
     adds.push(n);
@@ -189,7 +194,7 @@ function activationParams([lo, hi]: [number, number]): { scale: number; zeroPoin
  */
 export async function quantizeStaticInt8(graph: Graph, io: { inputs: readonly IoSpec[]; outputs: readonly IoSpec[] },
   opts: StaticQuantizeOptions): Promise<StaticQuantizeSummary> {
-  const p = plan(graph);
+  const p = plan(graph, opts.keepFloat ?? [], opts.quantizeAdds ?? true);
   const calibrated = [...new Set(p.rangeOf.values())];
   const { ranges, images } = await calibrate(graph, io, calibrated, opts);
   const params = new Map<string, { scale: string; zeroPoint: string; s: number }>();
