@@ -1,10 +1,13 @@
 /**
  * Inference benchmark (issue 6): seconds per image of the reference MSCCNet at 512², batch 1 and
- * 8, for onnxruntime-node fp32, onnxruntime-node int8 (dynamic) and the libtorch engine, each in
- * its own child process so that peak RSS is its own. Prints one JSON line per configuration and
- * a summary line with the ratios to libtorch. Figures, not assertions.
+ * 8, for onnxruntime-node fp32, onnxruntime-node int8 (static QDQ, calibrated; `ort-int8-dynamic`
+ * on request) and the libtorch engine, each in its own child process so that peak RSS is its own.
+ * Prints one JSON line per configuration, the op counts of onnxruntime's optimised int8 graph, and
+ * a summary line with the ratios to libtorch. Figures, not assertions. The int8 model is
+ * calibrated on two inputs like the timed one: speed does not depend on the ranges (accuracy is
+ * `bench:quantize`'s business).
  *
- *   npm run bench:infer -- [side=512] [batches=1,8] [runs=3] [threads=2]
+ *   npm run bench:infer -- [side=512] [batches=1,8] [runs=3] [threads=2] [engines=libtorch,ort-fp32,ort-int8]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,17 +18,32 @@ import * as ort from 'onnxruntime-node';
 import { torch } from '../src/torch/index.js';
 import { buildMsccnet } from '../src/models/msccnet/index.js';
 import { applyDetfill } from '../src/models/detfill.js';
-import { exportMsccnet, MSCCNET_IO } from '../src/onnx/index.js';
+import onnxProto from 'onnx-proto';
+import { exportMsccnet, exportMsccnetInt8, MSCCNET_IO } from '../src/onnx/index.js';
 
 /** Conv + linear multiply-adds of the reference configuration per 512² image (official-spec §1). */
 const GMAC_PER_512_IMAGE = 218.24;
 
-type Engine = 'ort-fp32' | 'ort-int8' | 'libtorch';
+type Engine = 'ort-fp32' | 'ort-int8' | 'ort-int8-dynamic' | 'libtorch';
+const ENGINES: readonly Engine[] = ['libtorch', 'ort-fp32', 'ort-int8', 'ort-int8-dynamic'];
 
 interface Figures {
   bench: 'infer'; engine: Engine; side: number; batch: number; threads: number; runs: number;
   secondsPerImage: number; medianBatchSeconds: number; minBatchSeconds: number; gflops: number;
   peakRssMiB: number; loadAvg1m: number;
+}
+
+/** Input of the timed runs (and, with other phases, of the calibration). */
+const benchInput = (batch: number, side: number, phase = 0) => new Float32Array(batch * 3 * side * side).map((_, i) => Math.sin(i * 0.37 + phase));
+
+/** Op counts of onnxruntime's optimised graph (what really runs: QLinearConv, the Q/DQ left over). */
+async function optimizedOps(onnxPath: string, threads: number): Promise<Record<string, number>> {
+  const optimized = `${onnxPath}.optimized.onnx`;
+  const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: threads, graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+  await session.release();
+  const counts: Record<string, number> = {};
+  for (const n of onnxProto.onnx.ModelProto.decode(await readFile(optimized)).graph?.node ?? []) counts[n.opType ?? ''] = (counts[n.opType ?? ''] ?? 0) + 1;
+  return counts;
 }
 
 function model(side: number) {
@@ -36,7 +54,7 @@ function model(side: number) {
 
 /** Child: times one engine at one batch size and prints its JSON line. */
 async function child(engine: Engine, side: number, batch: number, runs: number, threads: number, onnxPath: string): Promise<void> {
-  const input = new Float32Array(batch * 3 * side * side).map((_, i) => Math.sin(i * 0.37));
+  const input = benchInput(batch, side);
   let runOnce: () => Promise<void>;
   if (engine === 'libtorch') {
     torch.setNumThreads(threads);
@@ -66,23 +84,30 @@ async function child(engine: Engine, side: number, batch: number, runs: number, 
 }
 
 async function main(): Promise<void> {
-  const [sideArg = '512', batchesArg = '1,8', runsArg = '3', threadsArg = '2'] = process.argv.slice(2);
+  const [sideArg = '512', batchesArg = '1,8', runsArg = '3', threadsArg = '2', enginesArg = 'libtorch,ort-fp32,ort-int8'] = process.argv.slice(2);
   const [side, runs, threads] = [Number(sideArg), Number(runsArg), Number(threadsArg)];
   const batches = batchesArg.split(',').map(Number);
+  const engines = enginesArg.split(',') as Engine[];
+  const unknown = engines.filter((e) => !ENGINES.includes(e));
+  if (unknown.length > 0) throw new Error(`unknown engine(s) ${unknown.join(', ')}; choose from ${ENGINES.join(', ')}`);
+  const file = (e: Engine) => join(dir, `${e === 'libtorch' ? 'ort-fp32' : e}.onnx`);
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-bench-'));
   try {
     const m = model(side);
-    for (const precision of ['fp32', 'int8'] as const) {
+    for (const e of ENGINES.filter((x) => x !== 'libtorch' && (engines.includes(x) || x === 'ort-fp32'))) {
       const t0 = performance.now();
-      const { bytes } = exportMsccnet(m, { precision });
-      await writeFile(join(dir, `${precision}.onnx`), bytes);
-      console.log(JSON.stringify({ bench: 'infer.export', precision, side, seconds: +((performance.now() - t0) / 1000).toFixed(1), mib: +(bytes.length / 2 ** 20).toFixed(1) }));
+      const { bytes } = e === 'ort-int8'
+        ? await exportMsccnetInt8(m, { batches: [1, 2].map((phase) => ({ data: benchInput(1, side, phase), dims: [1, 3, side, side] })), calibrationHash: 'bench-input', threads })
+        : exportMsccnet(m, { precision: e === 'ort-fp32' ? 'fp32' : 'int8-dynamic' });
+      await writeFile(file(e), bytes);
+      console.log(JSON.stringify({ bench: 'infer.export', engine: e, side, seconds: +((performance.now() - t0) / 1000).toFixed(1), mib: +(bytes.length / 2 ** 20).toFixed(1) }));
     }
+    if (engines.includes('ort-int8')) console.log(JSON.stringify({ bench: 'infer.int8OptimizedGraph', ops: await optimizedOps(file('ort-int8'), threads) }));
     m.dispose();
     const all: Figures[] = [];
     for (const batch of batches) {
-      for (const engine of ['libtorch', 'ort-fp32', 'ort-int8'] as const) {
-        const onnx = join(dir, `${engine === 'ort-int8' ? 'int8' : 'fp32'}.onnx`);
+      for (const engine of engines) {
+        const onnx = file(engine);
         const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', engine, String(side), String(batch), String(runs), String(threads), onnx],
           { encoding: 'utf8', maxBuffer: 1 << 24 });
         const line = r.stdout.trim().split('\n').at(-1) ?? '';
@@ -100,6 +125,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({
         bench: 'infer.summary', side, batch,
         fp32OverLibtorch: t && f32 ? +(f32 / t).toFixed(3) : null, int8OverLibtorch: t && i8 ? +(i8 / t).toFixed(3) : null,
+        int8OverFp32: f32 && i8 ? +(i8 / f32).toFixed(3) : null,
         targets: { fp32OverLibtorch: 1.0, int8OverLibtorch: 0.5 },
       }));
     }

@@ -12,3 +12,4 @@ export { openEngine, createOrtEngine, createTorchEngine, loadModel, modelMetadat
 export { faceRegions, type DetectedFace } from './regions.js';
 export { collectInputs, decodeRgb, detectFiles, regionsJson, NoFaceError, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
   type DetectEvent, type DetectInput, type DetectOptions } from './node.js';
+export { openCalibrationSet, type CalibrationSet } from './calibration.js';

@@ -11,9 +11,13 @@ import type { Graph } from './graph.js';
 import { foldBatchNorm, quantizeConvsDynamicInt8, storeWeightsAsFloat16 } from './passes.js';
 import { TracingBackend } from './tracer.js';
 import { encodeModel, type IoSpec } from './writer.js';
+import { quantizeStaticInt8, type StaticQuantizeOptions, type StaticQuantizeSummary } from './quantize.js';
 
-/** fp32: as trained; fp16: half-size file, float32 arithmetic; int8: dynamic int8 convolutions. */
-export type Precision = 'fp32' | 'fp16' | 'int8';
+/**
+ * fp32: as trained; fp16: half-size file, float32 arithmetic; int8-dynamic: int8 convolutions
+ * with activations quantised per call. Static int8 (calibrated, the fast one) is `exportModuleInt8`.
+ */
+export type Precision = 'fp32' | 'fp16' | 'int8-dynamic';
 
 export interface TraceSpec {
   /** Graph input name and its shape without the batch dimension. */
@@ -96,23 +100,63 @@ export function exportModule(module: Module, spec: TraceSpec, opts: ExportOption
   graph.prune();
   const foldedBatchNorms = foldBatchNorm(graph);
   const precision = opts.precision ?? 'fp32';
-  const quantizedConvs = precision === 'int8' ? quantizeConvsDynamicInt8(graph) : 0;
+  const quantizedConvs = precision === 'int8-dynamic' ? quantizeConvsDynamicInt8(graph) : 0;
   if (precision === 'fp16') storeWeightsAsFloat16(graph);
   const bytes = encodeModel(graph, traced, { precision, ...opts.metadata }, PRODUCER_VERSION);
   return { bytes, nodes: graph.nodes.length, initializers: graph.constants.size, foldedBatchNorms, quantizedConvs };
 }
 
+export interface Int8ExportOptions extends StaticQuantizeOptions {
+  /** names the calibration set in the metadata (e.g. `sha256:…` over its file list and bytes) */
+  calibrationHash: string;
+  metadata?: Readonly<Record<string, string>>;
+}
+
+export interface Int8ExportSummary extends ExportSummary {
+  quantization: StaticQuantizeSummary;
+}
+
+/**
+ * Traces a module, folds BN, calibrates activation ranges on `opts.batches` and writes a static
+ * int8 QDQ model (onnxruntime fuses it into QLinearConv/QLinearAdd). Metadata records the mode,
+ * the calibration method and the calibration set's hash.
+ */
+export async function exportModuleInt8(module: Module, spec: TraceSpec, opts: Int8ExportOptions): Promise<Int8ExportSummary> {
+  const traced = traceModule(module, spec);
+  const { graph } = traced;
+  graph.prune();
+  const foldedBatchNorms = foldBatchNorm(graph);
+  const quantization = await quantizeStaticInt8(graph, traced, opts);
+  const bytes = encodeModel(graph, traced, {
+    precision: 'int8', quantization: `static-qdq-u8s8${opts.reduceRange ? '-reduce-range' : ''}`,
+    calibrationMethod: opts.method === 'percentile' ? `percentile-${opts.percentile ?? 99.999}` : 'minmax',
+    calibrationImages: String(quantization.calibrationImages), calibrationHash: opts.calibrationHash, ...opts.metadata,
+  }, PRODUCER_VERSION);
+  return { bytes, nodes: graph.nodes.length, initializers: graph.constants.size, foldedBatchNorms, quantizedConvs: quantization.quantizedConvs, quantization };
+}
+
 /** Graph names of MSCCNet's input and outputs (issue 6). */
 export const MSCCNET_IO = { input: 'image', imageLogits: 'image_logits', maskLogits: 'mask_logits' } as const;
 
-/** MSCCNet's eval forward as an ONNX model: `image` [B,3,S,S] → `image_logits` [B,K], `mask_logits` [B,K,s,s]. */
-export function exportMsccnet(model: MSCCNet, opts: ExportOptions = {}): ExportSummary {
+function msccnetSpec(model: MSCCNet): TraceSpec {
   const side = model.config.inputSize;
-  return exportModule(model, {
+  return {
     input: { name: MSCCNET_IO.input, shape: [3, side, side] },
     forward: (x) => {
       const out = model.forward(x);
       return { [MSCCNET_IO.imageLogits]: out.imgLogits, [MSCCNET_IO.maskLogits]: out.maskLogits };
     },
-  }, { ...opts, metadata: { config: JSON.stringify(model.config), inputSize: String(side), ...opts.metadata } });
+  };
+}
+
+const msccnetMetadata = (model: MSCCNet) => ({ config: JSON.stringify(model.config), inputSize: String(model.config.inputSize) });
+
+/** MSCCNet's eval forward as an ONNX model: `image` [B,3,S,S] → `image_logits` [B,K], `mask_logits` [B,K,s,s]. */
+export function exportMsccnet(model: MSCCNet, opts: ExportOptions = {}): ExportSummary {
+  return exportModule(model, msccnetSpec(model), { ...opts, metadata: { ...msccnetMetadata(model), ...opts.metadata } });
+}
+
+/** MSCCNet as a static int8 QDQ model calibrated on `opts.batches` (normalised [B,3,S,S] crops). */
+export function exportMsccnetInt8(model: MSCCNet, opts: Int8ExportOptions): Promise<Int8ExportSummary> {
+  return exportModuleInt8(model, msccnetSpec(model), { ...opts, metadata: { ...msccnetMetadata(model), ...opts.metadata } });
 }

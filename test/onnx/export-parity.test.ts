@@ -56,7 +56,7 @@ test('fp16 storage halves the weights and stays close; int8 quantises every larg
   const fp16 = await relativeErrors('msccnet', small, 1, 'fp16');
   assert.ok(fp16.exported.bytes.length < 0.55 * fp32.exported.bytes.length, 'fp16 file is about half');
   for (const [name, e] of Object.entries(fp16.errors)) assert.ok(e < 1e-2, `fp16 ${name}: relative error ${e}`);
-  const int8 = await relativeErrors('msccnet', small, 1, 'int8');
+  const int8 = await relativeErrors('msccnet', small, 1, 'int8-dynamic');
   assert.ok(int8.exported.quantizedConvs > 20, `quantised ${int8.exported.quantizedConvs} convs`);
   assert.ok(int8.exported.bytes.length < 0.4 * fp32.exported.bytes.length, 'int8 file is about a quarter');
   assert.ok(Number.isFinite(int8.errors.image_logits));
