@@ -57,7 +57,7 @@ export const DEMO_PLANS: Readonly<Record<DemoSize, DemoPlan>> = {
     splits: {
       train: [[['franck', 10], ['cap12', 0]], [['franck', 60], ['cap12', 30]], [['franck', 120], ['franck', 90]]],
       val: [[['cap12', 45], ['franck', 150]]],
-      test: [[['cap13', 5], ['cap13', 20]]],       // a person the models never saw in training
+      test: [[['cap13', 5], ['cap13', 20]]],       // a video never used in training
     },
     clipFrames: 16, fps: 8, frames: 6, cropSide: 128, compression: 'c23',
     model: { ...SMALL, inputSize: 128 }, batchSize: 8, epochs: { intra: 2, leaveOneOut: 1 }, lr: 0.01, detectFrames: 3,

@@ -251,7 +251,7 @@ function gridEntries(entries: readonly ManifestEntry[], plan: DemoPlan): Manifes
 
 /** A raw self-blend training pair (the fake and the real crop of its frame) for the annotation strip. */
 function stripPair(entries: readonly ManifestEntry[]): { real: ManifestEntry; fake: ManifestEntry } {
-  const raw = entries.filter((e) => e.compression === 'raw');
+  const raw = entries.filter((e) => e.compression === 'raw' && e.split === 'train');
   for (const fake of raw.filter((e) => e.label === 1 && e.method === 'FaceSwap')) {
     const real = raw.find((e) => e.label === 0 && e.split === fake.split && e.video === fake.video.split('_')[0] && e.frame === fake.frame);
     if (real) return { real, fake };

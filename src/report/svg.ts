@@ -15,10 +15,10 @@ function ticks(lo: number, hi: number, count = 5): number[] {
   return out;
 }
 
-/** A line chart of `series` with axes, ticks, a title and a legend. */
-export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[], size: [w: number, h: number] = [560, 300]): string {
+/** A line chart of `series` with axes, ticks, a title and a legend (series with an empty name stay out of it). */
+export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[], size: [w: number, h: number] = [700, 300]): string {
   const [W, H] = size;
-  const m = { left: 56, right: 12, top: 28, bottom: 42 };
+  const m = { left: 56, right: 150, top: 28, bottom: 42 };   // the legend sits in the right margin
   const finite = (a: readonly number[]): number[] => a.filter(Number.isFinite);
   const xs = series.flatMap((s) => finite(s.x));
   const ys = series.flatMap((s) => finite(s.y));
@@ -43,10 +43,10 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     const pts = s.x.map((x, i) => [x, s.y[i]!] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     parts.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="${s.width ?? 1.5}" points="${pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
   }
-  series.forEach((s, i) => {
+  series.filter((s) => s.name !== '').forEach((s, i) => {
     const y = m.top + 4 + i * 14;
-    parts.push(`<line x1="${W - m.right - 170}" y1="${y}" x2="${W - m.right - 150}" y2="${y}" stroke="${s.colour}" stroke-width="3"/>`,
-      `<text x="${W - m.right - 145}" y="${y + 4}" class="legend">${esc(s.name)}</text>`);
+    parts.push(`<line x1="${W - m.right + 10}" y1="${y}" x2="${W - m.right + 30}" y2="${y}" stroke="${s.colour}" stroke-width="3"/>`,
+      `<text x="${W - m.right + 35}" y="${y + 4}" class="legend">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n');

@@ -54,7 +54,7 @@ function table2(r: DemoResult): ReportTable {
   return {
     id: 'table2', title: `Table 2: intra-dataset (train and test at ${r.plan.compression})`, unit: 'percent',
     caption: 'Image-level ACC and AUC, pixel-level F1 and mIoU (official definitions: one global confusion matrix, averaged over the real and fake classes), in %, '
-      + 'on the test split (a person never seen in training). The all-real row is the constant predictor "every image and pixel real" on the same test set.',
+      + 'on the test split (clips of a video never used in training). The all-real row is the constant predictor "every image and pixel real" on the same test set.',
     columns: [...METRICS],
     rows: [
       { name: 'all-real predictor', cells: METRICS.map((m) => pct(r.allReal[m])) },
