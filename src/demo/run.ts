@@ -20,7 +20,7 @@ import { runPrepare } from '../jobs/prepare.js';
 import { MSCCNET_VARIANTS } from '../models/index.js';
 import { exportMsccnet } from '../onnx/index.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
-import { runProtocol, type ProtocolTable } from '../train/protocols.js';
+import { runProtocol, type ProtocolEvent, type ProtocolTable } from '../train/protocols.js';
 import { buildModel } from '../train/trainer.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { writeReport } from '../report/index.js';
@@ -145,7 +145,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const totalRuns = DEMO_MODELS.length * (1 + methods);
   const runSteps = new Map<string, number>();
   let stepsDone = 0;
-  const onRun = (model: DemoModel, protocol: string) => (e: Parameters<NonNullable<Parameters<typeof runProtocol>[2]['onEvent']>>[0]): void => {
+  const onRun = (model: DemoModel, protocol: string) => (e: ProtocolEvent): void => {
     const key = `${model} ${protocol} ${e.run}`;
     if (e.event.kind === 'start') {
       runSteps.set(key, e.event.totalSteps);
