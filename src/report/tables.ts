@@ -3,8 +3,8 @@
  * HTML, Markdown and JSON reports are all rendered: the three can only agree.
  */
 import type { SplitStats } from '../data/manifest.js';
-import { DEMO_METHODS, methodLabel } from '../demo/plan.js';
-import { DEMO_MODELS, type DemoModel, type DemoResult } from '../demo/run.js';
+import { DEMO_METHODS, DEMO_MODELS, methodLabel, type DemoModel } from '../demo/plan.js';
+import type { DemoResult } from '../demo/run.js';
 import { METRICS, type ProtocolTable } from '../train/protocols.js';
 
 /** A cell: a number (percent with 2 decimals, or a count), a mark such as ✓, or null (not measured). */
