@@ -35,7 +35,9 @@ export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; 
         + 'on CPU, from random initialisation (no ImageNet weights), with a small variant (ResNet-18 V1c, C = 64, output stride 16, the paper\'s N = 4 DCT bases) and the flip-only augmentation preset. '
         + 'None of this is comparable to the paper\'s numbers (ResNet-50, 512², 143,724 crops, 30 epochs, ImageNet initialisation).',
       `Against the constant "all real" predictor, MSCCNet's pixel mIoU is ${h.msccnetMIoU.toFixed(2)} % vs ${h.allRealMIoU.toFixed(2)} % (${h.overAllReal >= 0 ? '+' : ''}${h.overAllReal.toFixed(2)} points): `
-        + (h.overAllReal >= 10 ? 'the model does localise the synthetic manipulations.' : 'the margin is small: the model has barely learnt to localise at this training length.'),
+        + (h.overAllReal >= 10 ? 'the model does localise the synthetic manipulations.'
+          : h.overAllReal >= 1 ? 'the margin is small: the model has barely learnt to localise at this training length.'
+            : 'the model has not learnt to localise at this training length: its masks are (nearly) the all-real prediction.'),
       `MSCCNet vs Base. on this data: intra-dataset pixel mIoU ${h.msccnetMIoU.toFixed(2)} % vs ${h.baseMIoU.toFixed(2)} % (MSCCNet ${beatsBase ? 'beats' : 'does not beat'} Base.); `
         + `leave-one-out average ${h.looMsccnetMIoU.toFixed(2)} % vs ${h.looBaseMIoU.toFixed(2)} % (MSCCNet ${looBeats ? 'beats' : 'does not beat'} Base.). `
         + 'One seed, tiny data and short training: differences of a few points are within run-to-run noise, so this neither confirms nor refutes the paper\'s Table 6. '
