@@ -10,6 +10,7 @@ import { makeWorkerCommand } from './worker.js';
 import { makeSamplesCommand } from './samples.js';
 import { makeTrainCommand } from './train.js';
 import { makeBenchmarkCommand } from './benchmark.js';
+import { makeDemoCommand } from './demo.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
@@ -26,5 +27,6 @@ export function makeProgram(): Command {
     .addCommand(makeSamplesCommand())
     .addCommand(makeServeCommand())
     .addCommand(makeTrainCommand())
-    .addCommand(makeBenchmarkCommand());
+    .addCommand(makeBenchmarkCommand())
+    .addCommand(makeDemoCommand());
 }

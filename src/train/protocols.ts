@@ -35,9 +35,14 @@ export interface ProtocolOptions {
   readonly testManifest?: string;
   readonly testSplit?: string;
   readonly testCompression?: string;
-  readonly onEvent?: (e: { readonly run: string; readonly event: TrainEvent } | { readonly run: string; readonly event: { kind: 'tested'; metrics: EvaluationResult['official'] } }) => void;
+  readonly onEvent?: (e: ProtocolEvent) => void;
   readonly signal?: AbortSignal;
 }
+
+/** A training event of one run (named by its table row), or that run's test result. */
+export type ProtocolEvent =
+  | { readonly run: string; readonly event: TrainEvent }
+  | { readonly run: string; readonly event: { kind: 'tested'; metrics: EvaluationResult['official'] } };
 
 interface RunPlan { readonly name: string; readonly train: TrainConfig; readonly test: TrainConfig }
 

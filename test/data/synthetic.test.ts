@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import sharp from 'sharp';
 import { loadFaceDetector } from '../../src/data/faces.js';
-import { FORGERY_KINDS, jpegRoundTrip, mouthRewarp, regionSwap, sampleForgeryParams, samplePhotos, seededRandom, selfBlend,
+import { forge, FORGERY_KINDS, jpegRoundTrip, sampleForgeryParams, samplePhotos, seededRandom, selfBlend,
   talkingFaceVideos, type FaceImage } from '../../src/data/synthetic/index.js';
 
 const [W, H] = [360, 288];
@@ -21,7 +21,7 @@ test('synthetic forgeries change exactly the pixels their mask says, determinist
   for (const kind of FORGERY_KINDS) {
     const params = sampleForgeryParams(kind, seededRandom(11));
     assert.deepEqual(params, sampleForgeryParams(kind, seededRandom(11)), 'same seed, same parameters');
-    const f = kind === 'self-blend' ? selfBlend(target, params) : kind === 'mouth-rewarp' ? mouthRewarp(target, params) : regionSwap(target, donor, params);
+    const f = forge(kind, target, donor, params);
     let outsideChanged = 0; let inside = 0; let insideDiff = 0; let support = 0;
     for (let i = 0; i < W * H; i++) {
       const d = [0, 1, 2].reduce((s, c) => s + Math.abs(f.fake.data[i * 3 + c]! - target.image.data[i * 3 + c]!), 0);

@@ -11,7 +11,8 @@ export interface FaceImage { image: RgbImage; landmarks: readonly Point[] }
  */
 export interface Forgery { fake: RgbImage; alpha: Float32Array }
 
-export const FORGERY_KINDS = ['self-blend', 'region-swap', 'mouth-rewarp'] as const;
+/** Five synthetic kinds standing in for FF++'s five methods in the demo (none is a real deepfake method). */
+export const FORGERY_KINDS = ['self-blend', 'region-swap', 'mouth-rewarp', 'eye-rewarp', 'lower-swap'] as const;
 export type ForgeryKind = (typeof FORGERY_KINDS)[number];
 
 /** Parameters drawn once per forged video, so every frame is manipulated the same way. */
@@ -23,7 +24,7 @@ export interface ForgeryParams {
   /** self-blend: source affine (degrees, scale, shift in px) and colour jitter (gain, bias per channel). */
   rotation: number; scale: number; shift: Point;
   gain: [number, number, number]; bias: [number, number, number];
-  /** mouth-rewarp: stretch of the mouth area. */
+  /** mouth-rewarp / eye-rewarp: stretch of the mouth / eye area. */
   stretch: Point;
 }
 
@@ -32,7 +33,7 @@ export function sampleForgeryParams(kind: ForgeryKind, rng: () => number): Forge
   const u = (lo: number, hi: number): number => uniform(rng, lo, hi);
   const sign = (): number => (rng() < 0.5 ? -1 : 1);
   return {
-    regionScale: kind === 'mouth-rewarp' ? u(1.05, 1.15) : u(0.85, 0.97),
+    regionScale: kind === 'mouth-rewarp' || kind === 'eye-rewarp' ? u(1.05, 1.15) : u(0.85, 0.97),
     blurRadius: Math.round(u(2, 3)),   // three box passes: σ ≈ 2.5–3.5 px, a soft but short blend edge
     // A visible misalignment (≥ 2 px, ≥ 3 % scale): SSIM sees structure, not a smooth colour shift.
     rotation: u(-3, 3), scale: 1 + sign() * u(0.03, 0.06), shift: [sign() * u(2, 4), sign() * u(2, 4)],
@@ -43,6 +44,11 @@ export function sampleForgeryParams(kind: ForgeryKind, rng: () => number): Forge
 
 const JAW_AND_BROWS = Array.from({ length: 27 }, (_, i) => i);
 const MOUTH_AREA = [...Array.from({ length: 20 }, (_, i) => 48 + i), 33, 5, 11, 8];
+const EYE_AREA = [...Array.from({ length: 10 }, (_, i) => 17 + i), ...Array.from({ length: 12 }, (_, i) => 36 + i), 28];
+const LOWER_FACE = [...Array.from({ length: 13 }, (_, i) => 2 + i), ...Array.from({ length: 7 }, (_, i) => 29 + i)];
+const REGION: Record<ForgeryKind, readonly number[]> = {
+  'self-blend': JAW_AND_BROWS, 'region-swap': JAW_AND_BROWS, 'mouth-rewarp': MOUTH_AREA, 'eye-rewarp': EYE_AREA, 'lower-swap': LOWER_FACE,
+};
 
 function checkFace(f: FaceImage, name: string): void {
   if (f.landmarks.length !== 68) throw new ArgumentError(`${name}.landmarks`, '68 points', f.landmarks);
@@ -50,12 +56,12 @@ function checkFace(f: FaceImage, name: string): void {
 }
 
 /**
- * The blend weight a forgery of `kind` uses on `face`: its landmark hull (jaw + brows, or the mouth
- * area), scaled and softened. Frames that share landmarks can compute it once and pass it in.
+ * The blend weight a forgery of `kind` uses on `face`: its landmark hull (jaw + brows, the mouth
+ * area, the eyes and brows, or nose + mouth + lower jaw), scaled and softened. Frames that share landmarks can compute it once and pass it in.
  */
 export function forgeryAlpha(kind: ForgeryKind, face: FaceImage, p: ForgeryParams): Float32Array {
   const { width, height } = face.image;
-  const idx = kind === 'mouth-rewarp' ? MOUTH_AREA : JAW_AND_BROWS;
+  const idx = REGION[kind];
   const hull = scalePolygon(convexHull(idx.map((i) => face.landmarks[i]!)), p.regionScale);
   return blurMask(fillPolygon(hull, width, height), width, height, p.blurRadius);
 }
@@ -97,6 +103,30 @@ export function mouthRewarp(face: FaceImage, p: ForgeryParams, alpha = forgeryAl
   const mouth = centroid(face.landmarks.slice(48, 68));
   const stretched = warpAffine(face.image, affineAbout(mouth, 0, p.stretch[0], p.stretch[1]));
   return { fake: blend(face.image, stretched, alpha), alpha };
+}
+
+/** Eye re-warp (upper-face re-enactment style): the eye and brow area stretched about its centre, blended inside its hull. */
+export function eyeRewarp(face: FaceImage, p: ForgeryParams, alpha = forgeryAlpha('eye-rewarp', face, p)): Forgery {
+  checkFace(face, 'face');
+  const eyes = centroid(face.landmarks.slice(36, 48));
+  const stretched = warpAffine(face.image, affineAbout(eyes, 0, p.stretch[1], p.stretch[0]));
+  return { fake: blend(face.image, stretched, alpha), alpha };
+}
+
+/** Lower-face swap (partial face-swap style): the donor aligned as in `regionSwap`, blended only over nose, mouth and lower jaw. */
+export function lowerSwap(target: FaceImage, donor: FaceImage, p: ForgeryParams, alpha = forgeryAlpha('lower-swap', target, p)): Forgery {
+  return regionSwap(target, donor, p, alpha);
+}
+
+/** The forgery of `kind` (the donor is used by the swaps only). */
+export function forge(kind: ForgeryKind, target: FaceImage, donor: FaceImage, p: ForgeryParams, alpha = forgeryAlpha(kind, target, p)): Forgery {
+  switch (kind) {
+    case 'self-blend': return selfBlend(target, p, alpha);
+    case 'region-swap': return regionSwap(target, donor, p, alpha);
+    case 'mouth-rewarp': return mouthRewarp(target, p, alpha);
+    case 'eye-rewarp': return eyeRewarp(target, p, alpha);
+    case 'lower-swap': return lowerSwap(target, donor, p, alpha);
+  }
 }
 
 /** Per-channel mean/std transfer of `src` onto `ref`'s statistics, both measured where alpha > 0.5. */

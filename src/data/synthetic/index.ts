@@ -1,5 +1,5 @@
 export { jpegRoundTrip } from './compress.js';
-export { FORGERY_KINDS, forgeryAlpha, mouthRewarp, regionSwap, sampleForgeryParams, selfBlend,
+export { FORGERY_KINDS, eyeRewarp, forge, forgeryAlpha, lowerSwap, mouthRewarp, regionSwap, sampleForgeryParams, selfBlend,
   type FaceImage, type Forgery, type ForgeryKind, type ForgeryParams } from './forge.js';
 export { seededRandom, type Point, type RgbImage } from './geometry.js';
 export { samplePhotos, talkingFaceVideos, FaceMaterialMissingError } from './material.js';

