@@ -90,16 +90,8 @@ export function quantizeConvsDynamicInt8(graph: Graph): number {
     const bias = conv.inputs[2] === undefined ? undefined : floatConst(graph, conv.inputs[2]);
     if (conv.inputs[2] !== undefined && bias === undefined) { rewritten.push(conv); continue; }
     const out = w.dims[0];
-    const per = w.data.length / out;
     const q = new Uint8Array(w.data.length);
-    const scales = new Float32Array(out);
-    for (let o = 0; o < out; o++) {
-      let max = 0;
-      for (let i = o * per; i < (o + 1) * per; i++) max = Math.max(max, Math.abs(Number(w.data[i])));
-      const s = max > 0 ? max / 127 : 1;
-      scales[o] = s;
-      for (let i = o * per; i < (o + 1) * per; i++) q[i] = Math.round(Number(w.data[i]) / s) + 128;
-    }
+    const scales = quantizePerChannel(w, q, -127, 127, 128);
     const base = w.name.replace(/\.weight(_folded)?$/, '');
     const yName = conv.outputs[0];
     const y = graph.value(yName);
@@ -127,4 +119,21 @@ export function quantizeConvsDynamicInt8(graph: Graph): number {
   graph.nodes.splice(0, graph.nodes.length, ...rewritten);
   graph.prune();
   return count;
+}
+
+/**
+ * Symmetric per-output-channel quantisation of a conv weight [out, …] into `target`:
+ * q = clamp(round(w / s), qmin, qmax) + zeroPoint with s = max|w| / qmax per channel; returns the scales.
+ */
+export function quantizePerChannel(w: Constant, target: Int8Array | Uint8Array, qmin: number, qmax: number, zeroPoint = 0): Float32Array {
+  const out = w.dims[0];
+  const per = w.data.length / out;
+  const scales = new Float32Array(out);
+  for (let o = 0; o < out; o++) {
+    let max = 0;
+    for (let i = o * per; i < (o + 1) * per; i++) max = Math.max(max, Math.abs(Number(w.data[i])));
+    scales[o] = max > 0 ? max / qmax : 1;
+    for (let i = o * per; i < (o + 1) * per; i++) target[i] = Math.min(qmax, Math.max(qmin, Math.round(Number(w.data[i]) / scales[o]))) + zeroPoint;
+  }
+  return scales;
 }

@@ -13,6 +13,7 @@
 import * as ort from 'onnxruntime-node';
 import { ExportError } from './errors.js';
 import { constData, type Constant, type Graph, type OnnxNode, type ValueInfo } from './graph.js';
+import { quantizePerChannel } from './passes.js';
 import { encodeModel, type IoSpec } from './writer.js';
 
 /** How an activation range is taken from the calibration values. */
@@ -212,15 +213,8 @@ export async function quantizeStaticInt8(graph: Graph, io: { inputs: readonly Io
   for (const conv of p.convs) {
     const w = floatWeight(graph, conv)!;
     const out = w.dims[0];
-    const per = w.data.length / out;
     const q = new Int8Array(w.data.length);
-    const scales = new Float32Array(out);
-    for (let o = 0; o < out; o++) {
-      let max = 0;
-      for (let i = o * per; i < (o + 1) * per; i++) max = Math.max(max, Math.abs(Number(w.data[i])));
-      scales[o] = max > 0 ? max / qmax : 1;
-      for (let i = o * per; i < (o + 1) * per; i++) q[i] = Math.min(qmax, Math.max(qmin, Math.round(Number(w.data[i]) / scales[o])));
-    }
+    const scales = quantizePerChannel(w, q, qmin, qmax);
     const base = w.name.replace(/\.weight(_folded)?$/, '');
     const nodes: OnnxNode[] = [];
     const wq = graph.addConstant({ name: `${base}.weight_int8`, dtype: 'int8', dims: w.dims, data: q }).name;
