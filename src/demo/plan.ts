@@ -6,6 +6,7 @@
 import type { Compression, Method } from '../data/layout.js';
 import type { ForgeryKind } from '../data/synthetic/index.js';
 import type { MsccnetConfigInput } from '../models/index.js';
+import type { TrainConfigInput } from '../train/config.js';
 
 export type DemoSize = 'full' | 'quick';
 
@@ -32,7 +33,8 @@ export interface DemoPlan {
   readonly batchSize: number;
   /** epochs of the intra-dataset runs and of each leave-one-out run */
   readonly epochs: { readonly intra: number; readonly leaveOneOut: number };
-  readonly lr: number;
+  /** optimiser overrides of the official recipe (see {@link FROM_SCRATCH}) */
+  readonly optim: TrainConfigInput['optim'];
   /** frames sampled per held-out video by `detect` */
   readonly detectFrames: number;
 }
@@ -54,6 +56,9 @@ export function methodLabel(method: string): string {
 // The small model: ResNet-18 V1c, C = 64, the paper's 4 DCT bases (the official 64 need C % 64 = 0 and cost more),
 // output stride 16 (half the cost of 8 at this size; the mask logits are inputSize/16 a side).
 const SMALL = { backboneDepth: 18, featsChannels: 64, dct: 'paper', outputStride: 16 } as const;
+// From random init (no ImageNet weights offline) the official SGD (lr 0.01, momentum 0.9) left both models predicting
+// every pixel real after 450 steps; AdamW at 3e-4 fits the same steps and localises on the held-out video.
+const FROM_SCRATCH = { optimizer: 'adamw', lr: 3e-4, weightDecay: 0.01 } as const;
 
 export const DEMO_PLANS: Readonly<Record<DemoSize, DemoPlan>> = {
   full: {
@@ -66,12 +71,12 @@ export const DEMO_PLANS: Readonly<Record<DemoSize, DemoPlan>> = {
     // 64² crops: at 128² the budget allows ~90 steps per intra run; at 64² the intra runs get 450 steps
     // (0.37 s each here) and the ten leave-one-out runs one epoch each, so the whole demo stays near 12 min
     clipFrames: 16, fps: 8, frames: 6, cropSide: 64, compression: 'c23',
-    model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 10, leaveOneOut: 1 }, lr: 0.01, detectFrames: 3,
+    model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 10, leaveOneOut: 1 }, optim: FROM_SCRATCH, detectFrames: 3,
   },
   quick: {
     size: 'quick',
     splits: { train: [[['franck', 10], ['cap12', 0]]], val: [], test: [[['cap13', 5], ['cap13', 20]]] },
     clipFrames: 8, fps: 4, frames: 3, cropSide: 64, compression: 'c23',
-    model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 1, leaveOneOut: 1 }, lr: 0.01, detectFrames: 1,
+    model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 1, leaveOneOut: 1 }, optim: FROM_SCRATCH, detectFrames: 1,
   },
 };

@@ -20,7 +20,7 @@ import { runPrepare } from '../jobs/prepare.js';
 import { MSCCNET_VARIANTS } from '../models/index.js';
 import { exportMsccnet } from '../onnx/index.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
-import { runProtocol, type ProtocolEvent, type ProtocolTable } from '../train/protocols.js';
+import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../train/protocols.js';
 import { buildModel } from '../train/trainer.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { writeReport } from '../report/index.js';
@@ -91,7 +91,7 @@ function trainConfig(plan: DemoPlan, model: DemoModel, manifest: string, epochs:
   return parseTrainConfig({
     data: { manifest, compression: plan.compression, methods: [...METHODS], augment: 'paper', cropSize: plan.cropSide, scaleBase: plan.cropSide, workers: 1, prefetch: 2 },
     model: { ...plan.model, ...MSCCNET_VARIANTS[model].config },
-    batchSize: plan.batchSize, epochs, optim: { lr: plan.lr },
+    batchSize: plan.batchSize, epochs, optim: plan.optim,
     // no validation during training (the demo's val split is too small to select on): the last checkpoint is tested
     run: { threads: 2, logEvery: 1, valEveryEpochs: 1000, checkpointEveryEpochs: epochs, keepLast: 1 },
   });
@@ -142,36 +142,34 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
   // 3. train and test Base. and MSCCNet: intra-dataset (Table 2) and leave-one-out (Table 4)
   const curves: TrainingCurve[] = [];
-  const totalRuns = DEMO_MODELS.length * (1 + methods);
-  const runSteps = new Map<string, number>();
+  // the intra runs first (they feed export, detect and the figures), then leave-one-out
+  const runs = (['intra', 'leave-one-out'] as const).flatMap((protocol) => DEMO_MODELS.map((model) => ({
+    model, protocol, config: trainConfig(plan, model, manifest, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut),
+    options: { outDir: join(out, 'runs', model), signal: o.signal },
+  })));
+  let total = 0;
+  for (const r of runs) total += await protocolSteps(r.protocol, r.config, r.options);
   let stepsDone = 0;
   const onRun = (model: DemoModel, protocol: string) => (e: ProtocolEvent): void => {
-    const key = `${model} ${protocol} ${e.run}`;
     if (e.event.kind === 'start') {
-      runSteps.set(key, e.event.totalSteps);
       curves.push({ model, run: `${protocol} ${e.run}`, steps: [], loss: [] });
     } else if (e.event.kind === 'step') {
       const c = curves.at(-1)!;
       c.steps.push(e.event.step);
       c.loss.push(e.event.losses.total ?? Number.NaN);
-      stepsDone++;
-      const known = [...runSteps.values()];
-      const total = known.reduce((s, v) => s + v, 0) + (totalRuns - known.length) * (known.at(-1) ?? 0);
-      emit({ kind: 'progress', stage: 'train', done: stepsDone, total, status: `${model} ${protocol} ${e.run}` });
+      emit({ kind: 'progress', stage: 'train', done: ++stepsDone, total, status: `${model} ${protocol} ${e.run}` });
     }
   };
   const intra = {} as Record<DemoModel, ProtocolTable>;
   const leaveOneOut = {} as Record<DemoModel, ProtocolTable>;
   const intraResults = {} as Record<DemoModel, EvaluationResult>;
-  for (const model of DEMO_MODELS) {
-    const dir = join(out, 'runs', model);
-    intra[model] = await runProtocol('intra', trainConfig(plan, model, manifest, plan.epochs.intra), { outDir: dir, signal: o.signal, onEvent: onRun(model, 'intra') });
-    intraResults[model] = JSON.parse(await readFile(join(intra[model].rows[0]!.cells.ACC!.run, 'test-metrics.json'), 'utf8')) as EvaluationResult;
-  }
-  for (const model of DEMO_MODELS) {
-    const dir = join(out, 'runs', model);
-    leaveOneOut[model] = await runProtocol('leave-one-out', trainConfig(plan, model, manifest, plan.epochs.leaveOneOut),
-      { outDir: dir, signal: o.signal, onEvent: onRun(model, 'leave-one-out') });
+  for (const r of runs) {
+    const table = await runProtocol(r.protocol, r.config, { ...r.options, onEvent: onRun(r.model, r.protocol) });
+    if (r.protocol === 'leave-one-out') leaveOneOut[r.model] = table;
+    else {
+      intra[r.model] = table;
+      intraResults[r.model] = JSON.parse(await readFile(join(table.rows[0]!.cells.ACC!.run, 'test-metrics.json'), 'utf8')) as EvaluationResult;
+    }
   }
   finish('train');
 

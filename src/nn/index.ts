@@ -1,4 +1,4 @@
-/** Neural-network modules over the torch API (torch.nn): Module, layers, initialisers, SGD, safetensors. */
+/** Neural-network modules over the torch API (torch.nn): Module, layers, initialisers, SGD and AdamW, safetensors. */
 export { Module, Sequential, ModuleList, type TensorModule, type StateDict, type LoadStateDictOptions } from './module.js';
 export { Parameter, Buffer } from './parameter.js';
 export {
@@ -6,7 +6,9 @@ export {
   type Conv2dOptions, type BatchNormOptions, type CrossProcessSum, type MaxPool2dOptions,
 } from './layers.js';
 export * as init from './init.js';
+export { Optimizer, type OptimizerState } from './optimizer.js';
 export { SGD, type SgdOptions, type ParamGroup, type SgdState } from './sgd.js';
+export { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 export {
   decodeSafetensors, encodeSafetensors, fromBytes, loadSafetensors, saveSafetensors,
   type DecodedSafetensors, type LoadedSafetensors, type RawTensor, type SafetensorsDtype,

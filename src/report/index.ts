@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
-import { DEMO_METHODS, methodLabel } from '../demo/plan.js';
+import { DEMO_METHODS, methodLabel, type DemoPlan } from '../demo/plan.js';
+import { parseTrainConfig } from '../train/config.js';
 import type { DemoResult } from '../demo/run.js';
 import { esc, lineChart, type Series } from './svg.js';
 import { formatCell, headline, MODEL_NAMES, reportTables, type Headline, type ReportTable } from './tables.js';
@@ -33,6 +34,7 @@ export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; 
     meaning: [
       `Scale: ${trainFakes} training fake crops at ${r.plan.cropSide}², ${r.plan.epochs.intra} epoch(s) (${steps.join(' / ')} steps of batch ${r.plan.batchSize}) for the intra runs and ${r.plan.epochs.leaveOneOut} for each leave-one-out run, `
         + 'on CPU, from random initialisation (no ImageNet weights), with a small variant (ResNet-18 V1c, C = 64, output stride 16, the paper\'s N = 4 DCT bases) and the flip-only augmentation preset. '
+        + `The optimiser departs from the official SGD (lr 0.009, momentum 0.9, which fine-tunes from ImageNet weights): ${optimLabel(r.plan.optim)} with the official poly schedule, because from random init the official SGD left both models predicting every pixel real at this length. `
         + 'None of this is comparable to the paper\'s numbers (ResNet-50, 512², 143,724 crops, 30 epochs, ImageNet initialisation).',
       `Against the constant "all real" predictor, MSCCNet's pixel mIoU is ${h.msccnetMIoU.toFixed(2)} % vs ${h.allRealMIoU.toFixed(2)} % (${h.overAllReal >= 0 ? '+' : ''}${h.overAllReal.toFixed(2)} points): `
         + (h.overAllReal >= 10 ? 'the model does localise the synthetic manipulations.'
@@ -45,6 +47,11 @@ export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; 
       'The last checkpoint of each run is tested (the val split is too small to select on). Metrics are the official definitions (src/eval): one global pixel confusion matrix over the test set, F1 and mIoU averaged over the real and fake classes.',
     ],
   };
+}
+
+function optimLabel(o: DemoPlan['optim']): string {
+  const c = parseTrainConfig({ data: { root: '.' }, optim: o }).optim;
+  return c.optimizer === 'adamw' ? `AdamW (lr ${c.lr}, weight decay ${c.weightDecay}, betas ${c.betas.join('/')})` : `SGD (lr ${c.lr}, momentum ${c.momentum})`;
 }
 
 function htmlTable(t: ReportTable): string {

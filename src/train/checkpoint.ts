@@ -9,7 +9,7 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Module, SGD, SgdState } from '../nn/index.js';
+import type { Module, Optimizer, OptimizerState } from '../nn/index.js';
 import { encodeSafetensors, loadSafetensors } from '../nn/index.js';
 import { torch } from '../torch/index.js';
 import { CheckpointError } from './errors.js';
@@ -44,7 +44,7 @@ async function writeFileSynced(path: string, data: Uint8Array | string): Promise
 export const stepName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
 
 /** Writes checkpoint folder `dir/name` atomically (replacing an existing one of that name). */
-export async function saveCheckpoint(dir: string, name: string, model: Module, optimizer: SGD, state: CheckpointState): Promise<string> {
+export async function saveCheckpoint(dir: string, name: string, model: Module, optimizer: Optimizer<{ lr: number }>, state: CheckpointState): Promise<string> {
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
@@ -73,7 +73,7 @@ export async function pruneCheckpoints(dir: string, keep: number): Promise<void>
 }
 
 /** Loads a checkpoint folder into the model and optimiser; returns its state. */
-export async function loadCheckpoint(path: string, model: Module, optimizer: SGD | null): Promise<CheckpointState> {
+export async function loadCheckpoint(path: string, model: Module, optimizer: Optimizer<{ lr: number }> | null): Promise<CheckpointState> {
   let state: CheckpointState;
   try {
     state = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as CheckpointState;
@@ -85,7 +85,7 @@ export async function loadCheckpoint(path: string, model: Module, optimizer: SGD
   torch.dispose([...weights.tensors.values()]);
   if (optimizer !== null) {
     const opt = await loadSafetensors(join(path, 'optimizer.safetensors'));
-    const groups = JSON.parse(opt.metadata.paramGroups ?? '[]') as SgdState['paramGroups'];
+    const groups = JSON.parse(opt.metadata.paramGroups ?? '[]') as OptimizerState['paramGroups'];
     optimizer.loadStateDict({ tensors: opt.tensors, paramGroups: groups });
     torch.dispose([...opt.tensors.values()]);
   }

@@ -37,9 +37,14 @@ const DataConfig = z.strictObject({
 });
 
 const OptimConfig = z.strictObject({
+  optimizer: z.enum(['sgd', 'adamw']).default('sgd')
+    .describe('sgd (official, from ImageNet weights) or adamw (decoupled decay; learns far faster from random init)'),
   lr: z.number().positive().default(0.009).describe('base learning rate (official 0.009)'),
   momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum, no nesterov, no dampening'),
-  weightDecay: z.number().min(0).default(5e-4).describe('L2 on every parameter, BN and biases included (one group)'),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]).describe('AdamW (β1, β2)'),
+  eps: z.number().positive().default(1e-8).describe('AdamW ε'),
+  weightDecay: z.number().min(0).default(5e-4)
+    .describe('on every parameter, BN and biases included (one group): L2 for SGD, decoupled for AdamW'),
   power: z.number().positive().default(0.9).describe('poly exponent, applied per iteration'),
   minLrRatio: z.number().min(0).max(1).default(0.01).describe('poly floor as a fraction of lr (official 0.01; paper 0)'),
 });

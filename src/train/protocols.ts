@@ -11,7 +11,7 @@ import type { EvaluationResult } from '../eval/index.js';
 import { listCheckpoints, loadCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { SamplePool } from './loader.js';
-import { buildModel, train, validate, type TrainEvent } from './trainer.js';
+import { buildModel, plannedSteps, train, validate, type TrainEvent } from './trainer.js';
 
 export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -89,6 +89,13 @@ async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult
     await pool.close();
     model.dispose();
   }
+}
+
+/** Optimiser steps of every training run of a protocol (a progress total known before the first run starts). */
+export async function protocolSteps(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<number> {
+  let steps = 0;
+  for (const plan of plans(protocol, base, o)) steps += await plannedSteps(plan.train);
+  return steps;
 }
 
 /** Runs (or resumes) every training of a protocol, tests each, writes results.{json,csv,md}. */

@@ -1,6 +1,6 @@
 /**
- * The training loop of the reference (`train_segmentor.py`, official-spec §9): SGD with the
- * per-iteration poly schedule, the three-term loss, gradient accumulation, validation with the
+ * The training loop of the reference (`train_segmentor.py`, official-spec §9): SGD (or AdamW,
+ * an option for training from random init) with the per-iteration poly schedule, the three-term loss, gradient accumulation, validation with the
  * official metrics, checkpoints and bit-exact resume. Prints nothing: progress leaves through
  * `onEvent`, and every step's record also goes to the run's `log.jsonl`.
  */
@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
 import { loadBackboneWeights, loadWeights, MSCCNet } from '../models/index.js';
-import { SGD } from '../nn/index.js';
+import { AdamW, SGD, type Optimizer } from '../nn/index.js';
 import { torch, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
 import {
@@ -72,6 +72,23 @@ export function stepsPerEpoch(n: number, localBatch: number, worldSize: number):
   return Math.floor(Math.ceil(n / worldSize) / localBatch);
 }
 
+/** The training split of a config and the list an epoch walks (official: each fake followed by its real). */
+async function trainingList(config: TrainConfig): Promise<{ listed: SampleList; list: Sample[] }> {
+  const listed = await loadSplit(config, config.data.trainSplit);
+  return { listed, list: config.data.pairReals ? pairedTrainList(listed.samples) : listed.samples };
+}
+
+/** Optimiser steps `train(config)` will take from scratch on one process (for progress totals before training starts). */
+export async function plannedSteps(config: TrainConfig): Promise<number> {
+  return runSteps(config, stepsPerEpoch((await trainingList(config)).list.length, config.batchSize, 1));
+}
+
+/** Every epoch's steps, or run.maxSteps when set and smaller. */
+function runSteps(config: TrainConfig, perEpoch: number): number {
+  const all = config.epochs * perEpoch;
+  return config.run.maxSteps > 0 ? Math.min(config.run.maxSteps, all) : all;
+}
+
 /** Builds the model of a config (with its initial weights). */
 export async function buildModel(config: TrainConfig): Promise<MSCCNet> {
   const model = new MSCCNet(config.model);
@@ -107,8 +124,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
     throw new DatasetError(`microBatch ${micro} does not divide the per-process batch ${localBatch}`, 'pick a micro batch that divides batchSize / processes');
   }
 
-  const listed = await loadSplit(config, config.data.trainSplit);
-  const list: Sample[] = config.data.pairReals ? pairedTrainList(listed.samples) : listed.samples;
+  const { listed, list } = await trainingList(config);
   const perEpoch = stepsPerEpoch(list.length, localBatch, world);
   if (perEpoch === 0) {
     throw new DatasetError(`${list.length} training samples make no batch of ${config.batchSize}`,
@@ -118,7 +134,10 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
 
   torch.manualSeed(hashKey([config.seed]));                // the initial weights are a function of the seed
   const model = await buildModel(config);
-  const optimizer = new SGD(model.parameters(), { lr: config.optim.lr, momentum: config.optim.momentum, weightDecay: config.optim.weightDecay });
+  const o = config.optim;
+  const optimizer: Optimizer<{ lr: number }> = o.optimizer === 'adamw'
+    ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
+    : new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
   let step = 0;
   let bestMIoU: number | null = null;
   if (lead) await mkdir(runDir, { recursive: true });
@@ -156,7 +175,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
     emit({ kind: 'skip', path: s.path, reason: s.reason, skippedTotal });
   };
 
-  const totalSteps = config.run.maxSteps > 0 ? Math.min(config.run.maxSteps, schedule.maxIters) : schedule.maxIters;
+  const totalSteps = runSteps(config, perEpoch);
   emit({ kind: 'start', runDir, samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: step, listSkipped: listed.skipped.length });
   await log({ event: 'start', samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: step, world, localBatch, micro });
 
@@ -229,7 +248,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
 }
 
 /** One optimiser step over a (local) batch, accumulated over micro-batches; returns the loss terms. */
-function trainStep(model: MSCCNet, optimizer: SGD, batch: TrainBatch, micro: number, localBatch: number, config: TrainConfig, rank: number,
+function trainStep(model: MSCCNet, optimizer: Optimizer<{ lr: number }>, batch: TrainBatch, micro: number, localBatch: number, config: TrainConfig, rank: number,
   step: number, group: ProcessGroup | null): Record<string, number> {
   torch.manualSeed(hashKey([config.seed, step, rank]));   // dropout draws depend on the step alone: exact resume
   model.train();

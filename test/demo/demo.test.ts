@@ -104,6 +104,7 @@ test('every synthetic manipulation is named as synthetic', () => {
   for (const row of json.grid) assert.ok(row.label === 'real' || row.label.startsWith('synthetic '), row.label);
   assert.match(html, /not deepfakes/);
   assert.match(html, /MSCCNet (beats|does not beat) Base\./);
+  assert.match(html, /optimiser departs from the official SGD[\s\S]*?: AdamW \(lr 0\.0003/, 'the report names the non-official optimiser');
 });
 
 test('HTML and Markdown show exactly the JSON tables', () => {

@@ -9,30 +9,32 @@ import { train } from '../../src/train/trainer.js';
 import { writeSyntheticSet } from './synthetic.js';
 
 // 20 steps straight vs 10 steps, stop, resume, 10 more: every tensor of the state dict (weights,
-// BN statistics) and of the optimiser state must be bit-identical.
-test('resume is bit-for-bit: 20 steps = 10 + resume + 10', { timeout: 1_800_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'msccnet-resume-'));
-  const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 12, val: 2, seed: 5 });
-  const base = (runDir: string, maxSteps: number): TrainConfigInput => ({
-    data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'official', cropSize: 64, scaleBase: 65, workers: 1, prefetch: 2 },
-    model: { backboneDepth: 18, inputSize: 64, featsChannels: 64 },   // dropout 0.1 stays on: its draws must resume too
-    batchSize: 2, epochs: 3, optim: { lr: 0.01 },                      // 12 steps per epoch: the resume crosses an epoch
-    run: { dir: runDir, maxSteps, threads: 2, valEveryEpochs: 100, checkpointEveryEpochs: 100 },
-  });
-  const straight = await train(parseTrainConfig(base(join(dir, 'a'), 20)));
-  await train(parseTrainConfig(base(join(dir, 'b'), 10)));
-  const resumed = await train(parseTrainConfig(base(join(dir, 'b'), 20)), { resume: true });
-  assert.equal(straight.step, 20);
-  assert.equal(resumed.step, 20);
-  for (const file of ['model.safetensors', 'optimizer.safetensors']) {
-    const a = await loadSafetensors(join(straight.lastCheckpoint!, file));
-    const b = await loadSafetensors(join(resumed.lastCheckpoint!, file));
-    assert.deepEqual([...a.tensors.keys()], [...b.tensors.keys()]);
-    assert.ok(a.tensors.size > 0);
-    for (const [k, t] of a.tensors) {
-      const x = Buffer.from(t.toTypedArray().buffer);
-      const y = Buffer.from(b.tensors.get(k)!.toTypedArray().buffer);
-      assert.ok(x.equals(y), `${file}: ${k} differs`);
+// BN statistics) and of the optimiser state (SGD's momentum; AdamW's moments and step counts) must be bit-identical.
+for (const optim of [{ lr: 0.01 }, { optimizer: 'adamw', lr: 1e-3 }] as const) {
+  test(`resume is bit-for-bit with ${'optimizer' in optim ? optim.optimizer : 'sgd'}: 20 steps = 10 + resume + 10`, { timeout: 1_800_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'msccnet-resume-'));
+    const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 12, val: 2, seed: 5 });
+    const base = (runDir: string, maxSteps: number): TrainConfigInput => ({
+      data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'official', cropSize: 64, scaleBase: 65, workers: 1, prefetch: 2 },
+      model: { backboneDepth: 18, inputSize: 64, featsChannels: 64 },   // dropout 0.1 stays on: its draws must resume too
+      batchSize: 2, epochs: 3, optim,                                    // 12 steps per epoch: the resume crosses an epoch
+      run: { dir: runDir, maxSteps, threads: 2, valEveryEpochs: 100, checkpointEveryEpochs: 100 },
+    });
+    const straight = await train(parseTrainConfig(base(join(dir, 'a'), 20)));
+    await train(parseTrainConfig(base(join(dir, 'b'), 10)));
+    const resumed = await train(parseTrainConfig(base(join(dir, 'b'), 20)), { resume: true });
+    assert.equal(straight.step, 20);
+    assert.equal(resumed.step, 20);
+    for (const file of ['model.safetensors', 'optimizer.safetensors']) {
+      const a = await loadSafetensors(join(straight.lastCheckpoint!, file));
+      const b = await loadSafetensors(join(resumed.lastCheckpoint!, file));
+      assert.deepEqual([...a.tensors.keys()], [...b.tensors.keys()]);
+      assert.ok(a.tensors.size > 0);
+      for (const [k, t] of a.tensors) {
+        const x = Buffer.from(t.toTypedArray().buffer);
+        const y = Buffer.from(b.tensors.get(k)!.toTypedArray().buffer);
+        assert.ok(x.equals(y), `${file}: ${k} differs`);
+      }
     }
-  }
-});
+  });
+}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch } from '../../src/torch/index.js';
-import { Parameter, SGD } from '../../src/nn/index.js';
+import { AdamW, Parameter, SGD } from '../../src/nn/index.js';
 
 /** loss = Σ a·w²/2 + Σ b·w, so grad = a·w + b: a gradient that depends on the current weights. */
 const A = [0.5, 2, -1];
@@ -82,4 +82,59 @@ test('SGD stateDict/loadStateDict resumes exactly (momentum buffers copied, hype
   close(resumedP.toArray(), p.toArray());
   close(p.toArray(), byHand(W0, [0.1, 0.1, 0.1], { momentum: 0.9, wd: 0.01 }));
   assert.throws(() => resumed.loadStateDict({ tensors: new Map([['state.5.momentum_buffer', torch.ones([3])]]), paramGroups: saved.paramGroups }));
+});
+
+/**
+ * torch.optim.AdamW by hand (its documented algorithm, amsgrad off): w ← w(1 − lr·λ);
+ * m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²; w ← w − lr·m̂/(√v̂ + ε), m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ).
+ */
+function adamWByHand(w0: number[], lrs: number[], o: { betas: [number, number]; eps: number; wd: number }): number[] {
+  const w = [...w0];
+  const m = w.map(() => 0);
+  const v = w.map(() => 0);
+  lrs.forEach((lr, k) => {
+    const t = k + 1;
+    const g = w.map((wi, i) => A[i] * wi + Bv[i]);
+    for (let i = 0; i < w.length; i++) {
+      w[i] *= 1 - lr * o.wd;
+      m[i] = o.betas[0] * m[i] + (1 - o.betas[0]) * g[i];
+      v[i] = o.betas[1] * v[i] + (1 - o.betas[1]) * g[i] * g[i];
+      w[i] -= (lr * (m[i] / (1 - o.betas[0] ** t))) / (Math.sqrt(v[i] / (1 - o.betas[1] ** t)) + o.eps);
+    }
+  });
+  return w;
+}
+
+test('AdamW reproduces the hand-computed updates over 4 steps (lr changed per step, decoupled weight decay)', () => {
+  const o = { betas: [0.8, 0.95] as [number, number], eps: 1e-3, wd: 0.2 };
+  const p = new Parameter(torch.tensor(W0, [3], 'float64'));
+  const opt = new AdamW([p], { lr: 0.1, betas: o.betas, eps: o.eps, weightDecay: o.wd });
+  const lrs = [0.1, 0.07, 0.05, 0.02];
+  for (const lr of lrs) { opt.lr = lr; opt.zeroGrad(); lossBackward(p); opt.step(); }
+  const want = adamWByHand(W0, lrs, o);
+  close(p.toArray(), want);
+  // L2-coupled decay (Adam) and no bias correction would both land elsewhere.
+  assert.ok(Math.abs(adamWByHand(W0, lrs, { ...o, wd: 0 })[0] - want[0]) > 1e-3);
+  assert.throws(() => new AdamW([p], { lr: 0.1, betas: [0.9, 1] }), /betas/);
+});
+
+test('AdamW stateDict holds PyTorch\'s names (step, exp_avg, exp_avg_sq) and resumes exactly; SGD state is refused', () => {
+  const p = new Parameter(torch.tensor(W0, [3], 'float64'));
+  const opt = new AdamW([p], { lr: 0.05 });
+  for (let i = 0; i < 2; i++) { opt.zeroGrad(); lossBackward(p); opt.step(); }
+  const saved = opt.stateDict();
+  assert.deepEqual([...saved.tensors.keys()].sort(), ['state.0.exp_avg', 'state.0.exp_avg_sq', 'state.0.step']);
+  assert.equal(saved.tensors.get('state.0.step')!.item(), 2);
+  assert.deepEqual(saved.paramGroups, [{ lr: 0.05, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 }]);
+  const snapshot = new Map([...saved.tensors].map(([k, t]) => [k, t.clone()]));
+
+  const resumedP = new Parameter(p.clone());
+  const resumed = new AdamW([resumedP], { lr: 999 });
+  resumed.loadStateDict({ tensors: snapshot, paramGroups: saved.paramGroups });
+  for (const [o, q] of [[opt, p], [resumed, resumedP]] as const) { o.zeroGrad(); lossBackward(q); o.step(); }
+  close(resumedP.toArray(), p.toArray());
+  close(p.toArray(), adamWByHand(W0, [0.05, 0.05, 0.05], { betas: [0.9, 0.999], eps: 1e-8, wd: 0.01 }));
+
+  const sgd = new SGD([new Parameter(p.clone())], { lr: 0.1, momentum: 0.9 });
+  assert.throws(() => sgd.loadStateDict({ tensors: snapshot, paramGroups: [{ lr: 0.1 }] }), /momentum_buffer/);
 });
