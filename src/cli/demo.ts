@@ -36,7 +36,7 @@ export function makeDemoCommand(): Command {
       });
       const h = headline(result);
       console.log(`pixel mIoU on the held-out video: MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real ${h.allRealMIoU.toFixed(2)} %`);
-      console.log(`leave-one-out average mIoU: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %`);
+      console.log(`leave-one-out average mIoU: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} %`);
       console.log(`report: ${resolve(opts.out, 'report.html')} (also report.md, report.json); ${formatSeconds((performance.now() - t0) / 1000)} in all`);
     });
 }

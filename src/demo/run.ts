@@ -60,6 +60,8 @@ export interface DemoResult {
   readonly stageSeconds: Readonly<Partial<Record<DemoStage, number>>>;
   /** the official metrics of predicting every pixel and image real, on the intra test set */
   readonly allReal: { readonly ACC: number; readonly AUC: number; readonly F1: number; readonly mIoU: number };
+  /** the all-real predictor's pixel mIoU on each leave-one-out test set (the rows of leaveOneOut, without the average) */
+  readonly leaveOneOutAllReal: readonly number[];
   readonly curves: readonly TrainingCurve[];
   readonly onnx: { readonly path: string; readonly bytes: number; readonly nodes: number };
   /** held-out videos: the truth (`real` or the method folder) and what detect said */
@@ -168,7 +170,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     if (r.protocol === 'leave-one-out') leaveOneOut[r.model] = table;
     else {
       intra[r.model] = table;
-      intraResults[r.model] = JSON.parse(await readFile(join(table.rows[0]!.cells.ACC!.run, 'test-metrics.json'), 'utf8')) as EvaluationResult;
+      intraResults[r.model] = await testMetrics(table, 0);
     }
   }
   finish('train');
@@ -211,8 +213,13 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   finish('figures');
 
   const allReal = allRealMetrics(intraResults.msccnet);
+  // each held-out manipulation has its own test set (its fakes and every test real), hence its own all-real figure
+  const leaveOneOutAllReal: number[] = [];
+  for (const [i, row] of leaveOneOut.msccnet.rows.entries()) {
+    if (row.name !== 'Average') leaveOneOutAllReal.push(allRealMetrics(await testMetrics(leaveOneOut.msccnet, i)).mIoU);
+  }
   const result: DemoResult = {
-    plan, out, stageSeconds: seconds, stats: manifestStats(entries), intra, intraResults, leaveOneOut, allReal, curves,
+    plan, out, stageSeconds: seconds, stats: manifestStats(entries), intra, intraResults, leaveOneOut, allReal, leaveOneOutAllReal, curves,
     onnx: { path: onnxPath, bytes: exported.bytes.length, nodes: exported.nodes }, detect, grid, strip,
   };
   await writeReport(out, result);
@@ -220,9 +227,13 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   return result;
 }
 
+/** What runProtocol wrote for row `row`: the test result and the checkpoint it tested. */
+async function testMetrics(table: ProtocolTable, row: number): Promise<EvaluationResult & { checkpoint: string }> {
+  return JSON.parse(await readFile(join(table.rows[row]!.cells.ACC!.run, 'test-metrics.json'), 'utf8')) as EvaluationResult & { checkpoint: string };
+}
+
 async function lastCheckpoint(table: ProtocolTable): Promise<string> {
-  const metrics = JSON.parse(await readFile(join(table.rows[0]!.cells.ACC!.run, 'test-metrics.json'), 'utf8')) as { checkpoint: string };
-  return metrics.checkpoint;
+  return (await testMetrics(table, 0)).checkpoint;
 }
 
 /**

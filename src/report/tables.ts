@@ -67,11 +67,15 @@ function table4(r: DemoResult): ReportTable {
   const rows = r.leaveOneOut.msccnet.rows;
   return {
     id: 'table4', title: 'Table 4: leave one manipulation out', unit: 'percent',
-    caption: 'Each row trains on the other four synthetic manipulations and tests on the held-out one (its fakes plus all test reals); metrics in %.',
-    columns: DEMO_MODELS.flatMap((model) => METRICS.map((m) => `${MODEL_NAMES[model]} ${m}`)),
+    caption: 'Each row trains on the other four synthetic manipulations and tests on the held-out one (its fakes plus all test reals); metrics in %. '
+      + 'The first column is the pixel mIoU of the constant "all real" predictor on that row\'s test set.',
+    columns: ['all-real mIoU', ...DEMO_MODELS.flatMap((model) => METRICS.map((m) => `${MODEL_NAMES[model]} ${m}`))],
     rows: rows.map((row, i) => ({
       name: row.name === 'Average' ? 'average' : methodLabel(row.name),
-      cells: DEMO_MODELS.flatMap((model) => metricCells(r.leaveOneOut[model], i)),
+      cells: [
+        row.name === 'Average' ? headline(r).looAllRealMIoU : pct(r.leaveOneOutAllReal[i]!),
+        ...DEMO_MODELS.flatMap((model) => metricCells(r.leaveOneOut[model], i)),
+      ],
     })),
   };
 }
@@ -127,6 +131,7 @@ export interface Headline {
   /** leave-one-out averages */
   readonly looMsccnetMIoU: number;
   readonly looBaseMIoU: number;
+  readonly looAllRealMIoU: number;
 }
 
 export function headline(r: DemoResult): Headline {
@@ -139,5 +144,6 @@ export function headline(r: DemoResult): Headline {
     msccnetMIoU, baseMIoU, allRealMIoU,
     overAllReal: Math.round((msccnetMIoU - allRealMIoU) * 100) / 100, overBase: Math.round((msccnetMIoU - baseMIoU) * 100) / 100,
     looMsccnetMIoU: avg(r.leaveOneOut.msccnet), looBaseMIoU: avg(r.leaveOneOut.base),
+    looAllRealMIoU: pct(r.leaveOneOutAllReal.reduce((a, v) => a + v, 0) / r.leaveOneOutAllReal.length),
   };
 }

@@ -88,6 +88,9 @@ test('tables are well-formed and their numbers in range', () => {
   assert.equal(json.headline.allRealMIoU, t2.rows[0]!.cells[3]);
   const t4 = json.tables.find((t) => t.id === 'table4')!;
   assert.equal(t4.rows.length, Object.keys(DEMO_METHODS).length + 1, 'five held-out rows and the average');
+  assert.equal(t4.columns[0], 'all-real mIoU');
+  for (const r of t4.rows) assert.ok((r.cells[0] as number) > 0 && (r.cells[0] as number) < 50, `${r.name}: all-real mIoU = real-pixel share / 2`);
+  assert.equal(json.headline.looAllRealMIoU, t4.rows.at(-1)!.cells[0]);
   for (let c = 0; c < t4.columns.length; c++) {
     const mean = t4.rows.slice(0, -1).reduce((s, r) => s + (r.cells[c] as number), 0) / (t4.rows.length - 1);
     assert.ok(Math.abs(mean - (t4.rows.at(-1)!.cells[c] as number)) < 0.02, `table4 column ${t4.columns[c]}: average row`);
