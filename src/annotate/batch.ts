@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ArgumentError } from '../errors.js';
+import { spawnModuleWorker } from '../threads.js';
 import type { AnnotationOptions, AnnotationOptionsInput } from './options.js';
 import { annotationOptions } from './options.js';
 import type { PairRecord, PairTask } from './files.js';
@@ -95,19 +96,6 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
   return report;
 }
 
-/**
- * The worker file next to this module: `worker.js` from the compiled dist/ (the bin), or `worker.ts` when
- * running from source under tsx (tests, `npm run msccnet`). Node 20 does not apply `--import tsx` to worker
- * threads, so a source worker starts with a one-line bootstrap that registers tsx, then imports the file.
- */
-function spawnWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const worker = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(worker)}); })`,
-    { eval: true });
-}
-
 type Outcome = Omit<WorkerResponse, 'id'>;
 
 /**
@@ -155,7 +143,7 @@ function runPool(size: number, count: number, task: (i: number) => PairTask, onD
       while (mine.size < PAIRS_PER_WORKER && next < count) send(worker, next++);
     };
     const start = (): void => {
-      const worker = spawnWorker();
+      const worker = spawnModuleWorker(import.meta.url, 'worker');
       all.add(worker);
       held.set(worker, new Set());
       worker.on('message', (message: WorkerResponse | 'ready') => {

@@ -13,7 +13,7 @@ export function makeDemoCommand(): Command {
     .action(async (opts: { out: string; quick?: boolean }) => {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      // one bar per stage, started when the stage starts so its rate and ETA are its own
+      // one bar per stage, created when the stage starts (not at its first event) so its rate and ETA are its own
       const bars = new Map<DemoStage, ProgressBar>();
       let totals: Readonly<Record<DemoStage, number>> | undefined;
       const bar = (stage: DemoStage): ProgressBar => {
@@ -25,12 +25,16 @@ export function makeDemoCommand(): Command {
       const result = await runDemo({
         out: opts.out, size: opts.quick ? 'quick' : 'full', signal: controller.signal,
         onEvent: (e) => {
-          if (e.kind === 'planned') totals = e.totals;
-          else if (e.kind === 'progress') {
+          if (e.kind === 'planned') {
+            totals = e.totals;
+            bar(DEMO_STAGES[0]);
+          } else if (e.kind === 'progress') {
             if (e.total !== undefined) bar(e.stage).setTotal(e.total);
             bar(e.stage).update(e.done, e.status);
           } else {
             bar(e.stage).stop();
+            const next = DEMO_STAGES[DEMO_STAGES.indexOf(e.stage) + 1];
+            if (next !== undefined) bar(next);
           }
         },
       });

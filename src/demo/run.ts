@@ -4,7 +4,7 @@
  * for FF++'s five methods. Every stage is the real one: mini download → prepare (frames, faces,
  * crops, Fig. 3 masks, manifest) → train + test Base. and MSCCNet with the intra and
  * leave-one-out protocols → ONNX export → detect on held-out videos → report. Prints nothing;
- * progress leaves through `onEvent`.
+ * progress leaves through `onEvent`. The first two stages run in a worker thread (see inputs.ts).
  */
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -12,11 +12,8 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { loadFaceDetector } from '../data/faces.js';
 import { fakePath, METHODS, originalPath, type Method } from '../data/layout.js';
 import { manifestStats, readManifest, type ManifestEntry, type SplitStats } from '../data/manifest.js';
-import { buildMiniFfpp, talkingFaceVideos, type ClipSource } from '../data/synthetic/index.js';
-import { MsccnetError } from '../errors.js';
 import type { EvaluationResult } from '../eval/index.js';
 import { createOrtEngine, detectFiles, modelMetadata, type DetectResult } from '../infer/index.js';
-import { runPrepare } from '../jobs/prepare.js';
 import { MSCCNET_VARIANTS } from '../models/index.js';
 import { exportMsccnet } from '../onnx/index.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
@@ -24,8 +21,12 @@ import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } fr
 import { buildModel } from '../train/trainer.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { writeReport } from '../report/index.js';
+import { spawnModuleWorker } from '../threads.js';
+import { DemoError } from './errors.js';
 import { annotationStrip, predictionGrid, type AnnotationStrip, type GridRow } from './figures.js';
-import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, type DemoClip, type DemoModel, type DemoPlan, type DemoSize } from './plan.js';
+import { clipSources, type DemoInputs, type InputsEvent } from './inputs.js';
+import type { InputsMessage } from './inputs-worker.js';
+import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, type DemoModel, type DemoPlan, type DemoSize } from './plan.js';
 
 export { DEMO_MODELS, type DemoModel } from './plan.js';
 
@@ -70,23 +71,26 @@ export interface DemoResult {
   readonly strip: AnnotationStrip;
 }
 
-export class DemoError extends MsccnetError {
-  constructor(message: string, hint: string, options?: ErrorOptions) { super('MSCCNET_DEMO', message, hint, options); }
-}
+export { DemoError } from './errors.js';
 
 const OWN_SUBFOLDERS = ['ffpp', 'pixel-ffpp', 'runs', 'model', 'detect'];
 
-function clipSources(plan: DemoPlan): { sources: ClipSource[]; splits: Record<'train' | 'val' | 'test', Array<[string, string]>> } {
-  const videos = talkingFaceVideos();
-  const sources: ClipSource[] = [];
-  const idOf = (clip: DemoClip): string => {
-    const id = String(sources.length).padStart(3, '0');
-    sources.push({ id, video: videos[clip[0]], start: clip[1] });
-    return id;
-  };
-  const splits = { train: [] as Array<[string, string]>, val: [] as Array<[string, string]>, test: [] as Array<[string, string]> };
-  for (const split of ['train', 'val', 'test'] as const) for (const [a, b] of plan.splits[split]) splits[split].push([idOf(a), idOf(b)]);
-  return { sources, splits };
+/** buildDemoInputs in its worker thread; an abort terminates the thread. */
+function inputsInWorker(plan: DemoPlan, out: string, emit: (e: InputsEvent) => void, signal?: AbortSignal): Promise<DemoInputs> {
+  signal?.throwIfAborted();
+  const worker = spawnModuleWorker(import.meta.url, 'inputs-worker', { workerData: { plan, out } });
+  return new Promise<DemoInputs>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal!.reason); void worker.terminate(); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const settle = (f: () => void): void => { signal?.removeEventListener('abort', onAbort); f(); void worker.terminate(); };
+    worker.on('message', (m: InputsMessage) => {
+      if (m.kind === 'event') emit(m.event);
+      else if (m.kind === 'done') settle(() => resolve(m.inputs));
+      else settle(() => reject(new DemoError(m.message, m.hint ?? 'rerun msccnet demo')));
+    });
+    worker.once('error', (err) => settle(() => reject(new DemoError(`the data/prepare worker failed: ${err.message}`, 'rerun msccnet demo', { cause: err }))));
+    worker.once('exit', (code) => settle(() => reject(new DemoError(`the data/prepare worker exited (code ${code}) before finishing`, 'rerun msccnet demo'))));
+  });
 }
 
 function trainConfig(plan: DemoPlan, model: DemoModel, manifest: string, epochs: number): TrainConfig {
@@ -113,34 +117,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     t0 = performance.now();
   };
   const { sources, splits } = clipSources(plan);
-  const pairs = Object.values(splits).flat().length;
   const methods = Object.keys(DEMO_METHODS).length;
   emit({ kind: 'planned', totals: { data: 1, prepare: sources.length, train: 0, export: 1, detect: 1 + methods, figures: 2 * (methods + 1), report: 1 } });
   for (const d of OWN_SUBFOLDERS) await rm(join(out, d), { recursive: true, force: true });
 
-  // 1. the miniature FF++ download: originals and synthetic fakes at raw, c23, c40
-  const detector = await loadFaceDetector();
-  emit({ kind: 'progress', stage: 'data', done: 0, status: `${sources.length} clips, ${2 * pairs * methods} synthetic fakes` });
-  const mini = await buildMiniFfpp({
-    root: join(out, 'ffpp'), detector, sources, splits, methods: DEMO_METHODS, frames: plan.clipFrames, fps: plan.fps, width: 400, height: 300,
-  });
-  emit({ kind: 'progress', stage: 'data', done: 1 });
-  finish('data');
-  o.signal?.throwIfAborted();
-
-  // 2. prepare: frames → faces → crops → annotation → manifest
-  const prepared = join(out, 'pixel-ffpp');
-  let jobsDone = 0;
-  const report = await runPrepare({
-    ffpp: mini.root, out: prepared, frames: plan.frames, cropSide: plan.cropSide, signal: o.signal,
-    onProgress: (e) => { if (e.kind === 'job') emit({ kind: 'progress', stage: 'prepare', done: ++jobsDone, status: e.job }); },
-  });
-  if (report.failedJobs.length > 0) {
-    throw new DemoError(`prepare failed for ${report.failedJobs.map((f) => `${f.id} (${f.error})`).join(', ')}`, `see ${join(prepared, 'report.json')}; rerun msccnet demo`);
-  }
+  // 1–2. the miniature FF++ download (originals and synthetic fakes at raw, c23, c40) and prepare (frames → faces →
+  // crops → annotation → manifest), in a worker thread that leaves this one's heap small for training
+  const { ffpp, prepared } = await inputsInWorker(plan, out, (e) => (e.kind === 'progress' ? emit(e) : finish(e.stage)), o.signal);
   const manifest = join(prepared, 'manifest.jsonl');
   const entries = await readManifest(manifest);
-  finish('prepare');
 
   // 3. train and test Base. and MSCCNet: intra-dataset (Table 2) and leave-one-out (Table 4)
   const curves: TrainingCurve[] = [];
@@ -192,11 +177,11 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const engine = await createOrtEngine(exported.bytes, onnxPath, { threads: 2 });
   const [target, source] = splits.test[0]!;
   const inputs = [
-    { truth: 'real', path: originalPath(mini.root, plan.compression, target), stem: `real_${target}` },
-    ...(Object.keys(DEMO_METHODS) as Method[]).map((m) => ({ truth: m, path: fakePath(mini.root, m, plan.compression, `${target}_${source}`), stem: `${m}_${target}_${source}` })),
+    { truth: 'real', path: originalPath(ffpp, plan.compression, target), stem: `real_${target}` },
+    ...(Object.keys(DEMO_METHODS) as Method[]).map((m) => ({ truth: m, path: fakePath(ffpp, m, plan.compression, `${target}_${source}`), stem: `${m}_${target}_${source}` })),
   ];
   const detected = await detectFiles(engine, inputs, {
-    outDir: join(out, 'detect'), maxFrames: plan.detectFrames, faceDetector: detector, signal: o.signal,
+    outDir: join(out, 'detect'), maxFrames: plan.detectFrames, faceDetector: await loadFaceDetector(), signal: o.signal,
     onEvent: (e) => { if (e.kind === 'result') emit({ kind: 'progress', stage: 'detect', done: e.done, total: e.total }); },
   });
   const detect = detected.map((result, i) => ({ truth: inputs[i]!.truth, result }));

@@ -3,7 +3,8 @@
  * assembled in order while the next `prefetch` batches decode, so the trainer waits on I/O
  * only when decoding is slower than a training step.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { spawnModuleWorker } from '../threads.js';
 import { DatasetError } from './errors.js';
 import { runTask, type LoadResult, type LoadTask } from './load.js';
 import { loadImageOps, type ImageOps } from '../image/index.js';
@@ -24,14 +25,8 @@ export class SamplePool {
 
   static async create(size: number): Promise<SamplePool> {
     if (size === 0) return new SamplePool([], await loadImageOps());
-    // the worker is a sibling module: .js when built; under tsx (sources) the thread must
-    // register tsx's loader itself, as Node 20 does not pass module hooks to workers
-    const fromSource = import.meta.url.endsWith('.ts');
-    const url = new URL(`./worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
     const workers = await Promise.all(Array.from({ length: size }, () => new Promise<Worker>((resolve, reject) => {
-      const w = fromSource
-        ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`, { eval: true })
-        : new Worker(url);
+      const w = spawnModuleWorker(import.meta.url, 'worker');
       w.once('error', reject);
       w.once('message', () => resolve(w));
     })));
