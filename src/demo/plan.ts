@@ -1,6 +1,6 @@
 /**
  * The sizes of `msccnet demo`: which clips become originals, how they split, how many frames,
- * the model and the training length. `full` is the README's main command (≈ 10 min on a quiet
+ * the model and the training length. `full` is the README's main command (≈ 11 min on a quiet
  * 2-core machine); `quick` exercises every stage in about two minutes for the test suite.
  */
 import type { Compression, Method } from '../data/layout.js';
@@ -69,7 +69,7 @@ export const DEMO_PLANS: Readonly<Record<DemoSize, DemoPlan>> = {
       test: [[['cap13', 5], ['cap13', 20]]],       // a video never used in training
     },
     // 64² crops: at 128² the budget allows ~90 steps per intra run; at 64² the intra runs get 450 steps
-    // (0.37 s each here) and the ten leave-one-out runs one epoch each, so the whole demo stays near 12 min
+    // (0.34–0.42 s each here) and the ten leave-one-out runs one epoch each, so the whole demo stays near 11 min
     clipFrames: 16, fps: 8, frames: 6, cropSide: 64, compression: 'c23',
     model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 10, leaveOneOut: 1 }, optim: FROM_SCRATCH, detectFrames: 3,
   },
