@@ -2,11 +2,12 @@
 export class MsccnetError extends Error {
   constructor(
     readonly code: `MSCCNET_${string}`,
-    message: string,
+    /** what went wrong, without the hint (`message` holds both) */
+    readonly problem: string,
     readonly hint: string,
     options?: ErrorOptions,
   ) {
-    super(`${message}\n  → ${hint}`, options);
+    super(`${problem}\n  → ${hint}`, options);
     this.name = new.target.name;
   }
 }

@@ -16,5 +16,5 @@ try {
   post({ kind: 'done', inputs: await buildDemoInputs(plan, out, (event) => post({ kind: 'event', event })) });
 } catch (err) {
   const e = err as Error;
-  post({ kind: 'error', message: e instanceof MsccnetError ? e.message.split('\n  → ')[0]! : e.message, hint: e instanceof MsccnetError ? e.hint : null });
+  post(e instanceof MsccnetError ? { kind: 'error', message: e.problem, hint: e.hint } : { kind: 'error', message: e.message, hint: null });
 }

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { DEMO_METHODS, methodLabel, type DemoPlan } from '../demo/plan.js';
-import { parseTrainConfig } from '../train/config.js';
+import { TrainConfigSchema } from '../train/config.js';
 import type { DemoResult } from '../demo/run.js';
 import { esc, lineChart, type Series } from './svg.js';
 import { formatCell, headline, MODEL_NAMES, reportTables, type Headline, type ReportTable } from './tables.js';
@@ -50,7 +50,7 @@ export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; 
 }
 
 function optimLabel(o: DemoPlan['optim']): string {
-  const c = parseTrainConfig({ data: { root: '.' }, optim: o }).optim;
+  const c = TrainConfigSchema.shape.optim.parse(o);
   return c.optimizer === 'adamw' ? `AdamW (lr ${c.lr}, weight decay ${c.weightDecay}, betas ${c.betas.join('/')})` : `SGD (lr ${c.lr}, momentum ${c.momentum})`;
 }
 
