@@ -3,6 +3,10 @@ export { ResNet, BasicBlock, Bottleneck, conv1x1, conv3x3, type ResNetOptions, t
 export { InputSizeError, WeightsError, UnknownVariantError } from './errors.js';
 export { loadWeights, loadBackboneWeights, stateDictProblems, type BackboneLoadReport } from './weights.js';
 export {
+  CONVERTER_NAMES, detectConverter, loadConverted, reportProblems, reportSummary, sourceWeights, targetKey,
+  type ConverterName, type ConvertOptions, type LoadReport, type SourceTensor, type SourceWeights,
+} from './convert.js';
+export {
   DETFILL_OFFSET_BASIS, applyDetfill, detfillSpecs, detfillValues, detfillInput, fnv1a32, fmix32, rawIndexHash, unitValue,
   type DetfillKind, type DetfillSpec,
 } from './detfill.js';

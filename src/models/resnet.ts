@@ -88,6 +88,11 @@ export interface ResNetOptions {
   inChannels?: number;
   baseChannels?: number;
   stemChannels?: number;
+  /**
+   * Deep 3×3 stem `stem.{0…7}` (V1c, the official default); false: torchvision's single 7×7
+   * `conv1`/`bn1` with stemChannels outputs (official BuildResNet `use_stem`).
+   */
+  useStem?: boolean;
 }
 
 /**
@@ -96,7 +101,9 @@ export interface ResNetOptions {
  * state dict: `stem.{0,1,3,4,6,7}`, `layer3.4.conv2.weight`, `layer2.0.downsample.{0,1}`.
  */
 export class ResNet extends Module {
-  readonly stem: Sequential;
+  readonly conv1: Conv2d | null;
+  readonly bn1: BatchNorm2d | null;
+  readonly stem: Sequential | null;
   readonly maxpool: MaxPool2d;
   readonly layer1: Sequential; readonly layer2: Sequential; readonly layer3: Sequential; readonly layer4: Sequential;
   /** Channels of layer1..layer4. */
@@ -106,18 +113,26 @@ export class ResNet extends Module {
 
   constructor(options: ResNetOptions = {}) {
     super();
-    const { depth = 50, outputStride = 8, contractDilation = true, inChannels = 3, baseChannels = 64, stemChannels = 64 } = options;
+    const { depth = 50, outputStride = 8, contractDilation = true, inChannels = 3, baseChannels = 64, stemChannels = 64, useStem = true } = options;
     this.depth = depth;
     this.outputStride = outputStride;
     const { block, blocks } = ARCH[depth];
     const expansion = block === 'basic' ? BasicBlock.expansion : Bottleneck.expansion;
     const { strides, dilations } = STRIDES_DILATIONS[outputStride];
     const half = stemChannels / 2;
-    this.stem = new Sequential(
-      new Conv2d(inChannels, half, 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(half), new ReLU(),
-      new Conv2d(half, half, 3, { stride: 1, padding: 1, bias: false }), new BatchNorm2d(half), new ReLU(),
-      new Conv2d(half, stemChannels, 3, { stride: 1, padding: 1, bias: false }), new BatchNorm2d(stemChannels), new ReLU(),
-    );
+    if (useStem) {
+      this.conv1 = null;
+      this.bn1 = null;
+      this.stem = new Sequential(
+        new Conv2d(inChannels, half, 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(half), new ReLU(),
+        new Conv2d(half, half, 3, { stride: 1, padding: 1, bias: false }), new BatchNorm2d(half), new ReLU(),
+        new Conv2d(half, stemChannels, 3, { stride: 1, padding: 1, bias: false }), new BatchNorm2d(stemChannels), new ReLU(),
+      );
+    } else {
+      this.conv1 = new Conv2d(inChannels, stemChannels, 7, { stride: 2, padding: 3, bias: false });
+      this.bn1 = new BatchNorm2d(stemChannels);
+      this.stem = null;
+    }
     this.maxpool = new MaxPool2d(3, { stride: 2, padding: 1 });
     const planes = [1, 2, 4, 8].map((m) => baseChannels * m);
     const layers: Sequential[] = [];
@@ -132,7 +147,7 @@ export class ResNet extends Module {
 
   /** [C1, C2, C3, C4]; `tap` sees `stem` (before the max-pool), `maxpool`, `layer1`…`layer4`. */
   forward(x: Tensor, tap?: Tap): [Tensor, Tensor, Tensor, Tensor] {
-    const stem = this.stem.forward(x);
+    const stem = this.stem?.forward(x) ?? this.bn1!.forward(this.conv1!.forward(x)).relu();
     tap?.('stem', stem);
     const pooled = this.maxpool.forward(stem);
     tap?.('maxpool', pooled);

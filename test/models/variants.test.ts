@@ -48,7 +48,7 @@ test('every ablation variant builds, runs forward and backward at 128², and cou
       const total = losses.total.item();
       assert.ok(Number.isFinite(total), `${name}: loss ${total}`);
       losses.total.backward();
-      const stem = model.backbone_net.stem.at(0) as Conv2d;
+      const stem = model.backbone_net.stem!.at(0) as Conv2d;
       assert.ok(stem.weight.grad !== null, `${name}: no gradient reached the stem`);
       rows.push(`${name.padEnd(11)} ${variantConfig(name).table.padEnd(8)} ${model.numParameters().toLocaleString('en-US').padStart(11)}`);
       model.dispose();

@@ -10,10 +10,22 @@ export const MsccnetConfigSchema = z.strictObject({   // strict: a typo such as 
     .describe('K, classes of the pixel heads and the image classifier (0 real, 1 fake)'),
   backboneDepth: z.union([z.literal(18), z.literal(34), z.literal(50), z.literal(101)], { error: 'expected 18, 34, 50 or 101' }).default(50)
     .describe('ResNet V1c depth: 18/34 basic blocks, 50/101 bottlenecks'),
+  baseChannels: z.number().int().positive().default(64)
+    .describe('official BuildResNet base_channels: planes of layer1 (layer2…4 double it)'),
+  stemChannels: z.number().int().positive().multipleOf(2).default(64)
+    .describe('official BuildResNet stem_channels: output channels of the stem (the deep stem runs at half of them first)'),
+  useStem: z.boolean().default(true)
+    .describe('official BuildResNet use_stem: deep 3×3 stem (V1c); false: torchvision 7×7 conv1/bn1'),
   outputStride: z.union([z.literal(8), z.literal(16)], { error: 'expected 8 or 16' }).default(8)
     .describe('backbone output stride: 8 dilates layer3/4 (official), 16 only layer4'),
   featsChannels: z.number().int().positive().default(512)
     .describe('C, channels of F_A and F_M (feats_channels = out_channels)'),
+  outChannels: z.number().int().positive().optional()
+    .describe('official head out_channels: channels of F_M (MSCC output) and of the decoder; default featsChannels'),
+  headInChannels: z.number().int().positive().optional()
+    .describe('official head in_channels: the backbone\'s layer4 channels; checked, not free (the default derives it)'),
+  classifierInChannels: z.number().int().positive().optional()
+    .describe('official classifier.last_inchannels: the backbone\'s layer4 channels; checked, not free'),
   inputSize: z.number().int().positive().default(512)
     .describe('square input side; the DCT side S = ⌈inputSize / outputStride⌉ (64 for 512, os8)'),
   groups: z.number().int().positive().default(4)
@@ -35,13 +47,20 @@ export const MsccnetConfigSchema = z.strictObject({   // strict: a typo such as 
   else if (c.featsChannels % c.groups !== 0) {
     ctx.addIssue({ code: 'custom', path: ['groups'], message: `N = ${c.groups} must divide featsChannels = ${c.featsChannels}` });
   }
-  if (c.mscc && c.dct === 'official' && c.featsChannels % 64 !== 0) {
-    ctx.addIssue({ code: 'custom', path: ['featsChannels'], message: `the official DCT puts 64 bases on C/64 channels each; ${c.featsChannels} is not a multiple of 64 (use dct: 'paper')` });
+  const layer4 = c.baseChannels * 8 * (c.backboneDepth >= 50 ? 4 : 1);
+  for (const field of ['headInChannels', 'classifierInChannels'] as const) {
+    const v = c[field];
+    if (v !== undefined && v !== layer4) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `${v} ≠ ${layer4}, the layer4 channels of ResNet-${c.backboneDepth} with baseChannels ${c.baseChannels}` });
+    }
+  }
+  if (!c.mscc && c.outChannels !== undefined && c.outChannels !== c.featsChannels) {
+    ctx.addIssue({ code: 'custom', path: ['outChannels'], message: 'without MSCC the decoder reads F_A directly, so outChannels must equal featsChannels' });
   }
   if (!c.mscc && c.auxLoss === true) {
     ctx.addIssue({ code: 'custom', path: ['auxLoss'], message: 'the auxiliary loss needs the MSCC aux map, and mscc is off' });
   }
-}).transform((c) => ({ ...c, auxLoss: c.auxLoss ?? c.mscc }));
+}).transform((c) => ({ ...c, auxLoss: c.auxLoss ?? c.mscc, outChannels: c.outChannels ?? c.featsChannels }));
 
 /** A validated configuration with every default filled in. */
 export type MsccnetConfig = z.output<typeof MsccnetConfigSchema>;

@@ -8,6 +8,7 @@ export { GCN } from './gcn.js';
 export { convBnRelu, multiLevelAggregation, type AggregationParts } from './mfa.js';
 export { MSCC, type MsccOptions } from './mscc.js';
 export { MSCCNet, Classifier, type MsccnetOutputs } from './msccnet.js';
+export { fromOfficialConfig, type OfficialMsccnetConfig } from './official.js';
 export { msccnetLosses, IGNORE_INDEX, type MsccnetLosses, type MsccnetTargets } from './losses.js';
 
 /** A registered model variant: the paper table it reproduces and its config over the defaults. */

@@ -54,7 +54,10 @@ export class MSCCNet extends Module {
     this.spectralSide = spectralSide(config);
     const C = config.featsChannels;
     const K = config.numClasses;
-    this.backbone_net = new ResNet({ depth: config.backboneDepth, outputStride: config.outputStride });
+    this.backbone_net = new ResNet({
+      depth: config.backboneDepth, outputStride: config.outputStride,
+      baseChannels: config.baseChannels, stemChannels: config.stemChannels, useStem: config.useStem,
+    });
     const [, ch2, ch3, ch4] = this.backbone_net.stageChannels;
     this.classifer = new Classifier(ch4, K);
     this.bottleneck1 = config.mfa ? convBnRelu(ch2, C, 3) : null;
@@ -62,14 +65,15 @@ export class MSCCNet extends Module {
     this.bottleneck3 = convBnRelu(ch4, C, 3);
     this.mscc = config.mscc
       ? new MSCC({
-        numClasses: K, featsChannels: C, outChannels: C, groups: config.groups, spectralSide: this.spectralSide,
+        numClasses: K, featsChannels: C, outChannels: config.outChannels, groups: config.groups, spectralSide: this.spectralSide,
         dct: config.dct, gcn: config.gcn, fusion: config.fusion, dropout: config.dropout,
       })
       : null;
     this.bottleneck_fusion = config.mfa ? convBnRelu(3 * C, C, 3) : null;
+    const D = config.outChannels;                  // official: the decoder reads F_M, out_channels wide
     this.decoder = new Sequential(
-      new Conv2d(C, C, 1, { bias: false }), new BatchNorm2d(C), new ReLU(), new Dropout2d(config.dropout),
-      new Conv2d(C, K, 1, { bias: true }),
+      new Conv2d(D, D, 1, { bias: false }), new BatchNorm2d(D), new ReLU(), new Dropout2d(config.dropout),
+      new Conv2d(D, K, 1, { bias: true }),
     );
   }
 

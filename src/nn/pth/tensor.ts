@@ -29,7 +29,7 @@ export class PthStorage {
   /** The whole storage as a typed array over its bytes (no copy). */
   elements(): TypedArrayOf[DType] {
     const bytes = this.bytes;
-    return new typedArrayCtor[this.dtype](bytes.buffer, bytes.byteOffset, this.numel);
+    return new typedArrayCtor[this.dtype](bytes.buffer as ArrayBuffer, bytes.byteOffset, this.numel);
   }
 }
 
