@@ -17,7 +17,7 @@ function probability(value: string): number {
 
 interface DetectCliOptions {
   model: string; engine: EngineKind; threads?: number; face: boolean; format: 'text' | 'json'; out: string;
-  threshold: number; frames: number; maxSide: number; variant: string; inputSize: number;
+  threshold: number; frames: number; maxSide: number; variant?: string; inputSize?: number;
 }
 
 /** `msccnet detect`: scores, masks and overlays for images, folders and videos. */
@@ -25,7 +25,7 @@ export function makeDetectCommand(): Command {
   return new Command('detect')
     .description('detect and localise face manipulation in images, folders (recursive) and videos')
     .argument('<inputs...>', 'image files, folders or video files')
-    .requiredOption('-m, --model <file>', 'model.onnx (from `msccnet export`) or weights .safetensors')
+    .requiredOption('-m, --model <file|dir>', 'model.onnx (from `msccnet export`), weights .safetensors, or a run/checkpoint folder of `msccnet train`')
     .addOption(new Option('--engine <name>', 'inference engine').choices(['onnx', 'torch']).default('onnx'))
     .option('--threads <n>', 'intra-op threads', positiveInt)
     .option('--no-face', 'classify the whole image instead of detected faces')
@@ -34,8 +34,8 @@ export function makeDetectCommand(): Command {
     .option('--threshold <p>', 'P(fake) threshold for labels and masks (0.5 = official argmax)', probability, 0.5)
     .option('--frames <n>', 'frames sampled per video, evenly spaced', positiveInt, 16)
     .option('--max-side <px>', 'downscale larger images to this side first', positiveInt, 4096)
-    .addOption(new Option('--variant <name>', 'variant, when --model is a .safetensors file').choices(variantNames()).default('msccnet'))
-    .option('--input-size <side>', 'input side, when --model is a .safetensors file', positiveInt, 512)
+    .addOption(new Option('--variant <name>', 'variant, for weights without a config in their metadata (default msccnet)').choices(variantNames()))
+    .option('--input-size <side>', 'input side, for weights without a config in their metadata (default 512)', positiveInt)
     .action(async (inputs: string[], opts: DetectCliOptions) => {
       const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize });
       const files = await collectInputs(inputs);

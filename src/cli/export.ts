@@ -15,7 +15,7 @@ function positiveInt(value: string): number {
 type Quantize = 'int8' | 'int8-dynamic';
 
 interface ExportCliOptions {
-  weights?: string; detfill?: boolean; out: string; variant: string; inputSize: number; fp16?: boolean;
+  weights?: string; detfill?: boolean; out: string; variant?: string; inputSize?: number; fp16?: boolean;
   quantize?: Quantize; calibration?: string; calibrationImages: number; calibrationMethod: CalibrationMethod; reduceRange?: boolean;
 }
 
@@ -23,11 +23,11 @@ interface ExportCliOptions {
 export function makeExportCommand(): Command {
   return new Command('export')
     .description('export a model to ONNX (opset 18, dynamic batch) by tracing its forward pass')
-    .option('--weights <file>', 'model weights (.safetensors, official state-dict names)')
+    .option('--weights <file|dir>', 'model weights: a .safetensors file (its config in the metadata rebuilds the model), a checkpoint or a run folder')
     .option('--detfill', 'use the deterministic detfill-v1 weights instead (tests, demos)')
     .requiredOption('-o, --out <file>', 'ONNX file to write')
-    .addOption(new Option('--variant <name>', 'model variant').choices(variantNames()).default('msccnet'))
-    .option('--input-size <side>', 'square input side the model is built for', positiveInt, 512)
+    .addOption(new Option('--variant <name>', 'model variant, for --detfill and weights without a config (default msccnet)').choices(variantNames()))
+    .option('--input-size <side>', 'square input side, for --detfill and weights without a config (default 512)', positiveInt)
     .option('--fp16', 'store weights as float16 (half the file; float32 arithmetic)')
     .addOption(new Option('--quantize <mode>', 'int8: static QDQ int8, calibrated on --calibration (fast); int8-dynamic: int8 convs, activations quantised per call (no calibration, slow)')
       .choices(['int8', 'int8-dynamic']))
@@ -46,12 +46,12 @@ export function makeExportCommand(): Command {
         throw new ArgumentError('--calibration', 'to be used with --quantize int8', opts.calibration, 'add --quantize int8 or drop --calibration');
       }
       const t0 = performance.now();
-      const { model, weightsHash } = await loadModel({ weights: opts.weights ?? 'detfill', variant: opts.variant, overrides: { inputSize: opts.inputSize } });
-      const metadata = modelMetadata(opts.variant, weightsHash);
+      const { model, variant, weightsHash } = await loadModel({ weights: opts.weights ?? 'detfill', variant: opts.variant, inputSize: opts.inputSize ?? 512 });
+      const metadata = modelMetadata(variant, weightsHash);
       let summary: ExportSummary;
       let precision: string;
       if (opts.quantize === 'int8') {
-        const set = await openCalibrationSet(opts.calibration!, opts.inputSize, { limit: opts.calibrationImages });
+        const set = await openCalibrationSet(opts.calibration!, model.config.inputSize, { limit: opts.calibrationImages });
         const bar = progressBar('calibrate', set.files.length);
         try {
           summary = await exportMsccnetInt8(model, {

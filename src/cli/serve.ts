@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { InputFileError } from '../errors.js';
 import { loadFaceDetector } from '../data/faces.js';
-import { createOrtEngine } from '../infer/engines.js';
+import { createOrtEngine, exportedModelBytes } from '../infer/engines.js';
 import { buildServer, DEFAULT_LIMITS } from '../web/index.js';
 
 function positiveNumber(value: string): number {
@@ -26,7 +26,7 @@ interface ServeCliOptions {
 export function makeServeCommand(): Command {
   return new Command('serve')
     .description('serve the checking page (in-browser or server inference) and POST /api/detect')
-    .requiredOption('-m, --model <file>', 'model.onnx from `msccnet export` (also sent to browsers that check locally)')
+    .requiredOption('-m, --model <file|dir>', 'model.onnx from `msccnet export` (also sent to browsers that check locally), or weights .safetensors / a run folder (exported in memory)')
     .option('--port <n>', 'TCP port', positiveInt, 8080)
     .option('--host <addr>', 'address to listen on (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
@@ -37,10 +37,11 @@ export function makeServeCommand(): Command {
     .option('--timeout <s>', 'seconds per request', positiveNumber, DEFAULT_LIMITS.timeoutSeconds)
     .option('--threshold <p>', 'P(fake) threshold (0.5 = official argmax)', positiveNumber, 0.5)
     .action(async (opts: ServeCliOptions) => {
-      if (!opts.model.endsWith('.onnx')) throw new InvalidArgumentError('--model must be an .onnx file (export one with `msccnet export`)');
-      const bytes = await readFile(opts.model).catch((err: unknown) => {
-        throw new InputFileError(opts.model, 'cannot read the model file', 'check the path; export one with `msccnet export`', { cause: err });
-      });
+      const bytes = opts.model.endsWith('.onnx')
+        ? await readFile(opts.model).catch((err: unknown) => {
+          throw new InputFileError(opts.model, 'cannot read the model file', 'check the path; export one with `msccnet export`', { cause: err });
+        })
+        : await exportedModelBytes(opts.model);
       const engine = await createOrtEngine(bytes, opts.model, { threads: opts.threads });
       const app = await buildServer({
         engine, modelBytes: bytes, faceDetector: () => loadFaceDetector(), threshold: opts.threshold,

@@ -3,13 +3,12 @@
  * libtorch on the model itself (`--engine torch`, for checking). A .safetensors file with the
  * onnxruntime engine is exported in memory first, so both engines run the same weights.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { InputFileError, MsccnetError } from '../errors.js';
 import { buildMsccnet, type MSCCNet, type MsccnetConfigInput } from '../models/msccnet/index.js';
 import { applyDetfill } from '../models/detfill.js';
-import { loadWeights } from '../models/weights.js';
+import { loadModelFile, OFFICIAL_PREPROCESSING } from '../models/model-file.js';
 import { exportMsccnet, MSCCNET_IO, readMetadata, type Precision } from '../onnx/index.js';
 import { OnnxModelError } from '../onnx/errors.js';
 import { torch } from '../torch/index.js';
@@ -19,29 +18,37 @@ export type EngineKind = 'onnx' | 'torch';
 
 /** How to build a model from weights (safetensors or the deterministic test weights). */
 export interface ModelSpec {
-  /** a .safetensors file, or 'detfill' for the deterministic detfill-v1 weights (tests, demos) */
+  /**
+   * a .safetensors file, a checkpoint or run folder of `msccnet train`, or 'detfill' for the
+   * deterministic detfill-v1 weights (tests, demos)
+   */
   weights: string;
-  /** registered variant name (default 'msccnet') */
+  /** registered variant name (default 'msccnet'): detfill, and files without a config in their metadata */
   variant?: string;
-  /** config overrides over the variant (e.g. inputSize) */
+  /** input side: detfill, and files without a config in their metadata */
+  inputSize?: number;
+  /** config fields over the variant, for files without a config in their metadata */
   overrides?: MsccnetConfigInput;
 }
 
-/** Builds the model in eval mode with its weights; returns it with a hash naming the weights. */
-export async function loadModel(spec: ModelSpec): Promise<{ model: MSCCNet; weightsHash: string }> {
-  const model = buildMsccnet(spec.variant ?? 'msccnet', spec.overrides ?? {}).eval();
+/**
+ * Builds the model in eval mode with its weights; returns it with its variant name and a hash
+ * naming the weights. A file that carries its config is rebuilt from it exactly.
+ */
+export async function loadModel(spec: ModelSpec): Promise<{ model: MSCCNet; variant: string; weightsHash: string }> {
+  const variant = spec.variant ?? 'msccnet';
   if (spec.weights === 'detfill') {
+    const model = buildMsccnet(variant, { ...spec.overrides, ...(spec.inputSize ? { inputSize: spec.inputSize } : {}) }).eval();
     applyDetfill(model);
-    return { model, weightsHash: 'detfill-v1' };
+    return { model, variant, weightsHash: 'detfill-v1' };
   }
-  await loadWeights(model, spec.weights);
-  const hash = createHash('sha256').update(await readFile(spec.weights)).digest('hex');
-  return { model, weightsHash: `sha256:${hash}` };
+  const loaded = await loadModelFile(spec.weights, { variant: spec.variant, inputSize: spec.inputSize, overrides: spec.overrides });
+  return { model: loaded.model, variant: loaded.info.variant, weightsHash: loaded.weightsHash };
 }
 
-/** Metadata written into every exported MSCCNet file. */
+/** Metadata written into every exported MSCCNet file (the model config and input size are added by the exporter). */
 export function modelMetadata(variant: string, weightsHash: string): Record<string, string> {
-  return { variant, weights: weightsHash };
+  return { method: 'msccnet', variant, weights: weightsHash, preprocessing: JSON.stringify(OFFICIAL_PREPROCESSING) };
 }
 
 export interface OrtOptions {
@@ -120,7 +127,10 @@ export interface EngineOptions extends OrtOptions {
   precision?: Precision;
 }
 
-/** Opens `--model`: an .onnx file (onnxruntime), or .safetensors / 'detfill' weights (either engine). */
+/**
+ * Opens `--model`: an .onnx file (onnxruntime), or weights (either engine): a .safetensors file,
+ * a checkpoint or run folder, or 'detfill'.
+ */
 export async function openEngine(modelPath: string, opts: EngineOptions = {}): Promise<InferenceEngine> {
   const engine = opts.engine ?? 'onnx';
   if (modelPath.endsWith('.onnx')) {
@@ -135,13 +145,21 @@ export async function openEngine(modelPath: string, opts: EngineOptions = {}): P
     }
     return createOrtEngine(bytes, modelPath, opts);
   }
-  if (!modelPath.endsWith('.safetensors') && modelPath !== 'detfill') {
-    throw new ModelChoiceError(`--model ${modelPath}: expected a .onnx or .safetensors file`, 'export an ONNX file with `msccnet export`, or pass the training checkpoint');
+  if (/\.(pth|pt|ckpt|bin)$/.test(modelPath)) {
+    throw new ModelChoiceError(`--model ${modelPath}: a PyTorch checkpoint`, `convert it first: msccnet weights convert ${modelPath} --out W.safetensors`);
   }
-  const variant = opts.variant ?? 'msccnet';
-  const { model, weightsHash } = await loadModel({ weights: modelPath, variant, overrides: opts.inputSize ? { inputSize: opts.inputSize } : {} });
-  if (engine === 'torch') return createTorchEngine(model, opts);
-  const { bytes } = exportMsccnet(model, { precision: opts.precision, metadata: modelMetadata(variant, weightsHash) });
-  model.dispose();
-  return createOrtEngine(bytes, modelPath, opts);
+  const loaded = await loadModel({ weights: modelPath, variant: opts.variant, inputSize: opts.inputSize });
+  if (engine === 'torch') return createTorchEngine(loaded.model, opts);
+  return createOrtEngine(exportLoaded(loaded, opts.precision), modelPath, opts);
+}
+
+/** ONNX bytes of a weights file or run folder, exported in memory (`serve` sends them to browsers). */
+export async function exportedModelBytes(modelPath: string, opts: Pick<EngineOptions, 'variant' | 'inputSize' | 'precision'> = {}): Promise<Uint8Array> {
+  return exportLoaded(await loadModel({ weights: modelPath, variant: opts.variant, inputSize: opts.inputSize }), opts.precision);
+}
+
+function exportLoaded(loaded: { model: MSCCNet; variant: string; weightsHash: string }, precision: Precision | undefined): Uint8Array {
+  const { bytes } = exportMsccnet(loaded.model, { precision, metadata: modelMetadata(loaded.variant, loaded.weightsHash) });
+  loaded.model.dispose();
+  return bytes;
 }

@@ -7,6 +7,11 @@ export {
   type ConverterName, type ConvertOptions, type LoadReport, type SourceTensor, type SourceWeights,
 } from './convert.js';
 export {
+  buildModel, loadModelFile, modelFileMetadata, readModelFileInfo, resolveModelFile, variantOf, OFFICIAL_PREPROCESSING,
+  type LoadedModelFile, type ModelFileFallback, type ModelFileInfo, type Preprocessing,
+} from './model-file.js';
+export { loadPretrained, readCheckpointWeights, type PretrainedSpec } from './pretrained.js';
+export {
   DETFILL_OFFSET_BASIS, applyDetfill, detfillSpecs, detfillValues, detfillInput, fnv1a32, fmix32, rawIndexHash, unitValue,
   type DetfillKind, type DetfillSpec,
 } from './detfill.js';

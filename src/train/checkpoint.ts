@@ -43,13 +43,17 @@ async function writeFileSynced(path: string, data: Uint8Array | string): Promise
 
 export const stepName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
 
-/** Writes checkpoint folder `dir/name` atomically (replacing an existing one of that name). */
-export async function saveCheckpoint(dir: string, name: string, model: Module, optimizer: Optimizer<{ lr: number }>, state: CheckpointState): Promise<string> {
+/**
+ * Writes checkpoint folder `dir/name` atomically (replacing an existing one of that name).
+ * `modelMetadata` goes into model.safetensors (the model config: models/model-file.ts).
+ */
+export async function saveCheckpoint(dir: string, name: string, model: Module, optimizer: Optimizer<{ lr: number }>, state: CheckpointState,
+  modelMetadata: Readonly<Record<string, string>> = {}): Promise<string> {
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   const opt = optimizer.stateDict();
-  await writeFileSynced(join(tmp, 'model.safetensors'), encodeSafetensors(model.stateDict(), { format: 'pt' }));
+  await writeFileSynced(join(tmp, 'model.safetensors'), encodeSafetensors(model.stateDict(), { format: 'pt', ...modelMetadata }));
   await writeFileSynced(join(tmp, 'optimizer.safetensors'), encodeSafetensors(opt.tensors, { paramGroups: JSON.stringify(opt.paramGroups) }));
   await writeFileSynced(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
   const target = join(dir, name);

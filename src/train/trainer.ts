@@ -8,7 +8,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
-import { loadBackboneWeights, loadWeights, MSCCNet } from '../models/index.js';
+import { loadBackboneWeights, loadPretrained, loadWeights, modelFileMetadata, MSCCNet, type LoadReport } from '../models/index.js';
 import { AdamW, SGD, type Optimizer } from '../nn/index.js';
 import { torch, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
@@ -89,9 +89,11 @@ function runSteps(config: TrainConfig, perEpoch: number): number {
   return config.run.maxSteps > 0 ? Math.min(config.run.maxSteps, all) : all;
 }
 
-/** Builds the model of a config (with its initial weights). */
-export async function buildModel(config: TrainConfig): Promise<MSCCNet> {
+/** Builds the model of a config (with its initial weights); `onPretrained` receives the load report of model.pretrained. */
+export async function buildModel(config: TrainConfig, onPretrained?: (report: LoadReport) => void): Promise<MSCCNet> {
   const model = new MSCCNet(config.model);
+  const { pretrained } = config.model;
+  if (pretrained !== null) onPretrained?.(await loadPretrained(model, typeof pretrained === 'string' ? { file: pretrained } : pretrained));
   if (config.run.weights !== null) await loadWeights(model, config.run.weights);
   else if (config.run.backboneWeights !== null) await loadBackboneWeights(model.backbone_net, config.run.backboneWeights);
   return model;
@@ -133,7 +135,8 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   const schedule: PolySchedule = { lr: config.optim.lr, power: config.optim.power, minLrRatio: config.optim.minLrRatio, maxIters: config.epochs * perEpoch };
 
   torch.manualSeed(hashKey([config.seed]));                // the initial weights are a function of the seed
-  const model = await buildModel(config);
+  let pretrained: LoadReport | null = null;
+  const model = await buildModel(config, (report) => { pretrained = report; });
   const o = config.optim;
   const optimizer: Optimizer<{ lr: number }> = o.optimizer === 'adamw'
     ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
@@ -168,6 +171,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   const log = async (record: Record<string, unknown>): Promise<void> => {
     if (lead) await appendFile(logPath, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
   };
+  if (pretrained !== null && !opts.resume) await log({ event: 'pretrained', ...(pretrained as LoadReport) });
   for (const s of listed.skipped) await log({ event: 'skip', path: s.where, reason: s.reason });
   const skip = async (s: SkippedSample): Promise<void> => {
     skippedTotal++;
@@ -184,10 +188,11 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   const checkpoint = async (epoch: number, mIoU: number | null): Promise<void> => {
     if (!lead) return;
     const state: CheckpointState = { step, epoch, seed: config.seed, rng: RNG_SCHEME, mIoU, bestMIoU, worldSize: world, savedAt: new Date().toISOString() };
-    lastCheckpoint = await saveCheckpoint(ckptDir, stepName(step), model, optimizer, state);
+    const fileMetadata = modelFileMetadata(model.config);
+    lastCheckpoint = await saveCheckpoint(ckptDir, stepName(step), model, optimizer, state, fileMetadata);
     await pruneCheckpoints(ckptDir, config.run.keepLast);
     const best = mIoU !== null && mIoU === bestMIoU;
-    if (best) await saveCheckpoint(ckptDir, 'best', model, optimizer, state);
+    if (best) await saveCheckpoint(ckptDir, 'best', model, optimizer, state, fileMetadata);
     await log({ event: 'checkpoint', step, path: lastCheckpoint, best });
     emit({ kind: 'checkpoint', step, path: lastCheckpoint, best });
   };

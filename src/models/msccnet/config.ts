@@ -41,6 +41,15 @@ export const MsccnetConfigSchema = z.strictObject({   // strict: a typo such as 
   auxLoss: z.boolean().optional()
     .describe('L_mscc: cross-entropy on the fused auxiliary map (Eq. 15); default: on exactly when mscc is'),
   dropout: z.number().min(0).max(1).default(0.1).describe('Dropout2d before each 1×1 classifier conv'),
+  pretrained: z.union([
+    z.string(),
+    z.strictObject({
+      file: z.string(),
+      from: z.enum(['official', 'openmmlab', 'torchvision']).optional(),
+      layersOnly: z.boolean().optional(),
+    }),
+  ]).nullable().default(null)
+    .describe('initial weights (training only): a .pth or .safetensors file, or { file, from: official|openmmlab|torchvision, layersOnly }; the official init is OpenMMLab resnet50_v1c'),
 }).superRefine((c, ctx) => {
   const k = Math.round(Math.sqrt(c.groups));
   if (k * k !== c.groups) ctx.addIssue({ code: 'custom', path: ['groups'], message: `N must be a square (1, 4, 16, …), got ${c.groups}` });

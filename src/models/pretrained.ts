@@ -1,0 +1,44 @@
+import { extname } from 'node:path';
+import { InputFileError } from '../errors.js';
+import { loadSafetensors, type Module } from '../nn/index.js';
+import { readPth } from '../nn/pth/index.js';
+import { torch } from '../torch/index.js';
+import { detectConverter, loadConverted, sourceWeights, type ConverterName, type LoadReport, type SourceWeights } from './convert.js';
+
+/** Initial weights: a file, and optionally its layout and whether only layer1–4 may load. */
+export interface PretrainedSpec {
+  file: string;
+  /** the checkpoint's layout (default: detected from its keys) */
+  from?: ConverterName;
+  /** torchvision into a deep-stem model: load layer1–4, skip the stem */
+  layersOnly?: boolean;
+}
+
+/** The tensors of a .pth/.pt or .safetensors checkpoint with the layout they follow. */
+export async function readCheckpointWeights(file: string, from?: ConverterName): Promise<SourceWeights & { release(): void }> {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.safetensors') {
+    let tensors;
+    try {
+      ({ tensors } = await loadSafetensors(file));
+    } catch (err) {
+      throw new InputFileError(file, `cannot read safetensors (${err instanceof Error ? err.message : String(err)})`, 'check the file', { cause: err });
+    }
+    return { converter: from ?? detectConverter(tensors.keys()), tensors, release: () => torch.dispose([...tensors.values()]) };
+  }
+  // .pth tensors are views into the file buffer: nothing to free but the buffer itself (GC)
+  return { ...sourceWeights((await readPth(file)).root, from), release: () => undefined };
+}
+
+/**
+ * Loads initial weights into `model` through the converter of their layout and returns the load
+ * report. A load that uses no tensor, or a strict (official) load that does not fit, throws.
+ */
+export async function loadPretrained(model: Module, spec: PretrainedSpec): Promise<LoadReport> {
+  const weights = await readCheckpointWeights(spec.file, spec.from);
+  try {
+    return loadConverted(model, weights, spec.file, { layersOnly: spec.layersOnly });
+  } finally {
+    weights.release();
+  }
+}
