@@ -11,6 +11,7 @@ import { makeSamplesCommand } from './samples.js';
 import { makeTrainCommand } from './train.js';
 import { makeBenchmarkCommand } from './benchmark.js';
 import { makeDemoCommand } from './demo.js';
+import { makeWeightsCommand } from './weights.js';
 
 /** The `msccnet` command; each subcommand lives in its own file and is added here. */
 export function makeProgram(): Command {
@@ -28,5 +29,6 @@ export function makeProgram(): Command {
     .addCommand(makeServeCommand())
     .addCommand(makeTrainCommand())
     .addCommand(makeBenchmarkCommand())
-    .addCommand(makeDemoCommand());
+    .addCommand(makeDemoCommand())
+    .addCommand(makeWeightsCommand());
 }

@@ -62,15 +62,27 @@ export function sourceWeights(root: PyValue, from?: ConverterName): SourceWeight
     throw new WeightsError('checkpoint', ['no state dict: neither a {model: …}, a {state_dict: …} nor a dict of tensors'],
       'pass a checkpoint that holds a state dict (torch.save(model.state_dict(), path))');
   }
-  return { converter: from ?? detectConverter(tensors.keys()), tensors };
+  return { converter: from ?? requireConverter(tensors.keys()), tensors };
 }
 
-/** Which layout a set of keys follows (after stripping DDP's `module.`). */
-export function detectConverter(keys: Iterable<string>): ConverterName {
-  const names = [...keys].map((k) => k.replace(/^module\./, ''));
+/** Which layout a set of keys follows (after stripping DDP's `module.`), or null when none. */
+export function detectConverter(keys: Iterable<string>): ConverterName | null {
+  const names = [...keys].map((k) => k.replace(/^module\./, '').replace(/^backbone\./, ''));
   if (names.some((k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.'))) return 'official';
-  if (names.some((k) => k.startsWith('conv1.') || k.startsWith('backbone.conv1.'))) return 'torchvision';
-  return 'openmmlab';
+  if (names.some((k) => k.startsWith('conv1.'))) return 'torchvision';
+  if (names.some((k) => k.startsWith('stem.') || k.startsWith('layer1.'))) return 'openmmlab';
+  return null;
+}
+
+/** detectConverter, or a WeightsError asking for --from. */
+export function requireConverter(keys: Iterable<string>): ConverterName {
+  const list = [...keys];
+  const found = detectConverter(list);
+  if (found === null) {
+    throw new WeightsError('checkpoint', [`no known layout in keys such as ${list.slice(0, 3).join(', ')}`],
+      `name the layout: --from ${CONVERTER_NAMES.join('|')} (model.pretrained: { file, from })`);
+  }
+  return found;
 }
 
 /** The model key a source key maps to, or why it is skipped. */

@@ -3,7 +3,7 @@ export { ResNet, BasicBlock, Bottleneck, conv1x1, conv3x3, type ResNetOptions, t
 export { InputSizeError, WeightsError, UnknownVariantError } from './errors.js';
 export { loadWeights, loadBackboneWeights, stateDictProblems, type BackboneLoadReport } from './weights.js';
 export {
-  CONVERTER_NAMES, detectConverter, loadConverted, reportProblems, reportSummary, sourceWeights, targetKey,
+  CONVERTER_NAMES, detectConverter, requireConverter, loadConverted, reportProblems, reportSummary, sourceWeights, targetKey,
   type ConverterName, type ConvertOptions, type LoadReport, type SourceTensor, type SourceWeights,
 } from './convert.js';
 export {
@@ -11,6 +11,7 @@ export {
   type LoadedModelFile, type ModelFileFallback, type ModelFileInfo, type Preprocessing,
 } from './model-file.js';
 export { loadPretrained, readCheckpointWeights, type PretrainedSpec } from './pretrained.js';
+export { encodeModelFile, encodeSourceTensors, inspectWeights, type WeightsInspection } from './inspect.js';
 export {
   DETFILL_OFFSET_BASIS, applyDetfill, detfillSpecs, detfillValues, detfillInput, fnv1a32, fmix32, rawIndexHash, unitValue,
   type DetfillKind, type DetfillSpec,

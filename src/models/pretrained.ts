@@ -3,7 +3,7 @@ import { InputFileError } from '../errors.js';
 import { loadSafetensors, type Module } from '../nn/index.js';
 import { readPth } from '../nn/pth/index.js';
 import { torch } from '../torch/index.js';
-import { detectConverter, loadConverted, sourceWeights, type ConverterName, type LoadReport, type SourceWeights } from './convert.js';
+import { loadConverted, requireConverter, sourceWeights, type ConverterName, type LoadReport, type SourceWeights } from './convert.js';
 
 /** Initial weights: a file, and optionally its layout and whether only layer1–4 may load. */
 export interface PretrainedSpec {
@@ -24,7 +24,7 @@ export async function readCheckpointWeights(file: string, from?: ConverterName):
     } catch (err) {
       throw new InputFileError(file, `cannot read safetensors (${err instanceof Error ? err.message : String(err)})`, 'check the file', { cause: err });
     }
-    return { converter: from ?? detectConverter(tensors.keys()), tensors, release: () => torch.dispose([...tensors.values()]) };
+    return { converter: from ?? requireConverter(tensors.keys()), tensors, release: () => torch.dispose([...tensors.values()]) };
   }
   // .pth tensors are views into the file buffer: nothing to free but the buffer itself (GC)
   return { ...sourceWeights((await readPth(file)).root, from), release: () => undefined };

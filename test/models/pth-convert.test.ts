@@ -94,3 +94,8 @@ test(`${tvFile}: torchvision's 7×7 stem is refused by a deep-stem model, loads 
   assert.ok(layers.skipped.some((s) => s.key === 'conv1.weight' && /useStem: false/.test(s.reason)));
   assert.ok(weights.tensors.get('conv1.weight') instanceof PthTensor);
 });
+
+test('a load that uses no tensor is refused (a state dict read with the wrong layout)', async () => {
+  const weights = sourceWeights((await readPth(join(dir, tvFile))).root, 'official');
+  assert.throws(() => loadConverted(new MSCCNet(config), weights, tvFile), (err: unknown) => err instanceof WeightsError && /none of \d+ tensors fits/.test(err.message));
+});
