@@ -5,7 +5,8 @@
  *
  * The file is built here independently of our reader: a protocol-2 pickle written byte by byte
  * (OrderedDict of `torch._utils._rebuild_tensor_v2` calls with `('storage', torch.FloatStorage,
- * key, 'cpu', numel)` persistent ids) and a stored zip with torch.save's 64-byte data alignment.
+ * key, 'cpu', numel)` persistent ids) in a stored zip with torch.save's 64-byte data alignment
+ * (test/helpers/zip.ts).
  * The read runs in a fresh process so its peak RSS is its own.
  *   npm run bench:pth [-- --mb 100]
  */
@@ -13,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { writeZip } from '../test/helpers/zip.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, fallback: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : fallback; };
@@ -48,37 +49,6 @@ function statePickle(shapes: [string, number[]][]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** A stored (uncompressed) zip; each entry's data starts 64-byte aligned, as torch.save writes it. */
-function storedZip(entries: [string, Buffer][]): Buffer {
-  const chunks: Buffer[] = [];
-  const central: Buffer[] = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const nameBytes = Buffer.from(name, 'utf8');
-    const pad = (64 - ((offset + 30 + nameBytes.length + 4) % 64)) % 64;
-    const extra = Buffer.alloc(4 + pad);
-    extra.writeUInt16LE(0x4246, 0);                                                                                  // 'FB' padding field
-    extra.writeUInt16LE(pad, 2);
-    const crc = crc32(data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18); local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(nameBytes.length, 26); local.writeUInt16LE(extra.length, 28);
-    const head = Buffer.alloc(46);
-    head.writeUInt32LE(0x02014b50, 0); head.writeUInt16LE(20, 4); head.writeUInt16LE(20, 6); head.writeUInt32LE(crc, 16);
-    head.writeUInt32LE(data.length, 20); head.writeUInt32LE(data.length, 24); head.writeUInt16LE(nameBytes.length, 28);
-    head.writeUInt32LE(offset, 42);
-    central.push(head, nameBytes);
-    chunks.push(local, nameBytes, extra, data);
-    offset += 30 + nameBytes.length + extra.length + data.length;
-  }
-  const dir = Buffer.concat(central);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(entries.length, 8); end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...chunks, dir, end]);
-}
-
 async function generate(file: string, megabytes: number): Promise<number> {
   // ResNet-50-like mix: many small tensors and a few large ones, float32
   const shapes: [string, number[]][] = [];
@@ -93,7 +63,7 @@ async function generate(file: string, megabytes: number): Promise<number> {
     for (let j = 0; j < data.length; j += 4) data.writeFloatLE(((j / 4 + key) % 97) / 97 - 0.5, j);
     return [`bench/data/${key}`, data] as [string, Buffer];
   });
-  const zip = storedZip([['bench/data.pkl', statePickle(shapes)], ...storages, ['bench/version', Buffer.from('3\n')]]);
+  const zip = writeZip([['bench/data.pkl', statePickle(shapes)], ...storages, ['bench/version', Buffer.from('3\n')]]);
   await writeFile(file, zip);
   return shapes.length;
 }

@@ -3,7 +3,7 @@ import { InputFileError } from '../errors.js';
 import { loadSafetensors, type Module } from '../nn/index.js';
 import { readPth } from '../nn/pth/index.js';
 import { torch } from '../torch/index.js';
-import { loadConverted, requireConverter, sourceWeights, type ConverterName, type LoadReport, type SourceWeights } from './convert.js';
+import { CONVERTER_NAMES, loadConverted, requireConverter, sourceWeights, type ConverterName, type LoadReport, type SourceWeights } from './convert.js';
 
 /** Initial weights: a file, and optionally its layout and whether only layer1–4 may load. */
 export interface PretrainedSpec {
@@ -19,12 +19,15 @@ export async function readCheckpointWeights(file: string, from?: ConverterName):
   const ext = extname(file).toLowerCase();
   if (ext === '.safetensors') {
     let tensors;
+    let metadata: Record<string, string>;
     try {
-      ({ tensors } = await loadSafetensors(file));
+      ({ tensors, metadata } = await loadSafetensors(file));
     } catch (err) {
       throw new InputFileError(file, `cannot read safetensors (${err instanceof Error ? err.message : String(err)})`, 'check the file', { cause: err });
     }
-    return { converter: from ?? requireConverter(tensors.keys()), tensors, release: () => torch.dispose([...tensors.values()]) };
+    // `weights convert` without a config records the layout it detected
+    const recorded = CONVERTER_NAMES.find((name) => name === metadata.converter);
+    return { converter: from ?? recorded ?? requireConverter(tensors.keys()), tensors, release: () => torch.dispose([...tensors.values()]) };
   }
   // .pth tensors are views into the file buffer: nothing to free but the buffer itself (GC)
   return { ...sourceWeights((await readPth(file)).root, from), release: () => undefined };
