@@ -62,14 +62,15 @@ export function variantOf(config: MsccnetConfig): string {
 /** Reads the model description from a file's metadata; null when the file has none (older files). */
 export function readModelFileInfo(metadata: Readonly<Record<string, string>>, source: string): ModelFileInfo | null {
   if (metadata.config === undefined) return null;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(metadata.config);
-  } catch (err) {
-    throw new InputFileError(source, 'its metadata "config" is not JSON', 're-save the weights with msccnet', { cause: err });
-  }
-  const config = parseMsccnetConfig(raw as MsccnetConfigInput);
-  const preprocessing = metadata.preprocessing === undefined ? OFFICIAL_PREPROCESSING : JSON.parse(metadata.preprocessing) as Preprocessing;
+  const json = (key: string): unknown => {
+    try {
+      return JSON.parse(metadata[key]);
+    } catch (err) {
+      throw new InputFileError(source, `its metadata "${key}" is not JSON`, 're-save the weights with msccnet', { cause: err });
+    }
+  };
+  const config = parseMsccnetConfig(json('config') as MsccnetConfigInput);
+  const preprocessing = metadata.preprocessing === undefined ? OFFICIAL_PREPROCESSING : json('preprocessing') as Preprocessing;
   return { method: metadata.method ?? 'msccnet', variant: metadata.variant ?? variantOf(config), config, inputSize: config.inputSize, preprocessing };
 }
 
