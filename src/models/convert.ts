@@ -6,7 +6,7 @@
 import type { Tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { PthTensor, type PyValue } from '../nn/pth/index.js';
-import { WeightsError } from './errors.js';
+import { CheckpointLayoutError, WeightsError } from './errors.js';
 
 /** The layouts we convert: the authors' trainer, OpenMMLab/mmcv pretrain, torchvision. */
 export type ConverterName = 'official' | 'openmmlab' | 'torchvision';
@@ -49,7 +49,7 @@ const TORCHVISION_STEM_REASON = "torchvision's single 7×7 stem (conv1/bn1) cann
  * trainer, keys maybe `module.`-prefixed), `{'meta', 'state_dict'}` (OpenMMLab), or a bare state
  * dict (torchvision's `conv1`, OpenMMLab's `stem.0`, or our own whole-model names).
  */
-export function sourceWeights(root: PyValue, from?: ConverterName): SourceWeights<PthTensor> {
+export function sourceWeights(root: PyValue, from?: ConverterName, source = 'checkpoint'): SourceWeights<PthTensor> {
   const asTensors = (v: PyValue | undefined): Map<string, PthTensor> | null => {
     if (!(v instanceof Map)) return null;
     const out = new Map<string, PthTensor>();
@@ -59,10 +59,10 @@ export function sourceWeights(root: PyValue, from?: ConverterName): SourceWeight
   const root_ = root instanceof Map ? root : null;
   const tensors = asTensors(root_?.get('model')) ?? asTensors(root_?.get('state_dict')) ?? asTensors(root_ ?? undefined);
   if (tensors === null) {
-    throw new WeightsError('checkpoint', ['no state dict: neither a {model: …}, a {state_dict: …} nor a dict of tensors'],
+    throw new CheckpointLayoutError(source, 'no state dict: neither a {model: …}, a {state_dict: …} nor a dict of tensors',
       'pass a checkpoint that holds a state dict (torch.save(model.state_dict(), path))');
   }
-  return { converter: from ?? requireConverter(tensors.keys()), tensors };
+  return { converter: from ?? requireConverter(tensors.keys(), source), tensors };
 }
 
 /** Which layout a set of keys follows (after stripping DDP's `module.`), or null when none. */
@@ -74,12 +74,12 @@ export function detectConverter(keys: Iterable<string>): ConverterName | null {
   return null;
 }
 
-/** detectConverter, or a WeightsError asking for --from. */
-export function requireConverter(keys: Iterable<string>): ConverterName {
+/** detectConverter, or a CheckpointLayoutError asking for --from. */
+export function requireConverter(keys: Iterable<string>, source = 'checkpoint'): ConverterName {
   const list = [...keys];
   const found = detectConverter(list);
   if (found === null) {
-    throw new WeightsError('checkpoint', [`no known layout in keys such as ${list.slice(0, 3).join(', ')}`],
+    throw new CheckpointLayoutError(source, `no known layout (official, openmmlab, torchvision) in keys such as ${list.slice(0, 3).join(', ')}`,
       `name the layout: --from ${CONVERTER_NAMES.join('|')} (model.pretrained: { file, from })`);
   }
   return found;

@@ -24,3 +24,10 @@ export class UnknownVariantError extends MsccnetError {
     super('MSCCNET_VARIANT', `variant: unknown model variant '${variant}'`, `use one of: ${known.join(', ')}`);
   }
 }
+
+/** A checkpoint whose layout (which converter applies) is unknown or holds no state dict. */
+export class CheckpointLayoutError extends MsccnetError {
+  constructor(readonly source: string, problem: string, hint: string) {
+    super('MSCCNET_WEIGHTS_LAYOUT', `${source}: ${problem}`, hint);
+  }
+}

@@ -5,6 +5,7 @@ import { decodeSafetensors, encodeSafetensors, type Module } from '../nn/index.j
 import { decodePth, flattenPth, PthTensor, type PthFormat } from '../nn/pth/index.js';
 import { dtypeBytes, type DType, type Tensor } from '../torch/index.js';
 import { detectConverter, sourceWeights, type ConverterName } from './convert.js';
+import { CheckpointLayoutError } from './errors.js';
 import { modelFileMetadata, readModelFileInfo, type ModelFileInfo } from './model-file.js';
 import type { MSCCNet } from './msccnet/index.js';
 
@@ -63,9 +64,10 @@ export async function inspectWeights(path: string): Promise<WeightsInspection> {
   }
   let converter: ConverterName | null = null;
   try {
-    converter = sourceWeights(checkpoint.root).converter;
-  } catch {
-    converter = null;                             // no state dict: inspect still lists what is there
+    converter = sourceWeights(checkpoint.root, undefined, path).converter;
+  } catch (err) {
+    if (!(err instanceof CheckpointLayoutError)) throw err;
+    converter = null;                             // no state dict or no known layout: inspect still lists what is there
   }
   return { path, format: checkpoint.format, tensors: count, dtypes, bytes: size, converter, model: null, values };
 }

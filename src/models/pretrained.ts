@@ -27,10 +27,10 @@ export async function readCheckpointWeights(file: string, from?: ConverterName):
     }
     // `weights convert` without a config records the layout it detected
     const recorded = CONVERTER_NAMES.find((name) => name === metadata.converter);
-    return { converter: from ?? recorded ?? requireConverter(tensors.keys()), tensors, release: () => torch.dispose([...tensors.values()]) };
+    return { converter: from ?? recorded ?? requireConverter(tensors.keys(), file), tensors, release: () => torch.dispose([...tensors.values()]) };
   }
   // .pth tensors are views into the file buffer: nothing to free but the buffer itself (GC)
-  return { ...sourceWeights((await readPth(file)).root, from), release: () => undefined };
+  return { ...sourceWeights((await readPth(file)).root, from, file), release: () => undefined };
 }
 
 /**
