@@ -1,7 +1,7 @@
 export * from './msccnet/index.js';
 export { ResNet, BasicBlock, Bottleneck, conv1x1, conv3x3, type ResNetOptions, type ResNetDepth, type OutputStride, type Tap, type ResidualBlock } from './resnet.js';
 export { InputSizeError, WeightsError, UnknownVariantError, CheckpointLayoutError } from './errors.js';
-export { loadWeights, loadBackboneWeights, stateDictProblems, type BackboneLoadReport } from './weights.js';
+export { loadWeights, stateDictProblems } from './weights.js';
 export {
   CONVERTER_NAMES, detectConverter, requireConverter, loadConverted, reportProblems, reportSummary, sourceWeights, targetKey,
   type ConverterName, type ConvertOptions, type LoadReport, type SourceTensor, type SourceWeights,

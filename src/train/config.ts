@@ -68,7 +68,7 @@ const RunConfig = z.strictObject({
   threads: z.number().int().min(0).default(0).describe('libtorch intra-op threads (0: libtorch default)'),
   weights: z.string().nullable().default(null).describe('whole-model safetensors to start from'),
   backboneWeights: z.string().nullable().default(null)
-    .describe('ImageNet backbone safetensors (torchvision / OpenMMLab names); official init'),
+    .describe('older name of model.pretrained (used when that is null)'),
 });
 
 const DistributedConfig = z.strictObject({

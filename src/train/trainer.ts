@@ -8,7 +8,7 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
-import { loadBackboneWeights, loadPretrained, loadWeights, modelFileMetadata, MSCCNet, type LoadReport } from '../models/index.js';
+import { loadPretrained, loadWeights, modelFileMetadata, MSCCNet, type LoadReport } from '../models/index.js';
 import { AdamW, SGD, type Optimizer } from '../nn/index.js';
 import { torch, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
@@ -92,10 +92,9 @@ function runSteps(config: TrainConfig, perEpoch: number): number {
 /** Builds the model of a config (with its initial weights); `onPretrained` receives the load report of model.pretrained. */
 export async function buildModel(config: TrainConfig, onPretrained?: (report: LoadReport) => void): Promise<MSCCNet> {
   const model = new MSCCNet(config.model);
-  const { pretrained } = config.model;
+  const pretrained = config.model.pretrained ?? config.run.backboneWeights;     // run.backboneWeights: the older name
   if (pretrained !== null) onPretrained?.(await loadPretrained(model, typeof pretrained === 'string' ? { file: pretrained } : pretrained));
   if (config.run.weights !== null) await loadWeights(model, config.run.weights);
-  else if (config.run.backboneWeights !== null) await loadBackboneWeights(model.backbone_net, config.run.backboneWeights);
   return model;
 }
 

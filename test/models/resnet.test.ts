@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { Bottleneck, ResNet } from '../../src/models/resnet.js';
-import { loadBackboneWeights, loadWeights } from '../../src/models/weights.js';
+import { loadWeights } from '../../src/models/weights.js';
+import { loadPretrained } from '../../src/models/pretrained.js';
 import { MSCCNet } from '../../src/models/msccnet/index.js';
 import { WeightsError } from '../../src/models/errors.js';
 import { InputFileError } from '../../src/errors.js';
@@ -35,21 +36,20 @@ test('ResNet-18 os16 stage shapes (basic blocks)', () => {
   assert.deepEqual(shapes, [[1, 64, 16, 16], [1, 128, 8, 8], [1, 256, 4, 4], [1, 512, 4, 4]]);
 });
 
-test('backbone-only load takes torchvision / OpenMMLab names and reports used, skipped and missing keys', async () => {
-  const net = new ResNet({ depth: 18 });
-  const own = net.stateDict();
-  const source = new Map<string, Tensor>([
-    ['backbone.layer1.0.conv1.weight', torch.ones(own.get('layer1.0.conv1.weight')!.shape)],   // OpenMMLab segmentor prefix
-    ['stem.0.weight', torch.ones(own.get('stem.0.weight')!.shape)],     // OpenMMLab V1c stem
-    ['conv1.weight', torch.ones([64, 3, 7, 7])],                       // torchvision 7×7 stem: does not fit V1c
-    ['fc.weight', torch.ones([1000, 512])],
-    ['layer1.0.bn1.weight', torch.ones([3])],                          // wrong shape
-  ]);
-  const report = await loadBackboneWeights(net, source);
-  assert.deepEqual(report.used.sort(), ['backbone.layer1.0.conv1.weight', 'stem.0.weight']);
-  assert.deepEqual(report.skipped.map((s) => s.key).sort(), ['conv1.weight', 'fc.weight', 'layer1.0.bn1.weight']);
-  assert.equal(report.missing.length, own.size - 2);
-  assert.ok((net.stateDict().get('layer1.0.conv1.weight')!.toTypedArray() as Float32Array).every((v) => v === 1));
+test('model.pretrained from safetensors with OpenMMLab names fills the backbone and reports the fc head', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-pretrained-'));
+  const source = new ResNet({ depth: 18 });
+  const own = source.stateDict();
+  const file = join(dir, 'resnet18_v1c.safetensors');
+  await saveSafetensors(file, new Map([...own, ['fc.weight', torch.ones([1000, 512])], ['fc.bias', torch.zeros([1000])]]));
+  const model = new MSCCNet({ backboneDepth: 18, inputSize: 64, featsChannels: 64 });
+  const report = await loadPretrained(model, { file });
+  assert.equal(report.converter, 'openmmlab');
+  assert.equal(report.used.length, own.size);
+  assert.deepEqual(report.missing, []);
+  assert.deepEqual(report.skipped.map((s) => s.key), ['fc.weight', 'fc.bias']);
+  assert.deepEqual(model.stateDict().get('backbone_net.layer1.0.conv1.weight')!.toTypedArray(), own.get('layer1.0.conv1.weight')!.toTypedArray());
+  await rm(dir, { recursive: true });
 });
 
 test('loadWeights: a saved state dict loads strictly; a mismatched one names the keys', async () => {
