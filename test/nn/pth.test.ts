@@ -84,17 +84,18 @@ test('truncated files fail with a typed error: the zip fixture and a legacy stre
   assert.throws(() => decodePth(new Uint8Array([1, 2, 3]), 'junk'), PthError);
 });
 
-test('an archive re-zipped with deflate and another prefix reads the same tensors', () => {
+test('an archive re-zipped with deflate, with zip64 records, and under another prefix reads the same tensors', () => {
   const file = Object.keys(expected).find((f) => expected[f].shared_storage !== undefined)!;
   const original = decodePth(readFileSync(join(dir, file)), file);
   // rebuild the archive from its parts: the reader's own zip code is not used to take it apart
   const entries = readZipEntriesForTest(readFileSync(join(dir, file))).map(([name, data]) => [name.replace(/^[^/]+\//, 'renamed-prefix/'), data] as [string, Uint8Array]);
-  const rezipped = decodePth(writeZip(entries, { deflate: true }), 'rezipped');
   const a = flattenPth(original.root);
-  const b = flattenPth(rezipped.root);
-  assert.deepEqual([...b.keys()], [...a.keys()]);
-  for (const [k, v] of a) {
-    const w = b.get(k);
-    if (v instanceof PthTensor) { assert.ok(w instanceof PthTensor); assert.deepEqual(pthToFloat64(w), pthToFloat64(v), k); } else assert.deepEqual(w, v, k);
+  for (const options of [{ deflate: true }, { zip64: true }]) {
+    const b = flattenPth(decodePth(writeZip(entries, options), 'rezipped').root);
+    assert.deepEqual([...b.keys()], [...a.keys()]);
+    for (const [k, v] of a) {
+      const w = b.get(k);
+      if (v instanceof PthTensor) { assert.ok(w instanceof PthTensor); assert.deepEqual(pthToFloat64(w), pthToFloat64(v), k); } else assert.deepEqual(w, v, k);
+    }
   }
 });
