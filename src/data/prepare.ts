@@ -4,7 +4,8 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { writeFileAtomic, isTempName } from './atomic.js';
+import { writeFileAtomic } from './atomic.js';
+export { removeStaleTemps } from './atomic.js';
 import { cropToPng, enlargeBox, type CropBox } from './crops.js';
 import { loadFaceDetector, type FaceDetector } from './faces.js';
 import { COMPRESSIONS, METHODS, REFERENCE_DROPPED, readSplits, scanFfpp, targetOf,
@@ -365,14 +366,4 @@ export async function assembleOutputs(plan: Plan, outDir: string, opts: PrepareO
   };
   await writeFileAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   return report;
-}
-
-/** Removes temps a killed run left behind (only safe when no other process writes to `outDir`). */
-export async function removeStaleTemps(outDir: string): Promise<number> {
-  if (!existsSync(outDir)) return 0;
-  let n = 0;
-  for (const e of await readdir(outDir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile() && isTempName(e.name)) { await rm(join(e.parentPath, e.name), { force: true }); n++; }
-  }
-  return n;
 }
