@@ -12,6 +12,8 @@ export interface PrepareJobData {
   job: PrepareJob;
   outDir: string;
   options: PrepareOptions;
+  /** rerun the job even when it finished, if it finished with failures */
+  retryFailed?: boolean;
 }
 /** A finished job returns the count of its crops and skips, not the whole record (Redis stays small). */
 export interface PrepareJobResult { crops: number; skipped: number }
@@ -46,6 +48,8 @@ export interface EnqueueOptions {
   attempts?: number;
   /** First retry delay, doubled on each retry. */
   backoffMs?: number;
+  /** Rerun jobs that finished with failures (`prepare --retry-failed`). */
+  retryFailed?: boolean;
 }
 
 /** A BullMQ job id per (options, original): adding the same job twice is a no-op. */
@@ -122,7 +126,7 @@ export async function enqueuePrepare(queue: Queue<PrepareJobData, PrepareJobResu
     const jobId = queueJobId(optionsKey, job.id);
     const state = await queue.getJobState(jobId);
     if (state === 'completed' || state === 'failed') await queue.remove(jobId);
-    await queue.add('video', { job, outDir, options }, {
+    await queue.add('video', { job, outDir, options, retryFailed: eo.retryFailed }, {
       jobId, attempts: eo.attempts ?? 3, backoff: { type: 'exponential', delay: eo.backoffMs ?? 2000 },
       removeOnComplete: false, removeOnFail: false,
     });
@@ -187,6 +191,7 @@ export async function startPrepareWorker(o: WorkerOptions): Promise<Worker<Prepa
     let rec: JobRecord;
     try {
       rec = await processJob(job.data.job, job.data.outDir, job.data.options, {
+        retryFailed: job.data.retryFailed,
         detector, annotate,
         onProgress: (e) => { events.push(e); o.onEvent?.(e); void job.updateProgress({ events }).catch(() => undefined); },
       });
