@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
 export { removeStaleTemps } from './atomic.js';
 import { cropToPng, enlargeBox, type CropBox } from './crops.js';
 import { loadFaceDetector, type FaceDetector } from './faces.js';
@@ -22,6 +23,8 @@ export const PrepareOptions = z.strictObject({
   compressions: z.array(z.enum(COMPRESSIONS)).min(1).default([...COMPRESSIONS]).describe('renditions to crop'),
   methods: z.array(z.enum(METHODS)).min(1).default([...METHODS]).describe('manipulation methods to include'),
   minConfidence: z.number().min(0).max(1).default(0.5).describe('face detector score threshold'),
+  maxPixels: z.number().positive().default(DEFAULT_MAX_PIXELS)
+    .describe('renditions with larger frames (width × height) are skipped before any frame is decoded; not in the options key'),
 });
 export type PrepareOptions = z.infer<typeof PrepareOptions>;
 
@@ -211,7 +214,13 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
       const path = r[comp];
       if (!path) continue;
       try {
-        return { comp, info: await probeVideo(path) };
+        const info = await probeVideo(path);
+        if (info.width * info.height > opts.maxPixels) {
+          skipped.push({ video, compression: comp, reason: `${info.width}×${info.height} frames are more than ${opts.maxPixels / 1e6} megapixels (--max-megapixels)` });
+          unusable.add(path);
+          continue;
+        }
+        return { comp, info };
       } catch (err) {
         if (!(err instanceof VideoError)) throw err;
         skipped.push({ video, compression: comp, reason: firstLine(err.message) });
