@@ -214,11 +214,6 @@ function errorJson(err: unknown, status: number, limits: ServerLimits) {
   return { ok: false as const, error: { code: 'MSCCNET_INTERNAL', message: 'internal error', hint: 'retry; if it persists, report it with the server log' } };
 }
 
-/** The model gave a non-finite score or map for the upload: no label can be trusted. */
-function nonFinite(err: unknown): boolean {
-  return err instanceof NonFiniteOutputError;
-}
-
 /** The fastify app of `msccnet serve`; call `listen()` on it, or `inject()` in tests. */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -357,7 +352,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       try {
         a = await analyze(opts.engine, image, regions, { threshold });
       } catch (err) {
-        if (nonFinite(err)) throw new UploadError(500, 'MSCCNET_NON_FINITE', 'the model gave a non-finite (NaN or infinite) result for this image',
+        if (err instanceof NonFiniteOutputError) throw new UploadError(500, 'MSCCNET_NON_FINITE', 'the model gave a non-finite (NaN or infinite) result for this image',
           'the model file is probably corrupt: report it with the server log', { cause: err });
         throw err;
       }
