@@ -112,6 +112,8 @@ export async function openRunFolder(runDir: string, o: { resume: boolean; overwr
     throw new CheckpointError(ckptDir, all.length === 0 ? 'holds no step checkpoint' : 'holds no complete step checkpoint',
       'start without --resume (with --overwrite if the folder holds files of the old run)');
   }
+  // only the writing process judges the folder: the others may already see the files it has just written
+  if (!o.lead) return { resumeFrom: null, notes };
   const present = [];
   for (const f of RUN_FILES) if (await stat(join(runDir, f)).then(() => true, () => false)) present.push(f);
   if (present.length > 0) {
@@ -119,7 +121,7 @@ export async function openRunFolder(runDir: string, o: { resume: boolean; overwr
       throw new CheckpointError(runDir, `holds another run (${present.join(', ')})`,
         'pass --resume to continue it, --overwrite to replace it, or set run.dir to a new folder');
     }
-    if (o.lead) for (const f of present) await rm(join(runDir, f), { recursive: true, force: true });
+    for (const f of present) await rm(join(runDir, f), { recursive: true, force: true });
     notes.push(`--overwrite: removed the previous run's ${present.join(', ')}`);
   }
   return { resumeFrom: null, notes };
