@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { annotateGrayPair, annotatePairs } from '../src/annotate/index.js';
 import type { Pair } from '../src/annotate/index.js';
-import { writeFileAtomic } from '../src/annotate/files.js';
+import { writeFileAtomic } from '../src/data/atomic.js';
 import { SAMPLE_FACES, sampleFace, synthesiseFake } from '../src/data/samples.js';
 import { encodeGrayPng, encodePng, loadOpenCv, readColor, rgbToGray } from '../src/image/index.js';
 

@@ -42,3 +42,48 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return `${value.constructor?.name ?? 'object'}`;
   return `${String(value)} (${typeof value})`;
 }
+
+/**
+ * A file-system or network failure (permission, read-only folder, full disk, busy port, refused
+ * connection), worded for a person: the path or address, what happened, what to do.
+ */
+export class IoError extends MsccnetError {
+  constructor(readonly path: string, problem: string, hint: string, options?: ErrorOptions) {
+    super('MSCCNET_IO', `${path}: ${problem}`, hint, options);
+  }
+}
+
+/** What each errno means and what a user can do about it (`{path}` is filled in). */
+const ERRNO: Record<string, readonly [problem: string, hint: string]> = {
+  EACCES: ['permission denied', 'choose a location you may write to or read, or fix its permissions'],
+  EPERM: ['operation not permitted', 'choose a location you may write to or read, or fix its permissions'],
+  EROFS: ['read-only file system', 'write the outputs to a writable folder'],
+  ENOSPC: ['no space left on the device', 'free some space, or write the outputs to another disk'],
+  EDQUOT: ['disk quota exceeded', 'free some space, or write the outputs to another disk'],
+  ENOENT: ['does not exist', 'check the path'],
+  ENOTDIR: ['a part of the path is not a folder', 'check the path'],
+  EISDIR: ['is a folder, not a file', 'pass a file'],
+  EMFILE: ['too many open files', 'raise the limit (ulimit -n) or use fewer workers'],
+  EADDRINUSE: ['already in use', 'pick another --port, or stop the program that holds it'],
+  EADDRNOTAVAIL: ['is not an address of this machine', 'pass --host 127.0.0.1, 0.0.0.0 or one of this machine\'s addresses'],
+  ENOTFOUND: ['host name not found', 'check the host name'],
+  EAI_AGAIN: ['host name cannot be resolved now', 'check the host name and the network'],
+  ECONNREFUSED: ['connection refused', 'check that the server runs and the URL is right'],
+  ETIMEDOUT: ['timed out', 'check the network and the address'],
+};
+
+/**
+ * The IoError of a Node system error (found on `err` or its cause chain), or null when `err` is
+ * no system error. `where` names the path or address when the error lacks one.
+ */
+export function ioErrorOf(err: unknown, where?: string): IoError | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const sys = e as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+    if (typeof sys.code !== 'string' || sys.syscall === undefined) continue;
+    const known = ERRNO[sys.code];
+    const place = sys.path ?? (sys.port !== undefined ? `port ${sys.port}${sys.address ? ` on ${sys.address}` : ''}` : sys.hostname ?? sys.address ?? where ?? sys.syscall);
+    const [problem, hint] = known ?? [sys.message.replace(/^\w+: /, ''), 'check the path or address, then retry'];
+    return new IoError(place, `${problem} (${sys.code}, ${sys.syscall})`, hint, { cause: err });
+  }
+  return null;
+}

@@ -14,6 +14,7 @@ export type SkipReason =
   | 'missing-fake'
   | 'unreadable' // not a decodable PNG/JPEG (truncated, empty, other format)
   | 'size-mismatch' // real and fake differ in size
+  | 'too-large' // more pixels than the batch's maxPixels: refused from the header, never decoded
   | 'no-change' // identical grey images: 1 − SSIM is constant, the reference divides 0/0 and drops the frame
   | 'no-contour' // no contour with enough points (e.g. the change covers the whole frame): the reference raises
   | 'failed'; // an unexpected error (reported, never fatal to a batch)

@@ -2,11 +2,12 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { ArgumentError } from '../errors.js';
+import { ensureWritableDir, removeStaleTemps, writeFileAtomic } from '../data/atomic.js';
+import { DEFAULT_MAX_PIXELS } from '../image/index.js';
 import { spawnModuleWorker } from '../threads.js';
 import type { AnnotationOptions, AnnotationOptionsInput } from './options.js';
 import { annotationOptions } from './options.js';
 import type { PairRecord, PairTask } from './files.js';
-import { writeFileAtomic } from './files.js';
 import type { Pair } from './pairs.js';
 import type { SkipReason } from './annotate.js';
 import type { WorkerRequest, WorkerResponse } from './worker.js';
@@ -38,8 +39,12 @@ export interface AnnotatePairsOptions {
   diffDir?: string;
   /** Where the JSON report goes; default `<out>/annotate-report.json`. */
   reportFile?: string;
-  /** Worker threads; default the number of cores. */
+  /** Worker threads; default the number of cores, and at most that unless `forceWorkers`. */
   workers?: number;
+  /** Allow more workers than cores (each holds its pairs' images; more than the cores only adds memory). */
+  forceWorkers?: boolean;
+  /** Inputs with more pixels are skipped as `too-large` without being decoded (default 40e6, as `serve`). */
+  maxPixels?: number;
   /** Recompute pairs whose outputs exist (default false: a rerun resumes). */
   overwrite?: boolean;
   annotation?: AnnotationOptionsInput;
@@ -59,8 +64,30 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
   const annotation = annotationOptions(options.annotation);
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1) throw new ArgumentError('workers', 'a positive integer', workers);
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (!(maxPixels > 0)) throw new ArgumentError('maxPixels', 'a positive number', maxPixels);
   const outDir = resolve(options.out);
   const diffDir = options.diffDir === undefined ? null : resolve(options.diffDir);
+  if (diffDir === outDir) {
+    throw new ArgumentError('diffDir', 'a folder apart from the masks\' folder', diffDir, 'diff maps have the masks\' names: pass another --diff folder');
+  }
+  // Two pairs with one output would write (and, resumed, reuse) each other's mask: refuse before any work.
+  const byOutput = new Map<string, number>();
+  const clashes: string[] = [];
+  for (const p of pairs) {
+    const key = p.output.toLowerCase();   // one file on a case-insensitive file system
+    byOutput.set(key, (byOutput.get(key) ?? 0) + 1);
+    if (byOutput.get(key) === 2) clashes.push(p.output);
+  }
+  if (clashes.length > 0) {
+    throw new ArgumentError('pairs', 'one output name per pair', `${clashes.length} names used more than once (${clashes.slice(0, 3).join(', ')}${clashes.length > 3 ? ', …' : ''})`,
+      'give every pair its own output name in the pair list');
+  }
+  await ensureWritableDir(outDir);
+  if (diffDir !== null) await ensureWritableDir(diffDir);
+  // temps of a killed run (each writer names its own, so they are never reused): one batch writes here at a time
+  await removeStaleTemps(outDir);
+  if (diffDir !== null) await removeStaleTemps(diffDir);
   const reportFile = options.reportFile === undefined ? join(outDir, DEFAULT_REPORT_NAME) : resolve(options.reportFile);
   // Masks are named like the fakes, so an output folder that is the input folder would overwrite them.
   for (const dir of diffDir === null ? [outDir] : [outDir, diffDir]) {
@@ -73,11 +100,11 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
   const t0 = performance.now();
   const records: PairRecord[] = new Array(pairs.length);
   let done = 0, reusedCount = 0;
-  const poolSize = Math.max(1, Math.min(workers, pairs.length));
+  const poolSize = Math.max(1, Math.min(options.forceWorkers ? workers : Math.min(workers, availableParallelism()), pairs.length));
   options.onProgress?.({ kind: 'start', total: pairs.length, workers: poolSize });
 
   if (pairs.length > 0) {
-    await runPool(poolSize, pairs.length, (i) => ({ pair: pairs[i], outDir, diffDir, overwrite: options.overwrite ?? false, annotation }),
+    await runPool(poolSize, pairs.length, (i) => ({ pair: pairs[i], outDir, diffDir, overwrite: options.overwrite ?? false, annotation, maxPixels }),
       (i, outcome) => {
         records[i] = outcome.record;
         done++;

@@ -1,6 +1,8 @@
-import { access, mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { encodeGrayPng } from '../image/index.js';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { writeFileAtomic } from '../data/atomic.js';
+import { decodeImage, encodeGrayPng } from '../image/index.js';
 import type { AnnotationOptions } from './options.js';
 import type { Pair } from './pairs.js';
 import type { SkipReason } from './annotate.js';
@@ -18,24 +20,32 @@ export interface PairTask {
   readonly diffDir: string | null;
   readonly overwrite: boolean;
   readonly annotation: AnnotationOptions;
+  /** inputs with more pixels (width × height, from the header) are skipped as `too-large` */
+  readonly maxPixels: number;
 }
-
-/** Suffix of files being written; a run killed mid-write leaves at most these, which the next run overwrites. */
-export const PARTIAL_SUFFIX = '.partial';
 
 /**
- * Writes `data` to `path` through `<path>.partial` and a rename, so `path` is either absent or complete.
- * (The temp name is deterministic, so a rerun replaces what a killed run left.)
+ * An existing output counts as done only when it is a complete, decodable image: a run killed
+ * mid-write, a zero-byte file or a torn one is computed again.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const partial = path + PARTIAL_SUFFIX;
-  await writeFile(partial, data);
-  await rename(partial, path);
+async function complete(path: string): Promise<boolean> {
+  return decodeImage(path).then(() => true, () => false);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+/**
+ * Why an input may not be decoded: not a regular file (a device such as /dev/zero, a pipe), or more
+ * pixels than `maxPixels` by its header. Null when it may; missing files are annotatePair's to report.
+ */
+async function refusal(path: string, maxPixels: number): Promise<{ reason: 'unreadable' | 'too-large'; message: string } | null> {
+  const s = await stat(path).catch(() => null);
+  if (s === null) return null;
+  if (!s.isFile()) return { reason: 'unreadable', message: `${path}: not a regular file (a device, pipe or folder); it is not read` };
+  const meta = await sharp(path, { limitInputPixels: false }).metadata().catch(() => null);
+  const pixels = (meta?.width ?? 0) * (meta?.height ?? 0);
+  if (pixels > maxPixels) {
+    return { reason: 'too-large', message: `${path}: ${meta?.width}×${meta?.height} is more than ${maxPixels / 1e6} megapixels; raise --max-megapixels to annotate it` };
+  }
+  return null;
 }
 
 /**
@@ -46,10 +56,14 @@ export async function annotatePairToFiles(task: PairTask): Promise<{ record: Pai
   const { pair } = task;
   const maskPath = join(task.outDir, pair.output);
   const diffPath = task.diffDir === null ? null : join(task.diffDir, pair.output);
-  if (!task.overwrite && (await exists(maskPath)) && (diffPath === null || (await exists(diffPath)))) {
+  if (!task.overwrite && (await complete(maskPath)) && (diffPath === null || (await complete(diffPath)))) {
     return { record: { ...pair, status: 'annotated' }, reused: true };
   }
   try {
+    for (const input of [pair.real, pair.fake]) {
+      const refused = await refusal(input, task.maxPixels);
+      if (refused !== null) return { record: { ...pair, status: 'skipped', ...refused }, reused: false };
+    }
     const result = await annotatePair(pair.real, pair.fake, task.annotation);
     if (result.status === 'skipped') return { record: { ...pair, status: 'skipped', reason: result.reason, message: result.message }, reused: false };
     // Fast zlib level: masks are two-valued and compress well anyway; encoding is part of the per-pair cost.

@@ -5,6 +5,5 @@ export { AnnotationOptions, annotationOptions } from './options.js';
 export type { Pair } from './pairs.js';
 export { readPairList, listFaceForensicsPairs } from './pairs.js';
 export type { PairRecord } from './files.js';
-export { PARTIAL_SUFFIX } from './files.js';
 export type { AnnotateEvent, AnnotatePairsOptions, AnnotateReport, AnnotateSummary } from './batch.js';
 export { annotatePairs, DEFAULT_REPORT_NAME } from './batch.js';

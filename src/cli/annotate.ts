@@ -16,7 +16,7 @@ export class NothingAnnotatedError extends MsccnetError {
 
 interface AnnotateCliOptions {
   real?: string; fake?: string; pairs?: string; out: string; diff?: string; report?: string;
-  workers: number; overwrite: boolean; dataRange: number; diffThreshold: number;
+  workers: number; forceWorkers: boolean; maxMegapixels: number; overwrite: boolean; dataRange: number; diffThreshold: number;
 }
 
 function positiveInt(value: string): number {
@@ -39,7 +39,9 @@ export function makeAnnotateCommand(): Command {
     .requiredOption('-o, --out <dir>', 'folder for the 0/255 masks (<method>/<tgt>_<src>/<frame>.png, or the output names)')
     .option('--diff <dir>', 'also write the diff maps (uint8 of fake grey × factor) to this folder')
     .option('--report <file>', `JSON report of every pair (default <out>/${DEFAULT_REPORT_NAME})`)
-    .addOption(new Option('-w, --workers <n>', 'worker threads').argParser(positiveInt).default(availableParallelism(), 'cores'))
+    .addOption(new Option('-w, --workers <n>', 'worker threads (at most the cores, unless --force-workers)').argParser(positiveInt).default(availableParallelism(), 'cores'))
+    .option('--force-workers', 'allow more workers than cores (each adds memory, none adds speed)', false)
+    .addOption(new Option('--max-megapixels <n>', 'skip (as too-large) images with more pixels, without decoding them').argParser(positiveNumber).default(40))
     .option('--overwrite', 'recompute pairs whose outputs exist (default: skip them, so a rerun resumes)', false)
     .addOption(new Option('--data-range <L>', 'SSIM data range (2 = what the official code used implicitly)').argParser(positiveNumber).default(2))
     .addOption(new Option('--diff-threshold <t>', 'threshold on the blurred normalised diff').argParser(positiveNumber).default(0.08))
@@ -56,6 +58,9 @@ export function makeAnnotateCommand(): Command {
       }
       const report = opts.report ?? `${opts.out}/${DEFAULT_REPORT_NAME}`;
       if (pairs.length === 0) throw new NothingAnnotatedError(0, report);
+      if (opts.workers > availableParallelism() && !opts.forceWorkers) {
+        process.stderr.write(`msccnet: warning: -w ${opts.workers} is more than the ${availableParallelism()} cores; using ${availableParallelism()} (--force-workers to insist)\n`);
+      }
       const bar = progressBar('annotate', pairs.length);
       let skipped = 0;
       const sigint = new AbortController();
@@ -63,7 +68,8 @@ export function makeAnnotateCommand(): Command {
       process.once('SIGINT', onSigint);
       try {
         const result = await annotatePairs(pairs, {
-          out: opts.out, diffDir: opts.diff, reportFile: report, workers: opts.workers, overwrite: opts.overwrite,
+          out: opts.out, diffDir: opts.diff, reportFile: report, workers: opts.workers, forceWorkers: opts.forceWorkers,
+          maxPixels: opts.maxMegapixels * 1e6, overwrite: opts.overwrite,
           annotation: { dataRange: opts.dataRange, diffThreshold: opts.diffThreshold }, signal: sigint.signal,
           onProgress: (e) => {
             if (e.kind === 'pair') {

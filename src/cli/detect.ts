@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { collectInputs, detectFiles, openEngine, type EngineKind } from '../infer/index.js';
+import { ensureWritableDir } from '../data/atomic.js';
 import { variantNames } from '../models/msccnet/index.js';
 import { progressBar } from './progress.js';
 
@@ -17,7 +18,13 @@ function probability(value: string): number {
 
 interface DetectCliOptions {
   model: string; engine: EngineKind; threads?: number; face: boolean; format: 'text' | 'json'; out: string;
-  threshold: number; frames: number; maxSide: number; variant?: string; inputSize?: number;
+  threshold: number; frames: number; maxSide: number; maxMegapixels: number; variant?: string; inputSize?: number;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
 }
 
 /** `msccnet detect`: scores, masks and overlays for images, folders and videos. */
@@ -34,16 +41,19 @@ export function makeDetectCommand(): Command {
     .option('--threshold <p>', 'P(fake) threshold for labels and masks (0.5 = official argmax)', probability, 0.5)
     .option('--frames <n>', 'frames sampled per video, evenly spaced', positiveInt, 16)
     .option('--max-side <px>', 'downscale larger images to this side first', positiveInt, 4096)
+    .option('--max-megapixels <n>', 'refuse larger images (and video frames) before decoding them', positiveNumber, 40)
     .addOption(new Option('--variant <name>', 'variant, for weights without a config in their metadata (default msccnet)').choices(variantNames()))
     .option('--input-size <side>', 'input side, for weights without a config in their metadata (default 512)', positiveInt)
     .action(async (inputs: string[], opts: DetectCliOptions) => {
-      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize });
+      await ensureWritableDir(opts.out);
       const files = await collectInputs(inputs);
+      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize });
       const bar = files.length > 1 && opts.format === 'text' ? progressBar('detect', files.length) : null;
       let failed = 0;
       try {
         await detectFiles(engine, files, {
           outDir: opts.out, noFace: !opts.face, threshold: opts.threshold, maxFrames: opts.frames, maxSide: opts.maxSide,
+          maxPixels: opts.maxMegapixels * 1e6,
           onEvent: (e) => {
             if (e.kind === 'warning') process.stderr.write(`${bar ? '\n' : ''}msccnet: warning: ${e.input}: ${e.message}\n`);
             if (e.kind !== 'result') return;

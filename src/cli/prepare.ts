@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { COMPRESSIONS, METHODS, type Compression, type Method } from '../data/layout.js';
 import type { PrepareEvent, PrepareStage } from '../data/prepare.js';
 import { DEFAULT_QUEUE } from '../jobs/queue.js';
+import { ensureWritableDir } from '../data/atomic.js';
 import { runPrepare } from '../jobs/prepare.js';
 import type { ProgressBar } from './progress.js';
 import { stageBars } from './stage-bars.js';
@@ -22,7 +23,7 @@ const list = <T extends string>(allowed: readonly T[]) => (v: string): T[] => {
 interface PrepareCliOptions {
   ffpp: string; out: string; splits?: string; noSplits?: boolean; dropReferenceMissing?: boolean;
   frames: number; boxScale: number; cropSide?: number; compressions: Compression[]; methods: Method[];
-  concurrency: number; redis?: string; queue: string;
+  concurrency: number; redis?: string; queue: string; retryFailed?: boolean; maxMegapixels: number;
 }
 
 export function makePrepareCommand(): Command {
@@ -40,7 +41,10 @@ export function makePrepareCommand(): Command {
     .addOption(new Option('--concurrency <n>', 'local jobs in flight').argParser(int(1)).default(2))
     .addOption(new Option('--redis <url>', 'distribute jobs through BullMQ on this Redis; run `msccnet worker` to process them').env('MSCCNET_REDIS'))
     .option('--queue <name>', 'BullMQ queue name', DEFAULT_QUEUE)
+    .addOption(new Option('--max-megapixels <n>', 'skip renditions with larger frames, before decoding any').argParser(Number).default(40))
+    .option('--retry-failed', 'also rerun videos that finished with unreadable renditions or frames (changed videos are always rerun)')
     .action(async (o: PrepareCliOptions) => {
+      await ensureWritableDir(resolve(o.out));
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       let bars: Record<'jobs' | PrepareStage, ProgressBar> | undefined;
@@ -62,7 +66,8 @@ export function makePrepareCommand(): Command {
       const report = await runPrepare({
         ffpp: resolve(o.ffpp), out: resolve(o.out), splits: o.splits ? resolve(o.splits) : undefined,
         dropReferenceMissing: o.dropReferenceMissing ?? false, frames: o.frames, boxScale: o.boxScale, cropSide: o.cropSide ?? null,
-        compressions: o.compressions, methods: o.methods, concurrency: o.concurrency, redis: o.redis, queue: o.queue,
+        compressions: o.compressions, methods: o.methods, concurrency: o.concurrency, redis: o.redis, queue: o.queue, retryFailed: o.retryFailed,
+        maxPixels: o.maxMegapixels * 1e6,
         onProgress, signal: controller.signal,
       });
       if (bars) for (const b of Object.values(bars)) b.stop();

@@ -1,13 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError } from 'commander';
-import { InputFileError } from '../errors.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { InputFileError, ioErrorOf } from '../errors.js';
 import { loadFaceDetector } from '../data/faces.js';
 import { createOrtEngine, exportedModelBytes } from '../infer/engines.js';
-import { buildServer, DEFAULT_LIMITS } from '../web/index.js';
+import { buildServer, DEFAULT_LIMITS, type LogLevel } from '../web/index.js';
 
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
+}
+
+function probability(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
   return n;
 }
 
@@ -19,7 +25,8 @@ function positiveInt(value: string): number {
 
 interface ServeCliOptions {
   model: string; port: number; host: string; threads?: number; maxMb: number; maxMegapixels: number;
-  concurrency: number; queue: number; timeout: number; threshold: number;
+  concurrency: number; queue: number; timeout: number; uploadTimeout: number; maxPerClient: number; threshold: number;
+  logLevel: LogLevel; quiet?: boolean;
 }
 
 /** `msccnet serve`: the web page and `POST /api/detect` on loopback by default. */
@@ -34,8 +41,12 @@ export function makeServeCommand(): Command {
     .option('--max-megapixels <n>', 'largest image in megapixels', positiveNumber, DEFAULT_LIMITS.maxPixels / 1e6)
     .option('--concurrency <n>', 'images analysed at once', positiveInt, DEFAULT_LIMITS.concurrency)
     .option('--queue <n>', 'requests that may wait; more get 503', positiveInt, DEFAULT_LIMITS.maxWaiting)
-    .option('--timeout <s>', 'seconds per request', positiveNumber, DEFAULT_LIMITS.timeoutSeconds)
-    .option('--threshold <p>', 'P(fake) threshold (0.5 = official argmax)', positiveNumber, 0.5)
+    .option('--timeout <s>', 'seconds per request, from its complete upload to the answer', positiveNumber, DEFAULT_LIMITS.timeoutSeconds)
+    .option('--upload-timeout <s>', 'seconds to receive an upload; slower clients get 408', positiveNumber, DEFAULT_LIMITS.uploadSeconds)
+    .option('--max-per-client <n>', 'requests one client address may have in progress; more get 429', positiveInt, DEFAULT_LIMITS.maxPerClient)
+    .option('--threshold <p>', 'P(fake) threshold (0.5 = official argmax)', probability, 0.5)
+    .addOption(new Option('--log-level <level>', 'request log on stdout (JSON lines)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option('--quiet', 'no request log (= --log-level silent)')
     .action(async (opts: ServeCliOptions) => {
       const bytes = opts.model.endsWith('.onnx')
         ? await readFile(opts.model).catch((err: unknown) => {
@@ -45,12 +56,18 @@ export function makeServeCommand(): Command {
       const engine = await createOrtEngine(bytes, opts.model, { threads: opts.threads });
       const app = await buildServer({
         engine, modelBytes: bytes, faceDetector: () => loadFaceDetector(), threshold: opts.threshold,
+        logger: { level: opts.quiet ? 'silent' : opts.logLevel },
         limits: {
           maxBytes: Math.round(opts.maxMb * 2 ** 20), maxPixels: Math.round(opts.maxMegapixels * 1e6),
           concurrency: opts.concurrency, maxWaiting: opts.queue, timeoutSeconds: opts.timeout,
+          uploadSeconds: opts.uploadTimeout, maxPerClient: opts.maxPerClient,
         },
       });
-      const address = await app.listen({ port: opts.port, host: opts.host });
+      const address = await app.listen({ port: opts.port, host: opts.host }).catch(async (err: unknown) => {
+        await app.close();
+        await engine.release();
+        throw ioErrorOf(err, `${opts.host}:${opts.port}`) ?? err;
+      });
       console.log(`msccnet: serving ${opts.model} (${engine.inputSide}² input) at ${address}`);
       const stop = () => { void app.close().then(() => engine.release()); };
       process.once('SIGINT', stop);

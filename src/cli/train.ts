@@ -17,6 +17,7 @@ interface TrainCliOptions {
   config?: string;
   set: string[];
   resume?: boolean;
+  overwrite?: boolean;
   helpConfig?: boolean;
   nproc?: number;
   rank?: number;
@@ -30,7 +31,8 @@ export function makeTrainCommand(): Command {
     .description('train MSCCNet with the official recipe (or a variant): run folder with config, log.jsonl, checkpoints')
     .option('-c, --config <file>', 'JSON or YAML training config (see --help-config)')
     .option('--set <key=value>', 'override one field, e.g. --set optim.lr=0.01 (repeatable)', collect, [])
-    .option('--resume', 'continue bit-for-bit from the newest checkpoint of run.dir')
+    .option('--resume', 'continue bit-for-bit from the newest complete checkpoint of run.dir')
+    .option('--overwrite', 'replace the run that run.dir holds (its config.json, log.jsonl and checkpoints/ are removed)')
     .option('--help-config', 'list every config field with its default and description')
     .option('--nproc <n>', 'data-parallel processes on this machine (c10d Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
     .option('--rank <r>', 'this process\'s rank, 0 … world size − 1 (one command per process, e.g. on several machines)', positiveInt)
@@ -81,6 +83,7 @@ export function makeTrainCommand(): Command {
       const summary = await train(config, {
         group,
         resume: opts.resume ?? false,
+        overwrite: opts.overwrite ?? false,
         signal: controller.signal,
         onEvent: (e) => {
           switch (e.kind) {
@@ -107,6 +110,7 @@ export function makeTrainCommand(): Command {
       (bar as ReturnType<typeof progressBar> | null)?.stop();
       await group?.close();
       if ((group?.rank ?? 0) !== 0) return;
+      for (const note of summary.notes) console.error(`run: ${note}`);
       console.log(`${summary.step} steps; last checkpoint ${summary.lastCheckpoint ?? '(none)'}; best mIoU ${summary.bestMIoU === null ? '—' : pct(summary.bestMIoU)}; ${skipped || summary.skipped} samples skipped (see log.jsonl)`);
     });
 }

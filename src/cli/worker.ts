@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_QUEUE, startPrepareWorker } from '../jobs/queue.js';
+import { DEFAULT_QUEUE, startPrepareWorker, watchConnection } from '../jobs/queue.js';
 
 const int = (v: string): number => {
   const n = Number(v);
@@ -14,9 +14,10 @@ export function makeWorkerCommand(): Command {
     .option('--queue <name>', 'BullMQ queue name', DEFAULT_QUEUE)
     .addOption(new Option('--concurrency <n>', 'jobs in flight in this process').argParser(int).default(1))
     .addOption(new Option('--lock-seconds <s>', 'job lock; a dead worker\'s job is retried after it expires').argParser(int).default(30))
-    .action(async (o: { redis: string; queue: string; concurrency: number; lockSeconds: number }) => {
+    .addOption(new Option('--redis-timeout <s>', 'exit (status 1) once Redis has stayed unreachable this long').argParser(int).default(60))
+    .action(async (o: { redis: string; queue: string; concurrency: number; lockSeconds: number; redisTimeout: number }) => {
       const worker = await startPrepareWorker({
-        url: o.redis, queue: o.queue, concurrency: o.concurrency, lockMs: o.lockSeconds * 1000,
+        url: o.redis, queue: o.queue, retrySeconds: o.redisTimeout, concurrency: o.concurrency, lockMs: o.lockSeconds * 1000,
         onEvent: (e) => {
           if (e.kind === 'started') process.stderr.write(`worker: ${e.job} started (attempt ${e.attempt})\n`);
           else if (e.kind === 'job') process.stderr.write(`worker: ${e.job} ${e.outcome} (${e.skipped} skipped items)\n`);
@@ -24,11 +25,20 @@ export function makeWorkerCommand(): Command {
         },
       });
       process.stderr.write(`worker: ready on ${o.queue}\n`);
-      await new Promise<void>((res) => {
-        const stop = (): void => { process.stderr.write('worker: closing after the jobs in flight\n'); res(); };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      const watch = watchConnection(o.redis, o.redisTimeout);
+      try {
+        await Promise.race([watch.lost, new Promise<void>((res) => {
+          const stop = (): void => { process.stderr.write('worker: closing after the jobs in flight\n'); res(); };
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        })]);
+      } catch (err) {
+        // the worker's own client may still be retrying or hold a blocked command: do not wait for it
+        void worker.disconnect().catch(() => undefined);
+        setTimeout(() => process.exit(1), 1000).unref();
+        throw err;
+      }
+      watch.stop();
       await worker.close();
     });
 }

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { writeFileAtomic, isTempName } from './atomic.js';
+import { writeFileAtomic } from './atomic.js';
+import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
+export { removeStaleTemps } from './atomic.js';
 import { cropToPng, enlargeBox, type CropBox } from './crops.js';
 import { loadFaceDetector, type FaceDetector } from './faces.js';
 import { COMPRESSIONS, METHODS, REFERENCE_DROPPED, readSplits, scanFfpp, targetOf,
@@ -21,6 +23,8 @@ export const PrepareOptions = z.strictObject({
   compressions: z.array(z.enum(COMPRESSIONS)).min(1).default([...COMPRESSIONS]).describe('renditions to crop'),
   methods: z.array(z.enum(METHODS)).min(1).default([...METHODS]).describe('manipulation methods to include'),
   minConfidence: z.number().min(0).max(1).default(0.5).describe('face detector score threshold'),
+  maxPixels: z.number().positive().default(DEFAULT_MAX_PIXELS)
+    .describe('renditions with larger frames (width × height) are skipped before any frame is decoded; not in the options key'),
 });
 export type PrepareOptions = z.infer<typeof PrepareOptions>;
 
@@ -58,12 +62,41 @@ export interface JobRecord {
   id: string;
   split: Split;
   optionsKey: string;
+  /** {@link inputsKey} of the videos it read: a replaced video makes the record stale */
+  inputsKey: string;
   frameCount: number;
   indices: number[];
   detectedOn: Compression | null;
   boxes: Array<{ frame: number; box: [number, number, number]; score: number } | { frame: number; box: null; reason: string }>;
   entries: ManifestEntry[];
   skipped: Skip[];
+}
+
+/** Skip reasons of inputs absent from the download: a rerun would find them absent again. */
+const ABSENT_FAKE = 'fake video named by the split is not in the download';
+const ABSENT_RENDITION = 'rendition not in the download';
+
+/** Whether a finished job skipped something it could have read (an unreadable video, a failed frame). */
+export function hasFailures(rec: JobRecord): boolean {
+  return rec.skipped.some((s) => s.reason !== ABSENT_FAKE && s.reason !== ABSENT_RENDITION);
+}
+
+/**
+ * Identity of a job's inputs: size and modification time of every rendition it reads, by role
+ * (`youtube.raw`, `Deepfakes/000_003.c23`), so a video replaced by another copy (or added) makes
+ * its job run again, while moving the download folder does not.
+ */
+export async function inputsKey(job: PrepareJob): Promise<string> {
+  const videos: Array<[string, string]> = [
+    ...Object.entries(job.original).map(([c, p]) => [`youtube.${c}`, p] as [string, string]),
+    ...job.fakes.flatMap((f) => Object.entries(f.videos).map(([c, p]) => [`${f.method}/${f.name}.${c}`, p] as [string, string])),
+  ].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const identity = [];
+  for (const [role, path] of videos) {
+    const s = await stat(path).catch(() => null);
+    identity.push([role, s?.size ?? null, s?.mtimeMs ?? null]);
+  }
+  return createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 16);
 }
 
 export type PrepareStage = 'probe' | 'detect' | 'crop' | 'mask';
@@ -132,14 +165,19 @@ export const cropPath = (comp: Compression, method: Method | 'youtube', video: s
   `${comp}/${method}/${video}/${frameName(frame)}`;
 export const maskPath = (method: Method, video: string, frame: number): string => `Mask/${method}/${video}/${frameName(frame)}`;
 
-/** A finished job's record when it was made with these options, else null. */
-export async function finishedRecord(outDir: string, id: string, key: string): Promise<JobRecord | null> {
+/**
+ * A finished job's record when it was made with these options from the same inputs (and, with
+ * `retryFailed`, without failures), else null: the job is to be run.
+ */
+export async function finishedRecord(outDir: string, job: PrepareJob, key: string, o: { retryFailed?: boolean } = {}): Promise<JobRecord | null> {
+  let rec: JobRecord;
   try {
-    const rec = JSON.parse(await readFile(jobRecordPath(outDir, id), 'utf8')) as JobRecord;
-    return rec.optionsKey === key ? rec : null;
+    rec = JSON.parse(await readFile(jobRecordPath(outDir, job.id), 'utf8')) as JobRecord;
   } catch {
     return null;
   }
+  if (rec.optionsKey !== key || rec.inputsKey !== await inputsKey(job)) return null;
+  return o.retryFailed && hasFailures(rec) ? null : rec;
 }
 
 /**
@@ -148,19 +186,20 @@ export async function finishedRecord(outDir: string, id: string, key: string): P
  * all files written atomically, then `jobs/<id>.json`. Bad input never throws: it becomes a
  * {@link Skip}. Reuses a finished record made with the same options.
  */
-export async function processJob(job: PrepareJob, outDir: string, opts: PrepareOptions, deps: JobDeps = {}): Promise<JobRecord> {
+export async function processJob(job: PrepareJob, outDir: string, opts: PrepareOptions, deps: JobDeps & { retryFailed?: boolean } = {}): Promise<JobRecord> {
   const key = optionsKey(opts);
-  const done = await finishedRecord(outDir, job.id, key);
+  const done = await finishedRecord(outDir, job, key, { retryFailed: deps.retryFailed });
   if (done) {
     deps.onProgress?.({ kind: 'job', job: job.id, outcome: 'reused', skipped: done.skipped.length });
     return done;
   }
   const report = (stage: PrepareStage, items: number, t0: number): void =>
     deps.onProgress?.({ kind: 'stage', job: job.id, stage, items, seconds: (performance.now() - t0) / 1000 });
-  const skipped: Skip[] = job.missing.map((m) => ({ video: `${m.method}/${m.name}`, reason: 'fake video named by the split is not in the download' }));
+  const skipped: Skip[] = job.missing.map((m) => ({ video: `${m.method}/${m.name}`, reason: ABSENT_FAKE }));
   const entries: ManifestEntry[] = [];
+  const inputs = await inputsKey(job);   // before reading: a video replaced during the job leaves the record stale
   const finish = async (detectedOn: Compression | null, frameCount: number, indices: number[], boxes: JobRecord['boxes']): Promise<JobRecord> => {
-    const rec: JobRecord = { id: job.id, split: job.split, optionsKey: key, frameCount, indices, detectedOn, boxes, entries: entries.sort(compareEntries), skipped };
+    const rec: JobRecord = { id: job.id, split: job.split, optionsKey: key, inputsKey: inputs, frameCount, indices, detectedOn, boxes, entries: entries.sort(compareEntries), skipped };
     await writeFileAtomic(jobRecordPath(outDir, job.id), `${JSON.stringify(rec, null, 1)}\n`);
     deps.onProgress?.({ kind: 'job', job: job.id, outcome: 'done', skipped: rec.skipped.length });
     return rec;
@@ -175,7 +214,13 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
       const path = r[comp];
       if (!path) continue;
       try {
-        return { comp, info: await probeVideo(path) };
+        const info = await probeVideo(path);
+        if (info.width * info.height > opts.maxPixels) {
+          skipped.push({ video, compression: comp, reason: `${info.width}×${info.height} frames are more than ${opts.maxPixels / 1e6} megapixels (--max-megapixels)` });
+          unusable.add(path);
+          continue;
+        }
+        return { comp, info };
       } catch (err) {
         if (!(err instanceof VideoError)) throw err;
         skipped.push({ video, compression: comp, reason: firstLine(err.message) });
@@ -193,7 +238,7 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
   }
   report('probe', 1 + job.fakes.length, t0);
   for (const [video, r] of [[`youtube/${job.id}`, job.original] as const, ...job.fakes.map((f) => [`${f.method}/${f.name}`, f.videos] as const)]) {
-    for (const comp of opts.compressions) if (!r[comp]) skipped.push({ video, compression: comp, reason: 'rendition not in the download' });
+    for (const comp of opts.compressions) if (!r[comp]) skipped.push({ video, compression: comp, reason: ABSENT_RENDITION });
   }
   if (!original) {
     skipped.push({ video: `youtube/${job.id}`, reason: 'no readable original video: its fakes cannot be cropped' });
@@ -342,7 +387,7 @@ export async function assembleOutputs(plan: Plan, outDir: string, opts: PrepareO
   const skipped: PrepareReport['skipped'] = [];
   const failedJobs: PrepareReport['failedJobs'] = [];
   for (const job of plan.jobs) {
-    const rec = await finishedRecord(outDir, job.id, key);
+    const rec = await finishedRecord(outDir, job, key);
     if (!rec) {
       failedJobs.push({ id: job.id, error: failed.get(job.id) ?? 'not finished' });
       skipped.push({ job: job.id, video: `youtube/${job.id}`, reason: `job failed: ${failed.get(job.id) ?? 'not finished'}` });
@@ -365,14 +410,4 @@ export async function assembleOutputs(plan: Plan, outDir: string, opts: PrepareO
   };
   await writeFileAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   return report;
-}
-
-/** Removes temps a killed run left behind (only safe when no other process writes to `outDir`). */
-export async function removeStaleTemps(outDir: string): Promise<number> {
-  if (!existsSync(outDir)) return 0;
-  let n = 0;
-  for (const e of await readdir(outDir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile() && isTempName(e.name)) { await rm(join(e.parentPath, e.name), { force: true }); n++; }
-  }
-  return n;
 }

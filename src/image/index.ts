@@ -11,3 +11,4 @@ export type { StructuringElement } from './morphology.js';
 export { ellipseElement, elementToArray, dilateMask, erodeMask } from './morphology.js';
 export type { OpenCv, Contours, ImageOps } from './opencv.js';
 export { loadOpenCv, loadImageOps, findContours, convexHull, fillConvexPoly } from './opencv.js';
+export { DEFAULT_MAX_PIXELS } from './limits.js';

@@ -5,13 +5,15 @@
  * Reports through `onEvent`; prints nothing.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, relative, basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { extname, join, relative, basename, resolve } from 'node:path';
 import sharp from 'sharp';
 import { InputFileError, MsccnetError } from '../errors.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { loadFaceDetector, type FaceDetector } from '../data/faces.js';
 import { probeVideo, readFrames, sampleFrameIndices } from '../data/video.js';
 import { encodePng } from '../image/codec.js';
+import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
 import { analyze, renderOverlay, type Analysis, type InferenceEngine, type Region, type RgbImage } from './pipeline.js';
 import { faceRegions } from './regions.js';
 import type { DetectResult, ImageResult, RegionResultJson, VideoResult } from './schema.js';
@@ -33,27 +35,54 @@ export interface DetectInput {
   readonly stem: string;
 }
 
-/** Expands the arguments: files as given, folders recursively (image and video files only, sorted). */
+/**
+ * Expands the arguments: files as given, folders recursively (image and video files only, sorted);
+ * a file given twice is one input. Output stems are the name (for a folder: the folder's name and
+ * the path inside it) without its extension; stems that several inputs share (`a/x.png b/x.jpg`,
+ * `same.png same.jpg`) keep their extension, then a hash of the full path, so that no input's
+ * outputs overwrite another's and a rerun names them the same. Only regular files are read.
+ */
 export async function collectInputs(paths: readonly string[]): Promise<DetectInput[]> {
   const out: DetectInput[] = [];
+  const seen = new Set<string>();
+  const add = (path: string, stem: string): void => {
+    if (seen.has(resolve(path))) return;
+    seen.add(resolve(path));
+    out.push({ path, stem });
+  };
   for (const p of paths) {
     const s = await stat(p).catch((err: unknown) => {
       throw new InputFileError(p, 'does not exist', 'check the path', { cause: err });
     });
-    if (!s.isDirectory()) {
-      out.push({ path: p, stem: basename(p, extname(p)) });
+    if (s.isFile()) {
+      add(p, basename(p, extname(p)));
       continue;
     }
+    if (!s.isDirectory()) throw new InputFileError(p, 'is not a regular file or a folder (a device, pipe or socket)', 'pass image or video files, or folders of them');
     const files = (await readdir(p, { recursive: true, withFileTypes: true }))
       .filter((d) => d.isFile() && (IMAGE_EXTENSIONS.has(extname(d.name).toLowerCase()) || VIDEO_EXTENSIONS.has(extname(d.name).toLowerCase())))
       .map((d) => join(d.parentPath, d.name))
       .sort();
     for (const f of files) {
       const rel = relative(p, f);
-      out.push({ path: f, stem: join(basename(p), rel.slice(0, rel.length - extname(rel).length)) });
+      add(f, join(basename(resolve(p)), rel.slice(0, rel.length - extname(rel).length)));
     }
   }
-  return out;
+  return disambiguate(out);
+}
+
+/** Stems compared as a case-insensitive file system would (x.JSON and x.json are one file there). */
+const stemKey = (stem: string): string => stem.toLowerCase();
+
+function disambiguate(inputs: DetectInput[]): DetectInput[] {
+  const counts = (list: DetectInput[]) => list.reduce((m, i) => m.set(stemKey(i.stem), (m.get(stemKey(i.stem)) ?? 0) + 1), new Map<string, number>());
+  const byExtension = (() => {
+    const c = counts(inputs);
+    return inputs.map((i) => (c.get(stemKey(i.stem))! > 1 ? { ...i, stem: `${i.stem}${extname(i.path)}` } : i));
+  })();
+  const c = counts(byExtension);
+  return byExtension.map((i) => (c.get(stemKey(i.stem))! > 1
+    ? { ...i, stem: `${i.stem}-${createHash('sha256').update(resolve(i.path)).digest('hex').slice(0, 8)}` } : i));
 }
 
 export type DetectEvent =
@@ -72,6 +101,8 @@ export interface DetectOptions {
   maxFrames?: number;
   /** images whose longer side exceeds this are downscaled first (with a warning) */
   maxSide?: number;
+  /** images with more pixels (width × height, read from the header) are refused before decoding (default 40e6) */
+  maxPixels?: number;
   /** face box enlargement, as the training crops (FF++: 1.3) */
   boxScale?: number;
   /** face detector; loaded on first need when absent */
@@ -87,11 +118,24 @@ interface Ctx {
   warnings: string[];
 }
 
-/** Decodes to RGB, downscaling beyond maxSide on decode (JPEG shrink-on-load keeps memory low). */
-export async function decodeRgb(bytes: Uint8Array, input: string, maxSide: number, warn: (m: string) => void): Promise<RgbImage> {
+/** An image larger than the pixel limit, refused from its header before it is decoded. */
+export class TooManyPixelsError extends InputFileError {
+  constructor(input: string, width: number, height: number, maxPixels: number) {
+    super(input, `${width}×${height} is ${(width * height / 1e6).toFixed(1)} megapixels, more than the limit of ${maxPixels / 1e6}`,
+      'downscale it first, or raise the limit with --max-megapixels');
+  }
+}
+
+/**
+ * Decodes to RGB, downscaling beyond maxSide on decode (JPEG shrink-on-load keeps memory low).
+ * Images over `maxPixels` are refused from their header (sharp's limitInputPixels backs it up).
+ */
+export async function decodeRgb(bytes: Uint8Array, input: string, maxSide: number, warn: (m: string) => void, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {
+  const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => null);
+  if (meta !== null && (meta.width ?? 0) * (meta.height ?? 0) > maxPixels) throw new TooManyPixelsError(input, meta.width ?? 0, meta.height ?? 0, maxPixels);
   try {
-    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-    let pipeline = sharp(bytes, { failOn: 'warning', limitInputPixels: false }).rotate();
+    if (meta === null) throw new Error('unsupported image format or corrupt header');
+    let pipeline = sharp(bytes, { failOn: 'warning', limitInputPixels: Math.ceil(maxPixels) }).rotate();
     if (Math.max(meta.width ?? 0, meta.height ?? 0) > maxSide) {
       warn(`${meta.width}×${meta.height} is larger than ${maxSide} px; downscaled to fit ${maxSide}×${maxSide} (use --max-side to change)`);
       pipeline = pipeline.resize({ width: maxSide, height: maxSide, fit: 'inside', kernel: 'linear' });
@@ -127,7 +171,7 @@ async function detectImage(ctx: Ctx, input: DetectInput, t0: number): Promise<Im
   const bytes = await readFile(input.path);
   if (bytes.length === 0) throw new InputFileError(input.path, 'is empty (0 bytes)', 'the file was not written completely; copy it again');
   const warn = (m: string) => { ctx.warnings.push(m); ctx.opts.onEvent?.({ kind: 'warning', input: input.path, message: m }); };
-  const image = await decodeRgb(bytes, input.path, ctx.opts.maxSide ?? 4096, warn);
+  const image = await decodeRgb(bytes, input.path, ctx.opts.maxSide ?? 4096, warn, ctx.opts.maxPixels);
   const a = await analyze(ctx.engine, image, await regionsOf(ctx, image, input.path), { threshold: ctx.opts.threshold });
   const base = join(ctx.opts.outDir, input.stem);
   const pictures = await writePictures(image, a, base);
@@ -142,6 +186,8 @@ async function detectImage(ctx: Ctx, input: DetectInput, t0: number): Promise<Im
 
 async function detectVideo(ctx: Ctx, input: DetectInput, t0: number): Promise<VideoResult> {
   const info = await probeVideo(input.path);
+  const maxPixels = ctx.opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (info.width * info.height > maxPixels) throw new TooManyPixelsError(input.path, info.width, info.height, maxPixels);
   const indices = sampleFrameIndices(info.frames, ctx.opts.maxFrames ?? 16);
   const frames = await readFrames(input.path, indices);
   const analysed: { index: number; image: RgbImage; a: Analysis }[] = [];

@@ -7,7 +7,7 @@
  * logits, official-spec §10) → probability map → pasted into the full image → binary mask.
  */
 import { resizeBilinear } from '../eval/interpolate.js';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, MsccnetError } from '../errors.js';
 
 /** An 8-bit RGB image, row-major, channels interleaved. */
 export interface RgbImage {
@@ -128,7 +128,20 @@ export interface AnalyzeOptions {
   batchSize?: number;
 }
 
-/** Runs the engine on every region of one image and assembles the maps. */
+/** The model's output holds NaN or ±Infinity: fail closed, since every comparison with NaN says "real". */
+export class NonFiniteOutputError extends MsccnetError {
+  constructor(readonly engine: string) {
+    super('MSCCNET_NON_FINITE', `the model (${engine}) gave non-finite (NaN or infinite) outputs`,
+      'the weights are probably corrupt or diverged: check them with `msccnet model`, or export again from a good checkpoint');
+  }
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+/** Runs the engine on every region of one image and assembles the maps. Throws NonFiniteOutputError on NaN outputs. */
 export async function analyze(engine: InferenceEngine, image: RgbImage, regions: readonly Region[], opts: AnalyzeOptions = {}): Promise<Analysis> {
   const threshold = opts.threshold ?? 0.5;
   const batchSize = Math.max(1, opts.batchSize ?? 4);
@@ -140,6 +153,7 @@ export async function analyze(engine: InferenceEngine, image: RgbImage, regions:
     const input = new Float32Array(chunk.length * 3 * side * side);
     chunk.forEach((r, i) => preprocessInto(image, r.box, side, input, i * 3 * side * side));
     const out = await engine.run(input, chunk.length);
+    if (!allFinite(out.imageLogits) || !allFinite(out.maskLogits)) throw new NonFiniteOutputError(engine.name);
     const K = out.classes;
     const s = out.maskSide;
     chunk.forEach((region, i) => {

@@ -23,6 +23,8 @@ export interface RunPrepareOptions extends Partial<PrepareOptions> {
   redis?: string;
   queue?: string;
   retry?: EnqueueOptions;
+  /** Also rerun the jobs that finished with unreadable inputs or failed frames (default: only unfinished or changed ones). */
+  retryFailed?: boolean;
   onProgress?: (e: PrepareEvent) => void;
   signal?: AbortSignal;
 }
@@ -32,20 +34,20 @@ export interface RunPrepareOptions extends Partial<PrepareOptions> {
  * local pool or through the queue, then write the manifest and report from the job records.
  */
 export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
-  const { ffpp, out, splits, dropReferenceMissing, concurrency, redis, queue, retry, onProgress, signal, ...rest } = o;
+  const { ffpp, out, splits, dropReferenceMissing, concurrency, redis, queue, retry, retryFailed, onProgress, signal, ...rest } = o;
   const options = parsePrepareOptions(rest);
   const key = optionsKey(options);
   const splitsDir = splits !== undefined ? splits : existsSync(join(ffpp, 'splits', 'train.json')) ? join(ffpp, 'splits') : null;
   const plan = await planPrepare(ffpp, splitsDir, { ...options, dropReferenceMissing: dropReferenceMissing ?? false });
   const todo: PrepareJob[] = [];
-  for (const job of plan.jobs) if (!(await finishedRecord(out, job.id, key))) todo.push(job);
+  for (const job of plan.jobs) if (!(await finishedRecord(out, job, key, { retryFailed }))) todo.push(job);
   onProgress?.({ kind: 'planned', jobs: plan.jobs.length, finished: plan.jobs.length - todo.length, estimate: estimate(todo, options) });
 
   const failed = new Map<string, string>();
   if (redis === undefined) {
     await removeStaleTemps(out);   // only this process writes here
     const [detector, annotate] = await Promise.all([loadFaceDetector({ minConfidence: options.minConfidence }), loadAnnotator()]);
-    const results = await runPool(todo, concurrency ?? 2, (job) => processJob(job, out, options, { detector, annotate, onProgress }), signal);
+    const results = await runPool(todo, concurrency ?? 2, (job) => processJob(job, out, options, { detector, annotate, onProgress, retryFailed }), signal);
     for (const [i, r] of results.entries()) {
       if (r.status === 'rejected') {
         const id = todo[i]!.id;
@@ -58,7 +60,7 @@ export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
   } else {
     const q = await openQueue({ url: redis, queue });
     try {
-      const ids = await enqueuePrepare(q, todo, out, options, key, retry);
+      const ids = await enqueuePrepare(q, todo, out, options, key, { ...retry, retryFailed });
       const outcomes = await waitForJobs(q, ids, {
         signal, onProgress,
         onSettled: (id, oc) => { if (oc.state === 'failed') onProgress?.({ kind: 'job', job: id, outcome: 'failed', skipped: 0, error: oc.reason }); },

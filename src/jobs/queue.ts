@@ -1,4 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
 import { MsccnetError } from '../errors.js';
 import { loadFaceDetector } from '../data/faces.js';
 import { loadAnnotator } from '../data/masks.js';
@@ -11,6 +12,8 @@ export interface PrepareJobData {
   job: PrepareJob;
   outDir: string;
   options: PrepareOptions;
+  /** rerun the job even when it finished, if it finished with failures */
+  retryFailed?: boolean;
 }
 /** A finished job returns the count of its crops and skips, not the whole record (Redis stays small). */
 export interface PrepareJobResult { crops: number; skipped: number }
@@ -19,16 +22,34 @@ export interface QueueConnection {
   /** redis://host:port[/db] */
   url: string;
   queue?: string;
+  /** how long to wait for an unreachable Redis, at start and after a lost connection, before giving up (default 15 s) */
+  retrySeconds?: number;
 }
 
-const connection = (c: QueueConnection): { url: string; maxRetriesPerRequest: null } =>
-  ({ url: c.url, maxRetriesPerRequest: null });  // BullMQ workers require maxRetriesPerRequest null
+const DEFAULT_RETRY_SECONDS = 15;
+
+/**
+ * ioredis options: BullMQ workers require maxRetriesPerRequest null; reconnection backs off 1…5 s
+ * and stops once `retrySeconds` of waits add up (BullMQ's default retries forever, which keeps a
+ * process that can no longer work alive).
+ */
+const connection = (c: QueueConnection) => ({
+  url: c.url, maxRetriesPerRequest: null,
+  retryStrategy: (times: number): number | null => {
+    let waited = 0;
+    for (let k = 1; k < times; k++) waited += Math.min(1000 * k, 5000);
+    const delay = Math.min(1000 * times, 5000);
+    return waited + delay > (c.retrySeconds ?? DEFAULT_RETRY_SECONDS) * 1000 ? null : delay;
+  },
+});
 
 export interface EnqueueOptions {
   /** Attempts per job for infrastructure failures (bad input is never retried). */
   attempts?: number;
   /** First retry delay, doubled on each retry. */
   backoffMs?: number;
+  /** Rerun jobs that finished with failures (`prepare --retry-failed`). */
+  retryFailed?: boolean;
 }
 
 /** A BullMQ job id per (options, original): adding the same job twice is a no-op. */
@@ -42,23 +63,55 @@ export class QueueConnectionError extends MsccnetError {
 }
 
 /** Waits for a BullMQ client to connect; ioredis would otherwise retry silently forever. */
-async function ready(client: { waitUntilReady(): Promise<unknown>; close(): Promise<void> }, url: string, seconds = 15): Promise<void> {
+async function ready(client: { waitUntilReady(): Promise<unknown>; disconnect(): Promise<void> }, url: string, seconds: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new QueueConnectionError(url, seconds)), seconds * 1000); });
   try {
     await Promise.race([client.waitUntilReady(), timeout]);
   } catch (err) {
-    void client.close().catch(() => undefined);
-    throw err;
+    // not awaited: disconnecting waits for a connection that never comes; the bounded retries end it
+    void client.disconnect().catch(() => undefined);
+    throw err instanceof QueueConnectionError ? err : new QueueConnectionError(url, seconds, { cause: err });
   } finally {
     clearTimeout(timer);
   }
 }
 
+/**
+ * Rejects with QueueConnectionError once Redis has stayed unreachable for `seconds`, checked with a
+ * PING every `seconds / 6` on a connection of its own (a BullMQ worker hides its client, and
+ * ioredis reconnecting in the background would otherwise keep a useless worker waiting forever).
+ * Call `stop` when the worker closes normally.
+ */
+export function watchConnection(url: string, seconds: number): { lost: Promise<never>; stop: () => void } {
+  const every = (seconds * 1000) / 6;
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => every, lazyConnect: false });
+  redis.on('error', () => undefined);   // a failed PING tells the story
+  let timer: NodeJS.Timeout | undefined;
+  let failingSince: number | null = null;
+  const stop = (): void => { clearTimeout(timer); redis.disconnect(); };
+  const lost = new Promise<never>((_, reject) => {
+    const check = async (): Promise<void> => {
+      const ok = await redis.ping().then(() => true, () => false);
+      if (ok) failingSince = null;
+      else failingSince ??= Date.now();
+      if (failingSince !== null && Date.now() - failingSince >= seconds * 1000) {
+        stop();
+        reject(new QueueConnectionError(url, seconds));
+        return;
+      }
+      timer = setTimeout(() => void check(), every);
+    };
+    timer = setTimeout(() => void check(), every);
+  });
+  lost.catch(() => undefined);
+  return { lost, stop };
+}
+
 export async function openQueue(c: QueueConnection): Promise<Queue<PrepareJobData, PrepareJobResult>> {
   const queue = new Queue<PrepareJobData, PrepareJobResult>(c.queue ?? DEFAULT_QUEUE, { connection: connection(c) });
   queue.on('error', () => undefined);   // connection errors surface through ready() and the calls that fail
-  await ready(queue, c.url);
+  await ready(queue, c.url, c.retrySeconds ?? DEFAULT_RETRY_SECONDS);
   return queue;
 }
 
@@ -73,7 +126,7 @@ export async function enqueuePrepare(queue: Queue<PrepareJobData, PrepareJobResu
     const jobId = queueJobId(optionsKey, job.id);
     const state = await queue.getJobState(jobId);
     if (state === 'completed' || state === 'failed') await queue.remove(jobId);
-    await queue.add('video', { job, outDir, options }, {
+    await queue.add('video', { job, outDir, options, retryFailed: eo.retryFailed }, {
       jobId, attempts: eo.attempts ?? 3, backoff: { type: 'exponential', delay: eo.backoffMs ?? 2000 },
       removeOnComplete: false, removeOnFail: false,
     });
@@ -138,6 +191,7 @@ export async function startPrepareWorker(o: WorkerOptions): Promise<Worker<Prepa
     let rec: JobRecord;
     try {
       rec = await processJob(job.data.job, job.data.outDir, job.data.options, {
+        retryFailed: job.data.retryFailed,
         detector, annotate,
         onProgress: (e) => { events.push(e); o.onEvent?.(e); void job.updateProgress({ events }).catch(() => undefined); },
       });
@@ -149,10 +203,11 @@ export async function startPrepareWorker(o: WorkerOptions): Promise<Worker<Prepa
     await job.updateProgress({ events });
     return { crops: rec.entries.length, skipped: rec.skipped.length };
   }, {
-    connection: connection(o), concurrency: o.concurrency ?? 1, autorun: true,
+    connection: connection(o), concurrency: o.concurrency ?? 1, autorun: false,   // run only once connected: the run loop retries forever
     lockDuration: o.lockMs ?? 30_000, stalledInterval: o.stalledIntervalMs ?? o.lockMs ?? 30_000, maxStalledCount: 2,
   });
   worker.on('error', () => undefined);   // ioredis reconnects by itself; failures of jobs are reported per job
-  await ready(worker, o.url);
+  await ready(worker, o.url, o.retrySeconds ?? DEFAULT_RETRY_SECONDS);
+  void worker.run().catch(() => undefined);   // ends when the worker closes; job failures are reported per job
   return worker;
 }

@@ -93,8 +93,25 @@ export interface ExportSummary {
 /** The package version written as producer_version. */
 export const PRODUCER_VERSION = '0.1.0';
 
-/** Traces a module, folds BN, applies the precision and serialises the ONNX model. */
+/** NaN or ±Infinity in a weight or buffer makes every output NaN, which reads as "real": refuse to export it. */
+function assertFiniteWeights(module: Module): void {
+  const bad: string[] = [];
+  for (const [name, t] of module.stateDict()) {
+    if (!(t.dtype === 'float32' || t.dtype === 'float64')) continue;
+    const values = t.toTypedArray() as Float32Array | Float64Array;
+    let count = 0;
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) count++;
+    if (count > 0) bad.push(`${name} (${count} of ${values.length})`);
+  }
+  if (bad.length > 0) {
+    throw new ExportError(`non-finite (NaN or infinite) values in ${bad.length} tensor(s): ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''}`,
+      'the weights are corrupt or training diverged: export an earlier checkpoint, or retrain with a lower learning rate');
+  }
+}
+
+/** Traces a module, folds BN, applies the precision and serialises the ONNX model; refuses non-finite weights. */
 export function exportModule(module: Module, spec: TraceSpec, opts: ExportOptions = {}): ExportSummary {
+  assertFiniteWeights(module);
   const traced = traceModule(module, spec);
   const { graph } = traced;
   graph.prune();
@@ -122,6 +139,7 @@ export interface Int8ExportSummary extends ExportSummary {
  * the calibration method and the calibration set's hash.
  */
 export async function exportModuleInt8(module: Module, spec: TraceSpec, opts: Int8ExportOptions): Promise<Int8ExportSummary> {
+  assertFiniteWeights(module);
   const traced = traceModule(module, spec);
   const { graph } = traced;
   graph.prune();

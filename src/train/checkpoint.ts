@@ -6,7 +6,7 @@
  * data order, augmentation and dropout seeds are derived from (seed, epoch, step), so the
  * step number restores them exactly.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Module, Optimizer, OptimizerState } from '../nn/index.js';
@@ -76,6 +76,92 @@ export async function pruneCheckpoints(dir: string, keep: number): Promise<void>
   for (const p of all.slice(0, Math.max(0, all.length - keep))) await rm(p, { recursive: true, force: true });
 }
 
+/** What a run folder holds for `train`: the checkpoint to resume from, and what was done to get there. */
+export interface RunFolder {
+  /** the newest complete step checkpoint (with --resume), else null */
+  readonly resumeFrom: string | null;
+  /** what `openRunFolder` did or decided, for the run's log and summary (fallbacks, removals) */
+  readonly notes: readonly string[];
+}
+
+/** Files of a run that a new run would mix with (its log appends, its pruning counts old steps). */
+const RUN_FILES = ['config.json', 'log.jsonl', 'checkpoints'] as const;
+
+/**
+ * Prepares `runDir` for `train`: removes temporary checkpoint folders a killed run left; refuses a
+ * folder that holds another run unless `resume` (continue it) or `overwrite` (its config, log and
+ * checkpoints are removed first); with `resume`, picks the newest *complete* checkpoint, noting
+ * each newer one that is not. `lead`: only the writing process cleans and removes.
+ */
+export async function openRunFolder(runDir: string, o: { resume: boolean; overwrite: boolean; lead: boolean }): Promise<RunFolder> {
+  const ckptDir = join(runDir, 'checkpoints');
+  const notes: string[] = [];
+  if (o.resume && o.overwrite) throw new CheckpointError(runDir, '--resume and --overwrite contradict each other', 'pass one of them');
+  if (o.lead) {
+    const stale = (await readdir(ckptDir).catch(() => [] as string[])).filter((n) => /^\.tmp-|\.old-[0-9a-f]+$/.test(n));
+    for (const n of stale) await rm(join(ckptDir, n), { recursive: true, force: true });
+    if (stale.length > 0) notes.push(`removed ${stale.length} temporary checkpoint folder(s) of an interrupted run: ${stale.join(', ')}`);
+  }
+  if (o.resume) {
+    const all = await listCheckpoints(ckptDir);
+    const skipped: string[] = [];
+    for (const path of [...all].reverse()) {
+      const missing = await incomplete(path);
+      if (missing === null) {
+        if (skipped.length > 0) notes.push(`${skipped.join('; ')}: resuming from ${path}, the newest complete checkpoint`);
+        return { resumeFrom: path, notes };
+      }
+      skipped.push(`${path} is incomplete (${missing})`);
+    }
+    throw new CheckpointError(ckptDir, all.length === 0 ? 'holds no step checkpoint' : 'holds no complete step checkpoint',
+      'start without --resume (with --overwrite if the folder holds files of the old run)');
+  }
+  // only the writing process judges the folder: the others may already see the files it has just written
+  if (!o.lead) return { resumeFrom: null, notes };
+  const present = [];
+  for (const f of RUN_FILES) if (await stat(join(runDir, f)).then(() => true, () => false)) present.push(f);
+  if (present.length > 0) {
+    if (!o.overwrite) {
+      throw new CheckpointError(runDir, `holds another run (${present.join(', ')})`,
+        'pass --resume to continue it, --overwrite to replace it, or set run.dir to a new folder');
+    }
+    for (const f of present) await rm(join(runDir, f), { recursive: true, force: true });
+    notes.push(`--overwrite: removed the previous run's ${present.join(', ')}`);
+  }
+  return { resumeFrom: null, notes };
+}
+
+/** Why a checkpoint folder cannot be loaded (a file missing, unreadable or cut short), or null when it can. */
+async function incomplete(path: string): Promise<string | null> {
+  try {
+    JSON.parse(await readFile(join(path, 'state.json'), 'utf8'));
+  } catch {
+    return 'no readable state.json';
+  }
+  for (const f of ['model.safetensors', 'optimizer.safetensors']) {
+    const size = await stat(join(path, f)).then((s) => s.size, () => null);
+    if (size === null) return `no ${f}`;
+    // safetensors: an 8-byte header length N, N bytes of JSON, then the data; a cut file is shorter than its header says
+    const fh = await open(join(path, f), 'r');
+    try {
+      const head = Buffer.alloc(8);
+      await fh.read(head, 0, 8, 0);
+      const n = Number(head.readBigUInt64LE(0));
+      if (size < 8 + n) return `${f} is cut short`;
+      const header = Buffer.alloc(n);
+      await fh.read(header, 0, n, 8);
+      const entries = Object.values(JSON.parse(header.toString('utf8')) as Record<string, { data_offsets?: [number, number] }>);
+      const end = Math.max(0, ...entries.map((e) => e.data_offsets?.[1] ?? 0));
+      if (size < 8 + n + end) return `${f} is cut short`;
+    } catch {
+      return `${f} is unreadable`;
+    } finally {
+      await fh.close();
+    }
+  }
+  return null;
+}
+
 /** Loads a checkpoint folder into the model and optimiser; returns its state. */
 export async function loadCheckpoint(path: string, model: Module, optimizer: Optimizer<{ lr: number }> | null): Promise<CheckpointState> {
   let state: CheckpointState;
@@ -84,7 +170,9 @@ export async function loadCheckpoint(path: string, model: Module, optimizer: Opt
   } catch (err) {
     throw new CheckpointError(path, 'has no readable state.json', 'resume from a folder written by `msccnet train`', { cause: err });
   }
-  const weights = await loadSafetensors(join(path, 'model.safetensors'));
+  const weights = await loadSafetensors(join(path, 'model.safetensors')).catch((err: unknown) => {
+    throw new CheckpointError(path, 'has no readable model.safetensors', 'resume from a complete checkpoint folder (with model.safetensors, optimizer.safetensors, state.json)', { cause: err });
+  });
   model.loadStateDict(weights.tensors);
   torch.dispose([...weights.tensors.values()]);
   if (optimizer !== null) {

@@ -73,7 +73,8 @@ function plans(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): RunPl
 async function trainOrResume(c: TrainConfig, o: ProtocolOptions, run: string): Promise<string> {
   const ckpts = join(c.run.dir, 'checkpoints');
   const resume = (await listCheckpoints(ckpts)).length > 0;
-  await train(c, { resume, signal: o.signal, onEvent: (event) => o.onEvent?.({ run, event }) });
+  // a run folder without a checkpoint (killed before its first) holds nothing to keep: start it again
+  await train(c, { resume, overwrite: !resume, signal: o.signal, onEvent: (event) => o.onEvent?.({ run, event }) });
   const best = join(ckpts, 'best');
   const last = (await listCheckpoints(ckpts)).at(-1);
   return existsSync(best) ? best : last!;

@@ -13,7 +13,7 @@ import { AdamW, SGD, type Optimizer } from '../nn/index.js';
 import { torch, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
 import {
-  listCheckpoints, loadCheckpoint, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState,
+  loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState,
 } from './checkpoint.js';
 import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from './dataset.js';
 import { CheckpointError, DatasetError } from './errors.js';
@@ -36,8 +36,10 @@ export type TrainEvent =
 export interface TrainOptions {
   readonly onEvent?: (e: TrainEvent) => void;
   readonly signal?: AbortSignal;
-  /** continue from the newest checkpoint of config.run.dir */
+  /** continue from the newest complete checkpoint of config.run.dir */
   readonly resume?: boolean;
+  /** replace the run that config.run.dir holds (its config, log and checkpoints are removed) */
+  readonly overwrite?: boolean;
   /** the process group of a data-parallel run (rank 0 writes the run folder) */
   readonly group?: ProcessGroup | null;
 }
@@ -49,6 +51,8 @@ export interface TrainSummary {
   readonly validation: EvaluationResult | null;
   readonly bestMIoU: number | null;
   readonly skipped: number;
+  /** what was done to the run folder at start (temps removed, an incomplete checkpoint skipped, an old run replaced) */
+  readonly notes: readonly string[];
 }
 
 /** Samples of a split as the config selects them (manifest or reference layout). */
@@ -142,6 +146,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
     : new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
   let step = 0;
   let bestMIoU: number | null = null;
+  const run = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
   if (lead) await mkdir(runDir, { recursive: true });
   const configPath = join(runDir, 'config.json');
   if (opts.resume) {
@@ -150,8 +155,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
       throw new CheckpointError(configPath, 'was written for another configuration (model, data, optimiser, batch or seed differ)',
         'resume with the run\'s own config.json, or start a new run folder');
     }
-    const last = (await listCheckpoints(ckptDir)).at(-1);
-    if (last === undefined) throw new CheckpointError(ckptDir, 'holds no step checkpoint', 'start without --resume');
+    const last = run.resumeFrom!;
     const state = await loadCheckpoint(last, model, optimizer);
     if (state.worldSize !== world) {
       // different process counts see different sample orders; refuse rather than silently diverge
@@ -171,6 +175,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
     if (lead) await appendFile(logPath, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
   };
   if (pretrained !== null && !opts.resume) await log({ event: 'pretrained', ...(pretrained as LoadReport) });
+  for (const message of run.notes) await log({ event: 'note', message });
   for (const s of listed.skipped) await log({ event: 'skip', path: s.where, reason: s.reason });
   const skip = async (s: SkippedSample): Promise<void> => {
     skippedTotal++;
@@ -248,7 +253,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   const seconds = (performance.now() - t0) / 1000;
   await log({ event: 'done', step, seconds, skipped: skippedTotal });
   emit({ kind: 'done', step, seconds, skipped: skippedTotal });
-  return { runDir, step, lastCheckpoint, validation, bestMIoU, skipped: skippedTotal };
+  return { runDir, step, lastCheckpoint, validation, bestMIoU, skipped: skippedTotal, notes: run.notes };
 }
 
 /** One optimiser step over a (local) batch, accumulated over micro-batches; returns the loss terms. */

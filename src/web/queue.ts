@@ -1,6 +1,8 @@
 /**
  * A bounded work queue: at most `concurrency` tasks run, at most `maxWaiting` more wait; a
  * request beyond that is refused at once (the server answers 503) instead of piling up memory.
+ * A place is taken only for a complete, checked upload (a slow client holds no place), and a
+ * waiting request whose client went away leaves the queue before its model run.
  */
 import { MsccnetError } from '../errors.js';
 
@@ -18,12 +20,11 @@ export class RequestTimeoutError extends MsccnetError {
   }
 }
 
-/** A place in the queue, taken before the upload is read so that refused uploads cost nothing. */
-export interface Ticket {
-  /** Runs `task` when a worker is free; rejects with RequestTimeoutError once `deadline` (ms since epoch) passes. */
-  run<T>(task: () => Promise<T>, deadline: number): Promise<T>;
-  /** Gives the place back (idempotent); `run` does it when its task settles. */
-  release(): void;
+/** The client closed its connection while its request waited: nothing to answer, nothing to compute. */
+export class RequestAbortedError extends MsccnetError {
+  constructor() {
+    super('MSCCNET_ABORTED', 'the client closed the connection before its check started', 'nothing to do: the request was dropped');
+  }
 }
 
 export class WorkQueue {
@@ -33,46 +34,55 @@ export class WorkQueue {
 
   constructor(readonly concurrency: number, readonly maxWaiting: number) {}
 
-  /** Takes a ticket, or throws QueueFullError when `concurrency + maxWaiting` are held. */
-  enter(): Ticket {
-    const capacity = this.concurrency + this.maxWaiting;
-    if (this.#held >= capacity) throw new QueueFullError(capacity);
-    this.#held++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.#held--;
-    };
-    return {
-      release,
-      run: async <T>(task: () => Promise<T>, deadline: number): Promise<T> => {
-        try {
-          await this.#acquire(deadline);
-        } catch (err) {
-          release();
-          throw err;
-        }
-        // The task itself cannot be interrupted (a model run is one native call); on timeout the
-        // caller gets its answer and the worker stays busy until the task ends.
-        const work = task().finally(() => { this.#running--; this.#next(); release(); });
-        return withDeadline(work, deadline);
-      },
-    };
+  /** Requests running or waiting now. */
+  get held(): number {
+    return this.#held;
   }
 
-  #acquire(deadline: number): Promise<void> {
+  /**
+   * Runs `task` when a worker is free. Throws QueueFullError at once when `concurrency + maxWaiting`
+   * are held; rejects with RequestTimeoutError once `deadline` (ms since epoch) passes, and with
+   * RequestAbortedError (without running the task) when `signal` aborts while it waits.
+   */
+  async run<T>(task: () => Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {
+    const capacity = this.concurrency + this.maxWaiting;
+    if (this.#held >= capacity) throw new QueueFullError(capacity);
+    if (signal?.aborted) throw new RequestAbortedError();
+    this.#held++;
+    try {
+      await this.#acquire(deadline, signal);
+    } catch (err) {
+      this.#held--;
+      throw err;
+    }
+    // The task itself cannot be interrupted (a model run is one native call); on timeout the
+    // caller gets its answer and the worker stays busy until the task ends.
+    const work = task().finally(() => { this.#running--; this.#held--; this.#next(); });
+    return withDeadline(work, deadline);
+  }
+
+  #acquire(deadline: number, signal: AbortSignal | undefined): Promise<void> {
     if (this.#running < this.concurrency) {
       this.#running++;
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const start = () => { clearTimeout(timer); this.#running++; resolve(); };
-      const timer = setTimeout(() => {
+      const leave = (err: Error): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         const i = this.#waiting.indexOf(start);
         if (i >= 0) this.#waiting.splice(i, 1);
-        reject(new RequestTimeoutError(secondsLeft(deadline)));
-      }, Math.max(0, deadline - Date.now()));
+        reject(err);
+      };
+      const onAbort = (): void => leave(new RequestAbortedError());
+      const start = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.#running++;
+        resolve();
+      };
+      const timer = setTimeout(() => leave(new RequestTimeoutError(secondsLeft(deadline))), Math.max(0, deadline - Date.now()));
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiting.push(start);
     });
   }

@@ -5,24 +5,26 @@
  *   GET  /api/info       model input side, I/O names, model ETag and the server's limits
  *   GET  /api/model      the ONNX bytes, for the in-browser path (the page caches them)
  *   POST /api/detect     multipart image → score, label, faces, mask/heat map/overlay PNG data URLs
- * Uploads are processed in memory only; their file names are never used.
+ * Uploads are processed in memory only; their file names are never used. A request takes a
+ * place in the work queue only once its upload is complete and checked, so slow or idle uploads
+ * (bounded by `uploadSeconds` and `maxPerClient`) never hold back other clients.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import sharp from 'sharp';
-import { MsccnetError } from '../errors.js';
+import { ArgumentError, MsccnetError } from '../errors.js';
 import type { FaceDetector } from '../data/faces.js';
 import { encodePng } from '../image/codec.js';
-import { analyze, renderOverlay, type InferenceEngine, type Region, type RgbImage } from '../infer/pipeline.js';
+import { analyze, NonFiniteOutputError, renderOverlay, type InferenceEngine, type Region, type RgbImage } from '../infer/pipeline.js';
 import { faceRegions } from '../infer/regions.js';
-import { decodeRgb, NoFaceError, regionsJson } from '../infer/node.js';
+import { decodeRgb, regionsJson } from '../infer/node.js';
 import { heatmapRgba } from './heatmap.js';
 import { sniffImage } from './sniff.js';
-import { QueueFullError, RequestTimeoutError, WorkQueue } from './queue.js';
+import { QueueFullError, RequestAbortedError, RequestTimeoutError, WorkQueue } from './queue.js';
 
 /** Where `npm run build:web` writes the page (two levels up from src/web and from dist/web). */
 export const PAGE_DIR = fileURLToPath(new URL('../../web-dist/', import.meta.url));
@@ -39,13 +41,24 @@ export interface ServerLimits {
   concurrency: number;
   /** requests that may wait beyond those (default 16); more → 503 */
   maxWaiting: number;
-  /** per-request time limit from arrival to answer, in seconds (default 60) → 503 */
+  /** per-request time limit from the complete upload to the answer, in seconds (default 60) → 503 */
   timeoutSeconds: number;
+  /** time to receive the whole upload, in seconds (default 30); slower → 408 and the connection is closed */
+  uploadSeconds: number;
+  /** requests from one client address being uploaded, waiting or analysed at once (default 8); more → 429 */
+  maxPerClient: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxBytes: 20 * 2 ** 20, maxPixels: 40e6, maxSide: 4096, concurrency: 1, maxWaiting: 16, timeoutSeconds: 60,
+  uploadSeconds: 30, maxPerClient: 8,
 });
+
+/** Multipart limits of the form: one file field, a few small text fields. */
+const FORM_LIMITS = { files: 1, fields: 4, parts: 5, fieldSize: 1024 } as const;
+
+/** Pino levels of the request log. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface ServerOptions {
   /** the engine of `POST /api/detect` */
@@ -59,8 +72,11 @@ export interface ServerOptions {
   threshold?: number;
   /** folder of the page bundle (default PAGE_DIR) */
   pageDir?: string;
-  /** fastify's logger (default off: library code prints nothing) */
-  logger?: boolean;
+  /**
+   * The request log (pino JSON lines: one per request with status and duration, one per server
+   * error with its cause). Default off: library code prints nothing; `msccnet serve` turns it on.
+   */
+  logger?: { level: LogLevel; stream?: { write(line: string): void } };
 }
 
 /** An upload the server refuses, with its HTTP status. */
@@ -155,21 +171,42 @@ const dataUrl = (png: Buffer) => `data:image/png;base64,${png.toString('base64')
 function statusOf(err: unknown): number {
   if (err instanceof UploadError) return err.status;
   if (err instanceof QueueFullError || err instanceof RequestTimeoutError) return 503;
-  if (err instanceof NoFaceError) return 422;
+  if (err instanceof RequestAbortedError) return 499;   // nginx's "client closed request": only the log sees it
+  if (err instanceof MsccnetError) return 500;
   const code = (err as Partial<FastifyError>).code;
-  if (code === 'FST_REQ_FILE_TOO_LARGE' || code === 'FST_PARTS_LIMIT' || code === 'FST_FILES_LIMIT') return 413;
+  if (code !== undefined && code in FORM_ERRORS) return 413;
   if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return 415;
   const status = (err as Partial<FastifyError>).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 600 ? status : 500;
+  if (typeof status === 'number' && status >= 400 && status < 600) return status;
+  // busboy's parse errors (no boundary, malformed part header, unexpected end) carry no status: the body is at fault
+  return isMultipartParseError(err) ? 400 : 500;
+}
+
+/** @fastify/multipart's limit errors, named by what was exceeded. */
+const FORM_ERRORS: Record<string, (limits: ServerLimits) => { code: `MSCCNET_${string}`; message: string; hint: string }> = {
+  FST_REQ_FILE_TOO_LARGE: (l) => ({ code: 'MSCCNET_TOO_LARGE', message: `the upload is larger than ${l.maxBytes} bytes`, hint: 'send a smaller image' }),
+  FST_PARTS_LIMIT: () => ({ code: 'MSCCNET_TOO_MANY_PARTS', message: `the form has more than ${FORM_LIMITS.parts} parts`, hint: 'send one form field "image" with the file' }),
+  FST_FIELDS_LIMIT: () => ({ code: 'MSCCNET_TOO_MANY_FIELDS', message: `the form has more than ${FORM_LIMITS.fields} text fields`, hint: 'send one form field "image" with the file' }),
+  FST_FILES_LIMIT: () => ({ code: 'MSCCNET_TOO_MANY_FILES', message: `the form has more than ${FORM_LIMITS.files} file`, hint: 'send one image per request' }),
+};
+
+function isMultipartParseError(err: unknown): boolean {
+  const message = err instanceof Error ? err.message : '';
+  return /^(Multipart: |Boundary required|Malformed |Unexpected end of |\w+ terminated early due to unexpected end of multipart data|Unsupported content type)/.test(message)
+    || (err as Partial<FastifyError>).code === 'FST_MP_PREMATURE_CLOSE';
 }
 
 function errorJson(err: unknown, status: number, limits: ServerLimits) {
-  if (err instanceof MsccnetError) return { ok: false as const, error: { code: err.code, message: err.message.split('\n')[0], hint: err.hint } };
-  if (status === 413) {
-    return { ok: false as const, error: { code: 'MSCCNET_TOO_LARGE', message: `the upload is larger than ${limits.maxBytes} bytes`, hint: 'send a smaller image' } };
-  }
+  if (err instanceof MsccnetError) return { ok: false as const, error: { code: err.code, message: err.problem, hint: err.hint } };
+  const code = (err as Partial<FastifyError>).code;
+  const form = code === undefined ? undefined : FORM_ERRORS[code];
+  if (form !== undefined) return { ok: false as const, error: form(limits) };
   if (status === 415) {
     return { ok: false as const, error: { code: 'MSCCNET_MEDIA_TYPE', message: 'expected a multipart/form-data upload', hint: 'send the image as the form field "image"' } };
+  }
+  if (status === 400 && isMultipartParseError(err)) {
+    return { ok: false as const, error: { code: 'MSCCNET_BAD_MULTIPART', message: `the multipart/form-data body cannot be parsed (${(err as Error).message})`,
+      hint: 'send a well-formed multipart/form-data body with the boundary of its content-type header' } };
   }
   if (status < 500) {
     return { ok: false as const, error: { code: 'MSCCNET_BAD_REQUEST', message: (err as Error).message, hint: 'see the API description at GET /api/info' } };
@@ -181,12 +218,32 @@ function errorJson(err: unknown, status: number, limits: ServerLimits) {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const threshold = opts.threshold ?? 0.5;
+  if (!(threshold >= 0 && threshold <= 1)) throw new ArgumentError('threshold', 'a probability in [0, 1]', threshold);
+  for (const [key, value] of Object.entries(limits)) {
+    if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new ArgumentError(`limits.${key}`, 'a positive number', value);
+  }
   const queue = new WorkQueue(limits.concurrency, limits.maxWaiting);
+  const perClient = new Map<string, number>();
+  const errorCodes = new WeakMap<FastifyRequest, string>();
   const modelEtag = `"${createHash('sha256').update(opts.modelBytes).digest('hex').slice(0, 32)}"`;
   const pageDir = opts.pageDir ?? PAGE_DIR;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    logger: opts.logger ?? false, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024,
+    // node's own backstops for clients that never finish their headers or body (ours below is exact)
+    requestTimeout: (limits.uploadSeconds + limits.timeoutSeconds) * 1000,
+  });
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, limits.uploadSeconds * 1000);
 
-  await app.register(multipart, { limits: { fileSize: limits.maxBytes, files: 1, fields: 4, parts: 5, fieldSize: 1024 } });
+  await app.register(multipart, { limits: { fileSize: limits.maxBytes, ...FORM_LIMITS } });
+
+  // One log line per request: status, duration, client, and the error code when it failed.
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), client: req.ip,
+      code: errorCodes.get(req) }, 'request');
+  });
+  app.addHook('onRequestAbort', async (req) => {
+    req.log.info({ method: req.method, url: req.url, status: null, client: req.ip, aborted: true }, 'request aborted by the client');
+  });
 
   app.addHook('onSend', async (_req, reply, payload) => {
     // The page needs wasm compilation and blob/data images; nothing is loaded from elsewhere.
@@ -197,11 +254,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return payload;
   });
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     const status = statusOf(err);
-    if (status >= 500 && !(err instanceof MsccnetError)) reply.log.error(err);
+    const body = errorJson(err, status, limits);
+    errorCodes.set(req, body.error.code);
+    if (status >= 500 && !(err instanceof QueueFullError || err instanceof RequestTimeoutError)) {
+      const cause = (err as Error).cause;
+      req.log.error({ err, cause: cause instanceof Error ? cause.message : cause, code: body.error.code }, 'request failed');
+    }
     if (err instanceof QueueFullError) reply.header('retry-after', '5');
-    return reply.code(status).send(errorJson(err, status, limits));
+    if (status === 408 || status === 429) reply.header('connection', 'close');   // the rest of a half-sent body is not read
+    return reply.code(status).send(body);
   });
 
   if (existsSync(pageDir)) {
@@ -246,54 +309,67 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       querystring: { type: 'object', properties: { face: { type: 'boolean', default: true } }, additionalProperties: false },
       response: { 200: detectBody, '4xx': errorBody, '5xx': errorBody },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
+    const client = req.ip;
+    const mine = perClient.get(client) ?? 0;
+    if (mine >= limits.maxPerClient) {
+      throw new UploadError(429, 'MSCCNET_TOO_MANY_REQUESTS', `this client already has ${mine} requests in progress (the limit per client)`,
+        'wait for their answers before sending more');
+    }
+    perClient.set(client, mine + 1);
+    // 'close' comes once the answer is sent or the client went away; before the answer, it means gone
+    const gone = new AbortController();
+    reply.raw.once('close', () => {
+      const n = (perClient.get(client) ?? 1) - 1;
+      if (n === 0) perClient.delete(client); else perClient.set(client, n);
+      if (!reply.raw.writableFinished) gone.abort();
+    });
+
+    const bytes = await withUploadTimeout(readUpload(req), limits.uploadSeconds);
+    const mime = sniffImage(bytes);
+    if (mime === null) {
+      throw new UploadError(415, 'MSCCNET_MEDIA_TYPE', 'the upload is not a PNG, JPEG or WebP image (judged by its bytes, not its name)', 'send a PNG, JPEG or WebP image');
+    }
+    const size = await checkPixels(bytes, limits.maxPixels);
     const t0 = performance.now();
-    const deadline = Date.now() + limits.timeoutSeconds * 1000;
-    let ticket;
-    try {
-      ticket = queue.enter();
-    } catch (err) {
-      await drain(req.raw);   // read (and drop) the upload so the client gets the 503, not a reset connection
-      throw err;
-    }
-    try {
-      const bytes = await readUpload(req);
-      const mime = sniffImage(bytes);
-      if (mime === null) {
-        throw new UploadError(415, 'MSCCNET_MEDIA_TYPE', 'the upload is not a PNG, JPEG or WebP image (judged by its bytes, not its name)', 'send a PNG, JPEG or WebP image');
+    return queue.run(async () => {
+      const warnings: string[] = [];
+      if (Math.max(size.width, size.height) > limits.maxSide) {
+        warnings.push(`${size.width}×${size.height} is larger than ${limits.maxSide} px; downscaled to fit ${limits.maxSide}×${limits.maxSide} (the server's maxSide, see GET /api/info)`);
       }
-      await checkPixels(bytes, limits.maxPixels);
-      return await ticket.run(async () => {
-        const warnings: string[] = [];
-        let image: RgbImage;
-        try {
-          image = await decodeRgb(bytes, 'the upload', limits.maxSide, (m) => warnings.push(m));
-        } catch (err) {
-          throw new UploadError(422, 'MSCCNET_UNDECODABLE', `the ${mime.slice(6).toUpperCase()} image cannot be decoded: it is truncated or corrupt`,
-            'send the complete file again', { cause: err });
-        }
-        const regions: Region[] = req.query.face
-          ? faceRegions(await (await opts.faceDetector()).detect(image.data, image.width, image.height), image.width, image.height)
-          : [{ box: { x: 0, y: 0, width: image.width, height: image.height }, detectorScore: null }];
-        if (regions.length === 0) throw new NoFaceError('the upload');
-        const a = await analyze(opts.engine, image, regions, { threshold });
-        const overlay = renderOverlay(image, a);
-        const [mask, heatmap, overlayPng] = await Promise.all([
-          encodePng({ width: a.width, height: a.height, channels: 1, data: a.mask }),
-          encodePng({ width: a.width, height: a.height, channels: 4, data: new Uint8Array(heatmapRgba(a).buffer) }),
-          encodePng({ width: overlay.width, height: overlay.height, channels: 3, data: overlay.data }),
-        ]);
-        const body: DetectResponse = {
-          ok: true, engine: opts.engine.name, width: a.width, height: a.height, score: a.score, label: a.label, threshold: a.threshold,
-          faces: regionsJson(a), maskArea: a.maskArea, maskFraction: a.maskArea / (a.width * a.height), warnings,
-          seconds: (performance.now() - t0) / 1000,
-          images: { mask: dataUrl(mask), heatmap: dataUrl(heatmap), overlay: dataUrl(overlayPng) },
-        };
-        return body;
-      }, deadline);
-    } finally {
-      ticket.release();
-    }
+      let image: RgbImage;
+      try {
+        image = await decodeRgb(bytes, 'the upload', limits.maxSide, () => undefined);
+      } catch (err) {
+        throw new UploadError(422, 'MSCCNET_UNDECODABLE', `the ${mime.slice(6).toUpperCase()} image cannot be decoded: it is truncated or corrupt`,
+          'send the complete file again', { cause: err });
+      }
+      const regions: Region[] = req.query.face
+        ? faceRegions(await (await opts.faceDetector()).detect(image.data, image.width, image.height), image.width, image.height)
+        : [{ box: { x: 0, y: 0, width: image.width, height: image.height }, detectorScore: null }];
+      if (regions.length === 0) throw new UploadError(422, 'MSCCNET_NO_FACE', 'no face found in the upload', 'send it again with ?face=false to check the whole image');
+      let a;
+      try {
+        a = await analyze(opts.engine, image, regions, { threshold });
+      } catch (err) {
+        if (err instanceof NonFiniteOutputError) throw new UploadError(500, 'MSCCNET_NON_FINITE', 'the model gave a non-finite (NaN or infinite) result for this image',
+          'the model file is probably corrupt: report it with the server log', { cause: err });
+        throw err;
+      }
+      const overlay = renderOverlay(image, a);
+      const [mask, heatmap, overlayPng] = await Promise.all([
+        encodePng({ width: a.width, height: a.height, channels: 1, data: a.mask }),
+        encodePng({ width: a.width, height: a.height, channels: 4, data: new Uint8Array(heatmapRgba(a).buffer) }),
+        encodePng({ width: overlay.width, height: overlay.height, channels: 3, data: overlay.data }),
+      ]);
+      const body: DetectResponse = {
+        ok: true, engine: opts.engine.name, width: a.width, height: a.height, score: a.score, label: a.label, threshold: a.threshold,
+        faces: regionsJson(a), maskArea: a.maskArea, maskFraction: a.maskArea / (a.width * a.height), warnings,
+        seconds: (performance.now() - t0) / 1000,
+        images: { mask: dataUrl(mask), heatmap: dataUrl(heatmap), overlay: dataUrl(overlayPng) },
+      };
+      return body;
+    }, Date.now() + limits.timeoutSeconds * 1000, gone.signal);
   });
 
   return app;
@@ -309,8 +385,19 @@ async function readUpload(req: FastifyRequest): Promise<Buffer> {
   return bytes;
 }
 
+/** The upload, or a 408 once `seconds` pass before its last byte arrived (a slow or idle client). */
+function withUploadTimeout<T>(upload: Promise<T>, seconds: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UploadError(408, 'MSCCNET_UPLOAD_TIMEOUT', `the upload did not arrive within ${seconds} s`,
+      'send the image again over a faster connection, or a smaller image')), seconds * 1000);
+  });
+  upload.catch(() => undefined);   // the connection is closed after the 408; the unfinished read fails then
+  return Promise.race([upload, expired]).finally(() => clearTimeout(timer));
+}
+
 /** Width × height from the header only, so a decompression bomb is refused before it is decoded. */
-async function checkPixels(bytes: Buffer, maxPixels: number): Promise<void> {
+async function checkPixels(bytes: Buffer, maxPixels: number): Promise<{ width: number; height: number }> {
   let width = 0;
   let height = 0;
   try {
@@ -321,8 +408,5 @@ async function checkPixels(bytes: Buffer, maxPixels: number): Promise<void> {
   if (width * height > maxPixels) {
     throw new UploadError(413, 'MSCCNET_TOO_MANY_PIXELS', `the image has ${width}×${height} pixels, more than the limit of ${maxPixels}`, 'downscale it first');
   }
-}
-
-async function drain(stream: NodeJS.ReadableStream): Promise<void> {
-  for await (const chunk of stream) void chunk;
+  return { width, height };
 }

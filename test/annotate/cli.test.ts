@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { AnnotateReport } from '../../src/annotate/index.js';
-import { DEFAULT_REPORT_NAME, PARTIAL_SUFFIX } from '../../src/annotate/index.js';
+import { DEFAULT_REPORT_NAME } from '../../src/annotate/index.js';
+import { isTempName } from '../../src/data/atomic.js';
 import { readGray } from '../../src/image/index.js';
 import { annotationFixture } from '../helpers/annotation-fixture.js';
 import { listFiles, runCli, startCli } from '../helpers/cli.js';
@@ -101,7 +102,7 @@ test('a run killed with SIGKILL and rerun ends with the same outputs as an unint
   assert.ok(Number(/\((\d+) already there\)/.exec(rerun.stdout)![1]) >= 4);
 
   const resumedFiles = await listFiles(resumed);
-  assert.deepEqual(resumedFiles.filter((f) => f.endsWith(PARTIAL_SUFFIX)), []);
+  assert.deepEqual(resumedFiles.filter((f) => isTempName(basename(f))), []);
   assert.deepEqual(resumedFiles, wholeFiles);
   for (const file of wholeFiles) {
     assert.deepEqual(await readFile(join(resumed, file)), await readFile(join(tmp, 'whole', file)), file);
