@@ -122,7 +122,7 @@ export interface EvaluationExtras {
    * shards, which a histogram cannot take back out (0 when shards hold distinct ids).
    */
   readonly pixelAuc: { readonly AUC: number; readonly tieBound: number; readonly duplicatePixels: number } | null;
-  /** ROC AUC of videos, each scored by the mean score of its kept frames; null without video ids */
+  /** ROC AUC of videos (a fake video is its (method, video id)), each scored by the mean score of its kept frames; null without video ids */
   readonly videoAuc: { readonly AUC: number; readonly videos: number } | null;
   /** official metrics on each method's fakes plus all reals, methods sorted by name (fakes without a method are left out) */
   readonly perManipulation: Readonly<Record<string, ManipulationMetrics>>;
@@ -326,12 +326,22 @@ export class Evaluator {
   }
 }
 
+/**
+ * A video is (method, video id) for fakes: FF++ names a fake video `<target>_<source>` in every
+ * method's folder, so the five methods' fakes of one pair are five videos. Reals are grouped by
+ * their video id alone (their method is the source folder, not a manipulation).
+ */
+function videoKey(label: 0 | 1, method: string | undefined, video: string): string {
+  return `${label === 1 ? (method ?? '') : ''}/${video}`;
+}
+
 function videoAuc(kept: readonly SampleRecord[]): EvaluationExtras['videoAuc'] {
   const videos = new Map<string, { label: 0 | 1; sum: number; frames: number }>();
   for (const r of kept) {
     if (r.video === undefined) continue;
-    const v = videos.get(r.video);
-    if (v === undefined) videos.set(r.video, { label: r.label, sum: r.score, frames: 1 });
+    const key = videoKey(r.label, r.method, r.video);
+    const v = videos.get(key);
+    if (v === undefined) videos.set(key, { label: r.label, sum: r.score, frames: 1 });
     else if (v.label !== r.label) {
       throw new EvalInputError(r.id, `its label ${r.label} differs from the other frames of video ${r.video} (${v.label})`,
         'give fake and real videos distinct video ids');
