@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { applyOverrides, parseTrainConfig, readConfigFile } from '../train/config.js';
-import { formatTables, PROTOCOLS, runProtocol, type Protocol } from '../train/protocols.js';
+import { formatTables, PROTOCOLS, runProtocol, type Protocol } from '../eval/protocols.js';
 
 interface BenchmarkCliOptions {
   protocol: Protocol;

@@ -17,7 +17,7 @@ import { createOrtEngine, detectFiles, modelMetadata, type DetectResult } from '
 import { MSCCNET_VARIANTS } from '../models/index.js';
 import { exportMsccnet } from '../onnx/index.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
-import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../train/protocols.js';
+import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../eval/protocols.js';
 import { buildModel } from '../train/trainer.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { writeReport } from '../report/index.js';

@@ -5,7 +5,7 @@
 import type { SplitStats } from '../data/manifest.js';
 import { DEMO_METHODS, DEMO_MODELS, methodLabel, type DemoModel } from '../demo/plan.js';
 import type { DemoResult } from '../demo/run.js';
-import { METRICS, type ProtocolTable } from '../train/protocols.js';
+import { METRICS, type ProtocolTable } from '../eval/protocols.js';
 
 /** A cell: a number (percent with 2 decimals, or a count), a mark such as ✓, or null (not measured). */
 export type CellValue = number | string | null;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatTables, type ProtocolTable } from '../../src/train/protocols.js';
+import { formatTables, type ProtocolTable } from '../../src/eval/protocols.js';
 
 test('protocol tables: paper layout in %, every cell traceable to its run folder in the CSV', () => {
   const cell = (value: number, run: string) => ({ value, run });

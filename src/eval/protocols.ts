@@ -6,12 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { EvaluationResult } from '../eval/index.js';
-import { listCheckpoints, loadCheckpoint } from './checkpoint.js';
-import type { TrainConfig } from './config.js';
-import { SamplePool } from './loader.js';
-import { buildModel, plannedSteps, train, validate, type TrainEvent } from './trainer.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { EvaluationResult } from './index.js';
+import { listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
+import type { TrainConfig } from '../train/config.js';
+import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../train/dataset.js';
+import { DatasetError } from '../train/errors.js';
+import { SamplePool } from '../train/loader.js';
+import { buildModel, plannedSteps, train, validateSamples, type TrainEvent } from '../train/trainer.js';
 
 export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -44,28 +46,55 @@ export type ProtocolEvent =
   | { readonly run: string; readonly event: TrainEvent }
   | { readonly run: string; readonly event: { kind: 'tested'; metrics: EvaluationResult['official'] } };
 
-interface RunPlan { readonly name: string; readonly train: TrainConfig; readonly test: TrainConfig }
+/** Where a run's test samples come from: a manifest (or the reference layout) and which of its entries. */
+export interface TestSource {
+  readonly manifest: string | null;
+  readonly root: string | null;
+  readonly list: ListOptions;
+}
 
-function plans(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): RunPlan[] {
+/** One training run of a protocol and the test set its table row is measured on. */
+export interface RunPlan { readonly name: string; readonly train: TrainConfig; readonly test: TestSource }
+
+/** The test samples of a run: the entries of its test source (manifest or reference layout). */
+export async function testSamples(source: TestSource): Promise<SampleList> {
+  if (source.manifest !== null) return readManifestSamples(source.manifest, source.list);
+  const { compression, methods } = source.list;
+  if (compression === null || methods === null) {
+    throw new DatasetError('a reference-layout test set needs a compression and a method list', 'pass a test manifest instead');
+  }
+  return readReferenceLayout(source.root!, { ...source.list, compression, methods });
+}
+
+/**
+ * The runs of a protocol. Intra-dataset and leave-one-out test on the training data's own test
+ * split (leave-one-out on the held-out manipulation alone). Cross-dataset trains on FF++ C40 and,
+ * given a test manifest, tests on that dataset's own samples: every fake and every real of its
+ * test split whatever their method or compression (DEFACTO's entries are `DEFACTO`/`none`), so
+ * nothing of the target set is filtered away by FF++'s method list.
+ */
+export function protocolPlans(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): RunPlan[] {
   const runDir = (name: string): string => resolve(o.outDir, protocol, name);
   const withRun = (c: TrainConfig, name: string): TrainConfig => ({ ...c, run: { ...c.run, dir: runDir(name) } });
+  const ownTest = (c: TrainConfig, methods = c.data.methods): TestSource => ({
+    manifest: c.data.manifest, root: c.data.root, list: { split: c.data.testSplit, compression: c.data.compression, methods },
+  });
   switch (protocol) {
     case 'intra': {
       const c = withRun(base, `ffpp-${base.data.compression}`);
-      return [{ name: `FF++ ${base.data.compression}`, train: c, test: c }];
+      return [{ name: `FF++ ${base.data.compression}`, train: c, test: ownTest(c) }];
     }
     case 'cross-dataset': {
       const c = withRun({ ...base, data: { ...base.data, compression: 'c40' } }, 'ffpp-c40');
-      const test: TrainConfig = {
-        ...c, data: { ...c.data, manifest: o.testManifest ?? c.data.manifest, root: o.testManifest ? null : c.data.root,
-          testSplit: o.testSplit ?? c.data.testSplit, compression: o.testCompression ?? c.data.compression },
-      };
-      return [{ name: 'FF++ c40 → test set', train: c, test }];
+      const test: TestSource = o.testManifest === undefined
+        ? { ...ownTest(c), list: { ...ownTest(c).list, split: o.testSplit ?? c.data.testSplit } }
+        : { manifest: o.testManifest, root: null, list: { split: o.testSplit ?? 'test', compression: o.testCompression ?? null, methods: null } };
+      return [{ name: o.testManifest === undefined ? 'FF++ c40 → FF++ test' : `FF++ c40 → ${basename(dirname(resolve(o.testManifest)))}`, train: c, test }];
     }
     case 'leave-one-out':
       return base.data.methods.map((held) => {
         const trainC = withRun({ ...base, data: { ...base.data, methods: base.data.methods.filter((m) => m !== held) } }, `without-${held}`);
-        return { name: held, train: trainC, test: { ...trainC, data: { ...trainC.data, methods: [held] } } };
+        return { name: held, train: trainC, test: ownTest(trainC, [held]) };
       });
   }
 }
@@ -80,11 +109,16 @@ async function trainOrResume(c: TrainConfig, o: ProtocolOptions, run: string): P
 }
 
 async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult> {
-  const model = await buildModel(plan.test);
+  const model = await buildModel(plan.train);
   await loadCheckpoint(checkpoint, model, null);
-  const pool = await SamplePool.create(plan.test.data.workers);
+  const { samples } = await testSamples(plan.test);
+  if (samples.length === 0) {
+    throw new DatasetError(`the test set of '${plan.name}' is empty (${plan.test.manifest ?? plan.test.root}, split '${plan.test.list.split}')`,
+      'check the test manifest, --test-split and --test-compression');
+  }
+  const pool = await SamplePool.create(plan.train.data.workers);
   try {
-    return await validate(model, plan.test, pool, null, undefined, plan.test.data.testSplit);
+    return await validateSamples(model, plan.train, pool, samples);
   } finally {
     await pool.close();
     model.dispose();
@@ -94,17 +128,17 @@ async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult
 /** Optimiser steps of every training run of a protocol (a progress total known before the first run starts). */
 export async function protocolSteps(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<number> {
   let steps = 0;
-  for (const plan of plans(protocol, base, o)) steps += await plannedSteps(plan.train);
+  for (const plan of protocolPlans(protocol, base, o)) steps += await plannedSteps(plan.train);
   return steps;
 }
 
 /** Runs (or resumes) every training of a protocol, tests each, writes results.{json,csv,md}. */
 export async function runProtocol(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
   const rows: TableRow[] = [];
-  for (const plan of plans(protocol, base, o)) {
+  for (const plan of protocolPlans(protocol, base, o)) {
     const checkpoint = await trainOrResume(plan.train, o, plan.name);
     const result = await test(plan, checkpoint);
-    await writeFile(join(plan.train.run.dir, 'test-metrics.json'), `${JSON.stringify({ checkpoint, split: plan.test.data.testSplit, ...result }, null, 2)}\n`);
+    await writeFile(join(plan.train.run.dir, 'test-metrics.json'), `${JSON.stringify({ checkpoint, split: plan.test.list.split, ...result }, null, 2)}\n`);
     o.onEvent?.({ run: plan.name, event: { kind: 'tested', metrics: result.official } });
     const cells = Object.fromEntries(METRICS.map((m) => [m, { value: result.official[m], run: plan.train.run.dir }])) as Record<Metric, Cell>;
     rows.push({ name: plan.name, cells });

@@ -1,0 +1,91 @@
+/**
+ * The one evaluation path (official-spec §10): samples are decoded and preprocessed on the
+ * loader's threads, batched through any InferenceEngine (libtorch or onnxruntime, fp32 or int8;
+ * the engine owns its device), and each result goes into an Evaluator. The trainer's
+ * validation, every protocol and `msccnet evaluate` call it. Prints nothing.
+ */
+import type { InferenceEngine } from '../infer/pipeline.js';
+import type { Sample } from '../train/dataset.js';
+import { evalItems, SamplePool, type EvalItem, type SkippedSample } from '../train/loader.js';
+import { Evaluator, type EvaluationResult, type EvaluatorOptions, type SampleRecord } from './evaluator.js';
+
+export interface EvaluateProgress {
+  /** samples done (evaluated or skipped) of `total` */
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface EvaluateOptions {
+  /** images per engine call (default 8) */
+  readonly batchSize?: number;
+  /** decoding threads; default: a pool of this size is made and closed here (0 decodes inline) */
+  readonly pool?: SamplePool;
+  readonly workers?: number;
+  /** batches decoded ahead (default 2) */
+  readonly prefetch?: number;
+  /** results are added to this evaluator (shards, resumed runs); default a new one */
+  readonly evaluator?: Evaluator;
+  readonly evaluatorOptions?: EvaluatorOptions;
+  /** each sample's record, in order, as soon as it is evaluated (e.g. to append it to a log) */
+  readonly onRecord?: (record: SampleRecord) => void | Promise<void>;
+  readonly onSkip?: (s: SkippedSample) => void;
+  readonly onProgress?: (p: EvaluateProgress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs `engine` over `samples` and adds every result to `options.evaluator` (or a new one),
+ * which it returns. Samples are resized to `engine.inputSide`; metrics are at each crop's
+ * original mask size.
+ */
+export async function evaluateInto(engine: InferenceEngine, samples: readonly Sample[], options: EvaluateOptions = {}): Promise<Evaluator> {
+  const evaluator = options.evaluator ?? new Evaluator(options.evaluatorOptions);
+  const batchSize = Math.max(1, options.batchSize ?? 8);
+  const S = engine.inputSide;
+  const pool = options.pool ?? await SamplePool.create(options.workers ?? 0);
+  let done = 0;
+  let skipped = 0;
+  const progress = (): void => options.onProgress?.({ done: done + skipped, total: samples.length });
+  let items: EvalItem[] = [];
+  const flush = async (): Promise<void> => {
+    if (items.length === 0) return;
+    const n = items.length;
+    const input = new Float32Array(n * 3 * S * S);
+    items.forEach((it, k) => input.set(it.image, k * 3 * S * S));
+    const out = await engine.run(input, n);
+    const K = out.classes;
+    const per = K * out.maskSide * out.maskSide;
+    for (const [k, it] of items.entries()) {
+      const record = evaluator.add({
+        id: it.sample.id, label: it.sample.label, imageLogits: out.imageLogits.subarray(k * K, (k + 1) * K),
+        maskLogits: { data: out.maskLogits.subarray(k * per, (k + 1) * per), shape: [K, out.maskSide, out.maskSide] },
+        gtRaw: { data: it.gt, shape: [it.height, it.width] }, video: it.sample.video,
+        method: it.sample.label === 1 ? it.sample.method : undefined,
+      });
+      await options.onRecord?.(record);
+      done++;
+    }
+    items = [];
+    progress();
+  };
+  try {
+    const onSkip = (s: SkippedSample): void => {
+      skipped++;
+      options.onSkip?.(s);
+    };
+    for await (const it of evalItems(pool, samples, { size: S, prefetch: (options.prefetch ?? 2) * batchSize, onSkip })) {
+      options.signal?.throwIfAborted();
+      items.push(it);
+      if (items.length === batchSize) await flush();
+    }
+    await flush();
+  } finally {
+    if (options.pool === undefined) await pool.close();
+  }
+  return evaluator;
+}
+
+/** `evaluateInto` on a new Evaluator, and its result: the official metrics and the labelled extras. */
+export async function evaluate(engine: InferenceEngine, samples: readonly Sample[], options: EvaluateOptions = {}): Promise<EvaluationResult> {
+  return (await evaluateInto(engine, samples, options)).result();
+}
