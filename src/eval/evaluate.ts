@@ -4,7 +4,7 @@
  * the engine owns its device), and each result goes into an Evaluator. The trainer's
  * validation, every protocol and `msccnet evaluate` call it. Prints nothing.
  */
-import type { InferenceEngine } from '../infer/pipeline.js';
+import { preprocessSpecOf, type InferenceEngine } from '../infer/pipeline.js';
 import type { Sample } from '../train/dataset.js';
 import { evalItems, SamplePool, type EvalItem, type SkippedSample } from '../train/loader.js';
 import { Evaluator, type EvaluationResult, type EvaluatorOptions, type SampleRecord } from './evaluator.js';
@@ -35,13 +35,14 @@ export interface EvaluateOptions {
 
 /**
  * Runs `engine` over `samples` and adds every result to `options.evaluator` (or a new one),
- * which it returns. Samples are resized to `engine.inputSide`; metrics are at each crop's
- * original mask size.
+ * which it returns. Samples go through the engine's PreprocessSpec; metrics are at each
+ * crop's original mask size.
  */
 export async function evaluateInto(engine: InferenceEngine, samples: readonly Sample[], options: EvaluateOptions = {}): Promise<Evaluator> {
   const evaluator = options.evaluator ?? new Evaluator(options.evaluatorOptions);
   const batchSize = Math.max(1, options.batchSize ?? 8);
-  const S = engine.inputSide;
+  const spec = preprocessSpecOf(engine);
+  const S = spec.inputSize;
   const pool = options.pool ?? await SamplePool.create(options.workers ?? 0);
   let done = 0;
   let skipped = 0;
@@ -73,7 +74,7 @@ export async function evaluateInto(engine: InferenceEngine, samples: readonly Sa
       skipped++;
       options.onSkip?.(s);
     };
-    for await (const it of evalItems(pool, samples, { size: S, prefetch: (options.prefetch ?? 2) * batchSize, onSkip })) {
+    for await (const it of evalItems(pool, samples, { spec, prefetch: (options.prefetch ?? 2) * batchSize, onSkip })) {
       options.signal?.throwIfAborted();
       items.push(it);
       if (items.length === batchSize) await flush();

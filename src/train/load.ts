@@ -6,12 +6,13 @@ import { MsccnetError } from '../errors.js';
 import { evalTransform, trainTransform, type TrainTransformOptions } from './augment.js';
 import { decodeSample, UnreadableSampleError, type Sample } from './dataset.js';
 import type { ImageOps } from '../image/index.js';
+import type { PreprocessSpec } from '../image/preprocess.js';
 import { Rng } from './rng.js';
 
 export type LoadTask =
   /** `key` seeds this sample's augmentation: (seed, epoch, position in the epoch) */
   | { readonly kind: 'train'; readonly sample: Sample; readonly key: readonly number[]; readonly transform: TrainTransformOptions }
-  | { readonly kind: 'eval'; readonly sample: Sample; readonly size: number };
+  | { readonly kind: 'eval'; readonly sample: Sample; readonly spec: PreprocessSpec };
 
 export type LoadResult =
   | { readonly ok: true; readonly kind: 'train'; readonly image: Float32Array; readonly target: Uint8Array }
@@ -25,7 +26,7 @@ export async function runTask(ops: ImageOps, task: LoadTask): Promise<LoadResult
   try {
     const d = await decodeSample(task.sample);
     if (task.kind === 'eval') {
-      return { ok: true, kind: 'eval', image: evalTransform(ops, d, task.size), gt: d.mask, width: d.width, height: d.height };
+      return { ok: true, kind: 'eval', image: evalTransform(d, task.spec), gt: d.mask, width: d.width, height: d.height };
     }
     const t = trainTransform(ops, d, new Rng(...task.key), task.transform);
     return { ok: true, kind: 'train', image: t.image, target: t.target };
