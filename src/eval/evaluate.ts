@@ -8,6 +8,7 @@ import { preprocessSpecOf, type InferenceEngine } from '../infer/pipeline.js';
 import type { Sample } from '../train/dataset.js';
 import { evalItems, SamplePool, type EvalItem, type SkippedSample } from '../train/loader.js';
 import { Evaluator, type EvaluationResult, type EvaluatorOptions, type SampleRecord } from './evaluator.js';
+import type { Perturbation } from './perturb.js';
 
 export interface EvaluateProgress {
   /** samples done (evaluated or skipped) of `total` */
@@ -26,9 +27,13 @@ export interface EvaluateOptions {
   /** results are added to this evaluator (shards, resumed runs); default a new one */
   readonly evaluator?: Evaluator;
   readonly evaluatorOptions?: EvaluatorOptions;
-  /** each sample's record, in order, as soon as it is evaluated (e.g. to append it to a log) */
-  readonly onRecord?: (record: SampleRecord) => void | Promise<void>;
-  readonly onSkip?: (s: SkippedSample) => void;
+  /** a robustness sweep's perturbation of each crop before preprocessing (default none) */
+  readonly perturbation?: Perturbation | null;
+  /** seeds the noise perturbation (with each sample id); default 0 */
+  readonly seed?: number;
+  /** each batch's samples and their records, in list order, once evaluated (e.g. to append them to a log) */
+  readonly onBatch?: (done: readonly { readonly sample: Sample; readonly record: SampleRecord }[]) => void | Promise<void>;
+  readonly onSkip?: (s: SkippedSample, sample: Sample) => void;
   readonly onProgress?: (p: EvaluateProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -56,6 +61,7 @@ export async function evaluateInto(engine: InferenceEngine, samples: readonly Sa
     const out = await engine.run(input, n);
     const K = out.classes;
     const per = K * out.maskSide * out.maskSide;
+    const batch: { sample: Sample; record: SampleRecord }[] = [];
     for (const [k, it] of items.entries()) {
       const record = evaluator.add({
         id: it.sample.id, label: it.sample.label, imageLogits: out.imageLogits.subarray(k * K, (k + 1) * K),
@@ -63,18 +69,20 @@ export async function evaluateInto(engine: InferenceEngine, samples: readonly Sa
         gtRaw: { data: it.gt, shape: [it.height, it.width] }, video: it.sample.video,
         method: it.sample.label === 1 ? it.sample.method : undefined,
       });
-      await options.onRecord?.(record);
+      batch.push({ sample: it.sample, record });
       done++;
     }
+    await options.onBatch?.(batch);
     items = [];
     progress();
   };
   try {
-    const onSkip = (s: SkippedSample): void => {
+    const onSkip = (s: SkippedSample, sample: Sample): void => {
       skipped++;
-      options.onSkip?.(s);
+      options.onSkip?.(s, sample);
     };
-    for await (const it of evalItems(pool, samples, { spec, prefetch: (options.prefetch ?? 2) * batchSize, onSkip })) {
+    const perturb = options.perturbation ? { perturbation: options.perturbation, seed: options.seed ?? 0 } : undefined;
+    for await (const it of evalItems(pool, samples, { spec, prefetch: (options.prefetch ?? 2) * batchSize, onSkip, ...(perturb && { perturb }) })) {
       options.signal?.throwIfAborted();
       items.push(it);
       if (items.length === batchSize) await flush();
