@@ -10,6 +10,7 @@ import { applyDetfill } from '../../src/models/detfill.js';
 import { buildMsccnet } from '../../src/models/msccnet/index.js';
 import { readManifestSamples } from '../../src/train/dataset.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
+import { listFiles, runCli } from '../helpers/cli.js';
 
 test('a killed evaluation continues where it stopped and ends with the one-shot metrics, sweep included', { timeout: 300_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-evalrun-'));
@@ -48,4 +49,21 @@ test('a killed evaluation continues where it stopped and ends with the one-shot 
 
   // a folder made for another evaluation is refused
   await assert.rejects(runEvaluation(engine, samples, { outDir: outB, identity: { ...identity, split: 'test' } }), /split differ/);
+});
+
+test('msccnet evaluate: metrics in JSON/Markdown/CSV, a row per perturbation, rerun resumes', { timeout: 300_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-evalcli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const set = await writeSyntheticSet(join(dir, 'data'), { side: 48, train: 0, val: 2, seed: 4 });
+  const args = ['evaluate', '--model', 'detfill', '--engine', 'torch', '--input-size', '64', '--manifest', set.manifest, '--split', 'val',
+    '--perturb', 'blur:3', '--out', join(dir, 'eval'), '--workers', '0', '--threads', '1'];
+  const r = await runCli(args);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\| condition \| images \| ACC \| AUC \| F1 \| mIoU \| extra: fake-class F1/);
+  assert.match(r.stdout, /\| blur-3 \| 4 \|/);
+  assert.deepEqual((await listFiles(join(dir, 'eval'))).filter((f) => !f.includes('/')),
+    ['evaluation.json', 'metrics.csv', 'metrics.json', 'metrics.md', 'robustness-ACC.svg', 'robustness-AUC.svg', 'robustness-F1.svg', 'robustness-mIoU.svg']);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, r.stdout, 'a finished evaluation reruns to the same table');
 });
