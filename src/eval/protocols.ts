@@ -9,7 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { EvaluationResult } from './index.js';
 import { listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
-import type { TrainConfig } from '../train/config.js';
+import { parseTrainConfig, type TrainConfig } from '../train/config.js';
+import { variantConfig } from '../models/msccnet/index.js';
 import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../train/dataset.js';
 import { DatasetError } from '../train/errors.js';
 import { SamplePool } from '../train/loader.js';
@@ -180,4 +181,103 @@ async function writeTables(dir: string, t: ProtocolTable): Promise<void> {
   await writeFile(join(dir, 'results.md'), f.markdown);
   await writeFile(join(dir, 'results.csv'), f.csv);
   await writeFile(join(dir, 'results.json'), f.json);
+}
+
+/** One protocol run of a benchmark: a model variant at a compression, and its table. */
+export interface BenchmarkRun { readonly variant: string; readonly compression: string; readonly table: ProtocolTable }
+
+/** A table in the paper's layout: one row per model variant, column names grouped by their prefix (`c40 ACC`). */
+export interface PaperTable {
+  readonly protocol: Protocol;
+  readonly title: string;
+  readonly caption: string;
+  readonly columns: readonly string[];
+  readonly rows: ReadonlyArray<{ readonly name: string; readonly cells: readonly (number | null)[] }>;
+}
+
+export interface BenchmarkOptions extends ProtocolOptions {
+  /** registered variant names (Tables 6–8: `base`, `mfa`, `mscc`, `msccnet`, …), one row each */
+  readonly variants: readonly string[];
+  /** intra and leave-one-out: the FF++ compressions (Table 2 puts c40 and c23 side by side) */
+  readonly compressions: readonly string[];
+}
+
+/** The config of one variant at one compression: the variant's model fields over the base's (as `export --variant`). */
+export function variantRunConfig(base: TrainConfig, variant: string, compression: string): TrainConfig {
+  return parseTrainConfig({ ...base, model: { ...base.model, ...variantConfig(variant).config }, data: { ...base.data, compression } });
+}
+
+/**
+ * Runs a protocol for every variant (and compression), each in `<out>/<variant>/<compression>`,
+ * and writes the paper-layout table to `<out>/<protocol>/table.{md,csv,json}`.
+ */
+export async function runBenchmark(protocol: Protocol, base: TrainConfig, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable }> {
+  const compressions = protocol === 'cross-dataset' ? ['c40'] : o.compressions;
+  const runs: BenchmarkRun[] = [];
+  for (const variant of o.variants) {
+    for (const compression of compressions) {
+      const config = variantRunConfig(base, variant, compression);
+      const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, variant, compression) });
+      runs.push({ variant, compression, table });
+    }
+  }
+  const table = paperTable(protocol, runs);
+  const f = formatPaperTable(table);
+  const dir = resolve(o.outDir, protocol);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'table.md'), f.markdown);
+  await writeFile(join(dir, 'table.csv'), f.csv);
+  await writeFile(join(dir, 'table.json'), `${JSON.stringify(table, null, 2)}\n`);
+  return { runs, table };
+}
+
+/**
+ * The paper's layouts. Table 2 (and the ablations 6–8): a row per variant, ACC AUC F1 mIoU per
+ * compression side by side (c40 first). Table 3: a row per variant, the four metrics on the
+ * target set. Table 4: a row per variant, F1 and mIoU per held-out manipulation and their
+ * average, then ACC and AUC likewise.
+ */
+export function paperTable(protocol: Protocol, runs: readonly BenchmarkRun[]): PaperTable {
+  const variants = [...new Set(runs.map((r) => r.variant))];
+  const compressions = [...new Set(runs.map((r) => r.compression))].sort((a, b) => (a === 'c40' ? -1 : b === 'c40' ? 1 : a.localeCompare(b)));
+  const find = (variant: string, compression: string): ProtocolTable | undefined => runs.find((r) => r.variant === variant && r.compression === compression)?.table;
+  const value = (t: ProtocolTable | undefined, row: string, m: Metric): number | null => t?.rows.find((r) => r.name === row)?.cells[m]?.value ?? null;
+  const metrics = 'Metrics in [0, 1] (the official definitions, official-spec §10).';
+  switch (protocol) {
+    case 'intra':
+      return {
+        protocol, title: 'Table 2: intra-dataset (FF++)', caption: `Train and test at each compression. ${metrics}`,
+        columns: compressions.flatMap((c) => METRICS.map((m) => `${c} ${m}`)),
+        rows: variants.map((v) => ({ name: v, cells: compressions.flatMap((c) => { const t = find(v, c); return METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)); }) })),
+      };
+    case 'cross-dataset':
+      return {
+        protocol, title: 'Table 3: cross-dataset (train FF++ c40)', caption: `Tested on the target set's own samples. ${metrics}`,
+        columns: [...METRICS],
+        rows: variants.map((v) => { const t = find(v, 'c40'); return { name: v, cells: METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)) }; }),
+      };
+    case 'leave-one-out': {
+      const held = [...new Set(runs.flatMap((r) => r.table.rows.map((row) => row.name)))];
+      const c = compressions[0]!;
+      const block = (ms: readonly Metric[]): string[] => held.flatMap((h) => ms.map((m) => `${h} ${m}`));
+      return {
+        protocol, title: `Table 4: leave one manipulation out (${c})`, caption: `Each column group trains without that manipulation and tests on it. ${metrics}`,
+        columns: [...block(['F1', 'mIoU']), ...block(['ACC', 'AUC'])],
+        rows: variants.map((v) => {
+          const t = find(v, c);
+          const cells = (ms: readonly Metric[]): (number | null)[] => held.flatMap((h) => ms.map((m) => value(t, h, m)));
+          return { name: v, cells: [...cells(['F1', 'mIoU']), ...cells(['ACC', 'AUC'])] };
+        }),
+      };
+    }
+  }
+}
+
+/** Markdown (in %) and CSV (one line per cell) of a paper-layout table. */
+export function formatPaperTable(t: PaperTable): { markdown: string; csv: string } {
+  const pct = (v: number | null): string => (v === null || Number.isNaN(v) ? '—' : (100 * v).toFixed(2));
+  const markdown = [`### ${t.title}`, '', `${t.caption} Shown in %.`, '', `| model | ${t.columns.join(' | ')} |`, `|---|${t.columns.map(() => '---:').join('|')}|`,
+    ...t.rows.map((r) => `| ${r.name} | ${r.cells.map(pct).join(' | ')} |`), ''].join('\n');
+  const csv = ['protocol,model,column,value', ...t.rows.flatMap((r) => r.cells.map((v, i) => [t.protocol, r.name, t.columns[i], v ?? ''].join(',')))].join('\n') + '\n';
+  return { markdown, csv };
 }
