@@ -7,6 +7,7 @@ import { firstOccurrences } from './dedup.js';
 import { EvalInputError } from './errors.js';
 import { MarginHistogram, type SparseHistogram } from './histogram.js';
 import { imageScore, imageScores, rocAucScore, SCORE_THRESHOLD } from './image.js';
+import { mvssMetrics, type MvssMetrics } from './mvss.js';
 import { resizeBilinear } from './interpolate.js';
 import { argmaxClasses, groundTruthFromMask, PixelConfusion } from './pixel.js';
 
@@ -51,6 +52,8 @@ export interface SampleRecord {
   readonly method?: string;
   /** whether its pixels went into this shard's pixel-AUC histogram (false for a repeat of an id) */
   readonly inPixelHistogram: boolean;
+  /** the largest pixel P(fake) of its map (MVSS-Net's image score, Table 5) */
+  readonly maxPixelScore?: number;
 }
 
 /** Everything needed to merge shards; JSON-safe, so it can cross process boundaries. */
@@ -126,6 +129,8 @@ export interface EvaluationExtras {
   readonly videoAuc: { readonly AUC: number; readonly videos: number } | null;
   /** official metrics on each method's fakes plus all reals, methods sorted by name (fakes without a method are left out) */
   readonly perManipulation: Readonly<Record<string, ManipulationMetrics>>;
+  /** MVSS-Net's metrics (Table 5's protocol, eval/mvss.ts); null for records without a largest pixel score */
+  readonly mvss: MvssMetrics | null;
 }
 
 export interface EvaluationResult {
@@ -193,6 +198,14 @@ function checkRecord(r: SampleRecord, i: number): void {
   if (!valid) throw new ArgumentError(`state.records[${i}]`, 'a SampleRecord from Evaluator.state()', r);
 }
 
+/** max over pixels of softmax(Z)₁ = 1 / (1 + e^(Z₀ − Z₁)) of a [2, H, W] map, from its largest margin. */
+function maxPixelProbability(upsampled: Float32Array): number {
+  const n = upsampled.length / 2;
+  let margin = -Infinity;
+  for (let i = 0; i < n; i++) margin = Math.max(margin, upsampled[n + i]! - upsampled[i]!);
+  return 1 / (1 + Math.exp(-margin));
+}
+
 function sumConfusion(records: readonly SampleRecord[]): PixelConfusion {
   const total = new PixelConfusion();
   for (const { confusion: [n00, n01, n10, n11] } of records) total.merge({ n00, n01, n10, n11 });
@@ -240,6 +253,7 @@ export class Evaluator {
       ...(sample.video !== undefined && { video: sample.video }),
       ...(sample.method !== undefined && { method: sample.method }),
       inPixelHistogram: firstHere && this.histogram !== null,
+      maxPixelScore: maxPixelProbability(upsampled),
     };
     this.seen.add(sample.id);
     this.records.push(record);
@@ -288,6 +302,7 @@ export class Evaluator {
         pixelAuc: this.pixelAuc(kept),
         videoAuc: videoAuc(kept),
         perManipulation: perManipulation(kept),
+        mvss: mvssMetrics(kept),
       },
     };
   }

@@ -182,13 +182,20 @@ export const METRIC_COLUMNS = [
   ['extra: per-image F1 (fakes)', (r: EvaluationResult) => r.extras.perImageFake.F1],
   ['extra: pixel AUC', (r: EvaluationResult) => r.extras.pixelAuc?.AUC ?? Number.NaN],
   ['extra: video AUC', (r: EvaluationResult) => r.extras.videoAuc?.AUC ?? Number.NaN],
+  // MVSS-Net's protocol (Table 5, eval/mvss.ts), beside ours
+  ['MVSS pixel-F1', (r: EvaluationResult) => r.extras.mvss?.pixelF1 ?? Number.NaN],
+  ['MVSS image-AUC', (r: EvaluationResult) => r.extras.mvss?.imageAUC ?? Number.NaN],
+  ['MVSS sensitivity', (r: EvaluationResult) => r.extras.mvss?.sensitivity ?? Number.NaN],
+  ['MVSS specificity', (r: EvaluationResult) => r.extras.mvss?.specificity ?? Number.NaN],
+  ['MVSS image-F1', (r: EvaluationResult) => r.extras.mvss?.imageF1 ?? Number.NaN],
+  ['MVSS combined-F1', (r: EvaluationResult) => r.extras.mvss?.combinedF1 ?? Number.NaN],
 ] as const;
 
 export function formatConditions(conditions: readonly Condition[], id: EvaluationIdentity): { markdown: string; csv: string; json: string } {
   const pct = (v: number): string => (Number.isNaN(v) ? '—' : (100 * v).toFixed(2));
   const markdown = [
     `### Evaluation of \`${id.model}\` (${id.engine})`, '',
-    `Test set: \`${id.manifest}\`, split '${id.split}'. ACC, AUC, F1, mIoU: the official definitions (%, official-spec §10); columns marked extra are not in the paper.`, '',
+    `Test set: \`${id.manifest}\`, split '${id.split}'. ACC, AUC, F1, mIoU: the official definitions (%, official-spec §10); columns marked extra are not in the paper; MVSS columns follow MVSS-Net's evaluate.py (Table 5's protocol, src/eval/mvss.ts).`, '',
     `| condition | images | ${METRIC_COLUMNS.map(([n]) => n).join(' | ')} |`, `|---|---:|${METRIC_COLUMNS.map(() => '---:').join('|')}|`,
     ...conditions.map((c) => `| ${c.name} | ${c.result.counts.images} | ${METRIC_COLUMNS.map(([, get]) => pct(get(c.result))).join(' | ')} |`), '',
   ].join('\n');
