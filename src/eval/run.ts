@@ -52,8 +52,10 @@ export interface EvaluationRunOptions {
   readonly perturbations?: readonly Perturbation[];
   readonly pool?: SamplePool;
   readonly workers?: number;
-  /** batches between commits of progress.json (default 4; every batch without pixel AUC) */
+  /** progress.json is committed after every `commitEvery`-th batch (default 1) once `commitSeconds` have
+   * passed since the last commit (default 30 with pixel AUC, whose histogram is megabytes; 0 without) */
   readonly commitEvery?: number;
+  readonly commitSeconds?: number;
   readonly onEvent?: (e: EvaluationRunEvent) => void;
   readonly signal?: AbortSignal;
 }
@@ -100,9 +102,12 @@ async function runCondition(engine: InferenceEngine, samples: readonly Sample[],
   emit({ kind: 'condition', name, index, count, resumedFrom: start, total: samples.length });
   const position = new Map<Sample, number>(samples.map((s, i) => [s, i]));
   const pending: Line[] = [];
-  const commitEvery = pixelAuc ? Math.max(1, o.commitEvery ?? 4) : 1;
+  const commitEvery = Math.max(1, o.commitEvery ?? 1);
+  const commitMs = 1000 * (o.commitSeconds ?? (pixelAuc ? 30 : 0));
   let batches = 0;
+  let lastCommit = performance.now();
   const commit = async (): Promise<void> => {
+    lastCommit = performance.now();
     await writeFileAtomic(join(dir, 'progress.json'), JSON.stringify({ lines: lines.length, histogram: evaluator.state().pixelHistogram } satisfies Progress));
   };
   const fh = await open(join(dir, 'records.jsonl'), 'a');
@@ -119,7 +124,7 @@ async function runCondition(engine: InferenceEngine, samples: readonly Sample[],
         await fh.appendFile(pending.map((l) => `${JSON.stringify(l)}\n`).join(''));
         await fh.sync();
         lines.push(...pending.splice(0));
-        if (++batches % commitEvery === 0) await commit();
+        if (++batches % commitEvery === 0 && performance.now() - lastCommit >= commitMs) await commit();
       },
       onProgress: (p) => emit({ kind: 'progress', name, done: start + p.done, total: samples.length }),
     });

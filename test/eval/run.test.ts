@@ -24,17 +24,17 @@ test('a killed evaluation continues where it stopped and ends with the one-shot 
   const identity: EvaluationIdentity = { model: 'detfill', engine: engine.name, manifest: set.manifest, split: 'val', batchSize: 2, seed: 1, pixelAuc: true };
   const perturbations = parsePerturbations(['noise:10', 'jpeg:50']);
 
-  const oneShot = await runEvaluation(engine, samples, { outDir: join(dir, 'a'), identity, perturbations, commitEvery: 2 });
+  const oneShot = await runEvaluation(engine, samples, { outDir: join(dir, 'a'), identity, perturbations, commitEvery: 2, commitSeconds: 0 });
 
   // interrupted after 3 batches of the clean condition: 2 batches committed, the third's lines are not
   const outB = join(dir, 'b');
   const controller = new AbortController();
   await assert.rejects(runEvaluation(engine, samples, {
-    outDir: outB, identity, perturbations, commitEvery: 2, signal: controller.signal,
+    outDir: outB, identity, perturbations, commitEvery: 2, commitSeconds: 0, signal: controller.signal,
     onEvent: (e) => { if (e.kind === 'progress' && e.done >= 6) controller.abort(); },
   }), { name: 'AbortError' });
   await appendFile(join(outB, 'none', 'records.jsonl'), '{"i":6,"rec');   // a write torn by the kill
-  const resumed = await runEvaluation(engine, samples, { outDir: outB, identity, perturbations, commitEvery: 2 });
+  const resumed = await runEvaluation(engine, samples, { outDir: outB, identity, perturbations, commitEvery: 2, commitSeconds: 0 });
 
   assert.equal(resumed[0]!.resumed, 4, 'continued after the two committed batches');
   assert.deepEqual(resumed.map((c) => c.name), ['none', 'noise-10', 'jpeg-50']);
