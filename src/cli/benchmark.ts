@@ -38,7 +38,7 @@ export function makeBenchmarkCommand(): Command {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if (opts.variants !== undefined || opts.compressions !== undefined) {
-        const { table } = await runBenchmark(opts.protocol, config, {
+        const { table } = await runBenchmark(opts.protocol, raw, {
           outDir: opts.out, testManifest: opts.testManifest, testSplit: opts.testSplit, testCompression: opts.testCompression, signal: controller.signal,
           variants: opts.variants ?? ['msccnet'], compressions: opts.compressions ?? [config.data.compression],
           onEvent: ({ run, event }) => { if (event.kind === 'tested') console.error(`[${run}] tested: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`); },

@@ -9,8 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { EvaluationResult } from './index.js';
 import { listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
-import { parseTrainConfig, type TrainConfig } from '../train/config.js';
-import { variantConfig } from '../models/msccnet/index.js';
+import { applyVariant, parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../train/dataset.js';
 import { DatasetError } from '../train/errors.js';
 import { SamplePool } from '../train/loader.js';
@@ -202,21 +201,27 @@ export interface BenchmarkOptions extends ProtocolOptions {
   readonly compressions: readonly string[];
 }
 
-/** The config of one variant at one compression: the variant's model fields over the base's (as `export --variant`). */
-export function variantRunConfig(base: TrainConfig, variant: string, compression: string): TrainConfig {
-  return parseTrainConfig({ ...base, model: { ...base.model, ...variantConfig(variant).config }, data: { ...base.data, compression } });
+/**
+ * The config of one variant at one compression, parsed from the raw (unparsed) config with the
+ * variant's model fields over its own, as `train --variant` and `export --variant` build it
+ * (parsing last lets defaults that follow other fields, such as auxLoss, follow the variant).
+ */
+export function variantRunConfig(raw: unknown, variant: string, compression: string): TrainConfig {
+  const withVariant = applyVariant(raw, variant);
+  const data = (typeof withVariant.data === 'object' && withVariant.data !== null ? withVariant.data : {}) as Record<string, unknown>;
+  return parseTrainConfig({ ...withVariant, data: { ...data, compression } });
 }
 
 /**
  * Runs a protocol for every variant (and compression), each in `<out>/<variant>/<compression>`,
  * and writes the paper-layout table to `<out>/<protocol>/table.{md,csv,json}`.
  */
-export async function runBenchmark(protocol: Protocol, base: TrainConfig, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable }> {
+export async function runBenchmark(protocol: Protocol, raw: unknown, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable }> {
   const compressions = protocol === 'cross-dataset' ? ['c40'] : o.compressions;
   const runs: BenchmarkRun[] = [];
   for (const variant of o.variants) {
     for (const compression of compressions) {
-      const config = variantRunConfig(base, variant, compression);
+      const config = variantRunConfig(raw, variant, compression);
       const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, variant, compression) });
       runs.push({ variant, compression, table });
     }

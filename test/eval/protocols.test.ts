@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatPaperTable, formatTables, paperTable, variantRunConfig, type ProtocolTable } from '../../src/eval/protocols.js';
-import { applyVariant, parseTrainConfig } from '../../src/train/config.js';
+import { applyVariant } from '../../src/train/config.js';
 
 test('protocol tables: paper layout in %, every cell traceable to its run folder in the CSV', () => {
   const cell = (value: number, run: string) => ({ value, run });
@@ -46,7 +46,9 @@ test('paper layouts: Table 2 puts c40 | c23 side by side per variant; Table 4 gi
 test('a variant name sets its model fields over the config\'s (train --variant, benchmark --variants)', () => {
   const raw = applyVariant({ model: { inputSize: 64, mfa: true }, batchSize: 2 }, 'base');
   assert.deepEqual(raw, { model: { inputSize: 64, mfa: false, mscc: false }, batchSize: 2 });
-  const c = variantRunConfig(parseTrainConfig({ data: { manifest: 'm.jsonl' }, model: { inputSize: 64 } }), 'no-gcn', 'c23');
+  const c = variantRunConfig({ data: { manifest: 'm.jsonl' }, model: { inputSize: 64 } }, 'no-gcn', 'c23');
   assert.deepEqual([c.model.gcn, c.model.inputSize, c.data.compression], [false, 64, 'c23']);
+  const b = variantRunConfig({ data: { manifest: 'm.jsonl' } }, 'base', 'c40');   // auxLoss follows mscc: off
+  assert.deepEqual([b.model.mscc, b.model.auxLoss], [false, false]);
   assert.throws(() => applyVariant({}, 'no-such'), /no-such/);
 });
