@@ -15,6 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Evaluator } from '../src/eval/index.js';
+import { officialPreprocess } from '../src/image/preprocess.js';
 import { loadModel, modelMetadata, openCalibrationSet } from '../src/infer/index.js';
 import { exportMsccnet, exportMsccnetInt8, MSCCNET_IO, type Int8ExportOptions } from '../src/onnx/index.js';
 import { parseTrainConfig } from '../src/train/config.js';
@@ -58,7 +59,7 @@ try {
   const { samples } = await loadSplit(config, 'val');
   const pool = await SamplePool.create(0);
   const items = [];
-  for await (const it of evalItems(pool, samples, { size: side, prefetch: 4 })) items.push(it);
+  for await (const it of evalItems(pool, samples, { spec: officialPreprocess(side), prefetch: 4 })) items.push(it);
   await pool.close();
   let fp32MIoU = NaN;
   for (const [name, bytes] of exports) {

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { applyOverrides, parseTrainConfig, readConfigFile } from '../train/config.js';
-import { formatTables, PROTOCOLS, runProtocol, type Protocol } from '../train/protocols.js';
+import { formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../eval/protocols.js';
+import { variantNames } from '../models/msccnet/index.js';
 
 interface BenchmarkCliOptions {
   protocol: Protocol;
@@ -11,7 +12,11 @@ interface BenchmarkCliOptions {
   testManifest?: string;
   testSplit?: string;
   testCompression?: string;
+  variants?: string[];
+  compressions?: string[];
 }
+
+const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter((v) => v !== '');
 
 export function makeBenchmarkCommand(): Command {
   return new Command('benchmark')
@@ -24,12 +29,23 @@ export function makeBenchmarkCommand(): Command {
     .option('--test-manifest <file>', 'cross-dataset: manifest of the test set (e.g. DEFACTO)')
     .option('--test-split <name>', 'split of the test set')
     .option('--test-compression <c>', 'compression field of the test set entries')
+    .option('--variants <names>', `model variants, one table row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`, list)
+    .option('--compressions <list>', 'intra / leave-one-out: compressions side by side, e.g. c40,c23 (Table 2)', list)
     .action(async (opts: BenchmarkCliOptions) => {
       const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config),
         [...opts.set, ...(opts.compression ? [`data.compression=${opts.compression}`] : [])]);
       const config = parseTrainConfig(raw);
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
+      if (opts.variants !== undefined || opts.compressions !== undefined) {
+        const { table } = await runBenchmark(opts.protocol, raw, {
+          outDir: opts.out, testManifest: opts.testManifest, testSplit: opts.testSplit, testCompression: opts.testCompression, signal: controller.signal,
+          variants: opts.variants ?? ['msccnet'], compressions: opts.compressions ?? [config.data.compression],
+          onEvent: ({ run, event }) => { if (event.kind === 'tested') console.error(`[${run}] tested: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`); },
+        });
+        console.log(formatPaperTable(table).markdown);
+        return;
+      }
       const table = await runProtocol(opts.protocol, config, {
         outDir: opts.out, testManifest: opts.testManifest, testSplit: opts.testSplit, testCompression: opts.testCompression, signal: controller.signal,
         onEvent: ({ run, event }) => {

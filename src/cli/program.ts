@@ -10,6 +10,7 @@ import { makeWorkerCommand } from './worker.js';
 import { makeSamplesCommand } from './samples.js';
 import { makeTrainCommand } from './train.js';
 import { makeBenchmarkCommand } from './benchmark.js';
+import { makeEvaluateCommand } from './evaluate.js';
 import { makeDemoCommand } from './demo.js';
 import { makeWeightsCommand } from './weights.js';
 
@@ -29,6 +30,7 @@ export function makeProgram(): Command {
     .addCommand(makeServeCommand())
     .addCommand(makeTrainCommand())
     .addCommand(makeBenchmarkCommand())
+    .addCommand(makeEvaluateCommand())
     .addCommand(makeDemoCommand())
     .addCommand(makeWeightsCommand());
 }

@@ -1,5 +1,6 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { applyOverrides, describeConfig, parseTrainConfig, readConfigFile } from '../train/config.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { applyOverrides, applyVariant, describeConfig, parseTrainConfig, readConfigFile } from '../train/config.js';
+import { variantNames } from '../models/msccnet/index.js';
 import { initProcessGroup, type ProcessGroup } from '../train/distributed.js';
 import { DistributedError } from '../train/errors.js';
 import { freePort, launchWorkers, withoutOption } from '../train/launch.js';
@@ -16,6 +17,7 @@ const positiveInt = (value: string): number => {
 interface TrainCliOptions {
   config?: string;
   set: string[];
+  variant?: string;
   resume?: boolean;
   overwrite?: boolean;
   helpConfig?: boolean;
@@ -33,6 +35,7 @@ export function makeTrainCommand(): Command {
     .option('--set <key=value>', 'override one field, e.g. --set optim.lr=0.01 (repeatable)', collect, [])
     .option('--resume', 'continue bit-for-bit from the newest complete checkpoint of run.dir')
     .option('--overwrite', 'replace the run that run.dir holds (its config.json, log.jsonl and checkpoints/ are removed)')
+    .addOption(new Option('--variant <name>', 'model variant of the paper\'s ablations, over the config\'s model section (as `export --variant`)').choices(variantNames()))
     .option('--help-config', 'list every config field with its default and description')
     .option('--nproc <n>', 'data-parallel processes on this machine (c10d Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
     .option('--rank <r>', 'this process\'s rank, 0 … world size − 1 (one command per process, e.g. on several machines)', positiveInt)
@@ -45,7 +48,7 @@ export function makeTrainCommand(): Command {
         return;
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
-      const config = parseTrainConfig(applyOverrides(raw, opts.set));
+      const config = parseTrainConfig(applyOverrides(opts.variant === undefined ? raw : applyVariant(raw, opts.variant), opts.set));
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if ((opts.nproc ?? 1) > 1) {

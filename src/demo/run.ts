@@ -13,11 +13,14 @@ import { loadFaceDetector } from '../data/faces.js';
 import { fakePath, METHODS, originalPath, type Method } from '../data/layout.js';
 import { manifestStats, readManifest, type ManifestEntry, type SplitStats } from '../data/manifest.js';
 import type { EvaluationResult } from '../eval/index.js';
+import { parsePerturbations } from '../eval/perturb.js';
+import { runEvaluation, type Condition } from '../eval/run.js';
+import { readManifestSamples, sampleId } from '../train/dataset.js';
 import { createOrtEngine, detectFiles, modelMetadata, type DetectResult } from '../infer/index.js';
 import { MSCCNET_VARIANTS } from '../models/index.js';
 import { exportMsccnet } from '../onnx/index.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
-import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../train/protocols.js';
+import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../eval/protocols.js';
 import { buildModel } from '../train/trainer.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { writeReport } from '../report/index.js';
@@ -69,11 +72,16 @@ export interface DemoResult {
   readonly detect: ReadonlyArray<{ readonly truth: string; readonly result: DetectResult }>;
   readonly grid: readonly GridRow[];
   readonly strip: AnnotationStrip;
+  /** the ONNX MSCCNet on the Fig. 4 test crops, clean and under each of DEMO_PERTURBATIONS */
+  readonly robustness: readonly Condition[];
 }
 
 export { DemoError } from './errors.js';
 
-const OWN_SUBFOLDERS = ['ffpp', 'pixel-ffpp', 'runs', 'model', 'detect'];
+const OWN_SUBFOLDERS = ['ffpp', 'pixel-ffpp', 'runs', 'model', 'detect', 'robustness'];
+
+/** The demo's robustness sweep: a few levels of each perturbation on a few test crops (`msccnet evaluate --perturb`). */
+export const DEMO_PERTURBATIONS = ['jpeg:70,40', 'blur:3,5', 'noise:10,20', 'resize:0.5'] as const;
 
 /** buildDemoInputs in its worker thread; an abort terminates the thread. */
 function inputsInWorker(plan: DemoPlan, out: string, emit: (e: InputsEvent) => void, signal?: AbortSignal): Promise<DemoInputs> {
@@ -185,6 +193,13 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     onEvent: (e) => { if (e.kind === 'result') emit({ kind: 'progress', stage: 'detect', done: e.done, total: e.total }); },
   });
   const detect = detected.map((result, i) => ({ truth: inputs[i]!.truth, result }));
+  // the robustness sweep on the Fig. 4 crops (one per manipulation and a real): seconds at this size
+  const { samples: testSamples } = await readManifestSamples(manifest, { split: 'test', compression: plan.compression, methods: null });
+  const sweepIds = new Set(gridEntries(entries, plan).map((e) => sampleId(e.image)));
+  const robustness = await runEvaluation(engine, testSamples.filter((s) => sweepIds.has(s.id)), {
+    outDir: join(out, 'robustness'), perturbations: parsePerturbations(DEMO_PERTURBATIONS), workers: 0, signal: o.signal,
+    identity: { model: onnxPath, engine: engine.name, manifest, split: 'test', batchSize: 8, seed: 0, pixelAuc: true },
+  });
   finish('detect');
 
   // 6. figures: Fig. 4 grid (test crops) and Fig. 3 strip (a raw training pair)
@@ -205,7 +220,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   }
   const result: DemoResult = {
     plan, out, stageSeconds: seconds, stats: manifestStats(entries), intra, intraResults, leaveOneOut, allReal, leaveOneOutAllReal, curves,
-    onnx: { path: onnxPath, bytes: exported.bytes.length, nodes: exported.nodes }, detect, grid, strip,
+    onnx: { path: onnxPath, bytes: exported.bytes.length, nodes: exported.nodes }, detect, grid, strip, robustness,
   };
   await writeReport(out, result);
   finish('report');

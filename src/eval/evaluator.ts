@@ -7,6 +7,7 @@ import { firstOccurrences } from './dedup.js';
 import { EvalInputError } from './errors.js';
 import { MarginHistogram, type SparseHistogram } from './histogram.js';
 import { imageScore, imageScores, rocAucScore, SCORE_THRESHOLD } from './image.js';
+import { mvssMetrics, type MvssMetrics } from './mvss.js';
 import { resizeBilinear } from './interpolate.js';
 import { argmaxClasses, groundTruthFromMask, PixelConfusion } from './pixel.js';
 
@@ -51,6 +52,8 @@ export interface SampleRecord {
   readonly method?: string;
   /** whether its pixels went into this shard's pixel-AUC histogram (false for a repeat of an id) */
   readonly inPixelHistogram: boolean;
+  /** the largest pixel P(fake) of its map (MVSS-Net's image score, Table 5) */
+  readonly maxPixelScore?: number;
 }
 
 /** Everything needed to merge shards; JSON-safe, so it can cross process boundaries. */
@@ -122,10 +125,12 @@ export interface EvaluationExtras {
    * shards, which a histogram cannot take back out (0 when shards hold distinct ids).
    */
   readonly pixelAuc: { readonly AUC: number; readonly tieBound: number; readonly duplicatePixels: number } | null;
-  /** ROC AUC of videos, each scored by the mean score of its kept frames; null without video ids */
+  /** ROC AUC of videos (a fake video is its (method, video id)), each scored by the mean score of its kept frames; null without video ids */
   readonly videoAuc: { readonly AUC: number; readonly videos: number } | null;
   /** official metrics on each method's fakes plus all reals, methods sorted by name (fakes without a method are left out) */
   readonly perManipulation: Readonly<Record<string, ManipulationMetrics>>;
+  /** MVSS-Net's metrics (Table 5's protocol, eval/mvss.ts); null for records without a largest pixel score */
+  readonly mvss: MvssMetrics | null;
 }
 
 export interface EvaluationResult {
@@ -193,6 +198,14 @@ function checkRecord(r: SampleRecord, i: number): void {
   if (!valid) throw new ArgumentError(`state.records[${i}]`, 'a SampleRecord from Evaluator.state()', r);
 }
 
+/** max over pixels of softmax(Z)₁ = 1 / (1 + e^(Z₀ − Z₁)) of a [2, H, W] map, from its largest margin. */
+function maxPixelProbability(upsampled: Float32Array): number {
+  const n = upsampled.length / 2;
+  let margin = -Infinity;
+  for (let i = 0; i < n; i++) margin = Math.max(margin, upsampled[n + i]! - upsampled[i]!);
+  return 1 / (1 + Math.exp(-margin));
+}
+
 function sumConfusion(records: readonly SampleRecord[]): PixelConfusion {
   const total = new PixelConfusion();
   for (const { confusion: [n00, n01, n10, n11] } of records) total.merge({ n00, n01, n10, n11 });
@@ -240,6 +253,7 @@ export class Evaluator {
       ...(sample.video !== undefined && { video: sample.video }),
       ...(sample.method !== undefined && { method: sample.method }),
       inPixelHistogram: firstHere && this.histogram !== null,
+      maxPixelScore: maxPixelProbability(upsampled),
     };
     this.seen.add(sample.id);
     this.records.push(record);
@@ -288,6 +302,7 @@ export class Evaluator {
         pixelAuc: this.pixelAuc(kept),
         videoAuc: videoAuc(kept),
         perManipulation: perManipulation(kept),
+        mvss: mvssMetrics(kept),
       },
     };
   }
@@ -326,12 +341,22 @@ export class Evaluator {
   }
 }
 
+/**
+ * A video is (method, video id) for fakes: FF++ names a fake video `<target>_<source>` in every
+ * method's folder, so the five methods' fakes of one pair are five videos. Reals are grouped by
+ * their video id alone (their method is the source folder, not a manipulation).
+ */
+function videoKey(label: 0 | 1, method: string | undefined, video: string): string {
+  return `${label === 1 ? (method ?? '') : ''}/${video}`;
+}
+
 function videoAuc(kept: readonly SampleRecord[]): EvaluationExtras['videoAuc'] {
   const videos = new Map<string, { label: 0 | 1; sum: number; frames: number }>();
   for (const r of kept) {
     if (r.video === undefined) continue;
-    const v = videos.get(r.video);
-    if (v === undefined) videos.set(r.video, { label: r.label, sum: r.score, frames: 1 });
+    const key = videoKey(r.label, r.method, r.video);
+    const v = videos.get(key);
+    if (v === undefined) videos.set(key, { label: r.label, sum: r.score, frames: 1 });
     else if (v.label !== r.label) {
       throw new EvalInputError(r.id, `its label ${r.label} differs from the other frames of video ${r.video} (${v.label})`,
         'give fake and real videos distinct video ids');

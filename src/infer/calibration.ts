@@ -11,6 +11,7 @@ import { InputFileError } from '../errors.js';
 import { readManifest } from '../data/manifest.js';
 import { seededRandom } from '../data/synthetic/geometry.js';
 import type { CalibrationBatch } from '../onnx/index.js';
+import { officialPreprocess } from '../image/preprocess.js';
 import { preprocessInto } from './pipeline.js';
 import { IMAGE_EXTENSIONS } from './node.js';
 
@@ -81,7 +82,7 @@ export async function openCalibrationSet(source: string, side: number, opts: { l
           .catch((err: unknown) => { throw new InputFileError(f, 'cannot be decoded as an image', 'remove it from the calibration set', { cause: err }); });
         const image = { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
         const x = new Float32Array(3 * side * side);
-        preprocessInto(image, { x: 0, y: 0, width: info.width, height: info.height }, side, x, 0);
+        preprocessInto(image, { x: 0, y: 0, width: info.width, height: info.height }, officialPreprocess(side), x, 0);
         yield { data: x, dims: [1, 3, side, side] };
       }
     },

@@ -3,8 +3,8 @@
  * the Node side (engines over onnxruntime-node or libtorch, detection over files and videos).
  * A browser bundle imports `./pipeline.js` and `./schema.js` only.
  */
-export { analyze, preprocessInto, fakeProbability, renderOverlay, JET, NORMALIZE, NonFiniteOutputError,
-  type Analysis, type AnalyzeOptions, type Box, type EngineOutput, type InferenceEngine, type Region, type RegionResult, type RgbImage } from './pipeline.js';
+export { analyze, preprocessInto, preprocessSpecOf, fakeProbability, renderOverlay, JET, NORMALIZE, NonFiniteOutputError,
+  type Analysis, type AnalyzeOptions, type Box, type EngineOutput, type InferenceEngine, type PreprocessSpec, type Region, type RegionResult, type RgbImage } from './pipeline.js';
 export { DetectResultJson, ImageResultJson, VideoResultJson, FailedResultJson, RegionJson, FrameJson,
   type DetectResult, type ImageResult, type VideoResult } from './schema.js';
 export { openEngine, createOrtEngine, createTorchEngine, loadModel, modelMetadata, ModelChoiceError,

@@ -2,26 +2,21 @@
  * The one pre/post-processing path of detection, shared by the CLI, a server and the browser:
  * pure TypeScript on typed arrays (no Node imports), so a browser bundle can use it as is.
  *
- * crop → resize to the model side (bilinear, half-pixel: the test transform of official-spec
- * §8.4) → normalise → engine → P(fake) per crop; mask logits → bilinear to the crop size (on
+ * crop → the model's PreprocessSpec (image/preprocess.ts: cv2 INTER_LINEAR to the model side,
+ * normalise; the same function training's validation uses) → engine → P(fake) per crop; mask logits → bilinear to the crop size (on
  * logits, official-spec §10) → probability map → pasted into the full image → binary mask.
  */
 import { resizeBilinear } from '../eval/interpolate.js';
 import { ArgumentError, MsccnetError } from '../errors.js';
+import { officialPreprocess, preprocessInto as applyPreprocess, type Box, type PreprocessSpec } from '../image/preprocess.js';
+
+export type { Box, PreprocessSpec } from '../image/preprocess.js';
 
 /** An 8-bit RGB image, row-major, channels interleaved. */
 export interface RgbImage {
   readonly width: number;
   readonly height: number;
   readonly data: Uint8Array;
-}
-
-/** A pixel rectangle inside an image. */
-export interface Box {
-  readonly x: number;
-  readonly y: number;
-  readonly width: number;
-  readonly height: number;
 }
 
 /** A region to classify: a face crop (with the detector's score) or the whole image. */
@@ -31,7 +26,7 @@ export interface Region {
 }
 
 /** The official test normalisation (official-spec §8.4), RGB order. */
-export const NORMALIZE = { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] } as const;
+export const NORMALIZE = { mean: officialPreprocess(1).mean, std: officialPreprocess(1).std } as const;
 
 /** Raw outputs of a model for a batch: image logits [B, K] and mask logits [B, K, s, s]. */
 export interface EngineOutput {
@@ -45,38 +40,23 @@ export interface EngineOutput {
 export interface InferenceEngine {
   /** Square input side the model was built for. */
   readonly inputSide: number;
+  /** how inputs are made, when the model file states it; else the official one at inputSide */
+  readonly preprocess?: PreprocessSpec;
   readonly name: string;
   /** input: [batch, 3, side, side] normalised. */
   run(input: Float32Array, batch: number): Promise<EngineOutput>;
   release(): Promise<void>;
 }
 
-/**
- * The crop resized to side×side (bilinear on the 8-bit values, rounded back to 8 bits as
- * `cv2.resize` returns them) and normalised into `out` at `offset` as CHW float32.
- */
-export function preprocessInto(image: RgbImage, box: Box, side: number, out: Float32Array, offset: number): void {
+/** The preprocessing an engine's model expects. */
+export function preprocessSpecOf(engine: InferenceEngine): PreprocessSpec {
+  return engine.preprocess ?? officialPreprocess(engine.inputSide);
+}
+
+/** The crop `box` of `image` through `spec` (image/preprocess.ts), into `out` at `offset` as CHW float32. */
+export function preprocessInto(image: RgbImage, box: Box, spec: PreprocessSpec, out: Float32Array, offset: number): void {
   checkBox(image, box);
-  const plane = box.width * box.height;
-  const chw = new Float32Array(3 * plane);
-  for (let y = 0; y < box.height; y++) {
-    let src = ((box.y + y) * image.width + box.x) * 3;
-    for (let x = 0; x < box.width; x++, src += 3) {
-      const p = y * box.width + x;
-      chw[p] = image.data[src];
-      chw[plane + p] = image.data[src + 1];
-      chw[2 * plane + p] = image.data[src + 2];
-    }
-  }
-  const resized = resizeBilinear(chw, [3, box.height, box.width], [side, side]);
-  const n = side * side;
-  for (let c = 0; c < 3; c++) {
-    const [mean, std] = [NORMALIZE.mean[c], NORMALIZE.std[c]];
-    for (let i = 0; i < n; i++) {
-      const v = Math.min(255, Math.max(0, Math.round(resized[c * n + i])));
-      out[offset + c * n + i] = (v - mean) / std;
-    }
-  }
+  applyPreprocess(image, box, spec, out, offset, 'rgb');
 }
 
 function checkBox(image: RgbImage, box: Box): void {
@@ -145,13 +125,14 @@ function allFinite(values: Float32Array): boolean {
 export async function analyze(engine: InferenceEngine, image: RgbImage, regions: readonly Region[], opts: AnalyzeOptions = {}): Promise<Analysis> {
   const threshold = opts.threshold ?? 0.5;
   const batchSize = Math.max(1, opts.batchSize ?? 4);
-  const side = engine.inputSide;
+  const spec = preprocessSpecOf(engine);
+  const side = spec.inputSize;
   const probability = new Float32Array(image.width * image.height);
   const results: RegionResult[] = [];
   for (let start = 0; start < regions.length; start += batchSize) {
     const chunk = regions.slice(start, start + batchSize);
     const input = new Float32Array(chunk.length * 3 * side * side);
-    chunk.forEach((r, i) => preprocessInto(image, r.box, side, input, i * 3 * side * side));
+    chunk.forEach((r, i) => preprocessInto(image, r.box, spec, input, i * 3 * side * side));
     const out = await engine.run(input, chunk.length);
     if (!allFinite(out.imageLogits) || !allFinite(out.maskLogits)) throw new NonFiniteOutputError(engine.name);
     const K = out.classes;

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { DEMO_METHODS, methodLabel, type DemoPlan } from '../demo/plan.js';
 import { TrainConfigSchema } from '../train/config.js';
 import type { DemoResult } from '../demo/run.js';
+import { robustnessCharts } from '../eval/run.js';
 import { esc, lineChart, type Series } from './svg.js';
 import { formatCell, headline, MODEL_NAMES, reportTables, type Headline, type ReportTable } from './tables.js';
 
@@ -81,6 +82,12 @@ ${lineChart('leave-one-out runs (5 per model): total loss per step', 'optimiser 
 <p class="caption">Base. has no MSCC module, so its loss has no pix_cls_map term: compare shapes, not levels.</p></section>`;
 }
 
+/** The robustness table with its mIoU curve (one line per perturbation kind) inside the same section. */
+function robustnessHtml(r: DemoResult, table: string): string {
+  const chart = robustnessCharts(r.robustness).mIoU ?? '';
+  return table.replace('<p class="caption">', `${chart}\n<p class="caption">`);
+}
+
 function gridHtml(r: DemoResult): string {
   const rows = r.grid.map((g) => `<tr><th scope="row">${esc(g.label)}<br><span class="small">P(fake): Base. ${(100 * g.scores.base).toFixed(1)} %, MSCCNet ${(100 * g.scores.msccnet).toFixed(1)} %</span></th>`
     + `<td>${img(g.png.input, `input ${g.label}`)}</td><td>${img(g.png.annotation, 'annotation')}</td><td>${img(g.png.base, 'Base. prediction')}</td><td>${img(g.png.msccnet, 'MSCCNet prediction')}</td></tr>`).join('\n');
@@ -125,6 +132,7 @@ ${byId('table2')}
 ${byId('table4')}
 ${byId('table6')}
 ${curvesHtml(r)}
+${robustnessHtml(r, byId('robustness'))}
 ${gridHtml(r)}
 ${stripHtml(r)}
 ${byId('detect')}

@@ -6,14 +6,15 @@
  * (seed, epoch, index).
  */
 import type { ImageOps } from '../image/index.js';
+import { officialPreprocess, preprocess, type PreprocessSpec } from '../image/preprocess.js';
 import type { Rng } from './rng.js';
 import type { AugmentPreset } from './config.js';
 
 /** Mask value ignored by the losses (and the reference's padding value). */
 export const IGNORE = 255;
-/** ImageNet mean and std of the reference's Normalize, RGB order. */
-export const MEAN_RGB = [123.675, 116.28, 103.53] as const;
-export const STD_RGB = [58.395, 57.12, 57.375] as const;
+/** ImageNet mean and std of the reference's Normalize, RGB order (the official PreprocessSpec's). */
+export const MEAN_RGB = officialPreprocess(1).mean;
+export const STD_RGB = officialPreprocess(1).std;
 
 /** A decoded sample: interleaved BGR image and grayscale mask of the same size. */
 export interface Decoded {
@@ -93,9 +94,9 @@ export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTran
   return { image, target: padMask(seg, w, h, S), size: S };
 }
 
-/** The evaluation transform: resize to exactly S×S (no ratio), normalise. */
-export function evalTransform(ops: ImageOps, d: Decoded, size: number): Float32Array {
-  return normalise(ops.resize(d.bgr, d.width, d.height, 3, size, size, 'linear'), size, size, size);
+/** The evaluation transform: the model's PreprocessSpec (resize to exactly S×S, no ratio; normalise), the one `detect` applies. */
+export function evalTransform(d: Decoded, spec: PreprocessSpec): Float32Array {
+  return preprocess({ width: d.width, height: d.height, data: d.bgr }, spec, 'bgr');
 }
 
 /** The crop is accepted when it holds ≥ 2 labels (255 excluded) and the largest covers < 75 %. */

@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, InputFileError } from '../errors.js';
-import { MsccnetConfigSchema } from '../models/index.js';
+import { MsccnetConfigSchema, variantConfig } from '../models/index.js';
 
 export const AUGMENT_PRESETS = ['official', 'paper'] as const;
 export type AugmentPreset = (typeof AUGMENT_PRESETS)[number];
@@ -188,4 +188,14 @@ function unwrap(schema: z.ZodType): z.ZodType {
     else break;
   }
   return s;
+}
+
+/**
+ * A raw config with a registered variant's model fields (Tables 6–8: `base`, `mfa`, `no-gcn`, …)
+ * over its own `model` section, as `export --variant` builds it; `--set` overrides apply after.
+ */
+export function applyVariant(raw: unknown, variant: string): Record<string, unknown> {
+  const out = structuredClone((raw ?? {}) as Record<string, unknown>);
+  const model = (typeof out.model === 'object' && out.model !== null ? out.model : {}) as Record<string, unknown>;
+  return { ...out, model: { ...model, ...variantConfig(variant).config } };
 }

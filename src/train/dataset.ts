@@ -33,9 +33,10 @@ export interface SampleList {
 
 export interface ListOptions {
   readonly split: string;
-  readonly compression: string;
-  /** fake methods to keep; reals (label 0) are always kept */
-  readonly methods: readonly string[];
+  /** null keeps every compression (a manifest of another dataset, e.g. DEFACTO's `none`) */
+  readonly compression: string | null;
+  /** fake methods to keep, null for every method; reals (label 0) are always kept */
+  readonly methods: readonly string[] | null;
 }
 
 export function sampleId(imagePath: string): string {
@@ -80,8 +81,8 @@ export async function readManifestSamples(path: string, o: ListOptions): Promise
     const split = str('split') ?? '';
     const compression = str('compression') ?? '';
     const method = str('method') ?? (label === 0 ? 'youtube' : 'unknown');
-    if (!same(split, o.split) || !same(compression, o.compression)) return;
-    if (label === 1 && !o.methods.some((m) => same(m, method))) return;
+    if (!same(split, o.split) || (o.compression !== null && !same(compression, o.compression))) return;
+    if (label === 1 && o.methods !== null && !o.methods.some((m) => same(m, method))) return;
     const mask = str('mask');
     samples.push({
       id: sampleId(image), image: abs(image), mask: mask === undefined ? null : abs(mask), label, method, compression, split,
@@ -98,7 +99,7 @@ export async function readManifestSamples(path: string, o: ListOptions): Promise
  * (the reference's glob order is the file system's). Missing real crops or masks are kept in
  * the list: decoding reports them (reals get all-zero masks when the mask file is absent).
  */
-export async function readReferenceLayout(root: string, o: ListOptions): Promise<SampleList> {
+export async function readReferenceLayout(root: string, o: ListOptions & { readonly compression: string; readonly methods: readonly string[] }): Promise<SampleList> {
   const listFile = join(root, `${o.split}.txt`);
   let text: string;
   try {

@@ -1,7 +1,7 @@
 /**
  * Training of MSCCNet with the official recipe (official-spec §7–§9): configuration, data lists
  * and transforms, worker-thread loader, losses, poly schedule, the loop with checkpoints and
- * bit-exact resume, and the paper's protocols.
+ * bit-exact resume (the paper's protocols live in eval/protocols.ts).
  */
 export {
   AUGMENT_PRESETS, TrainConfigSchema, applyOverrides, describeConfig, parseTrainConfig, readConfigFile,
@@ -22,6 +22,5 @@ export {
 export {
   buildModel, epochOrder, loadSplit, stepsPerEpoch, train, validate, type TrainEvent, type TrainOptions, type TrainSummary,
 } from './trainer.js';
-export { METRICS, PROTOCOLS, formatTables, runProtocol, type Cell, type Metric, type Protocol, type ProtocolOptions, type ProtocolTable, type TableRow } from './protocols.js';
 export { C10dProcessGroup, initProcessGroup, type ProcessGroup, type ProcessGroupOptions } from './distributed.js';
 export { CheckpointError, DatasetError, DistributedError } from './errors.js';

@@ -6,12 +6,15 @@ import { MsccnetError } from '../errors.js';
 import { evalTransform, trainTransform, type TrainTransformOptions } from './augment.js';
 import { decodeSample, UnreadableSampleError, type Sample } from './dataset.js';
 import type { ImageOps } from '../image/index.js';
+import type { PreprocessSpec } from '../image/preprocess.js';
+import { perturb, type Perturbation } from '../eval/perturb.js';
 import { Rng } from './rng.js';
 
 export type LoadTask =
   /** `key` seeds this sample's augmentation: (seed, epoch, position in the epoch) */
   | { readonly kind: 'train'; readonly sample: Sample; readonly key: readonly number[]; readonly transform: TrainTransformOptions }
-  | { readonly kind: 'eval'; readonly sample: Sample; readonly size: number };
+    /** `perturb`: a robustness sweep's perturbation of the crop before preprocessing (seeded by `seed` and the sample id) */
+  | { readonly kind: 'eval'; readonly sample: Sample; readonly spec: PreprocessSpec; readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number } };
 
 export type LoadResult =
   | { readonly ok: true; readonly kind: 'train'; readonly image: Float32Array; readonly target: Uint8Array }
@@ -23,9 +26,12 @@ export type LoadResult =
 
 export async function runTask(ops: ImageOps, task: LoadTask): Promise<LoadResult> {
   try {
-    const d = await decodeSample(task.sample);
+    let d = await decodeSample(task.sample);
     if (task.kind === 'eval') {
-      return { ok: true, kind: 'eval', image: evalTransform(ops, d, task.size), gt: d.mask, width: d.width, height: d.height };
+      if (task.perturb !== undefined) {
+        d = { ...d, bgr: await perturb(d.bgr, d.width, d.height, task.perturb.perturbation, { seed: task.perturb.seed, id: task.sample.id, order: 'bgr' }) };
+      }
+      return { ok: true, kind: 'eval', image: evalTransform(d, task.spec), gt: d.mask, width: d.width, height: d.height };
     }
     const t = trainTransform(ops, d, new Rng(...task.key), task.transform);
     return { ok: true, kind: 'train', image: t.image, target: t.target };

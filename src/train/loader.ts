@@ -9,6 +9,8 @@ import { DatasetError } from './errors.js';
 import { runTask, type LoadResult, type LoadTask } from './load.js';
 import { loadImageOps, type ImageOps } from '../image/index.js';
 import type { TrainTransformOptions } from './augment.js';
+import type { PreprocessSpec } from '../image/preprocess.js';
+import type { Perturbation } from '../eval/perturb.js';
 import type { Sample } from './dataset.js';
 
 interface Pending { resolve: (r: LoadResult) => void; reject: (e: Error) => void }
@@ -153,17 +155,19 @@ export async function* trainBatches(pool: SamplePool, list: readonly Sample[], o
 
 /** Evaluation items in list order, `prefetch` ahead; skipped samples are reported through onSkip. */
 export async function* evalItems(pool: SamplePool, list: readonly Sample[], o: {
-  readonly size: number;
+  readonly spec: PreprocessSpec;
   readonly prefetch: number;
-  readonly onSkip?: (s: SkippedSample) => void;
+  /** the skipped file and why, and the list's sample */
+  readonly onSkip?: (s: SkippedSample, sample: Sample) => void;
+  readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number };
 }): AsyncGenerator<EvalItem> {
   const window: Promise<LoadResult>[] = [];
   let next = 0;
   for (let i = 0; i < list.length; i++) {
-    while (window.length < o.prefetch && next < list.length) window.push(pool.run({ kind: 'eval', sample: list[next++], size: o.size }));
+    while (window.length < o.prefetch && next < list.length) window.push(pool.run({ kind: 'eval', sample: list[next++], spec: o.spec, ...(o.perturb && { perturb: o.perturb }) }));
     const r = await window.shift()!;
     if (!r.ok) {
-      if (r.skip) { o.onSkip?.({ path: r.path, reason: r.reason }); continue; }
+      if (r.skip) { o.onSkip?.({ path: r.path, reason: r.reason }, list[i]); continue; }
       fatal(r);
     }
     if (r.kind !== 'eval') continue;

@@ -17,7 +17,10 @@ import {
 } from './checkpoint.js';
 import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from './dataset.js';
 import { CheckpointError, DatasetError } from './errors.js';
-import { evalItems, SamplePool, trainBatches, type EvalItem, type SkippedSample, type TrainBatch } from './loader.js';
+import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from './loader.js';
+import { evaluateInto } from '../eval/evaluate.js';
+import { createTorchEngine } from '../infer/engines.js';
+import type { InferenceEngine } from '../infer/pipeline.js';
 import { trainingLoss, type LossKey } from './losses.js';
 import { hashKey, Rng } from './rng.js';
 import { polyLr, type PolySchedule } from './schedule.js';
@@ -313,43 +316,29 @@ export function microBatches(count: number, micro: number, fullBatch: number | n
 }
 
 /**
- * Official validation over the validation split: resize to the crop size, forward in eval
- * mode, metrics at the original mask size. With a group, each process takes every world-th
- * sample and the evaluator states are merged exactly on every rank.
+ * Official validation over the validation split: `evaluate` with the model as a libtorch engine
+ * (resize to the crop size, forward in eval mode, metrics at the original mask size). With a
+ * group, each process takes every world-th sample and the evaluator states are merged exactly
+ * on every rank.
  */
 export async function validate(model: MSCCNet, config: TrainConfig, pool: SamplePool, group: ProcessGroup | null,
   onSkip?: (s: SkippedSample) => void, split = config.data.valSplit): Promise<EvaluationResult> {
   const { samples } = await loadSplit(config, split);
+  return validateSamples(model, config, pool, samples, group, onSkip);
+}
+
+/** `validate` on a given sample list (a protocol's test set). */
+export async function validateSamples(model: MSCCNet, config: TrainConfig, pool: SamplePool, samples: readonly Sample[],
+  group: ProcessGroup | null = null, onSkip?: (s: SkippedSample) => void): Promise<EvaluationResult> {
   const rank = group?.rank ?? 0;
   const world = group?.worldSize ?? 1;
   const shard = samples.filter((_, i) => i % world === rank);
-  const evaluator = new Evaluator();
   model.eval();
-  const S = config.data.cropSize;
-  const chunk = Math.max(1, config.microBatch || Math.min(8, config.batchSize));
-  let items: EvalItem[] = [];
-  const flush = (): void => {
-    if (items.length === 0) return;
-    const n = items.length;
-    const data = new Float32Array(n * 3 * S * S);
-    items.forEach((it, k) => data.set(it.image, k * 3 * S * S));
-    const { img, mask, shape } = torch.tidy(() => torch.noGrad(() => {
-      const out = model.forward(torch.tensor(data, [n, 3, S, S]));
-      return { img: out.imgLogits.toTypedArray() as Float32Array, mask: out.maskLogits.toTypedArray() as Float32Array, shape: out.maskLogits.shape };
-    }));
-    const per = shape[1] * shape[2] * shape[3];
-    items.forEach((it, k) => evaluator.add({
-      id: it.sample.id, label: it.sample.label, imageLogits: img.subarray(k * 2, k * 2 + 2),
-      maskLogits: { data: mask.subarray(k * per, (k + 1) * per), shape: [shape[1], shape[2], shape[3]] },
-      gtRaw: { data: it.gt, shape: [it.height, it.width] }, video: it.sample.video, method: it.sample.label === 1 ? it.sample.method : undefined,
-    }));
-    items = [];
-  };
-  for await (const it of evalItems(pool, shard, { size: S, prefetch: config.data.prefetch * chunk, onSkip })) {
-    items.push(it);
-    if (items.length === chunk) flush();
-  }
-  flush();
+  // the run keeps its model: this engine only borrows it
+  const engine: InferenceEngine = { ...createTorchEngine(model), release: async () => undefined };
+  const evaluator = await evaluateInto(engine, shard, {
+    pool, batchSize: Math.max(1, config.microBatch || Math.min(8, config.batchSize)), prefetch: config.data.prefetch, onSkip,
+  });
   model.train();
   if (group !== null) {
     const states = await group.allGatherJson(evaluator.state());

@@ -18,12 +18,12 @@ import { DEMO_METHODS } from '../../src/demo/plan.js';
 import { formatCell, type Headline, type ReportTable } from '../../src/report/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SECTIONS = ['summary', 'synthetic', 'table1', 'table2', 'table4', 'table6', 'curves', 'fig4', 'fig3', 'detect', 'stages'];
+const SECTIONS = ['summary', 'synthetic', 'table1', 'table2', 'table4', 'table6', 'curves', 'robustness', 'fig4', 'fig3', 'detect', 'stages'];
 
 let dir: string;
 let html: string;
 let md: string;
-let json: { tables: ReportTable[]; headline: Headline; methods: Record<string, string>; grid: Array<{ label: string }> };
+let json: { tables: ReportTable[]; headline: Headline; methods: Record<string, string>; grid: Array<{ label: string }>; plan: { compression: string } };
 let stdout: string;
 
 before(async () => {
@@ -46,9 +46,11 @@ function htmlRows(id: string): string[][] {
 
 test('the report has every part, in HTML, Markdown and JSON', () => {
   for (const id of SECTIONS) assert.match(html, new RegExp(`<section id="${id}"`), `HTML section ${id}`);
-  assert.deepEqual(json.tables.map((t) => t.id).sort(), ['detect', 'stages', 'table1', 'table2', 'table4', 'table6']);
+  assert.deepEqual(json.tables.map((t) => t.id).sort(), ['detect', 'robustness', 'stages', 'table1', 'table2', 'table4', 'table6']);
   for (const t of json.tables) assert.ok(md.includes(`### ${t.title}`), `Markdown lacks ${t.title}`);
-  assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 2, 'two training-curve charts');
+  assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 3, 'two training-curve charts and the robustness curve');
+  const sweep = html.match(/<section id="robustness">([\s\S]*?)<\/section>/)![1]!;
+  assert.equal((sweep.match(/<polyline /g) ?? []).length, 4, 'a robustness curve per perturbation kind');
   assert.ok((html.match(/<polyline /g) ?? []).length >= 2 + 2 * 5, 'a curve per run: 2 intra + 2 × 5 leave-one-out');
   const grid = html.match(/<section id="fig4">([\s\S]*?)<\/section>/)![1]!;
   assert.equal((grid.match(/<img src="data:image\/png;base64,/g) ?? []).length, 4 * (Object.keys(DEMO_METHODS).length + 1), 'Fig. 4: 4 pictures × (5 kinds + real)');
@@ -79,13 +81,18 @@ test('tables are well-formed and their numbers in range', () => {
     }
   }
   const t2 = json.tables.find((t) => t.id === 'table2')!;
-  assert.deepEqual(t2.columns, ['ACC', 'AUC', 'F1', 'mIoU']);
+  // the paper's layout: c40 | c23 side by side; the demo trains one compression, the other group is empty
+  assert.deepEqual(t2.columns, ['c40', 'c23'].flatMap((c) => ['ACC', 'AUC', 'F1', 'mIoU'].map((m) => `${c} ${m}`)));
   assert.deepEqual(t2.rows.map((r) => r.name), ['all-real predictor', 'Base.', 'MSCCNet (small)']);
+  const col = (m: string): number => t2.columns.indexOf(`${json.plan.compression} ${m}`);
+  for (const r of t2.rows) assert.equal(r.cells.filter((c) => c === null).length, 4, `${r.name}: one empty compression group`);
   // all-real: AUC 50 exactly, mIoU = real-pixel share / 2 < 50; the headline repeats the table
-  assert.equal(t2.rows[0]!.cells[1], 50);
-  assert.ok((t2.rows[0]!.cells[3] as number) < 50);
-  assert.equal(json.headline.msccnetMIoU, t2.rows[2]!.cells[3]);
-  assert.equal(json.headline.allRealMIoU, t2.rows[0]!.cells[3]);
+  assert.equal(t2.rows[0]!.cells[col('AUC')], 50);
+  assert.ok((t2.rows[0]!.cells[col('mIoU')] as number) < 50);
+  assert.equal(json.headline.msccnetMIoU, t2.rows[2]!.cells[col('mIoU')]);
+  assert.equal(json.headline.allRealMIoU, t2.rows[0]!.cells[col('mIoU')]);
+  const sweep = json.tables.find((t) => t.id === 'robustness')!;
+  assert.deepEqual(sweep.rows.map((r) => r.name), ['none', 'jpeg-70', 'jpeg-40', 'blur-3', 'blur-5', 'noise-10', 'noise-20', 'resize-0.5']);
   const t4 = json.tables.find((t) => t.id === 'table4')!;
   assert.equal(t4.rows.length, Object.keys(DEMO_METHODS).length + 1, 'five held-out rows and the average');
   assert.equal(t4.columns[0], 'all-real mIoU');

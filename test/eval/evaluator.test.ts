@@ -94,6 +94,21 @@ test('video AUC scores each video by the mean of its frames', () => {
   throwsFor('v1_2', () => e.result(), /video v1/);
 });
 
+test('video AUC groups frames by (method, video): the five methods\' fakes of one pair are five videos', () => {
+  // FF++ names a fake video <target>_<source> in every method's folder, so the video id alone merges them.
+  // Fakes of 000_003 by five methods (one frame each): 0.9, 0.8, 0.7, 0.6, 0.1; real videos 000: 0.5, 003: 0.2.
+  // Per (method, video): 4 fakes beat both reals, one beats none → 8/10. Merged into one video (mean 0.62) it would be 2/2.
+  const e = new Evaluator({ pixelAuc: false });
+  ['A', 'B', 'C', 'D', 'E'].forEach((method, i) => {
+    e.add(sample(`${method}_000_003_0`, 1, [0.9, 0.8, 0.7, 0.6, 0.1][i]!, [0], [255], { video: '000_003', method }));
+  });
+  e.add(sample('youtube_000_0', 0, 0.5, [0], [0], { video: '000', method: 'youtube' }));
+  e.add(sample('youtube_003_0', 0, 0.2, [0], [0], { video: '003' }));
+  const r = e.result();
+  assert.equal(r.extras.videoAuc?.videos, 7);
+  assert.ok(Math.abs(r.extras.videoAuc!.AUC - 0.8) < 1e-15, `video AUC ${r.extras.videoAuc?.AUC}`);
+});
+
 test('per-manipulation metrics equal the official metrics of that method\'s fakes plus all reals', () => {
   const A = [sample('a1', 1, 0.9, [2, 1, -1], [255, 255, 0], { method: 'A' }), sample('a2', 1, 0.7, [1, -1, -1], [255, 0, 0], { method: 'A' })];
   const B = [sample('b1', 1, 0.1, [-1, -1, 1], [255, 255, 0], { method: 'B' })];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { IGNORE, trainTransform, evalTransform, MEAN_RGB, STD_RGB } from '../../src/train/augment.js';
+import { officialPreprocess } from '../../src/image/preprocess.js';
 import { decodeSample, pairedTrainList, readManifestSamples, readReferenceLayout, type Sample } from '../../src/train/dataset.js';
 import { DatasetError } from '../../src/train/errors.js';
 import { runTask } from '../../src/train/load.js';
@@ -42,7 +43,7 @@ test('a mask whose size differs from its image is an error naming both files', a
     assert.ok(e.message.includes(wrongMask) && e.message.includes(rgb), e.message);
     return true;
   });
-  const r = await runTask(ops, { kind: 'eval', sample: sample({ mask: wrongMask }), size: 32 });
+  const r = await runTask(ops, { kind: 'eval', sample: sample({ mask: wrongMask }), spec: officialPreprocess(32) });
   assert.ok(!r.ok && !r.skip && r.code === 'MSCCNET_DATASET');
 });
 
@@ -87,7 +88,7 @@ test('paper preset flips only; eval transform normalises with the ImageNet mean/
   const flips = new Set<number>();
   for (let k = 0; k < 16; k++) flips.add(trainTransform(ops, d, new Rng(3, k), { preset: 'paper', cropSize: 40, scaleBase: 41 }).target[0]);
   assert.deepEqual([...flips].sort(), [0, 1]);                     // left half fake: a flip moves it right
-  const x = evalTransform(ops, await decodeSample(sample({ image: rgb })), 16);
+  const x = evalTransform(await decodeSample(sample({ image: rgb })), officialPreprocess(16));
   assert.ok(Math.abs(x[0] - (200 - MEAN_RGB[0]) / STD_RGB[0]) < 1e-5);
   assert.ok(Math.abs(x[16 * 16] - (100 - MEAN_RGB[1]) / STD_RGB[1]) < 1e-5);
 });

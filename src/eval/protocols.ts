@@ -1,0 +1,289 @@
+/**
+ * The paper's protocols as runs of `train` plus an official evaluation (paper §5.1–§5.2):
+ * intra-dataset (Table 2: FF++ at one compression), cross-dataset (Table 3: FF++ C40 → another
+ * test set such as DEFACTO) and leave-one-manipulation-out (Table 4: five runs and their
+ * average). Each table cell names the run folder that produced it. Prints nothing.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { EvaluationResult } from './index.js';
+import { listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
+import { applyVariant, parseTrainConfig, type TrainConfig } from '../train/config.js';
+import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../train/dataset.js';
+import { DatasetError } from '../train/errors.js';
+import { SamplePool } from '../train/loader.js';
+import { buildModel, plannedSteps, train, validateSamples, type TrainEvent } from '../train/trainer.js';
+
+export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+export const METRICS = ['ACC', 'AUC', 'F1', 'mIoU'] as const;
+export type Metric = (typeof METRICS)[number];
+
+export interface Cell { readonly value: number; readonly run: string }
+export interface TableRow { readonly name: string; readonly cells: Readonly<Record<Metric, Cell | null>> }
+export interface ProtocolTable {
+  readonly protocol: Protocol;
+  readonly title: string;
+  /** what the columns were measured on, e.g. `FF++ c40 → test` */
+  readonly setting: string;
+  readonly augment: string;
+  readonly rows: readonly TableRow[];
+}
+
+export interface ProtocolOptions {
+  readonly outDir: string;
+  /** cross-dataset: the test manifest (e.g. DEFACTO from `msccnet dataset defacto`) and its split / compression */
+  readonly testManifest?: string;
+  readonly testSplit?: string;
+  readonly testCompression?: string;
+  readonly onEvent?: (e: ProtocolEvent) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** A training event of one run (named by its table row), or that run's test result. */
+export type ProtocolEvent =
+  | { readonly run: string; readonly event: TrainEvent }
+  | { readonly run: string; readonly event: { kind: 'tested'; metrics: EvaluationResult['official'] } };
+
+/** Where a run's test samples come from: a manifest (or the reference layout) and which of its entries. */
+export interface TestSource {
+  readonly manifest: string | null;
+  readonly root: string | null;
+  readonly list: ListOptions;
+}
+
+/** One training run of a protocol and the test set its table row is measured on. */
+export interface RunPlan { readonly name: string; readonly train: TrainConfig; readonly test: TestSource }
+
+/** The test samples of a run: the entries of its test source (manifest or reference layout). */
+export async function testSamples(source: TestSource): Promise<SampleList> {
+  if (source.manifest !== null) return readManifestSamples(source.manifest, source.list);
+  const { compression, methods } = source.list;
+  if (compression === null || methods === null) {
+    throw new DatasetError('a reference-layout test set needs a compression and a method list', 'pass a test manifest instead');
+  }
+  return readReferenceLayout(source.root!, { ...source.list, compression, methods });
+}
+
+/**
+ * The runs of a protocol. Intra-dataset and leave-one-out test on the training data's own test
+ * split (leave-one-out on the held-out manipulation alone). Cross-dataset trains on FF++ C40 and,
+ * given a test manifest, tests on that dataset's own samples: every fake and every real of its
+ * test split whatever their method or compression (DEFACTO's entries are `DEFACTO`/`none`), so
+ * nothing of the target set is filtered away by FF++'s method list.
+ */
+export function protocolPlans(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): RunPlan[] {
+  const runDir = (name: string): string => resolve(o.outDir, protocol, name);
+  const withRun = (c: TrainConfig, name: string): TrainConfig => ({ ...c, run: { ...c.run, dir: runDir(name) } });
+  const ownTest = (c: TrainConfig, methods = c.data.methods): TestSource => ({
+    manifest: c.data.manifest, root: c.data.root, list: { split: c.data.testSplit, compression: c.data.compression, methods },
+  });
+  switch (protocol) {
+    case 'intra': {
+      const c = withRun(base, `ffpp-${base.data.compression}`);
+      return [{ name: `FF++ ${base.data.compression}`, train: c, test: ownTest(c) }];
+    }
+    case 'cross-dataset': {
+      const c = withRun({ ...base, data: { ...base.data, compression: 'c40' } }, 'ffpp-c40');
+      const test: TestSource = o.testManifest === undefined
+        ? { ...ownTest(c), list: { ...ownTest(c).list, split: o.testSplit ?? c.data.testSplit } }
+        : { manifest: o.testManifest, root: null, list: { split: o.testSplit ?? 'test', compression: o.testCompression ?? null, methods: null } };
+      return [{ name: o.testManifest === undefined ? 'FF++ c40 → FF++ test' : `FF++ c40 → ${basename(dirname(resolve(o.testManifest)))}`, train: c, test }];
+    }
+    case 'leave-one-out':
+      return base.data.methods.map((held) => {
+        const trainC = withRun({ ...base, data: { ...base.data, methods: base.data.methods.filter((m) => m !== held) } }, `without-${held}`);
+        return { name: held, train: trainC, test: ownTest(trainC, [held]) };
+      });
+  }
+}
+
+async function trainOrResume(c: TrainConfig, o: ProtocolOptions, run: string): Promise<string> {
+  const ckpts = join(c.run.dir, 'checkpoints');
+  const resume = (await listCheckpoints(ckpts)).length > 0;
+  // a run folder without a checkpoint (killed before its first) holds nothing to keep: start it again
+  await train(c, { resume, overwrite: !resume, signal: o.signal, onEvent: (event) => o.onEvent?.({ run, event }) });
+  const best = join(ckpts, 'best');
+  const last = (await listCheckpoints(ckpts)).at(-1);
+  return existsSync(best) ? best : last!;
+}
+
+async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult> {
+  const model = await buildModel(plan.train);
+  await loadCheckpoint(checkpoint, model, null);
+  const { samples } = await testSamples(plan.test);
+  if (samples.length === 0) {
+    throw new DatasetError(`the test set of '${plan.name}' is empty (${plan.test.manifest ?? plan.test.root}, split '${plan.test.list.split}')`,
+      'check the test manifest, --test-split and --test-compression');
+  }
+  const pool = await SamplePool.create(plan.train.data.workers);
+  try {
+    return await validateSamples(model, plan.train, pool, samples);
+  } finally {
+    await pool.close();
+    model.dispose();
+  }
+}
+
+/** Optimiser steps of every training run of a protocol (a progress total known before the first run starts). */
+export async function protocolSteps(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<number> {
+  let steps = 0;
+  for (const plan of protocolPlans(protocol, base, o)) steps += await plannedSteps(plan.train);
+  return steps;
+}
+
+/** Runs (or resumes) every training of a protocol, tests each, writes results.{json,csv,md}. */
+export async function runProtocol(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
+  const rows: TableRow[] = [];
+  for (const plan of protocolPlans(protocol, base, o)) {
+    const checkpoint = await trainOrResume(plan.train, o, plan.name);
+    const result = await test(plan, checkpoint);
+    await writeFile(join(plan.train.run.dir, 'test-metrics.json'), `${JSON.stringify({ checkpoint, split: plan.test.list.split, ...result }, null, 2)}\n`);
+    o.onEvent?.({ run: plan.name, event: { kind: 'tested', metrics: result.official } });
+    const cells = Object.fromEntries(METRICS.map((m) => [m, { value: result.official[m], run: plan.train.run.dir }])) as Record<Metric, Cell>;
+    rows.push({ name: plan.name, cells });
+  }
+  if (protocol === 'leave-one-out' && rows.length > 1) {
+    rows.push({ name: 'Average', cells: Object.fromEntries(METRICS.map((m) => [m, {
+      value: rows.reduce((s, r) => s + r.cells[m]!.value, 0) / rows.length, run: resolve(o.outDir, protocol),
+    }])) as Record<Metric, Cell> });
+  }
+  const table: ProtocolTable = {
+    protocol,
+    title: { intra: 'Table 2: intra-dataset (FF++)', 'cross-dataset': 'Table 3: cross-dataset (train FF++ c40)', 'leave-one-out': 'Table 4: leave one manipulation out' }[protocol],
+    setting: `${base.data.compression}, test split '${o.testSplit ?? base.data.testSplit}'`,
+    augment: base.data.augment,
+    rows,
+  };
+  await writeTables(resolve(o.outDir, protocol), table);
+  return table;
+}
+
+/** Markdown (paper layout, %), CSV (one cell per line with its run) and JSON of a table. */
+export function formatTables(t: ProtocolTable): { markdown: string; csv: string; json: string } {
+  const pct = (c: Cell | null): string => (c === null || Number.isNaN(c.value) ? '—' : (100 * c.value).toFixed(2));
+  const head = t.protocol === 'leave-one-out' ? 'held-out manipulation' : 'training → test';
+  const markdown = [
+    `### ${t.title}`, '', `Setting: ${t.setting}; augmentation preset \`${t.augment}\`; metrics: official definitions (%, official-spec §10).`, '',
+    `| ${head} | ${METRICS.join(' | ')} |`, `|---|${METRICS.map(() => '---:').join('|')}|`,
+    ...t.rows.map((r) => `| ${r.name} | ${METRICS.map((m) => pct(r.cells[m])).join(' | ')} |`), '',
+    'Runs:', ...t.rows.filter((r) => r.name !== 'Average').map((r) => `- ${r.name}: \`${r.cells.ACC?.run ?? ''}\``), '',
+  ].join('\n');
+  const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const csv = ['protocol,row,metric,value,run', ...t.rows.flatMap((r) => METRICS.map((m) => [t.protocol, r.name, m, String(r.cells[m]?.value ?? ''), r.cells[m]?.run ?? ''].map(csvField).join(',')))].join('\n') + '\n';
+  return { markdown, csv, json: `${JSON.stringify(t, null, 2)}\n` };
+}
+
+async function writeTables(dir: string, t: ProtocolTable): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const f = formatTables(t);
+  await writeFile(join(dir, 'results.md'), f.markdown);
+  await writeFile(join(dir, 'results.csv'), f.csv);
+  await writeFile(join(dir, 'results.json'), f.json);
+}
+
+/** One protocol run of a benchmark: a model variant at a compression, and its table. */
+export interface BenchmarkRun { readonly variant: string; readonly compression: string; readonly table: ProtocolTable }
+
+/** A table in the paper's layout: one row per model variant, column names grouped by their prefix (`c40 ACC`). */
+export interface PaperTable {
+  readonly protocol: Protocol;
+  readonly title: string;
+  readonly caption: string;
+  readonly columns: readonly string[];
+  readonly rows: ReadonlyArray<{ readonly name: string; readonly cells: readonly (number | null)[] }>;
+}
+
+export interface BenchmarkOptions extends ProtocolOptions {
+  /** registered variant names (Tables 6–8: `base`, `mfa`, `mscc`, `msccnet`, …), one row each */
+  readonly variants: readonly string[];
+  /** intra and leave-one-out: the FF++ compressions (Table 2 puts c40 and c23 side by side) */
+  readonly compressions: readonly string[];
+}
+
+/**
+ * The config of one variant at one compression, parsed from the raw (unparsed) config with the
+ * variant's model fields over its own, as `train --variant` and `export --variant` build it
+ * (parsing last lets defaults that follow other fields, such as auxLoss, follow the variant).
+ */
+export function variantRunConfig(raw: unknown, variant: string, compression: string): TrainConfig {
+  const withVariant = applyVariant(raw, variant);
+  const data = (typeof withVariant.data === 'object' && withVariant.data !== null ? withVariant.data : {}) as Record<string, unknown>;
+  return parseTrainConfig({ ...withVariant, data: { ...data, compression } });
+}
+
+/**
+ * Runs a protocol for every variant (and compression), each in `<out>/<variant>/<compression>`,
+ * and writes the paper-layout table to `<out>/<protocol>/table.{md,csv,json}`.
+ */
+export async function runBenchmark(protocol: Protocol, raw: unknown, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable }> {
+  const compressions = protocol === 'cross-dataset' ? ['c40'] : o.compressions;
+  const runs: BenchmarkRun[] = [];
+  for (const variant of o.variants) {
+    for (const compression of compressions) {
+      const config = variantRunConfig(raw, variant, compression);
+      const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, variant, compression) });
+      runs.push({ variant, compression, table });
+    }
+  }
+  const table = paperTable(protocol, runs);
+  const f = formatPaperTable(table);
+  const dir = resolve(o.outDir, protocol);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'table.md'), f.markdown);
+  await writeFile(join(dir, 'table.csv'), f.csv);
+  await writeFile(join(dir, 'table.json'), `${JSON.stringify(table, null, 2)}\n`);
+  return { runs, table };
+}
+
+/**
+ * The paper's layouts. Table 2 (and the ablations 6–8): a row per variant, ACC AUC F1 mIoU per
+ * compression side by side (c40 first). Table 3: a row per variant, the four metrics on the
+ * target set. Table 4: a row per variant, F1 and mIoU per held-out manipulation and their
+ * average, then ACC and AUC likewise.
+ */
+export function paperTable(protocol: Protocol, runs: readonly BenchmarkRun[]): PaperTable {
+  const variants = [...new Set(runs.map((r) => r.variant))];
+  const compressions = [...new Set(runs.map((r) => r.compression))].sort((a, b) => (a === 'c40' ? -1 : b === 'c40' ? 1 : a.localeCompare(b)));
+  const find = (variant: string, compression: string): ProtocolTable | undefined => runs.find((r) => r.variant === variant && r.compression === compression)?.table;
+  const value = (t: ProtocolTable | undefined, row: string, m: Metric): number | null => t?.rows.find((r) => r.name === row)?.cells[m]?.value ?? null;
+  const metrics = 'Metrics in [0, 1] (the official definitions, official-spec §10).';
+  switch (protocol) {
+    case 'intra':
+      return {
+        protocol, title: 'Table 2: intra-dataset (FF++)', caption: `Train and test at each compression. ${metrics}`,
+        columns: compressions.flatMap((c) => METRICS.map((m) => `${c} ${m}`)),
+        rows: variants.map((v) => ({ name: v, cells: compressions.flatMap((c) => { const t = find(v, c); return METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)); }) })),
+      };
+    case 'cross-dataset':
+      return {
+        protocol, title: 'Table 3: cross-dataset (train FF++ c40)', caption: `Tested on the target set's own samples. ${metrics}`,
+        columns: [...METRICS],
+        rows: variants.map((v) => { const t = find(v, 'c40'); return { name: v, cells: METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)) }; }),
+      };
+    case 'leave-one-out': {
+      const held = [...new Set(runs.flatMap((r) => r.table.rows.map((row) => row.name)))];
+      const c = compressions[0]!;
+      const block = (ms: readonly Metric[]): string[] => held.flatMap((h) => ms.map((m) => `${h} ${m}`));
+      return {
+        protocol, title: `Table 4: leave one manipulation out (${c})`, caption: `Each column group trains without that manipulation and tests on it. ${metrics}`,
+        columns: [...block(['F1', 'mIoU']), ...block(['ACC', 'AUC'])],
+        rows: variants.map((v) => {
+          const t = find(v, c);
+          const cells = (ms: readonly Metric[]): (number | null)[] => held.flatMap((h) => ms.map((m) => value(t, h, m)));
+          return { name: v, cells: [...cells(['F1', 'mIoU']), ...cells(['ACC', 'AUC'])] };
+        }),
+      };
+    }
+  }
+}
+
+/** Markdown (in %) and CSV (one line per cell) of a paper-layout table. */
+export function formatPaperTable(t: PaperTable): { markdown: string; csv: string } {
+  const pct = (v: number | null): string => (v === null || Number.isNaN(v) ? '—' : (100 * v).toFixed(2));
+  const markdown = [`### ${t.title}`, '', `${t.caption} Shown in %.`, '', `| model | ${t.columns.join(' | ')} |`, `|---|${t.columns.map(() => '---:').join('|')}|`,
+    ...t.rows.map((r) => `| ${r.name} | ${r.cells.map(pct).join(' | ')} |`), ''].join('\n');
+  const csv = ['protocol,model,column,value', ...t.rows.flatMap((r) => r.cells.map((v, i) => [t.protocol, r.name, t.columns[i], v ?? ''].join(',')))].join('\n') + '\n';
+  return { markdown, csv };
+}

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePerturbations } from '../../src/eval/perturb.js';
+import { runEvaluation, type EvaluationIdentity } from '../../src/eval/run.js';
+import { createTorchEngine } from '../../src/infer/engines.js';
+import { applyDetfill } from '../../src/models/detfill.js';
+import { buildMsccnet } from '../../src/models/msccnet/index.js';
+import { readManifestSamples } from '../../src/train/dataset.js';
+import { writeSyntheticSet } from '../train/synthetic.js';
+import { listFiles, runCli } from '../helpers/cli.js';
+
+test('a killed evaluation continues where it stopped and ends with the one-shot metrics, sweep included', { timeout: 300_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-evalrun-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const set = await writeSyntheticSet(join(dir, 'data'), { side: 48, train: 0, val: 5, seed: 2 });
+  const { samples } = await readManifestSamples(set.manifest, { split: 'val', compression: null, methods: null });
+  const model = buildMsccnet('msccnet', { inputSize: 64, backboneDepth: 18, featsChannels: 64, dct: 'paper' }).eval();
+  applyDetfill(model);
+  const engine = createTorchEngine(model);
+  t.after(() => engine.release());
+  const identity: EvaluationIdentity = { model: 'detfill', engine: engine.name, manifest: set.manifest, split: 'val', batchSize: 2, seed: 1, pixelAuc: true };
+  const perturbations = parsePerturbations(['noise:10', 'jpeg:50']);
+
+  const oneShot = await runEvaluation(engine, samples, { outDir: join(dir, 'a'), identity, perturbations, commitEvery: 2, commitSeconds: 0 });
+
+  // interrupted after 3 batches of the clean condition: 2 batches committed, the third's lines are not
+  const outB = join(dir, 'b');
+  const controller = new AbortController();
+  await assert.rejects(runEvaluation(engine, samples, {
+    outDir: outB, identity, perturbations, commitEvery: 2, commitSeconds: 0, signal: controller.signal,
+    onEvent: (e) => { if (e.kind === 'progress' && e.done >= 6) controller.abort(); },
+  }), { name: 'AbortError' });
+  await appendFile(join(outB, 'none', 'records.jsonl'), '{"i":6,"rec');   // a write torn by the kill
+  const resumed = await runEvaluation(engine, samples, { outDir: outB, identity, perturbations, commitEvery: 2, commitSeconds: 0 });
+
+  assert.equal(resumed[0]!.resumed, 4, 'continued after the two committed batches');
+  assert.deepEqual(resumed.map((c) => c.name), ['none', 'noise-10', 'jpeg-50']);
+  for (const [k, c] of resumed.entries()) assert.deepEqual(c.result, oneShot[k]!.result, `${c.name}: same metrics as the one-shot run`);
+  const lines = (await readFile(join(outB, 'none', 'records.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { i: number });
+  assert.deepEqual(lines.map((l) => l.i), samples.map((_, i) => i), 'one record per sample, in order');
+  assert.notDeepEqual(oneShot[1]!.result.official, oneShot[0]!.result.official, 'the noise changed what the model saw');
+  const csv = (await readFile(join(outB, 'metrics.csv'), 'utf8')).trim().split('\n');
+  assert.equal(csv.length, 4);
+  assert.match(csv[1]!, /^none,none,,10,/);
+  assert.match(await readFile(join(outB, 'robustness-mIoU.svg'), 'utf8'), /<svg[^>]*aria-label="mIoU under perturbations"/);
+
+  // a folder made for another evaluation is refused
+  await assert.rejects(runEvaluation(engine, samples, { outDir: outB, identity: { ...identity, split: 'test' } }), /split differ/);
+});
+
+test('msccnet evaluate: metrics in JSON/Markdown/CSV, a row per perturbation, rerun resumes', { timeout: 300_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-evalcli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const set = await writeSyntheticSet(join(dir, 'data'), { side: 48, train: 0, val: 2, seed: 4 });
+  const args = ['evaluate', '--model', 'detfill', '--engine', 'torch', '--input-size', '64', '--manifest', set.manifest, '--split', 'val',
+    '--perturb', 'blur:3', '--out', join(dir, 'eval'), '--workers', '0', '--threads', '1'];
+  const r = await runCli(args);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\| condition \| images \| ACC \| AUC \| F1 \| mIoU \| extra: fake-class F1/);
+  assert.match(r.stdout, /\| blur-3 \| 4 \|/);
+  assert.deepEqual((await listFiles(join(dir, 'eval'))).filter((f) => !f.includes('/')),
+    ['evaluation.json', 'metrics.csv', 'metrics.json', 'metrics.md', 'robustness-ACC.svg', 'robustness-AUC.svg', 'robustness-F1.svg', 'robustness-mIoU.svg']);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stdout, r.stdout, 'a finished evaluation reruns to the same table');
+});
