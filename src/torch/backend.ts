@@ -189,3 +189,15 @@ export function withBackend<R>(b: Backend, fn: () => R): R {
     active = previous;
   }
 }
+
+/**
+ * Makes `b` the active backend until the next call (null: the addon again); returns the one it
+ * replaces. For async work that must run under another backend from start to end (e.g. a whole
+ * training run under the device-checking test backend), where withBackend's synchronous scope
+ * cannot reach.
+ */
+export function useBackend(b: Backend | null): Backend | null {
+  const previous = active;
+  active = b;
+  return previous;
+}
