@@ -7,6 +7,7 @@ interface BenchmarkCliOptions {
   config?: string;
   set: string[];
   out: string;
+  device?: string;
   compression?: string;
   testManifest?: string;
   testSplit?: string;
@@ -24,9 +25,10 @@ export function makeBenchmarkCommand(): Command {
     .option('--test-manifest <file>', 'cross-dataset: manifest of the test set (e.g. DEFACTO)')
     .option('--test-split <name>', 'split of the test set')
     .option('--test-compression <c>', 'compression field of the test set entries')
+    .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .action(async (opts: BenchmarkCliOptions) => {
       const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config),
-        [...opts.set, ...(opts.compression ? [`data.compression=${opts.compression}`] : [])]);
+        [...opts.set, ...(opts.compression ? [`data.compression=${opts.compression}`] : []), ...(opts.device ? [`device=${opts.device}`] : [])]);
       const config = parseTrainConfig(raw);
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());

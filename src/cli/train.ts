@@ -18,6 +18,7 @@ interface TrainCliOptions {
   set: string[];
   resume?: boolean;
   helpConfig?: boolean;
+  device?: string;
   nproc?: number;
   rank?: number;
   worldSize?: number;
@@ -30,6 +31,7 @@ export function makeTrainCommand(): Command {
     .description('train MSCCNet with the official recipe (or a variant): run folder with config, log.jsonl, checkpoints')
     .option('-c, --config <file>', 'JSON or YAML training config (see --help-config)')
     .option('--set <key=value>', 'override one field, e.g. --set optim.lr=0.01 (repeatable)', collect, [])
+    .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .option('--resume', 'continue bit-for-bit from the newest checkpoint of run.dir')
     .option('--help-config', 'list every config field with its default and description')
     .option('--nproc <n>', 'data-parallel processes on this machine (c10d Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
@@ -43,7 +45,7 @@ export function makeTrainCommand(): Command {
         return;
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
-      const config = parseTrainConfig(applyOverrides(raw, opts.set));
+      const config = parseTrainConfig(applyOverrides(raw, [...opts.set, ...(opts.device ? [`device=${opts.device}`] : [])]));
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if ((opts.nproc ?? 1) > 1) {

@@ -12,6 +12,7 @@ import { listCheckpoints, loadCheckpoint } from './checkpoint.js';
 import type { TrainConfig } from './config.js';
 import { SamplePool } from './loader.js';
 import { buildModel, plannedSteps, train, validate, type TrainEvent } from './trainer.js';
+import { resolveDevice } from '../torch/device.js';
 
 export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -82,6 +83,7 @@ async function trainOrResume(c: TrainConfig, o: ProtocolOptions, run: string): P
 async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult> {
   const model = await buildModel(plan.test);
   await loadCheckpoint(checkpoint, model, null);
+  model.to(resolveDevice(plan.test.device));              // validate() runs wherever the model is
   const pool = await SamplePool.create(plan.test.data.workers);
   try {
     return await validate(model, plan.test, pool, null, undefined, plan.test.data.testSplit);
