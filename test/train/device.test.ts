@@ -9,13 +9,12 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors } from '../../src/nn/index.js';
-import { backend, useBackend, type Backend } from '../../src/torch/index.js';
+import { backend, torch, useBackend, type Backend } from '../../src/torch/index.js';
 import { deviceCheckingBackend, type TransferCounts } from '../../src/torch/testing.js';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.js';
 import { train, type TrainEvent, type TrainSummary } from '../../src/train/trainer.js';
 import { buildMsccnet } from '../../src/models/msccnet/index.js';
 import { createTorchEngine } from '../../src/infer/engines.js';
-import { torch } from '../../src/torch/index.js';
 import { writeSyntheticSet, type SyntheticSet } from './synthetic.js';
 
 const checking = deviceCheckingBackend(backend());
