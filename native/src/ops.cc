@@ -5,6 +5,9 @@
 #include <optional>
 #include <thread>
 
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
 #include "common.h"
 
 namespace msccnet {
@@ -152,6 +155,67 @@ OP(getNumThreads) { return Num(info, torch::get_num_threads()); }
 OP(cudaIsAvailable) { return Napi::Boolean::New(info.Env(), torch::cuda::is_available()); }
 OP(cudaDeviceCount) { return Num(info, static_cast<double>(torch::cuda::device_count())); }
 
+// ---- devices, memory formats, mixed precision ------------------------------------------------------
+// pin_memory throws on a libtorch without CUDA; the TypeScript side only calls it when CUDA is available.
+OP(pinMemory) { return W(info, T(info[0]).pin_memory()); }
+OP(isPinned) { return Napi::Boolean::New(info.Env(), T(info[0]).is_pinned()); }
+OP(cudaSynchronize) {
+  torch::cuda::synchronize();
+  return Undef(info);
+}
+OP(setCudnnBenchmark) {
+  bool prev = at::globalContext().benchmarkCuDNN();
+  at::globalContext().setBenchmarkCuDNN(B(info[0]));
+  return Napi::Boolean::New(info.Env(), prev);
+}
+OP(cudnnBenchmark) { return Napi::Boolean::New(info.Env(), at::globalContext().benchmarkCuDNN()); }
+static at::MemoryFormat Format(const std::string& name) {
+  if (name == "channelsLast") return at::MemoryFormat::ChannelsLast;
+  if (name == "contiguous") return at::MemoryFormat::Contiguous;
+  throw std::invalid_argument("unknown memory format '" + name + "' (channelsLast or contiguous)");
+}
+// toMemoryFormat(t, 'channelsLast' | 'contiguous'): Tensor.contiguous(memory_format)
+OP(toMemoryFormat) { return W(info, T(info[0]).contiguous(Format(S(info[1])))); }
+OP(isContiguousIn) { return Napi::Boolean::New(info.Env(), T(info[0]).is_contiguous(Format(S(info[1])))); }
+
+// Autocast state of one device type ('cpu' or 'cuda'); libtorch ≥ 2.4 takes the device type as an argument.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+static bool AutocastEnabled(bool cuda) { return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU); }
+static void SetAutocastEnabled(bool cuda, bool on) { at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, on); }
+static at::ScalarType AutocastDtype(bool cuda) { return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU); }
+static void SetAutocastDtype(bool cuda, at::ScalarType t) { at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, t); }
+#else
+static bool AutocastEnabled(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+static void SetAutocastEnabled(bool cuda, bool on) { cuda ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on); }
+static at::ScalarType AutocastDtype(bool cuda) { return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype(); }
+static void SetAutocastDtype(bool cuda, at::ScalarType t) { cuda ? at::autocast::set_autocast_gpu_dtype(t) : at::autocast::set_autocast_cpu_dtype(t); }
+#endif
+static bool CudaType(const std::string& deviceType) {
+  if (deviceType == "cuda") return true;
+  if (deviceType == "cpu") return false;
+  throw std::invalid_argument("autocast device type must be 'cpu' or 'cuda', got '" + deviceType + "'");
+}
+// autocastEnter(deviceType, enabled, dtype) -> [previousEnabled, previousDtype], as torch.autocast.__enter__
+OP(autocastEnter) {
+  bool cuda = CudaType(S(info[0]));
+  Napi::Array prev = Napi::Array::New(info.Env(), 2);
+  prev.Set(0u, Napi::Boolean::New(info.Env(), AutocastEnabled(cuda)));
+  prev.Set(1u, Napi::String::New(info.Env(), DtypeName(AutocastDtype(cuda))));
+  SetAutocastDtype(cuda, Dtype(S(info[2])));  // first: it throws for a dtype the device's autocast lacks, leaving the state untouched
+  SetAutocastEnabled(cuda, B(info[1]));
+  at::autocast::increment_nesting();
+  return prev;
+}
+// autocastExit(deviceType, previousEnabled, previousDtype), as torch.autocast.__exit__ (drops the cast cache when leaving the outermost region)
+OP(autocastExit) {
+  bool cuda = CudaType(S(info[0]));
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  SetAutocastEnabled(cuda, B(info[1]));
+  SetAutocastDtype(cuda, Dtype(S(info[2])));
+  return Undef(info);
+}
+OP(isAutocastEnabled) { return Napi::Boolean::New(info.Env(), AutocastEnabled(CudaType(S(info[0])))); }
+
 // ---- elementwise -------------------------------------------------------------------------
 OP(unary) {
   const std::string op = S(info[0]);
@@ -289,6 +353,13 @@ OP(select) { return W(info, T(info[0]).select(I64(info[1]), I64(info[2]))); }
 OP(expand) { return W(info, T(info[0]).expand(Ints(info[1]))); }
 OP(toDtype) { return W(info, T(info[0]).to(Dtype(S(info[1])))); }
 OP(toDevice) { return W(info, T(info[0]).to(Dev(info[1]))); }
+// toWith(t, device|null, dtype|null, nonBlocking, copy): Tensor.to(device, dtype, non_blocking, copy)
+OP(toWith) {
+  const torch::Tensor& t = T(info[0]);
+  torch::Device device = Present(info[1]) ? Dev(info[1]) : t.device();
+  torch::ScalarType dtype = Present(info[2]) ? Dtype(S(info[2])) : t.scalar_type();
+  return W(info, t.to(device, dtype, B(info[3]), B(info[4])));
+}
 OP(cat) { return W(info, torch::cat(Tensors(info[0]), I64(info[1]))); }
 OP(stack) { return W(info, torch::stack(Tensors(info[0]), I64(info[1]))); }
 OP(indexSelect) { return W(info, torch::index_select(T(info[0]), I64(info[1]), T(info[2]))); }

@@ -8,6 +8,7 @@ interface BenchmarkCliOptions {
   config?: string;
   set: string[];
   out: string;
+  device?: string;
   compression?: string;
   testManifest?: string;
   testSplit?: string;
@@ -31,9 +32,10 @@ export function makeBenchmarkCommand(): Command {
     .option('--test-compression <c>', 'compression field of the test set entries')
     .option('--variants <names>', `model variants, one table row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`, list)
     .option('--compressions <list>', 'intra / leave-one-out: compressions side by side, e.g. c40,c23 (Table 2)', list)
+    .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .action(async (opts: BenchmarkCliOptions) => {
       const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config),
-        [...opts.set, ...(opts.compression ? [`data.compression=${opts.compression}`] : [])]);
+        [...opts.set, ...(opts.compression ? [`data.compression=${opts.compression}`] : []), ...(opts.device ? [`device=${opts.device}`] : [])]);
       const config = parseTrainConfig(raw);
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { DEMO_STAGES, runDemo, type DemoStage } from '../demo/run.js';
 import { headline } from '../report/index.js';
+import type { DeviceSpec } from '../torch/device.js';
 import { formatSeconds, progressBar, type ProgressBar } from './progress.js';
 
 export function makeDemoCommand(): Command {
@@ -9,8 +10,9 @@ export function makeDemoCommand(): Command {
     .description('the whole system on a miniature FF++-like benchmark of synthetic manipulations built from the dependencies: '
       + 'prepare, train + test Base. and MSCCNet (intra, leave-one-out), ONNX export, detect, report.html')
     .option('-o, --out <dir>', 'output folder (its ffpp, pixel-ffpp, runs, model and detect subfolders are replaced)', 'demo-out')
+    .option('--device <name>', 'where to train and test: auto (a GPU when the addon has one), cpu, cuda or cuda:N', 'auto')
     .addOption(new Option('--quick', 'a ~2 minute run with tiny sizes (for tests); the numbers mean nothing'))
-    .action(async (opts: { out: string; quick?: boolean }) => {
+    .action(async (opts: { out: string; quick?: boolean; device: string }) => {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       // one bar per stage, created when the stage starts (not at its first event) so its rate and ETA are its own
@@ -23,7 +25,7 @@ export function makeDemoCommand(): Command {
       };
       const t0 = performance.now();
       const result = await runDemo({
-        out: opts.out, size: opts.quick ? 'quick' : 'full', signal: controller.signal,
+        out: opts.out, size: opts.quick ? 'quick' : 'full', signal: controller.signal, device: opts.device as DeviceSpec,
         onEvent: (e) => {
           if (e.kind === 'planned') {
             totals = e.totals;

@@ -2,12 +2,18 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { collectInputs, detectFiles, openEngine, type EngineKind } from '../infer/index.js';
 import { ensureWritableDir } from '../data/atomic.js';
 import { variantNames } from '../models/msccnet/index.js';
+import { DEVICE_SPEC, type DeviceSpec } from '../torch/device.js';
 import { progressBar } from './progress.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
   return n;
+}
+
+function deviceSpec(value: string): string {
+  if (!DEVICE_SPEC.test(value)) throw new InvalidArgumentError(`expected auto, cpu, cuda or cuda:N, got '${value}'`);
+  return value;
 }
 
 function probability(value: string): number {
@@ -18,7 +24,7 @@ function probability(value: string): number {
 
 interface DetectCliOptions {
   model: string; engine: EngineKind; threads?: number; face: boolean; format: 'text' | 'json'; out: string;
-  threshold: number; frames: number; maxSide: number; maxMegapixels: number; variant?: string; inputSize?: number;
+  threshold: number; frames: number; maxSide: number; maxMegapixels: number; variant?: string; inputSize?: number; device: string;
 }
 
 function positiveNumber(value: string): number {
@@ -35,6 +41,7 @@ export function makeDetectCommand(): Command {
     .requiredOption('-m, --model <file|dir>', 'model.onnx (from `msccnet export`), weights .safetensors, or a run/checkpoint folder of `msccnet train`')
     .addOption(new Option('--engine <name>', 'inference engine').choices(['onnx', 'torch']).default('onnx'))
     .option('--threads <n>', 'intra-op threads', positiveInt)
+    .option('--device <name>', 'with --engine torch: auto, cpu, cuda or cuda:N', deviceSpec, 'cpu')
     .option('--no-face', 'classify the whole image instead of detected faces')
     .addOption(new Option('--format <kind>', 'stdout: a summary line per input, or one JSON result per line').choices(['text', 'json']).default('text'))
     .option('-o, --out <dir>', 'folder for <name>.json, <name>.mask.png, <name>.overlay.png', 'detections')
@@ -47,7 +54,7 @@ export function makeDetectCommand(): Command {
     .action(async (inputs: string[], opts: DetectCliOptions) => {
       await ensureWritableDir(opts.out);
       const files = await collectInputs(inputs);
-      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize });
+      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize, device: opts.device as DeviceSpec });
       const bar = files.length > 1 && opts.format === 'text' ? progressBar('detect', files.length) : null;
       let failed = 0;
       try {

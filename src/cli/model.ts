@@ -4,6 +4,7 @@ import { InputFileError } from '../errors.js';
 import { DETFILL_OFFSET_BASIS } from '../models/detfill.js';
 import { runDetfillCheck } from '../models/detfill-check.js';
 import { buildMsccnet, variantConfig, variantNames } from '../models/msccnet/index.js';
+import type { DeviceSpec } from '../torch/device.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -38,15 +39,16 @@ export function makeModelCommand(): Command {
     .option('--mask-index <n,k,row,col>', 'mask-logit index to print (repeatable; default: corners and centre)', multiIndex)
     .option('--samples <expected.json>', "also print each stage's values at the sample indices of a fixture-format file (`stages.<name>.samples[].index`)")
     .option('--threads <n>', 'intra-op threads', positiveInt)
+    .option('--device <name>', 'where --check-detfill runs: auto, cpu, cuda or cuda:N', 'cpu')
     .action((opts: { summary?: boolean; variant?: string[]; checkDetfill?: boolean; size: number; batch: number;
-      offsetBasis: number; maskIndex?: number[][]; samples?: string; threads?: number }, command: Command) => {
+      offsetBasis: number; maskIndex?: number[][]; samples?: string; threads?: number; device: string }, command: Command) => {
       if (!opts.summary && !opts.checkDetfill) command.error('error: give --summary and/or --check-detfill');
       if (opts.summary) printSummary(opts.variant ?? variantNames());
       if (opts.checkDetfill) {
         const last = Math.ceil(opts.size / 8) - 1;
         const maskIndices = opts.maskIndex ?? [[0, 0, 0, 0], [0, 1, 0, last], [0, 1, last >> 1, last >> 1], [0, 0, last, 0], [0, 1, last, last]];
         const stageSamples = opts.samples === undefined ? undefined : readSampleIndices(opts.samples);
-        const result = runDetfillCheck({ size: opts.size, batch: opts.batch, offsetBasis: opts.offsetBasis, maskIndices, stageSamples, threads: opts.threads });
+        const result = runDetfillCheck({ size: opts.size, batch: opts.batch, offsetBasis: opts.offsetBasis, maskIndices, stageSamples, threads: opts.threads, device: opts.device as DeviceSpec });
         console.log(JSON.stringify(result, null, 1));
       }
     });

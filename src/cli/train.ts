@@ -21,6 +21,7 @@ interface TrainCliOptions {
   resume?: boolean;
   overwrite?: boolean;
   helpConfig?: boolean;
+  device?: string;
   nproc?: number;
   rank?: number;
   worldSize?: number;
@@ -33,6 +34,7 @@ export function makeTrainCommand(): Command {
     .description('train MSCCNet with the official recipe (or a variant): run folder with config, log.jsonl, checkpoints')
     .option('-c, --config <file>', 'JSON or YAML training config (see --help-config)')
     .option('--set <key=value>', 'override one field, e.g. --set optim.lr=0.01 (repeatable)', collect, [])
+    .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .option('--resume', 'continue bit-for-bit from the newest complete checkpoint of run.dir')
     .option('--overwrite', 'replace the run that run.dir holds (its config.json, log.jsonl and checkpoints/ are removed)')
     .addOption(new Option('--variant <name>', 'model variant of the paper\'s ablations, over the config\'s model section (as `export --variant`)').choices(variantNames()))
@@ -48,7 +50,7 @@ export function makeTrainCommand(): Command {
         return;
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
-      const config = parseTrainConfig(applyOverrides(opts.variant === undefined ? raw : applyVariant(raw, opts.variant), opts.set));
+      const config = parseTrainConfig(applyOverrides(opts.variant === undefined ? raw : applyVariant(raw, opts.variant), [...opts.set, ...(opts.device ? [`device=${opts.device}`] : [])]));
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if ((opts.nproc ?? 1) > 1) {

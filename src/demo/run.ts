@@ -22,6 +22,7 @@ import { exportMsccnet } from '../onnx/index.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../eval/protocols.js';
 import { buildModel } from '../train/trainer.js';
+import type { DeviceSpec } from '../torch/device.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { writeReport } from '../report/index.js';
 import { spawnModuleWorker } from '../threads.js';
@@ -47,6 +48,8 @@ export interface DemoOptions {
   readonly size?: DemoSize;
   readonly onEvent?: (e: DemoEvent) => void;
   readonly signal?: AbortSignal;
+  /** where the demo trains and tests (the training config's `device`; default auto) */
+  readonly device?: DeviceSpec;
 }
 
 /** One training run's loss curve (total of the three official terms per step). */
@@ -101,11 +104,11 @@ function inputsInWorker(plan: DemoPlan, out: string, emit: (e: InputsEvent) => v
   });
 }
 
-function trainConfig(plan: DemoPlan, model: DemoModel, manifest: string, epochs: number): TrainConfig {
+function trainConfig(plan: DemoPlan, model: DemoModel, manifest: string, epochs: number, device: DeviceSpec = 'auto'): TrainConfig {
   return parseTrainConfig({
     data: { manifest, compression: plan.compression, methods: [...METHODS], augment: 'paper', cropSize: plan.cropSide, scaleBase: plan.cropSide, workers: 1, prefetch: 2 },
     model: { ...plan.model, ...MSCCNET_VARIANTS[model].config },
-    batchSize: plan.batchSize, epochs, optim: plan.optim,
+    batchSize: plan.batchSize, epochs, optim: plan.optim, device,
     // no validation during training (the demo's val split is too small to select on): the last checkpoint is tested
     run: { threads: 2, logEvery: 1, valEveryEpochs: 1000, checkpointEveryEpochs: epochs, keepLast: 1 },
   });
@@ -139,7 +142,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const curves: TrainingCurve[] = [];
   // the intra runs first (they feed export, detect and the figures), then leave-one-out
   const runs = (['intra', 'leave-one-out'] as const).flatMap((protocol) => DEMO_MODELS.map((model) => ({
-    model, protocol, config: trainConfig(plan, model, manifest, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut),
+    model, protocol, config: trainConfig(plan, model, manifest, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut, o.device),
     options: { outDir: join(out, 'runs', model), signal: o.signal },
   })));
   let total = 0;

@@ -13,6 +13,7 @@ import { applyVariant, parseTrainConfig, type TrainConfig } from '../train/confi
 import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../train/dataset.js';
 import { DatasetError } from '../train/errors.js';
 import { SamplePool } from '../train/loader.js';
+import { resolveDevice } from '../torch/device.js';
 import { buildModel, plannedSteps, train, validateSamples, type TrainEvent } from '../train/trainer.js';
 
 export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
@@ -112,6 +113,7 @@ async function trainOrResume(c: TrainConfig, o: ProtocolOptions, run: string): P
 async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult> {
   const model = await buildModel(plan.train);
   await loadCheckpoint(checkpoint, model, null);
+  model.to(resolveDevice(plan.train.device));              // validation runs wherever the model is
   const { samples } = await testSamples(plan.test);
   if (samples.length === 0) {
     throw new DatasetError(`the test set of '${plan.name}' is empty (${plan.test.manifest ?? plan.test.root}, split '${plan.test.list.split}')`,

@@ -11,7 +11,7 @@ import { applyDetfill } from '../models/detfill.js';
 import { loadModelFile, OFFICIAL_PREPROCESSING } from '../models/model-file.js';
 import { exportMsccnet, MSCCNET_IO, readMetadata, type Precision } from '../onnx/index.js';
 import { OnnxModelError } from '../onnx/errors.js';
-import { torch } from '../torch/index.js';
+import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type DeviceSpec, type Precision as TorchPrecision } from '../torch/index.js';
 import type { EngineOutput, InferenceEngine } from './pipeline.js';
 
 export type EngineKind = 'onnx' | 'torch';
@@ -92,18 +92,40 @@ export async function createOrtEngine(bytes: Uint8Array, source: string, opts: O
   };
 }
 
-/** libtorch running the module directly (eval mode, no autograd). */
-export function createTorchEngine(model: MSCCNet, opts: { threads?: number } = {}): InferenceEngine {
+/** Options of the libtorch engine. */
+export interface TorchEngineOptions {
+  threads?: number;
+  /** auto | cpu | cuda | cuda:N (default cpu); the model is moved there once */
+  device?: DeviceSpec;
+  /** fp32 (default) or autocast bf16 / fp16 (fp16 on a GPU only) */
+  precision?: TorchPrecision;
+  channelsLast?: boolean;
+}
+
+/**
+ * libtorch running the module directly (eval mode, no autograd) on a device: the model is moved
+ * once, each batch goes in from pinned memory, and both outputs come back in one host copy.
+ */
+export function createTorchEngine(model: MSCCNet, opts: TorchEngineOptions = {}): InferenceEngine {
   if (opts.threads !== undefined) torch.setNumThreads(opts.threads);
+  const device = resolveDevice(opts.device ?? 'cpu');
+  const precision = opts.precision ?? 'fp32';
+  autocastDtype(precision, device);                        // refuses fp16 on the CPU at open, not at the first image
+  if (device !== 'cpu') torch.backends.cudnn.benchmark = true;   // one input side: autotuning pays off
+  model.to(device, opts.channelsLast ? { memoryFormat: 'channelsLast' } : {}).eval();
   const side = model.config.inputSize;
   return {
     inputSide: side,
-    name: 'libtorch',
+    name: device === 'cpu' ? 'libtorch' : `libtorch ${device}${precision === 'fp32' ? '' : ` ${precision}`}`,
     async run(input, batch) {
       return torch.tidy(() => torch.noGrad(() => {
-        const out = model.forward(torch.fromTypedArray(input, [batch, 3, side, side]));
+        let x = batchToDevice(torch.fromTypedArray(input, [batch, 3, side, side]), device);
+        if (opts.channelsLast) x = x.contiguous('channelsLast');
+        const out = withPrecision(precision, device, () => model.forward(x));
+        const img = out.imgLogits.numel;
+        const both = toHost(torch.cat([out.imgLogits.flatten().float(), out.maskLogits.flatten().float()])).toTypedArray() as Float32Array;
         return {
-          imageLogits: out.imgLogits.toTypedArray() as Float32Array, maskLogits: out.maskLogits.toTypedArray() as Float32Array,
+          imageLogits: both.slice(0, img), maskLogits: both.slice(img),
           classes: out.imgLogits.shape[1], maskSide: out.maskLogits.shape[2],
         };
       }));
@@ -125,6 +147,8 @@ export interface EngineOptions extends OrtOptions {
   inputSize?: number;
   /** precision of the in-memory export when a .safetensors file runs on onnxruntime */
   precision?: Precision;
+  /** where the torch engine computes (auto | cpu | cuda | cuda:N; default cpu) */
+  device?: DeviceSpec;
 }
 
 /**
@@ -149,7 +173,7 @@ export async function openEngine(modelPath: string, opts: EngineOptions = {}): P
     throw new ModelChoiceError(`--model ${modelPath}: a PyTorch checkpoint`, `convert it first: msccnet weights convert ${modelPath} --out W.safetensors`);
   }
   const loaded = await loadModel({ weights: modelPath, variant: opts.variant, inputSize: opts.inputSize });
-  if (engine === 'torch') return createTorchEngine(loaded.model, opts);
+  if (engine === 'torch') return createTorchEngine(loaded.model, { threads: opts.threads, device: opts.device });
   return createOrtEngine(exportLoaded(loaded, opts.precision), modelPath, opts);
 }
 

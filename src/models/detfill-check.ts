@@ -1,4 +1,4 @@
-import { torch, type Tensor } from '../torch/index.js';
+import { batchToDevice, resolveDevice, toHost, torch, type DeviceSpec, type Tensor } from '../torch/index.js';
 import { DETFILL_OFFSET_BASIS, applyDetfill, detfillInput } from './detfill.js';
 import { MSCCNet } from './msccnet/index.js';
 import { tensorStats, valueAt, type TensorStats } from './stats.js';
@@ -15,6 +15,8 @@ export interface DetfillCheckOptions {
   /** stages whose full values to return in `values` (parity tests) */
   keepStages?: readonly string[];
   threads?: number;
+  /** where the forward runs (auto | cpu | cuda | cuda:N; default cpu): the GPU parity check */
+  device?: DeviceSpec;
 }
 
 /** The quantities the `msccnet-128` fixture lists, for any size: comparable with the reference. */
@@ -45,16 +47,17 @@ export function runDetfillCheck(opts: DetfillCheckOptions): DetfillCheckResult {
   const model = new MSCCNet({ inputSize: size });
   const t1 = performance.now();
   applyDetfill(model, offsetBasis);
-  model.eval();
+  const device = resolveDevice(opts.device ?? 'cpu');
+  model.to(device).eval();
   const t2 = performance.now();
   const stages: Record<string, TensorStats> = {};
   const kept: Record<string, Float32Array> = {};
   let img: Float32Array = new Float32Array(0);
   let mask: { values: Float32Array; shape: number[] } = { values: new Float32Array(0), shape: [0] };
   torch.noGrad(() => torch.tidy(() => {
-    const x = torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]);
+    const x = batchToDevice(torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]), device);
     const tap = (name: string, value: Tensor): void => {
-      const values = value.toTypedArray() as Float32Array;
+      const values = toHost(value).toTypedArray() as Float32Array;
       stages[name] = tensorStats(values, value.shape, opts.stageSamples?.[name] ?? []);
       if (name === 'img_logits') img = values;
       if (name === 'mask_logits') mask = { values, shape: value.shape };

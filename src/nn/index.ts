@@ -1,5 +1,5 @@
 /** Neural-network modules over the torch API (torch.nn): Module, layers, initialisers, SGD and AdamW, safetensors. */
-export { Module, Sequential, ModuleList, type TensorModule, type StateDict, type LoadStateDictOptions } from './module.js';
+export { Module, Sequential, ModuleList, deviceOf, type TensorModule, type StateDict, type LoadStateDictOptions } from './module.js';
 export { Parameter, Buffer } from './parameter.js';
 export {
   Conv2d, Linear, BatchNorm2d, ReLU, Dropout, Dropout2d, MaxPool2d, AdaptiveAvgPool2d,
@@ -9,6 +9,7 @@ export * as init from './init.js';
 export { Optimizer, type OptimizerState } from './optimizer.js';
 export { SGD, type SgdOptions, type ParamGroup, type SgdState } from './sgd.js';
 export { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
+export { GradScaler, type GradScalerOptions, type GradScalerState } from './grad-scaler.js';
 export {
   decodeSafetensors, encodeSafetensors, fromBytes, loadSafetensors, saveSafetensors,
   type DecodedSafetensors, type LoadedSafetensors, type RawTensor, type SafetensorsDtype,

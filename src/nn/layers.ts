@@ -127,8 +127,9 @@ export class BatchNorm2d extends Module {
   private syncForward(x: Tensor, sum: CrossProcessSum): Tensor {
     const [N, C, H, W] = x.shape;
     return torch.tidy(() => {
-      const sums = sum(torch.cat([x.sum([0, 2, 3]), torch.full([1], N * H * W, { dtype: x.dtype })]));
-      const count = sums.narrow(0, C, 1).item();
+      // the count stays a device tensor: no host read per layer (one would stall a GPU at every BatchNorm)
+      const sums = sum(torch.cat([x.sum([0, 2, 3]), torch.full([1], N * H * W, { dtype: x.dtype, device: x.device })]));
+      const count = sums.narrow(0, C, 1).detach();
       const mean = sums.narrow(0, 0, C).div(count);
       const centred = x.sub(mean.view(1, C, 1, 1));
       const variance = sum(centred.mul(centred).sum([0, 2, 3])).div(count);
@@ -138,7 +139,7 @@ export class BatchNorm2d extends Module {
         const m = this.momentum;
         torch.noGrad(() => {
           this.running_mean!.mul_(1 - m).add_(mean, m);
-          this.running_var!.mul_(1 - m).add_(variance.mul(count / Math.max(count - 1, 1)), m);
+          this.running_var!.mul_(1 - m).add_(variance.mul(count.div(count.sub(1).clamp(1))), m);
         });
       }
       return out;

@@ -5,7 +5,7 @@
  */
 import { ArgumentError } from '../errors.js';
 import { torch } from '../torch/torch.js';
-import type { Tensor } from '../torch/tensor.js';
+import type { Device, MemoryFormat, Tensor } from '../torch/tensor.js';
 import { StateDictError } from './errors.js';
 import { Buffer, Parameter } from './parameter.js';
 
@@ -72,6 +72,22 @@ export abstract class Module {
     return this.train(false);
   }
 
+  /**
+   * Moves every parameter and buffer to `device` in place (PyTorch's `module.to(device,
+   * memory_format=…)`): the Parameter objects stay the same, so build optimizers before or after.
+   * `memoryFormat: 'channelsLast'` also lays out the 4-D ones (convolution weights) as NHWC.
+   */
+  to(device: Device, opts: { memoryFormat?: MemoryFormat } = {}): this {
+    torch.noGrad(() => torch.tidy(() => {
+      for (const t of [...this.parameters(), ...this.buffers()]) {
+        let moved = t.to(device);
+        if (opts.memoryFormat !== undefined && moved.ndim === 4) moved = moved.contiguous(opts.memoryFormat);
+        t.setData(moved);
+      }
+    }));
+    return this;
+  }
+
   /** Clears every parameter's gradient (PyTorch's set_to_none=True). */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
@@ -130,6 +146,12 @@ export abstract class Module {
   dispose(): void {
     for (const t of [...this.parameters(), ...this.buffers()]) t.dispose();
   }
+}
+
+/** The device of a module's parameters (the first one's: Module.to moves them all together); 'cpu' without any. */
+export function deviceOf(m: Module): Device {
+  const first = m.parameters()[0] ?? m.buffers()[0];
+  return first === undefined ? 'cpu' : first.device;
 }
 
 /** A module mapping one tensor to one tensor: what Sequential can chain. */

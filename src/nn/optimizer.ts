@@ -104,7 +104,8 @@ export abstract class Optimizer<H extends { lr: number }> {
       }
       let named = loaded.get(p);
       if (named === undefined) loaded.set(p, named = new Map());
-      named.set(m![2]!, torch.tidy(() => new Buffer(t.detach().to(scalar ? 'float32' : p.dtype).clone())));
+      // state lives with its parameter; the step count stays a CPU scalar, as in torch.optim
+      named.set(m![2]!, torch.tidy(() => new Buffer(scalar ? t.detach().to('float32').clone() : t.detach().to(p.device, { dtype: p.dtype, copy: true }))));
     }
     for (const named of this.state.values()) for (const b of named.values()) b.dispose();
     this.state.clear();

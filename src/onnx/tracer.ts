@@ -206,6 +206,19 @@ export class TracingBackend implements Backend {
   getNumThreads(): number { return 1; }
   cudaIsAvailable(): boolean { return false; }
   cudaDeviceCount(): number { return 0; }
+  cudaSynchronize(): void { /* nothing runs asynchronously while tracing */ }
+  setCudnnBenchmark(): boolean { return false; }
+  cudnnBenchmark(): boolean { return false; }
+  pinMemory(t: H): H { return this.#wrap(this.#get(t)); }
+  isPinned(): boolean { return false; }
+  toMemoryFormat(t: H): H { return this.#wrap(this.#get(t)); }
+  isContiguousIn(): boolean { return true; }
+  autocastEnter(_deviceType: string, enabled: boolean): [boolean, string] {
+    if (enabled) this.#unsupported('autocast', 'export in fp32 (the exporter has its own precision option)');
+    return [false, 'float32'];
+  }
+  autocastExit(): void { /* autocastEnter never enables it */ }
+  isAutocastEnabled(): boolean { return false; }
 
   // ---- creation ----------------------------------------------------------------------------
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: string): H {
@@ -282,6 +295,7 @@ export class TracingBackend implements Backend {
     return d === v.dtype ? this.#wrap(v) : this.#node('Cast', [v.name], d, v.shape, { to: attr.int(ONNX_DTYPE_CODE[d]) });
   }
   toDevice(t: H): H { return this.#wrap(this.#get(t)); }
+  toWith(t: H, _device: string | null, dtype: string | null): H { return dtype === null ? this.toDevice(t) : this.toDtype(t, dtype); }
 
   // ---- reductions --------------------------------------------------------------------------
   #reduce(op: string, t: H, dims: readonly number[] | null, keepdim: boolean, dtype?: OnnxDType): H {

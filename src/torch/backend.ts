@@ -82,6 +82,23 @@ export interface Backend {
   expand(t: H, shape: readonly number[]): H;
   toDtype(t: H, dtype: string): H;
   toDevice(t: H, device: string): H;
+  /** Tensor.to(device, dtype, non_blocking, copy); null keeps the tensor's own device / dtype. */
+  toWith(t: H, device: string | null, dtype: string | null, nonBlocking: boolean, copy: boolean): H;
+  /** A copy in page-locked host memory (libtorch throws without CUDA: callers check cudaIsAvailable). */
+  pinMemory(t: H): H;
+  isPinned(t: H): boolean;
+  cudaSynchronize(): void;
+  /** at::globalContext().setBenchmarkCuDNN (torch.backends.cudnn.benchmark); returns the previous value. */
+  setCudnnBenchmark(on: boolean): boolean;
+  cudnnBenchmark(): boolean;
+  /** Tensor.contiguous(memory_format): 'channelsLast' or 'contiguous'. */
+  toMemoryFormat(t: H, format: string): H;
+  isContiguousIn(t: H, format: string): boolean;
+  /** torch.autocast.__enter__ for device type 'cpu' or 'cuda'; returns the state to restore. */
+  autocastEnter(deviceType: string, enabled: boolean, dtype: string): [enabled: boolean, dtype: string];
+  /** torch.autocast.__exit__: restores the state autocastEnter returned. */
+  autocastExit(deviceType: string, enabled: boolean, dtype: string): void;
+  isAutocastEnabled(deviceType: string): boolean;
   cat(ts: readonly H[], dim: number): H;
   stack(ts: readonly H[], dim: number): H;
   indexSelect(t: H, dim: number, index: H): H;
@@ -171,4 +188,16 @@ export function withBackend<R>(b: Backend, fn: () => R): R {
   } finally {
     active = previous;
   }
+}
+
+/**
+ * Makes `b` the active backend until the next call (null: the addon again); returns the one it
+ * replaces. For async work that must run under another backend from start to end (e.g. a whole
+ * training run under the device-checking test backend), where withBackend's synchronous scope
+ * cannot reach.
+ */
+export function useBackend(b: Backend | null): Backend | null {
+  const previous = active;
+  active = b;
+  return previous;
 }

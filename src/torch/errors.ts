@@ -22,3 +22,21 @@ export class DisposedTensorError extends MsccnetError {
       'return the tensor from the tidy() callback, or call torch.keep() on it, to use it after the scope');
   }
 }
+
+/** A device or precision the linked libtorch cannot provide (no CUDA build, fp16 on the CPU, …). */
+export class DeviceError extends MsccnetError {
+  constructor(problem: string, hint: string) {
+    super('MSCCNET_DEVICE', problem, hint);
+  }
+}
+
+/**
+ * What libtorch would refuse on a real GPU, found by the device-checking test backend
+ * (src/torch/testing.ts): an op mixing devices, or a host read of a device tensor.
+ */
+export class DeviceDisciplineError extends MsccnetError {
+  constructor(readonly op: string, problem: string) {
+    super('MSCCNET_DEVICE_DISCIPLINE', `${op}: ${problem}`,
+      'move the tensors to one device first (tensor.to(device)); read device tensors through one explicit tensor.to(\'cpu\')');
+  }
+}

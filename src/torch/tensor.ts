@@ -8,6 +8,19 @@ export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8'
 /** `'cpu'`, or `'cuda:N'` when the linked libtorch was built with CUDA. */
 export type Device = 'cpu' | `cuda:${number}` | 'cuda';
 
+/** torch.memory_format: `channelsLast` is NHWC in memory (faster convolutions on tensor cores). */
+export type MemoryFormat = 'contiguous' | 'channelsLast';
+
+/** The options of `Tensor.to` (PyTorch's keyword arguments). */
+export interface ToOptions {
+  /** also convert to this dtype (one copy for both) */
+  dtype?: DType;
+  /** host→device from pinned memory returns before the copy is done (ordered on the device's stream) */
+  nonBlocking?: boolean;
+  /** a new tensor even when nothing changes */
+  copy?: boolean;
+}
+
 /** The typed array that holds each dtype's elements (bool as 0/1 bytes, 16-bit floats as raw bits). */
 export interface TypedArrayOf {
   float32: Float32Array; float64: Float64Array; int64: BigInt64Array; int32: Int32Array; int16: Int16Array;
@@ -79,6 +92,10 @@ export class Tensor {
   get dtype(): DType { return (this.#dtype ??= backend().dtype(this.handle) as DType); }
   get device(): Device { return backend().device(this.handle) as Device; }
   get isContiguous(): boolean { return backend().isContiguous(this.handle); }
+  /** Whether the elements are laid out in `format` (PyTorch's `is_contiguous(memory_format=…)`). */
+  isContiguousIn(format: MemoryFormat): boolean { return backend().isContiguousIn(this.handle, format); }
+  /** Whether the data lives in page-locked host memory (see pinMemory). */
+  get isPinned(): boolean { return backend().isPinned(this.handle); }
 
   get requiresGrad(): boolean { return backend().requiresGrad(this.handle); }
   set requiresGrad(on: boolean) { backend().setRequiresGrad(this.handle, on); }
@@ -150,7 +167,10 @@ export class Tensor {
   log(): Tensor { return this.#un('log'); }
   sqrt(): Tensor { return this.#un('sqrt'); }
   abs(): Tensor { return this.#un('abs'); }
-  contiguous(): Tensor { return this.#un('contiguous'); }
+  /** A tensor laid out in `format` (default row-major); PyTorch's `contiguous(memory_format=…)`. */
+  contiguous(format?: MemoryFormat): Tensor {
+    return format === undefined ? this.#un('contiguous') : Tensor.wrap(backend().toMemoryFormat(this.handle, format));
+  }
   clone(): Tensor { return this.#un('clone'); }
   softmax(dim: number): Tensor { return Tensor.wrap(backend().softmax(this.handle, dim)); }
   logSoftmax(dim: number): Tensor { return Tensor.wrap(backend().logSoftmax(this.handle, dim)); }
@@ -200,10 +220,39 @@ export class Tensor {
   select(dim: number, index: number): Tensor { return Tensor.wrap(backend().select(this.handle, dim, index)); }
   indexSelect(dim: number, index: Tensor): Tensor { return Tensor.wrap(backend().indexSelect(this.handle, dim, index.handle)); }
 
-  /** Converts to a dtype or moves to a device (a new tensor; this one if nothing changes, like PyTorch). */
-  to(target: DType | Device): Tensor {
-    const h = isDevice(target) ? backend().toDevice(this.handle, target) : backend().toDtype(this.handle, target);
-    return Tensor.wrap(h);
+  /**
+   * Converts to a dtype or moves to a device (a new reference; the same data if nothing changes,
+   * like PyTorch). `to(device, { dtype, nonBlocking, copy })` is PyTorch's
+   * `to(device, dtype, non_blocking, copy)`: batches go `pinMemory().to('cuda:0', { nonBlocking: true })`.
+   */
+  to(target: DType | Device, opts?: ToOptions): Tensor {
+    const device = isDevice(target);
+    if (opts === undefined) return Tensor.wrap(device ? backend().toDevice(this.handle, target) : backend().toDtype(this.handle, target));
+    return Tensor.wrap(backend().toWith(this.handle, device ? target : null, device ? opts.dtype ?? null : target,
+      opts.nonBlocking ?? false, opts.copy ?? false));
+  }
+  /**
+   * A copy in page-locked host memory, from which `to(cuda, { nonBlocking: true })` copies
+   * asynchronously. Without CUDA (a CPU libtorch) there is nothing to pin for, and libtorch
+   * would throw: this tensor itself is returned, so CPU code needs no branch.
+   */
+  pinMemory(): Tensor {
+    if (!backend().cudaIsAvailable()) return this;
+    return Tensor.wrap(backend().pinMemory(this.handle));
+  }
+  /**
+   * Points this object at `source`'s data, as PyTorch's `param.data = source`: the object (and
+   * so its identity as a module's parameter or an optimizer's key) stays, requiresGrad is kept.
+   * `source` is not consumed.
+   */
+  setData(source: Tensor): void {
+    const requiresGrad = this.requiresGrad;
+    const h = backend().detach(source.handle);
+    if (requiresGrad) backend().setRequiresGrad(h, true);
+    backend().dispose(this.handle);
+    this.#handle = h;
+    this.#shape = undefined;
+    this.#dtype = undefined;
   }
   float(): Tensor { return this.to('float32'); }
   double(): Tensor { return this.to('float64'); }

@@ -127,6 +127,26 @@ function enableGrad<R>(fn: () => R): R {
   }
 }
 
+/** The lower-precision dtypes autocast runs in (torch.autocast's `dtype`). */
+export type AutocastDtype = 'bfloat16' | 'float16';
+
+/**
+ * Runs fn (synchronous) with autocast on for `device`'s type, as `with torch.autocast(device_type,
+ * dtype):` — matmuls and convolutions run in `dtype`, precision-sensitive ops (softmax, losses,
+ * reductions) in float32, parameters stay float32. libtorch's CPU autocast supports bfloat16 only.
+ */
+function autocast<R>(device: Device, opts: { dtype: AutocastDtype; enabled?: boolean }, fn: () => R): R {
+  const type = device === 'cpu' ? 'cpu' : 'cuda';
+  const [enabled, dtype] = backend().autocastEnter(type, opts.enabled ?? true, opts.dtype);
+  try {
+    const result = fn();
+    if (result instanceof Promise) throw new ArgumentError('autocast(fn)', 'a synchronous function', result, 'await outside autocast()');
+    return result;
+  } finally {
+    backend().autocastExit(type, enabled, dtype);
+  }
+}
+
 function tensors(list: readonly Tensor[], what: string): Handle[] {
   if (!Array.isArray(list) || list.length === 0) throw new ArgumentError(what, 'a non-empty array of tensors', list);
   return list.map((t) => t.handle);
@@ -190,7 +210,21 @@ export const torch = {
   cuda: {
     isAvailable: () => backend().cudaIsAvailable(),
     deviceCount: () => backend().cudaDeviceCount(),
+    /** Waits for every queued kernel and copy on the current GPU (torch.cuda.synchronize); for timing. */
+    synchronize: (): void => { if (backend().cudaIsAvailable()) backend().cudaSynchronize(); },
   },
+  backends: {
+    cudnn: {
+      /**
+       * torch.backends.cudnn.benchmark: cuDNN times its convolution algorithms on the first call
+       * of each input shape and keeps the fastest (worth it when shapes are fixed, as in training
+       * at one crop size). A flag only on a CPU build.
+       */
+      get benchmark(): boolean { return backend().cudnnBenchmark(); },
+      set benchmark(on: boolean) { backend().setCudnnBenchmark(on); },
+    },
+  },
+  autocast,
   /** A device after checking it exists in the linked libtorch. */
   device: (name: string): Device => {
     if (!isDevice(name)) throw new ArgumentError('device', "'cpu', 'cuda' or 'cuda:N'", name);

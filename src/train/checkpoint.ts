@@ -9,9 +9,9 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Module, Optimizer, OptimizerState } from '../nn/index.js';
+import type { GradScalerState, Module, Optimizer, OptimizerState } from '../nn/index.js';
 import { encodeSafetensors, loadSafetensors } from '../nn/index.js';
-import { torch } from '../torch/index.js';
+import { cpuCopies, torch } from '../torch/index.js';
 import { CheckpointError } from './errors.js';
 
 export interface CheckpointState {
@@ -27,6 +27,8 @@ export interface CheckpointState {
   readonly bestMIoU: number | null;
   readonly worldSize: number;
   readonly savedAt: string;
+  /** the fp16 gradient scaler's state (GradScaler.state_dict() names), in fp16 runs */
+  readonly scaler?: GradScalerState;
 }
 
 export const RNG_SCHEME = 'derived-v1: order=Rng(seed,epoch) augment=Rng(seed,epoch,position) torch.manualSeed(hashKey(seed,step,rank))';
@@ -53,8 +55,17 @@ export async function saveCheckpoint(dir: string, name: string, model: Module, o
   const tmp = join(dir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   const opt = optimizer.stateDict();
-  await writeFileSynced(join(tmp, 'model.safetensors'), encodeSafetensors(model.stateDict(), { format: 'pt', ...modelMetadata }));
-  await writeFileSynced(join(tmp, 'optimizer.safetensors'), encodeSafetensors(opt.tensors, { paramGroups: JSON.stringify(opt.paramGroups) }));
+  // written from CPU copies (explicit, one per tensor), so a run saved on a GPU resumes anywhere
+  const own = model.stateDict();
+  const weights = cpuCopies(own);
+  const optState = cpuCopies(opt.tensors);
+  try {
+    await writeFileSynced(join(tmp, 'model.safetensors'), encodeSafetensors(weights, { format: 'pt', ...modelMetadata }));
+    await writeFileSynced(join(tmp, 'optimizer.safetensors'), encodeSafetensors(optState, { paramGroups: JSON.stringify(opt.paramGroups) }));
+  } finally {
+    for (const [k, t] of weights) if (t !== own.get(k)) t.dispose();
+    for (const [k, t] of optState) if (t !== opt.tensors.get(k)) t.dispose();
+  }
   await writeFileSynced(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
   const target = join(dir, name);
   const old = `${target}.old-${randomBytes(4).toString('hex')}`;

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, InputFileError } from '../errors.js';
 import { MsccnetConfigSchema, variantConfig } from '../models/index.js';
+import { DEVICE_SPEC, PRECISIONS } from '../torch/device.js';
 
 export const AUGMENT_PRESETS = ['official', 'paper'] as const;
 export type AugmentPreset = (typeof AUGMENT_PRESETS)[number];
@@ -94,6 +95,13 @@ export const TrainConfigSchema = z.strictObject({
   microBatch: z.number().int().min(0).default(0)
     .describe('samples per forward; the batch is accumulated over batchSize/(microBatch·processes) passes (0: whole batch at once)'),
   seed: z.number().int().min(0).default(866).describe('seed of data order, augmentation and dropout (official 866)'),
+  device: z.string().regex(DEVICE_SPEC, 'expected auto, cpu, cuda or cuda:N').default('auto')
+    .describe('auto (a GPU when the addon sees one, else the CPU), cpu, cuda (GPU = local rank) or cuda:N; a run resumes on any device'),
+  precision: z.enum(PRECISIONS).default('fp32')
+    .describe('fp32, or autocast: bf16 (GPU, and CPU) or fp16 (GPU only, with a gradient scaler)'),
+  channelsLast: z.boolean().default(false).describe('NHWC memory format for weights and inputs (faster convolutions on tensor cores)'),
+  cudnnBenchmark: z.boolean().default(true)
+    .describe('let cuDNN time its convolution algorithms per input shape (the crop size is fixed); no effect on the CPU'),
 });
 
 export type TrainConfig = z.output<typeof TrainConfigSchema>;

@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
 import { loadPretrained, loadWeights, modelFileMetadata, MSCCNet, type LoadReport } from '../models/index.js';
-import { AdamW, SGD, type Optimizer } from '../nn/index.js';
-import { torch, type Tensor } from '../torch/index.js';
+import { AdamW, deviceOf, GradScaler, SGD, type Optimizer } from '../nn/index.js';
+import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
 import {
   loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState,
@@ -105,9 +105,9 @@ export async function buildModel(config: TrainConfig, onPretrained?: (report: Lo
   return model;
 }
 
-/** Only the fields that change the trajectory must match on resume (not run.* housekeeping). */
+/** Only the fields that change the trajectory must match on resume (not run.* housekeeping, nor the device). */
 function trajectory(c: TrainConfig): unknown {
-  const { run: _run, data, ...rest } = c;
+  const { run: _run, data, device: _device, cudnnBenchmark: _benchmark, ...rest } = c;
   const { workers: _w, prefetch: _p, ...dataRest } = data;
   return { ...rest, data: dataRest };
 }
@@ -123,6 +123,9 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   const ckptDir = join(runDir, 'checkpoints');
   const logPath = join(runDir, 'log.jsonl');
   if (config.run.threads > 0) torch.setNumThreads(config.run.threads);
+  const device = resolveDevice(config.device, rank);
+  autocastDtype(config.precision, device);                // refuses fp16 on the CPU before any work
+  if (device !== 'cpu') torch.backends.cudnn.benchmark = config.cudnnBenchmark;
   if (config.batchSize % world !== 0) {
     throw new DatasetError(`batchSize ${config.batchSize} is not divisible by ${world} processes`, 'pick a batch size that is a multiple of the process count');
   }
@@ -143,6 +146,8 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   torch.manualSeed(hashKey([config.seed]));                // the initial weights are a function of the seed
   let pretrained: LoadReport | null = null;
   const model = await buildModel(config, (report) => { pretrained = report; });
+  model.to(device, config.channelsLast ? { memoryFormat: 'channelsLast' } : {});   // once: the optimiser's state follows the parameters
+  const scaler = new GradScaler({ enabled: config.precision === 'fp16' });
   const o = config.optim;
   const optimizer: Optimizer<{ lr: number }> = o.optimizer === 'adamw'
     ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
@@ -166,6 +171,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
     }
     step = state.step;
     bestMIoU = state.bestMIoU;
+    if (state.scaler !== undefined) scaler.loadStateDict(state.scaler);
   } else if (lead) {
     await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
   }
@@ -194,7 +200,8 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   let validation: EvaluationResult | null = null;
   const checkpoint = async (epoch: number, mIoU: number | null): Promise<void> => {
     if (!lead) return;
-    const state: CheckpointState = { step, epoch, seed: config.seed, rng: RNG_SCHEME, mIoU, bestMIoU, worldSize: world, savedAt: new Date().toISOString() };
+    const state: CheckpointState = { step, epoch, seed: config.seed, rng: RNG_SCHEME, mIoU, bestMIoU, worldSize: world, savedAt: new Date().toISOString(),
+      ...(scaler.enabled ? { scaler: scaler.stateDict() } : {}) };
     const fileMetadata = modelFileMetadata(model.config);
     lastCheckpoint = await saveCheckpoint(ckptDir, stepName(step), model, optimizer, state, fileMetadata);
     await pruneCheckpoints(ckptDir, config.run.keepLast);
@@ -220,7 +227,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
         const ts = performance.now();
         const lr = polyLr(step, schedule);
         optimizer.lr = lr;
-        const losses = trainStep(model, optimizer, batch, micro, localBatch, config, rank, step, group);
+        const losses = trainStep(model, optimizer, batch, micro, localBatch, config, rank, step, group, device, scaler);
         step++;
         const seconds = (performance.now() - ts) / 1000;
         sinceLog = { steps: sinceLog.steps + 1, images: sinceLog.images + batch.count * world, seconds: sinceLog.seconds + seconds };
@@ -259,34 +266,48 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   return { runDir, step, lastCheckpoint, validation, bestMIoU, skipped: skippedTotal, notes: run.notes };
 }
 
-/** One optimiser step over a (local) batch, accumulated over micro-batches; returns the loss terms. */
+/**
+ * One optimiser step over a (local) batch, accumulated over micro-batches; returns the loss terms.
+ * Batches are built on the CPU and copied to the device; the loss terms are summed on the device
+ * and read in one host copy per step (plus the scaler's inf/NaN check under fp16).
+ */
 function trainStep(model: MSCCNet, optimizer: Optimizer<{ lr: number }>, batch: TrainBatch, micro: number, localBatch: number, config: TrainConfig, rank: number,
-  step: number, group: ProcessGroup | null): Record<string, number> {
+  step: number, group: ProcessGroup | null, device: Device, scaler: GradScaler): Record<string, number> {
   torch.manualSeed(hashKey([config.seed, step, rank]));   // dropout draws depend on the step alone: exact resume
   model.train();
   optimizer.zeroGrad();
   const S = batch.size;
-  const sums: Record<string, number> = {};
+  let keys: string[] = [];
+  let sums: Tensor | null = null;
   for (const [start, n] of microBatches(batch.count, micro, group !== null && config.distributed.syncBn ? localBatch : null)) {
     const frac = n / batch.count;
-    torch.tidy(() => {
-      const x = torch.tensor(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]);
-      const segmentation = torch.tensor(batch.targets.subarray(start * S * S, (start + n) * S * S), [n, S, S]);
-      const label = torch.tensor(batch.labels.subarray(start, start + n), [n]);
-      const out = model.forward(x);
-      const l = trainingLoss(out, { segmentation, label }, config.losses, model.config.auxLoss);
-      (frac === 1 ? l.total : l.total.mul(frac)).backward();
-      for (const [k, t] of Object.entries(l.terms) as [string, Tensor][]) sums[k] = (sums[k] ?? 0) + t.item() * frac;
-      sums.total = (sums.total ?? 0) + l.total.item() * frac;
-      return null;
+    const accumulated: Tensor = torch.tidy(() => {
+      let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
+      if (config.channelsLast) x = x.contiguous('channelsLast');
+      const segmentation = batchToDevice(torch.fromTypedArray(batch.targets.subarray(start * S * S, (start + n) * S * S), [n, S, S]), device);
+      const label = batchToDevice(torch.fromTypedArray(batch.labels.subarray(start, start + n), [n]), device);
+      const l = withPrecision(config.precision, device, () =>
+        trainingLoss(model.forward(x), { segmentation, label }, config.losses, model.config.auxLoss));
+      scaler.scale(frac === 1 ? l.total : l.total.mul(frac)).backward();
+      const terms = Object.entries(l.terms) as [string, Tensor][];
+      keys = [...terms.map(([k]) => k), 'total'];
+      const values = torch.stack([...terms.map(([, t]) => t.detach().float()), l.total.detach().float()]).mul(frac);
+      return sums === null ? values : sums.add(values);
     });
+    sums?.dispose();
+    sums = accumulated;
   }
+  const host = toHost(sums!);                               // the step's one host copy of its losses
+  const values = Array.from(host.toTypedArray() as Float32Array);
+  host.dispose();
+  sums!.dispose();
+  const losses = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
   group?.allReduceGradients(model);
-  optimizer.step();
-  if (group === null) return sums;
+  scaler.step(optimizer);
+  scaler.update();
+  if (group === null) return losses;
   // the logged terms are the global batch's: the mean of the ranks' (equal-weight) local means
-  const keys = Object.keys(sums);
-  const totals = group.allReduceNumbers(keys.map((k) => sums[k]));
+  const totals = group.allReduceNumbers(keys.map((k) => losses[k]));
   return Object.fromEntries(keys.map((k, i) => [k, totals[i] / group.worldSize]));
 }
 
@@ -335,7 +356,7 @@ export async function validateSamples(model: MSCCNet, config: TrainConfig, pool:
   const shard = samples.filter((_, i) => i % world === rank);
   model.eval();
   // the run keeps its model: this engine only borrows it
-  const engine: InferenceEngine = { ...createTorchEngine(model), release: async () => undefined };
+  const engine: InferenceEngine = { ...createTorchEngine(model, { device: deviceOf(model), precision: config.precision, channelsLast: config.channelsLast }), release: async () => undefined };
   const evaluator = await evaluateInto(engine, shard, {
     pool, batchSize: Math.max(1, config.microBatch || Math.min(8, config.batchSize)), prefetch: config.data.prefetch, onSkip,
   });
