@@ -1,8 +1,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { applyOverrides, describeConfig, parseTrainConfig, readConfigFile } from '../train/config.js';
-import { initProcessGroup, type ProcessGroup } from '../train/distributed.js';
+import { initProcessGroup, resolveBackend, type ProcessGroup } from '../train/distributed.js';
 import { DistributedError } from '../train/errors.js';
-import { freePort, launchWorkers, withoutOption } from '../train/launch.js';
+import { configuredDevice, freePort, launchWorkers, localRank, rankDevice, withoutOption } from '../train/launch.js';
+import { torch } from '../torch/index.js';
 import { train } from '../train/trainer.js';
 import { progressBar } from './progress.js';
 
@@ -32,7 +33,7 @@ export function makeTrainCommand(): Command {
     .option('--set <key=value>', 'override one field, e.g. --set optim.lr=0.01 (repeatable)', collect, [])
     .option('--resume', 'continue bit-for-bit from the newest checkpoint of run.dir')
     .option('--help-config', 'list every config field with its default and description')
-    .option('--nproc <n>', 'data-parallel processes on this machine (c10d Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
+    .option('--nproc <n>', 'data-parallel processes on this machine (one GPU each on a CUDA build: NCCL; else Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
     .option('--rank <r>', 'this process\'s rank, 0 … world size − 1 (one command per process, e.g. on several machines)', positiveInt)
     .option('--world-size <n>', 'total processes over all machines', positiveInt)
     .option('--master-addr <host>', 'address of rank 0 (default: distributed.masterAddr)')
@@ -44,6 +45,8 @@ export function makeTrainCommand(): Command {
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
       const config = parseTrainConfig(applyOverrides(raw, opts.set));
+      const device = configuredDevice(config);
+      const gpus = device === 'cpu' ? 0 : torch.cuda.deviceCount();
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if ((opts.nproc ?? 1) > 1) {
@@ -53,9 +56,9 @@ export function makeTrainCommand(): Command {
         }
         const masterAddr = opts.masterAddr ?? '127.0.0.1';
         const masterPort = opts.masterPort ?? await freePort(masterAddr);
-        console.error(`starting ${opts.nproc} processes (rendezvous ${masterAddr}:${masterPort}, Gloo)`);
+        console.error(`starting ${opts.nproc} processes (rendezvous ${masterAddr}:${masterPort}, ${resolveBackend(config.distributed.backend, rankDevice(device, 0, opts.nproc!, gpus))})`);
         await launchWorkers({
-          nproc: opts.nproc!, script: process.argv[1], execArgv: process.execArgv, signal: controller.signal, masterAddr, masterPort,
+          nproc: opts.nproc!, script: process.argv[1], execArgv: process.execArgv, signal: controller.signal, masterAddr, masterPort, device, gpus,
           args: ['train', ...withoutOption(withoutOption(withoutOption(process.argv.slice(process.argv.indexOf('train') + 1), '--nproc'), '--master-addr'), '--master-port')],
         });
         return;
@@ -74,6 +77,7 @@ export function makeTrainCommand(): Command {
           rank: opts.rank, worldSize: opts.worldSize, masterAddr: opts.masterAddr ?? config.distributed.masterAddr,
           masterPort: opts.masterPort ?? config.distributed.masterPort, timeoutSeconds: config.distributed.timeoutSeconds,
           networkInterface: config.distributed.networkInterface, backend: config.distributed.backend,
+          device: rankDevice(device, localRank(), 1, gpus),
         });
       }
       let bar: ReturnType<typeof progressBar> | null = null;
