@@ -41,6 +41,8 @@ export interface GpuCheckOptions {
   warmup: number;
   steps: number;
   precisions: Precision[];
+  /** checks not started within this many seconds print `skipped` (the whole run must stay under 8 minutes) */
+  budgetSeconds: number;
 }
 
 /** The issue's sizes: 512², training batch 16, inference batch 32. */
@@ -312,12 +314,17 @@ export async function runGpuCheck(o: GpuCheckOptions, print: (line: Line) => voi
   const lines: Line[] = [];
   const emit = (line: Line): void => { lines.push(line); print(line); };
   const attempt = async (check: string, fn: () => Line | Promise<Line>, precision?: Precision): Promise<Line | null> => {
+    const tag = precision === undefined ? {} : { precision };
+    if ((performance.now() - t0) / 1000 > o.budgetSeconds) {
+      emit({ check, device: o.device, ...tag, skipped: `over the ${o.budgetSeconds} s budget` });
+      return null;
+    }
     try {
       const line = await fn();
       emit(line);
       return line;
     } catch (err) {
-      emit({ check, device: o.device, ...(precision === undefined ? {} : { precision }), error: err instanceof Error ? err.message : String(err) });
+      emit({ check, device: o.device, ...tag, error: err instanceof Error ? err.message : String(err) });
       return null;
     }
   };
@@ -353,6 +360,7 @@ export async function runGpuCheck(o: GpuCheckOptions, print: (line: Line) => voi
     passed: verdicts.filter((l) => passed(l) === true).map(label),
     failed: verdicts.filter((l) => passed(l) === false).map(label),
     errors: verdicts.filter((l) => 'error' in l).map(label),
+    skipped: verdicts.filter((l) => 'skipped' in l).map(label),
     seconds: (performance.now() - t0) / 1000,
   });
   return lines;
@@ -369,12 +377,13 @@ export function parseGpuCheckArgs(argv: readonly string[], env: NodeJS.ProcessEn
       python: { type: 'string', default: env.PYTHON ?? 'python3' },
       'pytorch-script': { type: 'string', default: 'bench/pytorch/msccnet.py' },
       precisions: { type: 'string', default: 'fp32,bf16' },
+      'budget-seconds': { type: 'string', default: '330' },
     },
   });
   const precisions = values.precisions.split(',').filter((p): p is Precision => p === 'fp32' || p === 'bf16' || p === 'fp16');
   return {
     device: torch.device(values.device), fixtures: values.fixtures, python: values.python, pytorchScript: values['pytorch-script'],
-    precisions, ...(values.tiny ? TINY : FULL),
+    precisions, budgetSeconds: Number(values['budget-seconds']), ...(values.tiny ? TINY : FULL),
   };
 }
 
