@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initProcessGroup, resolveBackend } from '../../src/train/distributed.js';
 import { DistributedError } from '../../src/train/errors.js';
-import { configuredDevice, freePort, localRank, rankDevice } from '../../src/train/launch.js';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configuredDevice, freePort, launchWorkers, localRank, rankDevice } from '../../src/train/launch.js';
 import { distributedNative } from '../../src/torch/index.js';
 
 test('--nproc on a machine with GPUs: rank r trains on cuda:r (LOCAL_RANK), for cuda and auto', () => {
@@ -43,4 +46,28 @@ test('nccl on an addon built without it is a DistributedError before any rendezv
   const port = await freePort();
   await assert.rejects(initProcessGroup({ rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutSeconds: 1, backend: 'nccl', device: 'cuda:0' }),
     (e: unknown) => e instanceof DistributedError && /built against a CUDA libtorch with NCCL/.test(e.message) && /LIBTORCH=python/.test(e.message));
+});
+
+test('launchWorkers tells each rank its LOCAL_RANK and, on GPUs, its device through --set device=cuda:r', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-launch-'));
+  try {
+    // a stand-in worker: records what it was started with
+    const script = join(dir, 'worker.mjs');
+    await writeFile(script, "import { writeFileSync } from 'node:fs';\n"
+      + "const a = process.argv.slice(2); const rank = a[a.indexOf('--rank') + 1];\n"
+      + `writeFileSync(${JSON.stringify(dir)} + '/rank-' + rank + '.json', JSON.stringify({ args: a, localRank: process.env.LOCAL_RANK }));\n`);
+    const seen = async (rank: number): Promise<{ args: string[]; localRank: string }> => JSON.parse(await readFile(join(dir, `rank-${rank}.json`), 'utf8'));
+    await launchWorkers({ nproc: 2, script, execArgv: [], args: ['train', '--config', 'run.yaml'], masterAddr: '127.0.0.1', masterPort: 1, device: 'auto', gpus: 2 });
+    for (const rank of [0, 1]) {
+      const { args, localRank: lr } = await seen(rank);
+      assert.equal(lr, String(rank));
+      assert.deepEqual(args.slice(0, 5), ['train', '--config', 'run.yaml', '--set', `device=cuda:${rank}`]);
+    }
+    await launchWorkers({ nproc: 2, script, execArgv: [], args: ['train'], masterAddr: '127.0.0.1', masterPort: 1, device: 'auto', gpus: 0 });
+    assert.ok(!(await seen(1)).args.includes('--set'), 'on the CPU the config is left as it is');
+    await assert.rejects(launchWorkers({ nproc: 3, script, execArgv: [], args: ['train'], masterAddr: '127.0.0.1', masterPort: 1, device: 'cuda', gpus: 2 }),
+      (e: unknown) => e instanceof DistributedError && /rank 2 would train on cuda:2/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
