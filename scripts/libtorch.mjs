@@ -67,7 +67,7 @@ export function resolveLibtorch(env = process.env) {
   if (spec === '') {
     const version = headerVersion(SYSTEM_INCLUDE);
     if (version === null) throw new LibtorchError('no libtorch headers in /usr/include', 'install Debian\'s libtorch-dev (scripts/setup does), or set LIBTORCH=python');
-    return finish({ source: 'system', root: null, include: SYSTEM_INCLUDE, lib: null, version, cxx11Abi: 1, cudaVersion: null });
+    return finish(env, { source: 'system', root: null, include: SYSTEM_INCLUDE, lib: null, version, cxx11Abi: 1, cudaVersion: null });
   }
   let root; let version = null; let cxx11Abi; let cudaVersion = null;
   if (spec === 'python') {
@@ -84,15 +84,15 @@ export function resolveLibtorch(env = process.env) {
     throw new LibtorchError(`${include} has no torch/csrc/api/include/torch/version.h`,
       spec === 'python' ? 'this PyTorch ships no C++ headers; on Debian install libtorch-dev, else point LIBTORCH at a libtorch folder' : 'LIBTORCH must hold include/ and lib/');
   }
-  return finish({ source: spec === 'python' ? 'python' : 'path', root, include, lib: join(root, 'lib'), version: version ?? headers, headerVersion: headers, cxx11Abi, cudaVersion });
+  return finish(env, { source: spec === 'python' ? 'python' : 'path', root, include, lib: join(root, 'lib'), version: version ?? headers, headerVersion: headers, cxx11Abi, cudaVersion });
 }
 
-function finish(t) {
+function finish(env, t) {
   const lib = t.lib;
   const cuda = lib !== null && existsSync(join(lib, 'libtorch_cuda.so')) && existsSync(join(lib, 'libc10_cuda.so'));
   // CUDA runtime and NCCL headers: the CUDA toolkit, or PyTorch's pip dependencies beside it (site-packages/nvidia/…)
   const sitePackages = t.root === null ? null : dirname(t.root);
-  const cudaHome = process.env.CUDA_HOME || process.env.CUDA_PATH || '/usr/local/cuda';
+  const cudaHome = env.CUDA_HOME || env.CUDA_PATH || '/usr/local/cuda';
   const cudaInclude = cuda ? firstWith([join(cudaHome, 'include'), sitePackages && join(sitePackages, 'nvidia', 'cuda_runtime', 'include'), SYSTEM_INCLUDE], 'cuda_runtime_api.h') : null;
   const ncclInclude = cudaInclude ? firstWith([sitePackages && join(sitePackages, 'nvidia', 'nccl', 'include'), join(cudaHome, 'include'), SYSTEM_INCLUDE], 'nccl.h') : null;
   // Gloo's headers: shipped in the libtorch's include/, or Debian's libgloo-dev when the torch headers are Debian's too
@@ -115,7 +115,7 @@ function finish(t) {
 export function summary(t) {
   const where = t.source === 'system' ? 'Debian libtorch-dev' : t.root;
   const device = t.cuda ? `CUDA${t.cudaVersion ? ` ${t.cudaVersion}` : ''}${t.cudaInclude === null ? ' (no CUDA headers: no NCCL, no memory stats)' : t.ncclInclude === null ? ' (no nccl.h: Gloo only)' : ' + NCCL'}` : 'CPU';
-  return `libtorch ${t.version} (${where}), ${device}, C++11 ABI ${t.cxx11Abi}`;
+  return `libtorch ${t.version} (${where}), ${device}${t.gloo ? '' : ' (no Gloo headers: no CPU process groups)'}, C++11 ABI ${t.cxx11Abi}`;
 }
 
 function main(argv) {

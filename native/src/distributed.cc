@@ -9,8 +9,14 @@
 // and ProcessGroupNCCL are c10d::Backend objects (a ProcessGroup dispatches to them); their
 // constructors (store, rank, size, options) and the TCPStore(host, TCPStoreOptions) constructor
 // kept their shape, so only the type the collectives are called on differs.
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
+
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#else
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#endif
 #ifdef USE_C10D_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
