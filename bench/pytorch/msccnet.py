@@ -1,12 +1,16 @@
 """MSCCNet in plain PyTorch, written from official-spec.md §1–§7 (the authors' code, shape by
-shape), with the official state-dict names, so that bench/train.ts can time the reference
-training step on this machine in the same run as ours and check that both are the same network
-(it loads our weights and compares eval outputs).
+shape), with the official state-dict names, so that bench/train.ts and scripts/gpu-check
+(bench/gpu-check.ts) can time the reference training step on this machine in the same run as
+ours and check that both are the same network (it loads our weights and compares eval outputs).
 
 Protocol (one request per stdin line, one JSON answer per stdout line):
   {"op": "parity", "weights": W, "input": X}   eval forward on X with weights W (safetensors)
   {"op": "step"}                                one training step (batch, side from argv)
-argv: side batch threads
+  {"op": "infer", "batch": N}                   one eval forward of N images under no_grad
+  {"op": "reset_peak"}                          restart the peak GPU memory count
+argv: side batch threads [device (cpu) [precision: fp32 | bf16 | fp16 (fp32)]]
+On a GPU every answer is timed after torch.cuda.synchronize() and carries peakBytes
+(torch.cuda.max_memory_allocated); bf16/fp16 run under torch.autocast (fp16 with a GradScaler).
 """
 import json
 import math
@@ -167,33 +171,66 @@ def read_safetensors(path):
 
 def main():
     side, batch, threads = map(int, sys.argv[1:4])
+    device = torch.device(sys.argv[4] if len(sys.argv) > 4 else 'cpu')
+    precision = sys.argv[5] if len(sys.argv) > 5 else 'fp32'
+    cuda = device.type == 'cuda'
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = MSCCNet(side)
+    if cuda:
+        torch.backends.cudnn.benchmark = True  # fixed input sizes, as our trainer
+    model = MSCCNet(side).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.009, momentum=0.9, weight_decay=5e-4)
-    x = torch.randn(batch, 3, side, side)
-    seg = torch.zeros(batch, side, side, dtype=torch.long)
-    label = torch.tensor([1, 0] * (batch // 2) + [1] * (batch % 2))
-    print(json.dumps({'ready': True, 'parameters': sum(p.numel() for p in model.parameters())}), flush=True)
+    amp_dtype = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}[precision]
+    scaler = torch.cuda.amp.GradScaler() if precision == 'fp16' else None
+    autocast = lambda: torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+    x = torch.randn(batch, 3, side, side, device=device)
+    seg = torch.zeros(batch, side, side, dtype=torch.long, device=device)
+    label = torch.tensor([1, 0] * (batch // 2) + [1] * (batch % 2), device=device)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    answer = lambda d: print(json.dumps({**d, 'peakBytes': torch.cuda.max_memory_allocated(device) if cuda else None}), flush=True)
+    print(json.dumps({'ready': True, 'parameters': sum(p.numel() for p in model.parameters()), 'torch': torch.__version__,
+                      'gpu': torch.cuda.get_device_name(device) if cuda else None}), flush=True)
     for line in sys.stdin:
         req = json.loads(line)
         if req['op'] == 'parity':
             model.load_state_dict(read_safetensors(req['weights']), strict=True)
             model.eval()
             with torch.no_grad():
-                image_logits, mask_logits, _ = model(read_safetensors(req['input'])['x'])
+                image_logits, mask_logits, _ = model(read_safetensors(req['input'])['x'].to(device))
             model.train()
             print(json.dumps({'image_logits': image_logits.flatten().tolist(), 'mask_logits': mask_logits.flatten().tolist()}), flush=True)
-        else:  # §7: three cross-entropies at full resolution, SGD + momentum + weight decay
+        elif req['op'] == 'reset_peak':
+            if cuda:
+                torch.cuda.reset_peak_memory_stats(device)
+            answer({})
+        elif req['op'] == 'infer':
+            xi = torch.randn(req['batch'], 3, side, side, device=device)
+            model.eval()
+            sync()
             t0 = time.perf_counter()
-            image_logits, mask_logits, aux = model(x)
-            up = lambda t: F.interpolate(t, size=(side, side), mode='bilinear', align_corners=False)
-            loss = (F.cross_entropy(image_logits, label) + F.cross_entropy(up(aux), seg, ignore_index=255)
-                    + F.cross_entropy(up(mask_logits), seg, ignore_index=255))
+            with torch.no_grad(), autocast():
+                model(xi)
+            sync()
+            model.train()
+            answer({'seconds': time.perf_counter() - t0})
+        else:  # §7: three cross-entropies at full resolution, SGD + momentum + weight decay
+            sync()
+            t0 = time.perf_counter()
+            with autocast():
+                image_logits, mask_logits, aux = model(x)
+                up = lambda t: F.interpolate(t, size=(side, side), mode='bilinear', align_corners=False)
+                loss = (F.cross_entropy(image_logits, label) + F.cross_entropy(up(aux), seg, ignore_index=255)
+                        + F.cross_entropy(up(mask_logits), seg, ignore_index=255))
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            print(json.dumps({'seconds': time.perf_counter() - t0, 'maxRssKiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+            if scaler is None:
+                loss.backward()
+                opt.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
+            sync()
+            answer({'seconds': time.perf_counter() - t0, 'maxRssKiB': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
 
 
 if __name__ == '__main__':

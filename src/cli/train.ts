@@ -1,9 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { applyOverrides, applyVariant, describeConfig, parseTrainConfig, readConfigFile } from '../train/config.js';
 import { variantNames } from '../models/msccnet/index.js';
-import { initProcessGroup, type ProcessGroup } from '../train/distributed.js';
+import { initProcessGroup, resolveBackend, type ProcessGroup } from '../train/distributed.js';
 import { DistributedError } from '../train/errors.js';
-import { freePort, launchWorkers, withoutOption } from '../train/launch.js';
+import { configuredDevice, freePort, launchWorkers, localRank, rankDevice, withoutOption } from '../train/launch.js';
+import { torch } from '../torch/index.js';
 import { train } from '../train/trainer.js';
 import { progressBar } from './progress.js';
 
@@ -39,7 +40,7 @@ export function makeTrainCommand(): Command {
     .option('--overwrite', 'replace the run that run.dir holds (its config.json, log.jsonl and checkpoints/ are removed)')
     .addOption(new Option('--variant <name>', 'model variant of the paper\'s ablations, over the config\'s model section (as `export --variant`)').choices(variantNames()))
     .option('--help-config', 'list every config field with its default and description')
-    .option('--nproc <n>', 'data-parallel processes on this machine (c10d Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
+    .option('--nproc <n>', 'data-parallel processes on this machine (one GPU each on a CUDA build: NCCL; else Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
     .option('--rank <r>', 'this process\'s rank, 0 … world size − 1 (one command per process, e.g. on several machines)', positiveInt)
     .option('--world-size <n>', 'total processes over all machines', positiveInt)
     .option('--master-addr <host>', 'address of rank 0 (default: distributed.masterAddr)')
@@ -51,6 +52,8 @@ export function makeTrainCommand(): Command {
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
       const config = parseTrainConfig(applyOverrides(opts.variant === undefined ? raw : applyVariant(raw, opts.variant), [...opts.set, ...(opts.device ? [`device=${opts.device}`] : [])]));
+      const device = configuredDevice(config);
+      const gpus = device === 'cpu' ? 0 : torch.cuda.deviceCount();
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if ((opts.nproc ?? 1) > 1) {
@@ -60,9 +63,9 @@ export function makeTrainCommand(): Command {
         }
         const masterAddr = opts.masterAddr ?? '127.0.0.1';
         const masterPort = opts.masterPort ?? await freePort(masterAddr);
-        console.error(`starting ${opts.nproc} processes (rendezvous ${masterAddr}:${masterPort}, Gloo)`);
+        console.error(`starting ${opts.nproc} processes (rendezvous ${masterAddr}:${masterPort}, ${resolveBackend(config.distributed.backend, rankDevice(device, 0, opts.nproc!, gpus))})`);
         await launchWorkers({
-          nproc: opts.nproc!, script: process.argv[1], execArgv: process.execArgv, signal: controller.signal, masterAddr, masterPort,
+          nproc: opts.nproc!, script: process.argv[1], execArgv: process.execArgv, signal: controller.signal, masterAddr, masterPort, device, gpus,
           args: ['train', ...withoutOption(withoutOption(withoutOption(process.argv.slice(process.argv.indexOf('train') + 1), '--nproc'), '--master-addr'), '--master-port')],
         });
         return;
@@ -81,6 +84,7 @@ export function makeTrainCommand(): Command {
           rank: opts.rank, worldSize: opts.worldSize, masterAddr: opts.masterAddr ?? config.distributed.masterAddr,
           masterPort: opts.masterPort ?? config.distributed.masterPort, timeoutSeconds: config.distributed.timeoutSeconds,
           networkInterface: config.distributed.networkInterface, backend: config.distributed.backend,
+          device: rankDevice(device, localRank(), 1, gpus),
         });
       }
       let bar: ReturnType<typeof progressBar> | null = null;

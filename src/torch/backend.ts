@@ -123,8 +123,14 @@ export interface Backend {
  * on every rank, or fails when the group's timeout expires or a peer goes away.
  */
 export interface DistributedNative {
-  /** Rendezvous through a TCPStore at masterAddr:port (rank 0 serves it), then a Gloo group; resolves to its id. */
-  pgCreate(rank: number, worldSize: number, masterAddr: string, port: number, timeoutMs: number, networkInterface: string): Promise<number>;
+  /** The c10d backends this build has: 'gloo', and 'nccl' in a CUDA build with NCCL. */
+  pgBackends(): Array<'gloo' | 'nccl'>;
+  /**
+   * Rendezvous through a TCPStore at masterAddr:port (rank 0 serves it), then a Gloo group, or an
+   * NCCL group on GPU `deviceIndex` (host tensors given to its collectives are staged through it); resolves to its id.
+   */
+  pgCreate(rank: number, worldSize: number, masterAddr: string, port: number, timeoutMs: number, networkInterface: string,
+    backend: 'gloo' | 'nccl', deviceIndex: number): Promise<number>;
   pgDestroy(group: number): void;
   /** In-place sum over the ranks of a contiguous tensor. */
   pgAllReduce(group: number, t: H): void;
@@ -135,6 +141,15 @@ export interface DistributedNative {
   /** [worldSize, ...shape] in rank order. */
   pgAllGather(group: number, t: H): H;
   pgBarrier(group: number): void;
+}
+
+/** Bytes held by the CUDA caching allocator on one GPU (as torch.cuda.memory_allocated / max_memory_allocated / memory_reserved). */
+export interface CudaMemoryStats { allocated: number; peakAllocated: number; reserved: number; peakReserved: number }
+
+/** The addon's CUDA measurement helpers (native/src/cuda.cc); each throws in a CPU build. */
+export interface CudaNative {
+  cudaMemoryStats(deviceIndex: number): CudaMemoryStats;
+  cudaResetPeakMemoryStats(deviceIndex: number): void;
 }
 
 /** Where the addon lives, relative to this file in src/torch or dist/torch. */
@@ -170,6 +185,11 @@ let native: Backend | null = null;
 /** The libtorch addon's collectives (loaded with the addon; libtorch errors become TorchError). */
 export function distributedNative(): DistributedNative {
   return (native ??= loadNative()) as unknown as DistributedNative;
+}
+
+/** The libtorch addon's CUDA measurement helpers. */
+export function cudaNative(): CudaNative {
+  return (native ??= loadNative()) as unknown as CudaNative;
 }
 let active: Backend | null = null;
 

@@ -74,7 +74,7 @@ const RunConfig = z.strictObject({
 
 const DistributedConfig = z.strictObject({
   syncBn: z.boolean().default(true).describe('synchronise BatchNorm statistics across processes (official SyncBN)'),
-  backend: z.enum(['gloo', 'nccl']).default('gloo').describe('c10d backend: gloo on CPU, nccl for CUDA builds'),
+  backend: z.enum(['auto', 'gloo', 'nccl']).default('auto').describe('c10d backend: auto = nccl when the device is a GPU, gloo on the CPU'),
   masterAddr: z.string().default('127.0.0.1').describe('address of rank 0'),
   masterPort: z.number().int().min(1).max(65535).default(29500).describe('TCP port of the rendezvous store'),
   timeoutSeconds: z.number().positive().default(1800)

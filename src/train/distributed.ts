@@ -1,7 +1,7 @@
 /**
  * Data-parallel process groups over libtorch's c10d (native/src/distributed.cc): a TCPStore
- * rendezvous at the master's address and a Gloo group, as torch.distributed with
- * init_method="tcp://" and backend="gloo". What DistributedDataParallel does around the step
+ * rendezvous at the master's address and a Gloo group (CPU) or an NCCL group (one GPU per rank),
+ * as torch.distributed with init_method="tcp://" and backend="gloo"/"nccl". What DistributedDataParallel does around the step
  * is done explicitly by the trainer: rank 0's weights broadcast once, gradients averaged in
  * flat buckets after backward, BatchNorm statistics synchronised (SyncBatchNorm) in the forward.
  */
@@ -36,7 +36,25 @@ export interface ProcessGroupOptions {
   readonly timeoutSeconds: number;
   /** network interface Gloo uses (e.g. eth0); default: loopback when the master is local, else the host's address */
   readonly networkInterface?: string;
-  readonly backend?: 'gloo' | 'nccl';
+  /** 'auto' (the default): nccl when `device` is a GPU, gloo on the CPU */
+  readonly backend?: DistributedBackend;
+  /** the device this rank trains on, already resolved: 'cpu' (default), 'cuda' or 'cuda:N' */
+  readonly device?: string;
+}
+
+export type DistributedBackend = 'auto' | 'gloo' | 'nccl';
+
+/** distributed.backend for a rank on `device`: auto picks nccl for a GPU and gloo for the CPU (as torchrun's default). */
+export function resolveBackend(backend: DistributedBackend, device: string): 'gloo' | 'nccl' {
+  if (backend !== 'auto') return backend;
+  return device.startsWith('cuda') ? 'nccl' : 'gloo';
+}
+
+/** The GPU index of 'cuda' / 'cuda:N'; null for the CPU. */
+function cudaIndex(device: string): number | null {
+  if (device === 'cuda') return 0;
+  const m = /^cuda:(\d+)$/.exec(device);
+  return m === null ? null : Number(m[1]);
 }
 
 /** Gradients are all-reduced in flat buckets of about this many bytes (DDP's default bucket_cap_mb = 25). */
@@ -48,14 +66,24 @@ export async function initProcessGroup(o: ProcessGroupOptions): Promise<C10dProc
     throw new DistributedError(`rank ${o.rank} is not in 0…${o.worldSize - 1} (world size ${o.worldSize})`,
       'give every process a distinct --rank from 0 to --world-size − 1');
   }
-  if ((o.backend ?? 'gloo') === 'nccl') {
-    throw new DistributedError('the nccl backend needs CUDA tensors, and this trainer and addon run on CPU (Debian libtorch has no CUDA)',
-      'use distributed.backend = gloo');
-  }
+  const device = o.device ?? 'cpu';
+  const backend = resolveBackend(o.backend ?? 'auto', device);
   const native = distributedNative();
+  const gpu = cudaIndex(device);
+  if (backend === 'nccl') {
+    if (!native.pgBackends().includes('nccl')) {
+      throw new DistributedError('the nccl backend needs an addon built against a CUDA libtorch with NCCL, and this one has only gloo',
+        'use distributed.backend = gloo (or auto), or rebuild the addon with LIBTORCH=python against a CUDA PyTorch (README "Training on GPUs")');
+    }
+    if (gpu === null) {
+      throw new DistributedError(`the nccl backend runs on GPUs, and rank ${o.rank} trains on ${device}`,
+        'set device to cuda (each rank of --nproc takes its own GPU), or use distributed.backend = gloo');
+    }
+  }
   const where = `${o.masterAddr}:${o.masterPort}`;
   try {
-    const id = await native.pgCreate(o.rank, o.worldSize, o.masterAddr, o.masterPort, Math.round(o.timeoutSeconds * 1000), o.networkInterface ?? '');
+    const id = await native.pgCreate(o.rank, o.worldSize, o.masterAddr, o.masterPort, Math.round(o.timeoutSeconds * 1000), o.networkInterface ?? '',
+      backend, gpu ?? -1);
     return new C10dProcessGroup(native, id, o.rank, o.worldSize);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

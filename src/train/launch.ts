@@ -1,6 +1,7 @@
 /**
  * `--nproc N` on one machine, as torchrun does it: N copies of the same command, each told its
- * rank, the world size and the rendezvous address. One rank that fails takes the others down
+ * rank, the world size and the rendezvous address (and LOCAL_RANK; on a CUDA build rank r trains
+ * on cuda:r). One rank that fails takes the others down
  * (none is left waiting in a collective), and children whose launcher died stop on their own
  * (their IPC channel closes).
  */
@@ -17,7 +18,47 @@ export interface LaunchOptions {
   readonly args: readonly string[];
   readonly masterAddr: string;
   readonly masterPort: number;
+  /** the config's `device` ('auto' when absent); rank r gets `--set device=cuda:r` when that is a GPU */
+  readonly device?: string;
+  /** GPUs on this machine (torch.cuda.deviceCount()) */
+  readonly gpus?: number;
   readonly signal?: AbortSignal;
+}
+
+/**
+ * The device of the rank with this LOCAL_RANK, as torchrun's convention: one GPU per process
+ * (cuda:LOCAL_RANK) when the config asks for cuda, or for auto on a machine with GPUs; else the CPU.
+ */
+export function rankDevice(configured: string, localRank: number, nproc: number, gpus: number): string {
+  if (configured === 'cpu' || (configured === 'auto' && gpus === 0)) return 'cpu';
+  if (/^cuda:\d+$/.test(configured)) {
+    if (nproc > 1) {
+      throw new DistributedError(`device ${configured} names one GPU, and --nproc ${nproc} gives each rank its own`,
+        'set device to cuda or auto (rank r trains on cuda:r)');
+    }
+    return configured;
+  }
+  if (configured !== 'auto' && configured !== 'cuda') {
+    throw new DistributedError(`device ${configured} is not auto, cpu, cuda or cuda:N`, 'fix the device field of the config');
+  }
+  if (localRank >= gpus) {
+    throw new DistributedError(`rank ${localRank} would train on cuda:${localRank}, and this machine has ${gpus} GPU${gpus === 1 ? '' : 's'}`,
+      gpus === 0 ? 'this addon sees no GPU: set device to cpu, or rebuild it against a CUDA libtorch (README "Training on GPUs")'
+        : `use --nproc ${gpus} or fewer`);
+  }
+  return `cuda:${localRank}`;
+}
+
+/** This process's LOCAL_RANK (set by --nproc or torchrun); 0 when started alone. */
+export function localRank(env: NodeJS.ProcessEnv = process.env): number {
+  const r = Number(env.LOCAL_RANK ?? 0);
+  return Number.isInteger(r) && r >= 0 ? r : 0;
+}
+
+/** The train config's `device` field ('auto' where the config has none). */
+export function configuredDevice(config: object): string {
+  const device = (config as { device?: unknown }).device;
+  return typeof device === 'string' ? device : 'auto';
 }
 
 export interface WorkerExit { readonly rank: number; readonly code: number | null; readonly signal: NodeJS.Signals | null }
@@ -53,6 +94,8 @@ export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
   if (!Number.isInteger(o.nproc) || o.nproc < 1) {
     throw new DistributedError(`--nproc ${o.nproc} is not a positive integer`, 'pass the number of processes, e.g. --nproc 2');
   }
+  // every rank's device before any starts: a rank without a GPU stops the launch, not one rank
+  const devices = Array.from({ length: o.nproc }, (_, rank) => rankDevice(o.device ?? 'auto', rank, o.nproc, o.gpus ?? 0));
   const children: ChildProcess[] = [];
   const exits: WorkerExit[] = [];
   let failure: WorkerExit | null = null;
@@ -64,8 +107,10 @@ export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
   try {
     await new Promise<void>((resolve) => {
       for (let rank = 0; rank < o.nproc; rank++) {
-        const child = fork(o.script, [...o.args, '--rank', String(rank), '--world-size', String(o.nproc),
-          '--master-addr', o.masterAddr, '--master-port', String(o.masterPort)], { execArgv: [...o.execArgv], stdio: 'inherit' });
+        const device = devices[rank];
+        const child = fork(o.script, [...o.args, ...(device === 'cpu' ? [] : ['--set', `device=${device}`]), '--rank', String(rank),
+          '--world-size', String(o.nproc), '--master-addr', o.masterAddr, '--master-port', String(o.masterPort)],
+        { execArgv: [...o.execArgv], stdio: 'inherit', env: { ...process.env, LOCAL_RANK: String(rank) } });
         children.push(child);
         child.once('exit', (code, signal) => {
           const exit = { rank, code, signal };

@@ -1,44 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixtureDir } from '../helpers/fixtures.js';
 import { F, torch } from '../../src/torch/index.js';
 import { loadSafetensors } from '../../src/nn/index.js';
 import { detfillInput } from '../../src/models/detfill.js';
 import { runDetfillCheck } from '../../src/models/detfill-check.js';
-import type { TensorStats } from '../../src/models/stats.js';
+import { closeTo, compareOutputs, flat, readEvalExpected } from '../helpers/msccnet-fixtures.js';
 
 // Fixture msccnet-128: the official network, detfill-v1 weights, eval mode (README §1–§6).
 // The run goes through runDetfillCheck, the function behind `msccnet model --check-detfill`.
 const dir = fixtureDir('msccnet-128');
-type Nested = number | Nested[];
-interface Expected {
-  scheme: string; offset_basis: number; input_size: number; batch: number; spectral_side_S: number;
-  img_logits: number[][]; prob_fake: number[]; mask_logits: Nested; aux_map: Nested;
-  mask_argmax_at_input_size: { fake_pixel_count_per_sample: number[]; 'near_tie_pixel_count_per_sample_abs_diff_lt_1e-4': number[] };
-  mscc_softmax_max_weight: { mean: number };
-  stages: Record<string, TensorStats>;
-}
-const expected: Expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'));
+const expected = readEvalExpected(dir);
 
-// README §6 tolerances for a float32 port.
-const closeTo = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-4 + 1e-4 * Math.abs(b);
 const STAT_REL = 1e-4;
-
-/** Worst |a−b| / (1e-4 + 1e-4·|b|) (≤ 1 passes) and the max abs and rel errors, for the report. */
-function compare(ours: ArrayLike<number>, theirs: number[]): { ratio: number; maxAbs: number; maxRel: number } {
+const compare = (ours: ArrayLike<number>, theirs: number[]): ReturnType<typeof compareOutputs> => {
   assert.equal(ours.length, theirs.length, 'element count');
-  let ratio = 0; let maxAbs = 0; let maxRel = 0;
-  for (let i = 0; i < theirs.length; i++) {
-    const d = Math.abs(ours[i] - theirs[i]);
-    ratio = Math.max(ratio, d / (1e-4 + 1e-4 * Math.abs(theirs[i])));
-    maxAbs = Math.max(maxAbs, d);
-    maxRel = Math.max(maxRel, d / Math.abs(theirs[i]));
-  }
-  return { ratio, maxAbs, maxRel };
-}
-const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
+  return compareOutputs(ours, theirs);
+};
 
 assert.equal(expected.scheme, 'detfill-v1');
 const { input_size: size, batch } = expected;
