@@ -7,6 +7,8 @@ import { MSCCNet, MsccnetConfigSchema, msccnetLosses, type MsccnetConfigInput, t
 import { IMAGENET_NORMALIZE, METHOD_NAMES, type MethodDefinition, type MethodModel, type MethodName, type MethodTargets, type NamedLosses, type Preprocessing } from './method.js';
 import { FFD_METHOD } from './ffd/index.js';
 import { MVSS_METHOD } from './mvss/index.js';
+import { MULTITASK_METHOD } from './multitask/index.js';
+import { HPFCN_METHOD } from './hpfcn/index.js';
 
 /** MSCCNet through the registry, its own class unchanged: losses and preprocessing added. */
 export class MsccnetMethod extends MSCCNet implements MethodModel<MsccnetOutputs> {
@@ -29,7 +31,7 @@ const MSCCNET_METHOD: MethodDefinition = {
   build: (config) => new MsccnetMethod(config as MsccnetConfigInput),
 };
 
-for (const def of [MSCCNET_METHOD, FFD_METHOD, MVSS_METHOD]) registry.set(def.name, def);
+for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD]) registry.set(def.name, def);
 
 /** The registered method names, in the paper's table order. */
 export function methodNames(): MethodName[] {
