@@ -46,6 +46,8 @@ export const IMAGENET_NORMALIZE = { mean: [123.675, 116.28, 103.53], std: [58.39
 export interface MethodModel<O extends MethodOutputs = MethodOutputs> extends Module {
   readonly methodName: MethodName;
   readonly preprocessing: Preprocessing;
+  /** the validated config, every default filled in (what a model file records) */
+  readonly config: object;
   forward(x: Tensor): O;
   losses(outputs: O, targets: MethodTargets): NamedLosses;
 }
