@@ -17,7 +17,8 @@ export class MsccnetMethod extends MSCCNet implements MethodModel<MsccnetOutputs
     return { ...IMAGENET_NORMALIZE, inputSize: this.config.inputSize };
   }
   losses(outputs: MsccnetOutputs, targets: MethodTargets): NamedLosses {
-    return msccnetLosses(outputs, targets, { auxLoss: this.config.auxLoss });
+    const { pix_cls_map, ...always } = msccnetLosses(outputs, targets, { auxLoss: this.config.auxLoss });
+    return pix_cls_map === undefined ? always : { ...always, pix_cls_map };
   }
 }
 

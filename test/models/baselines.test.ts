@@ -10,6 +10,7 @@ import { attentionMapTarget } from '../../src/models/ffd/index.js';
 import { BayarConv2d, edgeTarget } from '../../src/models/mvss/index.js';
 import { bilinearUpsampleWeights } from '../../src/models/hpfcn/index.js';
 import { exportMethod, exportModule } from '../../src/onnx/index.js';
+import { methodComplexity } from '../../src/models/complexity.js';
 import { ConfigError } from '../../src/errors.js';
 
 interface OfficialKeys { provenance: { repo: string; commit: string; file: string }; keys?: { key: string; shape: number[] }[]; variables?: { key: string; shape: number[] }[] }
@@ -164,4 +165,25 @@ test("mvss: the constrained (Bayar) convolution exports equal to libtorch, centr
   const out = await session.run({ gray: new ort.Tensor('float32', x.toTypedArray() as Float32Array, [2, 1, 16, 16]) });
   await session.release();
   assert.ok(relative(out.noise.data as Float32Array, ref.toTypedArray() as Float32Array) < 1e-5);
+});
+
+test('multiply-adds: the traced count of Multi-task at 64² equals the sum over its convolutions by hand', () => {
+  const side = 64;
+  let macs = 0;
+  let s = side;
+  for (const [cin, cout, stride] of [[3, 8, 1], [8, 8, 2], [8, 16, 1], [16, 16, 2], [16, 32, 1], [32, 32, 2], [32, 64, 1], [64, 64, 2], [64, 128, 1]]) {
+    s /= stride;
+    macs += s * s * cout * cin * 9;                                     // conv: output pixels × Cout × Cin × 3²
+  }
+  const deconv = (units: number[][]) => {                              // transposed conv: input pixels × Cin × Cout × 3²
+    for (const [cin, cout, stride] of units) { macs += s * s * cin * cout * 9; s *= stride; }
+  };
+  deconv([[128, 64, 1], [64, 64, 2], [64, 32, 1], [32, 32, 2]]);
+  const trunk = s;
+  for (const out of [2, 3]) { s = trunk; deconv([[32, 16, 1], [16, 16, 2], [16, 8, 1], [8, 8, 2], [8, out, 1]]); }
+  const model = buildMethod('multitask', { inputSize: side });
+  const c = methodComplexity(model);
+  assert.equal(c.macs, macs);
+  assert.equal(c.parameters, 304949);
+  model.dispose();
 });
