@@ -2,7 +2,9 @@
  * The method registry (issue 16): MSCCNet and the benchmark's baselines behind one interface
  * (method.ts), looked up by name: `buildMethod('mvss', { inputSize: 256 })`.
  */
-import { UnknownVariantError } from './errors.js';
+import type { Tensor } from '../torch/index.js';
+import { UnknownVariantError, WeightsError } from './errors.js';
+import { stateDictProblems } from './weights.js';
 import { MSCCNet, MsccnetConfigSchema, msccnetLosses, type MsccnetConfigInput, type MsccnetOutputs } from './msccnet/index.js';
 import { IMAGENET_NORMALIZE, METHOD_NAMES, type MethodDefinition, type MethodModel, type MethodName, type MethodTargets, type NamedLosses, type Preprocessing } from './method.js';
 import { FFD_METHOD } from './ffd/index.js';
@@ -49,4 +51,22 @@ export function methodDefinition(name: string): MethodDefinition {
 /** Builds a method by name over its official defaults (`config` is validated by the method's schema). */
 export function buildMethod(name: string, config: unknown = {}): MethodModel {
   return methodDefinition(name).build(config);
+}
+
+/**
+ * Loads an official state dict (names as in the authors' code) into a method: strict, except
+ * that the keys the MSCCNet paper's adaptation adds (`adaptationKeys`, e.g. MVSS-Net's image
+ * head) may be absent and then keep their initial values. Returns the keys left at their
+ * initial values.
+ */
+export function loadMethodStateDict(model: MethodModel, state: ReadonlyMap<string, Tensor>, source: string): string[] {
+  const adapted = methodDefinition(model.methodName).adaptationKeys;
+  const isAdapted = (line: string) => adapted.some((prefix) => line.startsWith(`missing: ${prefix}`));
+  const problems = stateDictProblems(model, state).filter((p) => !isAdapted(p));
+  if (problems.length > 0) {
+    throw new WeightsError(source, problems.slice(0, 20).concat(problems.length > 20 ? [`… ${problems.length - 20} more`] : []),
+      `the file must hold ${model.methodName}'s official state-dict names (see test/models/official-keys/${model.methodName}.json)`);
+  }
+  model.loadStateDict(state, { strict: false });
+  return [...model.stateDict().keys()].filter((k) => !state.has(k));
 }

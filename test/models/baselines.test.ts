@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import type { Module } from '../../src/nn/index.js';
-import { buildMethod, methodDefinition, methodNames } from '../../src/models/registry.js';
+import { buildMethod, loadMethodStateDict, methodDefinition, methodNames } from '../../src/models/registry.js';
+import { WeightsError } from '../../src/models/errors.js';
 import type { MethodModel } from '../../src/models/method.js';
 import { attentionMapTarget } from '../../src/models/ffd/index.js';
 import { BayarConv2d, edgeTarget } from '../../src/models/mvss/index.js';
@@ -186,4 +187,37 @@ test('multiply-adds: the traced count of Multi-task at 64² equals the sum over 
   assert.equal(c.macs, macs);
   assert.equal(c.parameters, 304949);
   model.dispose();
+});
+
+test('an official-layout state dict loads without the adaptation keys, which keep their values; anything else missing is refused', () => {
+  const source = buildMethod('hpfcn', { inputSize: 64 });
+  randomize(source, 9);
+  const official = new Map([...source.stateDict()].filter(([k]) => !k.startsWith('image_head.')));
+  const target = buildMethod('hpfcn', { inputSize: 64 });
+  const headBefore = target.stateDict().get('image_head.fc.weight')!.toArray();
+  assert.deepEqual(loadMethodStateDict(target, official, 'hp_fcn.ckpt'), ['image_head.fc.weight', 'image_head.fc.bias']);
+  assert.deepEqual(target.stateDict().get('logits.weight')!.toArray(), source.stateDict().get('logits.weight')!.toArray());
+  assert.deepEqual(target.stateDict().get('image_head.fc.weight')!.toArray(), headBefore);
+  official.delete('post_norm.running_var');
+  assert.throws(() => loadMethodStateDict(target, official, 'hp_fcn.ckpt'), (e: unknown) => e instanceof WeightsError && /missing: post_norm\.running_var/.test(e.message));
+});
+
+test('convTranspose2d is the adjoint of conv2d: <convT(x), y> = <x, conv(y)>, and its output side follows PyTorch', async () => {
+  const { F } = await import('../../src/torch/index.js');
+  torch.setDefaultDtype('float64');
+  try {
+    torch.manualSeed(4);
+    const w = torch.randn([6, 4, 3, 3]);                          // transposed conv 6 → 4; read as a conv weight, 4 → 6
+    const x = torch.randn([2, 6, 5, 5]);
+    const up = F.convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1 });
+    assert.deepEqual(up.shape, [2, 4, 10, 10]);                   // (5 − 1)·2 − 2 + 3 + 1
+    const y = torch.randn(up.shape);
+    const down = F.conv2d(y, w, null, { stride: 2, padding: 1 });
+    assert.deepEqual(down.shape, x.shape);
+    const lhs = up.mul(y).sum().item();
+    const rhs = x.mul(down).sum().item();
+    assert.ok(Math.abs(lhs - rhs) < 1e-9 * Math.max(1, Math.abs(lhs)), `${lhs} vs ${rhs}`);
+  } finally {
+    torch.setDefaultDtype('float32');
+  }
 });
