@@ -32,15 +32,20 @@ export interface MethodTargets {
 /** Named loss terms (the method's own log keys) and their weighted sum `total`. */
 export type NamedLosses = Readonly<Record<string, Tensor>> & { readonly total: Tensor };
 
-/** Per-channel normalisation of 0–255 RGB, (v − mean) / std, at a square input side. */
+/**
+ * What a method's input is: the image resized to inputSize², its channels in `channelOrder`,
+ * then per channel (v − mean[c]) / std[c] on 0–255 values, c in that order.
+ */
 export interface Preprocessing {
+  /** 'bgr' where the official code feeds cv2.imread's BGR planes as they are (MVSS-Net) */
+  readonly channelOrder: 'rgb' | 'bgr';
   readonly mean: readonly [number, number, number];
   readonly std: readonly [number, number, number];
   readonly inputSize: number;
 }
 
 /** ImageNet statistics in 0–255 units (torchvision's Normalize × 255). */
-export const IMAGENET_NORMALIZE = { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] } as const;
+export const IMAGENET_NORMALIZE = { channelOrder: 'rgb', mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] } as const;
 
 /** A built method: the module plus what the trainer, exporter and inference need to know. */
 export interface MethodModel<O extends MethodOutputs = MethodOutputs> extends Module {

@@ -19,12 +19,12 @@ export function methodTraceSpec(model: MethodModel): TraceSpec {
   };
 }
 
-/** The metadata a method's ONNX file carries: `method`, `config` (JSON), `inputSize`, `mean`, `std`. */
+/** The metadata a method's ONNX file carries: `method`, `config` (JSON), `inputSize`, `channelOrder`, `mean`, `std`. */
 export function methodMetadata(model: MethodModel): Record<string, string> {
   const p = model.preprocessing;
   return {
     method: model.methodName, config: JSON.stringify(model.config), inputSize: String(p.inputSize),
-    mean: p.mean.join(','), std: p.std.join(','),
+    channelOrder: p.channelOrder, mean: p.mean.join(','), std: p.std.join(','),
   };
 }
 

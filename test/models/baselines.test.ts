@@ -10,7 +10,7 @@ import type { MethodModel } from '../../src/models/method.js';
 import { attentionMapTarget } from '../../src/models/ffd/index.js';
 import { BayarConv2d, edgeTarget } from '../../src/models/mvss/index.js';
 import { bilinearUpsampleWeights } from '../../src/models/hpfcn/index.js';
-import { exportMethod, exportModule } from '../../src/onnx/index.js';
+import { exportMethod, exportModule, readMetadata } from '../../src/onnx/index.js';
 import { methodComplexity } from '../../src/models/complexity.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -39,6 +39,10 @@ async function onnxError(model: MethodModel, x: Tensor): Promise<Record<string, 
   model.eval();
   const ref = torch.noGrad(() => model.forward(x));
   const bytes = exportMethod(model).bytes;
+  const metadata = readMetadata(bytes);
+  assert.equal(metadata.method, model.methodName);
+  assert.equal(metadata.channelOrder, model.preprocessing.channelOrder);
+  assert.deepEqual(JSON.parse(metadata.config), model.config);
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   const out = await session.run({ image: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) });
   await session.release();
@@ -85,6 +89,14 @@ test('registry: the five methods by name; unknown names and bad config fields ar
   assert.equal(m.preprocessing.inputSize, 64);
   assert.ok(m.stateDict().has('classifer.fc.weight'), 'MSCCNet keeps its official keys through the registry');
   m.dispose();
+  // official input handling (see each method's source): side, channel order, mean of channel 0
+  const expected = { hpfcn: [256, 'rgb', 0], multitask: [256, 'rgb', 123.675], ffd: [299, 'rgb', 127.5], mvss: [512, 'bgr', 123.675] } as const;
+  for (const [name, [side, order, mean0]] of Object.entries(expected)) {
+    const built = buildMethod(name, name === 'mvss' ? { constrain: false } : {});
+    const p = built.preprocessing;
+    built.dispose();
+    assert.deepEqual([p.inputSize, p.channelOrder, p.mean[0]], [side, order, mean0], name);
+  }
 });
 
 test('derived supervision: FFD map target is the fake fraction per cell; MVSS edge target is the mask boundary band', () => {

@@ -76,7 +76,7 @@ export class FFD extends Module implements MethodModel<FfdOutputs> {
   }
 
   get preprocessing(): Preprocessing {
-    return { mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], inputSize: this.config.inputSize };
+    return { channelOrder: 'rgb', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], inputSize: this.config.inputSize };
   }
 
   forward(x: Tensor): FfdOutputs {

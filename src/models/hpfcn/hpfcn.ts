@@ -163,7 +163,7 @@ export class HPFCN extends Module implements MethodModel {
   }
 
   get preprocessing(): Preprocessing {
-    return { mean: [0, 0, 0], std: [255, 255, 255], inputSize: this.config.inputSize };
+    return { channelOrder: 'rgb', mean: [0, 0, 0], std: [255, 255, 255], inputSize: this.config.inputSize };
   }
 
   forward(x: Tensor): MethodOutputs {

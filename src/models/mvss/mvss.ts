@@ -147,7 +147,7 @@ export class DAHead extends Module {
   }
 }
 
-/** `rgb2gray` of the official code (it names channel 0 `b`: 0.2989·x₂ + 0.5870·x₁ + 0.1140·x₀). */
+/** `rgb2gray` of the official code on its BGR input: 0.2989·R (channel 2) + 0.5870·G + 0.1140·B (channel 0). */
 function rgb2gray(x: Tensor): Tensor {
   return x.select(1, 2).mul(0.2989).add(x.select(1, 1).mul(0.587)).add(x.select(1, 0).mul(0.114)).unsqueeze(1);
 }
@@ -212,8 +212,13 @@ export class MVSSNet extends Module implements MethodModel<MvssOutputs> {
     this.image_head = new ImageHead(2048);
   }
 
+  /**
+   * The official inference (`inference.py`, `common/transforms.py`): cv2.imread's BGR planes,
+   * resized to 512², normalised with the ImageNet mean/std listed in RGB order but applied to
+   * B, G, R as they come (and `rgb2gray` reads channel 0 as blue accordingly).
+   */
   get preprocessing(): Preprocessing {
-    return { ...IMAGENET_NORMALIZE, inputSize: this.config.inputSize };
+    return { ...IMAGENET_NORMALIZE, channelOrder: 'bgr', inputSize: this.config.inputSize };
   }
 
   forward(x: Tensor): MvssOutputs {
