@@ -59,7 +59,7 @@ export function buildMethod(name: string, config: unknown = {}): MethodModel {
  * head) may be absent and then keep their initial values. Returns the keys left at their
  * initial values.
  */
-export function loadMethodStateDict(model: MethodModel, state: ReadonlyMap<string, Tensor>, source: string): string[] {
+export function loadMethodStateDict(model: MethodModel, state: Map<string, Tensor>, source: string): string[] {
   const adapted = methodDefinition(model.methodName).adaptationKeys;
   const isAdapted = (line: string) => adapted.some((prefix) => line.startsWith(`missing: ${prefix}`));
   const problems = stateDictProblems(model, state).filter((p) => !isAdapted(p));
