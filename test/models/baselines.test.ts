@@ -233,3 +233,26 @@ test('convTranspose2d is the adjoint of conv2d: <convT(x), y> = <x, conv(y)>, an
     torch.setDefaultDtype('float32');
   }
 });
+
+test('official initialisations: ClassNSeg weights_init (not on `shared`), slim variance scaling for HP-FCN', () => {
+  const stats = (t: Tensor) => {
+    const v = t.toArray();
+    const mean = v.reduce((a, b) => a + b, 0) / v.length;
+    return { mean, std: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length), absMax: v.reduce((a, b) => Math.max(a, Math.abs(b)), 0) };
+  };
+  torch.manualSeed(12);
+  const mt = buildMethod('multitask');
+  const sd = mt.stateDict();
+  const enc = stats(sd.get('encoder.encoder.24.weight')!);              // 64 → 128 conv, 73,728 weights
+  assert.ok(Math.abs(enc.std - 0.02) < 0.001 && Math.abs(enc.mean) < 0.001, JSON.stringify(enc));
+  assert.ok(Math.abs(stats(sd.get('decoder.decoder.1.weight')!).mean - 0.5) < 0.02, 'BN weights around 0.5');
+  const shared = stats(sd.get('decoder.shared.0.weight')!);             // PyTorch default: U(±1/√fan_in), fan_in = 64·9
+  assert.ok(Math.abs(shared.std - 1 / Math.sqrt(3 * 64 * 9)) < 0.002, JSON.stringify(shared));
+  mt.dispose();
+  const hp = buildMethod('hpfcn', { inputSize: 64 });
+  const w = stats(hp.stateDict().get('resnet_small.block4.unit_1.bottleneck_v2.conv3.weight')!);   // 1×1, fan_in 256
+  const sigma = Math.sqrt(2.6 / 256);
+  assert.ok(w.absMax <= 2 * sigma + 1e-6, 'truncated at two standard deviations');
+  assert.ok(Math.abs(w.std - 0.8796 * sigma) < 0.02 * sigma, `std ${w.std} vs ${0.8796 * sigma} (a normal truncated at ±2σ keeps 0.8796σ)`);
+  hp.dispose();
+});

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Module, Parameter } from '../../nn/index.js';
-import { kaimingUniform_ } from '../../nn/init.js';
 import { IGNORE_INDEX } from '../msccnet/losses.js';
 import { ImageHead } from '../mvss/backbone.js';
 import { parseMethodConfig, type MethodModel, type MethodOutputs, type MethodTargets, type NamedLosses, type Preprocessing } from '../method.js';
@@ -30,6 +29,21 @@ function param(shape: number[], fill: (t: Tensor) => void): Parameter {
 }
 
 /**
+ * tf.contrib.layers.variance_scaling_initializer() (slim resnet_arg_scope's): a normal of
+ * std √(1.3 · 2 / fan_in) truncated at two std (redrawn beyond, as truncated_normal does).
+ */
+export function varianceScaling_(t: Tensor): void {
+  const [cout, cin, kh, kw] = t.shape;
+  const std = Math.sqrt((1.3 * 2) / (cin * kh * kw));
+  torch.tidy(() => {
+    let z = torch.randn([cout, cin, kh, kw]);
+    for (let outside = z.abs().gt(2); outside.sum().item() > 0; outside = z.abs().gt(2)) z = torch.where(outside, torch.randn(z.shape), z);
+    t.copy_(z.mul(std));
+    return null;
+  });
+}
+
+/**
  * A slim `conv2d` scope: `weights` (stored here as PyTorch OIHW), then either `BatchNorm` + ReLU
  * (the arg-scope default) or `biases` and no activation (`normalizer_fn=None, activation_fn=None`).
  */
@@ -39,7 +53,7 @@ export class SlimConv extends Module {
   readonly BatchNorm: BatchNorm2d | null;
   constructor(cin: number, cout: number, kernel: number, readonly stride: number, normalized: boolean) {
     super();
-    this.weight = param([cout, cin, kernel, kernel], (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
+    this.weight = param([cout, cin, kernel, kernel], varianceScaling_);
     this.bias = normalized ? null : param([cout], (t) => t.zero_());
     this.BatchNorm = normalized ? slimBatchNorm(cout) : null;
   }

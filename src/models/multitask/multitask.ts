@@ -25,6 +25,20 @@ function deconvBnRelu(cin: number, cout: number, stride: 1 | 2): TensorModule[] 
   return [new ConvTranspose2d(cin, cout, 3, { stride, padding: 1, outputPadding: stride - 1 }), new BatchNorm2d(cout), new ReLU()];
 }
 
+/**
+ * The official `weights_init`, applied to the encoder and to the two decoder branches (not to
+ * `shared`, which keeps PyTorch's default, as in the official code): conv and transposed-conv
+ * weights N(0, 0.02²), BN weights N(0.5, 0.02²), BN biases 0.
+ */
+function classnsegInit(branch: Module): void {
+  torch.noGrad(() => {
+    for (const [, m] of branch.namedModules()) {
+      if (m instanceof Conv2d || m instanceof ConvTranspose2d) m.weight.normal_(0, 0.02);
+      else if (m instanceof BatchNorm2d) { m.weight?.normal_(0.5, 0.02); m.bias?.zero_(); }
+    }
+  });
+}
+
 /** The official `Encoder` (keys `encoder.N.*`): 9 conv-BN-ReLU, 4 of them stride 2, to 128 channels. */
 export class Encoder extends Module {
   readonly encoder: Sequential;
@@ -32,6 +46,7 @@ export class Encoder extends Module {
     super();
     this.encoder = new Sequential(...convBnRelu(depth, 8, 1), ...convBnRelu(8, 8, 2), ...convBnRelu(8, 16, 1), ...convBnRelu(16, 16, 2),
       ...convBnRelu(16, 32, 1), ...convBnRelu(32, 32, 2), ...convBnRelu(32, 64, 1), ...convBnRelu(64, 64, 2), ...convBnRelu(64, 128, 1));
+    classnsegInit(this.encoder);
   }
   forward(x: Tensor): Tensor {
     return this.encoder.forward(x);
@@ -54,6 +69,8 @@ export class Decoder extends Module {
       ...deconvBnRelu(8, 8, 2), new ConvTranspose2d(8, out, 3, { stride: 1, padding: 1 }));
     this.segmenter = branch(2);
     this.decoder = branch(depth);
+    classnsegInit(this.segmenter);
+    classnsegInit(this.decoder);
   }
   /** latent → { segmentation logits [B, 2, H, W], reconstruction [B, depth, H, W] }. */
   forward(latent: Tensor): { segLogits: Tensor; reconstruction: Tensor } {

@@ -1,4 +1,5 @@
-import { F, type Tensor } from '../../torch/index.js';
+import { F, torch, type Tensor } from '../../torch/index.js';
+import { kaimingNormal_ } from '../../nn/init.js';
 import { BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, Sequential } from '../../nn/index.js';
 import { Bottleneck, conv1x1 } from '../resnet.js';
 
@@ -24,6 +25,9 @@ export class MvssResNet50 extends Module {
     this.layer3 = stage(512, 256, 6, 2, [1, 1, 1, 1, 1, 1]);
     this.layer4 = stage(1024, 512, 3, 1, [1, 2, 4]);
     this.fc = new Linear(2048, 1000);
+    torch.noGrad(() => {                            // the official ResNet.__init__: convs kaiming_normal (fan_out, relu); BN 1/0 (the default)
+      for (const [, m] of this.namedModules()) if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu' });
+    });
   }
   /** `base_forward`: [c1, c2, c3, c4] at strides 4, 8, 16, 16. */
   forward(x: Tensor): [Tensor, Tensor, Tensor, Tensor] {
