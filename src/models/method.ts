@@ -1,10 +1,9 @@
 /**
  * What every method of the registry (registry.ts) is: MSCCNet and the benchmark's baselines
  * behind one interface, so training, export and inference need no per-method code. Each method
- * is an nn.Module whose
- * forward returns image logits [B, 2] and mask logits [B, 2, h, w] (extra heads named), with its
- * own losses as named terms, its own preprocessing and input size, and a zod config whose
- * defaults are the authors' official ones.
+ * is an nn.Module whose forward returns image logits [B, 2] and mask logits [B, 2, h, w] (extra
+ * heads named), with its own losses as named terms, its own preprocessing and input size, and a
+ * zod config whose defaults are the authors' official ones.
  */
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
