@@ -44,7 +44,7 @@ try {
   }
 
   const { model, weightsHash } = await loadModel({ weights, overrides: modelConfig });
-  const metadata = modelMetadata('msccnet', weightsHash);
+  const metadata = modelMetadata('msccnet', weightsHash, model.config.inputSize);
   const calibration = await openCalibrationSet(set.manifest, side, { limit: 32 });
   const int8 = (o: Partial<Int8ExportOptions>) => exportMsccnetInt8(model, { batches: calibration.batches(), calibrationHash: calibration.hash, metadata, threads, ...o });
   const exports: [string, Uint8Array][] = [

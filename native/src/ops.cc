@@ -369,6 +369,11 @@ OP(indexSelect) { return W(info, torch::index_select(T(info[0]), I64(info[1]), T
 OP(conv2d) {
   return W(info, torch::conv2d(T(info[0]), T(info[1]), OptT(info[2]), Ints(info[3]), Ints(info[4]), Ints(info[5]), I64(info[6])));
 }
+// convTranspose2d(x, w [in, out/groups, kh, kw], b|null, stride[2], padding[2], outputPadding[2], groups, dilation[2])
+OP(convTranspose2d) {
+  return W(info, torch::conv_transpose2d(T(info[0]), T(info[1]), OptT(info[2]), Ints(info[3]), Ints(info[4]), Ints(info[5]), I64(info[6]),
+                                         Ints(info[7])));
+}
 // batchNorm(x, runningMean|null, runningVar|null, weight|null, bias|null, training, momentum, eps):
 // aten::batch_norm updates the running statistics in place in training mode, as F.batch_norm does.
 OP(batchNorm) {

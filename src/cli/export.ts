@@ -47,7 +47,7 @@ export function makeExportCommand(): Command {
       }
       const t0 = performance.now();
       const { model, variant, weightsHash } = await loadModel({ weights: opts.weights ?? 'detfill', variant: opts.variant, inputSize: opts.inputSize ?? 512 });
-      const metadata = modelMetadata(variant, weightsHash);
+      const metadata = modelMetadata(variant, weightsHash, model.config.inputSize);
       let summary: ExportSummary;
       let precision: string;
       if (opts.quantize === 'int8') {

@@ -5,6 +5,8 @@ import { DETFILL_OFFSET_BASIS } from '../models/detfill.js';
 import { runDetfillCheck } from '../models/detfill-check.js';
 import { buildMsccnet, variantConfig, variantNames } from '../models/msccnet/index.js';
 import type { DeviceSpec } from '../torch/device.js';
+import { buildMethod, methodDefinition } from '../models/registry.js';
+import { methodComplexity } from '../models/complexity.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -32,18 +34,20 @@ export function makeModelCommand(): Command {
     .description('MSCCNet variants: parameter counts (--summary) and the deterministic-weight check against the reference (--check-detfill)')
     .option('--summary', 'print a parameter-count table of the variants')
     .addOption(new Option('--variant <name...>', 'variants for --summary (default: all)'))
+    .addOption(new Option('--method <name...>', 'with --summary: parameters and multiply-adds at --size² of registered methods (msccnet, hpfcn, multitask, ffd, mvss)'))
     .option('--check-detfill', 'build the reference config with detfill-v1 weights, run the scheme input, print JSON')
-    .option('--size <side>', 'input side for --check-detfill (the DCT side is side/8)', positiveInt, 512)
+    .option('--size <side>', 'input side for --check-detfill (the DCT side is side/8) and for the MACs of --method', positiveInt, 512)
     .option('--batch <n>', 'batch size for --check-detfill', positiveInt, 1)
     .option('--offset-basis <n>', 'FNV-1a offset basis of the weight scheme', uint32, DETFILL_OFFSET_BASIS)
     .option('--mask-index <n,k,row,col>', 'mask-logit index to print (repeatable; default: corners and centre)', multiIndex)
     .option('--samples <expected.json>', "also print each stage's values at the sample indices of a fixture-format file (`stages.<name>.samples[].index`)")
     .option('--threads <n>', 'intra-op threads', positiveInt)
     .option('--device <name>', 'where --check-detfill runs: auto, cpu, cuda or cuda:N', 'cpu')
-    .action((opts: { summary?: boolean; variant?: string[]; checkDetfill?: boolean; size: number; batch: number;
+    .action((opts: { summary?: boolean; variant?: string[]; method?: string[]; checkDetfill?: boolean; size: number; batch: number;
       offsetBasis: number; maskIndex?: number[][]; samples?: string; threads?: number; device: string }, command: Command) => {
       if (!opts.summary && !opts.checkDetfill) command.error('error: give --summary and/or --check-detfill');
-      if (opts.summary) printSummary(opts.variant ?? variantNames());
+      if (opts.summary && opts.method !== undefined) printMethodSummary(opts.method, opts.size);
+      else if (opts.summary) printSummary(opts.variant ?? variantNames());
       if (opts.checkDetfill) {
         const last = Math.ceil(opts.size / 8) - 1;
         const maskIndices = opts.maskIndex ?? [[0, 0, 0, 0], [0, 1, 0, last], [0, 1, last >> 1, last >> 1], [0, 0, last, 0], [0, 1, last, last]];
@@ -68,6 +72,26 @@ function readSampleIndices(path: string): Record<string, number[][]> {
     (s.samples ?? []).map((x) => x.index).filter((i): i is number[] => Array.isArray(i) && i.every(Number.isInteger))]));
 }
 
+/** One row per method: its parameters and multiply-adds at side² (MSCCNet built for that side). */
+function printMethodSummary(names: readonly string[], side: number): void {
+  const rows = names.map((name) => {
+    const definition = methodDefinition(name);
+    const model = buildMethod(name, { inputSize: side });
+    const c = methodComplexity(model, side);
+    model.dispose();
+    return [name, c.parameters.toLocaleString('en-US'), `${(c.macs / 1e9).toFixed(2)} G`, definition.source];
+  });
+  printTable(['method', 'parameters', `MACs @ ${side}²`, 'source'], rows, [1, 2]);
+}
+
+function printTable(header: string[], rows: string[][], rightAligned: readonly number[]): void {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]): string => cells.map((v, c) => (rightAligned.includes(c) ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(line(r));
+}
+
 function printSummary(names: readonly string[]): void {
   const rows = names.map((name) => {
     const variant = variantConfig(name);
@@ -76,11 +100,6 @@ function printSummary(names: readonly string[]): void {
     model.dispose();
     return [name, variant.table, params.toLocaleString('en-US'), variant.description];
   });
-  const header = ['variant', 'table', 'parameters', 'description'];
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]): string => cells.map((v, c) => (c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
-  console.log(line(header));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const r of rows) console.log(line(r));
+  printTable(['variant', 'table', 'parameters', 'description'], rows, [2]);
 }
 

@@ -178,7 +178,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   await loadCheckpoint(msccnetCheckpoint, model, null);
   model.eval();
   const onnxPath = join(out, 'model', 'msccnet.onnx');
-  const exported = exportMsccnet(model, { metadata: modelMetadata('msccnet (demo: small, synthetic training data)', `checkpoint:${msccnetCheckpoint}`) });
+  const exported = exportMsccnet(model, { metadata: modelMetadata('msccnet (demo: small, synthetic training data)', `checkpoint:${msccnetCheckpoint}`, model.config.inputSize) });
   await writeFileAtomic(onnxPath, Buffer.from(exported.bytes));
   model.dispose();
   emit({ kind: 'progress', stage: 'export', done: 1 });

@@ -11,9 +11,11 @@
 export interface PreprocessSpec {
   /** square input side (official 512) */
   readonly inputSize: number;
-  /** per-channel mean, RGB order, on 0–255 values */
+  /** the input's channel order (default 'rgb'; 'bgr' where the official code feeds cv2.imread's planes as they are, MVSS-Net) */
+  readonly channelOrder?: 'rgb' | 'bgr';
+  /** per-channel mean on 0–255 values, in the input's channel order */
   readonly mean: readonly [number, number, number];
-  /** per-channel std, RGB order */
+  /** per-channel std, in the input's channel order */
   readonly std: readonly [number, number, number];
   /** `cv2-linear`: cv2.resize INTER_LINEAR on uint8, bit-exact (fixed-point) to OpenCV's x86 build */
   readonly resize: 'cv2-linear';
@@ -131,8 +133,8 @@ export function resizeLinear(src: Uint8Array, w: number, h: number, channels: nu
 
 /**
  * The crop `box` of an 8-bit 3-channel image → `spec` input, written into `out` at `offset` as
- * normalised CHW float32 in RGB order. `order` says how the image's channels are stored (`bgr`
- * for cv2-style buffers, as the training loader decodes them).
+ * normalised CHW float32 in the spec's channel order. `order` says how the image's channels are
+ * stored (`bgr` for cv2-style buffers, as the training loader decodes them).
  */
 export function preprocessInto(image: PixelImage, box: Box, spec: PreprocessSpec, out: Float32Array, offset: number, order: 'rgb' | 'bgr' = 'rgb'): void {
   const full = box.x === 0 && box.y === 0 && box.width === image.width && box.height === image.height;
@@ -141,7 +143,7 @@ export function preprocessInto(image: PixelImage, box: Box, spec: PreprocessSpec
   const resized = resizeLinear(crop, box.width, box.height, 3, S, S);
   const n = S * S;
   for (let c = 0; c < 3; c++) {
-    const k = order === 'rgb' ? c : 2 - c;
+    const k = order === (spec.channelOrder ?? 'rgb') ? c : 2 - c;
     const mean = spec.mean[c];
     const std = spec.std[c];
     const plane = offset + c * n;

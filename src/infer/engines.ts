@@ -8,7 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { InputFileError, MsccnetError } from '../errors.js';
 import { buildMsccnet, type MSCCNet, type MsccnetConfigInput } from '../models/msccnet/index.js';
 import { applyDetfill } from '../models/detfill.js';
-import { loadModelFile, OFFICIAL_PREPROCESSING } from '../models/model-file.js';
+import { loadModelFile } from '../models/model-file.js';
+import { officialPreprocess } from '../image/preprocess.js';
 import { exportMsccnet, MSCCNET_IO, readMetadata, type Precision } from '../onnx/index.js';
 import { OnnxModelError } from '../onnx/errors.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type DeviceSpec, type Precision as TorchPrecision } from '../torch/index.js';
@@ -47,8 +48,8 @@ export async function loadModel(spec: ModelSpec): Promise<{ model: MSCCNet; vari
 }
 
 /** Metadata written into every exported MSCCNet file (the model config and input size are added by the exporter). */
-export function modelMetadata(variant: string, weightsHash: string): Record<string, string> {
-  return { method: 'msccnet', variant, weights: weightsHash, preprocessing: JSON.stringify(OFFICIAL_PREPROCESSING) };
+export function modelMetadata(variant: string, weightsHash: string, inputSize: number): Record<string, string> {
+  return { method: 'msccnet', variant, weights: weightsHash, preprocessing: JSON.stringify(officialPreprocess(inputSize)) };
 }
 
 export interface OrtOptions {
@@ -183,7 +184,7 @@ export async function exportedModelBytes(modelPath: string, opts: Pick<EngineOpt
 }
 
 function exportLoaded(loaded: { model: MSCCNet; variant: string; weightsHash: string }, precision: Precision | undefined): Uint8Array {
-  const { bytes } = exportMsccnet(loaded.model, { precision, metadata: modelMetadata(loaded.variant, loaded.weightsHash) });
+  const { bytes } = exportMsccnet(loaded.model, { precision, metadata: modelMetadata(loaded.variant, loaded.weightsHash, loaded.model.config.inputSize) });
   loaded.model.dispose();
   return bytes;
 }

@@ -7,8 +7,8 @@ export {
   type ConverterName, type ConvertOptions, type LoadReport, type SourceTensor, type SourceWeights,
 } from './convert.js';
 export {
-  buildModel, loadModelFile, modelFileMetadata, readModelFileInfo, resolveModelFile, variantOf, OFFICIAL_PREPROCESSING,
-  type LoadedModelFile, type ModelFileFallback, type ModelFileInfo, type Preprocessing,
+  buildModel, loadModelFile, modelFileMetadata, readModelFileInfo, resolveModelFile, variantOf,
+  type LoadedModelFile, type ModelFileFallback, type ModelFileInfo,
 } from './model-file.js';
 export { loadPretrained, readCheckpointWeights, type PretrainedSpec } from './pretrained.js';
 export { encodeModelFile, encodeSourceTensors, inspectWeights, type WeightsInspection } from './inspect.js';
@@ -18,3 +18,6 @@ export {
 } from './detfill.js';
 export { runDetfillCheck, type DetfillCheckOptions, type DetfillCheckResult } from './detfill-check.js';
 export { tensorStats, flatIndex, valueAt, type TensorStats } from './stats.js';
+export { buildMethod, methodNames, methodDefinition, loadMethodStateDict, MsccnetMethod } from './registry.js';
+export { METHOD_NAMES, IMAGENET_NORMALIZE, type MethodModel, type MethodOutputs, type MethodTargets, type NamedLosses, type Preprocessing, type MethodName, type MethodDefinition } from './method.js';
+export { methodComplexity, type Complexity } from './complexity.js';

@@ -11,25 +11,10 @@ import { join } from 'node:path';
 import { InputFileError } from '../errors.js';
 import { loadSafetensors } from '../nn/index.js';
 import { torch } from '../torch/index.js';
-import { NORMALIZE } from '../infer/pipeline.js';
+import { officialPreprocess, type PreprocessSpec } from '../image/preprocess.js';
 import { WeightsError } from './errors.js';
 import { MSCCNet, parseMsccnetConfig, variantConfig, variantNames, type MsccnetConfig, type MsccnetConfigInput } from './msccnet/index.js';
 import { stateDictProblems } from './weights.js';
-
-/** How an image becomes the model's input (what a caller must do before `forward`). */
-export interface Preprocessing {
-  /** RGB means and standard deviations on the 0–255 scale: x = (v − mean) / std */
-  readonly mean: readonly number[];
-  readonly std: readonly number[];
-  /** the resize rule, in words a re-implementation can follow */
-  readonly resize: string;
-}
-
-/** The official test transform (official-spec §8.4). */
-export const OFFICIAL_PREPROCESSING: Preprocessing = {
-  mean: NORMALIZE.mean, std: NORMALIZE.std,
-  resize: 'crop resized to inputSize×inputSize, bilinear with half-pixel centres on 8-bit RGB, rounded to 8 bits (cv2.resize INTER_LINEAR), no aspect ratio kept',
-};
 
 /** What a model file says about the model in it. */
 export interface ModelFileInfo {
@@ -39,7 +24,7 @@ export interface ModelFileInfo {
   readonly variant: string;
   readonly config: MsccnetConfig;
   readonly inputSize: number;
-  readonly preprocessing: Preprocessing;
+  readonly preprocessing: PreprocessSpec;
 }
 
 /** The `__metadata__` entries that make a weights file self-describing. */
@@ -49,7 +34,7 @@ export function modelFileMetadata(config: MsccnetConfig, options: { method?: str
     variant: options.variant ?? variantOf(config),
     config: JSON.stringify({ ...config, pretrained: null }),   // the weights are in the file; the init no longer matters
     inputSize: String(config.inputSize),
-    preprocessing: JSON.stringify(OFFICIAL_PREPROCESSING),
+    preprocessing: JSON.stringify(officialPreprocess(config.inputSize)),
   };
 }
 
@@ -70,7 +55,7 @@ export function readModelFileInfo(metadata: Readonly<Record<string, string>>, so
     }
   };
   const config = parseMsccnetConfig(json('config') as MsccnetConfigInput);
-  const preprocessing = metadata.preprocessing === undefined ? OFFICIAL_PREPROCESSING : json('preprocessing') as Preprocessing;
+  const preprocessing = metadata.preprocessing === undefined ? officialPreprocess(config.inputSize) : json('preprocessing') as PreprocessSpec;
   return { method: metadata.method ?? 'msccnet', variant: metadata.variant ?? variantOf(config), config, inputSize: config.inputSize, preprocessing };
 }
 
@@ -144,7 +129,7 @@ export async function loadModelFile(path: string, fallback: ModelFileFallback = 
   const variant = fallback.variant ?? 'msccnet';
   const info = own ?? (() => {
     const config = parseMsccnetConfig({ ...variantConfig(variant).config, ...fallback.overrides, ...(fallback.inputSize ? { inputSize: fallback.inputSize } : {}) });
-    return { method: 'msccnet', variant, config, inputSize: config.inputSize, preprocessing: OFFICIAL_PREPROCESSING };
+    return { method: 'msccnet', variant, config, inputSize: config.inputSize, preprocessing: officialPreprocess(config.inputSize) };
   })();
   const model = buildModel(info);
   const problems = stateDictProblems(model, loaded.tensors);

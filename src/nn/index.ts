@@ -2,8 +2,8 @@
 export { Module, Sequential, ModuleList, deviceOf, type TensorModule, type StateDict, type LoadStateDictOptions } from './module.js';
 export { Parameter, Buffer } from './parameter.js';
 export {
-  Conv2d, Linear, BatchNorm2d, ReLU, Dropout, Dropout2d, MaxPool2d, AdaptiveAvgPool2d,
-  type Conv2dOptions, type BatchNormOptions, type CrossProcessSum, type MaxPool2dOptions,
+  Conv2d, ConvTranspose2d, Linear, BatchNorm2d, ReLU, Dropout, Dropout2d, MaxPool2d, AdaptiveAvgPool2d,
+  type Conv2dOptions, type ConvTranspose2dOptions, type BatchNormOptions, type CrossProcessSum, type MaxPool2dOptions,
 } from './layers.js';
 export * as init from './init.js';
 export { Optimizer, type OptimizerState } from './optimizer.js';

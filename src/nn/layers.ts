@@ -62,6 +62,37 @@ export class Conv2d extends Module {
   }
 }
 
+export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; bias?: boolean; dilation?: Pair }
+/** nn.ConvTranspose2d: weight [in, out/groups, kh, kw] (kaiming_uniform a=√5 over it, as PyTorch), bias [out] or null. */
+export class ConvTranspose2d extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly outputPadding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: ConvTranspose2dOptions = {}) {
+    super();
+    const groups = positiveInt(opts.groups ?? 1, 'groups');
+    if (inChannels % groups || outChannels % groups) {
+      throw new ArgumentError('groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, groups);
+    }
+    const [kh, kw] = pairOf(kernelSize);
+    this.stride = pairOf(opts.stride ?? 1);
+    this.padding = pairOf(opts.padding ?? 0);
+    this.outputPadding = pairOf(opts.outputPadding ?? 0);
+    this.dilation = pairOf(opts.dilation ?? 1);
+    this.groups = groups;
+    this.weight = param([inChannels, outChannels / groups, kh, kw], (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
+    this.bias = (opts.bias ?? true) ? param([outChannels], biasInit(this.weight)) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return F.convTranspose2d(x, this.weight, this.bias,
+      { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation });
+  }
+}
+
 /** nn.Linear: weight [out, in] (kaiming_uniform a=√5), bias [out] or null. */
 export class Linear extends Module {
   readonly weight: Parameter;

@@ -431,6 +431,17 @@ export class TracingBackend implements Backend {
       pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]), group: attr.int(groups),
     });
   }
+  convTranspose2d(x: H, w: H, b: H | null, stride: readonly number[], padding: readonly number[], outputPadding: readonly number[], groups: number,
+    dilation: readonly number[]): H {
+    const [xv, wv] = [this.#get(x), this.#get(w)];
+    const [N, , Hh, W] = xv.shape;
+    const [, O, kh, kw] = wv.shape;
+    const side = (n: number, d: 0 | 1, k: number) => (n - 1) * stride[d] - 2 * padding[d] + dilation[d] * (k - 1) + outputPadding[d] + 1;
+    return this.#node('ConvTranspose', [xv.name, wv.name, ...(b === null ? [] : [this.#name(b)])], xv.dtype, [N, O * groups, side(Hh, 0, kh), side(W, 1, kw)], {
+      kernel_shape: attr.ints([kh, kw]), strides: attr.ints(stride), dilations: attr.ints(dilation), output_padding: attr.ints(outputPadding),
+      pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]), group: attr.int(groups),
+    });
+  }
   batchNorm(x: H, runningMean: H | null, runningVar: H | null, weight: H | null, bias: H | null, training: boolean, _momentum: number, eps: number): H {
     if (training || runningMean === null || runningVar === null) {
       return this.#unsupported('batch norm with batch statistics', 'call model.eval() before exporting (BN then uses its running statistics)');

@@ -103,6 +103,7 @@ export interface Backend {
   stack(ts: readonly H[], dim: number): H;
   indexSelect(t: H, dim: number, index: H): H;
   conv2d(x: H, w: H, b: H | null, stride: readonly number[], padding: readonly number[], dilation: readonly number[], groups: number): H;
+  convTranspose2d(x: H, w: H, b: H | null, stride: readonly number[], padding: readonly number[], outputPadding: readonly number[], groups: number, dilation: readonly number[]): H;
   batchNorm(x: H, runningMean: H | null, runningVar: H | null, weight: H | null, bias: H | null, training: boolean, momentum: number, eps: number): H;
   maxPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], dilation: readonly number[], ceilMode: boolean): H;
   avgPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], ceilMode: boolean, countIncludePad: boolean): H;

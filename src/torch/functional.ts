@@ -17,6 +17,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
     pair(opts.padding ?? 0, 'padding'), pair(opts.dilation ?? 1, 'dilation'), opts.groups ?? 1));
 }
 
+export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair }
+/** F.conv_transpose2d: weight [in, out/groups, kh, kw]; out = (in − 1)·s − 2p + d·(k − 1) + outputPadding + 1. */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
+  return Tensor.wrap(backend().convTranspose2d(x.handle, weight.handle, bias?.handle ?? null, pair(opts.stride ?? 1, 'stride'),
+    pair(opts.padding ?? 0, 'padding'), pair(opts.outputPadding ?? 0, 'outputPadding'), opts.groups ?? 1, pair(opts.dilation ?? 1, 'dilation')));
+}
+
 /**
  * F.batch_norm. In training mode the batch statistics normalise x and the running statistics
  * (when given) are updated in place: running = (1 − momentum)·running + momentum·batch, with the

@@ -21,3 +21,15 @@ test('msccnet model reports bad usage and unknown variants without a stack trace
   assert.match(unknown.stderr, /unknown model variant 'resnet9000'[\s\S]*use one of: msccnet, base/);
   assert.doesNotMatch(unknown.stderr, /\n\s+at /);
 });
+
+test('msccnet model --summary --method prints parameters and multiply-adds of the registered methods', () => {
+  const r = cli('--summary', '--method', 'multitask', 'hpfcn', '--size', '128');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^method\s+parameters\s+MACs @ 128²\s+source/m);
+  // Multi-task's 304,949 parameters are the official ClassNSeg encoder + decoder (test/models/official-keys/multitask.json)
+  assert.match(r.stdout, /^multitask\s+304,949\s+\d+\.\d\d G\s+Nguyen et al\./m);
+  assert.match(r.stdout, /^hpfcn\s+7,703,127\s/m);
+  const unknown = cli('--summary', '--method', 'mantra');
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /use one of: msccnet, hpfcn, multitask, ffd, mvss/);
+});

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveSafetensors, loadSafetensors } from '../../src/nn/index.js';
 import { readMetadata } from '../../src/onnx/index.js';
-import { loadModelFile, MSCCNet, parseMsccnetConfig, WeightsError, OFFICIAL_PREPROCESSING } from '../../src/models/index.js';
+import { loadModelFile, MSCCNet, parseMsccnetConfig, WeightsError } from '../../src/models/index.js';
+import { officialPreprocess } from '../../src/image/preprocess.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
 
@@ -36,7 +37,7 @@ test('a model trained by `msccnet train` is exported, detected and served from i
     assert.equal(metadata.variant, 'custom');
     assert.equal(metadata.method, 'msccnet');
     assert.equal(metadata.inputSize, String(model.inputSize));
-    assert.deepEqual(JSON.parse(metadata.preprocessing), JSON.parse(JSON.stringify(OFFICIAL_PREPROCESSING)));
+    assert.deepEqual(JSON.parse(metadata.preprocessing), JSON.parse(JSON.stringify(officialPreprocess(model.inputSize))));
 
     const onnx = join(dir, 'model.onnx');
     const exported = await runCli(['export', '--weights', run, '-o', onnx]);    // the run folder alone

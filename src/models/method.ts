@@ -1,0 +1,83 @@
+/**
+ * What every method of the registry (registry.ts) is: MSCCNet and the benchmark's baselines
+ * behind one interface, so training, export and inference need no per-method code. Each method
+ * is an nn.Module whose forward returns image logits [B, 2] and mask logits [B, 2, h, w] (extra
+ * heads named), with its own losses as named terms, its own preprocessing and input size, and a
+ * zod config whose defaults are the authors' official ones.
+ */
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { torch, type Tensor } from '../torch/index.js';
+import type { Module } from '../nn/index.js';
+import type { PreprocessSpec } from '../image/preprocess.js';
+
+/** What every method's forward returns; extra heads are further named fields. */
+export interface MethodOutputs {
+  /** [B, 2] image logits, class 1 = fake */
+  imgLogits: Tensor;
+  /** [B, 2, h, w] mask logits at the method's own resolution (callers up-sample to the target) */
+  maskLogits: Tensor;
+}
+
+/** Training targets, all derived from one batch: the mask (0 real, 1 fake, 255 ignored), the label, the input. */
+export interface MethodTargets {
+  /** [B, H, W] */
+  segmentation: Tensor;
+  /** [B] */
+  label: Tensor;
+  /** [B, 3, H, W] the normalised input (Multi-task reconstructs it) */
+  image: Tensor;
+}
+
+/** Named loss terms (the method's own log keys) and their weighted sum `total`. */
+export type NamedLosses = Readonly<Record<string, Tensor>> & { readonly total: Tensor };
+
+/** What a method's input is: the one inference contract of src/image/preprocess.ts. */
+export type Preprocessing = PreprocessSpec;
+
+/** ImageNet statistics in 0–255 units (torchvision's Normalize × 255). */
+export const IMAGENET_NORMALIZE = { channelOrder: 'rgb', mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], resize: 'cv2-linear' } as const;
+
+/** A built method: the module plus what the trainer, exporter and inference need to know. */
+export interface MethodModel<O extends MethodOutputs = MethodOutputs> extends Module {
+  readonly methodName: MethodName;
+  readonly preprocessing: Preprocessing;
+  /** the validated config, every default filled in (what a model file records) */
+  readonly config: object;
+  forward(x: Tensor): O;
+  losses(outputs: O, targets: MethodTargets): NamedLosses;
+}
+
+/** One registry entry. */
+export interface MethodDefinition {
+  readonly name: MethodName;
+  /** paper and the public code it reproduces */
+  readonly source: string;
+  readonly schema: z.ZodType;
+  /**
+   * State-dict prefixes that the MSCCNet paper's §5.1.3 adaptation adds to the official model
+   * (an image head); an official checkpoint lacks exactly these.
+   */
+  readonly adaptationKeys: readonly string[];
+  build(config: unknown): MethodModel;
+}
+
+export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss'] as const;
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+/** Validates a config against a method's schema; a bad field becomes a ConfigError naming it. */
+export function parseMethodConfig<S extends z.ZodType>(method: string, schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input ?? {});
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(parsed.error.issues.map((i) => `${method}.${i.path.join('.') || '(config)'}: ${i.message}`),
+    `fix the named fields; the defaults are ${method}'s official ones`);
+}
+
+/**
+ * Two-class logits [B, 2, h, w] from one sigmoid logit z [B, 1, h, w]: [0, z], whose softmax is
+ * exactly (1 − σ(z), σ(z)), so a method with a one-channel sigmoid mask (its official head and
+ * weights kept) predicts the two-class mask of the benchmark and CE on it equals its BCE.
+ */
+export function sigmoidAsTwoClass(z: Tensor): Tensor {
+  return torch.cat([z.mul(0), z], 1);
+}

@@ -1,0 +1,13 @@
+import type { MethodDefinition } from '../method.js';
+import { MVSSNet, MvssConfigSchema } from './mvss.js';
+
+export { MVSSNet, MvssConfigSchema, ERB, BayarConv2d, DAHead, edgeTarget, diceLoss, type MvssConfig, type MvssOutputs } from './mvss.js';
+export { MvssResNet50, ImageHead } from './backbone.js';
+
+export const MVSS_METHOD: MethodDefinition = {
+  name: 'mvss',
+  source: 'Chen et al., ICCV 2021 — dong03/MVSS-Net models/mvssnet.py, get_mvss(sobel=True, constrain=True)',
+  schema: MvssConfigSchema,
+  adaptationKeys: ['image_head.'],
+  build: (config) => new MVSSNet(config),
+};

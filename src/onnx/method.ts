@@ -1,0 +1,34 @@
+/**
+ * Export of any registered method (models/registry.ts) with MSCCNet's graph contract: input
+ * `image` [B, 3, S, S] at the method's own input size, outputs `image_logits` [B, 2] and
+ * `mask_logits` [B, 2, h, w]; the method name, config and preprocessing go to the metadata so
+ * inference needs no per-method code.
+ */
+import type { MethodModel } from '../models/method.js';
+import { exportModule, MSCCNET_IO, type ExportOptions, type ExportSummary, type TraceSpec } from './export.js';
+
+/** The trace of a method's eval forward under the common graph names. */
+export function methodTraceSpec(model: MethodModel): TraceSpec {
+  const side = model.preprocessing.inputSize;
+  return {
+    input: { name: MSCCNET_IO.input, shape: [3, side, side] },
+    forward: (x) => {
+      const out = model.forward(x);
+      return { [MSCCNET_IO.imageLogits]: out.imgLogits, [MSCCNET_IO.maskLogits]: out.maskLogits };
+    },
+  };
+}
+
+/** The metadata a method's ONNX file carries: `method`, `config` (JSON), `inputSize`, `channelOrder`, `mean`, `std`. */
+export function methodMetadata(model: MethodModel): Record<string, string> {
+  const p = model.preprocessing;
+  return {
+    method: model.methodName, config: JSON.stringify(model.config), inputSize: String(p.inputSize),
+    channelOrder: p.channelOrder ?? 'rgb', mean: p.mean.join(','), std: p.std.join(','),
+  };
+}
+
+/** A registered method's eval forward as an ONNX model (put it in eval mode first). */
+export function exportMethod(model: MethodModel, opts: ExportOptions = {}): ExportSummary {
+  return exportModule(model, methodTraceSpec(model), { ...opts, metadata: { ...methodMetadata(model), ...opts.metadata } });
+}
