@@ -2,18 +2,14 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { collectInputs, detectFiles, openEngine, type EngineKind } from '../infer/index.js';
 import { ensureWritableDir } from '../data/atomic.js';
 import { variantNames } from '../models/msccnet/index.js';
-import { DEVICE_SPEC, type DeviceSpec } from '../torch/device.js';
+import type { DeviceSpec } from '../torch/device.js';
+import { deviceSpec } from './args.js';
 import { progressBar } from './progress.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
   return n;
-}
-
-function deviceSpec(value: string): string {
-  if (!DEVICE_SPEC.test(value)) throw new InvalidArgumentError(`expected auto, cpu, cuda or cuda:N, got '${value}'`);
-  return value;
 }
 
 function probability(value: string): number {
@@ -24,7 +20,7 @@ function probability(value: string): number {
 
 interface DetectCliOptions {
   model: string; engine: EngineKind; threads?: number; face: boolean; format: 'text' | 'json'; out: string;
-  threshold: number; frames: number; maxSide: number; maxMegapixels: number; variant?: string; inputSize?: number; device: string;
+  threshold: number; frames: number; maxSide: number; maxMegapixels: number; variant?: string; inputSize?: number; device: DeviceSpec;
 }
 
 function positiveNumber(value: string): number {
@@ -54,7 +50,7 @@ export function makeDetectCommand(): Command {
     .action(async (inputs: string[], opts: DetectCliOptions) => {
       await ensureWritableDir(opts.out);
       const files = await collectInputs(inputs);
-      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize, device: opts.device as DeviceSpec });
+      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize, device: opts.device });
       const bar = files.length > 1 && opts.format === 'text' ? progressBar('detect', files.length) : null;
       let failed = 0;
       try {

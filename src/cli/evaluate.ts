@@ -5,9 +5,11 @@ import { formatConditions, runEvaluation } from '../eval/run.js';
 import { openEngine, type EngineKind } from '../infer/index.js';
 import { variantNames } from '../models/msccnet/index.js';
 import type { Precision } from '../onnx/index.js';
+import type { DeviceSpec } from '../torch/device.js';
 import { readManifestSamples } from '../train/dataset.js';
 import { DatasetError } from '../train/errors.js';
 import { progressBar, type ProgressBar } from './progress.js';
+import { deviceSpec } from './args.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -22,7 +24,7 @@ function nonNegativeInt(value: string): number {
 }
 
 interface EvaluateCliOptions {
-  model: string; manifest: string; split: string; compression?: string; engine: EngineKind; variant: string; inputSize: number;
+  model: string; manifest: string; split: string; compression?: string; engine: EngineKind; variant?: string; inputSize?: number; device: DeviceSpec;
   precision: Precision; perturb: string[]; out?: string; batchSize: number; workers: number; threads?: number; seed: number; pixelAuc: boolean;
 }
 
@@ -35,8 +37,9 @@ export function makeEvaluateCommand(): Command {
     .option('--split <name>', 'split to evaluate', 'test')
     .option('--compression <c>', 'keep only entries of this compression (default: every entry of the split)')
     .addOption(new Option('--engine <name>', 'inference engine').choices(['onnx', 'torch']).default('onnx'))
-    .addOption(new Option('--variant <name>', 'variant, when --model is a .safetensors file').choices(variantNames()).default('msccnet'))
-    .option('--input-size <side>', 'input side, when --model is a .safetensors file', positiveInt, 512)
+    .addOption(new Option('--variant <name>', 'variant, for weights without a config in their metadata (default msccnet)').choices(variantNames()))
+    .option('--input-size <side>', 'input side, for weights without a config in their metadata (default 512)', positiveInt)
+    .option('--device <name>', 'with --engine torch: auto, cpu, cuda or cuda:N', deviceSpec, 'cpu')
     .addOption(new Option('--precision <p>', 'onnx engine on .safetensors: precision of the in-memory export').choices(['fp32', 'fp16', 'int8-dynamic']).default('fp32'))
     .option('--perturb <spec...>', 'robustness sweep, e.g. jpeg:90,70,50 blur:3,5,7 noise:5,10,20 resize:0.75,0.5', [])
     .option('-o, --out <dir>', 'evaluation folder (default runs/evaluate/<model name>-<split>)')
@@ -54,7 +57,7 @@ export function makeEvaluateCommand(): Command {
           'check --split and --compression against the manifest');
       }
       const out = opts.out ?? resolve('runs', 'evaluate', `${basename(opts.model).replace(/\.[^.]+$/, '')}-${opts.split}`);
-      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize, precision: opts.precision });
+      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize, precision: opts.precision, device: opts.device });
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const bars: { current: ProgressBar | null } = { current: null };

@@ -34,6 +34,16 @@ function biasInit(weight: Parameter): (t: Tensor) => void {
   return (t) => t.uniform_(-bound, bound);
 }
 
+/** The geometry Conv2d and ConvTranspose2d share: kernel, stride, padding, dilation, checked groups. */
+function convGeometry(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dOptions) {
+  const groups = positiveInt(opts.groups ?? 1, 'groups');
+  if (inChannels % groups || outChannels % groups) {
+    throw new ArgumentError('groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, groups);
+  }
+  const [kh, kw] = pairOf(kernelSize);
+  return { groups, kh, kw, stride: pairOf(opts.stride ?? 1), padding: pairOf(opts.padding ?? 0), dilation: pairOf(opts.dilation ?? 1) };
+}
+
 export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number; bias?: boolean }
 /** nn.Conv2d: weight [out, in/groups, kh, kw] (kaiming_uniform a=√5), bias [out] or null. */
 export class Conv2d extends Module {
@@ -45,15 +55,8 @@ export class Conv2d extends Module {
   readonly groups: number;
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
     super();
-    const groups = positiveInt(opts.groups ?? 1, 'groups');
-    if (inChannels % groups || outChannels % groups) {
-      throw new ArgumentError('groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, groups);
-    }
-    const [kh, kw] = pairOf(kernelSize);
-    this.stride = pairOf(opts.stride ?? 1);
-    this.padding = pairOf(opts.padding ?? 0);
-    this.dilation = pairOf(opts.dilation ?? 1);
-    this.groups = groups;
+    const { groups, kh, kw, stride, padding, dilation } = convGeometry(inChannels, outChannels, kernelSize, opts);
+    this.stride = stride; this.padding = padding; this.dilation = dilation; this.groups = groups;
     this.weight = param([outChannels, inChannels / groups, kh, kw], (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
     this.bias = (opts.bias ?? true) ? param([outChannels], biasInit(this.weight)) : null;
   }
@@ -74,16 +77,9 @@ export class ConvTranspose2d extends Module {
   readonly groups: number;
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: ConvTranspose2dOptions = {}) {
     super();
-    const groups = positiveInt(opts.groups ?? 1, 'groups');
-    if (inChannels % groups || outChannels % groups) {
-      throw new ArgumentError('groups', `a divisor of inChannels (${inChannels}) and outChannels (${outChannels})`, groups);
-    }
-    const [kh, kw] = pairOf(kernelSize);
-    this.stride = pairOf(opts.stride ?? 1);
-    this.padding = pairOf(opts.padding ?? 0);
+    const { groups, kh, kw, stride, padding, dilation } = convGeometry(inChannels, outChannels, kernelSize, opts);
+    this.stride = stride; this.padding = padding; this.dilation = dilation; this.groups = groups;
     this.outputPadding = pairOf(opts.outputPadding ?? 0);
-    this.dilation = pairOf(opts.dilation ?? 1);
-    this.groups = groups;
     this.weight = param([inChannels, outChannels / groups, kh, kw], (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
     this.bias = (opts.bias ?? true) ? param([outChannels], biasInit(this.weight)) : null;
   }
