@@ -156,8 +156,8 @@ export async function exportModuleInt8(module: Module, spec: TraceSpec, opts: In
 /** Graph names of MSCCNet's input and outputs (issue 6). */
 export const MSCCNET_IO = { input: 'image', imageLogits: 'image_logits', maskLogits: 'mask_logits' } as const;
 
-function msccnetSpec(model: MSCCNet): TraceSpec {
-  const side = model.config.inputSize;
+/** The trace of a model's eval forward at input side `side` under MSCCNet's graph names (every method shares them). */
+export function twoHeadTraceSpec(model: { forward(x: Tensor): { imgLogits: Tensor; maskLogits: Tensor } }, side: number): TraceSpec {
   return {
     input: { name: MSCCNET_IO.input, shape: [3, side, side] },
     forward: (x) => {
@@ -171,10 +171,10 @@ const msccnetMetadata = (model: MSCCNet) => ({ config: JSON.stringify(model.conf
 
 /** MSCCNet's eval forward as an ONNX model: `image` [B,3,S,S] → `image_logits` [B,K], `mask_logits` [B,K,s,s]. */
 export function exportMsccnet(model: MSCCNet, opts: ExportOptions = {}): ExportSummary {
-  return exportModule(model, msccnetSpec(model), { ...opts, metadata: { ...msccnetMetadata(model), ...opts.metadata } });
+  return exportModule(model, twoHeadTraceSpec(model, model.config.inputSize), { ...opts, metadata: { ...msccnetMetadata(model), ...opts.metadata } });
 }
 
 /** MSCCNet as a static int8 QDQ model calibrated on `opts.batches` (normalised [B,3,S,S] crops). */
 export function exportMsccnetInt8(model: MSCCNet, opts: Int8ExportOptions): Promise<Int8ExportSummary> {
-  return exportModuleInt8(model, msccnetSpec(model), { ...opts, metadata: { ...msccnetMetadata(model), ...opts.metadata } });
+  return exportModuleInt8(model, twoHeadTraceSpec(model, model.config.inputSize), { ...opts, metadata: { ...msccnetMetadata(model), ...opts.metadata } });
 }

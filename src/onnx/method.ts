@@ -5,18 +5,11 @@
  * inference needs no per-method code.
  */
 import type { MethodModel } from '../models/method.js';
-import { exportModule, MSCCNET_IO, type ExportOptions, type ExportSummary, type TraceSpec } from './export.js';
+import { exportModule, twoHeadTraceSpec, type ExportOptions, type ExportSummary, type TraceSpec } from './export.js';
 
 /** The trace of a method's eval forward under the common graph names. */
 export function methodTraceSpec(model: MethodModel): TraceSpec {
-  const side = model.preprocessing.inputSize;
-  return {
-    input: { name: MSCCNET_IO.input, shape: [3, side, side] },
-    forward: (x) => {
-      const out = model.forward(x);
-      return { [MSCCNET_IO.imageLogits]: out.imgLogits, [MSCCNET_IO.maskLogits]: out.maskLogits };
-    },
-  };
+  return twoHeadTraceSpec(model, model.preprocessing.inputSize);
 }
 
 /** The metadata a method's ONNX file carries: `method`, `config` (JSON), `inputSize`, `channelOrder`, `mean`, `std`. */
