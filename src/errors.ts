@@ -10,6 +10,11 @@ export class MsccnetError extends Error {
     super(`${problem}\n  → ${hint}`, options);
     this.name = new.target.name;
   }
+
+  /** The error as data for JSON replies, JSON lines and reports: no re-parsing of `message`. */
+  toJSON(): { code: `MSCCNET_${string}`; problem: string; hint: string } {
+    return { code: this.code, problem: this.problem, hint: this.hint };
+  }
 }
 
 /** A bad value for a named parameter: what was expected, what arrived. */
