@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /** Base of every error we throw on purpose: a stable code and a hint that says what to do next. */
 export class MsccnetError extends Error {
   constructor(
@@ -29,6 +31,34 @@ export class ConfigError extends MsccnetError {
   constructor(readonly problems: readonly string[], hint = 'fix the fields named above') {
     super('MSCCNET_CONFIG', `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`, hint);
   }
+}
+
+/** How {@link zodProblems} words the problems of one schema. */
+export interface ProblemWording {
+  /** put before every path, e.g. `hpfcn.` for a method's config */
+  readonly prefix?: string;
+  /** what follows `path.key: ` for a key the schema does not know (default `unknown key`) */
+  readonly unknownKey?: string;
+}
+
+/** One `path: message` per problem of a zod failure; each unknown key names itself. */
+export function zodProblems(error: z.ZodError, wording: ProblemWording = {}): string[] {
+  const { prefix = '', unknownKey = 'unknown key' } = wording;
+  return error.issues.flatMap((i) => {
+    const at = i.path.map(String).join('.');
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${prefix}${at ? `${at}.` : ''}${k}: ${unknownKey}`);
+    return [`${prefix}${at || '(config)'}: ${i.message}`];
+  });
+}
+
+/**
+ * `schema`'s output for `input`, or a ConfigError naming every bad field (see {@link zodProblems})
+ * with `hint`: the one adapter from a config or option schema to our errors.
+ */
+export function parseWith<S extends z.ZodType>(schema: S, input: unknown, hint: string, wording?: ProblemWording): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(zodProblems(parsed.error, wording), hint);
 }
 
 /** An input file that is missing, unreadable or not what it should be. */

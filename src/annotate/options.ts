@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { parseWith } from '../errors.js';
 
 /**
  * Parameters of the pixel-level annotation (paper §4.1, Fig. 3). The defaults are the official
@@ -26,10 +26,5 @@ export type AnnotationOptionsInput = z.input<typeof AnnotationOptions>;
 
 /** Options merged over the official defaults; a bad field becomes a `ConfigError` naming it. */
 export function annotationOptions(input: AnnotationOptionsInput = {}): AnnotationOptions {
-  const parsed = AnnotationOptions.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(options)'}: ${i.message}`),
-      'fix or drop the annotation options named above (the defaults are the official ones)');
-  }
-  return parsed.data;
+  return parseWith(AnnotationOptions, input, 'fix or drop the annotation options named above (the defaults are the official ones)');
 }

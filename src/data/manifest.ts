@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { InputFileError } from '../errors.js';
+import { InputFileError, zodProblems } from '../errors.js';
 
 /** One face crop: a line of `manifest.jsonl`. Paths are relative to the manifest's folder. */
 export const ManifestEntry = z.strictObject({
@@ -37,7 +37,7 @@ export async function readManifest(path: string): Promise<ManifestEntry[]> {
     let parsed: unknown;
     try { parsed = JSON.parse(line); } catch { parsed = undefined; }
     const r = ManifestEntry.safeParse(parsed);
-    if (!r.success) throw new InputFileError(path, `line ${i + 1} is not a manifest entry: ${r.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ')}`, 'regenerate the manifest');
+    if (!r.success) throw new InputFileError(path, `line ${i + 1} is not a manifest entry: ${zodProblems(r.error).join('; ')}`, 'regenerate the manifest');
     return r.data;
   });
 }

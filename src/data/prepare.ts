@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { parseWith } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
 export { removeStaleTemps } from './atomic.js';
@@ -29,9 +29,7 @@ export const PrepareOptions = z.strictObject({
 export type PrepareOptions = z.infer<typeof PrepareOptions>;
 
 export function parsePrepareOptions(input: Partial<PrepareOptions>): PrepareOptions {
-  const r = PrepareOptions.safeParse(input);
-  if (!r.success) throw new ConfigError(r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  return r.data;
+  return parseWith(PrepareOptions, input, 'fix the fields named above');
 }
 
 /** Key of the options that change outputs: a finished job made with other options is redone. */

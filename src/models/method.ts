@@ -6,7 +6,7 @@
  * zod config whose defaults are the authors' official ones.
  */
 import type { z } from 'zod';
-import { ConfigError } from '../errors.js';
+import { parseWith } from '../errors.js';
 import { torch, type Tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
@@ -67,10 +67,7 @@ export type MethodName = (typeof METHOD_NAMES)[number];
 
 /** Validates a config against a method's schema; a bad field becomes a ConfigError naming it. */
 export function parseMethodConfig<S extends z.ZodType>(method: string, schema: S, input: unknown): z.output<S> {
-  const parsed = schema.safeParse(input ?? {});
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(parsed.error.issues.map((i) => `${method}.${i.path.join('.') || '(config)'}: ${i.message}`),
-    `fix the named fields; the defaults are ${method}'s official ones`);
+  return parseWith(schema, input ?? {}, `fix the named fields; the defaults are ${method}'s official ones`, { prefix: `${method}.` });
 }
 
 /**

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, InputFileError } from '../errors.js';
+import { ConfigError, InputFileError, parseWith } from '../errors.js';
 import { MsccnetConfigSchema, variantConfig } from '../models/index.js';
 import { DEVICE_SPEC, PRECISIONS } from '../torch/device.js';
 
@@ -107,20 +107,9 @@ export const TrainConfigSchema = z.strictObject({
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
-/** Every `path: message` of a zod error; unknown keys name themselves. */
-function problems(error: z.ZodError): string[] {
-  return error.issues.flatMap((i) => {
-    const at = i.path.map(String).join('.');
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown key`);
-    return [`${at || '(config)'}: ${i.message}`];
-  });
-}
-
 /** Validates a raw config over the defaults; throws ConfigError naming every bad field. */
 export function parseTrainConfig(input: unknown): TrainConfig {
-  const r = TrainConfigSchema.safeParse(input ?? {});
-  if (!r.success) throw new ConfigError(problems(r.error), 'fix the named fields; `msccnet train --help-config` lists them');
-  const c = r.data;
+  const c = parseWith(TrainConfigSchema, input ?? {}, 'fix the named fields; `msccnet train --help-config` lists them');
   const extra: string[] = [];
   if (c.microBatch > 0 && c.batchSize % c.microBatch !== 0) extra.push(`microBatch: ${c.microBatch} does not divide batchSize ${c.batchSize}`);
   if ((c.data.manifest === null) === (c.data.root === null)) extra.push('data: set exactly one of data.manifest and data.root');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../errors.js';
+import { parseWith } from '../../errors.js';
 
 /**
  * MSCCNet configuration. The defaults are the official config `mscc_resnet_ff_all`
@@ -78,12 +78,8 @@ export type MsccnetConfigInput = z.input<typeof MsccnetConfigSchema>;
 
 /** Validates `input` over the official defaults; a bad field becomes a ConfigError naming it. */
 export function parseMsccnetConfig(input: MsccnetConfigInput = {}): MsccnetConfig {
-  const parsed = MsccnetConfigSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(parsed.error.issues.flatMap((i) => i.code === 'unrecognized_keys'
-    ? i.keys.map((k) => `${k}: unknown field (known: ${Object.keys(MsccnetConfigSchema.in.shape).join(', ')})`)
-    : [`${i.path.length > 0 ? i.path.join('.') : '(config)'}: ${i.message}`]),
-    'fix the named fields; the defaults are the official config');
+  return parseWith(MsccnetConfigSchema, input, 'fix the named fields; the defaults are the official config',
+    { unknownKey: `unknown field (known: ${Object.keys(MsccnetConfigSchema.in.shape).join(', ')})` });
 }
 
 /** Side of the stride-os feature map, S: every stride-2 layer (k3/p1 or k1/p0) rounds up. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, parseWith } from '../../errors.js';
 import type { MsccnetConfigInput } from './config.js';
 
 /**
@@ -36,12 +36,8 @@ export type OfficialMsccnetConfig = z.input<typeof OfficialSchema>;
  * The spectral side S fixes the input size: inputSize = S · outstride.
  */
 export function fromOfficialConfig(official: unknown): MsccnetConfigInput {
-  const parsed = OfficialSchema.safeParse(official);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`),
-      'pass the backbone/classifier/head fields of an official SSSegmentation MSCCNet config');
-  }
-  const { backbone = {}, classifier = {}, head = {}, num_classes } = parsed.data;
+  const { backbone = {}, classifier = {}, head = {}, num_classes } = parseWith(OfficialSchema, official,
+    'pass the backbone/classifier/head fields of an official SSSegmentation MSCCNet config');
   const depthOfType = backbone.type === undefined ? undefined : Number(backbone.type.slice('resnet'.length)) as 18 | 34 | 50 | 101;
   if (backbone.depth !== undefined && depthOfType !== undefined && backbone.depth !== depthOfType) {
     throw new ConfigError([`backbone.depth: ${backbone.depth} contradicts backbone.type ${backbone.type}`]);
