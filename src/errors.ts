@@ -19,6 +19,17 @@ export class MsccnetError extends Error {
   }
 }
 
+/**
+ * What went wrong, on one line, for skip reasons and JSON lines: an MsccnetError's `problem` (not
+ * its hint), another error's message; the lines of a multi-line problem (a ConfigError's
+ * `invalid configuration:` and its fields) are joined, none dropped.
+ */
+export function problemLine(err: unknown): string {
+  const text = err instanceof MsccnetError ? err.problem : err instanceof Error ? err.message : String(err);
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+    .reduce((line, part) => (line === '' ? part : `${line}${line.endsWith(':') ? ' ' : '; '}${part}`), '');
+}
+
 /** A bad value for a named parameter: what was expected, what arrived. */
 export class ArgumentError extends MsccnetError {
   constructor(readonly parameter: string, expected: string, got: unknown, hint = `pass ${expected}`) {

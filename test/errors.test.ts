@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { ConfigError, MsccnetError, parseWith } from '../src/errors.js';
+import { ConfigError, InputFileError, MsccnetError, parseWith, problemLine } from '../src/errors.js';
 
 const Schema = z.strictObject({
   lr: z.number().positive().default(0.01),
@@ -41,4 +41,11 @@ test('toJSON carries every line of a multi-line problem, apart from the hint', (
   assert.deepEqual(err.toJSON(), { code: 'MSCCNET_CONFIG', problem: 'invalid configuration:\n  a: bad\n  b.c: worse', hint: 'fix them' });
   assert.deepEqual(JSON.parse(JSON.stringify(err)), err.toJSON());
   assert.ok(err instanceof MsccnetError);
+});
+
+test('problemLine: a multi-line problem on one line with all its lines, no hint; other errors by their message', () => {
+  assert.equal(problemLine(new ConfigError(['a: bad', 'b.c: worse'], 'fix them')), 'invalid configuration: a: bad; b.c: worse');
+  assert.equal(problemLine(new InputFileError('x.png', 'cannot be read', 'check it')), 'x.png: cannot be read');
+  assert.equal(problemLine(new Error('first\nsecond')), 'first; second');
+  assert.equal(problemLine('plain'), 'plain');
 });

@@ -4,7 +4,7 @@ import {
   blurThresholdMask, convexHull, dilateMask, ellipseElement, erodeMask, fillConvexPoly, findContours, gaussianBlurRows,
   grayToUnitFloat, loadOpenCv, makeImage, readColor, rgbToGray, ssimMap,
 } from '../image/index.js';
-import { InputFileError } from '../errors.js';
+import { InputFileError, problemLine } from '../errors.js';
 import type { AnnotationOptions, AnnotationOptionsInput } from './options.js';
 import { annotationOptions } from './options.js';
 
@@ -260,7 +260,7 @@ export async function annotatePair(real: PairInput, fake: PairInput, options: An
   try {
     [realGray, fakeGray] = await Promise.all([toGray(real), toGray(fake)]);
   } catch (err) {
-    if (err instanceof InputFileError) return skipped('unreadable', err.message.split('\n')[0]);
+    if (err instanceof InputFileError) return skipped('unreadable', problemLine(err));
     throw err;
   }
   if (realGray.width !== fakeGray.width || realGray.height !== fakeGray.height) {

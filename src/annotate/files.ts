@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../data/atomic.js';
+import { problemLine } from '../errors.js';
 import { decodeImage, encodeGrayPng } from '../image/index.js';
 import type { AnnotationOptions } from './options.js';
 import type { Pair } from './pairs.js';
@@ -71,7 +72,6 @@ export async function annotatePairToFiles(task: PairTask): Promise<{ record: Pai
     await writeFileAtomic(maskPath, encodeGrayPng(result.mask, 1));
     return { record: { ...pair, status: 'annotated' }, reused: false };
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    return { record: { ...pair, status: 'skipped', reason: 'failed', message }, reused: false };
+    return { record: { ...pair, status: 'skipped', reason: 'failed', message: problemLine(err) }, reused: false };
   }
 }

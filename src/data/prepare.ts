@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseWith } from '../errors.js';
+import { parseWith, problemLine } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
 export { removeStaleTemps } from './atomic.js';
@@ -221,7 +221,7 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
         return { comp, info };
       } catch (err) {
         if (!(err instanceof VideoError)) throw err;
-        skipped.push({ video, compression: comp, reason: firstLine(err.message) });
+        skipped.push({ video, compression: comp, reason: problemLine(err) });
         unusable.add(path);
       }
     }
@@ -285,7 +285,7 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
       decoded = await readFrames(path, frames);
     } catch (err) {
       if (!(err instanceof VideoError)) throw err;
-      skipped.push({ video, compression: comp, reason: firstLine(err.message) });
+      skipped.push({ video, compression: comp, reason: problemLine(err) });
       unusable.add(path);
       return out;
     }
@@ -359,7 +359,6 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
   return finish(original.comp, frameCount, indices, boxRecords);
 }
 
-const firstLine = (s: string): string => s.split('\n')[0] ?? s;
 const boxTuple = (b: CropBox): [number, number, number] => [b.x, b.y, b.size];
 
 /** The run's summary: `report.json` beside the manifest. */

@@ -8,7 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { extname, join, relative, basename, resolve } from 'node:path';
 import sharp from 'sharp';
-import { InputFileError, MsccnetError } from '../errors.js';
+import { InputFileError, MsccnetError, problemLine } from '../errors.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { loadFaceDetector, type FaceDetector } from '../data/faces.js';
 import { probeVideo, readFrames, sampleFrameIndices } from '../data/video.js';
@@ -143,7 +143,7 @@ export async function decodeRgb(bytes: Uint8Array, input: string, maxSide: numbe
     const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (err) {
-    throw new InputFileError(input, `cannot decode as an image (${(err as Error).message.split('\n')[0]})`,
+    throw new InputFileError(input, `cannot decode as an image (${problemLine(err)})`,
       'pass a PNG, JPEG, WebP, TIFF or a video (.mp4, .avi, .mov, .mkv, .webm)', { cause: err });
   }
 }
@@ -236,7 +236,7 @@ export async function detectFiles(engine: InferenceEngine, inputs: readonly Dete
       result = VIDEO_EXTENSIONS.has(extname(input.path).toLowerCase()) ? await detectVideo(ctx, input, t0) : await detectImage(ctx, input, t0);
     } catch (err) {
       if (!(err instanceof MsccnetError)) throw err;
-      result = { ok: false, input: input.path, error: { code: err.code, message: err.message.split('\n')[0], hint: err.hint } };
+      result = { ok: false, input: input.path, error: { code: err.code, message: problemLine(err), hint: err.hint } };
     }
     results.push(result);
     opts.onEvent?.({ kind: 'result', done: results.length, total: inputs.length, result });

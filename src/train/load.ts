@@ -2,7 +2,7 @@
  * One unit of loader work, the same on a worker thread and inline: decode a sample, transform
  * it, and describe failures as data (they cross thread boundaries).
  */
-import { MsccnetError } from '../errors.js';
+import { MsccnetError, problemLine } from '../errors.js';
 import { evalTransform, trainTransform, type TrainTransformOptions } from './augment.js';
 import { decodeSample, UnreadableSampleError, type Sample } from './dataset.js';
 import type { ImageOps } from '../image/index.js';
@@ -22,7 +22,7 @@ export type LoadResult =
   /** skippable: the file is missing or corrupt */
   | { readonly ok: false; readonly skip: true; readonly path: string; readonly reason: string }
   /** fatal: the run must stop (e.g. a mask whose size differs from its image) */
-  | { readonly ok: false; readonly skip: false; readonly code: string; readonly message: string };
+  | { readonly ok: false; readonly skip: false; readonly code: string; readonly problem: string; readonly hint: string };
 
 export async function runTask(ops: ImageOps, task: LoadTask): Promise<LoadResult> {
   try {
@@ -36,8 +36,9 @@ export async function runTask(ops: ImageOps, task: LoadTask): Promise<LoadResult
     const t = trainTransform(ops, d, new Rng(...task.key), task.transform);
     return { ok: true, kind: 'train', image: t.image, target: t.target };
   } catch (err) {
-    if (err instanceof UnreadableSampleError) return { ok: false, skip: true, path: err.path, reason: err.message.split('\n')[0] };
-    return { ok: false, skip: false, code: err instanceof MsccnetError ? err.code : 'MSCCNET_INTERNAL', message: err instanceof Error ? err.message : String(err) };
+    if (err instanceof UnreadableSampleError) return { ok: false, skip: true, path: err.path, reason: problemLine(err) };
+    if (err instanceof MsccnetError) return { ok: false, skip: false, ...err.toJSON() };
+    return { ok: false, skip: false, code: 'MSCCNET_INTERNAL', problem: err instanceof Error ? err.message : String(err), hint: 'fix the input named above' };
   }
 }
 

@@ -92,8 +92,7 @@ export interface EvalItem {
 }
 
 function fatal(r: Extract<LoadResult, { ok: false; skip: false }>): never {
-  const [message, ...hint] = r.message.split('\n  → ');
-  throw new DatasetError(message, hint.join(' ') || 'fix the input named above');
+  throw new DatasetError(r.problem, r.hint);
 }
 
 /**
