@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { Pair } from '../annotate/index.js';
 import { annotatePairs, DEFAULT_REPORT_NAME, listFaceForensicsPairs, readPairList } from '../annotate/index.js';
 import { ArgumentError, MsccnetError } from '../errors.js';
+import { positiveInt, positiveNumber } from './args.js';
 import { formatSeconds, progressBar } from './progress.js';
 
 /** Nothing could be annotated (every pair skipped, or no pairs): the only batch outcome that exits non-zero. */
@@ -17,17 +18,6 @@ export class NothingAnnotatedError extends MsccnetError {
 interface AnnotateCliOptions {
   real?: string; fake?: string; pairs?: string; out: string; diff?: string; report?: string;
   workers: number; forceWorkers: boolean; maxMegapixels: number; overwrite: boolean; dataRange: number; diffThreshold: number;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
 }
 
 export function makeAnnotateCommand(): Command {

@@ -1,4 +1,7 @@
-/** Argument parsers shared by the subcommands (commander coercion functions). */
+/**
+ * Argument parsers shared by the subcommands (commander coercion functions): each returns the
+ * value or throws commander's InvalidArgumentError, which commander prints with the option's name.
+ */
 import { InvalidArgumentError } from 'commander';
 import { DEVICE_SPEC, type DeviceSpec } from '../torch/device.js';
 
@@ -6,4 +9,71 @@ import { DEVICE_SPEC, type DeviceSpec } from '../torch/device.js';
 export function deviceSpec(value: string): DeviceSpec {
   if (!DEVICE_SPEC.test(value)) throw new InvalidArgumentError(`expected auto, cpu, cuda or cuda:N, got '${value}'`);
   return value as DeviceSpec;
+}
+
+/** An integer ≥ `min` (`intAtLeast(16)` for a crop side). */
+export function intAtLeast(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min) {
+      throw new InvalidArgumentError(`expected ${min === 1 ? 'a positive integer' : `an integer ≥ ${min}`}, got '${value}'`);
+    }
+    return n;
+  };
+}
+
+/** An integer ≥ 1 (counts, sizes, ports, threads). */
+export const positiveInt = intAtLeast(1);
+
+/** An integer ≥ 0 (ranks, seeds, counts where 0 means "none" or "inline"). */
+export const nonNegativeInt = intAtLeast(0);
+
+/** An unsigned 32-bit integer, 0 … 4294967295 (hash seeds). */
+export function uint32(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`expected an integer in 0…4294967295, got '${value}'`);
+  return n;
+}
+
+/** A finite number > 0 (megabytes, megapixels, seconds, SSIM ranges). */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
+}
+
+/** A number in [0, 1] (P(fake) thresholds). */
+export function probability(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
+  return n;
+}
+
+/** A comma list, items trimmed, empty items dropped: `a, b,,c` → [a, b, c]. */
+export function commaList(value: string): string[] {
+  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+}
+
+/** A non-empty comma list of names from `allowed`. */
+export function choiceList<T extends string>(allowed: readonly T[]): (value: string) => T[] {
+  return (value) => {
+    const items = commaList(value);
+    const bad = items.filter((s) => !allowed.includes(s as T));
+    if (bad.length > 0 || items.length === 0) throw new InvalidArgumentError(`expected a comma list of ${allowed.join(', ')}; got ${bad.join(', ') || 'nothing'}`);
+    return items as T[];
+  };
+}
+
+/** A repeatable option: every occurrence, in order (`--set a=1 --set b=2`). */
+export function collect(value: string, previous: readonly string[]): string[] {
+  return [...previous, value];
+}
+
+/** A repeatable `n,k,row,col` index (4 integers ≥ 0), every occurrence in order. */
+export function tensorIndex(value: string, previous: number[][] | undefined): number[][] {
+  const index = value.split(',').map(Number);
+  if (index.length !== 4 || index.some((v) => !Number.isInteger(v) || v < 0)) {
+    throw new InvalidArgumentError(`expected n,k,row,col (4 non-negative integers), got '${value}'`);
+  }
+  return [...(previous ?? []), index];
 }

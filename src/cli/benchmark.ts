@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { applyOverrides, parseTrainConfig, readConfigFile } from '../train/config.js';
 import { formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../eval/protocols.js';
 import { variantNames } from '../models/msccnet/index.js';
+import { collect, commaList } from './args.js';
 
 interface BenchmarkCliOptions {
   protocol: Protocol;
@@ -17,21 +18,19 @@ interface BenchmarkCliOptions {
   compressions?: string[];
 }
 
-const list = (value: string): string[] => value.split(',').map((v) => v.trim()).filter((v) => v !== '');
-
 export function makeBenchmarkCommand(): Command {
   return new Command('benchmark')
     .description('the paper\'s protocols (Tables 2–4): train, test with the official metrics, write results.{md,csv,json}')
     .addOption(new Option('--protocol <name>', 'intra (Table 2), cross-dataset (Table 3), leave-one-out (Table 4)').choices([...PROTOCOLS]).makeOptionMandatory())
     .option('-c, --config <file>', 'training config (JSON/YAML) shared by every run')
-    .option('--set <key=value>', 'override a config field (repeatable)', (v: string, p: string[]) => [...p, v], [])
+    .option('--set <key=value>', 'override a config field (repeatable)', collect, [])
     .option('-o, --out <dir>', 'folder for the runs and tables', 'runs/benchmark')
     .option('--compression <c>', 'intra / leave-one-out: FF++ compression (c23 or c40)')
     .option('--test-manifest <file>', 'cross-dataset: manifest of the test set (e.g. DEFACTO)')
     .option('--test-split <name>', 'split of the test set')
     .option('--test-compression <c>', 'compression field of the test set entries')
-    .option('--variants <names>', `model variants, one table row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`, list)
-    .option('--compressions <list>', 'intra / leave-one-out: compressions side by side, e.g. c40,c23 (Table 2)', list)
+    .option('--variants <names>', `model variants, one table row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`, commaList)
+    .option('--compressions <list>', 'intra / leave-one-out: compressions side by side, e.g. c40,c23 (Table 2)', commaList)
     .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .action(async (opts: BenchmarkCliOptions) => {
       const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config),

@@ -1,32 +1,14 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { collectInputs, detectFiles, openEngine, type EngineKind } from '../infer/index.js';
 import { ensureWritableDir } from '../data/atomic.js';
 import { variantNames } from '../models/msccnet/index.js';
 import type { DeviceSpec } from '../torch/device.js';
-import { deviceSpec } from './args.js';
+import { deviceSpec, positiveInt, positiveNumber, probability } from './args.js';
 import { progressBar } from './progress.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
-}
-
-function probability(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
-  return n;
-}
 
 interface DetectCliOptions {
   model: string; engine: EngineKind; threads?: number; face: boolean; format: 'text' | 'json'; out: string;
   threshold: number; frames: number; maxSide: number; maxMegapixels: number; variant?: string; inputSize?: number; device: DeviceSpec;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
-  return n;
 }
 
 /** `msccnet detect`: scores, masks and overlays for images, folders and videos. */

@@ -1,5 +1,5 @@
 import { basename, resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { parsePerturbations } from '../eval/perturb.js';
 import { formatConditions, runEvaluation } from '../eval/run.js';
 import { openEngine, type EngineKind } from '../infer/index.js';
@@ -9,19 +9,7 @@ import type { DeviceSpec } from '../torch/device.js';
 import { readManifestSamples } from '../train/dataset.js';
 import { DatasetError } from '../train/errors.js';
 import { progressBar, type ProgressBar } from './progress.js';
-import { deviceSpec } from './args.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected an integer ≥ 0, got '${value}'`);
-  return n;
-}
+import { deviceSpec, nonNegativeInt, positiveInt } from './args.js';
 
 interface EvaluateCliOptions {
   model: string; manifest: string; split: string; compression?: string; engine: EngineKind; variant?: string; inputSize?: number; device: DeviceSpec;

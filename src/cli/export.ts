@@ -4,13 +4,8 @@ import { writeFileAtomic } from '../data/atomic.js';
 import { loadModel, modelMetadata, openCalibrationSet } from '../infer/index.js';
 import { variantNames } from '../models/msccnet/index.js';
 import { exportMsccnet, exportMsccnetInt8, type CalibrationMethod, type ExportSummary } from '../onnx/index.js';
+import { positiveInt } from './args.js';
 import { progressBar } from './progress.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
-}
 
 type Quantize = 'int8' | 'int8-dynamic';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { InputFileError } from '../errors.js';
 import { DETFILL_OFFSET_BASIS } from '../models/detfill.js';
 import { runDetfillCheck } from '../models/detfill-check.js';
@@ -7,26 +7,7 @@ import { buildMsccnet, variantConfig, variantNames } from '../models/msccnet/ind
 import type { DeviceSpec } from '../torch/device.js';
 import { buildMethod, methodDefinition } from '../models/registry.js';
 import { methodComplexity } from '../models/complexity.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
-}
-
-function uint32(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`expected an integer in 0…4294967295, got '${value}'`);
-  return n;
-}
-
-function multiIndex(value: string, previous: number[][] | undefined): number[][] {
-  const index = value.split(',').map(Number);
-  if (index.length !== 4 || index.some((v) => !Number.isInteger(v) || v < 0)) {
-    throw new InvalidArgumentError(`expected n,k,row,col (4 non-negative integers), got '${value}'`);
-  }
-  return [...(previous ?? []), index];
-}
+import { positiveInt, tensorIndex, uint32 } from './args.js';
 
 /** `msccnet model`: parameter counts of the variants, and the detfill parity check at any size. */
 export function makeModelCommand(): Command {
@@ -39,7 +20,7 @@ export function makeModelCommand(): Command {
     .option('--size <side>', 'input side for --check-detfill (the DCT side is side/8) and for the MACs of --method', positiveInt, 512)
     .option('--batch <n>', 'batch size for --check-detfill', positiveInt, 1)
     .option('--offset-basis <n>', 'FNV-1a offset basis of the weight scheme', uint32, DETFILL_OFFSET_BASIS)
-    .option('--mask-index <n,k,row,col>', 'mask-logit index to print (repeatable; default: corners and centre)', multiIndex)
+    .option('--mask-index <n,k,row,col>', 'mask-logit index to print (repeatable; default: corners and centre)', tensorIndex)
     .option('--samples <expected.json>', "also print each stage's values at the sample indices of a fixture-format file (`stages.<name>.samples[].index`)")
     .option('--threads <n>', 'intra-op threads', positiveInt)
     .option('--device <name>', 'where --check-detfill runs: auto, cpu, cuda or cuda:N', 'cpu')

@@ -1,24 +1,13 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { COMPRESSIONS, METHODS, type Compression, type Method } from '../data/layout.js';
 import type { PrepareEvent, PrepareStage } from '../data/prepare.js';
 import { DEFAULT_QUEUE } from '../jobs/queue.js';
 import { ensureWritableDir } from '../data/atomic.js';
 import { runPrepare } from '../jobs/prepare.js';
+import { choiceList, intAtLeast, positiveInt } from './args.js';
 import type { ProgressBar } from './progress.js';
 import { stageBars } from './stage-bars.js';
-
-const int = (min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
-  return n;
-};
-const list = <T extends string>(allowed: readonly T[]) => (v: string): T[] => {
-  const items = v.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = items.filter((s) => !allowed.includes(s as T));
-  if (bad.length || items.length === 0) throw new InvalidArgumentError(`expected a comma list of ${allowed.join(', ')}; got ${bad.join(', ') || 'nothing'}`);
-  return items as T[];
-};
 
 interface PrepareCliOptions {
   ffpp: string; out: string; splits?: string; noSplits?: boolean; dropReferenceMissing?: boolean;
@@ -33,12 +22,12 @@ export function makePrepareCommand(): Command {
     .requiredOption('-o, --out <dir>', 'output folder')
     .option('--splits <dir>', 'folder with the official train.json, val.json, test.json (default <ffpp>/splits if present)')
     .option('--drop-reference-missing', 'drop the three pairs the reference lists lack (604_703, 115_939, 227_169)')
-    .addOption(new Option('--frames <n>', 'frames per video, at floor(linspace(0, L−1, n))').argParser(int(1)).default(20))
+    .addOption(new Option('--frames <n>', 'frames per video, at floor(linspace(0, L−1, n))').argParser(positiveInt).default(20))
     .addOption(new Option('--box-scale <x>', 'crop side = x × the detector box').argParser(Number).default(1.3))
-    .addOption(new Option('--crop-side <px>', 'resize crops to this side (default: native size, as the reference)').argParser(int(16)))
-    .addOption(new Option('--compressions <list>', 'renditions to crop').argParser(list(COMPRESSIONS)).default([...COMPRESSIONS], COMPRESSIONS.join(',')))
-    .addOption(new Option('--methods <list>', 'methods to include').argParser(list(METHODS)).default([...METHODS], METHODS.join(',')))
-    .addOption(new Option('--concurrency <n>', 'local jobs in flight').argParser(int(1)).default(2))
+    .addOption(new Option('--crop-side <px>', 'resize crops to this side (default: native size, as the reference)').argParser(intAtLeast(16)))
+    .addOption(new Option('--compressions <list>', 'renditions to crop').argParser(choiceList(COMPRESSIONS)).default([...COMPRESSIONS], COMPRESSIONS.join(',')))
+    .addOption(new Option('--methods <list>', 'methods to include').argParser(choiceList(METHODS)).default([...METHODS], METHODS.join(',')))
+    .addOption(new Option('--concurrency <n>', 'local jobs in flight').argParser(positiveInt).default(2))
     .addOption(new Option('--redis <url>', 'distribute jobs through BullMQ on this Redis; run `msccnet worker` to process them').env('MSCCNET_REDIS'))
     .option('--queue <name>', 'BullMQ queue name', DEFAULT_QUEUE)
     .addOption(new Option('--max-megapixels <n>', 'skip renditions with larger frames, before decoding any').argParser(Number).default(40))

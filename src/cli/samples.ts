@@ -1,11 +1,6 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { SAMPLE_FACES, SAMPLE_METHODS, writeSamplePairs } from '../data/samples.js';
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
+import { positiveInt } from './args.js';
 
 export function makeSamplesCommand(): Command {
   return new Command('samples')

@@ -1,27 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { InputFileError, ioErrorOf } from '../errors.js';
 import { loadFaceDetector } from '../data/faces.js';
 import { createOrtEngine, exportedModelBytes } from '../infer/engines.js';
 import { buildServer, DEFAULT_LIMITS, type LogLevel } from '../web/index.js';
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
-  return n;
-}
-
-function probability(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
-  return n;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
-  return n;
-}
+import { positiveInt, positiveNumber, probability } from './args.js';
 
 interface ServeCliOptions {
   model: string; port: number; host: string; threads?: number; maxMb: number; maxMegapixels: number;

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { applyOverrides, applyVariant, describeConfig, parseTrainConfig, readConfigFile } from '../train/config.js';
 import { variantNames } from '../models/msccnet/index.js';
 import { initProcessGroup, resolveBackend, type ProcessGroup } from '../train/distributed.js';
@@ -6,14 +6,8 @@ import { DistributedError } from '../train/errors.js';
 import { configuredDevice, freePort, launchWorkers, localRank, rankDevice, withoutOption } from '../train/launch.js';
 import { torch } from '../torch/index.js';
 import { train } from '../train/trainer.js';
+import { collect, nonNegativeInt } from './args.js';
 import { progressBar } from './progress.js';
-
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-const positiveInt = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-};
 
 interface TrainCliOptions {
   config?: string;
@@ -40,11 +34,11 @@ export function makeTrainCommand(): Command {
     .option('--overwrite', 'replace the run that run.dir holds (its config.json, log.jsonl and checkpoints/ are removed)')
     .addOption(new Option('--variant <name>', 'model variant of the paper\'s ablations, over the config\'s model section (as `export --variant`)').choices(variantNames()))
     .option('--help-config', 'list every config field with its default and description')
-    .option('--nproc <n>', 'data-parallel processes on this machine (one GPU each on a CUDA build: NCCL; else Gloo; rendezvous on a free local port unless --master-port)', positiveInt)
-    .option('--rank <r>', 'this process\'s rank, 0 … world size − 1 (one command per process, e.g. on several machines)', positiveInt)
-    .option('--world-size <n>', 'total processes over all machines', positiveInt)
+    .option('--nproc <n>', 'data-parallel processes on this machine (one GPU each on a CUDA build: NCCL; else Gloo; rendezvous on a free local port unless --master-port)', nonNegativeInt)
+    .option('--rank <r>', 'this process\'s rank, 0 … world size − 1 (one command per process, e.g. on several machines)', nonNegativeInt)
+    .option('--world-size <n>', 'total processes over all machines', nonNegativeInt)
     .option('--master-addr <host>', 'address of rank 0 (default: distributed.masterAddr)')
-    .option('--master-port <port>', 'rendezvous port on rank 0 (default: distributed.masterPort)', positiveInt)
+    .option('--master-port <port>', 'rendezvous port on rank 0 (default: distributed.masterPort)', nonNegativeInt)
     .action(async (opts: TrainCliOptions) => {
       if (opts.helpConfig) {
         for (const r of describeConfig()) console.log(`${r.path} = ${JSON.stringify(r.default)}\n    ${r.description}`);

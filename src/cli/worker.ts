@@ -1,20 +1,15 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { DEFAULT_QUEUE, startPrepareWorker, watchConnection } from '../jobs/queue.js';
-
-const int = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
+import { positiveInt } from './args.js';
 
 export function makeWorkerCommand(): Command {
   return new Command('worker')
     .description('process `msccnet prepare --redis` jobs from the queue (run on any number of machines sharing the file system)')
     .addOption(new Option('--redis <url>', 'Redis URL, e.g. redis://host:6379').env('MSCCNET_REDIS').makeOptionMandatory())
     .option('--queue <name>', 'BullMQ queue name', DEFAULT_QUEUE)
-    .addOption(new Option('--concurrency <n>', 'jobs in flight in this process').argParser(int).default(1))
-    .addOption(new Option('--lock-seconds <s>', 'job lock; a dead worker\'s job is retried after it expires').argParser(int).default(30))
-    .addOption(new Option('--redis-timeout <s>', 'exit (status 1) once Redis has stayed unreachable this long').argParser(int).default(60))
+    .addOption(new Option('--concurrency <n>', 'jobs in flight in this process').argParser(positiveInt).default(1))
+    .addOption(new Option('--lock-seconds <s>', 'job lock; a dead worker\'s job is retried after it expires').argParser(positiveInt).default(30))
+    .addOption(new Option('--redis-timeout <s>', 'exit (status 1) once Redis has stayed unreachable this long').argParser(positiveInt).default(60))
     .action(async (o: { redis: string; queue: string; concurrency: number; lockSeconds: number; redisTimeout: number }) => {
       const worker = await startPrepareWorker({
         url: o.redis, queue: o.queue, retrySeconds: o.redisTimeout, concurrency: o.concurrency, lockMs: o.lockSeconds * 1000,
