@@ -1,31 +1,57 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { ioErrorOf } from '../errors.js';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
+
+/** The one temporary-name scheme of every atomic writer: `.partial-<random>-<final name>`. */
+const TEMP_PREFIX = '.partial-';
+
+/** Whether a file or folder name is a temporary of {@link tempPath} (a stray one is a killed writer's). */
+export function isTempName(name: string): boolean {
+  return name.startsWith(TEMP_PREFIX);
+}
 
 /**
- * Writes `data` to `path` through a temporary file in the same folder and a rename, so a killed
- * process leaves either the old file, the whole new file or a stray `.partial-*` temp, never a
- * truncated output. Temps are named so that {@link isTempName} recognises and cleanup removes them.
+ * A fresh temporary path beside `path` (same folder, so the rename is atomic), named so that
+ * {@link isTempName} recognises it and {@link removeStaleTemps} cleans it up; random, so two
+ * writers of one path never share a temp.
  */
-export async function writeFileAtomic(path: string, data: Buffer | string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${basename(path)}`);
+export function tempPath(path: string): string {
+  return join(dirname(path), `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${basename(path)}`);
+}
+
+export interface AtomicWriteOptions {
+  /**
+   * Flush the data to the disk before the rename, so that a power loss (not only a killed
+   * process) cannot leave the new name over missing data: for weights and checkpoints.
+   */
+  readonly fsync?: boolean;
+  /** create the folder if missing (default); false: a missing folder is an error, as for a file the user named */
+  readonly createFolder?: boolean;
+}
+
+/**
+ * Writes `data` to `path` through a temporary file in the same folder ({@link tempPath}) and a
+ * rename, so a killed process leaves either the old file, the whole new file or a stray temp, never
+ * a truncated output.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+  if (options.createFolder ?? true) await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPath(path);
   try {
-    await writeFile(tmp, data);
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      if (options.fsync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
-}
-
-const TEMP_PREFIX = '.partial-';
-
-export function isTempName(name: string): boolean {
-  return name.startsWith(TEMP_PREFIX);
 }
 
 /**
@@ -41,12 +67,18 @@ export async function ensureWritableDir(dir: string): Promise<void> {
   }
 }
 
-/** Removes temps a killed run left behind under `dir` (only safe when no other process writes there). */
+/**
+ * Removes the temps (files, and folders with what they hold) a killed run left under `dir`; returns
+ * how many. Only safe when no other process writes there.
+ */
 export async function removeStaleTemps(dir: string): Promise<number> {
   if (!existsSync(dir)) return 0;
-  let n = 0;
+  const removed: string[] = [];
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile() && isTempName(e.name)) { await rm(join(e.parentPath, e.name), { force: true }); n++; }
+    const path = join(e.parentPath, e.name);
+    if (!isTempName(e.name) || removed.some((r) => path.startsWith(`${r}${sep}`))) continue;   // inside a removed folder
+    await rm(path, { recursive: true, force: true });
+    removed.push(path);
   }
-  return n;
+  return removed.length;
 }

@@ -4,9 +4,8 @@
  * padded with spaces so that the data starts 8-byte aligned, then the raw little-endian data.
  * Offsets are relative to the data start; tensors must cover it exactly, without overlaps or holes.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/atomic.js';
 import { torch } from '../torch/torch.js';
 import type { DType, Tensor } from '../torch/tensor.js';
 import { SafetensorsError } from './errors.js';
@@ -167,20 +166,8 @@ export function encodeSafetensors(tensors: Map<string, Tensor> | Readonly<Record
   return out;
 }
 
-/** Writes a safetensors file atomically: a temporary name in the same folder, fsync, rename. */
+/** Writes a safetensors file atomically and flushed to the disk, into an existing folder (data/atomic.ts). */
 export async function saveSafetensors(path: string, tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
   metadata?: Record<string, string>): Promise<void> {
-  const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, path);
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata), { fsync: true, createFolder: false });
 }

@@ -8,10 +8,10 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { GradScalerState, Module, Optimizer, OptimizerState } from '../nn/index.js';
 import { encodeSafetensors, loadSafetensors } from '../nn/index.js';
 import { cpuCopies, torch } from '../torch/index.js';
+import { isTempName, tempPath, writeFileAtomic } from '../data/atomic.js';
 import { CheckpointError } from './errors.js';
 
 export interface CheckpointState {
@@ -33,16 +33,6 @@ export interface CheckpointState {
 
 export const RNG_SCHEME = 'derived-v1: order=Rng(seed,epoch) augment=Rng(seed,epoch,position) torch.manualSeed(hashKey(seed,step,rank))';
 
-async function writeFileSynced(path: string, data: Uint8Array | string): Promise<void> {
-  const fh = await open(path, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 export const stepName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
 
 /**
@@ -52,7 +42,9 @@ export const stepName = (step: number): string => `step-${String(step).padStart(
 export async function saveCheckpoint(dir: string, name: string, model: Module, optimizer: Optimizer<{ lr: number }>, state: CheckpointState,
   modelMetadata: Readonly<Record<string, string>> = {}): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.tmp-${name}-${randomBytes(4).toString('hex')}`);
+  const target = join(dir, name);
+  // the folder swap: files written flushed into a temp folder, which is renamed over the target
+  const tmp = tempPath(target);
   await mkdir(tmp);
   const opt = optimizer.stateDict();
   // written from CPU copies (explicit, one per tensor), so a run saved on a GPU resumes anywhere
@@ -60,15 +52,14 @@ export async function saveCheckpoint(dir: string, name: string, model: Module, o
   const weights = cpuCopies(own);
   const optState = cpuCopies(opt.tensors);
   try {
-    await writeFileSynced(join(tmp, 'model.safetensors'), encodeSafetensors(weights, { format: 'pt', ...modelMetadata }));
-    await writeFileSynced(join(tmp, 'optimizer.safetensors'), encodeSafetensors(optState, { paramGroups: JSON.stringify(opt.paramGroups) }));
+    await writeFileAtomic(join(tmp, 'model.safetensors'), encodeSafetensors(weights, { format: 'pt', ...modelMetadata }), { fsync: true });
+    await writeFileAtomic(join(tmp, 'optimizer.safetensors'), encodeSafetensors(optState, { paramGroups: JSON.stringify(opt.paramGroups) }), { fsync: true });
   } finally {
     for (const [k, t] of weights) if (t !== own.get(k)) t.dispose();
     for (const [k, t] of optState) if (t !== opt.tensors.get(k)) t.dispose();
   }
-  await writeFileSynced(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
-  const target = join(dir, name);
-  const old = `${target}.old-${randomBytes(4).toString('hex')}`;
+  await writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`, { fsync: true });
+  const old = tempPath(target);
   const existed = await rename(target, old).then(() => true, () => false);
   await rename(tmp, target);
   if (existed) await rm(old, { recursive: true, force: true });
@@ -109,7 +100,8 @@ export async function openRunFolder(runDir: string, o: { resume: boolean; overwr
   const notes: string[] = [];
   if (o.resume && o.overwrite) throw new CheckpointError(runDir, '--resume and --overwrite contradict each other', 'pass one of them');
   if (o.lead) {
-    const stale = (await readdir(ckptDir).catch(() => [] as string[])).filter((n) => /^\.tmp-|\.old-[0-9a-f]+$/.test(n));
+    // also the `.tmp-*` / `*.old-*` folders of runs interrupted before the one temp-name scheme
+    const stale = (await readdir(ckptDir).catch(() => [] as string[])).filter((n) => isTempName(n) || /^\.tmp-|\.old-[0-9a-f]+$/.test(n));
     for (const n of stale) await rm(join(ckptDir, n), { recursive: true, force: true });
     if (stale.length > 0) notes.push(`removed ${stale.length} temporary checkpoint folder(s) of an interrupted run: ${stale.join(', ')}`);
   }
