@@ -1,16 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Worker } from 'node:worker_threads';
 import { ArgumentError } from '../errors.js';
 import { ensureWritableDir, removeStaleTemps, writeFileAtomic } from '../data/atomic.js';
 import { DEFAULT_MAX_PIXELS } from '../image/index.js';
+import { runPool, ThreadPool } from '../jobs/pool.js';
 import { spawnModuleWorker } from '../threads.js';
 import type { AnnotationOptions, AnnotationOptionsInput } from './options.js';
 import { annotationOptions } from './options.js';
-import type { PairRecord, PairTask } from './files.js';
+import type { PairOutcome, PairRecord, PairTask } from './files.js';
 import type { Pair } from './pairs.js';
 import type { SkipReason } from './annotate.js';
-import type { WorkerRequest, WorkerResponse } from './worker.js';
 
 /** Progress of a batch, for a bar, a queue job or a log. `reused`: the outputs were already there. */
 export type AnnotateEvent =
@@ -104,13 +103,23 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
   options.onProgress?.({ kind: 'start', total: pairs.length, workers: poolSize });
 
   if (pairs.length > 0) {
-    await runPool(poolSize, pairs.length, (i) => ({ pair: pairs[i], outDir, diffDir, overwrite: options.overwrite ?? false, annotation, maxPixels }),
-      (i, outcome) => {
+    const threads = new ThreadPool<PairTask, PairOutcome>({
+      size: poolSize, perWorker: PAIRS_PER_WORKER, signal: options.signal, spawn: () => spawnModuleWorker(import.meta.url, 'worker'),
+      died: ({ pair }, why) => ({ record: { ...pair, status: 'skipped', reason: 'failed', message: `worker died: ${why}` }, reused: false }),
+    });
+    try {
+      const results = await runPool(pairs, poolSize * PAIRS_PER_WORKER, async (pair, i) => {
+        const outcome = await threads.run({ pair, outDir, diffDir, overwrite: options.overwrite ?? false, annotation, maxPixels });
         records[i] = outcome.record;
         done++;
         if (outcome.reused) reusedCount++;
         options.onProgress?.({ kind: 'pair', done, total: pairs.length, record: outcome.record, reused: outcome.reused });
       }, options.signal);
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;   // a broken install (bad pairs are records, never rejections)
+    } finally {
+      threads.close();
+    }
   }
 
   const skippedBy: Partial<Record<SkipReason, number>> = {};
@@ -123,90 +132,8 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
   return report;
 }
 
-type Outcome = Omit<WorkerResponse, 'id'>;
-
 /**
  * Pairs handed to a worker at once. With two, a worker never waits for the main thread to send the next pair
  * after reporting one, and computes one pair while another's files are read or written.
  */
 const PAIRS_PER_WORKER = 2;
-
-/**
- * Hands tasks 0…count−1 to `size` workers, PAIRS_PER_WORKER at a time each. A worker that dies is replaced:
- * if it held one pair, that pair fails; if it held several, they are rerun one by one, each alone in its worker,
- * so a pair that kills a worker again fails on its own and the others complete.
- */
-function runPool(size: number, count: number, task: (i: number) => PairTask, onDone: (i: number, outcome: Outcome) => void,
-  signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolvePool, rejectPool) => {
-    let next = 0, finished = 0, settled = false;
-    const all = new Set<Worker>();
-    const held = new Map<Worker, Set<number>>(); // the pairs each worker is on
-    const started = new Set<Worker>(); // workers that loaded (so a later death is not a broken install)
-    const rerun: number[] = []; // pairs a dead worker held with others, to run again alone
-    const alone = new Set<number>();
-    const live = (): number => [...held.values()].reduce((sum, ids) => sum + ids.size, 0);
-    const finish = (err?: unknown): void => {
-      if (settled) return;
-      settled = true;
-      for (const w of all) void w.terminate();
-      if (err === undefined) resolvePool(); else rejectPool(err);
-    };
-    const send = (worker: Worker, id: number): void => {
-      held.get(worker)?.add(id);
-      worker.postMessage({ id, task: task(id) } satisfies WorkerRequest);
-    };
-    const feed = (worker: Worker): void => {
-      if (signal?.aborted) {
-        if (live() === 0) finish(signal.reason);
-        return;
-      }
-      const mine = held.get(worker);
-      if (mine === undefined || [...mine].some((id) => alone.has(id))) return;
-      if (rerun.length > 0) { // a rerun waits for an idle worker
-        if (mine.size === 0) send(worker, rerun.shift() as number);
-        return;
-      }
-      while (mine.size < PAIRS_PER_WORKER && next < count) send(worker, next++);
-    };
-    const start = (): void => {
-      const worker = spawnModuleWorker(import.meta.url, 'worker');
-      all.add(worker);
-      held.set(worker, new Set());
-      worker.on('message', (message: WorkerResponse | 'ready') => {
-        if (message === 'ready') {
-          started.add(worker);
-          return feed(worker);
-        }
-        const { id, ...outcome } = message;
-        held.get(worker)?.delete(id);
-        finished++;
-        onDone(id, outcome);
-        if (finished === count) finish();
-        else feed(worker);
-      });
-      // A worker that dies (error, or exit without one) is handled once.
-      const lost = (why: string, err?: Error): void => {
-        if (settled || !all.delete(worker)) return;
-        const mine = [...(held.get(worker) ?? [])];
-        held.delete(worker);
-        if (!started.has(worker)) return finish(err ?? new Error(why)); // could not even load: a broken install, not bad input
-        if (mine.length === 1) {
-          finished++;
-          const pair = task(mine[0]).pair;
-          onDone(mine[0], { record: { ...pair, status: 'skipped', reason: 'failed', message: `worker died: ${why}` }, reused: false });
-        } else {
-          for (const id of mine) alone.add(id);
-          rerun.push(...mine);
-        }
-        if (finished === count) finish();
-        else if (next < count || rerun.length > 0) start();
-        else if (live() === 0 && signal?.aborted) finish(signal.reason);
-      };
-      worker.on('error', (err) => lost(err.message, err));
-      worker.on('exit', (code) => lost(`exit code ${code}`));
-    };
-    signal?.addEventListener('abort', () => { if (live() === 0) finish(signal.reason); }, { once: true });
-    for (let i = 0; i < size; i++) start();
-  });
-}

@@ -25,6 +25,9 @@ export interface PairTask {
   readonly maxPixels: number;
 }
 
+/** What became of one pair's task: its record, and whether its outputs were already there. */
+export interface PairOutcome { readonly record: PairRecord; readonly reused: boolean }
+
 /**
  * An existing output counts as done only when it is a complete, decodable image: a run killed
  * mid-write, a zero-byte file or a torn one is computed again.
@@ -53,7 +56,7 @@ async function refusal(path: string, maxPixels: number): Promise<{ reason: 'unre
  * Annotates one pair into files: the mask (and diff map) are written atomically, the mask last, so an existing
  * mask means the pair is finished. Returns whether the outputs were already there. Never throws for bad input.
  */
-export async function annotatePairToFiles(task: PairTask): Promise<{ record: PairRecord; reused: boolean }> {
+export async function annotatePairToFiles(task: PairTask): Promise<PairOutcome> {
   const { pair } = task;
   const maskPath = join(task.outDir, pair.output);
   const diffPath = task.diffDir === null ? null : join(task.diffDir, pair.output);

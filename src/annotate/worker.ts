@@ -1,22 +1,21 @@
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
-import type { PairTask } from './files.js';
+import type { ThreadReply, ThreadRequest } from '../jobs/pool.js';
+import type { PairOutcome, PairTask } from './files.js';
 import { annotatePairToFiles } from './files.js';
 import { loadOpenCv } from '../image/index.js';
 
-/**
- * Worker-pool thread of `annotatePairs`. Pairs are started as they arrive (the pool sends at most two at once): the
- * computation is synchronous, so one pair computes while the other waits on file reads or writes.
+/*
+ * Worker thread of `annotatePairs` (a jobs/pool.ts ThreadPool). Pairs are started as they arrive (the pool sends at
+ * most two at once): the computation is synchronous, so one pair computes while the other waits on file reads or writes.
  */
-export interface WorkerRequest { readonly id: number; readonly task: PairTask }
-export type WorkerResponse = { readonly id: number } & Awaited<ReturnType<typeof annotatePairToFiles>>;
 
 sharp.concurrency(1); // one libvips thread per worker: the pool already fills the cores
 sharp.cache(false); // every file is read once
 const port = parentPort;
 if (port === null) throw new Error('annotate worker must run in a worker thread');
 await loadOpenCv();
-port.on('message', (request: WorkerRequest) => {
-  void annotatePairToFiles(request.task).then((outcome) => port.postMessage({ id: request.id, ...outcome } satisfies WorkerResponse));
+port.on('message', (request: ThreadRequest<PairTask>) => {
+  void annotatePairToFiles(request.task).then((outcome) => port.postMessage({ id: request.id, outcome } satisfies ThreadReply<PairOutcome>));
 });
-port.postMessage('ready');
+port.postMessage('ready' satisfies ThreadReply<PairOutcome>);
