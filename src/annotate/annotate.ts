@@ -89,24 +89,63 @@ function arenaFor(n: number): typeof arena {
 }
 
 /**
- * The annotation steps; `finish(result, stages)` builds the return value. `stages` is a thunk: the full-size
- * copies of the stages are made only when it is called. Without `keepStages` the SSIM map lives in the reused
- * arena too (with it, it is handed out, so it must be fresh) and the blurred maps are never stored.
+ * The annotation steps (official-spec §11), each a stage below; `finish(result, stages)` builds the return value.
+ * `stages` is a thunk: the full-size copies of the stages are made only when it is called. Without `keepStages`
+ * the SSIM map lives in the reused arena too (with it, it is handed out, so it must be fresh) and the blurred
+ * maps are never stored.
  */
 function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: AnnotationOptions,
   finish: (result: AnnotationResult, stages: () => Stages) => T, keepStages = true): T {
   const { width, height } = fakeGray;
-  const n = width * height;
-  const planes = arenaFor(n);
-  const none = { diffBlurred: null, factor: null, diff: null, changed: null, dilated: null, contours: null,
-    keptContours: [], hull: null, hullFilled: null, eroded: null, maskBlurred: null };
+  const ssim = structuralSimilarity(realGray, fakeGray, o, keepStages);
+  const diffRange = differenceRange(ssim);
+  if (diffRange === null) {
+    return finish(skipped('no-change', 'real and fake are identical in grey (1 − SSIM is constant); the reference divides 0/0 and writes no mask'),
+      () => ({ ssim, ...NO_STAGES }));
+  }
+  const { diffBlurred, diff, changed, box } = thresholdDifference(ssim, diffRange, fakeGray, o, keepStages);
+  const region = workRegion(box, o, width, height);
+  const toFull = (part: Image): Image => embedImage(part, region, width, height);
+  // 6. Dilate with the ellipse, n successive times.
+  const dilatedPart = dilateMask(cropImage(changed, region), ellipseElement(o.dilateSize), o.dilateIterations);
+  const { contours, keptContours } = keepContours(cv, dilatedPart, region, o.minContourPoints);
+  const stages = (): Stages => ({ ...NO_STAGES, ssim, diffBlurred, factor: factorOf(diffBlurred, o.diffThreshold), diff, changed,
+    dilated: toFull(dilatedPart), contours, keptContours });
+  if (keptContours.length === 0) return finish(noContour(contours, o.minContourPoints), stages);
+  const hull = convexWrapping(cv, contours, keptContours);
+  // 7c. Fill the hull (drawn in the region's coordinates).
+  const hullPart = fillConvexPoly(cv, dilatedPart.width, dilatedPart.height, translate(hull, -(region?.x0 ?? 0), -(region?.y0 ?? 0)));
 
-  // 1. SSIM map of (fake, real) on grey/255, skimage 0.19 semantics.
-  const ssim = ssimMap({ width, height, data: grayToUnitFloat(fakeGray, planes.x) }, { width, height, data: grayToUnitFloat(realGray, planes.y) },
-    { dataRange: o.dataRange }, keepStages ? undefined : planes.ssim);
+  // 8.–9. Erode the filled hull, blur eroded/255 with the fixed 7×7 kernel, keep every pixel ≥ 1/255.
+  const erodedPart = erodeMask(hullPart, ellipseElement(o.erodeSize), o.erodeIterations);
+  if (!keepStages) return finish({ status: 'annotated', mask: toFull(blurThresholdMask(erodedPart, o.maskBlurSize, false).mask), diff }, stages);
+  const blurredPart = blurThresholdMask(erodedPart, o.maskBlurSize);
+  return finish({ status: 'annotated', mask: toFull(blurredPart.mask), diff }, () => ({
+    ...stages(), hull, hullFilled: toFull(hullPart), eroded: toFull(erodedPart),
+    maskBlurred: embedMap(blurredPart.blurred, region, width, height),
+  }));
+}
 
-  // 2. diff = 1 − S, min–max normalised. Constant diff (identical pair) → 0/0 in the reference: no mask.
-  const s = ssim.data;
+/** Every stage after step 1 as null: what a pair that ends early lacks, and the base the later stages fill in. */
+const NO_STAGES = {
+  diffBlurred: null, factor: null, diff: null, changed: null, dilated: null, contours: null,
+  keptContours: [], hull: null, hullFilled: null, eroded: null, maskBlurred: null,
+} as const satisfies Omit<Stages, 'ssim'>;
+
+/** 1. S, the SSIM map of (fake, real) on grey/255, skimage 0.19 semantics; in the arena unless `fresh`. */
+function structuralSimilarity(realGray: Image, fakeGray: Image, o: AnnotationOptions, fresh: boolean): FloatMap {
+  const { width, height } = fakeGray;
+  const planes = arenaFor(width * height);
+  return ssimMap({ width, height, data: grayToUnitFloat(fakeGray, planes.x) }, { width, height, data: grayToUnitFloat(realGray, planes.y) },
+    { dataRange: o.dataRange }, fresh ? undefined : planes.ssim);
+}
+
+/**
+ * 2. The min and range of diff = 1 − S, by which it is min–max normalised; null when diff is constant
+ * (identical pair): the reference divides 0/0 and writes no mask.
+ */
+function differenceRange(ssim: FloatMap): { min: number; range: number } | null {
+  const s = ssim.data, n = ssim.width * ssim.height;
   let min = Infinity, max = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = 1 - s[i];
@@ -114,16 +153,20 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
     if (v > max) max = v;
   }
   const range = max - min;
-  if (!(range > 0)) {
-    return finish(skipped('no-change', 'real and fake are identical in grey (1 − SSIM is constant); the reference divides 0/0 and writes no mask'),
-      () => ({ ssim, ...none }));
-  }
+  return range > 0 ? { min, range } : null;
+}
 
-  // 3.–5. Blur, threshold, and drop pure-black fake pixels (uint8(255·(g/255)·1) = g, so M = factor ∧ g ≥ 1).
-  // Streamed a row at a time: the normalised diff is made on the way into the blur and thresholded on the way
-  // out, so neither exists as a full-size map (the blurred one only when the stages are kept), and the box of
-  // M is found on the way.
-  const blurred = keepStages ? new Float64Array(n) : null;
+/**
+ * 3.–5. Blur the normalised diff, threshold it, and drop pure-black fake pixels (uint8(255·(g/255)·1) = g, so
+ * M = factor ∧ g ≥ 1): the official diff image, M as `changed`, and the box of M (null when M is empty).
+ * Streamed a row at a time: the normalised diff is made on the way into the blur and thresholded on the way
+ * out, so neither exists as a full-size map (the blurred one only when `keepBlurred`).
+ */
+function thresholdDifference(ssim: FloatMap, { min, range }: { min: number; range: number }, fakeGray: Image, o: AnnotationOptions,
+  keepBlurred: boolean): { diffBlurred: FloatMap | null; diff: Image; changed: Image; box: Region | null } {
+  const { width, height } = fakeGray;
+  const s = ssim.data;
+  const blurred = keepBlurred ? new Float64Array(width * height) : null;
   const diff = makeImage(width, height, 1);
   const changed = makeImage(width, height, 1);
   const fakeData = fakeGray.data, diffData = diff.data, changedData = changed.data, threshold = o.diffThreshold;
@@ -153,75 +196,86 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
       if (last + 1 > bx1) bx1 = last + 1;
     }
   });
-  const diffBlurred = blurred === null ? null : { width, height, data: blurred };
-  // factor = [blurred > threshold] as 0/1; only a stage, so built only on request.
-  const factor = (): Image | null => {
-    if (blurred === null) return null;
-    const f = makeImage(width, height, 1);
-    for (let i = 0; i < n; i++) if (blurred[i] > threshold) f.data[i] = 1;
-    return f;
+  return {
+    diffBlurred: blurred === null ? null : { width, height, data: blurred },
+    diff, changed, box: by1 === 0 ? null : { x0: bx0, y0: by0, x1: bx1, y1: by1 },
   };
+}
 
-  // 6.–9. work on the box of M plus a margin: dilation reaches dilateReach beyond M, the hull stays inside the
-  // dilated box, and erosion/blur reach at most `after` more, so every pixel outside the region is 0 in every
-  // later stage, and the region's inner edges see zeros exactly where the full image has them (see README).
-  const box = by1 === 0 ? null : { x0: bx0, y0: by0, x1: bx1, y1: by1 };
+/** 4. factor = [blurred diff > threshold] as 0/1; only a stage, so built only on request (null when not kept). */
+function factorOf(diffBlurred: FloatMap | null, threshold: number): Image | null {
+  if (diffBlurred === null) return null;
+  const { width, height, data } = diffBlurred;
+  const f = makeImage(width, height, 1), n = width * height;
+  for (let i = 0; i < n; i++) if (data[i] > threshold) f.data[i] = 1;
+  return f;
+}
+
+/**
+ * Where steps 6–9 work: the box of M plus a margin (null: the whole frame). Dilation reaches dilateReach beyond
+ * M, the hull stays inside the dilated box, and erosion/blur reach at most `after` more, so every pixel outside
+ * the region is 0 in every later stage, and the region's inner edges see zeros exactly where the full image has
+ * them (see README).
+ */
+function workRegion(box: Region | null, o: AnnotationOptions, width: number, height: number): Region | null {
+  if (box === null) return null;
   const dilateReach = (o.dilateSize >> 1) * o.dilateIterations;
   const after = Math.max(o.erodeSize >> 1, o.maskBlurSize >> 1) + 1;
-  const region = box === null ? null : {
+  return {
     x0: Math.max(0, box.x0 - dilateReach - after), y0: Math.max(0, box.y0 - dilateReach - after),
     x1: Math.min(width, box.x1 + dilateReach + after), y1: Math.min(height, box.y1 + dilateReach + after),
   };
-  const inRegion = (image: Image): Image => (region === null ? image : cropImage(image, region));
-  const toFull = (image: Image): Image => (region === null ? image : embedImage(image, region, width, height));
+}
 
-  // 6. Dilate with the ellipse, n successive times.
-  const dilatedPart = dilateMask(inRegion(changed), ellipseElement(o.dilateSize), o.dilateIterations);
-
-  // 7. Contours (RETR_TREE, SIMPLE); keep those with > minContourPoints points. The reference appends the
-  // first kept contour raw and the hulls of the others, then takes the hull of all: same construction here.
-  const [dx, dy] = region === null ? [0, 0] : [region.x0, region.y0];
+/**
+ * 7a. Contours of the dilated mask (RETR_TREE, SIMPLE) in frame coordinates, and the indices of those kept
+ * (more than minContourPoints points).
+ */
+function keepContours(cv: OpenCv, dilatedPart: Image, region: Region | null, minContourPoints: number): { contours: Contours; keptContours: number[] } {
   const partContours = findContours(cv, dilatedPart);
-  const contours = { points: partContours.points.map((p) => translate(p, dx, dy)), hierarchy: partContours.hierarchy };
-  const keptContours = contours.points.flatMap((p, i) => (p.length / 2 > o.minContourPoints ? [i] : []));
-  const stages = (): Stages => ({ ...none, ssim, diffBlurred, factor: factor(), diff, changed, dilated: toFull(dilatedPart), contours, keptContours });
-  if (keptContours.length === 0) {
-    const counts = contours.points.map((p) => p.length / 2);
-    return finish(skipped('no-contour',
-      `no contour of the changed region has more than ${o.minContourPoints} points (points per contour: [${counts.join(', ')}]): ` +
-      'the change covers the whole frame or only straight bands; the reference raises in convexHull and writes no mask'), stages);
-  }
+  const contours = { points: partContours.points.map((p) => translate(p, region?.x0 ?? 0, region?.y0 ?? 0)), hierarchy: partContours.hierarchy };
+  const keptContours = contours.points.flatMap((p, i) => (p.length / 2 > minContourPoints ? [i] : []));
+  return { contours, keptContours };
+}
+
+/**
+ * 7b. The paper's "convex wrapping twice": the reference appends the first kept contour raw and the hulls of
+ * the others, then takes the hull of all; same construction here.
+ */
+function convexWrapping(cv: OpenCv, contours: Contours, keptContours: readonly number[]): Int32Array {
   const parts = keptContours.map((i, k) => (k === 0 ? contours.points[i] : convexHull(cv, contours.points[i])));
   const all = new Int32Array(parts.reduce((sum, p) => sum + p.length, 0));
   parts.reduce((offset, p) => (all.set(p, offset), offset + p.length), 0);
-  const hull = convexHull(cv, all);
-  const hullPart = fillConvexPoly(cv, dilatedPart.width, dilatedPart.height, translate(hull, -dx, -dy));
+  return convexHull(cv, all);
+}
 
-  // 8.–9. Erode the filled hull, blur eroded/255 with the fixed 7×7 kernel, keep every pixel ≥ 1/255.
-  const erodedPart = erodeMask(hullPart, ellipseElement(o.erodeSize), o.erodeIterations);
-  if (!keepStages) return finish({ status: 'annotated', mask: toFull(blurThresholdMask(erodedPart, o.maskBlurSize, false).mask), diff }, stages);
-  const blurredPart = blurThresholdMask(erodedPart, o.maskBlurSize);
-  return finish({ status: 'annotated', mask: toFull(blurredPart.mask), diff }, () => ({
-    ...stages(), hull, hullFilled: toFull(hullPart), eroded: toFull(erodedPart),
-    maskBlurred: region === null ? blurredPart.blurred : embedMap(blurredPart.blurred, region, width, height),
-  }));
+function noContour(contours: Contours, minContourPoints: number): AnnotationResult {
+  const counts = contours.points.map((p) => p.length / 2);
+  return skipped('no-contour',
+    `no contour of the changed region has more than ${minContourPoints} points (points per contour: [${counts.join(', ')}]): ` +
+    'the change covers the whole frame or only straight bands; the reference raises in convexHull and writes no mask');
 }
 
 interface Region { readonly x0: number; readonly y0: number; readonly x1: number; readonly y1: number }
 
-function cropImage(image: Image, r: Region): Image {
+/** The region of a full-frame image (the image itself for the whole frame). */
+function cropImage(image: Image, r: Region | null): Image {
+  if (r === null) return image;
   const w = r.x1 - r.x0, out = makeImage(w, r.y1 - r.y0, 1);
   for (let y = r.y0; y < r.y1; y++) out.data.set(image.data.subarray(y * image.width + r.x0, y * image.width + r.x1), (y - r.y0) * w);
   return out;
 }
 
-function embedImage(part: Image, r: Region, width: number, height: number): Image {
+/** A region's image back in the full frame, zero outside it. */
+function embedImage(part: Image, r: Region | null, width: number, height: number): Image {
+  if (r === null) return part;
   const out = makeImage(width, height, 1);
   for (let y = 0; y < part.height; y++) out.data.set(part.data.subarray(y * part.width, (y + 1) * part.width), (y + r.y0) * width + r.x0);
   return out;
 }
 
-function embedMap(part: FloatMap, r: Region, width: number, height: number): FloatMap {
+function embedMap(part: FloatMap, r: Region | null, width: number, height: number): FloatMap {
+  if (r === null) return part;
   const data = new Float64Array(width * height);
   for (let y = 0; y < part.height; y++) data.set(part.data.subarray(y * part.width, (y + 1) * part.width), (y + r.y0) * width + r.x0);
   return { width, height, data };

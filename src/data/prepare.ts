@@ -191,68 +191,115 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
     deps.onProgress?.({ kind: 'job', job: job.id, outcome: 'reused', skipped: done.skipped.length });
     return done;
   }
-  const report = (stage: PrepareStage, items: number, t0: number): void =>
-    deps.onProgress?.({ kind: 'stage', job: job.id, stage, items, seconds: (performance.now() - t0) / 1000 });
-  const skipped: Skip[] = job.missing.map((m) => ({ video: `${m.method}/${m.name}`, reason: ABSENT_FAKE }));
-  const entries: ManifestEntry[] = [];
-  const inputs = await inputsKey(job);   // before reading: a video replaced during the job leaves the record stale
-  const finish = async (detectedOn: Compression | null, frameCount: number, indices: number[], boxes: JobRecord['boxes']): Promise<JobRecord> => {
-    const rec: JobRecord = { id: job.id, split: job.split, optionsKey: key, inputsKey: inputs, frameCount, indices, detectedOn, boxes, entries: entries.sort(compareEntries), skipped };
-    await writeFileAtomic(jobRecordPath(outDir, job.id), `${JSON.stringify(rec, null, 1)}\n`);
-    deps.onProgress?.({ kind: 'job', job: job.id, outcome: 'done', skipped: rec.skipped.length });
-    return rec;
+  const run: JobRun = {
+    job, outDir, opts, key, inputsKey: await inputsKey(job),   // before reading: a video replaced during the job leaves the record stale
+    skipped: job.missing.map((m) => ({ video: `${m.method}/${m.name}`, reason: ABSENT_FAKE })),
+    entries: [], unusable: new Set(), onProgress: deps.onProgress,
   };
-
-  // Frame counts from the best readable rendition of each video (renditions are re-encodes of
-  // one another); a rendition that fails here is skipped with ffprobe's reason.
-  let t0 = performance.now();
-  const unusable = new Set<string>();
-  const bestRendition = async (video: string, r: Renditions): Promise<{ comp: Compression; info: VideoInfo } | null> => {
-    for (const comp of COMPRESSIONS) {
-      const path = r[comp];
-      if (!path) continue;
-      try {
-        const info = await probeVideo(path);
-        if (info.width * info.height > opts.maxPixels) {
-          skipped.push({ video, compression: comp, reason: `${info.width}×${info.height} frames are more than ${opts.maxPixels / 1e6} megapixels (--max-megapixels)` });
-          unusable.add(path);
-          continue;
-        }
-        return { comp, info };
-      } catch (err) {
-        if (!(err instanceof VideoError)) throw err;
-        skipped.push({ video, compression: comp, reason: problemLine(err) });
-        unusable.add(path);
-      }
-    }
-    return null;
-  };
-  const original = await bestRendition(`youtube/${job.id}`, job.original);
-  const fakes = [];
-  for (const f of job.fakes) {
-    const best = await bestRendition(`${f.method}/${f.name}`, f.videos);
-    if (best) fakes.push({ ...f, best });
-    else skipped.push({ video: `${f.method}/${f.name}`, reason: 'no readable rendition' });
-  }
-  report('probe', 1 + job.fakes.length, t0);
-  for (const [video, r] of [[`youtube/${job.id}`, job.original] as const, ...job.fakes.map((f) => [`${f.method}/${f.name}`, f.videos] as const)]) {
-    for (const comp of opts.compressions) if (!r[comp]) skipped.push({ video, compression: comp, reason: ABSENT_RENDITION });
-  }
+  const { original, fakes } = await probe(run);
   if (!original) {
-    skipped.push({ video: `youtube/${job.id}`, reason: 'no readable original video: its fakes cannot be cropped' });
-    return finish(null, 0, [], []);
+    run.skipped.push({ video: `youtube/${job.id}`, reason: 'no readable original video: its fakes cannot be cropped' });
+    return writeRecord(run, null, 0, [], []);
   }
   // One frame list for the original and all its fakes: positions over the shortest of them.
   const frameCount = Math.min(original.info.frames, ...fakes.map((f) => f.best.info.frames));
   const indices = sampleFrameIndices(frameCount, opts.frames);
+  const faces = await detectFaces(run, original, indices, deps.detector);
+  const realCrops = await cropReals(run, faces);
+  const annotate = deps.annotate ?? await loadAnnotator();
+  for (const fake of fakes) {
+    const annotated = await annotateFake(run, faces, fake, realCrops, annotate);
+    if (annotated) await cropFake(run, faces, fake, annotated);
+  }
+  return writeRecord(run, original.comp, frameCount, indices, faces.records);
+}
 
-  // Faces are found on the best original rendition (raw when present): the reference annotates raw frames.
-  t0 = performance.now();
-  const detector = deps.detector ?? await loadFaceDetector({ minConfidence: opts.minConfidence });
+/** What the stages of one job share: its inputs, and the skips and manifest entries they collect in order. */
+interface JobRun {
+  readonly job: PrepareJob;
+  readonly outDir: string;
+  readonly opts: PrepareOptions;
+  readonly key: string;
+  readonly inputsKey: string;
+  readonly skipped: Skip[];
+  readonly entries: ManifestEntry[];
+  /** Renditions found unreadable (or too large): later stages never decode them. */
+  readonly unusable: Set<string>;
+  readonly onProgress?: (e: PrepareEvent) => void;
+}
+
+/** A video's rendition that the later stages read, and its stream. */
+interface Probed { comp: Compression; info: VideoInfo }
+type ProbedFake = PrepareJob['fakes'][number] & { best: Probed };
+
+/** The face box of each sampled frame (found on the original) and the frame size every rendition must have. */
+interface Faces {
+  boxes: Map<number, CropBox>;
+  records: JobRecord['boxes'];
+  width: number;
+  height: number;
+}
+
+/** A fake's masks: the rendition they came from, its crops, and the frames that got a mask. */
+interface AnnotatedFake { maskComp: Compression; crops: Map<number, Buffer>; masks: Set<number> }
+
+function reportStage(run: JobRun, stage: PrepareStage, items: number, t0: number): void {
+  run.onProgress?.({ kind: 'stage', job: run.job.id, stage, items, seconds: (performance.now() - t0) / 1000 });
+}
+
+/**
+ * Frame counts from the best readable rendition of each video (renditions are re-encodes of one
+ * another); a rendition that fails here is skipped with ffprobe's reason, as is a requested one absent from the download.
+ */
+async function probe(run: JobRun): Promise<{ original: Probed | null; fakes: ProbedFake[] }> {
+  const { job, opts } = run;
+  const t0 = performance.now();
+  const original = await bestRendition(run, `youtube/${job.id}`, job.original);
+  const fakes: ProbedFake[] = [];
+  for (const f of job.fakes) {
+    const best = await bestRendition(run, `${f.method}/${f.name}`, f.videos);
+    if (best) fakes.push({ ...f, best });
+    else run.skipped.push({ video: `${f.method}/${f.name}`, reason: 'no readable rendition' });
+  }
+  reportStage(run, 'probe', 1 + job.fakes.length, t0);
+  for (const [video, r] of [[`youtube/${job.id}`, job.original] as const, ...job.fakes.map((f) => [`${f.method}/${f.name}`, f.videos] as const)]) {
+    for (const comp of opts.compressions) if (!r[comp]) run.skipped.push({ video, compression: comp, reason: ABSENT_RENDITION });
+  }
+  return { original, fakes };
+}
+
+/** The first rendition, in {@link COMPRESSIONS} order, that ffprobe reads and that is not too large. */
+async function bestRendition(run: JobRun, video: string, r: Renditions): Promise<Probed | null> {
+  const { opts, skipped, unusable } = run;
+  for (const comp of COMPRESSIONS) {
+    const path = r[comp];
+    if (!path) continue;
+    try {
+      const info = await probeVideo(path);
+      if (info.width * info.height > opts.maxPixels) {
+        skipped.push({ video, compression: comp, reason: `${info.width}×${info.height} frames are more than ${opts.maxPixels / 1e6} megapixels (--max-megapixels)` });
+        unusable.add(path);
+        continue;
+      }
+      return { comp, info };
+    } catch (err) {
+      if (!(err instanceof VideoError)) throw err;
+      skipped.push({ video, compression: comp, reason: problemLine(err) });
+      unusable.add(path);
+    }
+  }
+  return null;
+}
+
+/** Faces are found on the best original rendition (raw when present): the reference annotates raw frames. */
+async function detectFaces(run: JobRun, original: Probed, indices: number[], given?: FaceDetector): Promise<Faces> {
+  const { job, opts } = run;
+  const t0 = performance.now();
+  const detector = given ?? await loadFaceDetector({ minConfidence: opts.minConfidence });
   const { width, height } = original.info;
   const detFrames = await readFrames(job.original[original.comp]!, indices);
   const boxes = new Map<number, CropBox>();
-  const boxRecords: JobRecord['boxes'] = [];
+  const records: JobRecord['boxes'] = [];
   for (const [k, frame] of indices.entries()) {
     const f = detFrames[k];
     let reason: string | null = null;
@@ -263,100 +310,126 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
       else {
         const box = enlargeBox(face.box, opts.boxScale, f.width, f.height);
         boxes.set(frame, box);
-        boxRecords.push({ frame, box: [box.x, box.y, box.size], score: Math.round(face.score * 1e4) / 1e4 });
+        records.push({ frame, box: [box.x, box.y, box.size], score: Math.round(face.score * 1e4) / 1e4 });
       }
     }
     if (reason) {
-      boxRecords.push({ frame, box: null, reason });
-      skipped.push({ video: `youtube/${job.id}`, frame, reason });
+      records.push({ frame, box: null, reason });
+      run.skipped.push({ video: `youtube/${job.id}`, frame, reason });
     }
   }
-  report('detect', indices.length, t0);
+  reportStage(run, 'detect', indices.length, t0);
+  return { boxes, records, width, height };
+}
 
-  // PNG crops of one rendition at the boxed frames. A rendition that cannot be decoded, frames it
-  // lacks, or a frame size unlike the original's are skipped with their reason.
-  const side = opts.cropSide ?? undefined;
-  const crops = async (video: string, path: string | undefined, comp: Compression): Promise<Map<number, Buffer>> => {
-    const out = new Map<number, Buffer>();
-    if (!path || unusable.has(path)) return out;
-    const frames = [...boxes.keys()];
-    let decoded: Array<Frame | undefined>;
-    try {
-      decoded = await readFrames(path, frames);
-    } catch (err) {
-      if (!(err instanceof VideoError)) throw err;
-      skipped.push({ video, compression: comp, reason: problemLine(err) });
-      unusable.add(path);
-      return out;
-    }
-    for (const [k, frame] of frames.entries()) {
-      const f = decoded[k];
-      if (!f) { skipped.push({ video, compression: comp, frame, reason: 'frame could not be decoded' }); continue; }
-      if (f.width !== width || f.height !== height) {
-        skipped.push({ video, compression: comp, frame, reason: `frame is ${f.width}×${f.height}, the original ${width}×${height}` });
-        continue;
-      }
-      out.set(frame, await cropToPng(f.rgb, width, height, boxes.get(frame)!, side));
-    }
+/**
+ * PNG crops of one rendition at the boxed frames. A rendition that cannot be decoded, frames it
+ * lacks, or a frame size unlike the original's are skipped with their reason.
+ */
+async function cropFrames(run: JobRun, faces: Faces, video: string, path: string | undefined, comp: Compression): Promise<Map<number, Buffer>> {
+  const { skipped, unusable } = run;
+  const { boxes, width, height } = faces;
+  const out = new Map<number, Buffer>();
+  if (!path || unusable.has(path)) return out;
+  const frames = [...boxes.keys()];
+  let decoded: Array<Frame | undefined>;
+  try {
+    decoded = await readFrames(path, frames);
+  } catch (err) {
+    if (!(err instanceof VideoError)) throw err;
+    skipped.push({ video, compression: comp, reason: problemLine(err) });
+    unusable.add(path);
     return out;
-  };
+  }
+  for (const [k, frame] of frames.entries()) {
+    const f = decoded[k];
+    if (!f) { skipped.push({ video, compression: comp, frame, reason: 'frame could not be decoded' }); continue; }
+    if (f.width !== width || f.height !== height) {
+      skipped.push({ video, compression: comp, frame, reason: `frame is ${f.width}×${f.height}, the original ${width}×${height}` });
+      continue;
+    }
+    out.set(frame, await cropToPng(f.rgb, width, height, boxes.get(frame)!, run.opts.cropSide ?? undefined));
+  }
+  return out;
+}
 
-  t0 = performance.now();
+/** Writes the original's crops (label 0) in every requested compression; returns them by compression for the masks. */
+async function cropReals(run: JobRun, faces: Faces): Promise<Map<Compression, Map<number, Buffer>>> {
+  const { job, opts } = run;
+  const t0 = performance.now();
   let cropped = 0;
   const realCrops = new Map<Compression, Map<number, Buffer>>();
   for (const comp of opts.compressions) {
-    const c = await crops(`youtube/${job.id}`, job.original[comp], comp);
+    const c = await cropFrames(run, faces, `youtube/${job.id}`, job.original[comp], comp);
     realCrops.set(comp, c);
     for (const [frame, png] of c) {
       const image = cropPath(comp, 'youtube', job.id, frame);
-      await writeFileAtomic(join(outDir, image), png);
-      entries.push({ split: job.split, method: 'youtube', compression: comp, video: job.id, frame, image, mask: null, label: 0, box: boxTuple(boxes.get(frame)!) });
+      await writeFileAtomic(join(run.outDir, image), png);
+      run.entries.push({ split: job.split, method: 'youtube', compression: comp, video: job.id, frame, image, mask: null, label: 0, box: boxTuple(faces.boxes.get(frame)!) });
       cropped++;
     }
   }
-  report('crop', cropped, t0);
+  reportStage(run, 'crop', cropped, t0);
+  return realCrops;
+}
 
-  const annotate = deps.annotate ?? await loadAnnotator();
-  for (const f of fakes) {
-    const video = `${f.method}/${f.name}`;
-    // Masks come from the best rendition (raw when present) and serve every compression, as in the reference.
-    const usable = (path: string | undefined): boolean => path !== undefined && !unusable.has(path);
-    const maskComp = COMPRESSIONS.find((c) => usable(f.videos[c]) && usable(job.original[c]));
-    if (!maskComp) { skipped.push({ video, reason: 'no rendition shared with the original to annotate' }); continue; }
-    let real = realCrops.get(maskComp);
-    if (!real) {
-      real = await crops(`youtube/${job.id}`, job.original[maskComp], maskComp);
-      realCrops.set(maskComp, real);
-    }
-    t0 = performance.now();
-    const fakeMaskCrops = await crops(video, f.videos[maskComp], maskComp);
-    const masks = new Set<number>();
-    for (const [frame, fakePng] of fakeMaskCrops) {
-      const realPng = real.get(frame);
-      if (!realPng) { skipped.push({ video, frame, reason: `no real ${maskComp} crop of this frame to annotate against` }); continue; }
-      const m = await annotate(realPng, fakePng);
-      if (!m.mask) { skipped.push({ video, frame, reason: `annotation (${maskComp}): ${m.reason ?? 'no mask'}` }); continue; }
-      await writeFileAtomic(join(outDir, maskPath(f.method, f.name, frame)), m.mask);
-      masks.add(frame);
-    }
-    report('mask', fakeMaskCrops.size, t0);
-
-    t0 = performance.now();
-    cropped = 0;
-    for (const comp of opts.compressions) {
-      const c = comp === maskComp ? fakeMaskCrops : await crops(video, f.videos[comp], comp);
-      for (const [frame, png] of c) {
-        if (!masks.has(frame)) continue;      // its skip reason is recorded above
-        const image = cropPath(comp, f.method, f.name, frame);
-        await writeFileAtomic(join(outDir, image), png);
-        entries.push({ split: job.split, method: f.method, compression: comp, video: f.name, frame, image,
-          mask: maskPath(f.method, f.name, frame), label: 1, box: boxTuple(boxes.get(frame)!) });
-        cropped++;
-      }
-    }
-    report('crop', cropped, t0);
+/**
+ * Writes a fake's masks, annotated against the real crops of its best rendition shared with the
+ * original (raw when present), which serve every compression as in the reference; null when none is shared.
+ */
+async function annotateFake(run: JobRun, faces: Faces, f: ProbedFake, realCrops: Map<Compression, Map<number, Buffer>>, annotate: Annotator): Promise<AnnotatedFake | null> {
+  const { job, skipped, unusable } = run;
+  const video = `${f.method}/${f.name}`;
+  const usable = (path: string | undefined): boolean => path !== undefined && !unusable.has(path);
+  const maskComp = COMPRESSIONS.find((c) => usable(f.videos[c]) && usable(job.original[c]));
+  if (!maskComp) { skipped.push({ video, reason: 'no rendition shared with the original to annotate' }); return null; }
+  let real = realCrops.get(maskComp);
+  if (!real) {
+    real = await cropFrames(run, faces, `youtube/${job.id}`, job.original[maskComp], maskComp);
+    realCrops.set(maskComp, real);
   }
-  return finish(original.comp, frameCount, indices, boxRecords);
+  const t0 = performance.now();
+  const crops = await cropFrames(run, faces, video, f.videos[maskComp], maskComp);
+  const masks = new Set<number>();
+  for (const [frame, fakePng] of crops) {
+    const realPng = real.get(frame);
+    if (!realPng) { skipped.push({ video, frame, reason: `no real ${maskComp} crop of this frame to annotate against` }); continue; }
+    const m = await annotate(realPng, fakePng);
+    if (!m.mask) { skipped.push({ video, frame, reason: `annotation (${maskComp}): ${m.reason ?? 'no mask'}` }); continue; }
+    await writeFileAtomic(join(run.outDir, maskPath(f.method, f.name, frame)), m.mask);
+    masks.add(frame);
+  }
+  reportStage(run, 'mask', crops.size, t0);
+  return { maskComp, crops, masks };
+}
+
+/** Writes a fake's crops (label 1) in every requested compression, for the frames that have a mask. */
+async function cropFake(run: JobRun, faces: Faces, f: ProbedFake, annotated: AnnotatedFake): Promise<void> {
+  const { job, opts } = run;
+  const video = `${f.method}/${f.name}`;
+  const t0 = performance.now();
+  let cropped = 0;
+  for (const comp of opts.compressions) {
+    const c = comp === annotated.maskComp ? annotated.crops : await cropFrames(run, faces, video, f.videos[comp], comp);
+    for (const [frame, png] of c) {
+      if (!annotated.masks.has(frame)) continue;      // its skip reason is recorded by annotateFake
+      const image = cropPath(comp, f.method, f.name, frame);
+      await writeFileAtomic(join(run.outDir, image), png);
+      run.entries.push({ split: job.split, method: f.method, compression: comp, video: f.name, frame, image,
+        mask: maskPath(f.method, f.name, frame), label: 1, box: boxTuple(faces.boxes.get(frame)!) });
+      cropped++;
+    }
+  }
+  reportStage(run, 'crop', cropped, t0);
+}
+
+/** Writes `jobs/<id>.json`, which marks the job done. */
+async function writeRecord(run: JobRun, detectedOn: Compression | null, frameCount: number, indices: number[], boxes: JobRecord['boxes']): Promise<JobRecord> {
+  const { job } = run;
+  const rec: JobRecord = { id: job.id, split: job.split, optionsKey: run.key, inputsKey: run.inputsKey, frameCount, indices, detectedOn, boxes, entries: run.entries.sort(compareEntries), skipped: run.skipped };
+  await writeFileAtomic(jobRecordPath(run.outDir, job.id), `${JSON.stringify(rec, null, 1)}\n`);
+  run.onProgress?.({ kind: 'job', job: job.id, outcome: 'done', skipped: rec.skipped.length });
+  return rec;
 }
 
 const boxTuple = (b: CropBox): [number, number, number] => [b.x, b.y, b.size];
