@@ -33,11 +33,14 @@ export const FrameJson = z.strictObject({
 
 const common = {
   engine: z.string(),
-  threshold: z.number(),
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   score: z.number().min(0).max(1).describe('image: largest face score; video: mean of the frame scores'),
   label,
+  threshold: z.number(),
+};
+
+const notes = {
   warnings: z.array(z.string()),
   seconds: z.number().min(0),
 };
@@ -48,6 +51,7 @@ export const ImageAnalysisJson = z.strictObject({
   faces: z.array(RegionJson),
   maskArea: z.number().int().min(0),
   maskFraction: z.number().min(0).max(1),
+  ...notes,
 });
 
 const fileFields = {
@@ -67,6 +71,7 @@ export const VideoResultJson = z.strictObject({
   ok: z.literal(true),
   ...fileFields,
   ...common,
+  ...notes,
   frames: z.array(FrameJson).min(1),
   maxFrameScore: z.number().min(0).max(1),
   /** the frame whose overlay and mask were written (the most fake one) */

@@ -5,9 +5,10 @@
  *   GET  /api/info       model input side, I/O names, model ETag and the server's limits
  *   GET  /api/model      the ONNX bytes, for the in-browser path (the page caches them)
  *   POST /api/detect     multipart image → score, label, faces, mask/heat map/overlay PNG data URLs
- * Uploads are processed in memory only; their file names are never used. A request takes a
- * place in the work queue only once its upload is complete and checked, so slow or idle uploads
- * (bounded by `uploadSeconds` and `maxPerClient`) never hold back other clients.
+ * Their queries and answers are declared in api.ts. Uploads are processed in memory only; their
+ * file names are never used. A request takes a place in the work queue only once its upload is
+ * complete and checked, so slow or idle uploads (bounded by `uploadSeconds` and `maxPerClient`)
+ * never hold back other clients: `admitClient` → `receiveUpload` → queue → `detectUpload`.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -30,8 +31,6 @@ import { QueueFullError, RequestAbortedError, RequestTimeoutError, WorkQueue } f
 
 /** Where `npm run build:web` writes the page (two levels up from src/web and from dist/web). */
 export const PAGE_DIR = fileURLToPath(new URL('../../web-dist/', import.meta.url));
-
-export type { DetectResponse, ErrorResponse, InfoResponse, ServerLimits } from './api.js';
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxBytes: 20 * 2 ** 20, maxPixels: 40e6, maxSide: 4096, concurrency: 1, maxWaiting: 16, timeoutSeconds: 60,
@@ -63,7 +62,7 @@ export interface ServerOptions {
   logger?: { level: LogLevel; stream?: { write(line: string): void } };
 }
 
-/** An upload the server refuses, with its HTTP status. */
+/** A request the server refuses or cannot answer, with its HTTP status. */
 export class UploadError extends MsccnetError {
   constructor(readonly status: number, code: `MSCCNET_${string}`, message: string, hint: string, options?: ErrorOptions) {
     super(code, message, hint, options);
@@ -83,7 +82,7 @@ export interface ServerState {
   readonly perClient: Map<string, number>;
 }
 
-/** The fastify app of `msccnet serve`; call `listen()` on it, or `inject()` in tests. */
+/** The fastify app of `msccnet serve`, stage by stage; call `listen()` on it, or `inject()` in tests. */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const state = serverState(opts);
   const app = createApp(state.limits, opts.logger);
