@@ -58,7 +58,7 @@ export type ErrorResponse = z.infer<typeof ErrorResponseJson>;
 
 type Status = 200 | '4xx' | '5xx';
 
-/** A JSON route: its query (if any) and its answer per status. */
+/** A route: its query (if any) and its JSON answer per status. */
 export interface ApiRoute {
   readonly method: 'GET' | 'POST';
   readonly url: string;
@@ -66,9 +66,11 @@ export interface ApiRoute {
   readonly responses: Readonly<Partial<Record<Status, z.ZodType>>>;
 }
 
-/** The JSON routes (`GET /api/model` answers the ONNX bytes, 304 when the ETag matches). */
+/** The API's routes. */
 export const API = {
   info: { method: 'GET', url: '/api/info', responses: { 200: InfoResponseJson, '5xx': ErrorResponseJson } },
+  /** the ONNX bytes (application/octet-stream), or 304 when `If-None-Match` holds `modelEtag`: no JSON */
+  model: { method: 'GET', url: '/api/model', responses: {} },
   detect: {
     method: 'POST', url: '/api/detect', querystring: DetectQueryJson,
     responses: { 200: DetectResponseJson, '4xx': ErrorResponseJson, '5xx': ErrorResponseJson },

@@ -221,11 +221,14 @@ export function addApiRoutes(app: FastifyInstance, state: ServerState): void {
   };
   app.route({ method: API.info.method, url: API.info.url, schema: routeSchema(API.info), handler: async () => info });
 
-  app.get('/api/model', async (req, reply) => {
-    reply.header('etag', state.modelEtag).header('cache-control', 'no-cache');
-    if (req.headers['if-none-match'] === state.modelEtag) return reply.code(304).send();
-    const bytes = state.modelBytes;
-    return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  app.route({
+    method: API.model.method, url: API.model.url, schema: routeSchema(API.model),
+    handler: async (req, reply) => {
+      reply.header('etag', state.modelEtag).header('cache-control', 'no-cache');
+      if (req.headers['if-none-match'] === state.modelEtag) return reply.code(304).send();
+      const bytes = state.modelBytes;
+      return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    },
   });
 
   app.route<{ Querystring: DetectQuery }>({

@@ -36,7 +36,8 @@ interface Shown {
   faces: Face[];
   heat: CanvasImageSource;
   mask: Blob;
-  json: object;
+  /** the download: the answer without its pictures */
+  json: Omit<DetectResponse, 'images'>;
 }
 
 let info: Promise<InfoResponse> | undefined;
@@ -110,7 +111,7 @@ async function checkInBrowser(image: RgbImage): Promise<Shown> {
   const heat = await createImageBitmap(new ImageData(heatmapRgba(a), a.width, a.height));
   const maskRgba = new Uint8ClampedArray(new ArrayBuffer(a.mask.length * 4));
   a.mask.forEach((v, k) => maskRgba.set([v, v, v, 255], k * 4));
-  const json: Omit<DetectResponse, 'images'> = { ok: true, ...imageAnalysisJson(a, e.name, [], (performance.now() - t0) / 1000) };
+  const json: Shown['json'] = { ok: true, ...imageAnalysisJson(a, e.name, [], (performance.now() - t0) / 1000) };
   return { where: 'browser', score: a.score, label: a.label, faces: json.faces, heat, mask: await pngOf(maskRgba, a.width, a.height), json };
 }
 
