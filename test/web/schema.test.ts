@@ -5,9 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
+import ts from 'typescript';
 import Fastify, { type RouteOptions } from 'fastify';
 import sharp from 'sharp';
 import { z } from 'zod';
@@ -128,4 +130,25 @@ test('the page bundle reaches no server code: no fastify, sharp, onnxruntime-nod
   assert.ok(packages.includes('onnxruntime-web'), packages.join(', '));
   const banned = packages.filter((p) => /^(fastify|@fastify\/|sharp|onnxruntime-node|node:)/.test(p));
   assert.deepEqual(banned, []);
+});
+
+test('the page\'s sources, type imports included, reach no server module', async () => {
+  // The bundle drops type-only imports; the page's typecheck does not, and server types drag fastify's and Node's in.
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const visit = async (file: string): Promise<void> => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const { fileName } of ts.preProcessFile(await readFile(file, 'utf8'), true, true).importedFiles) {
+      if (!fileName.startsWith('.')) { packages.add(fileName); continue; }
+      const target = resolve(dirname(file), fileName).replace(/\.js$/, '.ts');
+      assert.ok(existsSync(target), `${file} imports ${fileName}`);
+      await visit(target);
+    }
+  };
+  await visit(resolve('src/web/page/main.ts'));
+  const sources = [...seen].map((f) => relative(process.cwd(), f));
+  assert.ok(sources.includes('src/web/api.ts'), sources.join(', '));
+  assert.deepEqual(sources.filter((f) => /^src\/(web\/(server|queue)|infer\/(node|engines))\.ts$/.test(f)), []);
+  assert.deepEqual([...packages].filter((p) => /^(fastify|@fastify\/|sharp|onnxruntime-node|node:)/.test(p)), []);
 });
