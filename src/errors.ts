@@ -124,7 +124,8 @@ const ERRNO: Record<string, readonly [problem: string, hint: string]> = {
  */
 export function ioErrorOf(err: unknown, where?: string): IoError | null {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const sys = e as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+    // spelled out instead of NodeJS.ErrnoException: this module is in the page's bundle, which has no Node types
+    const sys = e as Error & { code?: unknown; syscall?: string; path?: string; address?: string; port?: number; hostname?: string };
     if (typeof sys.code !== 'string' || sys.syscall === undefined) continue;
     const known = ERRNO[sys.code];
     const place = sys.path ?? (sys.port !== undefined ? `port ${sys.port}${sys.address ? ` on ${sys.address}` : ''}` : sys.hostname ?? sys.address ?? where ?? sys.syscall);

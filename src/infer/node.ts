@@ -16,7 +16,8 @@ import { encodePng } from '../image/codec.js';
 import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
 import { analyze, renderOverlay, type Analysis, type InferenceEngine, type Region, type RgbImage } from './pipeline.js';
 import { faceRegions } from './regions.js';
-import type { DetectResult, ImageResult, RegionResultJson, VideoResult } from './schema.js';
+import { errorJson, imageAnalysisJson, regionsJson } from './json.js';
+import type { DetectResult, ImageResult, VideoResult } from './schema.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
 export const VIDEO_EXTENSIONS = new Set(['.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v']);
@@ -155,10 +156,6 @@ async function regionsOf(ctx: Ctx, image: RgbImage, input: string): Promise<Regi
   return faceRegions(faces, image.width, image.height, ctx.opts.boxScale);
 }
 
-export function regionsJson(a: Analysis): RegionResultJson[] {
-  return a.regions.map((r) => ({ box: [r.box.x, r.box.y, r.box.width, r.box.height], detectorScore: r.detectorScore, score: r.score, label: r.label, maskArea: r.maskArea }));
-}
-
 async function writePictures(image: RgbImage, a: Analysis, base: string): Promise<{ mask: string; overlay: string }> {
   const [mask, overlay] = [`${base}.mask.png`, `${base}.overlay.png`];
   await writeFileAtomic(mask, await encodePng({ width: a.width, height: a.height, channels: 1, data: a.mask }));
@@ -176,9 +173,8 @@ async function detectImage(ctx: Ctx, input: DetectInput, t0: number): Promise<Im
   const base = join(ctx.opts.outDir, input.stem);
   const pictures = await writePictures(image, a, base);
   const result: ImageResult = {
-    kind: 'image', ok: true, input: input.path, engine: ctx.engine.name, threshold: a.threshold, width: a.width, height: a.height,
-    score: a.score, label: a.label, warnings: ctx.warnings, outputs: { json: `${base}.json`, ...pictures },
-    seconds: (performance.now() - t0) / 1000, faces: regionsJson(a), maskArea: a.maskArea, maskFraction: a.maskArea / (a.width * a.height),
+    kind: 'image', ok: true, input: input.path, outputs: { json: `${base}.json`, ...pictures },
+    ...imageAnalysisJson(a, ctx.engine.name, ctx.warnings, (performance.now() - t0) / 1000),
   };
   await writeFileAtomic(result.outputs.json, `${JSON.stringify(result, null, 1)}\n`);
   return result;
@@ -236,7 +232,7 @@ export async function detectFiles(engine: InferenceEngine, inputs: readonly Dete
       result = VIDEO_EXTENSIONS.has(extname(input.path).toLowerCase()) ? await detectVideo(ctx, input, t0) : await detectImage(ctx, input, t0);
     } catch (err) {
       if (!(err instanceof MsccnetError)) throw err;
-      result = { ok: false, input: input.path, error: { code: err.code, message: problemLine(err), hint: err.hint } };
+      result = { ok: false, input: input.path, error: errorJson(err) };
     }
     results.push(result);
     opts.onEvent?.({ kind: 'result', done: results.length, total: inputs.length, result });

@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import type { EngineOutput, InferenceEngine } from '../../infer/pipeline.js';
-import type { InfoResponse } from '../server.js';
+import type { InfoResponse } from '../api.js';
 
 const CACHE = 'msccnet-model';
 

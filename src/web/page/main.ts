@@ -6,7 +6,8 @@
 import { analyze, type InferenceEngine, type Region, type RgbImage } from '../../infer/pipeline.js';
 import { faceRegions } from '../../infer/regions.js';
 import { heatmapRgba } from '../heatmap.js';
-import type { DetectResponse, InfoResponse } from '../server.js';
+import { imageAnalysisJson } from '../../infer/json.js';
+import type { DetectResponse, ErrorResponse, InfoResponse } from '../api.js';
 import { createWebEngine } from './engine.js';
 import { detectFaces } from './faces.js';
 
@@ -35,7 +36,8 @@ interface Shown {
   faces: Face[];
   heat: CanvasImageSource;
   mask: Blob;
-  json: object;
+  /** the download: the answer without its pictures */
+  json: Omit<DetectResponse, 'images'>;
 }
 
 let info: Promise<InfoResponse> | undefined;
@@ -109,12 +111,8 @@ async function checkInBrowser(image: RgbImage): Promise<Shown> {
   const heat = await createImageBitmap(new ImageData(heatmapRgba(a), a.width, a.height));
   const maskRgba = new Uint8ClampedArray(new ArrayBuffer(a.mask.length * 4));
   a.mask.forEach((v, k) => maskRgba.set([v, v, v, 255], k * 4));
-  const faces: Face[] = a.regions.map((r) => ({ box: [r.box.x, r.box.y, r.box.width, r.box.height], detectorScore: r.detectorScore, score: r.score, label: r.label, maskArea: r.maskArea }));
-  const json = {
-    ok: true, engine: e.name, width: a.width, height: a.height, score: a.score, label: a.label, threshold: a.threshold, faces,
-    maskArea: a.maskArea, maskFraction: a.maskArea / (a.width * a.height), warnings: [], seconds: (performance.now() - t0) / 1000,
-  };
-  return { where: 'browser', score: a.score, label: a.label, faces, heat, mask: await pngOf(maskRgba, a.width, a.height), json };
+  const json: Shown['json'] = { ok: true, ...imageAnalysisJson(a, e.name, [], (performance.now() - t0) / 1000) };
+  return { where: 'browser', score: a.score, label: a.label, faces: json.faces, heat, mask: await pngOf(maskRgba, a.width, a.height), json };
 }
 
 async function checkOnServer(file: Blob): Promise<Shown> {
@@ -122,7 +120,7 @@ async function checkOnServer(file: Blob): Promise<Shown> {
   const form = new FormData();
   form.append('image', file, 'upload');
   const res = await fetch(`api/detect?face=${ui.face.checked}`, { method: 'POST', body: form });
-  const body = (await res.json()) as DetectResponse | { ok: false; error: { message: string; hint: string } };
+  const body = (await res.json()) as DetectResponse | ErrorResponse;
   if (!body.ok) throw new Error(`${body.error.message}. ${body.error.hint}.`);
   const { images, ...json } = body;
   const blob = async (url: string) => (await fetch(url)).blob();
