@@ -17,7 +17,7 @@ export function makeDetectCommand(): Command {
   return new Command('detect')
     .description('detect and localise face manipulation in images, folders (recursive) and videos')
     .argument('<inputs...>', 'image files, folders or video files')
-    .requiredOption('-m, --model <file|dir>', 'model.onnx (from `msccnet export`), weights .safetensors, or a run/checkpoint folder of `msccnet train`')
+    .requiredOption('-m, --model <file|dir>', 'model.onnx (from `msccnet export`), weights .safetensors, a run/checkpoint folder of `msccnet train`, or with --method a baseline\'s official .pth')
     .addOption(new Option('--engine <name>', 'inference engine').choices(['onnx', 'torch']).default('onnx'))
     .option('--threads <n>', 'intra-op threads', positiveInt)
     .option('--device <name>', 'with --engine torch: auto, cpu, cuda or cuda:N', deviceSpec, 'cpu')
@@ -30,7 +30,7 @@ export function makeDetectCommand(): Command {
     .option('--max-megapixels <n>', 'refuse larger images (and video frames) before decoding them', positiveNumber, 40)
     .addOption(methodOption())
     .addOption(new Option('--variant <name>', 'variant, for weights without a config in their metadata (default msccnet)').choices(variantNames()))
-    .option('--input-size <side>', 'input side, for weights without a config in their metadata (default 512)', positiveInt)
+    .option('--input-size <side>', 'input side, for weights without a config in their metadata (default: the method\'s)', positiveInt)
     .action(async (inputs: string[], opts: DetectCliOptions) => {
       await ensureWritableDir(opts.out);
       const files = await collectInputs(inputs);

@@ -28,7 +28,7 @@ export function makeEvaluateCommand(): Command {
     .addOption(new Option('--engine <name>', 'inference engine').choices(['onnx', 'torch']).default('onnx'))
     .addOption(methodOption())
     .addOption(new Option('--variant <name>', 'variant, for weights without a config in their metadata (default msccnet)').choices(variantNames()))
-    .option('--input-size <side>', 'input side, for weights without a config in their metadata (default 512)', positiveInt)
+    .option('--input-size <side>', 'input side, for weights without a config in their metadata (default: the method\'s)', positiveInt)
     .option('--device <name>', 'with --engine torch: auto, cpu, cuda or cuda:N', deviceSpec, 'cpu')
     .addOption(new Option('--precision <p>', 'onnx engine on .safetensors: precision of the in-memory export').choices(['fp32', 'fp16', 'int8-dynamic']).default('fp32'))
     .option('--perturb <spec...>', 'robustness sweep, e.g. jpeg:90,70,50 blur:3,5,7 noise:5,10,20 resize:0.75,0.5', [])

@@ -6,7 +6,8 @@ import type { Tensor } from '../torch/index.js';
 import { UnknownVariantError, WeightsError } from './errors.js';
 import { stateDictProblems } from './weights.js';
 import { MSCCNet, MsccnetConfigSchema, msccnetLosses, type MsccnetConfigInput, type MsccnetOutputs } from './msccnet/index.js';
-import { IMAGENET_NORMALIZE, METHOD_NAMES, type MethodDefinition, type MethodModel, type MethodName, type MethodTargets, type NamedLosses, type Preprocessing } from './method.js';
+import { officialPreprocess } from '../image/preprocess.js';
+import { METHOD_NAMES, type MethodDefinition, type MethodModel, type MethodName, type MethodTargets, type NamedLosses, type Preprocessing } from './method.js';
 import { FFD_METHOD } from './ffd/index.js';
 import { MVSS_METHOD } from './mvss/index.js';
 import { MULTITASK_METHOD } from './multitask/index.js';
@@ -16,7 +17,7 @@ import { HPFCN_METHOD } from './hpfcn/index.js';
 export class MsccnetMethod extends MSCCNet implements MethodModel<MsccnetOutputs> {
   readonly methodName = 'msccnet' as const;
   get preprocessing(): Preprocessing {
-    return { ...IMAGENET_NORMALIZE, inputSize: this.config.inputSize };
+    return officialPreprocess(this.config.inputSize);      // what model files and exports recorded before the registry
   }
   losses(outputs: MsccnetOutputs, targets: MethodTargets): NamedLosses {
     const { pix_cls_map, ...always } = msccnetLosses(outputs, targets, { auxLoss: this.config.auxLoss });
