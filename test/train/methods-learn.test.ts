@@ -36,7 +36,7 @@ for (const run of RUNS) {
       method: run.method, model: { ...run.model, inputSize: run.side },
       data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', workers: 0, prefetch: 2 },
       batchSize: 8, epochs: run.epochs, optim: { optimizer: 'adamw', lr: run.lr, weightDecay: 0, minLrRatio: 0 },
-      run: { dir: join(dir, run.method), valEveryEpochs: run.epochs, logEvery: 8, threads: 2 },
+      run: { dir: join(dir, run.method), valEveryEpochs: run.epochs, checkpointEveryEpochs: run.epochs, logEvery: 8, threads: 2 },
     });
     const t0 = performance.now();
     const r = await train(config);
