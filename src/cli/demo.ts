@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
-import { DEMO_STAGES, runDemo, type DemoStage } from '../demo/run.js';
-import { headline } from '../report/index.js';
+import { DEMO_STAGES, type DemoStage } from '../demo/plan.js';
+import { runDemo } from '../demo/run.js';
+import { headline } from '../demo/report/index.js';
 import type { DeviceSpec } from '../torch/device.js';
 import { formatSeconds, progressBar, type ProgressBar } from './progress.js';
 

@@ -10,6 +10,10 @@ import type { TrainConfigInput } from '../train/config.js';
 
 export type DemoSize = 'full' | 'quick';
 
+/** The demo's stages in order; each has a progress bar and a wall time in the report. */
+export const DEMO_STAGES = ['data', 'prepare', 'train', 'export', 'detect', 'figures', 'report'] as const;
+export type DemoStage = (typeof DEMO_STAGES)[number];
+
 /** The two models the demo trains: the Table 6 `Base.` ablation and the full MSCCNet (registered variant names). */
 export const DEMO_MODELS = ['base', 'msccnet'] as const;
 export type DemoModel = (typeof DEMO_MODELS)[number];

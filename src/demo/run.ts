@@ -24,18 +24,15 @@ import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } fr
 import { buildModel } from '../train/trainer.js';
 import type { DeviceSpec } from '../torch/device.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
-import { writeReport } from '../report/index.js';
+import { writeReport } from './report/index.js';
 import { spawnModuleWorker } from '../threads.js';
 import { DemoError } from './errors.js';
 import { annotationStrip, predictionGrid, type AnnotationStrip, type GridRow } from './figures.js';
 import { clipSources, type DemoInputs, type InputsEvent } from './inputs.js';
 import type { InputsMessage } from './inputs-worker.js';
-import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, type DemoModel, type DemoPlan, type DemoSize } from './plan.js';
+import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, type DemoModel, type DemoPlan, type DemoSize, type DemoStage } from './plan.js';
+import type { DemoResult, TrainingCurve } from './result.js';
 
-export { DEMO_MODELS, type DemoModel } from './plan.js';
-
-export const DEMO_STAGES = ['data', 'prepare', 'train', 'export', 'detect', 'figures', 'report'] as const;
-export type DemoStage = (typeof DEMO_STAGES)[number];
 
 export type DemoEvent =
   | { readonly kind: 'planned'; readonly totals: Readonly<Record<DemoStage, number>> }
@@ -50,33 +47,6 @@ export interface DemoOptions {
   readonly signal?: AbortSignal;
   /** where the demo trains and tests (the training config's `device`; default auto) */
   readonly device?: DeviceSpec;
-}
-
-/** One training run's loss curve (total of the three official terms per step). */
-export interface TrainingCurve { readonly model: DemoModel; readonly run: string; readonly steps: number[]; readonly loss: number[] }
-
-/** Everything the report shows, also written as report.json. */
-export interface DemoResult {
-  readonly plan: DemoPlan;
-  readonly out: string;
-  readonly stats: readonly SplitStats[];
-  readonly intra: Readonly<Record<DemoModel, ProtocolTable>>;
-  readonly intraResults: Readonly<Record<DemoModel, EvaluationResult>>;
-  readonly leaveOneOut: Readonly<Record<DemoModel, ProtocolTable>>;
-  /** seconds per stage (the report's own stage is timed after it is written, so it is absent there) */
-  readonly stageSeconds: Readonly<Partial<Record<DemoStage, number>>>;
-  /** the official metrics of predicting every pixel and image real, on the intra test set */
-  readonly allReal: { readonly ACC: number; readonly AUC: number; readonly F1: number; readonly mIoU: number };
-  /** the all-real predictor's pixel mIoU on each leave-one-out test set (the rows of leaveOneOut, without the average) */
-  readonly leaveOneOutAllReal: readonly number[];
-  readonly curves: readonly TrainingCurve[];
-  readonly onnx: { readonly path: string; readonly bytes: number; readonly nodes: number };
-  /** held-out videos: the truth (`real` or the method folder) and what detect said */
-  readonly detect: ReadonlyArray<{ readonly truth: string; readonly result: DetectResult }>;
-  readonly grid: readonly GridRow[];
-  readonly strip: AnnotationStrip;
-  /** the ONNX MSCCNet on the Fig. 4 test crops, clean and under each of DEMO_PERTURBATIONS */
-  readonly robustness: readonly Condition[];
 }
 
 export { DemoError } from './errors.js';

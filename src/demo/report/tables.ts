@@ -2,10 +2,10 @@
  * The demo's tables as plain data, laid out like the paper's (Tables 1, 2, 4, 6), from which the
  * HTML, Markdown and JSON reports are all rendered: the three can only agree.
  */
-import type { SplitStats } from '../data/manifest.js';
-import { DEMO_METHODS, DEMO_MODELS, methodLabel, type DemoModel } from '../demo/plan.js';
-import type { DemoResult } from '../demo/run.js';
-import { METRICS, type ProtocolTable } from '../eval/protocols.js';
+import type { SplitStats } from '../../data/manifest.js';
+import { DEMO_METHODS, DEMO_MODELS, methodLabel, type DemoModel } from '../plan.js';
+import type { DemoResult } from '../result.js';
+import { METRICS, type ProtocolTable } from '../../eval/protocols.js';
 
 /** A cell: a number (percent with 2 decimals, or a count), a mark such as ✓, or null (not measured). */
 export type CellValue = number | string | null;

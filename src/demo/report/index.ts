@@ -4,12 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
-import { DEMO_METHODS, methodLabel, type DemoPlan } from '../demo/plan.js';
-import { TrainConfigSchema } from '../train/config.js';
-import type { DemoResult } from '../demo/run.js';
-import { robustnessCharts } from '../eval/run.js';
-import { esc, lineChart, type Series } from './svg.js';
+import { writeFileAtomic } from '../../data/atomic.js';
+import { DEMO_METHODS, methodLabel, type DemoPlan } from '../plan.js';
+import { TrainConfigSchema } from '../../train/config.js';
+import type { DemoResult } from '../result.js';
+import { robustnessCharts } from '../../eval/run.js';
+import { esc, lineChart, type Series } from '../../eval/svg.js';
 import { formatCell, headline, MODEL_NAMES, reportTables, type Headline, type ReportTable } from './tables.js';
 
 export { formatCell, headline, reportTables, type Headline, type ReportTable, type CellValue } from './tables.js';
