@@ -9,12 +9,11 @@
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MSCCNet } from '../src/models/index.js';
+import { MsccnetMethod } from '../src/models/index.js';
 import { SGD } from '../src/nn/index.js';
 import { torch } from '../src/torch/index.js';
 import { initProcessGroup, type C10dProcessGroup } from '../src/train/distributed.js';
 import { freePort } from '../src/train/launch.js';
-import { trainingLoss } from '../src/train/losses.js';
 
 interface Job { role: 'allreduce' | 'step'; rank: number; world: number; port: number; side: number; batch: number; steps: number; threads: number }
 
@@ -37,7 +36,7 @@ function allReduceBandwidth(group: C10dProcessGroup): void {
 function stepTimes(job: Job, group: C10dProcessGroup | null): number[] {
   torch.setNumThreads(job.threads);
   torch.manualSeed(1);
-  const model = new MSCCNet({ backboneDepth: 18, inputSize: job.side, featsChannels: 64 });
+  const model = new MsccnetMethod({ backboneDepth: 18, inputSize: job.side, featsChannels: 64 });
   group?.broadcastParameters(model);
   group?.synchronizeBatchNorm(model, true);
   const optimizer = new SGD(model.parameters(), { lr: 0.009, momentum: 0.9, weightDecay: 5e-4 });
@@ -52,7 +51,7 @@ function stepTimes(job: Job, group: C10dProcessGroup | null): number[] {
       const x = torch.randn([B, 3, S, S]);
       const segmentation = torch.randint(0, 2, [B, S, S], { dtype: 'int64' });
       const label = torch.randint(0, 2, [B], { dtype: 'int64' });
-      trainingLoss(model.forward(x), { segmentation, label }, { img_cls: 1, pix_cls_map: 1, pix_cls_mask: 1 }, true).total.backward();
+      model.losses(model.forward(x), { segmentation, label, image: x }).total.backward();
       group?.allReduceGradients(model);
       optimizer.step();
       return null;

@@ -17,7 +17,7 @@ import * as ort from 'onnxruntime-node';
 import { Evaluator } from '../src/eval/index.js';
 import { officialPreprocess } from '../src/image/preprocess.js';
 import { loadModel, modelMetadata, openCalibrationSet } from '../src/infer/index.js';
-import { exportMsccnet, exportMsccnetInt8, MSCCNET_IO, type Int8ExportOptions } from '../src/onnx/index.js';
+import { exportMethod, exportMethodInt8, MSCCNET_IO, type Int8ExportOptions } from '../src/onnx/index.js';
 import { parseTrainConfig } from '../src/train/config.js';
 import { evalItems, loadSplit, SamplePool, train } from '../src/train/index.js';
 import { writeSyntheticSet } from '../test/train/synthetic.js';
@@ -44,15 +44,15 @@ try {
   }
 
   const { model, weightsHash } = await loadModel({ weights, overrides: modelConfig });
-  const metadata = modelMetadata('msccnet', weightsHash, model.config.inputSize);
-  const calibration = await openCalibrationSet(set.manifest, side, { limit: 32 });
-  const int8 = (o: Partial<Int8ExportOptions>) => exportMsccnetInt8(model, { batches: calibration.batches(), calibrationHash: calibration.hash, metadata, threads, ...o });
+  const metadata = modelMetadata(model, 'msccnet', weightsHash);
+  const calibration = await openCalibrationSet(set.manifest, model.preprocessing, { limit: 32 });
+  const int8 = (o: Partial<Int8ExportOptions>) => exportMethodInt8(model, { batches: calibration.batches(), calibrationHash: calibration.hash, metadata, threads, ...o });
   const exports: [string, Uint8Array][] = [
-    ['fp32', exportMsccnet(model, { metadata }).bytes],
+    ['fp32', exportMethod(model, { metadata }).bytes],
     ['int8-minmax', (await int8({})).bytes],
     ['int8-percentile', (await int8({ method: 'percentile' })).bytes],
     ['int8-minmax-reduce-range', (await int8({ reduceRange: true })).bytes],
-    ['int8-dynamic', exportMsccnet(model, { precision: 'int8-dynamic', metadata }).bytes],
+    ['int8-dynamic', exportMethod(model, { precision: 'int8-dynamic', metadata }).bytes],
   ];
   model.dispose();
 

@@ -19,11 +19,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { MSCCNet } from '../src/models/index.js';
+import { MsccnetMethod } from '../src/models/index.js';
 import { SGD, saveSafetensors } from '../src/nn/index.js';
 import { torch } from '../src/torch/index.js';
 import { parseTrainConfig } from '../src/train/config.js';
-import { trainingLoss } from '../src/train/losses.js';
 import { train } from '../src/train/trainer.js';
 import { writeSyntheticSet } from '../test/train/synthetic.js';
 
@@ -62,7 +61,7 @@ const loadBefore = loadavg();
 // 1 + 2: the bare step, ours and PyTorch's, interleaved; parity of the two networks first
 {
   torch.manualSeed(0);
-  const model = new MSCCNet({ inputSize: side });
+  const model = new MsccnetMethod({ inputSize: side });
   if (pytorch) {
     const weights = join(dir, 'weights.safetensors');
     const input = join(dir, 'input.safetensors');
@@ -88,7 +87,7 @@ const loadBefore = loadavg();
     const t0 = performance.now();
     torch.tidy(() => {
       opt.zeroGrad();
-      trainingLoss(model.forward(x), { segmentation, label }, { img_cls: 1, pix_cls_map: 1, pix_cls_mask: 1 }, true).total.backward();
+      model.losses(model.forward(x), { segmentation, label, image: x }).total.backward();
       opt.step();
       return null;
     });

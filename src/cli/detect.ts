@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { collectInputs, detectFiles, openEngine, type EngineKind } from '../infer/index.js';
+import { methodOption } from './method-option.js';
 import { ensureWritableDir } from '../data/atomic.js';
 import { variantNames } from '../models/msccnet/index.js';
 import type { DeviceSpec } from '../torch/device.js';
@@ -8,7 +9,7 @@ import { progressBar } from './progress.js';
 
 interface DetectCliOptions {
   model: string; engine: EngineKind; threads?: number; face: boolean; format: 'text' | 'json'; out: string;
-  threshold: number; frames: number; maxSide: number; maxMegapixels: number; variant?: string; inputSize?: number; device: DeviceSpec;
+  threshold: number; frames: number; maxSide: number; maxMegapixels: number; method?: string; variant?: string; inputSize?: number; device: DeviceSpec;
 }
 
 /** `msccnet detect`: scores, masks and overlays for images, folders and videos. */
@@ -27,12 +28,13 @@ export function makeDetectCommand(): Command {
     .option('--frames <n>', 'frames sampled per video, evenly spaced', positiveInt, 16)
     .option('--max-side <px>', 'downscale larger images to this side first', positiveInt, 4096)
     .option('--max-megapixels <n>', 'refuse larger images (and video frames) before decoding them', positiveNumber, 40)
+    .addOption(methodOption())
     .addOption(new Option('--variant <name>', 'variant, for weights without a config in their metadata (default msccnet)').choices(variantNames()))
     .option('--input-size <side>', 'input side, for weights without a config in their metadata (default 512)', positiveInt)
     .action(async (inputs: string[], opts: DetectCliOptions) => {
       await ensureWritableDir(opts.out);
       const files = await collectInputs(inputs);
-      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize, device: opts.device });
+      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, method: opts.method, variant: opts.variant, inputSize: opts.inputSize, device: opts.device });
       const bar = files.length > 1 && opts.format === 'text' ? progressBar('detect', files.length) : null;
       let failed = 0;
       try {

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { parsePerturbations } from '../eval/perturb.js';
 import { formatConditions, runEvaluation } from '../eval/run.js';
 import { openEngine, type EngineKind } from '../infer/index.js';
+import { methodOption } from './method-option.js';
 import { variantNames } from '../models/msccnet/index.js';
 import type { Precision } from '../onnx/index.js';
 import type { DeviceSpec } from '../torch/device.js';
@@ -12,7 +13,7 @@ import { progressBar, type ProgressBar } from './progress.js';
 import { deviceSpec, nonNegativeInt, positiveInt } from './args.js';
 
 interface EvaluateCliOptions {
-  model: string; manifest: string; split: string; compression?: string; engine: EngineKind; variant?: string; inputSize?: number; device: DeviceSpec;
+  model: string; manifest: string; split: string; compression?: string; engine: EngineKind; method?: string; variant?: string; inputSize?: number; device: DeviceSpec;
   precision: Precision; perturb: string[]; out?: string; batchSize: number; workers: number; threads?: number; seed: number; pixelAuc: boolean;
 }
 
@@ -25,6 +26,7 @@ export function makeEvaluateCommand(): Command {
     .option('--split <name>', 'split to evaluate', 'test')
     .option('--compression <c>', 'keep only entries of this compression (default: every entry of the split)')
     .addOption(new Option('--engine <name>', 'inference engine').choices(['onnx', 'torch']).default('onnx'))
+    .addOption(methodOption())
     .addOption(new Option('--variant <name>', 'variant, for weights without a config in their metadata (default msccnet)').choices(variantNames()))
     .option('--input-size <side>', 'input side, for weights without a config in their metadata (default 512)', positiveInt)
     .option('--device <name>', 'with --engine torch: auto, cpu, cuda or cuda:N', deviceSpec, 'cpu')
@@ -45,7 +47,7 @@ export function makeEvaluateCommand(): Command {
           'check --split and --compression against the manifest');
       }
       const out = opts.out ?? resolve('runs', 'evaluate', `${basename(opts.model).replace(/\.[^.]+$/, '')}-${opts.split}`);
-      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, variant: opts.variant, inputSize: opts.inputSize, precision: opts.precision, device: opts.device });
+      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, method: opts.method, variant: opts.variant, inputSize: opts.inputSize, precision: opts.precision, device: opts.device });
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const bars: { current: ProgressBar | null } = { current: null };

@@ -3,14 +3,15 @@ import { ArgumentError } from '../errors.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import { loadModel, modelMetadata, openCalibrationSet } from '../infer/index.js';
 import { variantNames } from '../models/msccnet/index.js';
-import { exportMsccnet, exportMsccnetInt8, type CalibrationMethod, type ExportSummary } from '../onnx/index.js';
+import { exportMethod, exportMethodInt8, type CalibrationMethod, type ExportSummary } from '../onnx/index.js';
 import { positiveInt } from './args.js';
+import { methodOption } from './method-option.js';
 import { progressBar } from './progress.js';
 
 type Quantize = 'int8' | 'int8-dynamic';
 
 interface ExportCliOptions {
-  weights?: string; detfill?: boolean; out: string; variant?: string; inputSize?: number; fp16?: boolean;
+  weights?: string; detfill?: boolean; out: string; method?: string; variant?: string; inputSize?: number; fp16?: boolean;
   quantize?: Quantize; calibration?: string; calibrationImages: number; calibrationMethod: CalibrationMethod; reduceRange?: boolean;
 }
 
@@ -22,7 +23,8 @@ export function makeExportCommand(): Command {
     .option('--detfill', 'use the deterministic detfill-v1 weights instead (tests, demos)')
     .requiredOption('-o, --out <file>', 'ONNX file to write')
     .addOption(new Option('--variant <name>', 'model variant, for --detfill and weights without a config (default msccnet)').choices(variantNames()))
-    .option('--input-size <side>', 'square input side, for --detfill and weights without a config (default 512)', positiveInt)
+    .addOption(methodOption())
+    .option('--input-size <side>', 'square input side, for --detfill and weights without a config (default: the method\'s)', positiveInt)
     .option('--fp16', 'store weights as float16 (half the file; float32 arithmetic)')
     .addOption(new Option('--quantize <mode>', 'int8: static QDQ int8, calibrated on --calibration (fast); int8-dynamic: int8 convs, activations quantised per call (no calibration, slow)')
       .choices(['int8', 'int8-dynamic']))
@@ -41,15 +43,17 @@ export function makeExportCommand(): Command {
         throw new ArgumentError('--calibration', 'to be used with --quantize int8', opts.calibration, 'add --quantize int8 or drop --calibration');
       }
       const t0 = performance.now();
-      const { model, variant, weightsHash } = await loadModel({ weights: opts.weights ?? 'detfill', variant: opts.variant, inputSize: opts.inputSize ?? 512 });
-      const metadata = modelMetadata(variant, weightsHash, model.config.inputSize);
+      const { model, variant, weightsHash } = await loadModel({
+        weights: opts.weights ?? 'detfill', method: opts.method, variant: opts.variant, inputSize: opts.inputSize ?? (opts.detfill ? 512 : undefined),
+      });
+      const metadata = modelMetadata(model, variant, weightsHash);
       let summary: ExportSummary;
       let precision: string;
       if (opts.quantize === 'int8') {
-        const set = await openCalibrationSet(opts.calibration!, model.config.inputSize, { limit: opts.calibrationImages });
+        const set = await openCalibrationSet(opts.calibration!, model.preprocessing, { limit: opts.calibrationImages });
         const bar = progressBar('calibrate', set.files.length);
         try {
-          summary = await exportMsccnetInt8(model, {
+          summary = await exportMethodInt8(model, {
             batches: set.batches(), calibrationHash: set.hash, method: opts.calibrationMethod, reduceRange: opts.reduceRange,
             metadata, onBatch: (done) => bar.update(done),
           });
@@ -59,7 +63,7 @@ export function makeExportCommand(): Command {
         precision = `int8 static (${set.files.length} calibration crops, ${opts.calibrationMethod}${opts.reduceRange ? ', reduce-range' : ''})`;
       } else {
         const p = opts.quantize ?? (opts.fp16 ? 'fp16' : 'fp32');
-        summary = exportMsccnet(model, { precision: p, metadata });
+        summary = exportMethod(model, { precision: p, metadata });
         precision = p;
       }
       model.dispose();

@@ -3,13 +3,14 @@ import { Command, Option } from 'commander';
 import { InputFileError, ioErrorOf } from '../errors.js';
 import { loadFaceDetector } from '../data/faces.js';
 import { createOrtEngine, exportedModelBytes } from '../infer/engines.js';
+import { methodOption } from './method-option.js';
 import { buildServer, DEFAULT_LIMITS, type LogLevel } from '../web/index.js';
 import { positiveInt, positiveNumber, probability } from './args.js';
 
 interface ServeCliOptions {
   model: string; port: number; host: string; threads?: number; maxMb: number; maxMegapixels: number;
   concurrency: number; queue: number; timeout: number; uploadTimeout: number; maxPerClient: number; threshold: number;
-  logLevel: LogLevel; quiet?: boolean;
+  logLevel: LogLevel; quiet?: boolean; method?: string;
 }
 
 /** `msccnet serve`: the web page and `POST /api/detect` on loopback by default. */
@@ -17,6 +18,7 @@ export function makeServeCommand(): Command {
   return new Command('serve')
     .description('serve the checking page (in-browser or server inference) and POST /api/detect')
     .requiredOption('-m, --model <file|dir>', 'model.onnx from `msccnet export` (also sent to browsers that check locally), or weights .safetensors / a run folder (exported in memory)')
+    .addOption(methodOption())
     .option('--port <n>', 'TCP port', positiveInt, 8080)
     .option('--host <addr>', 'address to listen on (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--threads <n>', 'onnxruntime intra-op threads', positiveInt)
@@ -35,7 +37,7 @@ export function makeServeCommand(): Command {
         ? await readFile(opts.model).catch((err: unknown) => {
           throw new InputFileError(opts.model, 'cannot read the model file', 'check the path; export one with `msccnet export`', { cause: err });
         })
-        : await exportedModelBytes(opts.model);
+        : await exportedModelBytes(opts.model, { method: opts.method });
       const engine = await createOrtEngine(bytes, opts.model, { threads: opts.threads });
       const app = await buildServer({
         engine, modelBytes: bytes, faceDetector: () => loadFaceDetector(), threshold: opts.threshold,

@@ -7,12 +7,14 @@ import { configuredDevice, freePort, launchWorkers, localRank, rankDevice, witho
 import { torch } from '../torch/index.js';
 import { train } from '../train/trainer.js';
 import { collect, nonNegativeInt } from './args.js';
+import { methodOption } from './method-option.js';
 import { progressBar } from './progress.js';
 
 interface TrainCliOptions {
   config?: string;
   set: string[];
   variant?: string;
+  method?: string;
   resume?: boolean;
   overwrite?: boolean;
   helpConfig?: boolean;
@@ -26,10 +28,11 @@ interface TrainCliOptions {
 
 export function makeTrainCommand(): Command {
   return new Command('train')
-    .description('train MSCCNet with the official recipe (or a variant): run folder with config, log.jsonl, checkpoints')
+    .description('train MSCCNet with the official recipe (or a variant), or any registered method (--method): run folder with config, log.jsonl, checkpoints')
     .option('-c, --config <file>', 'JSON or YAML training config (see --help-config)')
     .option('--set <key=value>', 'override one field, e.g. --set optim.lr=0.01 (repeatable)', collect, [])
     .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
+    .addOption(methodOption('shorthand for --set method=<name> (the config\'s model section is then that method\'s)'))
     .option('--resume', 'continue bit-for-bit from the newest complete checkpoint of run.dir')
     .option('--overwrite', 'replace the run that run.dir holds (its config.json, log.jsonl and checkpoints/ are removed)')
     .addOption(new Option('--variant <name>', 'model variant of the paper\'s ablations, over the config\'s model section (as `export --variant`)').choices(variantNames()))
@@ -41,11 +44,13 @@ export function makeTrainCommand(): Command {
     .option('--master-port <port>', 'rendezvous port on rank 0 (default: distributed.masterPort)', nonNegativeInt)
     .action(async (opts: TrainCliOptions) => {
       if (opts.helpConfig) {
-        for (const r of describeConfig()) console.log(`${r.path} = ${JSON.stringify(r.default)}\n    ${r.description}`);
+        const raw = opts.config === undefined ? {} : await readConfigFile(opts.config) as { method?: unknown };
+        const method = opts.method ?? (typeof raw?.method === 'string' ? raw.method : 'msccnet');
+        for (const r of describeConfig(method)) console.log(`${r.path} = ${JSON.stringify(r.default)}\n    ${r.description}`);
         return;
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
-      const config = parseTrainConfig(applyOverrides(opts.variant === undefined ? raw : applyVariant(raw, opts.variant), [...opts.set, ...(opts.device ? [`device=${opts.device}`] : [])]));
+      const config = parseTrainConfig(applyOverrides(opts.variant === undefined ? raw : applyVariant(raw, opts.variant), [...opts.set, ...(opts.device ? [`device=${opts.device}`] : []), ...(opts.method ? [`method=${opts.method}`] : [])]));
       const device = configuredDevice(config);
       const gpus = device === 'cpu' ? 0 : torch.cuda.deviceCount();
       const controller = new AbortController();

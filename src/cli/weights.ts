@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import {
-  CONVERTER_NAMES, encodeModelFile, encodeSourceTensors, fromOfficialConfig, inspectWeights, loadConverted, MSCCNet,
+  CONVERTER_NAMES, encodeModelFile, encodeSourceTensors, fromOfficialConfig, inspectWeights, loadConverted, MsccnetMethod,
   readCheckpointWeights, reportSummary, type ConverterName, type MsccnetConfigInput,
 } from '../models/index.js';
 import { PthTensor } from '../nn/pth/index.js';
@@ -60,7 +60,7 @@ export function makeWeightsCommand(): Command {
           console.log(`${opts.out}: ${tensors.size} tensors under their ${source.converter} names (no model config: use it as model.pretrained, or convert with --config)`);
           return;
         }
-        const model = new MSCCNet(config);
+        const model = new MsccnetMethod(config);
         const report = loadConverted(model, source, input, { layersOnly: opts.layersOnly });
         await writeFileAtomic(opts.out, Buffer.from(encodeModelFile(model, { converter: source.converter, source: input })));
         model.dispose();

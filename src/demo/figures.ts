@@ -7,7 +7,7 @@ import { annotationStages } from '../annotate/index.js';
 import type { ManifestEntry } from '../data/manifest.js';
 import { encodePng, makeImage, readColor, readGray, resize, type FloatMap, type Image } from '../image/index.js';
 import { analyze, createTorchEngine, JET, type InferenceEngine } from '../infer/index.js';
-import type { MSCCNet } from '../models/index.js';
+import type { MethodModel } from '../models/index.js';
 import { methodLabel } from './plan.js';
 
 export interface GridRow {
@@ -45,7 +45,7 @@ function fakeIoU(p: Float32Array, gt: Uint8Array): number | null {
 }
 
 /** Runs Base. (libtorch) and MSCCNet (its ONNX export) on each crop; `onItem` after each model run. */
-export async function predictionGrid(root: string, entries: readonly ManifestEntry[], models: { base: MSCCNet; msccnet: InferenceEngine },
+export async function predictionGrid(root: string, entries: readonly ManifestEntry[], models: { base: MethodModel; msccnet: InferenceEngine },
   onItem: () => void): Promise<GridRow[]> {
   const baseEngine = createTorchEngine(models.base);
   const rows: GridRow[] = [];

@@ -18,7 +18,7 @@ import { runEvaluation, type Condition } from '../eval/run.js';
 import { readManifestSamples, sampleId } from '../train/dataset.js';
 import { createOrtEngine, detectFiles, modelMetadata, type DetectResult } from '../infer/index.js';
 import { MSCCNET_VARIANTS } from '../models/index.js';
-import { exportMsccnet } from '../onnx/index.js';
+import { exportMethod } from '../onnx/index.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../eval/protocols.js';
 import { buildModel } from '../train/trainer.js';
@@ -148,7 +148,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   await loadCheckpoint(msccnetCheckpoint, model, null);
   model.eval();
   const onnxPath = join(out, 'model', 'msccnet.onnx');
-  const exported = exportMsccnet(model, { metadata: modelMetadata('msccnet (demo: small, synthetic training data)', `checkpoint:${msccnetCheckpoint}`, model.config.inputSize) });
+  const exported = exportMethod(model, { metadata: modelMetadata(model, 'msccnet (demo: small, synthetic training data)', `checkpoint:${msccnetCheckpoint}`) });
   await writeFileAtomic(onnxPath, Buffer.from(exported.bytes));
   model.dispose();
   emit({ kind: 'progress', stage: 'export', done: 1 });

@@ -11,7 +11,7 @@ import { InputFileError } from '../errors.js';
 import { readManifest } from '../data/manifest.js';
 import { seededRandom } from '../data/synthetic/geometry.js';
 import type { CalibrationBatch } from '../onnx/index.js';
-import { officialPreprocess } from '../image/preprocess.js';
+import { officialPreprocess, type PreprocessSpec } from '../image/preprocess.js';
 import { preprocessInto } from './pipeline.js';
 import { IMAGE_EXTENSIONS } from './node.js';
 
@@ -48,10 +48,13 @@ async function listImages(dir: string): Promise<string[]> {
 }
 
 /**
- * Opens a calibration source: a folder of face crops (recursive) or a `manifest.jsonl`.
+ * Opens a calibration source: a folder of face crops (recursive) or a `manifest.jsonl`, made
+ * into inputs by the model's preprocessing (or MSCCNet's at a given side).
  * Throws InputFileError for a missing source or one without images.
  */
-export async function openCalibrationSet(source: string, side: number, opts: { limit?: number } = {}): Promise<CalibrationSet> {
+export async function openCalibrationSet(source: string, model: number | PreprocessSpec, opts: { limit?: number } = {}): Promise<CalibrationSet> {
+  const spec = typeof model === 'number' ? officialPreprocess(model) : model;   // a side alone: MSCCNet's normalisation
+  const side = spec.inputSize;
   const s = await stat(source).catch((err: unknown) => {
     throw new InputFileError(source, 'does not exist', 'pass --calibration with a folder of face crops or a manifest.jsonl', { cause: err });
   });
@@ -82,7 +85,7 @@ export async function openCalibrationSet(source: string, side: number, opts: { l
           .catch((err: unknown) => { throw new InputFileError(f, 'cannot be decoded as an image', 'remove it from the calibration set', { cause: err }); });
         const image = { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
         const x = new Float32Array(3 * side * side);
-        preprocessInto(image, { x: 0, y: 0, width: info.width, height: info.height }, officialPreprocess(side), x, 0);
+        preprocessInto(image, { x: 0, y: 0, width: info.width, height: info.height }, spec, x, 0);
         yield { data: x, dims: [1, 3, side, side] };
       }
     },

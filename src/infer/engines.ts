@@ -6,13 +6,17 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { InputFileError, MsccnetError } from '../errors.js';
-import { buildMsccnet, type MSCCNet, type MsccnetConfigInput } from '../models/msccnet/index.js';
+import { variantConfig } from '../models/msccnet/index.js';
 import { applyDetfill } from '../models/detfill.js';
-import { loadModelFile } from '../models/model-file.js';
-import { officialPreprocess } from '../image/preprocess.js';
-import { exportMsccnet, MSCCNET_IO, readMetadata, type Precision } from '../onnx/index.js';
+import { loadModelFile, PTH_FILE } from '../models/model-file.js';
+import { MsccnetMethod } from '../models/registry.js';
+import type { MethodModel, MethodOutputs } from '../models/method.js';
+import type { Module } from '../nn/index.js';
+import { officialPreprocess, type PreprocessSpec } from '../image/preprocess.js';
+import { MSCCNET_IO, readMetadata, type Precision } from '../onnx/index.js';
+import { exportMethod } from '../onnx/method.js';
 import { OnnxModelError } from '../onnx/errors.js';
-import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type DeviceSpec, type Precision as TorchPrecision } from '../torch/index.js';
+import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type DeviceSpec, type Precision as TorchPrecision, type Tensor } from '../torch/index.js';
 import type { EngineOutput, InferenceEngine } from './pipeline.js';
 
 export type EngineKind = 'onnx' | 'torch';
@@ -24,32 +28,62 @@ export interface ModelSpec {
    * deterministic detfill-v1 weights (tests, demos)
    */
   weights: string;
-  /** registered variant name (default 'msccnet'): detfill, and files without a config in their metadata */
+  /** registered method (default msccnet) of a file without our metadata, e.g. an official checkpoint of a baseline */
+  method?: string;
+  /** registered MSCCNet variant name (default 'msccnet'): detfill, and files without a config in their metadata */
   variant?: string;
   /** input side: detfill, and files without a config in their metadata */
   inputSize?: number;
-  /** config fields over the variant, for files without a config in their metadata */
-  overrides?: MsccnetConfigInput;
+  /** config fields over the variant or the method's defaults, for files without a config in their metadata */
+  overrides?: Readonly<Record<string, unknown>>;
 }
 
 /**
  * Builds the model in eval mode with its weights; returns it with its variant name and a hash
  * naming the weights. A file that carries its config is rebuilt from it exactly.
  */
-export async function loadModel(spec: ModelSpec): Promise<{ model: MSCCNet; variant: string; weightsHash: string }> {
+export async function loadModel(spec: ModelSpec): Promise<LoadedModel> {
   const variant = spec.variant ?? 'msccnet';
   if (spec.weights === 'detfill') {
-    const model = buildMsccnet(variant, { ...spec.overrides, ...(spec.inputSize ? { inputSize: spec.inputSize } : {}) }).eval();
+    if ((spec.method ?? 'msccnet') !== 'msccnet') {
+      throw new ModelChoiceError(`--detfill is defined for MSCCNet only, not --method ${spec.method}`, 'pass the method\'s weights with --weights');
+    }
+    const model = new MsccnetMethod({ ...variantConfig(variant).config, ...spec.overrides, ...(spec.inputSize ? { inputSize: spec.inputSize } : {}) }).eval();
     applyDetfill(model);
     return { model, variant, weightsHash: 'detfill-v1' };
   }
-  const loaded = await loadModelFile(spec.weights, { variant: spec.variant, inputSize: spec.inputSize, overrides: spec.overrides });
+  const loaded = await loadModelFile(spec.weights, { method: spec.method, variant: spec.variant, inputSize: spec.inputSize, overrides: spec.overrides });
   return { model: loaded.model, variant: loaded.info.variant, weightsHash: loaded.weightsHash };
 }
 
-/** Metadata written into every exported MSCCNet file (the model config and input size are added by the exporter). */
-export function modelMetadata(variant: string, weightsHash: string, inputSize: number): Record<string, string> {
-  return { method: 'msccnet', variant, weights: weightsHash, preprocessing: JSON.stringify(officialPreprocess(inputSize)) };
+/** A model ready for an engine or the exporter, with what names its weights. */
+export interface LoadedModel {
+  readonly model: MethodModel;
+  readonly variant: string;
+  readonly weightsHash: string;
+}
+
+/** Metadata written into every exported file besides the method's own (method, config, input side, preprocessing: onnx/method.ts). */
+export function modelMetadata(model: MethodModel, variant: string, weightsHash: string): Record<string, string> {
+  return { variant, weights: weightsHash, preprocessing: JSON.stringify(model.preprocessing) };
+}
+
+/** The preprocessing an exported file states: its `preprocessing` JSON, or its inputSize/mean/std/channelOrder keys; else the official one. */
+export function metadataPreprocessing(metadata: Readonly<Record<string, string>>, inputSide: number, source: string): PreprocessSpec {
+  if (metadata.preprocessing !== undefined) {
+    try {
+      return { ...(JSON.parse(metadata.preprocessing) as PreprocessSpec), inputSize: inputSide };
+    } catch (err) {
+      throw new OnnxModelError(source, 'its "preprocessing" metadata is not JSON', 're-export it with `msccnet export`', { cause: err });
+    }
+  }
+  const triple = (key: string): [number, number, number] | null => {
+    const v = metadata[key]?.split(',').map(Number);
+    return v?.length === 3 && v.every(Number.isFinite) ? [v[0], v[1], v[2]] : null;
+  };
+  const [mean, std] = [triple('mean'), triple('std')];
+  if (mean === null || std === null) return officialPreprocess(inputSide);
+  return { inputSize: inputSide, mean, std, channelOrder: metadata.channelOrder === 'bgr' ? 'bgr' : 'rgb', resize: 'cv2-linear' };
 }
 
 export interface OrtOptions {
@@ -75,6 +109,7 @@ export async function createOrtEngine(bytes: Uint8Array, source: string, opts: O
   });
   return {
     inputSide,
+    preprocess: metadataPreprocessing(metadata, inputSide, source),
     name: `onnxruntime-node ${ort.env.versions.node ?? ''} (${metadata.precision ?? 'fp32'})`.trim(),
     async run(input, batch) {
       const feeds = { [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) };
@@ -103,20 +138,25 @@ export interface TorchEngineOptions {
   channelsLast?: boolean;
 }
 
+/** What the libtorch engine runs: a registered method, or a bare MSCCNet (the official preprocessing at its input side). */
+export type EngineModel = Module & { forward(x: Tensor): MethodOutputs } & ({ readonly preprocessing: PreprocessSpec } | { readonly config: { readonly inputSize: number } });
+
 /**
  * libtorch running the module directly (eval mode, no autograd) on a device: the model is moved
  * once, each batch goes in from pinned memory, and both outputs come back in one host copy.
  */
-export function createTorchEngine(model: MSCCNet, opts: TorchEngineOptions = {}): InferenceEngine {
+export function createTorchEngine(model: EngineModel, opts: TorchEngineOptions = {}): InferenceEngine {
   if (opts.threads !== undefined) torch.setNumThreads(opts.threads);
   const device = resolveDevice(opts.device ?? 'cpu');
   const precision = opts.precision ?? 'fp32';
   autocastDtype(precision, device);                        // refuses fp16 on the CPU at open, not at the first image
   if (device !== 'cpu') torch.backends.cudnn.benchmark = true;   // one input side: autotuning pays off
   model.to(device, opts.channelsLast ? { memoryFormat: 'channelsLast' } : {}).eval();
-  const side = model.config.inputSize;
+  const preprocess = 'preprocessing' in model ? model.preprocessing : officialPreprocess(model.config.inputSize);
+  const side = preprocess.inputSize;
   return {
     inputSide: side,
+    preprocess,
     name: device === 'cpu' ? 'libtorch' : `libtorch ${device}${precision === 'fp32' ? '' : ` ${precision}`}`,
     async run(input, batch) {
       return torch.tidy(() => torch.noGrad(() => {
@@ -144,6 +184,8 @@ export class ModelChoiceError extends MsccnetError {
 
 export interface EngineOptions extends OrtOptions {
   engine?: EngineKind;
+  /** the registered method of weights without our metadata (an official checkpoint, .pth or bare safetensors) */
+  method?: string;
   variant?: string;
   inputSize?: number;
   /** precision of the in-memory export when a .safetensors file runs on onnxruntime */
@@ -170,21 +212,22 @@ export async function openEngine(modelPath: string, opts: EngineOptions = {}): P
     }
     return createOrtEngine(bytes, modelPath, opts);
   }
-  if (/\.(pth|pt|ckpt|bin)$/.test(modelPath)) {
-    throw new ModelChoiceError(`--model ${modelPath}: a PyTorch checkpoint`, `convert it first: msccnet weights convert ${modelPath} --out W.safetensors`);
+  if (PTH_FILE.test(modelPath) && (opts.method ?? 'msccnet') === 'msccnet') {
+    throw new ModelChoiceError(`--model ${modelPath}: a PyTorch checkpoint`,
+      `convert it first: msccnet weights convert ${modelPath} --out W.safetensors; or, for a baseline's official checkpoint, pass --method NAME`);
   }
-  const loaded = await loadModel({ weights: modelPath, variant: opts.variant, inputSize: opts.inputSize });
+  const loaded = await loadModel({ weights: modelPath, method: opts.method, variant: opts.variant, inputSize: opts.inputSize });
   if (engine === 'torch') return createTorchEngine(loaded.model, { threads: opts.threads, device: opts.device });
   return createOrtEngine(exportLoaded(loaded, opts.precision), modelPath, opts);
 }
 
 /** ONNX bytes of a weights file or run folder, exported in memory (`serve` sends them to browsers). */
-export async function exportedModelBytes(modelPath: string, opts: Pick<EngineOptions, 'variant' | 'inputSize' | 'precision'> = {}): Promise<Uint8Array> {
-  return exportLoaded(await loadModel({ weights: modelPath, variant: opts.variant, inputSize: opts.inputSize }), opts.precision);
+export async function exportedModelBytes(modelPath: string, opts: Pick<EngineOptions, 'method' | 'variant' | 'inputSize' | 'precision'> = {}): Promise<Uint8Array> {
+  return exportLoaded(await loadModel({ weights: modelPath, method: opts.method, variant: opts.variant, inputSize: opts.inputSize }), opts.precision);
 }
 
-function exportLoaded(loaded: { model: MSCCNet; variant: string; weightsHash: string }, precision: Precision | undefined): Uint8Array {
-  const { bytes } = exportMsccnet(loaded.model, { precision, metadata: modelMetadata(loaded.variant, loaded.weightsHash, loaded.model.config.inputSize) });
+function exportLoaded(loaded: LoadedModel, precision: Precision | undefined): Uint8Array {
+  const { bytes } = exportMethod(loaded.model, { precision, metadata: modelMetadata(loaded.model, loaded.variant, loaded.weightsHash) });
   loaded.model.dispose();
   return bytes;
 }

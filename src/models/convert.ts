@@ -50,6 +50,12 @@ const TORCHVISION_STEM_REASON = "torchvision's single 7×7 stem (conv1/bn1) cann
  * dict (torchvision's `conv1`, OpenMMLab's `stem.0`, or our own whole-model names).
  */
 export function sourceWeights(root: PyValue, from?: ConverterName, source = 'checkpoint'): SourceWeights<PthTensor> {
+  const tensors = stateDictTensors(root, source);
+  return { converter: from ?? requireConverter(tensors.keys(), source), tensors };
+}
+
+/** The state dict of a loaded .pth: its {model: …}, its {state_dict: …}, or the dict of tensors itself. */
+export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<string, PthTensor> {
   const asTensors = (v: PyValue | undefined): Map<string, PthTensor> | null => {
     if (!(v instanceof Map)) return null;
     const out = new Map<string, PthTensor>();
@@ -62,7 +68,7 @@ export function sourceWeights(root: PyValue, from?: ConverterName, source = 'che
     throw new CheckpointLayoutError(source, 'no state dict: neither a {model: …}, a {state_dict: …} nor a dict of tensors',
       'pass a checkpoint that holds a state dict (torch.save(model.state_dict(), path))');
   }
-  return { converter: from ?? requireConverter(tensors.keys(), source), tensors };
+  return tensors;
 }
 
 /** Which layout a set of keys follows (after stripping DDP's `module.`), or null when none. */

@@ -19,5 +19,5 @@ export {
 export { runDetfillCheck, type DetfillCheckOptions, type DetfillCheckResult } from './detfill-check.js';
 export { tensorStats, flatIndex, valueAt, type TensorStats } from './stats.js';
 export { buildMethod, methodNames, methodDefinition, loadMethodStateDict, MsccnetMethod } from './registry.js';
-export { METHOD_NAMES, IMAGENET_NORMALIZE, type MethodModel, type MethodOutputs, type MethodTargets, type NamedLosses, type Preprocessing, type MethodName, type MethodDefinition } from './method.js';
+export { METHOD_NAMES, IMAGENET_NORMALIZE, weightedTotal, type LossMultipliers, type MethodModel, type MethodOutputs, type MethodTargets, type NamedLosses, type Preprocessing, type MethodName, type MethodDefinition } from './method.js';
 export { methodComplexity, type Complexity } from './complexity.js';

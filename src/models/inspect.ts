@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { InputFileError } from '../errors.js';
-import { decodeSafetensors, encodeSafetensors, type Module } from '../nn/index.js';
+import { decodeSafetensors, encodeSafetensors } from '../nn/index.js';
 import { decodePth, flattenPth, PthTensor, type PthFormat } from '../nn/pth/index.js';
 import { dtypeBytes, type DType, type Tensor } from '../torch/index.js';
 import { detectConverter, sourceWeights, type ConverterName } from './convert.js';
 import { CheckpointLayoutError } from './errors.js';
 import { modelFileMetadata, readModelFileInfo, type ModelFileInfo } from './model-file.js';
-import type { MSCCNet } from './msccnet/index.js';
+import type { MethodModel } from './method.js';
 
 /** What `msccnet weights inspect` reports about a weights file. */
 export interface WeightsInspection {
@@ -73,8 +73,8 @@ export async function inspectWeights(path: string): Promise<WeightsInspection> {
 }
 
 /** A whole-model safetensors file of `model` that carries its config (bytes, to be written atomically). */
-export function encodeModelFile(model: MSCCNet, extra: Record<string, string> = {}): Uint8Array {
-  return encodeSafetensors((model as Module).stateDict(), { format: 'pt', ...modelFileMetadata(model.config), ...extra });
+export function encodeModelFile(model: MethodModel, extra: Record<string, string> = {}): Uint8Array {
+  return encodeSafetensors(model.stateDict(), { format: 'pt', ...modelFileMetadata(model), ...extra });
 }
 
 /** The tensors of a checkpoint under their source names, as safetensors bytes (a format change only). */

@@ -59,6 +59,10 @@ export interface MethodDefinition {
    * (an image head); an official checkpoint lacks exactly these.
    */
   readonly adaptationKeys: readonly string[];
+  /** the loss terms `losses` may return (its log keys), in the order its total sums them */
+  readonly lossTerms: readonly string[];
+  /** each term's weight in the method's own `total` under a validated config (a term left out weighs 1) */
+  lossWeights?(config: object): Readonly<Record<string, number>>;
   build(config: unknown): MethodModel;
 }
 
@@ -77,4 +81,25 @@ export function parseMethodConfig<S extends z.ZodType>(method: string, schema: S
  */
 export function sigmoidAsTwoClass(z: Tensor): Tensor {
   return torch.cat([z.mul(0), z], 1);
+}
+
+/** Per-term multipliers of a training config (`losses`), over the method's own weighting. */
+export type LossMultipliers = Readonly<Record<string, number>>;
+
+/**
+ * The backpropagated objective: Σ m_k · w_k · term_k over the terms present, where w_k is the
+ * term's weight in the method's own total and m_k the config's multiplier. With every multiplier
+ * 1 it is the method's `total` itself, bit for bit.
+ */
+export function weightedTotal(losses: NamedLosses, def: Pick<MethodDefinition, 'lossTerms' | 'lossWeights'>, config: object, multipliers: LossMultipliers): Tensor {
+  const present = def.lossTerms.filter((k) => losses[k] !== undefined);
+  if (present.every((k) => (multipliers[k] ?? 1) === 1)) return losses.total;
+  const weights = def.lossWeights?.(config) ?? {};
+  let total: Tensor | null = null;
+  for (const k of present) {
+    const w = (multipliers[k] ?? 1) * (weights[k] ?? 1);
+    const weighted = w === 1 ? losses[k] : losses[k].mul(w);   // weight 1 keeps the term as it is
+    total = total === null ? weighted : total.add(weighted);
+  }
+  return total ?? losses.total;
 }

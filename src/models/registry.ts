@@ -31,6 +31,7 @@ const MSCCNET_METHOD: MethodDefinition = {
   source: 'Miao et al., MSCCNet (official code, config mscc_resnet_ff_all)',
   schema: MsccnetConfigSchema,
   adaptationKeys: [],
+  lossTerms: ['img_cls', 'pix_cls_map', 'pix_cls_mask'],
   build: (config) => new MsccnetMethod(config as MsccnetConfigInput),
 };
 

@@ -7,4 +7,4 @@ export { foldBatchNorm, storeWeightsAsFloat16, quantizeConvsDynamicInt8 } from '
 export { encodeModel, readMetadata, OPSET, type IoSpec } from './writer.js';
 export { ExportError, OnnxModelError } from './errors.js';
 export { quantizeStaticInt8, type CalibrationBatch, type CalibrationMethod, type StaticQuantizeOptions, type StaticQuantizeSummary } from './quantize.js';
-export { exportMethod, methodTraceSpec, methodMetadata } from './method.js';
+export { exportMethod, exportMethodInt8, methodTraceSpec, methodMetadata } from './method.js';

@@ -5,7 +5,7 @@
  * inference needs no per-method code.
  */
 import type { MethodModel } from '../models/method.js';
-import { exportModule, twoHeadTraceSpec, type ExportOptions, type ExportSummary, type TraceSpec } from './export.js';
+import { exportModule, exportModuleInt8, twoHeadTraceSpec, type ExportOptions, type ExportSummary, type Int8ExportOptions, type Int8ExportSummary, type TraceSpec } from './export.js';
 
 /** The trace of a method's eval forward under the common graph names. */
 export function methodTraceSpec(model: MethodModel): TraceSpec {
@@ -24,4 +24,9 @@ export function methodMetadata(model: MethodModel): Record<string, string> {
 /** A registered method's eval forward as an ONNX model (put it in eval mode first). */
 export function exportMethod(model: MethodModel, opts: ExportOptions = {}): ExportSummary {
   return exportModule(model, methodTraceSpec(model), { ...opts, metadata: { ...methodMetadata(model), ...opts.metadata } });
+}
+
+/** A registered method as a static int8 QDQ model calibrated on `opts.batches` (inputs made by its own preprocessing). */
+export function exportMethodInt8(model: MethodModel, opts: Int8ExportOptions): Promise<Int8ExportSummary> {
+  return exportModuleInt8(model, methodTraceSpec(model), { ...opts, metadata: { ...methodMetadata(model), ...opts.metadata } });
 }

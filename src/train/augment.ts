@@ -37,6 +37,8 @@ export interface TrainTransformOptions {
   readonly cropSize: number;
   /** official rescale base side (520 for a 512 crop) */
   readonly scaleBase: number;
+  /** the model's normalisation (its PreprocessSpec's mean, std and channel order); default MSCCNet's */
+  readonly normalize?: Pick<PreprocessSpec, 'channelOrder' | 'mean' | 'std'>;
 }
 
 /** The reference's train-mode target: `seg[seg == 255] = 1`; other values but 0/1 become ignored (the reference would crash on them). */
@@ -60,7 +62,7 @@ export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTran
     img = ops.resize(img, w, h, 3, S, S, 'linear');
     seg = ops.resize(seg, w, h, 1, S, S, 'nearest');
     if (rng.random() < 0.5) { img = flip(img, S, S, 3); seg = flip(seg, S, S, 1); }
-    return { image: normalise(img, S, S, S), target: seg, size: S };
+    return { image: normalise(img, S, S, S, o.normalize), target: seg, size: S };
   }
   // 1. Resize, keep ratio, scale range (0.5, 2.0) of scaleBase
   const L = Math.trunc(o.scaleBase * rng.uniform(0.5, 2.0));
@@ -90,7 +92,7 @@ export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTran
   // 4. PhotoMetricDistortion
   img = photometric(ops, img, w, h, rng);
   // 5–7. Normalize (BGR → RGB), ToTensor, centred padding (image 0, mask 255)
-  const image = normalise(img, w, h, S);
+  const image = normalise(img, w, h, S, o.normalize);
   return { image, target: padMask(seg, w, h, S), size: S };
 }
 
@@ -166,18 +168,19 @@ function photometric(ops: ImageOps, img: Uint8Array, w: number, h: number, rng: 
   return out;
 }
 
-/** BGR uint8 [h, w, 3] → normalised RGB float32 [3, S, S], centred in an S×S canvas of zeros. */
-function normalise(bgr: Uint8Array, w: number, h: number, S: number): Float32Array {
+/** BGR uint8 [h, w, 3] → float32 [3, S, S] normalised in the spec's channel order (RGB by default), centred in an S×S canvas of zeros. */
+function normalise(bgr: Uint8Array, w: number, h: number, S: number, spec: Pick<PreprocessSpec, 'channelOrder' | 'mean' | 'std'> = officialPreprocess(1)): Float32Array {
   const out = new Float32Array(3 * S * S);
   const top = (S - h) >> 1;
   const left = (S - w) >> 1;
   for (let c = 0; c < 3; c++) {
     const plane = c * S * S;
-    const mean = MEAN_RGB[c];
-    const std = STD_RGB[c];
+    const mean = spec.mean[c];
+    const std = spec.std[c];
+    const k = spec.channelOrder === 'bgr' ? c : 2 - c;
     for (let y = 0; y < h; y++) {
       const row = plane + (y + top) * S + left;
-      for (let x = 0; x < w; x++) out[row + x] = (bgr[(y * w + x) * 3 + (2 - c)] - mean) / std;
+      for (let x = 0; x < w; x++) out[row + x] = (bgr[(y * w + x) * 3 + k] - mean) / std;
     }
   }
   return out;

@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, InputFileError, parseWith } from '../errors.js';
-import { MsccnetConfigSchema, variantConfig } from '../models/index.js';
+import { methodDefinition, METHOD_NAMES, variantConfig } from '../models/index.js';
 import { DEVICE_SPEC, PRECISIONS } from '../torch/device.js';
 
 export const AUGMENT_PRESETS = ['official', 'paper'] as const;
@@ -29,7 +29,8 @@ const DataConfig = z.strictObject({
     .describe('official list: every fake is followed by the real crop of the same frame (reals repeat once per method)'),
   augment: z.enum(AUGMENT_PRESETS).default('official')
     .describe('official: rescale, crop, flip, photometric distortion, pad (the code); paper: flip only'),
-  cropSize: z.number().int().positive().default(512).describe('training crop side = model input side'),
+  cropSize: z.number().int().positive().optional()
+    .describe('training crop side: the model\'s input side (model.inputSize), which it sets when model.inputSize is not given'),
   scaleBase: z.number().int().positive().default(520)
     .describe('official rescale target side before the crop (520 for a 512 crop), times U[0.5, 2)'),
   workers: z.number().int().min(0).default(2)
@@ -48,12 +49,6 @@ const OptimConfig = z.strictObject({
     .describe('on every parameter, BN and biases included (one group): L2 for SGD, decoupled for AdamW'),
   power: z.number().positive().default(0.9).describe('poly exponent, applied per iteration'),
   minLrRatio: z.number().min(0).max(1).default(0.01).describe('poly floor as a fraction of lr (official 0.01; paper 0)'),
-});
-
-const LossWeights = z.strictObject({
-  img_cls: z.number().min(0).default(1).describe('weight of the image cross-entropy'),
-  pix_cls_map: z.number().min(0).default(1).describe('weight of the pixel cross-entropy on the MSCC auxiliary map'),
-  pix_cls_mask: z.number().min(0).default(1).describe('weight of the pixel cross-entropy on the mask logits'),
 });
 
 const RunConfig = z.strictObject({
@@ -84,10 +79,13 @@ const DistributedConfig = z.strictObject({
 });
 
 export const TrainConfigSchema = z.strictObject({
-  model: MsccnetConfigSchema.prefault({}).describe('the network (models/msccnet/config.ts)'),
+  method: z.enum(METHOD_NAMES).default('msccnet').describe(`the method to train (models/registry.ts): ${METHOD_NAMES.join(', ')}`),
+  model: z.record(z.string(), z.unknown()).prefault({})
+    .describe('the network: the method\'s own config fields over its official defaults (`--help-config --method NAME` lists them)'),
   data: DataConfig.prefault({}),
   optim: OptimConfig.prefault({}),
-  losses: LossWeights.prefault({}),
+  losses: z.record(z.string(), z.number().min(0)).prefault({})
+    .describe('multiplier per loss term over the method\'s own weighting (1 when absent; msccnet: img_cls, pix_cls_map, pix_cls_mask)'),
   run: RunConfig.prefault({}),
   distributed: DistributedConfig.prefault({}),
   epochs: z.number().int().positive().default(30).describe('epochs (official 30)'),
@@ -104,17 +102,44 @@ export const TrainConfigSchema = z.strictObject({
     .describe('let cuDNN time its convolution algorithms per input shape (the crop size is fixed); no effect on the CPU'),
 });
 
-export type TrainConfig = z.output<typeof TrainConfigSchema>;
+type ParsedSchema = z.output<typeof TrainConfigSchema>;
+
+/** A method's validated model config: its own fields, every default filled in; each has an input side. */
+export type MethodConfig = Readonly<Record<string, unknown>> & { readonly inputSize: number };
+
+/** A validated training config: `model` validated by the method's schema, every loss term's multiplier, one input side. */
+export type TrainConfig = Omit<ParsedSchema, 'model' | 'losses' | 'data'> & {
+  readonly model: MethodConfig;
+  readonly losses: Readonly<Record<string, number>>;
+  readonly data: Omit<ParsedSchema['data'], 'cropSize'> & { readonly cropSize: number };
+};
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
-/** Validates a raw config over the defaults; throws ConfigError naming every bad field. */
+/**
+ * Validates a raw config over the defaults; throws ConfigError naming every bad field. `model`
+ * goes through the method's own schema and `losses` must name the method's terms. The crop side
+ * and the model's input side are one number: either field sets the other, and two different
+ * values are an error.
+ */
 export function parseTrainConfig(input: unknown): TrainConfig {
-  const c = parseWith(TrainConfigSchema, input ?? {}, 'fix the named fields; `msccnet train --help-config` lists them');
+  const hint = 'fix the named fields; `msccnet train --help-config` lists them';
+  const c = parseWith(TrainConfigSchema, input ?? {}, hint);
+  const def = methodDefinition(c.method);
+  const crop = c.data.cropSize;
+  const model = parseWith(def.schema, c.model.inputSize === undefined && crop !== undefined ? { ...c.model, inputSize: crop } : c.model,
+    `fix the named fields; the defaults are ${c.method}'s official ones (\`msccnet train --help-config --method ${c.method}\`)`, { prefix: 'model.' }) as MethodConfig;
   const extra: string[] = [];
+  if (crop !== undefined && crop !== model.inputSize) {
+    extra.push(`data.cropSize: ${crop} ≠ model.inputSize ${model.inputSize}; the training crop is the model's input, set one of them`);
+  }
+  for (const k of Object.keys(c.losses)) {
+    if (!def.lossTerms.includes(k)) extra.push(`losses.${k}: not a loss term of ${c.method} (its terms: ${def.lossTerms.join(', ')})`);
+  }
   if (c.microBatch > 0 && c.batchSize % c.microBatch !== 0) extra.push(`microBatch: ${c.microBatch} does not divide batchSize ${c.batchSize}`);
   if ((c.data.manifest === null) === (c.data.root === null)) extra.push('data: set exactly one of data.manifest and data.root');
-  if (extra.length) throw new ConfigError(extra);
-  return c;
+  if (extra.length) throw new ConfigError(extra, hint);
+  const losses = Object.fromEntries(def.lossTerms.map((k) => [k, c.losses[k] ?? 1]));
+  return { ...c, model, losses, data: { ...c.data, cropSize: model.inputSize } };
 }
 
 /** Reads a JSON or YAML file (by extension; YAML is a superset of JSON for anything else). */
@@ -157,19 +182,26 @@ export function applyOverrides(raw: unknown, overrides: readonly string[]): Reco
   return out;
 }
 
-/** Field paths, defaults and descriptions (for `--help-config`). */
-export function describeConfig(): { path: string; default: unknown; description: string }[] {
-  const defaults = TrainConfigSchema.parse({ data: { manifest: 'manifest.jsonl' } }) as Record<string, unknown>;
+/** Field paths, defaults and descriptions (for `--help-config`); `model` and `losses` are the method's own. */
+export function describeConfig(method: string = 'msccnet'): { path: string; default: unknown; description: string }[] {
+  const defaults = parseTrainConfig({ method, data: { manifest: 'manifest.jsonl' } }) as unknown as Record<string, unknown>;
+  const def = methodDefinition(method);
   const rows: { path: string; default: unknown; description: string }[] = [];
   const walk = (schema: z.ZodType, path: string[], value: unknown): void => {
     const inner = unwrap(schema);
+    const at = path.join('.');
+    if (at === 'model' && schema !== def.schema) return walk(def.schema, path, value);
+    if (at === 'losses') {
+      for (const k of def.lossTerms) rows.push({ path: `losses.${k}`, default: 1, description: `multiplier of ${method}'s loss term ${k} (over its own weighting)` });
+      return;
+    }
     if (inner instanceof z.ZodObject) {
       for (const [k, s] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
         walk(s, [...path, k], (value as Record<string, unknown> | undefined)?.[k]);
       }
       return;
     }
-    rows.push({ path: path.join('.'), default: path.join('.') === 'data.manifest' ? null : value, description: schema.description ?? inner.description ?? '' });
+    rows.push({ path: at, default: at === 'data.manifest' ? null : value, description: schema.description ?? inner.description ?? '' });
   };
   walk(TrainConfigSchema, [], defaults);
   return rows;

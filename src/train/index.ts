@@ -1,11 +1,11 @@
 /**
- * Training of MSCCNet with the official recipe (official-spec §7–§9): configuration, data lists
- * and transforms, worker-thread loader, losses, poly schedule, the loop with checkpoints and
+ * Training of any registered method with the official recipe (official-spec §7–§9): configuration,
+ * data lists and transforms, worker-thread loader, poly schedule, the loop with checkpoints and
  * bit-exact resume (the paper's protocols live in eval/protocols.ts).
  */
 export {
   AUGMENT_PRESETS, TrainConfigSchema, applyOverrides, describeConfig, parseTrainConfig, readConfigFile,
-  type AugmentPreset, type TrainConfig, type TrainConfigInput,
+  type AugmentPreset, type MethodConfig, type TrainConfig, type TrainConfigInput,
 } from './config.js';
 export { IGNORE, MEAN_RGB, STD_RGB, evalTransform, trainTarget, trainTransform, type Decoded, type TrainTransformOptions, type Transformed } from './augment.js';
 export {
@@ -13,14 +13,13 @@ export {
   type ListOptions, type Sample, type SampleList,
 } from './dataset.js';
 export { SamplePool, evalItems, trainBatches, type EvalItem, type SkippedSample, type TrainBatch } from './loader.js';
-export { trainingLoss, type LossKey, type LossWeights, type WeightedLosses } from './losses.js';
 export { polyLr, type PolySchedule } from './schedule.js';
 export { Rng, hashKey } from './rng.js';
 export {
   RNG_SCHEME, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, stepName, type CheckpointState,
 } from './checkpoint.js';
 export {
-  buildModel, epochOrder, loadSplit, stepsPerEpoch, train, validate, type TrainEvent, type TrainOptions, type TrainSummary,
+  TrainRun, buildModel, epochOrder, loadSplit, stepsPerEpoch, train, validate, type TrainEvent, type TrainOptions, type TrainSummary,
 } from './trainer.js';
 export { C10dProcessGroup, initProcessGroup, type ProcessGroup, type ProcessGroupOptions } from './distributed.js';
 export { CheckpointError, DatasetError, DistributedError } from './errors.js';

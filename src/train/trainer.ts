@@ -1,14 +1,18 @@
 /**
- * The training loop of the reference (`train_segmentor.py`, official-spec §9): SGD (or AdamW,
- * an option for training from random init) with the per-iteration poly schedule, the three-term loss, gradient accumulation, validation with the
- * official metrics, checkpoints and bit-exact resume. Prints nothing: progress leaves through
+ * The training loop of the reference (`train_segmentor.py`, official-spec §9) for any registered
+ * method: SGD (or AdamW, an option for training from random init) with the per-iteration poly
+ * schedule, the method's own loss terms, gradient accumulation, validation with the official
+ * metrics, checkpoints and bit-exact resume. Prints nothing: progress leaves through
  * `onEvent`, and every step's record also goes to the run's `log.jsonl`.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
-import { loadPretrained, loadWeights, modelFileMetadata, MSCCNet, type LoadReport } from '../models/index.js';
+import {
+  buildMethod, loadPretrained, loadWeights, methodDefinition, modelFileMetadata, weightedTotal,
+  type LoadReport, type MethodDefinition, type MethodModel, type PretrainedSpec,
+} from '../models/index.js';
 import { AdamW, deviceOf, GradScaler, SGD, type Optimizer } from '../nn/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
@@ -21,7 +25,6 @@ import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from '.
 import { evaluateInto } from '../eval/evaluate.js';
 import { createTorchEngine } from '../infer/engines.js';
 import type { InferenceEngine } from '../infer/pipeline.js';
-import { trainingLoss, type LossKey } from './losses.js';
 import { hashKey, Rng } from './rng.js';
 import { polyLr, type PolySchedule } from './schedule.js';
 import type { ProcessGroup } from './distributed.js';
@@ -30,7 +33,7 @@ export type TrainEvent =
   | { readonly kind: 'start'; readonly runDir: string; readonly samples: number; readonly stepsPerEpoch: number; readonly totalSteps: number;
     readonly startStep: number; readonly listSkipped: number }
   | { readonly kind: 'step'; readonly step: number; readonly totalSteps: number; readonly epoch: number; readonly lr: number;
-    readonly losses: Readonly<Partial<Record<LossKey | 'total', number>>>; readonly imagesPerSecond: number; readonly seconds: number }
+    readonly losses: Readonly<Record<string, number>>; readonly imagesPerSecond: number; readonly seconds: number }
   | { readonly kind: 'skip'; readonly path: string; readonly reason: string; readonly skippedTotal: number }
   | { readonly kind: 'validation'; readonly step: number; readonly epoch: number; readonly metrics: OfficialMetrics; readonly images: number }
   | { readonly kind: 'checkpoint'; readonly step: number; readonly path: string; readonly best: boolean }
@@ -96,10 +99,11 @@ function runSteps(config: TrainConfig, perEpoch: number): number {
   return config.run.maxSteps > 0 ? Math.min(config.run.maxSteps, all) : all;
 }
 
-/** Builds the model of a config (with its initial weights); `onPretrained` receives the load report of model.pretrained. */
-export async function buildModel(config: TrainConfig, onPretrained?: (report: LoadReport) => void): Promise<MSCCNet> {
-  const model = new MSCCNet(config.model);
-  const pretrained = config.model.pretrained ?? config.run.backboneWeights;     // run.backboneWeights: the older name
+/** Builds the config's method through the registry, with its initial weights; `onPretrained` receives the load report of model.pretrained. */
+export async function buildModel(config: TrainConfig, onPretrained?: (report: LoadReport) => void): Promise<MethodModel> {
+  const model = buildMethod(config.method, config.model);
+  const own = (config.model as { pretrained?: PretrainedSpec | string | null }).pretrained ?? null;
+  const pretrained = own ?? config.run.backboneWeights;     // run.backboneWeights: the older name
   if (pretrained !== null) onPretrained?.(await loadPretrained(model, typeof pretrained === 'string' ? { file: pretrained } : pretrained));
   if (config.run.weights !== null) await loadWeights(model, config.run.weights);
   return model;
@@ -112,203 +116,295 @@ function trajectory(c: TrainConfig): unknown {
   return { ...rest, data: dataRest };
 }
 
+/** Trains `config.method` as the config says; see {@link TrainRun} for the stages of one run. */
 export async function train(config: TrainConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
-  const t0 = performance.now();
-  const group = opts.group ?? null;
-  const rank = group?.rank ?? 0;
-  const world = group?.worldSize ?? 1;
-  const lead = rank === 0;
-  const emit = (e: TrainEvent): void => { if (lead) opts.onEvent?.(e); };
-  const runDir = resolve(config.run.dir);
-  const ckptDir = join(runDir, 'checkpoints');
-  const logPath = join(runDir, 'log.jsonl');
-  if (config.run.threads > 0) torch.setNumThreads(config.run.threads);
-  const device = resolveDevice(config.device, rank);
-  autocastDtype(config.precision, device);                // refuses fp16 on the CPU before any work
-  if (device !== 'cpu') torch.backends.cudnn.benchmark = config.cudnnBenchmark;
-  if (config.batchSize % world !== 0) {
-    throw new DatasetError(`batchSize ${config.batchSize} is not divisible by ${world} processes`, 'pick a batch size that is a multiple of the process count');
-  }
-  const localBatch = config.batchSize / world;
-  const micro = config.microBatch > 0 ? Math.min(config.microBatch, localBatch) : localBatch;
-  if (localBatch % micro !== 0) {
-    throw new DatasetError(`microBatch ${micro} does not divide the per-process batch ${localBatch}`, 'pick a micro batch that divides batchSize / processes');
-  }
-
-  const { listed, list } = await trainingList(config);
-  const perEpoch = stepsPerEpoch(list.length, localBatch, world);
-  if (perEpoch === 0) {
-    throw new DatasetError(`${list.length} training samples make no batch of ${config.batchSize}`,
-      `check data.${config.data.manifest !== null ? 'manifest' : 'root'}, data.trainSplit ('${config.data.trainSplit}') and data.compression ('${config.data.compression}')`);
-  }
-  const schedule: PolySchedule = { lr: config.optim.lr, power: config.optim.power, minLrRatio: config.optim.minLrRatio, maxIters: config.epochs * perEpoch };
-
-  torch.manualSeed(hashKey([config.seed]));                // the initial weights are a function of the seed
-  let pretrained: LoadReport | null = null;
-  const model = await buildModel(config, (report) => { pretrained = report; });
-  model.to(device, config.channelsLast ? { memoryFormat: 'channelsLast' } : {});   // once: the optimiser's state follows the parameters
-  const scaler = new GradScaler({ enabled: config.precision === 'fp16' });
-  const o = config.optim;
-  const optimizer: Optimizer<{ lr: number }> = o.optimizer === 'adamw'
-    ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
-    : new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
-  let step = 0;
-  let bestMIoU: number | null = null;
-  const run = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
-  if (lead) await mkdir(runDir, { recursive: true });
-  const configPath = join(runDir, 'config.json');
-  if (opts.resume) {
-    const saved = JSON.parse(await readFile(configPath, 'utf8').catch(() => 'null')) as TrainConfig | null;
-    if (saved !== null && !isDeepStrictEqual(trajectory(saved), trajectory(config))) {
-      throw new CheckpointError(configPath, 'was written for another configuration (model, data, optimiser, batch or seed differ)',
-        'resume with the run\'s own config.json, or start a new run folder');
-    }
-    const last = run.resumeFrom!;
-    const state = await loadCheckpoint(last, model, optimizer);
-    if (state.worldSize !== world) {
-      // different process counts see different sample orders; refuse rather than silently diverge
-      throw new CheckpointError(last, `was written by ${state.worldSize} process(es), this run has ${world}`, 'resume with the same --nproc');
-    }
-    step = state.step;
-    bestMIoU = state.bestMIoU;
-    if (state.scaler !== undefined) scaler.loadStateDict(state.scaler);
-  } else if (lead) {
-    await writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`);
-  }
-  group?.broadcastParameters(model);
-  group?.synchronizeBatchNorm(model, config.distributed.syncBn);
-
-  const pool = await SamplePool.create(config.data.workers);
-  let skippedTotal = listed.skipped.length;
-  const log = async (record: Record<string, unknown>): Promise<void> => {
-    if (lead) await appendFile(logPath, `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
-  };
-  if (pretrained !== null && !opts.resume) await log({ event: 'pretrained', ...(pretrained as LoadReport) });
-  for (const message of run.notes) await log({ event: 'note', message });
-  for (const s of listed.skipped) await log({ event: 'skip', path: s.where, reason: s.reason });
-  const skip = async (s: SkippedSample): Promise<void> => {
-    skippedTotal++;
-    await log({ event: 'skip', path: s.path, reason: s.reason });
-    emit({ kind: 'skip', path: s.path, reason: s.reason, skippedTotal });
-  };
-
-  const totalSteps = runSteps(config, perEpoch);
-  emit({ kind: 'start', runDir, samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: step, listSkipped: listed.skipped.length });
-  await log({ event: 'start', samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: step, world, localBatch, micro });
-
-  let lastCheckpoint: string | null = null;
-  let validation: EvaluationResult | null = null;
-  const checkpoint = async (epoch: number, mIoU: number | null): Promise<void> => {
-    if (!lead) return;
-    const state: CheckpointState = { step, epoch, seed: config.seed, rng: RNG_SCHEME, mIoU, bestMIoU, worldSize: world, savedAt: new Date().toISOString(),
-      ...(scaler.enabled ? { scaler: scaler.stateDict() } : {}) };
-    const fileMetadata = modelFileMetadata(model.config);
-    lastCheckpoint = await saveCheckpoint(ckptDir, stepName(step), model, optimizer, state, fileMetadata);
-    await pruneCheckpoints(ckptDir, config.run.keepLast);
-    const best = mIoU !== null && mIoU === bestMIoU;
-    if (best) await saveCheckpoint(ckptDir, 'best', model, optimizer, state, fileMetadata);
-    await log({ event: 'checkpoint', step, path: lastCheckpoint, best });
-    emit({ kind: 'checkpoint', step, path: lastCheckpoint, best });
-  };
-
+  const run = await TrainRun.open(config, opts);
   try {
-    let sinceLog = { steps: 0, images: 0, seconds: 0 };
-    while (step < totalSteps) {
-      const epoch = Math.floor(step / perEpoch);
-      const order = epochOrder(list.length, config.seed, epoch, rank, world);
-      const batches = trainBatches(pool, list, {
-        order, batchSize: localBatch, batches: perEpoch, start: step % perEpoch, seed: config.seed, epoch,
-        transform: { preset: config.data.augment, cropSize: config.data.cropSize, scaleBase: config.data.scaleBase },
-        prefetch: config.data.prefetch, rank, worldSize: world,
-      });
-      for await (const batch of batches) {
-        opts.signal?.throwIfAborted();
-        for (const s of batch.skipped) await skip(s);
-        const ts = performance.now();
-        const lr = polyLr(step, schedule);
-        optimizer.lr = lr;
-        const losses = trainStep(model, optimizer, batch, micro, localBatch, config, rank, step, group, device, scaler);
-        step++;
-        const seconds = (performance.now() - ts) / 1000;
-        sinceLog = { steps: sinceLog.steps + 1, images: sinceLog.images + batch.count * world, seconds: sinceLog.seconds + seconds };
-        const imagesPerSecond = (batch.count * world) / seconds;
-        emit({ kind: 'step', step, totalSteps, epoch, lr, losses, imagesPerSecond, seconds });
-        if (step % config.run.logEvery === 0 || step === totalSteps) {
-          const mem = process.memoryUsage();
-          await log({
-            event: 'step', step, epoch, lr, ...losses, imagesPerSecond: sinceLog.images / sinceLog.seconds,
-            secondsPerStep: sinceLog.seconds / sinceLog.steps, rssBytes: mem.rss, maxRssBytes: process.resourceUsage().maxRSS * 1024,
-          });
-          sinceLog = { steps: 0, images: 0, seconds: 0 };
-        }
-        const epochDone = step % perEpoch === 0;
-        const finished = step === totalSteps;
-        let mIoU: number | null = null;
-        if (epochDone && (step / perEpoch) % config.run.valEveryEpochs === 0) {
-          validation = await validate(model, config, pool, group, (s) => void skip(s));
-          mIoU = validation.official.mIoU;
-          if (bestMIoU === null || mIoU > bestMIoU) bestMIoU = mIoU;
-          await log({ event: 'validation', step, epoch: step / perEpoch, ...validation.official });
-          emit({ kind: 'validation', step, epoch: step / perEpoch, metrics: validation.official, images: validation.counts.images });
-        }
-        const due = (epochDone && (step / perEpoch) % config.run.checkpointEveryEpochs === 0)
-          || (config.run.checkpointEverySteps > 0 && step % config.run.checkpointEverySteps === 0);
-        if (due || finished || mIoU !== null) await checkpoint(Math.floor(step / perEpoch), mIoU);
-        if (finished) break;
+    while (!run.finished) {
+      for await (const batch of run.epochBatches()) {
+        await run.step(batch);
+        const mIoU = await run.maybeValidate();
+        await run.maybeCheckpoint(mIoU);
+        if (run.finished) break;
       }
     }
   } finally {
-    await pool.close();
+    await run.close();
   }
-  const seconds = (performance.now() - t0) / 1000;
-  await log({ event: 'done', step, seconds, skipped: skippedTotal });
-  emit({ kind: 'done', step, seconds, skipped: skippedTotal });
-  return { runDir, step, lastCheckpoint, validation, bestMIoU, skipped: skippedTotal, notes: run.notes };
+  return run.finish();
+}
+
+/** How one process trains: what `open` derives from the config and the process group. */
+interface RunPlan {
+  readonly config: TrainConfig;
+  readonly opts: TrainOptions;
+  readonly group: ProcessGroup | null;
+  readonly rank: number;
+  readonly world: number;
+  readonly device: Device;
+  readonly localBatch: number;
+  readonly micro: number;
+  readonly runDir: string;
+  readonly listed: SampleList;
+  readonly list: Sample[];
+  readonly perEpoch: number;
+  readonly totalSteps: number;
+  readonly schedule: PolySchedule;
 }
 
 /**
- * One optimiser step over a (local) batch, accumulated over micro-batches; returns the loss terms.
- * Batches are built on the CPU and copied to the device; the loss terms are summed on the device
- * and read in one host copy per step (plus the scaler's inf/NaN check under fp16).
+ * One training run in named stages: `open` (device, data list, model, optimiser, run folder,
+ * resume), then per batch `step` (one optimiser step), `maybeValidate`, `maybeCheckpoint`, and
+ * `finish`. The method's own losses, times the config's multipliers, are what is backpropagated
+ * and logged under the method's keys.
  */
-function trainStep(model: MSCCNet, optimizer: Optimizer<{ lr: number }>, batch: TrainBatch, micro: number, localBatch: number, config: TrainConfig, rank: number,
-  step: number, group: ProcessGroup | null, device: Device, scaler: GradScaler): Record<string, number> {
-  torch.manualSeed(hashKey([config.seed, step, rank]));   // dropout draws depend on the step alone: exact resume
-  model.train();
-  optimizer.zeroGrad();
-  const S = batch.size;
-  let keys: string[] = [];
-  let sums: Tensor | null = null;
-  for (const [start, n] of microBatches(batch.count, micro, group !== null && config.distributed.syncBn ? localBatch : null)) {
-    const frac = n / batch.count;
-    const accumulated: Tensor = torch.tidy(() => {
-      let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
-      if (config.channelsLast) x = x.contiguous('channelsLast');
-      const segmentation = batchToDevice(torch.fromTypedArray(batch.targets.subarray(start * S * S, (start + n) * S * S), [n, S, S]), device);
-      const label = batchToDevice(torch.fromTypedArray(batch.labels.subarray(start, start + n), [n]), device);
-      const l = withPrecision(config.precision, device, () =>
-        trainingLoss(model.forward(x), { segmentation, label }, config.losses, model.config.auxLoss));
-      scaler.scale(frac === 1 ? l.total : l.total.mul(frac)).backward();
-      const terms = Object.entries(l.terms) as [string, Tensor][];
-      keys = [...terms.map(([k]) => k), 'total'];
-      const values = torch.stack([...terms.map(([, t]) => t.detach().float()), l.total.detach().float()]).mul(frac);
-      return sums === null ? values : sums.add(values);
-    });
-    sums?.dispose();
-    sums = accumulated;
+export class TrainRun {
+  private stepCount: number;
+  private bestMIoU: number | null;
+  private skippedTotal: number;
+  private lastCheckpoint: string | null = null;
+  private validation: EvaluationResult | null = null;
+  private sinceLog = { steps: 0, images: 0, seconds: 0 };
+  private readonly t0 = performance.now();
+  private readonly definition: MethodDefinition;
+
+  private constructor(private readonly plan: RunPlan, readonly model: MethodModel, private readonly optimizer: Optimizer<{ lr: number }>,
+    private readonly scaler: GradScaler, private readonly pool: SamplePool, private readonly notes: readonly string[], start: { step: number; bestMIoU: number | null }) {
+    this.stepCount = start.step;
+    this.bestMIoU = start.bestMIoU;
+    this.skippedTotal = plan.listed.skipped.length;
+    this.definition = methodDefinition(model.methodName);
   }
-  const host = toHost(sums!);                               // the step's one host copy of its losses
-  const values = Array.from(host.toTypedArray() as Float32Array);
-  host.dispose();
-  sums!.dispose();
-  const losses = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
-  group?.allReduceGradients(model);
-  scaler.step(optimizer);
-  scaler.update();
-  if (group === null) return losses;
-  // the logged terms are the global batch's: the mean of the ranks' (equal-weight) local means
-  const totals = group.allReduceNumbers(keys.map((k) => losses[k]));
-  return Object.fromEntries(keys.map((k, i) => [k, totals[i] / group.worldSize]));
+
+  /** Optimiser steps taken so far (resumed ones included). */
+  get steps(): number { return this.stepCount; }
+
+  get finished(): boolean { return this.stepCount >= this.plan.totalSteps; }
+
+  private get lead(): boolean { return this.plan.rank === 0; }
+
+  private emit(e: TrainEvent): void { if (this.lead) this.plan.opts.onEvent?.(e); }
+
+  private async log(record: Record<string, unknown>): Promise<void> {
+    if (this.lead) await appendFile(join(this.plan.runDir, 'log.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
+  }
+
+  private async skip(s: SkippedSample): Promise<void> {
+    this.skippedTotal++;
+    await this.log({ event: 'skip', path: s.path, reason: s.reason });
+    this.emit({ kind: 'skip', path: s.path, reason: s.reason, skippedTotal: this.skippedTotal });
+  }
+
+  /** Checks the config against the process group and data, builds the model and optimiser, opens (or resumes) the run folder. */
+  static async open(config: TrainConfig, opts: TrainOptions = {}): Promise<TrainRun> {
+    const group = opts.group ?? null;
+    const rank = group?.rank ?? 0;
+    const world = group?.worldSize ?? 1;
+    const lead = rank === 0;
+    const runDir = resolve(config.run.dir);
+    if (config.run.threads > 0) torch.setNumThreads(config.run.threads);
+    const device = resolveDevice(config.device, rank);
+    autocastDtype(config.precision, device);                // refuses fp16 on the CPU before any work
+    if (device !== 'cpu') torch.backends.cudnn.benchmark = config.cudnnBenchmark;
+    if (config.batchSize % world !== 0) {
+      throw new DatasetError(`batchSize ${config.batchSize} is not divisible by ${world} processes`, 'pick a batch size that is a multiple of the process count');
+    }
+    const localBatch = config.batchSize / world;
+    const micro = config.microBatch > 0 ? Math.min(config.microBatch, localBatch) : localBatch;
+    if (localBatch % micro !== 0) {
+      throw new DatasetError(`microBatch ${micro} does not divide the per-process batch ${localBatch}`, 'pick a micro batch that divides batchSize / processes');
+    }
+    const { listed, list } = await trainingList(config);
+    const perEpoch = stepsPerEpoch(list.length, localBatch, world);
+    if (perEpoch === 0) {
+      throw new DatasetError(`${list.length} training samples make no batch of ${config.batchSize}`,
+        `check data.${config.data.manifest !== null ? 'manifest' : 'root'}, data.trainSplit ('${config.data.trainSplit}') and data.compression ('${config.data.compression}')`);
+    }
+    const schedule: PolySchedule = { lr: config.optim.lr, power: config.optim.power, minLrRatio: config.optim.minLrRatio, maxIters: config.epochs * perEpoch };
+    const plan: RunPlan = { config, opts, group, rank, world, device, localBatch, micro, runDir, listed, list, perEpoch, totalSteps: runSteps(config, perEpoch), schedule };
+
+    torch.manualSeed(hashKey([config.seed]));                // the initial weights are a function of the seed
+    let pretrained: LoadReport | null = null;
+    const model = await buildModel(config, (report) => { pretrained = report; });
+    model.to(device, config.channelsLast ? { memoryFormat: 'channelsLast' } : {});   // once: the optimiser's state follows the parameters
+    const scaler = new GradScaler({ enabled: config.precision === 'fp16' });
+    const o = config.optim;
+    const optimizer: Optimizer<{ lr: number }> = o.optimizer === 'adamw'
+      ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
+      : new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
+    const folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
+    if (lead) await mkdir(runDir, { recursive: true });
+    const start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
+    if (!opts.resume && lead) await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    group?.broadcastParameters(model);
+    group?.synchronizeBatchNorm(model, config.distributed.syncBn);
+
+    const run = new TrainRun(plan, model, optimizer, scaler, await SamplePool.create(config.data.workers), folder.notes, start);
+    if (pretrained !== null && !opts.resume) await run.log({ event: 'pretrained', ...(pretrained as LoadReport) });
+    for (const message of folder.notes) await run.log({ event: 'note', message });
+    for (const s of listed.skipped) await run.log({ event: 'skip', path: s.where, reason: s.reason });
+    const { totalSteps } = plan;
+    run.emit({ kind: 'start', runDir, samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: start.step, listSkipped: listed.skipped.length });
+    await run.log({ event: 'start', method: config.method, samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: start.step, world, localBatch, micro });
+    return run;
+  }
+
+  /** The remaining batches of the current epoch, augmented with the method's own normalisation. */
+  epochBatches(): AsyncGenerator<TrainBatch> {
+    const { config, list, perEpoch, rank, world, localBatch } = this.plan;
+    const epoch = Math.floor(this.stepCount / perEpoch);
+    const { channelOrder, mean, std } = this.model.preprocessing;
+    return trainBatches(this.pool, list, {
+      order: epochOrder(list.length, config.seed, epoch, rank, world), batchSize: localBatch, batches: perEpoch, start: this.stepCount % perEpoch,
+      seed: config.seed, epoch, prefetch: config.data.prefetch, rank, worldSize: world,
+      transform: { preset: config.data.augment, cropSize: config.data.cropSize, scaleBase: config.data.scaleBase, normalize: { channelOrder, mean, std } },
+    });
+  }
+
+  /** One optimiser step on a batch at the schedule's learning rate; emits and logs its losses. */
+  async step(batch: TrainBatch): Promise<void> {
+    this.plan.opts.signal?.throwIfAborted();
+    for (const s of batch.skipped) await this.skip(s);
+    const { config, perEpoch, totalSteps, world } = this.plan;
+    const ts = performance.now();
+    const lr = polyLr(this.stepCount, this.plan.schedule);
+    this.optimizer.lr = lr;
+    const losses = this.optimiserStep(batch);
+    const step = ++this.stepCount;
+    const seconds = (performance.now() - ts) / 1000;
+    const s = this.sinceLog;
+    this.sinceLog = { steps: s.steps + 1, images: s.images + batch.count * world, seconds: s.seconds + seconds };
+    const epoch = Math.floor((step - 1) / perEpoch);
+    this.emit({ kind: 'step', step, totalSteps, epoch, lr, losses, imagesPerSecond: (batch.count * world) / seconds, seconds });
+    if (step % config.run.logEvery === 0 || step === totalSteps) {
+      const mem = process.memoryUsage();
+      const l = this.sinceLog;
+      await this.log({
+        event: 'step', step, epoch, lr, ...losses, imagesPerSecond: l.images / l.seconds,
+        secondsPerStep: l.seconds / l.steps, rssBytes: mem.rss, maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      });
+      this.sinceLog = { steps: 0, images: 0, seconds: 0 };
+    }
+  }
+
+  /** Validates at the end of every valEveryEpochs-th epoch; returns the pixel mIoU then, else null. */
+  async maybeValidate(): Promise<number | null> {
+    const { config, perEpoch, group } = this.plan;
+    const step = this.stepCount;
+    if (step % perEpoch !== 0 || (step / perEpoch) % config.run.valEveryEpochs !== 0) return null;
+    const validation = await validate(this.model, config, this.pool, group, (s) => void this.skip(s));
+    this.validation = validation;
+    const mIoU = validation.official.mIoU;
+    if (this.bestMIoU === null || mIoU > this.bestMIoU) this.bestMIoU = mIoU;
+    await this.log({ event: 'validation', step, epoch: step / perEpoch, ...validation.official });
+    this.emit({ kind: 'validation', step, epoch: step / perEpoch, metrics: validation.official, images: validation.counts.images });
+    return mIoU;
+  }
+
+  /** Writes a checkpoint when one is due (epoch or step period, the last step, a validation), and the best one. */
+  async maybeCheckpoint(mIoU: number | null): Promise<void> {
+    const { config, perEpoch, totalSteps, world, runDir } = this.plan;
+    const step = this.stepCount;
+    const due = (step % perEpoch === 0 && (step / perEpoch) % config.run.checkpointEveryEpochs === 0)
+      || (config.run.checkpointEverySteps > 0 && step % config.run.checkpointEverySteps === 0);
+    if (!(due || step === totalSteps || mIoU !== null) || !this.lead) return;
+    const ckptDir = join(runDir, 'checkpoints');
+    const state: CheckpointState = {
+      step, epoch: Math.floor(step / perEpoch), seed: config.seed, rng: RNG_SCHEME, mIoU, bestMIoU: this.bestMIoU, worldSize: world,
+      savedAt: new Date().toISOString(), ...(this.scaler.enabled ? { scaler: this.scaler.stateDict() } : {}),
+    };
+    const fileMetadata = modelFileMetadata(this.model);
+    const path = await saveCheckpoint(ckptDir, stepName(step), this.model, this.optimizer, state, fileMetadata);
+    this.lastCheckpoint = path;
+    await pruneCheckpoints(ckptDir, config.run.keepLast);
+    const best = mIoU !== null && mIoU === this.bestMIoU;
+    if (best) await saveCheckpoint(ckptDir, 'best', this.model, this.optimizer, state, fileMetadata);
+    await this.log({ event: 'checkpoint', step, path, best });
+    this.emit({ kind: 'checkpoint', step, path, best });
+  }
+
+  /** Stops the sample workers (idempotent; `train` calls it on every exit). */
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** Logs the end of the run and returns its summary. */
+  async finish(): Promise<TrainSummary> {
+    const seconds = (performance.now() - this.t0) / 1000;
+    const step = this.stepCount;
+    await this.log({ event: 'done', step, seconds, skipped: this.skippedTotal });
+    this.emit({ kind: 'done', step, seconds, skipped: this.skippedTotal });
+    return { runDir: this.plan.runDir, step, lastCheckpoint: this.lastCheckpoint, validation: this.validation, bestMIoU: this.bestMIoU, skipped: this.skippedTotal, notes: this.notes };
+  }
+
+  /**
+   * One optimiser step over the (local) batch, accumulated over micro-batches; returns the loss
+   * terms. Batches are built on the CPU and copied to the device; the loss terms are summed on
+   * the device and read in one host copy per step (plus the scaler's inf/NaN check under fp16).
+   */
+  private optimiserStep(batch: TrainBatch): Record<string, number> {
+    const { config, rank, group, device, micro, localBatch } = this.plan;
+    const { model, optimizer, scaler } = this;
+    torch.manualSeed(hashKey([config.seed, this.stepCount, rank]));   // dropout draws depend on the step alone: exact resume
+    model.train();
+    optimizer.zeroGrad();
+    const S = batch.size;
+    let keys: string[] = [];
+    let sums: Tensor | null = null;
+    for (const [start, n] of microBatches(batch.count, micro, group !== null && config.distributed.syncBn ? localBatch : null)) {
+      const frac = n / batch.count;
+      const accumulated: Tensor = torch.tidy(() => {
+        let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
+        if (config.channelsLast) x = x.contiguous('channelsLast');
+        const segmentation = batchToDevice(torch.fromTypedArray(batch.targets.subarray(start * S * S, (start + n) * S * S), [n, S, S]), device);
+        const label = batchToDevice(torch.fromTypedArray(batch.labels.subarray(start, start + n), [n]), device);
+        const { terms, total } = withPrecision(config.precision, device, () => {
+          const l = model.losses(model.forward(x), { segmentation, label, image: x });
+          return { terms: this.definition.lossTerms.filter((k) => l[k] !== undefined).map((k) => [k, l[k]] as const), total: weightedTotal(l, this.definition, model.config, config.losses) };
+        });
+        scaler.scale(frac === 1 ? total : total.mul(frac)).backward();
+        keys = [...terms.map(([k]) => k), 'total'];
+        const values = torch.stack([...terms.map(([, t]) => t.detach().float()), total.detach().float()]).mul(frac);
+        return sums === null ? values : sums.add(values);
+      });
+      sums?.dispose();
+      sums = accumulated;
+    }
+    const host = toHost(sums!);                               // the step's one host copy of its losses
+    const values = Array.from(host.toTypedArray() as Float32Array);
+    host.dispose();
+    sums!.dispose();
+    const losses = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+    group?.allReduceGradients(model);
+    scaler.step(optimizer);
+    scaler.update();
+    if (group === null) return losses;
+    // the logged terms are the global batch's: the mean of the ranks' (equal-weight) local means
+    const totals = group.allReduceNumbers(keys.map((k) => losses[k]));
+    return Object.fromEntries(keys.map((k, i) => [k, totals[i] / group.worldSize]));
+  }
+}
+
+/** Loads the newest checkpoint into the model, optimiser and scaler after checking it belongs to this config and process count. */
+async function resumeState(plan: RunPlan, last: string, model: MethodModel, optimizer: Optimizer<{ lr: number }>, scaler: GradScaler): Promise<{ step: number; bestMIoU: number | null }> {
+  const configPath = join(plan.runDir, 'config.json');
+  const saved = JSON.parse(await readFile(configPath, 'utf8').catch(() => 'null')) as TrainConfig | null;
+  if (saved !== null && !isDeepStrictEqual(trajectory(withMethod(saved)), trajectory(plan.config))) {
+    throw new CheckpointError(configPath, 'was written for another configuration (method, model, data, optimiser, batch or seed differ)',
+      'resume with the run\'s own config.json, or start a new run folder');
+  }
+  const state = await loadCheckpoint(last, model, optimizer);
+  if (state.worldSize !== plan.world) {
+    // different process counts see different sample orders; refuse rather than silently diverge
+    throw new CheckpointError(last, `was written by ${state.worldSize} process(es), this run has ${plan.world}`, 'resume with the same --nproc');
+  }
+  if (state.scaler !== undefined) scaler.loadStateDict(state.scaler);
+  return { step: state.step, bestMIoU: state.bestMIoU };
+}
+
+/** A config.json written before configs named their method trained MSCCNet. */
+function withMethod(saved: TrainConfig): TrainConfig {
+  return saved.method === undefined ? { ...saved, method: 'msccnet' } : saved;
 }
 
 /**
@@ -342,14 +438,14 @@ export function microBatches(count: number, micro: number, fullBatch: number | n
  * group, each process takes every world-th sample and the evaluator states are merged exactly
  * on every rank.
  */
-export async function validate(model: MSCCNet, config: TrainConfig, pool: SamplePool, group: ProcessGroup | null,
+export async function validate(model: MethodModel, config: TrainConfig, pool: SamplePool, group: ProcessGroup | null,
   onSkip?: (s: SkippedSample) => void, split = config.data.valSplit): Promise<EvaluationResult> {
   const { samples } = await loadSplit(config, split);
   return validateSamples(model, config, pool, samples, group, onSkip);
 }
 
 /** `validate` on a given sample list (a protocol's test set). */
-export async function validateSamples(model: MSCCNet, config: TrainConfig, pool: SamplePool, samples: readonly Sample[],
+export async function validateSamples(model: MethodModel, config: TrainConfig, pool: SamplePool, samples: readonly Sample[],
   group: ProcessGroup | null = null, onSkip?: (s: SkippedSample) => void): Promise<EvaluationResult> {
   const rank = group?.rank ?? 0;
   const world = group?.worldSize ?? 1;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { evaluate } from '../../src/eval/evaluate.js';
 import type { OfficialMetrics } from '../../src/eval/index.js';
 import { createOrtEngine, createTorchEngine, loadModel } from '../../src/infer/engines.js';
-import { exportMsccnet } from '../../src/onnx/index.js';
+import { exportMethod } from '../../src/onnx/index.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { loadSplit, train } from '../../src/train/trainer.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
@@ -31,7 +31,7 @@ test('evaluate on a trained checkpoint gives train\'s validation numbers, via li
   const batchSize = Math.min(8, config.batchSize);   // validation's batch
 
   const { model } = await loadModel({ weights, overrides: config.model });
-  const { bytes } = exportMsccnet(model, { metadata: { variant: 'msccnet', weights: 'test' } });
+  const { bytes } = exportMethod(model, { metadata: { variant: 'msccnet', weights: 'test' } });
   const torchEngine = createTorchEngine(model);
   const viaTorch = await evaluate(torchEngine, samples, { batchSize });
   await torchEngine.release();

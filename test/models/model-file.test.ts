@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { saveSafetensors, loadSafetensors } from '../../src/nn/index.js';
 import { readMetadata } from '../../src/onnx/index.js';
-import { loadModelFile, MSCCNet, parseMsccnetConfig, WeightsError } from '../../src/models/index.js';
+import { loadModelFile, MSCCNet, parseMsccnetConfig, WeightsError, type MsccnetConfig } from '../../src/models/index.js';
 import { officialPreprocess } from '../../src/image/preprocess.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
@@ -77,7 +77,7 @@ test('a file without metadata loads with the fallback config, and a wrong fallba
     await saveSafetensors(file, net.stateDict());
     const loaded = await loadModelFile(file, { overrides: model });
     assert.equal(loaded.described, false);
-    assert.equal(loaded.model.config.outChannels, model.outChannels);
+    assert.equal((loaded.model.config as MsccnetConfig).outChannels, model.outChannels);
     await assert.rejects(loadModelFile(file, { overrides: { ...model, baseChannels: 16 } }),
       (err: unknown) => err instanceof WeightsError && /--variant and --input-size/.test(err.message));
     loaded.model.dispose();

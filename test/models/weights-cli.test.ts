@@ -37,7 +37,7 @@ test('weights convert --official-config writes a model file that detect/export r
 
     const { model, described } = await loadModelFile(out);
     assert.equal(described, true);
-    const side = model.config.inputSize;
+    const side = model.preprocessing.inputSize;
     const img = torch.noGrad(() => torch.tidy(() => model.forward(torch.fromTypedArray(detfillInput(1, side), [1, 3, side, side])).imgLogits.toTypedArray() as Float32Array));
     official.outputs!.img_logits.flat().forEach((v, i) => assert.ok(closeTo(img[i], v), `img_logits[${i}] ${img[i]} vs ${v}`));
     model.dispose();

@@ -5,13 +5,12 @@
  * `eval`: the trainer's validation, sharded over the group; every rank writes the merged result.
  */
 import { writeFile } from 'node:fs/promises';
-import { MSCCNet } from '../../src/models/index.js';
+import { MsccnetMethod } from '../../src/models/index.js';
 import { saveSafetensors } from '../../src/nn/index.js';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.js';
 import { initProcessGroup, type C10dProcessGroup } from '../../src/train/distributed.js';
 import { SamplePool } from '../../src/train/loader.js';
-import { trainingLoss } from '../../src/train/losses.js';
 import { buildModel, validate } from '../../src/train/trainer.js';
 import { seededRandom } from '../../src/data/synthetic/geometry.js';
 
@@ -32,7 +31,7 @@ async function gradients(job: Extract<WorkerJob, { mode: 'grads' }>, group: C10d
   torch.setNumThreads(1);
   torch.setDefaultDtype(job.dtype);
   torch.manualSeed(3);
-  const model = new MSCCNet({ backboneDepth: 18, inputSize: job.side, featsChannels: 64, dropout: 0 });
+  const model = new MsccnetMethod({ backboneDepth: 18, inputSize: job.side, featsChannels: 64, dropout: 0 });
   group?.broadcastParameters(model);
   group?.synchronizeBatchNorm(model, job.syncBn);
   model.train();
@@ -45,7 +44,7 @@ async function gradients(job: Extract<WorkerJob, { mode: 'grads' }>, group: C10d
     const segmentation = torch.tensor(targets.subarray(r * B * S * S, (r + 1) * B * S * S), [B, S, S]);
     const label = torch.tensor(labels.subarray(r * B, (r + 1) * B), [B]);
     const out = model.forward(x);
-    trainingLoss(out, { segmentation, label }, { img_cls: 1, pix_cls_map: 1, pix_cls_mask: 1 }, model.config.auxLoss).total.backward();
+    model.losses(out, { segmentation, label, image: x }).total.backward();
     return null;
   });
   group?.allReduceGradients(model);

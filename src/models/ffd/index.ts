@@ -1,5 +1,5 @@
 import type { MethodDefinition } from '../method.js';
-import { FFD, FfdConfigSchema } from './ffd.js';
+import { FFD, FfdConfigSchema, type FfdConfig } from './ffd.js';
 
 export { FFD, FfdConfigSchema, attentionMapTarget, type FfdConfig, type FfdOutputs } from './ffd.js';
 export { SeparableConv2d, XceptionBlock } from './xception.js';
@@ -9,5 +9,7 @@ export const FFD_METHOD: MethodDefinition = {
   source: 'Dang et al., CVPR 2020 — JStehouwer/FFD_CVPR2020 network/xception_map.py (Xception + Reg.)',
   schema: FfdConfigSchema,
   adaptationKeys: [],
+  lossTerms: ['cls', 'map'],
+  lossWeights: (config) => ({ map: (config as FfdConfig).mapWeight }),
   build: (config) => new FFD(config),
 };

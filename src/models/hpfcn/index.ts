@@ -8,5 +8,6 @@ export const HPFCN_METHOD: MethodDefinition = {
   source: 'Li & Huang, ICCV 2019 — lihaod/Deep_inpainting_localization hp_fcn.py (TensorFlow; layout table in models/README.md)',
   schema: HpfcnConfigSchema,
   adaptationKeys: ['image_head.'],
+  lossTerms: ['focal', 'cls'],
   build: (config) => new HPFCN(config),
 };

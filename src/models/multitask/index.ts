@@ -8,5 +8,6 @@ export const MULTITASK_METHOD: MethodDefinition = {
   source: 'Nguyen et al., BTAS 2019 — nii-yamagishilab/ClassNSeg model/ae.py (Encoder under `encoder.`, Decoder under `decoder.`)',
   schema: MultitaskConfigSchema,
   adaptationKeys: [],
+  lossTerms: ['act', 'seg', 'rect'],
   build: (config) => new Multitask(config),
 };

@@ -1,5 +1,5 @@
 import type { MethodDefinition } from '../method.js';
-import { MVSSNet, MvssConfigSchema } from './mvss.js';
+import { MVSSNet, MvssConfigSchema, type MvssConfig } from './mvss.js';
 
 export { MVSSNet, MvssConfigSchema, ERB, BayarConv2d, DAHead, edgeTarget, diceLoss, type MvssConfig, type MvssOutputs } from './mvss.js';
 export { MvssResNet50, ImageHead } from './backbone.js';
@@ -9,5 +9,7 @@ export const MVSS_METHOD: MethodDefinition = {
   source: 'Chen et al., ICCV 2021 — dong03/MVSS-Net models/mvssnet.py, get_mvss(sobel=True, constrain=True)',
   schema: MvssConfigSchema,
   adaptationKeys: ['image_head.'],
+  lossTerms: ['seg', 'cls', 'edge'],
+  lossWeights: (config) => { const c = config as MvssConfig; return { seg: c.alpha, cls: c.beta, edge: 1 - c.alpha - c.beta }; },
   build: (config) => new MVSSNet(config),
 };
