@@ -8,19 +8,22 @@ import type { ProtocolTable } from '../eval/protocols.js';
 import type { Condition } from '../eval/run.js';
 import type { DetectResult } from '../infer/index.js';
 import type { AnnotationStrip, GridRow } from './figures.js';
-import type { DemoModel, DemoPlan, DemoStage } from './plan.js';
+import type { DemoBaseline, DemoModel, DemoPlan, DemoRow, DemoStage } from './plan.js';
 
 /** One training run's loss curve (total of the three official terms per step). */
-export interface TrainingCurve { readonly model: DemoModel; readonly run: string; readonly steps: number[]; readonly loss: number[] }
+export interface TrainingCurve { readonly model: DemoRow; readonly run: string; readonly steps: number[]; readonly loss: number[] }
 
 /** Everything the report shows, also written as report.json. */
 export interface DemoResult {
   readonly plan: DemoPlan;
   readonly out: string;
   readonly stats: readonly SplitStats[];
-  readonly intra: Readonly<Record<DemoModel, ProtocolTable>>;
+  /** the baselines trained beside Base. and MSCCNet (`demo --methods`), in the paper's order */
+  readonly baselines: readonly DemoBaseline[];
+  /** every model's tables: Base., MSCCNet and each of `baselines` */
+  readonly intra: Readonly<Record<DemoModel, ProtocolTable>> & Readonly<Partial<Record<DemoBaseline, ProtocolTable>>>;
   readonly intraResults: Readonly<Record<DemoModel, EvaluationResult>>;
-  readonly leaveOneOut: Readonly<Record<DemoModel, ProtocolTable>>;
+  readonly leaveOneOut: Readonly<Record<DemoModel, ProtocolTable>> & Readonly<Partial<Record<DemoBaseline, ProtocolTable>>>;
   /** seconds per stage (the report's own stage is timed after it is written, so it is absent there) */
   readonly stageSeconds: Readonly<Partial<Record<DemoStage, number>>>;
   /** the official metrics of predicting every pixel and image real, on the intra test set */
