@@ -261,17 +261,20 @@ export function variantRunConfig(raw: unknown, variant: string, compression: str
  * `model` and `losses` are MSCCNet's and do not apply.
  */
 export function methodRunConfig(raw: unknown, method: MethodName, compression: string, overrides: readonly string[] = []): TrainConfig {
-  if (method === 'msccnet') return parseTrainConfig(applyOverrides(variantRunConfig(raw, 'msccnet', compression), overrides));
+  if (method === 'msccnet') return variantRunConfig(applyOverrides(raw, overrides), 'msccnet', compression);
   const crop = variantRunConfig(raw, 'msccnet', compression).data.cropSize;
   const shared = structuredClone((raw ?? {}) as Record<string, unknown>);
   const data = (typeof shared.data === 'object' && shared.data !== null ? shared.data : {}) as Record<string, unknown>;
   return parseTrainConfig(applyOverrides({ ...shared, method, model: { inputSize: crop }, losses: {}, data: { ...data, compression, cropSize: crop } }, overrides));
 }
 
+/** A row of a benchmark table: an MSCCNet variant, or a baseline (variant null) named by its method. */
+interface BenchmarkRow { readonly row: string; readonly method: MethodName; readonly variant: string | null }
+
 /** The rows of a benchmark in table order: MSCCNet's variants where `msccnet` is listed, each baseline by its name. */
-function benchmarkRows(o: BenchmarkOptions): Array<{ row: string; method: MethodName; variant: string | null }> {
+function benchmarkRows(o: BenchmarkOptions): BenchmarkRow[] {
   const methods = o.methods ?? ['msccnet'];
-  return methods.flatMap((method): Array<{ row: string; method: MethodName; variant: string | null }> => (method === 'msccnet'
+  return methods.flatMap((method): BenchmarkRow[] => (method === 'msccnet'
     ? o.variants.map((variant) => ({ row: variant, method, variant }))
     : [{ row: method, method, variant: null }]));
 }
@@ -292,8 +295,7 @@ export async function runBenchmark(protocol: Protocol, raw: unknown, o: Benchmar
       try {
         const overrides = o.methodOverrides?.[method] ?? [];
         const config = variant === null ? methodRunConfig(raw, method, compression, overrides)
-          : overrides.length === 0 ? variantRunConfig(raw, variant, compression)
-            : parseTrainConfig(applyOverrides(variantRunConfig(raw, variant, compression), overrides));
+          : variantRunConfig(applyOverrides(raw, overrides), variant, compression);
         const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, row, compression) });
         runs.push({ row, method, compression, table });
       } catch (err) {
