@@ -1,8 +1,21 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolve } from 'node:path';
 import { applyOverrides, parseTrainConfig, readConfigFile } from '../train/config.js';
-import { formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../eval/protocols.js';
+import { BenchmarkRowsError } from '../eval/errors.js';
+import { failedLines, formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../eval/protocols.js';
+import { METHOD_NAMES, type MethodName } from '../models/method.js';
 import { variantNames } from '../models/msccnet/index.js';
-import { collect, commaList } from './args.js';
+import { choiceList, collect, commaList } from './args.js';
+
+/** `--set-method mvss:model.constrain=false`: an override of one method's runs, collected per method. */
+function methodOverride(value: string, previous: Partial<Record<MethodName, string[]>>): Partial<Record<MethodName, string[]>> {
+  const colon = value.indexOf(':');
+  const method = value.slice(0, colon) as MethodName;
+  if (colon <= 0 || !METHOD_NAMES.includes(method) || !value.slice(colon + 1).includes('=')) {
+    throw new InvalidArgumentError(`expected METHOD:key.path=value with METHOD one of ${METHOD_NAMES.join(', ')}, got '${value}'`);
+  }
+  return { ...previous, [method]: [...(previous[method] ?? []), value.slice(colon + 1)] };
+}
 
 interface BenchmarkCliOptions {
   protocol: Protocol;
@@ -15,6 +28,8 @@ interface BenchmarkCliOptions {
   testSplit?: string;
   testCompression?: string;
   variants?: string[];
+  methods?: MethodName[];
+  setMethod: Partial<Record<MethodName, string[]>>;
   compressions?: string[];
 }
 
@@ -29,7 +44,10 @@ export function makeBenchmarkCommand(): Command {
     .option('--test-manifest <file>', 'cross-dataset: manifest of the test set (e.g. DEFACTO)')
     .option('--test-split <name>', 'split of the test set')
     .option('--test-compression <c>', 'compression field of the test set entries')
-    .option('--variants <names>', `model variants, one table row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`, commaList)
+    .option('--methods <names>', `methods, one table row each, trained and tested under the same protocol (baselines at the crop side of the config): ${METHOD_NAMES.join(', ')}`,
+      choiceList(METHOD_NAMES))
+    .option('--set-method <method:key=value>', 'override a config field of one method\'s runs only, e.g. mvss:model.constrain=false (repeatable)', methodOverride, {})
+    .option('--variants <names>', `MSCCNet's rows: model variants, one row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`, commaList)
     .option('--compressions <list>', 'intra / leave-one-out: compressions side by side, e.g. c40,c23 (Table 2)', commaList)
     .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .action(async (opts: BenchmarkCliOptions) => {
@@ -38,13 +56,19 @@ export function makeBenchmarkCommand(): Command {
       const config = parseTrainConfig(raw);
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      if (opts.variants !== undefined || opts.compressions !== undefined) {
-        const { table } = await runBenchmark(opts.protocol, raw, {
+      if (opts.variants !== undefined || opts.compressions !== undefined || opts.methods !== undefined) {
+        const { table, failed } = await runBenchmark(opts.protocol, raw, {
           outDir: opts.out, testManifest: opts.testManifest, testSplit: opts.testSplit, testCompression: opts.testCompression, signal: controller.signal,
-          variants: opts.variants ?? ['msccnet'], compressions: opts.compressions ?? [config.data.compression],
-          onEvent: ({ run, event }) => { if (event.kind === 'tested') console.error(`[${run}] tested: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`); },
+          methods: opts.methods, variants: opts.variants ?? ['msccnet'], compressions: opts.compressions ?? [config.data.compression], methodOverrides: opts.setMethod,
+          onEvent: ({ run, event }) => {
+            if (event.kind === 'tested') console.error(`[${run}] ${event.reused ? 'finished earlier' : 'tested'}: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`);
+          },
         });
         console.log(formatPaperTable(table).markdown);
+        if (failed.length > 0) {
+          console.log(failedLines(failed));
+          throw new BenchmarkRowsError(failed, resolve(opts.out, opts.protocol));
+        }
         return;
       }
       const table = await runProtocol(opts.protocol, config, {

@@ -1,8 +1,11 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
-import { DEMO_STAGES, runDemo, type DemoStage } from '../demo/run.js';
-import { headline } from '../report/index.js';
+import { DEMO_STAGES, type DemoStage } from '../demo/plan.js';
+import { runDemo } from '../demo/run.js';
+import { headline } from '../demo/report/index.js';
 import type { DeviceSpec } from '../torch/device.js';
+import { METHOD_NAMES, type MethodName } from '../models/method.js';
+import { choiceList } from './args.js';
 import { formatSeconds, progressBar, type ProgressBar } from './progress.js';
 
 export function makeDemoCommand(): Command {
@@ -11,8 +14,10 @@ export function makeDemoCommand(): Command {
       + 'prepare, train + test Base. and MSCCNet (intra, leave-one-out), ONNX export, detect, report.html')
     .option('-o, --out <dir>', 'output folder (its ffpp, pixel-ffpp, runs, model and detect subfolders are replaced)', 'demo-out')
     .option('--device <name>', 'where to train and test: auto (a GPU when the addon has one), cpu, cuda or cuda:N', 'auto')
-    .addOption(new Option('--quick', 'a ~2 minute run with tiny sizes (for tests); the numbers mean nothing'))
-    .action(async (opts: { out: string; quick?: boolean; device: string }) => {
+    .addOption(new Option('--quick', 'a ~2 minute run with tiny sizes (for tests); the numbers mean nothing; trains no baseline unless --methods names some'))
+    .option('--methods <names>', `the methods to compare (${METHOD_NAMES.join(', ')}); msccnet is Base. and MSCCNet, always trained. `
+      + 'Default: the baselines whose measured step cost fits the 20-minute budget (Multi-task and FFD on 2 cores)', choiceList(METHOD_NAMES))
+    .action(async (opts: { out: string; quick?: boolean; device: string; methods?: MethodName[] }) => {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       // one bar per stage, created when the stage starts (not at its first event) so its rate and ETA are its own
@@ -25,7 +30,7 @@ export function makeDemoCommand(): Command {
       };
       const t0 = performance.now();
       const result = await runDemo({
-        out: opts.out, size: opts.quick ? 'quick' : 'full', signal: controller.signal, device: opts.device as DeviceSpec,
+        out: opts.out, size: opts.quick ? 'quick' : 'full', signal: controller.signal, device: opts.device as DeviceSpec, methods: opts.methods,
         onEvent: (e) => {
           if (e.kind === 'planned') {
             totals = e.totals;

@@ -52,8 +52,10 @@ function formatRate(perSecond: number): string {
   return perSecond >= 1 || perSecond === 0 ? `${perSecond.toFixed(1)}/s` : `${(1 / perSecond).toFixed(1)}s/it`;
 }
 
+/** `12.3s` under a minute, else whole seconds split once rounded (299.6 s is `5m00s`, not `4m60s`). */
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(1)}s`;
+  if (s < 59.95) return `${s.toFixed(1)}s`;
+  const whole = Math.round(s);
+  return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
 }

@@ -8,7 +8,7 @@ import type { ManifestEntry } from '../data/manifest.js';
 import { encodePng, makeImage, readColor, readGray, resize, type FloatMap, type Image } from '../image/index.js';
 import { analyze, createTorchEngine, JET, type InferenceEngine } from '../infer/index.js';
 import type { MethodModel } from '../models/index.js';
-import { methodLabel } from './plan.js';
+import { methodLabel, type DemoBaseline } from './plan.js';
 
 export interface GridRow {
   /** the manifest method folder (`youtube` for reals) and its honest label */
@@ -21,6 +21,15 @@ export interface GridRow {
   readonly fakeIoU: { readonly base: number | null; readonly msccnet: number | null };
   /** PNGs: the crop, the annotation mask, and the two P(fake) maps in the jet colour map */
   readonly png: { readonly input: Buffer; readonly annotation: Buffer; readonly base: Buffer; readonly msccnet: Buffer };
+  /** the same for each baseline of the run (one more Fig. 4 column each) */
+  readonly baselines: readonly BaselinePrediction[];
+}
+
+export interface BaselinePrediction {
+  readonly method: DemoBaseline;
+  readonly score: number;
+  readonly fakeIoU: number | null;
+  readonly png: Buffer;
 }
 
 /** A P(fake) map in [0, 1] as a jet-coloured RGB image. */
@@ -44,10 +53,15 @@ function fakeIoU(p: Float32Array, gt: Uint8Array): number | null {
   return positives === 0 ? null : inter / union;
 }
 
-/** Runs Base. (libtorch) and MSCCNet (its ONNX export) on each crop; `onItem` after each model run. */
-export async function predictionGrid(root: string, entries: readonly ManifestEntry[], models: { base: MethodModel; msccnet: InferenceEngine },
+/**
+ * Runs Base. and the baselines (libtorch) and MSCCNet (its ONNX export) on each crop; `onItem`
+ * after each model run. The libtorch models are disposed at the end.
+ */
+export async function predictionGrid(root: string, entries: readonly ManifestEntry[],
+  models: { base: MethodModel; msccnet: InferenceEngine; baselines?: ReadonlyArray<{ method: DemoBaseline; model: MethodModel }> },
   onItem: () => void): Promise<GridRow[]> {
   const baseEngine = createTorchEngine(models.base);
+  const baselineEngines = (models.baselines ?? []).map((b) => ({ method: b.method, engine: createTorchEngine(b.model) }));
   const rows: GridRow[] = [];
   try {
     for (const e of entries) {
@@ -59,6 +73,12 @@ export async function predictionGrid(root: string, entries: readonly ManifestEnt
       onItem();
       const m = await analyze(models.msccnet, image, region);
       onItem();
+      const baselines: BaselinePrediction[] = [];
+      for (const { method, engine } of baselineEngines) {
+        const p = await analyze(engine, image, region);
+        onItem();
+        baselines.push({ method, score: p.score, fakeIoU: fakeIoU(p.probability, gt.data), png: await encodePng(jet(p.probability, rgb.width, rgb.height)) });
+      }
       rows.push({
         method: e.method, label: e.label === 0 ? 'real' : methodLabel(e.method), image: e.image,
         scores: { base: b.score, msccnet: m.score },
@@ -67,10 +87,12 @@ export async function predictionGrid(root: string, entries: readonly ManifestEnt
           input: await encodePng(rgb), annotation: await encodePng(gt),
           base: await encodePng(jet(b.probability, rgb.width, rgb.height)), msccnet: await encodePng(jet(m.probability, rgb.width, rgb.height)),
         },
+        baselines,
       });
     }
   } finally {
     models.base.dispose();
+    for (const b of models.baselines ?? []) b.model.dispose();
   }
   return rows;
 }

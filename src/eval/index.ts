@@ -11,8 +11,9 @@ export { EvalInputError, MetricUndefinedError } from './errors.js';
 export {
   Evaluator, officialSampleSteps,
   type EmptyMaskPolicy, type EvaluationExtras, type EvaluationResult, type EvaluatorOptions, type EvaluatorState,
-  type ManipulationMetrics, type OfficialMetrics, type SampleRecord, type SampleResult, type SampleSteps,
+  type ManipulationMetrics, type OfficialMetrics, type SampleResult, type SampleSteps,
 } from './evaluator.js';
+export type { SampleRecord } from './record.js';
 export { expf, fmaf } from './float32.js';
 export { MarginHistogram, type BinnedAuc, type SparseHistogram } from './histogram.js';
 export {

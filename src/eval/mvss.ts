@@ -14,7 +14,7 @@
  * 1/255) and counts every nonzero mask pixel as forged; we use P unquantised and our ground
  * truth rule (255 forged, 0 authentic, anything else ignored), the same on binary masks.
  */
-import type { SampleRecord } from './evaluator.js';
+import type { SampleRecord } from './record.js';
 import { rocAucScore } from './image.js';
 
 export interface MvssMetrics {

@@ -5,11 +5,15 @@
  * average). Each table cell names the run folder that produced it. Prints nothing.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../data/atomic.js';
+import { MsccnetError } from '../errors.js';
+import type { MethodName } from '../models/method.js';
 import type { EvaluationResult } from './index.js';
+import type { FailedRow } from './errors.js';
 import { listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
-import { applyVariant, parseTrainConfig, type TrainConfig } from '../train/config.js';
+import { applyOverrides, applyVariant, parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../train/dataset.js';
 import { DatasetError } from '../train/errors.js';
 import { SamplePool } from '../train/loader.js';
@@ -45,7 +49,7 @@ export interface ProtocolOptions {
 /** A training event of one run (named by its table row), or that run's test result. */
 export type ProtocolEvent =
   | { readonly run: string; readonly event: TrainEvent }
-  | { readonly run: string; readonly event: { kind: 'tested'; metrics: EvaluationResult['official'] } };
+  | { readonly run: string; readonly event: { kind: 'tested'; metrics: EvaluationResult['official']; /** from a finished earlier run of the same config */ reused: boolean } };
 
 /** Where a run's test samples come from: a manifest (or the reference layout) and which of its entries. */
 export interface TestSource {
@@ -135,14 +139,42 @@ export async function protocolSteps(protocol: Protocol, base: TrainConfig, o: Pr
   return steps;
 }
 
-/** Runs (or resumes) every training of a protocol, tests each, writes results.{json,csv,md}. */
+/** What a tested run leaves in its folder: the result, the checkpoint, and the plan it was measured under. */
+interface TestRecord extends EvaluationResult {
+  readonly checkpoint: string;
+  readonly split: string;
+  readonly plan: { readonly train: TrainConfig; readonly test: TestSource };
+}
+
+/** The run's earlier test result when it was measured under this very plan (a finished run), else null. */
+async function finishedResult(plan: RunPlan): Promise<EvaluationResult | null> {
+  const path = join(plan.train.run.dir, 'test-metrics.json');
+  if (!existsSync(path)) return null;
+  try {
+    const saved = JSON.parse(await readFile(path, 'utf8')) as Partial<TestRecord>;
+    const same = JSON.stringify(saved.plan) === JSON.stringify({ train: plan.train, test: plan.test });
+    return same && saved.checkpoint !== undefined && existsSync(saved.checkpoint) ? saved as TestRecord : null;
+  } catch {
+    return null;                                           // unreadable: measure again
+  }
+}
+
+/**
+ * Runs (or resumes) every training of a protocol, tests each, writes results.{json,csv,md}. A run
+ * whose test-metrics.json was measured under the same plan is finished: its result is reused.
+ */
 export async function runProtocol(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
   const rows: TableRow[] = [];
   for (const plan of protocolPlans(protocol, base, o)) {
-    const checkpoint = await trainOrResume(plan.train, o, plan.name);
-    const result = await test(plan, checkpoint);
-    await writeFile(join(plan.train.run.dir, 'test-metrics.json'), `${JSON.stringify({ checkpoint, split: plan.test.list.split, ...result }, null, 2)}\n`);
-    o.onEvent?.({ run: plan.name, event: { kind: 'tested', metrics: result.official } });
+    let result = await finishedResult(plan);
+    const reused = result !== null;
+    if (result === null) {
+      const checkpoint = await trainOrResume(plan.train, o, plan.name);
+      result = await test(plan, checkpoint);
+      const record: TestRecord = { checkpoint, split: plan.test.list.split, ...result, plan: { train: plan.train, test: plan.test } };
+      await writeFileAtomic(join(plan.train.run.dir, 'test-metrics.json'), `${JSON.stringify(record, null, 2)}\n`);
+    }
+    o.onEvent?.({ run: plan.name, event: { kind: 'tested', metrics: result.official, reused } });
     const cells = Object.fromEntries(METRICS.map((m) => [m, { value: result.official[m], run: plan.train.run.dir }])) as Record<Metric, Cell>;
     rows.push({ name: plan.name, cells });
   }
@@ -178,31 +210,38 @@ export function formatTables(t: ProtocolTable): { markdown: string; csv: string;
 }
 
 async function writeTables(dir: string, t: ProtocolTable): Promise<void> {
-  await mkdir(dir, { recursive: true });
   const f = formatTables(t);
-  await writeFile(join(dir, 'results.md'), f.markdown);
-  await writeFile(join(dir, 'results.csv'), f.csv);
-  await writeFile(join(dir, 'results.json'), f.json);
+  await writeFileAtomic(join(dir, 'results.md'), f.markdown);
+  await writeFileAtomic(join(dir, 'results.csv'), f.csv);
+  await writeFileAtomic(join(dir, 'results.json'), f.json);
 }
 
-/** One protocol run of a benchmark: a model variant at a compression, and its table. */
-export interface BenchmarkRun { readonly variant: string; readonly compression: string; readonly table: ProtocolTable }
+/** One protocol run of a benchmark: a table row (an MSCCNet variant or a baseline method) at a compression, and its table. */
+export interface BenchmarkRun { readonly row: string; readonly method: MethodName; readonly compression: string; readonly table: ProtocolTable }
 
-/** A table in the paper's layout: one row per model variant, column names grouped by their prefix (`c40 ACC`). */
+/** A table in the paper's layout: one row per model (MSCCNet variant or method), column names grouped by their prefix (`c40 ACC`). */
 export interface PaperTable {
   readonly protocol: Protocol;
   readonly title: string;
   readonly caption: string;
   readonly columns: readonly string[];
+  /** a cell of a failed or missing run is null (shown as —) */
   readonly rows: ReadonlyArray<{ readonly name: string; readonly cells: readonly (number | null)[] }>;
 }
 
 export interface BenchmarkOptions extends ProtocolOptions {
-  /** registered variant names (Tables 6–8: `base`, `mfa`, `mscc`, `msccnet`, …), one row each */
+  /** the methods, one row each (`msccnet`, `hpfcn`, `multitask`, `ffd`, `mvss`); default MSCCNet alone */
+  readonly methods?: readonly MethodName[];
+  /** MSCCNet's rows: registered variant names (Tables 6–8: `base`, `mfa`, `mscc`, `msccnet`, …) */
   readonly variants: readonly string[];
   /** intra and leave-one-out: the FF++ compressions (Table 2 puts c40 and c23 side by side) */
   readonly compressions: readonly string[];
+  /** `key.path=value` overrides of one method's runs only (e.g. `mvss: ['model.constrain=false']`) */
+  readonly methodOverrides?: Readonly<Partial<Record<MethodName, readonly string[]>>>;
 }
+
+/** What `benchmark` wrote to `<out>/<protocol>/table.json`: the paper table and the rows that failed. */
+export interface BenchmarkReport extends PaperTable { readonly failed: readonly FailedRow[] }
 
 /**
  * The config of one variant at one compression, parsed from the raw (unparsed) config with the
@@ -212,43 +251,91 @@ export interface BenchmarkOptions extends ProtocolOptions {
 export function variantRunConfig(raw: unknown, variant: string, compression: string): TrainConfig {
   const withVariant = applyVariant(raw, variant);
   const data = (typeof withVariant.data === 'object' && withVariant.data !== null ? withVariant.data : {}) as Record<string, unknown>;
-  return parseTrainConfig({ ...withVariant, data: { ...data, compression } });
+  return parseTrainConfig({ ...withVariant, method: 'msccnet', data: { ...data, compression } });
 }
 
 /**
- * Runs a protocol for every variant (and compression), each in `<out>/<variant>/<compression>`,
- * and writes the paper-layout table to `<out>/<protocol>/table.{md,csv,json}`.
+ * The config of a baseline at one compression: the shared fields of the raw config (data, optim,
+ * run, batch, epochs, device) with the method's own model at its official defaults, at the input
+ * side of the protocol's crops (MSCCNet's `model.inputSize` / `data.cropSize`); the raw config's
+ * `model` and `losses` are MSCCNet's and do not apply.
  */
-export async function runBenchmark(protocol: Protocol, raw: unknown, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable }> {
+export function methodRunConfig(raw: unknown, method: MethodName, compression: string, overrides: readonly string[] = []): TrainConfig {
+  if (method === 'msccnet') return variantRunConfig(applyOverrides(raw, overrides), 'msccnet', compression);
+  const crop = variantRunConfig(raw, 'msccnet', compression).data.cropSize;
+  const shared = structuredClone((raw ?? {}) as Record<string, unknown>);
+  const data = (typeof shared.data === 'object' && shared.data !== null ? shared.data : {}) as Record<string, unknown>;
+  return parseTrainConfig(applyOverrides({ ...shared, method, model: { inputSize: crop }, losses: {}, data: { ...data, compression, cropSize: crop } }, overrides));
+}
+
+/** A row of a benchmark table: an MSCCNet variant, or a baseline (variant null) named by its method. */
+interface BenchmarkRow { readonly row: string; readonly method: MethodName; readonly variant: string | null }
+
+/** The rows of a benchmark in table order: MSCCNet's variants where `msccnet` is listed, each baseline by its name. */
+function benchmarkRows(o: BenchmarkOptions): BenchmarkRow[] {
+  const methods = o.methods ?? ['msccnet'];
+  return methods.flatMap((method): BenchmarkRow[] => (method === 'msccnet'
+    ? o.variants.map((variant) => ({ row: variant, method, variant }))
+    : [{ row: method, method, variant: null }]));
+}
+
+/**
+ * Runs a protocol for every row (MSCCNet variant or baseline method) and compression, each in
+ * `<out>/<row>/<compression>`, and writes the paper-layout table to
+ * `<out>/<protocol>/table.{md,csv,json}`. A run that fails leaves its cells empty (—) and an entry
+ * in `failed` (its error as data); the other rows still run. A rerun reuses every finished run.
+ */
+export async function runBenchmark(protocol: Protocol, raw: unknown, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
   const compressions = protocol === 'cross-dataset' ? ['c40'] : o.compressions;
+  const rows = benchmarkRows(o);
   const runs: BenchmarkRun[] = [];
-  for (const variant of o.variants) {
+  const failed: FailedRow[] = [];
+  for (const { row, method, variant } of rows) {
     for (const compression of compressions) {
-      const config = variantRunConfig(raw, variant, compression);
-      const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, variant, compression) });
-      runs.push({ variant, compression, table });
+      try {
+        const overrides = o.methodOverrides?.[method] ?? [];
+        const config = variant === null ? methodRunConfig(raw, method, compression, overrides)
+          : variantRunConfig(applyOverrides(raw, overrides), variant, compression);
+        const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, row, compression) });
+        runs.push({ row, method, compression, table });
+      } catch (err) {
+        if (o.signal?.aborted) throw err;                  // an interrupt is no failed row
+        failed.push({ row, method, compression, error: errorData(err) });
+      }
     }
   }
-  const table = paperTable(protocol, runs);
+  const table = paperTable(protocol, runs, { rows: rows.map((r) => r.row), compressions });
   const f = formatPaperTable(table);
   const dir = resolve(o.outDir, protocol);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'table.md'), f.markdown);
-  await writeFile(join(dir, 'table.csv'), f.csv);
-  await writeFile(join(dir, 'table.json'), `${JSON.stringify(table, null, 2)}\n`);
-  return { runs, table };
+  const report: BenchmarkReport = { ...table, failed };
+  await writeFileAtomic(join(dir, 'table.md'), failed.length === 0 ? f.markdown : `${f.markdown}\n${failedLines(failed)}\n`);
+  await writeFileAtomic(join(dir, 'table.csv'), f.csv);
+  await writeFileAtomic(join(dir, 'table.json'), `${JSON.stringify(report, null, 2)}\n`);
+  return { runs, table, failed };
+}
+
+/** A thrown value as `{ code, problem, hint }`: an MsccnetError's own toJSON(), anything else an internal error. */
+function errorData(err: unknown): FailedRow['error'] {
+  if (err instanceof MsccnetError) return err.toJSON();
+  return { code: 'MSCCNET_INTERNAL', problem: err instanceof Error ? err.message : String(err), hint: 'rerun with NODE_DEBUG=msccnet for the stack; report it if it persists' };
+}
+
+/** The failed runs as Markdown list lines under the table. */
+export function failedLines(failed: readonly FailedRow[]): string {
+  return ['Failed runs (their cells are —):', ...failed.map((f) => `- ${f.row} (${f.compression}): ${f.error.code}: ${f.error.problem.replace(/\n\s*/g, ' ')}`)].join('\n');
 }
 
 /**
- * The paper's layouts. Table 2 (and the ablations 6–8): a row per variant, ACC AUC F1 mIoU per
- * compression side by side (c40 first). Table 3: a row per variant, the four metrics on the
- * target set. Table 4: a row per variant, F1 and mIoU per held-out manipulation and their
- * average, then ACC and AUC likewise.
+ * The paper's layouts. Table 2 (and the ablations 6–8): a row per model (an MSCCNet variant or a
+ * method), ACC AUC F1 mIoU per compression side by side (c40 first). Table 3: a row per model, the
+ * four metrics on the target set. Table 4: a row per model, F1 and mIoU per held-out manipulation
+ * and their average, then ACC and AUC likewise. `layout` keeps the rows and compressions of runs
+ * that failed (their cells null).
  */
-export function paperTable(protocol: Protocol, runs: readonly BenchmarkRun[]): PaperTable {
-  const variants = [...new Set(runs.map((r) => r.variant))];
-  const compressions = [...new Set(runs.map((r) => r.compression))].sort((a, b) => (a === 'c40' ? -1 : b === 'c40' ? 1 : a.localeCompare(b)));
-  const find = (variant: string, compression: string): ProtocolTable | undefined => runs.find((r) => r.variant === variant && r.compression === compression)?.table;
+export function paperTable(protocol: Protocol, runs: readonly BenchmarkRun[], layout: { readonly rows?: readonly string[]; readonly compressions?: readonly string[] } = {}): PaperTable {
+  const models = [...new Set(layout.rows ?? runs.map((r) => r.row))];
+  const compressions = [...new Set(layout.compressions ?? runs.map((r) => r.compression))].sort((a, b) => (a === 'c40' ? -1 : b === 'c40' ? 1 : a.localeCompare(b)));
+  const find = (row: string, compression: string): ProtocolTable | undefined => runs.find((r) => r.row === row && r.compression === compression)?.table;
   const value = (t: ProtocolTable | undefined, row: string, m: Metric): number | null => t?.rows.find((r) => r.name === row)?.cells[m]?.value ?? null;
   const metrics = 'Metrics in [0, 1] (the official definitions, official-spec §10).';
   switch (protocol) {
@@ -256,13 +343,13 @@ export function paperTable(protocol: Protocol, runs: readonly BenchmarkRun[]): P
       return {
         protocol, title: 'Table 2: intra-dataset (FF++)', caption: `Train and test at each compression. ${metrics}`,
         columns: compressions.flatMap((c) => METRICS.map((m) => `${c} ${m}`)),
-        rows: variants.map((v) => ({ name: v, cells: compressions.flatMap((c) => { const t = find(v, c); return METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)); }) })),
+        rows: models.map((v) => ({ name: v, cells: compressions.flatMap((c) => { const t = find(v, c); return METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)); }) })),
       };
     case 'cross-dataset':
       return {
         protocol, title: 'Table 3: cross-dataset (train FF++ c40)', caption: `Tested on the target set's own samples. ${metrics}`,
         columns: [...METRICS],
-        rows: variants.map((v) => { const t = find(v, 'c40'); return { name: v, cells: METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)) }; }),
+        rows: models.map((v) => { const t = find(v, 'c40'); return { name: v, cells: METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)) }; }),
       };
     case 'leave-one-out': {
       const held = [...new Set(runs.flatMap((r) => r.table.rows.map((row) => row.name)))];
@@ -271,7 +358,7 @@ export function paperTable(protocol: Protocol, runs: readonly BenchmarkRun[]): P
       return {
         protocol, title: `Table 4: leave one manipulation out (${c})`, caption: `Each column group trains without that manipulation and tests on it. ${metrics}`,
         columns: [...block(['F1', 'mIoU']), ...block(['ACC', 'AUC'])],
-        rows: variants.map((v) => {
+        rows: models.map((v) => {
           const t = find(v, c);
           const cells = (ms: readonly Metric[]): (number | null)[] => held.flatMap((h) => ms.map((m) => value(t, h, m)));
           return { name: v, cells: [...cells(['F1', 'mIoU']), ...cells(['ACC', 'AUC'])] };

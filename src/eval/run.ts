@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { MsccnetError } from '../errors.js';
 import type { InferenceEngine } from '../infer/pipeline.js';
-import { lineChart, type Series } from '../report/svg.js';
+import { lineChart, type Series } from './svg.js';
 import type { Sample } from '../train/dataset.js';
 import type { SamplePool } from '../train/loader.js';
 import { evaluateInto } from './evaluate.js';
-import { Evaluator, type EvaluationResult, type SampleRecord } from './evaluator.js';
+import { Evaluator, type EvaluationResult } from './evaluator.js';
+import type { SampleRecord } from './record.js';
 import type { SparseHistogram } from './histogram.js';
 import { perturbationLevel, perturbationName, type Perturbation } from './perturb.js';
 

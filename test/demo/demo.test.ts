@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { isTempName } from '../../src/data/atomic.js';
 import { DEMO_METHODS } from '../../src/demo/plan.js';
-import { formatCell, type Headline, type ReportTable } from '../../src/report/index.js';
+import { formatCell, type Headline, type ReportTable } from '../../src/demo/report/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SECTIONS = ['summary', 'synthetic', 'table1', 'table2', 'table4', 'table6', 'curves', 'robustness', 'fig4', 'fig3', 'detect', 'stages'];

@@ -17,7 +17,7 @@ test('benchmark --variants trains and tests each variant and writes one paper-la
   };
   const out = join(dir, 'bench');
   const { runs, table } = await runBenchmark('intra', config, { outDir: out, variants: ['base', 'msccnet'], compressions: ['c23'] });
-  assert.deepEqual(runs.map((r) => [r.variant, r.compression]), [['base', 'c23'], ['msccnet', 'c23']]);
+  assert.deepEqual(runs.map((r) => [r.row, r.compression]), [['base', 'c23'], ['msccnet', 'c23']]);
   const saved = JSON.parse(await readFile(join(out, 'base', 'c23', 'intra', 'ffpp-c23', 'config.json'), 'utf8')) as { model: { mfa: boolean; mscc: boolean } };
   assert.deepEqual([saved.model.mfa, saved.model.mscc], [false, false], 'the base run trained the Base. variant');
   assert.deepEqual(table.rows.map((r) => r.name), ['base', 'msccnet']);

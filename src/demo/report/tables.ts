@@ -2,10 +2,10 @@
  * The demo's tables as plain data, laid out like the paper's (Tables 1, 2, 4, 6), from which the
  * HTML, Markdown and JSON reports are all rendered: the three can only agree.
  */
-import type { SplitStats } from '../data/manifest.js';
-import { DEMO_METHODS, DEMO_MODELS, methodLabel, type DemoModel } from '../demo/plan.js';
-import type { DemoResult } from '../demo/run.js';
-import { METRICS, type ProtocolTable } from '../eval/protocols.js';
+import type { SplitStats } from '../../data/manifest.js';
+import { DEMO_METHODS, DEMO_MODELS, methodLabel, MODEL_NAMES, type DemoRow } from '../plan.js';
+import type { DemoResult } from '../result.js';
+import { METRICS, type ProtocolTable } from '../../eval/protocols.js';
 
 /** A cell: a number (percent with 2 decimals, or a count), a mark such as ✓, or null (not measured). */
 export type CellValue = number | string | null;
@@ -19,8 +19,6 @@ export interface ReportTable {
   readonly columns: readonly string[];
   readonly rows: ReadonlyArray<{ readonly name: string; readonly cells: readonly CellValue[] }>;
 }
-
-export const MODEL_NAMES: Readonly<Record<DemoModel, string>> = { base: 'Base.', msccnet: 'MSCCNet (small)' };
 
 const pct = (v: number): number => Math.round(v * 10000) / 100;
 const secs = (v: number): number => Math.round(v * 10) / 10;
@@ -53,6 +51,18 @@ function metricCells(t: ProtocolTable, row: number): number[] {
 /** The compressions of Table 2, side by side in the paper's order. */
 export const TABLE2_COMPRESSIONS = ['c40', 'c23'] as const;
 
+/** Every model of the run in table order: Base., MSCCNet, then the baselines in the paper's order. */
+export function demoRows(r: DemoResult): DemoRow[] {
+  return [...DEMO_MODELS, ...r.baselines];
+}
+
+/** What the captions say about the baselines of a run (empty without any). */
+function baselineNote(r: DemoResult): string {
+  if (r.baselines.length === 0) return '';
+  return ` ${r.baselines.map((b) => MODEL_NAMES[b]).join(', ')}: the benchmark's other methods (\`--methods\`), each at its official model defaults and the same crop side, data, `
+    + 'batch, steps and optimiser as MSCCNet, from random initialisation.';
+}
+
 function table2(r: DemoResult): ReportTable {
   // the paper's layout: C40 | C23 column groups; the demo trains one of them, the other group stays empty
   const group = (cells: readonly number[]): (number | null)[] => TABLE2_COMPRESSIONS.flatMap((c): (number | null)[] => (c === r.plan.compression ? [...cells] : METRICS.map(() => null)));
@@ -62,11 +72,11 @@ function table2(r: DemoResult): ReportTable {
     caption: 'Image-level ACC and AUC, pixel-level F1 and mIoU (official definitions: one global confusion matrix, averaged over the real and fake classes), in %, '
       + `on the test split (clips of a video never used in training), in the paper's layout. The demo trains at ${r.plan.compression} only; the ${other} columns `
       + 'would take another pair of runs (`msccnet benchmark --protocol intra --compressions c40,c23 --variants base,msccnet`). '
-      + 'The all-real row is the constant predictor "every image and pixel real" on the same test set.',
+      + `The all-real row is the constant predictor "every image and pixel real" on the same test set.${baselineNote(r)}`,
     columns: TABLE2_COMPRESSIONS.flatMap((c) => METRICS.map((m) => `${c} ${m}`)),
     rows: [
       { name: 'all-real predictor', cells: group(METRICS.map((m) => pct(r.allReal[m]))) },
-      ...DEMO_MODELS.map((model) => ({ name: MODEL_NAMES[model], cells: group(metricCells(r.intra[model], 0)) })),
+      ...demoRows(r).map((model) => ({ name: MODEL_NAMES[model], cells: group(metricCells(r.intra[model]!, 0)) })),
     ],
   };
 }
@@ -87,13 +97,13 @@ function table4(r: DemoResult): ReportTable {
   return {
     id: 'table4', title: 'Table 4: leave one manipulation out', unit: 'percent',
     caption: 'Each row trains on the other four synthetic manipulations and tests on the held-out one (its fakes plus all test reals); metrics in %. '
-      + 'The first column is the pixel mIoU of the constant "all real" predictor on that row\'s test set.',
-    columns: ['all-real mIoU', ...DEMO_MODELS.flatMap((model) => METRICS.map((m) => `${MODEL_NAMES[model]} ${m}`))],
+      + `The first column is the pixel mIoU of the constant "all real" predictor on that row's test set.${baselineNote(r)}`,
+    columns: ['all-real mIoU', ...demoRows(r).flatMap((model) => METRICS.map((m) => `${MODEL_NAMES[model]} ${m}`))],
     rows: rows.map((row, i) => ({
       name: row.name === 'Average' ? 'average' : methodLabel(row.name),
       cells: [
         row.name === 'Average' ? headline(r).looAllRealMIoU : pct(r.leaveOneOutAllReal[i]!),
-        ...DEMO_MODELS.flatMap((model) => metricCells(r.leaveOneOut[model], i)),
+        ...demoRows(r).flatMap((model) => metricCells(r.leaveOneOut[model]!, i)),
       ],
     })),
   };

@@ -4,17 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
-import { DEMO_METHODS, methodLabel, type DemoPlan } from '../demo/plan.js';
-import { TrainConfigSchema } from '../train/config.js';
-import type { DemoResult } from '../demo/run.js';
-import { robustnessCharts } from '../eval/run.js';
-import { esc, lineChart, type Series } from './svg.js';
-import { formatCell, headline, MODEL_NAMES, reportTables, type Headline, type ReportTable } from './tables.js';
+import { writeFileAtomic } from '../../data/atomic.js';
+import { DEMO_METHODS, methodLabel, MODEL_NAMES, type DemoPlan, type DemoRow } from '../plan.js';
+import { TrainConfigSchema } from '../../train/config.js';
+import type { DemoResult } from '../result.js';
+import { robustnessCharts } from '../../eval/run.js';
+import { esc, lineChart, type Series } from '../../eval/svg.js';
+import { demoRows, formatCell, headline, reportTables, type Headline, type ReportTable } from './tables.js';
 
-export { formatCell, headline, reportTables, type Headline, type ReportTable, type CellValue } from './tables.js';
+export { demoRows, formatCell, headline, reportTables, type Headline, type ReportTable, type CellValue } from './tables.js';
 
-const COLOURS = { base: '#d95f02', msccnet: '#1b6ac9' } as const;
+const COLOURS: Readonly<Record<DemoRow, string>> = { base: '#d95f02', msccnet: '#1b6ac9', hpfcn: '#7570b3', multitask: '#1b9e77', ffd: '#e7298a', mvss: '#66a61e' };
 
 /** The report's explanation paragraphs, shared by HTML and Markdown (plain text). */
 export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; meaning: string[] } {
@@ -77,9 +77,9 @@ function curvesHtml(r: DemoResult): string {
   const seen = new Set<string>();
   const looLegend = loo.map((s) => (seen.has(s.name) ? { ...s, name: '' } : (seen.add(s.name), s)));
   return `<section id="curves"><h2>Training curves</h2>
-${lineChart('intra-dataset runs: total loss per step', 'optimiser step', 'loss (img_cls + pix_cls_map + pix_cls_mask)', intra)}
+${lineChart('intra-dataset runs: total loss per step', 'optimiser step', 'loss (each model\'s own terms, weighted as its authors do)', intra)}
 ${lineChart('leave-one-out runs (5 per model): total loss per step', 'optimiser step', 'loss', looLegend)}
-<p class="caption">Base. has no MSCC module, so its loss has no pix_cls_map term: compare shapes, not levels.</p></section>`;
+<p class="caption">Each model's total is the sum of its own loss terms (MSCCNet: img_cls + pix_cls_map + pix_cls_mask; Base. has no MSCC module, so no pix_cls_map${r.baselines.length > 0 ? '; each baseline its authors\' terms' : ''}): compare shapes, not levels.</p></section>`;
 }
 
 /** The robustness table with its mIoU curve (one line per perturbation kind) inside the same section. */
@@ -89,12 +89,18 @@ function robustnessHtml(r: DemoResult, table: string): string {
 }
 
 function gridHtml(r: DemoResult): string {
-  const rows = r.grid.map((g) => `<tr><th scope="row">${esc(g.label)}<br><span class="small">P(fake): Base. ${(100 * g.scores.base).toFixed(1)} %, MSCCNet ${(100 * g.scores.msccnet).toFixed(1)} %</span></th>`
-    + `<td>${img(g.png.input, `input ${g.label}`)}</td><td>${img(g.png.annotation, 'annotation')}</td><td>${img(g.png.base, 'Base. prediction')}</td><td>${img(g.png.msccnet, 'MSCCNet prediction')}</td></tr>`).join('\n');
+  const rows = r.grid.map((g) => {
+    const scores = [`Base. ${(100 * g.scores.base).toFixed(1)} %`, `MSCCNet ${(100 * g.scores.msccnet).toFixed(1)} %`,
+      ...g.baselines.map((b) => `${MODEL_NAMES[b.method]} ${(100 * b.score).toFixed(1)} %`)].join(', ');
+    return `<tr><th scope="row">${esc(g.label)}<br><span class="small">P(fake): ${esc(scores)}</span></th>`
+      + `<td>${img(g.png.input, `input ${g.label}`)}</td><td>${img(g.png.annotation, 'annotation')}</td><td>${img(g.png.base, 'Base. prediction')}</td><td>${img(g.png.msccnet, 'MSCCNet prediction')}</td>`
+      + `${g.baselines.map((b) => `<td>${img(b.png, `${MODEL_NAMES[b.method]} prediction`)}</td>`).join('')}</tr>`;
+  }).join('\n');
+  const baselineHeads = r.baselines.map((b) => `<th>${esc(MODEL_NAMES[b])} P(fake)</th>`).join('');
   return `<section id="fig4"><h2>Fig. 4 style: predictions on held-out test crops (${esc(r.plan.compression)})</h2>
-<table class="grid"><thead><tr><th></th><th>input</th><th>annotation</th><th>Base. P(fake)</th><th>MSCCNet P(fake)</th></tr></thead><tbody>
+<table class="grid"><thead><tr><th></th><th>input</th><th>annotation</th><th>Base. P(fake)</th><th>MSCCNet P(fake)</th>${baselineHeads}</tr></thead><tbody>
 ${rows}
-</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base. on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
+</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base.${r.baselines.length > 0 ? ' and the baselines' : ''} on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
 }
 
 function stripHtml(r: DemoResult): string {
@@ -159,9 +165,9 @@ export function renderMarkdown(r: DemoResult, tables: readonly ReportTable[], h:
 export function renderJson(r: DemoResult, tables: readonly ReportTable[], h: Headline): string {
   return `${JSON.stringify({
     plan: r.plan, headline: h, allReal: r.allReal, stageSeconds: r.stageSeconds,
-    methods: Object.fromEntries(Object.keys(DEMO_METHODS).map((m) => [m, methodLabel(m)])),
+    methods: Object.fromEntries(Object.keys(DEMO_METHODS).map((m) => [m, methodLabel(m)])), models: demoRows(r).map((m) => ({ id: m, name: MODEL_NAMES[m] })),
     tables, curves: r.curves, onnx: r.onnx,
-    grid: r.grid.map(({ png: _png, ...g }) => g), annotationStrip: { real: r.strip.real, fake: r.strip.fake, steps: r.strip.steps.map((s) => s.caption) },
+    grid: r.grid.map(({ png: _png, baselines, ...g }) => ({ ...g, baselines: baselines.map(({ png: _p, ...b }) => b) })), annotationStrip: { real: r.strip.real, fake: r.strip.fake, steps: r.strip.steps.map((s) => s.caption) },
     detect: r.detect,
   }, null, 1)}\n`;
 }
