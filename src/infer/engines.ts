@@ -10,9 +10,9 @@ import { buildMsccnet, type MSCCNet, type MsccnetConfigInput } from '../models/m
 import { applyDetfill } from '../models/detfill.js';
 import { loadModelFile } from '../models/model-file.js';
 import { officialPreprocess } from '../image/preprocess.js';
-import { exportMsccnet, MSCCNET_IO, readMetadata, type Precision } from '../onnx/index.js';
-import { OnnxModelError } from '../onnx/errors.js';
+import { exportMsccnet, MSCCNET_IO, type Precision } from '../onnx/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type DeviceSpec, type Precision as TorchPrecision } from '../torch/index.js';
+import { onnxModelInfo } from './metadata.js';
 import type { EngineOutput, InferenceEngine } from './pipeline.js';
 
 export type EngineKind = 'onnx' | 'torch';
@@ -59,16 +59,7 @@ export interface OrtOptions {
 
 /** onnxruntime-node over ONNX bytes exported by msccnet (input `image`, outputs `image_logits`, `mask_logits`). */
 export async function createOrtEngine(bytes: Uint8Array, source: string, opts: OrtOptions = {}): Promise<InferenceEngine> {
-  let metadata: Record<string, string>;
-  try {
-    metadata = readMetadata(bytes);
-  } catch (err) {
-    throw new OnnxModelError(source, 'not an ONNX file', 'pass a file written by `msccnet export`', { cause: err });
-  }
-  const inputSide = Number(metadata.inputSize);
-  if (!Number.isInteger(inputSide) || inputSide <= 0) {
-    throw new OnnxModelError(source, 'has no msccnet metadata (inputSize)', 'export it with `msccnet export`');
-  }
+  const { metadata, inputSide } = onnxModelInfo(bytes, source);
   const session = await ort.InferenceSession.create(bytes, {
     ...(opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads, interOpNumThreads: 1 }),
     graphOptimizationLevel: 'all',
