@@ -33,7 +33,7 @@ async function hasWebGpu(): Promise<boolean> {
 
 /** onnxruntime-web over ONNX bytes exported by msccnet; `source` names the file in errors. */
 export async function createWebEngine(bytes: Uint8Array, source: string, opts: WebEngineOptions = {}): Promise<InferenceEngine> {
-  const { metadata, inputSide, preprocess } = onnxModelInfo(bytes, source);
+  const { inputSide, preprocess } = onnxModelInfo(bytes, source);
   if (opts.wasmPaths !== undefined) ort.env.wasm.wasmPaths = opts.wasmPaths;
   ort.env.wasm.numThreads = opts.threads ?? 1;
   const device = opts.device ?? 'auto';
@@ -49,7 +49,7 @@ export async function createWebEngine(bytes: Uint8Array, source: string, opts: W
   return {
     inputSide,
     preprocess,
-    name: `onnxruntime-web ${ort.env.versions.web ?? ''} (${provider}, ${metadata.precision ?? 'fp32'})`,
+    name: `onnxruntime-web ${ort.env.versions.web ?? ''} (${provider})`,
     async run(input: Float32Array, batch: number): Promise<EngineOutput> {
       const out = await session.run({ [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) });
       const img = out[MSCCNET_IO.imageLogits];
