@@ -63,9 +63,9 @@ export {
   fakeProbability, renderOverlay, faceRegions, imageAnalysisJson, errorJson, openCalibrationSet, NonFiniteOutputError, NoFaceError, ModelChoiceError,
   DetectResultJson, ImageAnalysisJson, ErrorJson,
   type InferenceEngine, type EngineOptions, type ModelSpec, type Analysis, type AnalyzeOptions, type Region, type RgbImage, type Box,
-  type DetectEvent, type DetectOptions, type DetectResult, type ImageAnalysis, type PreprocessSpec,
+  metadataPreprocessing, onnxModelInfo,
+  type DetectEvent, type DetectOptions, type DetectResult, type ImageAnalysis, type PreprocessSpec, type OnnxModelInfo,
 } from './infer/index.js';
-export { metadataPreprocessing, onnxModelInfo, type OnnxModelInfo } from './infer/metadata.js';
 export { officialPreprocess } from './image/preprocess.js';
 export { decodeImage, encodePng, encodeJpeg, ssimMap } from './image/index.js';
 

@@ -74,6 +74,11 @@ test("import('msccnet') in Node loads the library API", async () => {
   assert.ok(got.errorIsError);
 });
 
+test('the installed bin runs the compiled CLI', async () => {
+  const { stdout } = await run(join(project, 'node_modules', '.bin', 'msccnet'), ['--help'], { cwd: project });
+  for (const command of ['annotate', 'prepare', 'train', 'evaluate', 'export', 'detect', 'serve']) assert.match(stdout, new RegExp(`^\\s+${command}\\b`, 'm'));
+});
+
 test('the browser condition resolves to the browser entry, whose import graph bundles for a browser', async () => {
   const { stdout } = await run(process.execPath, ['--conditions=browser', '--input-type=module', '-e', "console.log(import.meta.resolve('msccnet'))"], { cwd: project });
   assert.match(stdout.trim(), /node_modules\/msccnet\/dist\/browser\.js$/);
