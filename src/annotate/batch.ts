@@ -97,7 +97,7 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
     }
   }
   const t0 = performance.now();
-  const records: PairRecord[] = new Array(pairs.length);
+  const records = new Array<PairRecord>(pairs.length);
   let done = 0, reusedCount = 0;
   const poolSize = Math.max(1, Math.min(options.forceWorkers ? workers : Math.min(workers, availableParallelism()), pairs.length));
   options.onProgress?.({ kind: 'start', total: pairs.length, workers: poolSize });

@@ -22,6 +22,7 @@ export function fmaf(a: number, b: number, c: number): number {
   return (sum - rounded > 0) === (lost > 0) ? other : rounded;
 }
 
+// eslint-disable-next-line no-loss-of-precision -- the C source's literal, digit for digit; fround rounds it
 const R_LN2f = fround(1.442695040888963407359924681001892137426645954152985934135449406931);
 const L2Uf = fround(0.693145751953125);
 const L2Lf = fround(1.428606765330187045e-6);

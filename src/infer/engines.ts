@@ -13,10 +13,10 @@ import { MsccnetMethod } from '../models/registry.js';
 import type { MethodModel, MethodOutputs } from '../models/method.js';
 import type { Module } from '../nn/index.js';
 import { officialPreprocess, type PreprocessSpec } from '../image/preprocess.js';
-import { MSCCNET_IO, readMetadata, type Precision } from '../onnx/index.js';
+import { MSCCNET_IO, type Precision } from '../onnx/index.js';
 import { exportMethod } from '../onnx/method.js';
-import { OnnxModelError } from '../onnx/errors.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type DeviceSpec, type Precision as TorchPrecision, type Tensor } from '../torch/index.js';
+import { onnxModelInfo } from './metadata.js';
 import type { EngineOutput, InferenceEngine } from './pipeline.js';
 
 export type EngineKind = 'onnx' | 'torch';
@@ -68,24 +68,6 @@ export function modelMetadata(model: MethodModel, variant: string, weightsHash: 
   return { variant, weights: weightsHash, preprocessing: JSON.stringify(model.preprocessing) };
 }
 
-/** The preprocessing an exported file states: its `preprocessing` JSON, or its inputSize/mean/std/channelOrder keys; else the official one. */
-export function metadataPreprocessing(metadata: Readonly<Record<string, string>>, inputSide: number, source: string): PreprocessSpec {
-  if (metadata.preprocessing !== undefined) {
-    try {
-      return { ...(JSON.parse(metadata.preprocessing) as PreprocessSpec), inputSize: inputSide };
-    } catch (err) {
-      throw new OnnxModelError(source, 'its "preprocessing" metadata is not JSON', 're-export it with `msccnet export`', { cause: err });
-    }
-  }
-  const triple = (key: string): [number, number, number] | null => {
-    const v = metadata[key]?.split(',').map(Number);
-    return v?.length === 3 && v.every(Number.isFinite) ? [v[0], v[1], v[2]] : null;
-  };
-  const [mean, std] = [triple('mean'), triple('std')];
-  if (mean === null || std === null) return officialPreprocess(inputSide);
-  return { inputSize: inputSide, mean, std, channelOrder: metadata.channelOrder === 'bgr' ? 'bgr' : 'rgb', resize: 'cv2-linear' };
-}
-
 export interface OrtOptions {
   /** intra-op threads (default: onnxruntime's choice, one per core) */
   threads?: number;
@@ -93,23 +75,14 @@ export interface OrtOptions {
 
 /** onnxruntime-node over ONNX bytes exported by msccnet (input `image`, outputs `image_logits`, `mask_logits`). */
 export async function createOrtEngine(bytes: Uint8Array, source: string, opts: OrtOptions = {}): Promise<InferenceEngine> {
-  let metadata: Record<string, string>;
-  try {
-    metadata = readMetadata(bytes);
-  } catch (err) {
-    throw new OnnxModelError(source, 'not an ONNX file', 'pass a file written by `msccnet export`', { cause: err });
-  }
-  const inputSide = Number(metadata.inputSize);
-  if (!Number.isInteger(inputSide) || inputSide <= 0) {
-    throw new OnnxModelError(source, 'has no msccnet metadata (inputSize)', 'export it with `msccnet export`');
-  }
+  const { metadata, inputSide, preprocess } = onnxModelInfo(bytes, source);
   const session = await ort.InferenceSession.create(bytes, {
     ...(opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads, interOpNumThreads: 1 }),
     graphOptimizationLevel: 'all',
   });
   return {
     inputSide,
-    preprocess: metadataPreprocessing(metadata, inputSide, source),
+    preprocess,
     name: `onnxruntime-node ${ort.env.versions.node ?? ''} (${metadata.precision ?? 'fp32'})`.trim(),
     async run(input, batch) {
       const feeds = { [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) };

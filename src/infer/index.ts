@@ -1,7 +1,8 @@
 /**
  * Inference: the shared pre/post-processing (`pipeline`, browser-safe), the result schema, and
  * the Node side (engines over onnxruntime-node or libtorch, detection over files and videos).
- * A browser bundle imports `./pipeline.js`, `./schema.js` and `./json.js` only.
+ * The browser's side (`./web.js` on onnxruntime-web, `./metadata.js`, `./pipeline.js`, `./schema.js`,
+ * `./json.js`) is gathered in src/browser.ts, the package's browser entry; `./metadata.js` serves both.
  */
 export { analyze, preprocessInto, preprocessSpecOf, fakeProbability, renderOverlay, JET, NORMALIZE, NonFiniteOutputError,
   type Analysis, type AnalyzeOptions, type Box, type EngineOutput, type InferenceEngine, type PreprocessSpec, type Region, type RegionResult, type RgbImage } from './pipeline.js';
@@ -14,3 +15,4 @@ export { faceRegions, type DetectedFace } from './regions.js';
 export { collectInputs, decodeRgb, detectFiles, NoFaceError, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
   type DetectEvent, type DetectInput, type DetectOptions } from './node.js';
 export { openCalibrationSet, type CalibrationSet } from './calibration.js';
+export { metadataPreprocessing, onnxModelInfo, type OnnxModelInfo } from './metadata.js';

@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
  */
 export async function runPool<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>,
   signal?: AbortSignal): Promise<Array<PromiseSettledResult<R>>> {
-  const results: Array<PromiseSettledResult<R>> = new Array(items.length);
+  const results = new Array<PromiseSettledResult<R>>(items.length);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < items.length && !signal?.aborted) {
@@ -82,7 +82,7 @@ export class ThreadPool<T, R> {
 
   private pump(): void {
     const { signal, size, perWorker } = this.options;
-    const stop = this.broken !== null ? this.broken : signal?.aborted ? signal.reason : null;
+    const stop = this.broken !== null ? this.broken : signal?.aborted ? (signal.reason as unknown) : null;
     if (stop !== null) {
       for (const p of [...this.reruns.splice(0), ...this.waiting.splice(0)]) p.reject(stop);
       return;

@@ -63,7 +63,7 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** The state tensor `name` of `p`, created from `init()` on first use. */
   protected stateOf(p: Parameter, name: string, init: () => Tensor): Buffer {
     let named = this.state.get(p);
-    if (named === undefined) this.state.set(p, named = new Map());
+    if (named === undefined) this.state.set(p, named = new Map<string, Buffer>());
     let b = named.get(name);
     if (b === undefined) named.set(name, b = new Buffer(init()));
     return b;
@@ -103,7 +103,7 @@ export abstract class Optimizer<H extends { lr: number }> {
         throw new ArgumentError(key, `shape [${p.shape.join(', ')}]`, t.shape, 'load the state of an optimizer over the same parameters');
       }
       let named = loaded.get(p);
-      if (named === undefined) loaded.set(p, named = new Map());
+      if (named === undefined) loaded.set(p, named = new Map<string, Buffer>());
       // state lives with its parameter; the step count stays a CPU scalar, as in torch.optim
       named.set(m![2]!, torch.tidy(() => new Buffer(scalar ? t.detach().to('float32').clone() : t.detach().to(p.device, { dtype: p.dtype, copy: true }))));
     }

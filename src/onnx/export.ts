@@ -11,6 +11,7 @@ import type { Graph } from './graph.js';
 import { foldBatchNorm, quantizeConvsDynamicInt8, storeWeightsAsFloat16 } from './passes.js';
 import { TracingBackend } from './tracer.js';
 import { encodeModel, type IoSpec } from './writer.js';
+import { MSCCNET_IO } from './io.js';
 import { quantizeStaticInt8, type StaticQuantizeOptions, type StaticQuantizeSummary } from './quantize.js';
 
 /**
@@ -153,8 +154,6 @@ export async function exportModuleInt8(module: Module, spec: TraceSpec, opts: In
   return { bytes, nodes: graph.nodes.length, initializers: graph.constants.size, foldedBatchNorms, quantizedConvs: quantization.quantizedConvs, quantization };
 }
 
-/** Graph names of MSCCNet's input and outputs (issue 6). */
-export const MSCCNET_IO = { input: 'image', imageLogits: 'image_logits', maskLogits: 'mask_logits' } as const;
 
 /** The trace of a model's eval forward at input side `side` under MSCCNet's graph names (every method shares them). */
 export function twoHeadTraceSpec(model: { forward(x: Tensor): { imgLogits: Tensor; maskLogits: Tensor } }, side: number): TraceSpec {

@@ -41,7 +41,7 @@ export const dtypeBytes: Record<DType, number> = {
 /** A shape given as one array or as separate numbers, PyTorch style: `view(2, 3)` or `view([2, 3])`. */
 export type ShapeArgs = [readonly number[]] | number[];
 function shapeOf(args: ShapeArgs): readonly number[] {
-  return Array.isArray(args[0]) ? args[0] : (args as number[]);
+  return Array.isArray(args[0]) ? (args[0] as readonly number[]) : (args as number[]);
 }
 
 function dims(dim: number | readonly number[] | undefined): readonly number[] | null {

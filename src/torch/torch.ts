@@ -22,7 +22,7 @@ function checkShape(shape: readonly number[], name = 'shape'): readonly number[]
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new ArgumentError(name, 'an array of non-negative integers', shape);
   }
-  return shape;
+  return shape as readonly number[];   // Array.isArray narrows a readonly array to any[]
 }
 
 function dtypeOfArray(data: TypedArray | readonly number[]): DType {
@@ -42,7 +42,7 @@ function bytesView(data: TypedArray | readonly number[], dtype: DType): ArrayBuf
   switch (dtype) {
     case 'float32': return Float32Array.from(data);
     case 'float64': return Float64Array.from(data);
-    case 'int64': return BigInt64Array.from(data, (v) => BigInt(Math.trunc(v)));
+    case 'int64': return BigInt64Array.from(data, (v: number) => BigInt(Math.trunc(v)));
     case 'int32': return Int32Array.from(data);
     case 'int16': return Int16Array.from(data);
     case 'int8': return Int8Array.from(data);
@@ -149,7 +149,7 @@ function autocast<R>(device: Device, opts: { dtype: AutocastDtype; enabled?: boo
 
 function tensors(list: readonly Tensor[], what: string): Handle[] {
   if (!Array.isArray(list) || list.length === 0) throw new ArgumentError(what, 'a non-empty array of tensors', list);
-  return list.map((t) => t.handle);
+  return (list as readonly Tensor[]).map((t) => t.handle);
 }
 
 export const torch = {

@@ -30,7 +30,7 @@ test('msccnet annotate --pairs on the fixture list writes exactly the official m
     }
     assert.equal(record.status, 'annotated', pair.name);
     const ours = await readGray(join(out, pair.output));
-    assert.equal(ours.data.filter((v, j) => v !== 0 && v !== 255).length, 0);
+    assert.equal(ours.data.filter((v) => v !== 0 && v !== 255).length, 0);
     assert.deepEqual(ours.data, (await readGray(pair.mask!)).data, `${pair.name} mask`);
     assert.deepEqual((await readGray(join(diffs, pair.output))).data, (await readGray(pair.diff!)).data, `${pair.name} diff`);
   }

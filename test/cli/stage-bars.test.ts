@@ -16,7 +16,7 @@ test('on a TTY every stage keeps its own line, redrawn in place', () => {
   assert.match(out, /\x1b\[2A/, 'moves up over the block to redraw it');
   const lastBlock = out.split('\x1b[2A').at(-1)!;
   assert.match(lastBlock, /detect .* 5\/10 50%/);
-  assert.match(lastBlock, /crop   .* 40\/40 100%/);
+  assert.match(lastBlock, /crop {3}.* 40\/40 100%/);
 });
 
 test('off a TTY each stage prints its own lines', () => {

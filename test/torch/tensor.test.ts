@@ -200,7 +200,7 @@ test('tidy frees everything created inside except what it returns (nested, objec
   }), /boom/);
   assert.equal(live(), before + 4, 'a throwing tidy frees its tensors');
   const kept = torch.tidy(() => {
-    const k = torch.keep(torch.ones([1]));
+    torch.keep(torch.ones([1]));
     torch.ones([1]);
     return null;
   });

@@ -30,7 +30,6 @@ export interface UnpickleOptions {
 }
 
 class Mark {}
-const MARK = new Mark();
 type StackItem = PyValue | Mark;
 
 /** Unpickles one pickle starting at `start`; returns its value and the offset after its STOP. */

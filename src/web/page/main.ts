@@ -8,7 +8,7 @@ import { faceRegions } from '../../infer/regions.js';
 import { heatmapRgba } from '../heatmap.js';
 import { imageAnalysisJson } from '../../infer/json.js';
 import type { DetectResponse, ErrorResponse, InfoResponse } from '../api.js';
-import { createWebEngine } from './engine.js';
+import { openPageEngine } from './engine.js';
 import { detectFaces } from './faces.js';
 
 /** Assets (wasm files, face-api weights) live beside the bundle. */
@@ -96,7 +96,7 @@ async function pngOf(rgba: Uint8ClampedArray<ArrayBuffer>, width: number, height
 async function checkInBrowser(image: RgbImage): Promise<Shown> {
   const t0 = performance.now();
   const i = await getInfo();
-  engine ??= createWebEngine(i, BASE, setStatus).catch((err: unknown) => { engine = undefined; throw err; });
+  engine ??= openPageEngine(i, BASE, setStatus).catch((err: unknown) => { engine = undefined; throw err; });
   const e = await engine;
   let regions: Region[];
   if (ui.face.checked) {
