@@ -22,8 +22,11 @@ function batch(n: number, seed: number): { x: Tensor; segmentation: Tensor; labe
   const x = torch.randn([n, 3, SIDE, SIDE]);
   const seg = new BigInt64Array(n * SIDE * SIDE);
   const labels: number[] = [];
-  let rng = seed * 2654435761 % 4294967296;
-  const next = (m: number) => { rng = (rng * 1103515245 + 12345) % 2147483648; return rng % m; };
+  let rng = (seed * 2654435761) % 4294967296;
+  const next = (m: number) => {
+    rng = (rng * 1103515245 + 12345) % 2147483648;
+    return rng % m;
+  };
   torch.noGrad(() => {
     for (let i = 0; i < n; i++) {
       const fake = i % 2;
@@ -42,9 +45,11 @@ function batch(n: number, seed: number): { x: Tensor; segmentation: Tensor; labe
 function meanIou(pred: Int32Array | number[], target: readonly number[]): number {
   let iou = 0;
   for (const k of [0, 1]) {
-    let inter = 0; let union = 0;
+    let inter = 0;
+    let union = 0;
     for (let i = 0; i < target.length; i++) {
-      const p = pred[i] === k; const t = target[i] === k;
+      const p = pred[i] === k;
+      const t = target[i] === k;
       if (p && t) inter++;
       if (p || t) union++;
     }
@@ -84,12 +89,23 @@ for (const [name, run] of Object.entries(RUNS)) {
   const msPerStep = (performance.now() - t0) / run.steps;
   const held = batch(8, 9999);
   const target = held.segmentation.toArray();
-  const miou = (train: boolean) => torch.noGrad(() => {
-    const logits = model.train(train).forward(held.x).maskLogits;
-    return meanIou(F.interpolate(logits, { size: [SIDE, SIDE], mode: 'bilinear', alignCorners: false }).argmax(1).toArray(), target);
-  });
+  const miou = (train: boolean) =>
+    torch.noGrad(() => {
+      const logits = model.train(train).forward(held.x).maskLogits;
+      return meanIou(
+        F.interpolate(logits, { size: [SIDE, SIDE], mode: 'bilinear', alignCorners: false })
+          .argmax(1)
+          .toArray(),
+        target,
+      );
+    });
   const [evalBn, batchBn] = [miou(false), miou(true)];
-  console.log(`${name.padEnd(9)} ${run.steps} steps × ${msPerStep.toFixed(0)} ms  loss ${first.map((v) => v.toFixed(3)).join(' ')} → ${last.map((v) => v.toFixed(3)).join(' ')}  `
-    + `held-out mIoU: eval BN ${evalBn.toFixed(3)}, batch BN ${batchBn.toFixed(3)}, all-real ${meanIou(target.map(() => 0), target).toFixed(3)}`);
+  console.log(
+    `${name.padEnd(9)} ${run.steps} steps × ${msPerStep.toFixed(0)} ms  loss ${first.map((v) => v.toFixed(3)).join(' ')} → ${last.map((v) => v.toFixed(3)).join(' ')}  ` +
+      `held-out mIoU: eval BN ${evalBn.toFixed(3)}, batch BN ${batchBn.toFixed(3)}, all-real ${meanIou(
+        target.map(() => 0),
+        target,
+      ).toFixed(3)}`,
+  );
   model.dispose();
 }

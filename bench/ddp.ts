@@ -15,19 +15,36 @@ import { torch } from '../src/torch/index.js';
 import { initProcessGroup, type C10dProcessGroup } from '../src/train/distributed.js';
 import { freePort } from '../src/train/launch.js';
 
-interface Job { role: 'allreduce' | 'step'; rank: number; world: number; port: number; side: number; batch: number; steps: number; threads: number }
+interface Job {
+  role: 'allreduce' | 'step';
+  rank: number;
+  world: number;
+  port: number;
+  side: number;
+  batch: number;
+  steps: number;
+  threads: number;
+}
 
 function allReduceBandwidth(group: C10dProcessGroup): void {
   for (const mib of [1, 16, 64]) {
     const t = torch.ones([(mib * 1024 * 1024) / 4]);
     const reps = mib === 64 ? 5 : 20;
-    group.allReduce(t);                                          // warm-up: connections, buffers
+    group.allReduce(t); // warm-up: connections, buffers
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) group.allReduce(t);
     const seconds = (performance.now() - t0) / 1000 / reps;
     if (group.rank === 0) {
-      console.log(JSON.stringify({ bench: 'gloo.allreduce', processes: 2, mib, msPerAllReduce: +(seconds * 1000).toFixed(2),
-        algorithmGBps: +((mib * 1024 * 1024) / seconds / 1e9).toFixed(3), load1: +loadavg()[0].toFixed(2) }));
+      console.log(
+        JSON.stringify({
+          bench: 'gloo.allreduce',
+          processes: 2,
+          mib,
+          msPerAllReduce: +(seconds * 1000).toFixed(2),
+          algorithmGBps: +((mib * 1024 * 1024) / seconds / 1e9).toFixed(3),
+          load1: +loadavg()[0].toFixed(2),
+        }),
+      );
     }
     t.dispose();
   }
@@ -43,7 +60,8 @@ function stepTimes(job: Job, group: C10dProcessGroup | null): number[] {
   const B = job.batch / job.world;
   const S = job.side;
   const times: number[] = [];
-  for (let s = 0; s <= job.steps; s++) {                          // step 0 warms up and is not counted
+  for (let s = 0; s <= job.steps; s++) {
+    // step 0 warms up and is not counted
     const t0 = performance.now();
     torch.tidy(() => {
       model.train();
@@ -62,9 +80,8 @@ function stepTimes(job: Job, group: C10dProcessGroup | null): number[] {
 }
 
 async function worker(job: Job): Promise<void> {
-  const group = job.world > 1
-    ? await initProcessGroup({ rank: job.rank, worldSize: job.world, masterAddr: '127.0.0.1', masterPort: job.port, timeoutSeconds: 600 })
-    : null;
+  const group =
+    job.world > 1 ? await initProcessGroup({ rank: job.rank, worldSize: job.world, masterAddr: '127.0.0.1', masterPort: job.port, timeoutSeconds: 600 }) : null;
   if (job.role === 'allreduce') allReduceBandwidth(group!);
   else if (job.rank === 0) console.log(JSON.stringify(stepTimes(job, group)));
   else stepTimes(job, group);
@@ -73,13 +90,22 @@ async function worker(job: Job): Promise<void> {
 
 async function run(job: Omit<Job, 'rank' | 'port'>): Promise<string> {
   const port = await freePort();
-  const outs = await Promise.all(Array.from({ length: job.world }, (_, rank) => new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify({ ...job, rank, port })],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`rank ${rank} exited with ${code}`))));
-  })));
+  const outs = await Promise.all(
+    Array.from(
+      { length: job.world },
+      (_, rank) =>
+        new Promise<string>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify({ ...job, rank, port })], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+          });
+          child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`rank ${rank} exited with ${code}`))));
+        }),
+    ),
+  );
   return outs[0];
 }
 
@@ -95,14 +121,23 @@ if (process.argv[2]?.startsWith('{')) {
   const one: number[] = [];
   const oneSingle: number[] = [];
   const two: number[] = [];
-  for (let round = 0; round < 2; round++) {                       // alternate the three, twice
+  for (let round = 0; round < 2; round++) {
+    // alternate the three, twice
     one.push(...(JSON.parse(await run({ role: 'step', world: 1, side, batch, steps, threads: cores })) as number[]));
     oneSingle.push(...(JSON.parse(await run({ role: 'step', world: 1, side, batch, steps, threads: 1 })) as number[]));
     two.push(...(JSON.parse(await run({ role: 'step', world: 2, side, batch, steps, threads: cores / 2 })) as number[]));
   }
-  console.log(JSON.stringify({ bench: 'ddp.step', side, globalBatch: batch, stepsPerRun: steps,
-    oneProcess: { threads: cores, medianSeconds: +median(one).toFixed(3) },
-    oneProcessOneThread: { threads: 1, medianSeconds: +median(oneSingle).toFixed(3) },
-    twoProcesses: { threadsEach: cores / 2, syncBn: true, medianSeconds: +median(two).toFixed(3) },
-    ratioTwoToOne: +(median(two) / median(one)).toFixed(3), load1: +loadavg()[0].toFixed(2) }));
+  console.log(
+    JSON.stringify({
+      bench: 'ddp.step',
+      side,
+      globalBatch: batch,
+      stepsPerRun: steps,
+      oneProcess: { threads: cores, medianSeconds: +median(one).toFixed(3) },
+      oneProcessOneThread: { threads: 1, medianSeconds: +median(oneSingle).toFixed(3) },
+      twoProcesses: { threadsEach: cores / 2, syncBn: true, medianSeconds: +median(two).toFixed(3) },
+      ratioTwoToOne: +(median(two) / median(one)).toFixed(3),
+      load1: +loadavg()[0].toFixed(2),
+    }),
+  );
 }

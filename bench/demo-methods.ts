@@ -30,7 +30,8 @@ for (const method of METHOD_NAMES) {
   model.train();
   const optimizer = new AdamW(model.parameters(), { lr: 3e-4, weightDecay: 0.01 });
   const times: number[] = [];
-  for (let step = 0; step < steps + 1; step++) {       // the first step (allocations, autotuning) is not timed
+  for (let step = 0; step < steps + 1; step++) {
+    // the first step (allocations, autotuning) is not timed
     const t0 = performance.now();
     torch.tidy(() => {
       const x = torch.randn([n, 3, side, side]);
@@ -50,5 +51,7 @@ for (const method of METHOD_NAMES) {
 if (chosen.length === 0) {
   // the steps every model trains in the full demo: 10 intra epochs and one epoch per leave-one-out run
   const stepsPerModel = 630;
-  console.log(JSON.stringify({ stepsPerModel, baselineSeconds: plan.baselineSeconds, chosen: methodsWithinBudget(stepsPerModel, plan.baselineSeconds, measured) }));
+  console.log(
+    JSON.stringify({ stepsPerModel, baselineSeconds: plan.baselineSeconds, chosen: methodsWithinBudget(stepsPerModel, plan.baselineSeconds, measured) }),
+  );
 }

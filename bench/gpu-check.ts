@@ -23,8 +23,18 @@ import { applyDetfill, detfillInput } from '../src/models/detfill.js';
 import { MSCCNet, msccnetLosses, type MsccnetTargets } from '../src/models/msccnet/index.js';
 import { cudaNative, torch, withPrecision, type Device, type Precision, type Tensor } from '../src/torch/index.js';
 import {
-  LOSS_KEYS, TRAIN_TOLERANCE, ZERO_GRAD_PARAM, absSum, compareOutputs, deltaTolerance, flat, gradTolerance, l2, readEvalExpected,
-  readTrainFixture, rel,
+  LOSS_KEYS,
+  TRAIN_TOLERANCE,
+  ZERO_GRAD_PARAM,
+  absSum,
+  compareOutputs,
+  deltaTolerance,
+  flat,
+  gradTolerance,
+  l2,
+  readEvalExpected,
+  readTrainFixture,
+  rel,
 } from '../test/helpers/msccnet-fixtures.js';
 
 export interface GpuCheckOptions {
@@ -78,12 +88,16 @@ export function parityEval(o: GpuCheckOptions): Line {
     applyDetfill(model, expected.offset_basis);
     model.eval();
     model.to(o.device);
-    const out = torch.noGrad(() => torch.tidy(() => {
-      const x = torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]).to(o.device);
-      let aux: Float32Array = new Float32Array(0);
-      const y = model.forward(x, (name, value) => { if (name === 'mscc.fres_map_output') aux = host(value); });
-      return { img: host(y.imgLogits), mask: host(y.maskLogits), aux };
-    }));
+    const out = torch.noGrad(() =>
+      torch.tidy(() => {
+        const x = torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]).to(o.device);
+        let aux: Float32Array = new Float32Array(0);
+        const y = model.forward(x, (name, value) => {
+          if (name === 'mscc.fres_map_output') aux = host(value);
+        });
+        return { img: host(y.imgLogits), mask: host(y.maskLogits), aux };
+      }),
+    );
     const K = out.img.length / batch;
     const probFake = Array.from({ length: batch }, (_, n) => 1 / (1 + Math.exp(out.img[n * K] - out.img[n * K + 1])));
     const report = {
@@ -92,8 +106,15 @@ export function parityEval(o: GpuCheckOptions): Line {
       mask_logits: compareOutputs(out.mask, flat(expected.mask_logits)),
       aux_map: compareOutputs(out.aux, flat(expected.aux_map)),
     };
-    return { check: 'parity-eval', device: o.device, size, batch, outputs: report, tolerance: 'ratio ≤ 1: |a−b| ≤ 1e-4 + 1e-4·|b|',
-      pass: Object.values(report).every((r) => r.ratio <= 1) };
+    return {
+      check: 'parity-eval',
+      device: o.device,
+      size,
+      batch,
+      outputs: report,
+      tolerance: 'ratio ≤ 1: |a−b| ≤ 1e-4 + 1e-4·|b|',
+      pass: Object.values(report).every((r) => r.ratio <= 1),
+    };
   } finally {
     model.dispose();
   }
@@ -105,7 +126,7 @@ export async function parityTrainStep(o: GpuCheckOptions): Promise<Line> {
   const fixture = readTrainFixture(dir);
   const ref = fixture.float64;
   const { input_size: size, batch } = fixture;
-  const model = new MSCCNet({ inputSize: size, dropout: 0 });     // the fixture disables Dropout2d (p = 0)
+  const model = new MSCCNet({ inputSize: size, dropout: 0 }); // the fixture disables Dropout2d (p = 0)
   const { tensors } = await loadSafetensors(join(dir, 'targets.safetensors'));
   try {
     applyDetfill(model, fixture.offset_basis);
@@ -144,12 +165,22 @@ export async function parityTrainStep(o: GpuCheckOptions): Promise<Line> {
     const after = torch.noGrad(() => msccnetLosses(model.forward(x), targets, { auxLoss: true }));
     const lossAfter = Object.fromEntries(LOSS_KEYS.map((k) => [k, rel(after[k]!.item(), ref.loss_after_step[k])]));
     const gradNormRel = rel(gradNorm, ref.grad_global_l2_norm_all_params);
-    const pass = Object.values(lossStep0).every((e) => e <= TRAIN_TOLERANCE.lossStep0) && gradNormRel <= TRAIN_TOLERANCE.gradNorm
-      && grads.worst <= 1 && deltas.worst <= 1 && Object.values(lossAfter).every((e) => e <= TRAIN_TOLERANCE.lossAfterStep);
+    const pass =
+      Object.values(lossStep0).every((e) => e <= TRAIN_TOLERANCE.lossStep0) &&
+      gradNormRel <= TRAIN_TOLERANCE.gradNorm &&
+      grads.worst <= 1 &&
+      deltas.worst <= 1 &&
+      Object.values(lossAfter).every((e) => e <= TRAIN_TOLERANCE.lossAfterStep);
     return {
-      check: 'parity-train-step', device: o.device, size, batch,
-      lossStep0RelError: lossStep0, gradNormRelError: gradNormRel,
-      gradWorstOverTolerance: grads, stepWorstOverTolerance: deltas, lossAfterStepRelError: lossAfter,
+      check: 'parity-train-step',
+      device: o.device,
+      size,
+      batch,
+      lossStep0RelError: lossStep0,
+      gradNormRelError: gradNormRel,
+      gradWorstOverTolerance: grads,
+      stepWorstOverTolerance: deltas,
+      lossAfterStepRelError: lossAfter,
       tolerance: { ...TRAIN_TOLERANCE, gradsAndStep: 'worst ≤ 1 (per-parameter tolerance of test/models/msccnet-train.test.ts)' },
       pass,
     };
@@ -160,12 +191,20 @@ export async function parityTrainStep(o: GpuCheckOptions): Promise<Line> {
 
 /** bench/pytorch/msccnet.py as a child process: one JSON request per line, one answer per line. */
 class PyTorchReference {
-  private constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly lines: AsyncIterator<string>, readonly ready: Record<string, unknown>) {}
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly lines: AsyncIterator<string>,
+    readonly ready: Record<string, unknown>,
+  ) {}
 
   static async start(o: GpuCheckOptions, precision: Precision, threads: number): Promise<PyTorchReference> {
-    const child = spawn(o.python, [o.pytorchScript, String(o.side), String(o.batch), String(threads), o.device, precision], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(o.python, [o.pytorchScript, String(o.side), String(o.batch), String(threads), o.device, precision], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
+    });
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
@@ -189,7 +228,10 @@ class PyTorchReference {
   }
 }
 
-interface Timing { msPerStep: number; peakBytes: number | null }
+interface Timing {
+  msPerStep: number;
+  peakBytes: number | null;
+}
 
 /** Our training step at one precision, stepped by the caller (so that it interleaves with PyTorch's). */
 function ourTrainer(o: GpuCheckOptions, precision: Precision): { step: () => number; dispose: () => void } {
@@ -197,11 +239,17 @@ function ourTrainer(o: GpuCheckOptions, precision: Precision): { step: () => num
   const model = new MSCCNet({ inputSize: o.side });
   model.train();
   model.to(o.device);
-  const sgd = new SGD(model.parameters(), { lr: 0.009, momentum: 0.9, weightDecay: 5e-4 });    // msccnet.py's
+  const sgd = new SGD(model.parameters(), { lr: 0.009, momentum: 0.9, weightDecay: 5e-4 }); // msccnet.py's
   const x = torch.randn([o.batch, 3, o.side, o.side], { device: o.device });
   const targets: MsccnetTargets = {
     segmentation: torch.zeros([o.batch, o.side, o.side], { dtype: 'int64', device: o.device }),
-    label: torch.tensor(Array.from({ length: o.batch }, (_, i) => (i % 2 === 0 ? 1 : 0)), [o.batch], 'int64').to(o.device),
+    label: torch
+      .tensor(
+        Array.from({ length: o.batch }, (_, i) => (i % 2 === 0 ? 1 : 0)),
+        [o.batch],
+        'int64',
+      )
+      .to(o.device),
   };
   return {
     step: () => {
@@ -247,7 +295,10 @@ export async function trainStep(o: GpuCheckOptions, precision: Precision): Promi
       const r = reference === null ? null : await reference.request({ op: 'step' });
       if (i < o.warmup) continue;
       ours.push(mine);
-      if (r !== null) { theirs.push(r.seconds!); theirPeak = r.peakBytes; }
+      if (r !== null) {
+        theirs.push(r.seconds!);
+        theirPeak = r.peakBytes;
+      }
     }
   } finally {
     trainer?.dispose();
@@ -257,8 +308,12 @@ export async function trainStep(o: GpuCheckOptions, precision: Precision): Promi
   const pytorch: Timing | null = theirs.length === 0 ? null : { msPerStep: 1000 * median(theirs), peakBytes: theirPeak };
   const ratio = pytorch === null ? null : mine.msPerStep / pytorch.msPerStep;
   return {
-    ...line, ours: mine, pytorch, ...(referenceError === null ? {} : { pytorchError: referenceError }),
-    ratio, targets: { ratio: `≤ ${TARGETS.stepRatio}`, peakBytes: '≤ PyTorch\'s' },
+    ...line,
+    ours: mine,
+    pytorch,
+    ...(referenceError === null ? {} : { pytorchError: referenceError }),
+    ratio,
+    targets: { ratio: `≤ ${TARGETS.stepRatio}`, peakBytes: "≤ PyTorch's" },
     pass: {
       ratio: ratio === null ? null : ratio <= TARGETS.stepRatio,
       peakBytes: mine.peakBytes === null || pytorch?.peakBytes == null ? null : mine.peakBytes <= pytorch.peakBytes,
@@ -279,7 +334,12 @@ export async function inference(o: GpuCheckOptions, precision: Precision): Promi
     for (let i = 0; i < runs; i++) {
       synchronize(o.device);
       const t0 = performance.now();
-      torch.noGrad(() => torch.tidy(() => { withPrecision(precision, o.device, () => model.forward(x)); return null; }));
+      torch.noGrad(() =>
+        torch.tidy(() => {
+          withPrecision(precision, o.device, () => model.forward(x));
+          return null;
+        }),
+      );
       synchronize(o.device);
       if (i >= o.warmup) seconds.push((performance.now() - t0) / 1000);
     }
@@ -305,8 +365,14 @@ export async function inference(o: GpuCheckOptions, precision: Precision): Promi
     pytorchError = err instanceof Error ? err.message : String(err);
   }
   return {
-    check: 'inference', device: o.device, precision, side: o.side, batch: o.inferBatch, runs: o.steps,
-    ours: { imagesPerSecond: o.inferBatch / median(seconds) }, pytorch: pytorch === null ? null : { imagesPerSecond: pytorch },
+    check: 'inference',
+    device: o.device,
+    precision,
+    side: o.side,
+    batch: o.inferBatch,
+    runs: o.steps,
+    ours: { imagesPerSecond: o.inferBatch / median(seconds) },
+    pytorch: pytorch === null ? null : { imagesPerSecond: pytorch },
     ...(pytorchError === null ? {} : { pytorchError }),
   };
 }
@@ -315,7 +381,10 @@ export async function inference(o: GpuCheckOptions, precision: Precision): Promi
 export async function runGpuCheck(o: GpuCheckOptions, print: (line: Line) => void): Promise<Line[]> {
   const t0 = performance.now();
   const lines: Line[] = [];
-  const emit = (line: Line): void => { lines.push(line); print(line); };
+  const emit = (line: Line): void => {
+    lines.push(line);
+    print(line);
+  };
   const attempt = async (check: string, fn: () => Line | Promise<Line>, precision?: Precision): Promise<Line | null> => {
     const tag = precision === undefined ? {} : { precision };
     if ((performance.now() - t0) / 1000 > o.budgetSeconds) {
@@ -344,8 +413,14 @@ export async function runGpuCheck(o: GpuCheckOptions, print: (line: Line) => voi
   if (fp32 !== undefined && bf16 !== undefined) {
     const speedup = (a: Timing | null, b: Timing | null): number | null => (a === null || b === null ? null : a.msPerStep / b.msPerStep);
     const ours = speedup(fp32.ours, bf16.ours);
-    emit({ check: 'bf16-speedup', device: o.device, ours, pytorch: speedup(fp32.pytorch, bf16.pytorch), target: `≥ ${TARGETS.bf16Speedup}`,
-      pass: ours === null ? null : ours >= TARGETS.bf16Speedup });
+    emit({
+      check: 'bf16-speedup',
+      device: o.device,
+      ours,
+      pytorch: speedup(fp32.pytorch, bf16.pytorch),
+      target: `≥ ${TARGETS.bf16Speedup}`,
+      pass: ours === null ? null : ours >= TARGETS.bf16Speedup,
+    });
   }
   for (const precision of o.precisions) await attempt('inference', () => inference(o, precision), precision);
   const verdicts = lines.filter((l) => l.check !== 'environment');
@@ -359,7 +434,8 @@ export async function runGpuCheck(o: GpuCheckOptions, print: (line: Line) => voi
     return null;
   };
   emit({
-    check: 'summary', device: o.device,
+    check: 'summary',
+    device: o.device,
     passed: verdicts.filter((l) => passed(l) === true).map(label),
     failed: verdicts.filter((l) => passed(l) === false).map(label),
     errors: verdicts.filter((l) => 'error' in l).map(label),
@@ -385,8 +461,13 @@ export function parseGpuCheckArgs(argv: readonly string[], env: NodeJS.ProcessEn
   });
   const precisions = values.precisions.split(',').filter((p): p is Precision => p === 'fp32' || p === 'bf16' || p === 'fp16');
   return {
-    device: torch.device(values.device), fixtures: values.fixtures, python: values.python, pytorchScript: values['pytorch-script'],
-    precisions, budgetSeconds: Number(values['budget-seconds']), ...(values.tiny ? TINY : FULL),
+    device: torch.device(values.device),
+    fixtures: values.fixtures,
+    python: values.python,
+    pytorchScript: values['pytorch-script'],
+    precisions,
+    budgetSeconds: Number(values['budget-seconds']),
+    ...(values.tiny ? TINY : FULL),
   };
 }
 

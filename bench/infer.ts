@@ -28,9 +28,18 @@ type Engine = 'ort-fp32' | 'ort-int8' | 'ort-int8-dynamic' | 'libtorch';
 const ENGINES: readonly Engine[] = ['libtorch', 'ort-fp32', 'ort-int8', 'ort-int8-dynamic'];
 
 interface Figures {
-  bench: 'infer'; engine: Engine; side: number; batch: number; threads: number; runs: number;
-  secondsPerImage: number; medianBatchSeconds: number; minBatchSeconds: number; gflops: number;
-  peakRssMiB: number; loadAvg1m: number;
+  bench: 'infer';
+  engine: Engine;
+  side: number;
+  batch: number;
+  threads: number;
+  runs: number;
+  secondsPerImage: number;
+  medianBatchSeconds: number;
+  minBatchSeconds: number;
+  gflops: number;
+  peakRssMiB: number;
+  loadAvg1m: number;
 }
 
 /** Input of the timed runs (and, with other phases, of the calibration). */
@@ -39,7 +48,12 @@ const benchInput = (batch: number, side: number, phase = 0) => new Float32Array(
 /** Op counts of onnxruntime's optimised graph (what really runs: QLinearConv, the Q/DQ left over). */
 async function optimizedOps(onnxPath: string, threads: number): Promise<Record<string, number>> {
   const optimized = `${onnxPath}.optimized.onnx`;
-  const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: threads, graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(onnxPath, {
+    intraOpNumThreads: threads,
+    graphOptimizationLevel: 'all',
+    optimizedModelFilePath: optimized,
+    logSeverityLevel: 3,
+  });
   await session.release();
   const counts: Record<string, number> = {};
   for (const n of onnxProto.onnx.ModelProto.decode(await readFile(optimized)).graph?.node ?? []) counts[n.opType ?? ''] = (counts[n.opType ?? ''] ?? 0) + 1;
@@ -60,14 +74,23 @@ async function child(engine: Engine, side: number, batch: number, runs: number, 
     torch.setNumThreads(threads);
     const m = model(side);
     const x = torch.fromTypedArray(input, [batch, 3, side, side]);
-    runOnce = async () => { torch.tidy(() => torch.noGrad(() => m.forward(x))); };
+    runOnce = async () => {
+      torch.tidy(() => torch.noGrad(() => m.forward(x)));
+    };
   } else {
-    const session = await ort.InferenceSession.create(await readFile(onnxPath), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(await readFile(onnxPath), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
     const feeds = { [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, side, side]) };
-    runOnce = async () => { await session.run(feeds); };
+    runOnce = async () => {
+      await session.run(feeds);
+    };
   }
   const seconds: number[] = [];
-  for (let i = 0; i <= runs; i++) {                 // run 0 warms up and is not counted
+  for (let i = 0; i <= runs; i++) {
+    // run 0 warms up and is not counted
     const t0 = performance.now();
     await runOnce();
     if (i > 0) seconds.push((performance.now() - t0) / 1000);
@@ -75,10 +98,18 @@ async function child(engine: Engine, side: number, batch: number, runs: number, 
   seconds.sort((a, b) => a - b);
   const median = seconds[seconds.length >> 1];
   const figures: Figures = {
-    bench: 'infer', engine, side, batch, threads, runs,
-    secondsPerImage: +(median / batch).toFixed(4), medianBatchSeconds: +median.toFixed(3), minBatchSeconds: +seconds[0].toFixed(3),
+    bench: 'infer',
+    engine,
+    side,
+    batch,
+    threads,
+    runs,
+    secondsPerImage: +(median / batch).toFixed(4),
+    medianBatchSeconds: +median.toFixed(3),
+    minBatchSeconds: +seconds[0].toFixed(3),
     gflops: +((2 * GMAC_PER_512_IMAGE * (side / 512) ** 2 * batch) / median).toFixed(1),
-    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), loadAvg1m: +loadavg()[0].toFixed(2),
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    loadAvg1m: +loadavg()[0].toFixed(2),
   };
   console.log(JSON.stringify(figures));
 }
@@ -96,11 +127,24 @@ async function main(): Promise<void> {
     const m = model(side);
     for (const e of ENGINES.filter((x) => x !== 'libtorch' && (engines.includes(x) || x === 'ort-fp32'))) {
       const t0 = performance.now();
-      const { bytes } = e === 'ort-int8'
-        ? await exportMsccnetInt8(m, { batches: [1, 2].map((phase) => ({ data: benchInput(1, side, phase), dims: [1, 3, side, side] })), calibrationHash: 'bench-input', threads })
-        : exportMsccnet(m, { precision: e === 'ort-fp32' ? 'fp32' : 'int8-dynamic' });
+      const { bytes } =
+        e === 'ort-int8'
+          ? await exportMsccnetInt8(m, {
+              batches: [1, 2].map((phase) => ({ data: benchInput(1, side, phase), dims: [1, 3, side, side] })),
+              calibrationHash: 'bench-input',
+              threads,
+            })
+          : exportMsccnet(m, { precision: e === 'ort-fp32' ? 'fp32' : 'int8-dynamic' });
       await writeFile(file(e), bytes);
-      console.log(JSON.stringify({ bench: 'infer.export', engine: e, side, seconds: +((performance.now() - t0) / 1000).toFixed(1), mib: +(bytes.length / 2 ** 20).toFixed(1) }));
+      console.log(
+        JSON.stringify({
+          bench: 'infer.export',
+          engine: e,
+          side,
+          seconds: +((performance.now() - t0) / 1000).toFixed(1),
+          mib: +(bytes.length / 2 ** 20).toFixed(1),
+        }),
+      );
     }
     if (engines.includes('ort-int8')) console.log(JSON.stringify({ bench: 'infer.int8OptimizedGraph', ops: await optimizedOps(file('ort-int8'), threads) }));
     m.dispose();
@@ -108,8 +152,11 @@ async function main(): Promise<void> {
     for (const batch of batches) {
       for (const engine of engines) {
         const onnx = file(engine);
-        const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', engine, String(side), String(batch), String(runs), String(threads), onnx],
-          { encoding: 'utf8', maxBuffer: 1 << 24 });
+        const r = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', engine, String(side), String(batch), String(runs), String(threads), onnx],
+          { encoding: 'utf8', maxBuffer: 1 << 24 },
+        );
         const line = r.stdout.trim().split('\n').at(-1) ?? '';
         if (r.status !== 0 || !line.startsWith('{')) {
           console.log(JSON.stringify({ bench: 'infer', engine, side, batch, error: (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ') }));
@@ -122,12 +169,17 @@ async function main(): Promise<void> {
     for (const batch of batches) {
       const get = (e: Engine) => all.find((f) => f.engine === e && f.batch === batch)?.secondsPerImage;
       const [t, f32, i8] = [get('libtorch'), get('ort-fp32'), get('ort-int8')];
-      console.log(JSON.stringify({
-        bench: 'infer.summary', side, batch,
-        fp32OverLibtorch: t && f32 ? +(f32 / t).toFixed(3) : null, int8OverLibtorch: t && i8 ? +(i8 / t).toFixed(3) : null,
-        int8OverFp32: f32 && i8 ? +(i8 / f32).toFixed(3) : null,
-        targets: { fp32OverLibtorch: 1.0, int8OverLibtorch: 0.5 },
-      }));
+      console.log(
+        JSON.stringify({
+          bench: 'infer.summary',
+          side,
+          batch,
+          fp32OverLibtorch: t && f32 ? +(f32 / t).toFixed(3) : null,
+          int8OverLibtorch: t && i8 ? +(i8 / t).toFixed(3) : null,
+          int8OverFp32: f32 && i8 ? +(i8 / f32).toFixed(3) : null,
+          targets: { fp32OverLibtorch: 1.0, int8OverLibtorch: 0.5 },
+        }),
+      );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -17,35 +17,63 @@ import { join } from 'node:path';
 import { writeZip } from '../test/helpers/zip.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, fallback: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : fallback; };
+const arg = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
 
 /** A protocol-2 pickle of OrderedDict{name: tensor} for float32 tensors of the given shapes. */
 function statePickle(shapes: [string, number[]][]): Buffer {
   const parts: Buffer[] = [];
   const op = (...bytes: number[]) => parts.push(Buffer.from(bytes));
-  const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); parts.push(b); };
-  const text = (s: string) => { const b = Buffer.from(s, 'utf8'); op(0x58); u32(b.length); parts.push(b); };          // BINUNICODE
-  const int = (v: number) => { op(0x4a); const b = Buffer.alloc(4); b.writeInt32LE(v); parts.push(b); };               // BININT
-  const global = (module: string, name: string) => parts.push(Buffer.from(`c${module}\n${name}\n`, 'latin1'));      // GLOBAL
-  const tuple = (items: (() => void)[]) => { op(0x28); items.forEach((f) => f()); op(0x74); };                      // MARK … TUPLE
-  op(0x80, 2);                                                                                                       // PROTO 2
-  global('collections', 'OrderedDict'); op(0x29, 0x52);                                                              // OrderedDict()
+  const u32 = (v: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    parts.push(b);
+  };
+  const text = (s: string) => {
+    const b = Buffer.from(s, 'utf8');
+    op(0x58);
+    u32(b.length);
+    parts.push(b);
+  }; // BINUNICODE
+  const int = (v: number) => {
+    op(0x4a);
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    parts.push(b);
+  }; // BININT
+  const global = (module: string, name: string) => parts.push(Buffer.from(`c${module}\n${name}\n`, 'latin1')); // GLOBAL
+  const tuple = (items: (() => void)[]) => {
+    op(0x28);
+    items.forEach((f) => f());
+    op(0x74);
+  }; // MARK … TUPLE
+  op(0x80, 2); // PROTO 2
+  global('collections', 'OrderedDict');
+  op(0x29, 0x52); // OrderedDict()
   shapes.forEach(([name, shape], key) => {
     const numel = shape.reduce((a, b) => a * b, 1);
     const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
     text(name);
     global('torch._utils', '_rebuild_tensor_v2');
     tuple([
-      () => { tuple([() => text('storage'), () => global('torch', 'FloatStorage'), () => text(String(key)), () => text('cpu'), () => int(numel)]); op(0x51); }, // BINPERSID
+      () => {
+        tuple([() => text('storage'), () => global('torch', 'FloatStorage'), () => text(String(key)), () => text('cpu'), () => int(numel)]);
+        op(0x51);
+      }, // BINPERSID
       () => int(0),
       () => tuple(shape.map((d) => () => int(d))),
       () => tuple(strides.map((d) => () => int(d))),
-      () => op(0x89),                                                                                                // NEWFALSE
-      () => { global('collections', 'OrderedDict'); op(0x29, 0x52); },
+      () => op(0x89), // NEWFALSE
+      () => {
+        global('collections', 'OrderedDict');
+        op(0x29, 0x52);
+      },
     ]);
-    op(0x52, 0x73);                                                                                                  // REDUCE, SETITEM
+    op(0x52, 0x73); // REDUCE, SETITEM
   });
-  op(0x2e);                                                                                                          // STOP
+  op(0x2e); // STOP
   return Buffer.concat(parts);
 }
 
@@ -72,7 +100,7 @@ async function read(file: string): Promise<void> {
   const { statSync } = await import('node:fs');
   const { readPth, flattenPth, PthTensor } = await import('../src/nn/pth/index.js');
   const { torch } = await import('../src/torch/index.js');
-  torch.zeros([1]).dispose();                                                          // load libtorch before the baseline
+  torch.zeros([1]).dispose(); // load libtorch before the baseline
   const size = statSync(file).size;
   global.gc?.();
   const baseline = process.memoryUsage().rss;
@@ -80,19 +108,27 @@ async function read(file: string): Promise<void> {
   const checkpoint = await readPth(file);
   const tensors = [...flattenPth(checkpoint.root).values()].filter((v) => v instanceof PthTensor);
   let checksum = 0;
-  for (const t of tensors) checksum += (t.data() as Float32Array)[1];                  // touch every tensor's view
+  for (const t of tensors) checksum += (t.data() as Float32Array)[1]; // touch every tensor's view
   const readSeconds = (performance.now() - t0) / 1000;
   const readPeak = process.resourceUsage().maxRSS * 1024 - baseline;
   const t1 = performance.now();
   const torchTensors = tensors.map((t) => t.toTensor());
   const toTensorSeconds = (performance.now() - t1) / 1000;
   const peakExtra = process.resourceUsage().maxRSS * 1024 - baseline;
-  console.log(JSON.stringify({
-    bench: 'pth.read', fileMiB: +(size / 2 ** 20).toFixed(1), tensors: tensors.length,
-    readSeconds: +readSeconds.toFixed(3), readPeakExtraMiB: +(readPeak / 2 ** 20).toFixed(1), readPeakExtraPerFileSize: +(readPeak / size).toFixed(2),
-    toTensorSeconds: +toTensorSeconds.toFixed(3), withTensorsPeakExtraMiB: +(peakExtra / 2 ** 20).toFixed(1),
-    targets: { readSeconds: 1, readPeakExtraPerFileSize: 2 }, checksum: +checksum.toFixed(3),
-  }));
+  console.log(
+    JSON.stringify({
+      bench: 'pth.read',
+      fileMiB: +(size / 2 ** 20).toFixed(1),
+      tensors: tensors.length,
+      readSeconds: +readSeconds.toFixed(3),
+      readPeakExtraMiB: +(readPeak / 2 ** 20).toFixed(1),
+      readPeakExtraPerFileSize: +(readPeak / size).toFixed(2),
+      toTensorSeconds: +toTensorSeconds.toFixed(3),
+      withTensorsPeakExtraMiB: +(peakExtra / 2 ** 20).toFixed(1),
+      targets: { readSeconds: 1, readPeakExtraPerFileSize: 2 },
+      checksum: +checksum.toFixed(3),
+    }),
+  );
   torch.dispose(torchTensors);
 }
 

@@ -24,14 +24,21 @@ import { writeSyntheticSet } from '../test/train/synthetic.js';
 
 const [side = 64, trainCount = 64, valCount = 24, epochs = 6, threads = 2] = process.argv.slice(2, 7).map(Number);
 const workDir = process.argv[7];
-const dir = workDir ?? await mkdtemp(join(tmpdir(), 'msccnet-bench-quantize-'));
-const exists = (p: string) => access(p).then(() => true, () => false);
+const dir = workDir ?? (await mkdtemp(join(tmpdir(), 'msccnet-bench-quantize-')));
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 try {
   const set = await writeSyntheticSet(join(dir, 'data'), { side, train: trainCount, val: valCount, seed: 23 });
   const modelConfig = { backboneDepth: 18 as const, inputSize: side, featsChannels: 64 };
   const config = parseTrainConfig({
     data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: side, workers: 1, prefetch: 2 },
-    model: modelConfig, batchSize: 8, epochs, optim: { lr: 0.01 },
+    model: modelConfig,
+    batchSize: 8,
+    epochs,
+    optim: { lr: 0.01 },
     run: { dir: join(dir, 'run'), valEveryEpochs: epochs, logEvery: 1000, threads },
   });
   const weights = join(dir, 'run', 'trained.safetensors');
@@ -39,14 +46,26 @@ try {
     const t0 = performance.now();
     const trained = await train(config);
     await copyFile(join(trained.lastCheckpoint!, 'model.safetensors'), weights);
-    console.log(JSON.stringify({ bench: 'quantize.train', side, trainPairs: trainCount, valPairs: valCount, epochs, steps: trained.step,
-      seconds: +((performance.now() - t0) / 1000).toFixed(1), libtorchValMIoU: trained.validation?.official.mIoU, loadAvg1m: +loadavg()[0].toFixed(2) }));
+    console.log(
+      JSON.stringify({
+        bench: 'quantize.train',
+        side,
+        trainPairs: trainCount,
+        valPairs: valCount,
+        epochs,
+        steps: trained.step,
+        seconds: +((performance.now() - t0) / 1000).toFixed(1),
+        libtorchValMIoU: trained.validation?.official.mIoU,
+        loadAvg1m: +loadavg()[0].toFixed(2),
+      }),
+    );
   }
 
   const { model, weightsHash } = await loadModel({ weights, overrides: modelConfig });
   const metadata = modelMetadata(model, 'msccnet', weightsHash);
   const calibration = await openCalibrationSet(set.manifest, model.preprocessing, { limit: 32 });
-  const int8 = (o: Partial<Int8ExportOptions>) => exportMethodInt8(model, { batches: calibration.batches(), calibrationHash: calibration.hash, metadata, threads, ...o });
+  const int8 = (o: Partial<Int8ExportOptions>) =>
+    exportMethodInt8(model, { batches: calibration.batches(), calibrationHash: calibration.hash, metadata, threads, ...o });
   const exports: [string, Uint8Array][] = [
     ['fp32', exportMethod(model, { metadata }).bytes],
     ['int8-minmax', (await int8({})).bytes],
@@ -69,7 +88,9 @@ try {
       const out = await session.run({ [MSCCNET_IO.input]: new ort.Tensor('float32', it.image, [1, 3, side, side]) });
       const mask = out[MSCCNET_IO.maskLogits];
       evaluator.add({
-        id: it.sample.id, label: it.sample.label, imageLogits: out[MSCCNET_IO.imageLogits].data as Float32Array,
+        id: it.sample.id,
+        label: it.sample.label,
+        imageLogits: out[MSCCNET_IO.imageLogits].data as Float32Array,
         maskLogits: { data: mask.data as Float32Array, shape: [Number(mask.dims[1]), Number(mask.dims[2]), Number(mask.dims[3])] },
         gtRaw: { data: it.gt, shape: [it.height, it.width] },
       });
@@ -77,10 +98,20 @@ try {
     await session.release();
     const official = evaluator.result().official;
     if (name === 'fp32') fp32MIoU = official.mIoU;
-    console.log(JSON.stringify({
-      bench: 'quantize.accuracy', model: name, images: items.length, mIoU: +official.mIoU.toFixed(5), F1: +official.F1.toFixed(5), ACC: +official.ACC.toFixed(4),
-      AUC: +official.AUC.toFixed(4), mIoUPointsBelowFp32: +((fp32MIoU - official.mIoU) * 100).toFixed(3), targetPoints: 0.5, mib: +(bytes.length / 2 ** 20).toFixed(2),
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'quantize.accuracy',
+        model: name,
+        images: items.length,
+        mIoU: +official.mIoU.toFixed(5),
+        F1: +official.F1.toFixed(5),
+        ACC: +official.ACC.toFixed(4),
+        AUC: +official.AUC.toFixed(4),
+        mIoUPointsBelowFp32: +((fp32MIoU - official.mIoU) * 100).toFixed(3),
+        targetPoints: 0.5,
+        mib: +(bytes.length / 2 ** 20).toFixed(2),
+      }),
+    );
   }
 } finally {
   if (workDir === undefined) await rm(dir, { recursive: true, force: true });

@@ -38,7 +38,9 @@ const url = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
 const face = await readFile(join(fixtureDir('annotation-pairs'), 'p01_astronaut_sbi_real.png'));
 
 let peak = process.memoryUsage().rss;
-const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 10);
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().rss);
+}, 10);
 
 function form(file: Buffer): { payload: Buffer; type: string } {
   const boundary = `----bench${Math.random().toString(16).slice(2)}`;
@@ -60,11 +62,20 @@ function validClient(localAddress: string): Promise<{ status: number; ms: number
   const body = form(face);
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const req = request({ host: url.hostname, port: url.port, path: '/api/detect?face=false', method: 'POST', localAddress,
-      headers: { 'content-type': body.type, 'content-length': body.payload.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: '/api/detect?face=false',
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': body.type, 'content-length': body.payload.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
+      },
+    );
     req.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }));
     req.end(body.payload);
   });
@@ -81,12 +92,26 @@ for (const s of slow) s.destroy();
 await app.close();
 await engine.release();
 
-const ok = results.filter((r) => r.status === 200).map((r) => r.ms).sort((a, b) => a - b);
+const ok = results
+  .filter((r) => r.status === 200)
+  .map((r) => r.ms)
+  .sort((a, b) => a - b);
 const quantile = (q: number): number | null => (ok.length === 0 ? null : Math.round(ok[Math.min(ok.length - 1, Math.floor(q * ok.length))]));
-console.log(JSON.stringify({
-  bench: 'serve', valid, slow: slowCount, slowStillOpen, side, concurrency, queue,
-  status200: ok.length, status503: results.filter((r) => r.status === 503).length,
-  other: results.filter((r) => r.status !== 200 && r.status !== 503).map((r) => r.status),
-  p50ms: quantile(0.5), p95ms: quantile(0.95), seconds: Number(seconds.toFixed(2)),
-  peakRssMiB: Math.round(peak / 2 ** 20),
-}));
+console.log(
+  JSON.stringify({
+    bench: 'serve',
+    valid,
+    slow: slowCount,
+    slowStillOpen,
+    side,
+    concurrency,
+    queue,
+    status200: ok.length,
+    status503: results.filter((r) => r.status === 503).length,
+    other: results.filter((r) => r.status !== 200 && r.status !== 503).map((r) => r.status),
+    p50ms: quantile(0.5),
+    p95ms: quantile(0.95),
+    seconds: Number(seconds.toFixed(2)),
+    peakRssMiB: Math.round(peak / 2 ** 20),
+  }),
+);

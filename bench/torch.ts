@@ -25,7 +25,10 @@ import { DilatedResNet50 } from './resnet.js';
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    side: { type: 'string' }, batch: { type: 'string' }, runs: { type: 'string' }, threads: { type: 'string' },
+    side: { type: 'string' },
+    batch: { type: 'string' },
+    runs: { type: 'string' },
+    threads: { type: 'string' },
     'no-pytorch': { type: 'boolean', default: false },
   },
 });
@@ -59,12 +62,13 @@ for line in sys.stdin:
 `;
 
 /** A PyTorch child that runs one step per request, or null when python3 has no torch. */
-async function startPytorch(): Promise<((/* one step */) => Promise<{ seconds: number; maxRssKiB: number }>) & { stop(): void } | null> {
+async function startPytorch(): Promise<(((/* one step */) => Promise<{ seconds: number; maxRssKiB: number }>) & { stop(): void }) | null> {
   const candidates = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p);
-  const python = args['no-pytorch'] ? undefined
-    : candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  const python = args['no-pytorch'] ? undefined : candidates.find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
   if (python === undefined) return null;
-  const child = spawn(python, ['-c', PYTHON, String(side), String(batch), String(threads), join(dirname(fileURLToPath(import.meta.url)), 'pytorch')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(python, ['-c', PYTHON, String(side), String(batch), String(threads), join(dirname(fileURLToPath(import.meta.url)), 'pytorch')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const first = await lines.next();
   if (first.value !== 'ready') throw new Error(`PyTorch child did not start: ${String(first.value)}`);
@@ -100,23 +104,37 @@ const ours: number[] = [];
 const theirs: number[] = [];
 let pytorchRssKiB = 0;
 const loadBefore = loadavg();
-for (let i = 0; i <= runs; i++) {                     // step 0 warms up both and is not counted
+for (let i = 0; i <= runs; i++) {
+  // step 0 warms up both and is not counted
   const a = ourStep();
   const b = pytorch ? await pytorch() : null;
   if (i === 0) continue;
   ours.push(a);
-  if (b) { theirs.push(b.seconds); pytorchRssKiB = b.maxRssKiB; }
+  if (b) {
+    theirs.push(b.seconds);
+    pytorchRssKiB = b.maxRssKiB;
+  }
 }
 pytorch?.stop();
 const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
 const round = (v: number) => Math.round(v * 1000) / 1000;
 const oursS = median(ours);
 const theirsS = theirs.length ? median(theirs) : null;
-console.log(JSON.stringify({
-  bench: 'torch.dilatedResNet50os8.trainStep', side, batch, runs, threads,
-  oursSeconds: round(oursS), pytorchSeconds: theirsS === null ? null : round(theirsS),
-  ratio: theirsS === null ? null : round(oursS / theirsS),
-  oursAllSeconds: ours.map(round), pytorchAllSeconds: theirs.map(round),
-  oursMaxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), pytorchMaxRssMiB: pytorch ? Math.round(pytorchRssKiB / 1024) : null,
-  loadavg1mBeforeAfter: [round(loadBefore[0]), round(loadavg()[0])], parameters: model.numParameters(),
-}));
+console.log(
+  JSON.stringify({
+    bench: 'torch.dilatedResNet50os8.trainStep',
+    side,
+    batch,
+    runs,
+    threads,
+    oursSeconds: round(oursS),
+    pytorchSeconds: theirsS === null ? null : round(theirsS),
+    ratio: theirsS === null ? null : round(oursS / theirsS),
+    oursAllSeconds: ours.map(round),
+    pytorchAllSeconds: theirs.map(round),
+    oursMaxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    pytorchMaxRssMiB: pytorch ? Math.round(pytorchRssKiB / 1024) : null,
+    loadavg1mBeforeAfter: [round(loadBefore[0]), round(loadavg()[0])],
+    parameters: model.numParameters(),
+  }),
+);

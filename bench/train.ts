@@ -36,7 +36,8 @@ torch.setNumThreads(threads);
 type Reply = Record<string, unknown>;
 /** The PyTorch MSCCNet child: one JSON request per line, one JSON reply per line; null without torch. */
 async function startPytorch(): Promise<{ ask(req: object): Promise<Reply>; stop(): void; parameters: number } | null> {
-  const python = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)
+  const python = [process.env.PYTHON, 'python3', '/usr/bin/python3']
+    .filter((p): p is string => !!p)
     .find((p) => spawnSync(p, ['-c', 'import torch, numpy'], { stdio: 'ignore' }).status === 0);
   if (python === undefined) return null;
   const script = join(dirname(fileURLToPath(import.meta.url)), 'pytorch', 'msccnet.py');
@@ -49,7 +50,10 @@ async function startPytorch(): Promise<{ ask(req: object): Promise<Reply>; stop(
   };
   const ready = await next();
   return {
-    ask: (req) => { child.stdin.write(`${JSON.stringify(req)}\n`); return next(); },
+    ask: (req) => {
+      child.stdin.write(`${JSON.stringify(req)}\n`);
+      return next();
+    },
     stop: () => child.stdin.end(),
     parameters: Number(ready.parameters),
   };
@@ -69,12 +73,23 @@ const loadBefore = loadavg();
     await saveSafetensors(weights, model.stateDict());
     await saveSafetensors(input, { x });
     model.eval();
-    const ours = torch.tidy(() => { const o = model.forward(x); return [o.imgLogits.toArray(), o.maskLogits.toArray()]; });
+    const ours = torch.tidy(() => {
+      const o = model.forward(x);
+      return [o.imgLogits.toArray(), o.maskLogits.toArray()];
+    });
     model.train();
     const theirs = await pytorch.ask({ op: 'parity', weights, input });
     const maxRel = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]))) / Math.max(...b.map(Math.abs));
-    console.log(JSON.stringify({ bench: 'train.pytorchParity', side, parametersOurs: model.numParameters(), parametersPytorch: pytorch.parameters,
-      imageLogitsMaxRelError: maxRel(ours[0], theirs.image_logits as number[]), maskLogitsMaxRelError: maxRel(ours[1], theirs.mask_logits as number[]) }));
+    console.log(
+      JSON.stringify({
+        bench: 'train.pytorchParity',
+        side,
+        parametersOurs: model.numParameters(),
+        parametersPytorch: pytorch.parameters,
+        imageLogitsMaxRelError: maxRel(ours[0], theirs.image_logits as number[]),
+        maskLogitsMaxRelError: maxRel(ours[1], theirs.mask_logits as number[]),
+      }),
+    );
   }
   const opt = new SGD(model.parameters(), { lr: 0.009, momentum: 0.9, weightDecay: 5e-4 });
   const x = torch.keep(torch.randn([2, 3, side, side]));
@@ -83,7 +98,8 @@ const loadBefore = loadavg();
   const ours: number[] = [];
   const theirs: number[] = [];
   let pytorchRssKiB = 0;
-  for (let i = 0; i <= steps; i++) {                                           // step 0 warms up both
+  for (let i = 0; i <= steps; i++) {
+    // step 0 warms up both
     const t0 = performance.now();
     torch.tidy(() => {
       opt.zeroGrad();
@@ -95,15 +111,32 @@ const loadBefore = loadavg();
     const b = pytorch ? await pytorch.ask({ op: 'step' }) : null;
     if (i === 0) continue;
     ours.push(a);
-    if (b) { theirs.push(Number(b.seconds)); pytorchRssKiB = Number(b.maxRssKiB); }
+    if (b) {
+      theirs.push(Number(b.seconds));
+      pytorchRssKiB = Number(b.maxRssKiB);
+    }
   }
   pytorch?.stop();
   const pytorchSeconds = theirs.length ? median(theirs) : null;
-  console.log(JSON.stringify({ bench: 'train.bareStep', side, batch: 2, threads, steps, secondsPerStep: round(median(ours)), imagesPerSecond: round(2 / median(ours)),
-    pytorchSecondsPerStep: pytorchSeconds === null ? null : round(pytorchSeconds), ratioToPytorch: pytorchSeconds === null ? null : round(median(ours) / pytorchSeconds),
-    oursAllSeconds: ours.map(round), pytorchAllSeconds: theirs.map(round), referenceSecondsOtherCpu: REFERENCE_SECONDS,
-    maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), pytorchMaxRssMiB: pytorch ? Math.round(pytorchRssKiB / 1024) : null,
-    loadavg1mBeforeAfter: [round(loadBefore[0]), round(loadavg()[0])] }));
+  console.log(
+    JSON.stringify({
+      bench: 'train.bareStep',
+      side,
+      batch: 2,
+      threads,
+      steps,
+      secondsPerStep: round(median(ours)),
+      imagesPerSecond: round(2 / median(ours)),
+      pytorchSecondsPerStep: pytorchSeconds === null ? null : round(pytorchSeconds),
+      ratioToPytorch: pytorchSeconds === null ? null : round(median(ours) / pytorchSeconds),
+      oursAllSeconds: ours.map(round),
+      pytorchAllSeconds: theirs.map(round),
+      referenceSecondsOtherCpu: REFERENCE_SECONDS,
+      maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      pytorchMaxRssMiB: pytorch ? Math.round(pytorchRssKiB / 1024) : null,
+      loadavg1mBeforeAfter: [round(loadBefore[0]), round(loadavg()[0])],
+    }),
+  );
   model.dispose();
 }
 
@@ -111,21 +144,47 @@ const loadBefore = loadavg();
 {
   const set = await writeSyntheticSet(join(dir, 'data'), { side: Math.round(side * 0.6), train: steps + 2, val: 1, seed: 1 });
   const config = parseTrainConfig({
-    data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], cropSize: side, scaleBase: Math.round(side * 520 / 512), workers: 1, prefetch: 2 },
-    model: { inputSize: side }, batchSize: 2, epochs: 1,
+    data: {
+      manifest: set.manifest,
+      compression: 'c23',
+      methods: ['Deepfakes'],
+      cropSize: side,
+      scaleBase: Math.round((side * 520) / 512),
+      workers: 1,
+      prefetch: 2,
+    },
+    model: { inputSize: side },
+    batchSize: 2,
+    epochs: 1,
     run: { dir: join(dir, 'run'), maxSteps: steps + 1, threads, logEvery: 1, valEveryEpochs: 100, checkpointEveryEpochs: 100 },
   });
   const times: number[] = [];
   const t0 = performance.now();
   let last = 0;
-  await train(config, { onEvent: (e) => {                 // wall time between steps: data waits included
-    if (e.kind !== 'step') return;
-    const now = performance.now();
-    if (e.step > 1) times.push((now - last) / 1000);
-    last = now;
-  } });
-  console.log(JSON.stringify({ bench: 'train.loop', side, batch: 2, threads, steps: times.length, secondsPerStep: round(median(times)), imagesPerSecond: round(2 / median(times)),
-    allSeconds: times.map(round), wallSeconds: round((performance.now() - t0) / 1000), maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    loadavg1m: round(loadavg()[0]), note: 'wall time between consecutive steps (loader waits included), step 1 warms up' }));
+  await train(config, {
+    onEvent: (e) => {
+      // wall time between steps: data waits included
+      if (e.kind !== 'step') return;
+      const now = performance.now();
+      if (e.step > 1) times.push((now - last) / 1000);
+      last = now;
+    },
+  });
+  console.log(
+    JSON.stringify({
+      bench: 'train.loop',
+      side,
+      batch: 2,
+      threads,
+      steps: times.length,
+      secondsPerStep: round(median(times)),
+      imagesPerSecond: round(2 / median(times)),
+      allSeconds: times.map(round),
+      wallSeconds: round((performance.now() - t0) / 1000),
+      maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      loadavg1m: round(loadavg()[0]),
+      note: 'wall time between consecutive steps (loader waits included), step 1 warms up',
+    }),
+  );
 }
 await rm(dir, { recursive: true, force: true });

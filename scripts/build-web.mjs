@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const page = join(root, 'src/web/page');
 const out = join(root, 'web-dist');
-const pkgDir = (name) => join(root, 'node_modules', name);   // npm's flat layout; onnxruntime-web exports no package.json
+const pkgDir = (name) => join(root, 'node_modules', name); // npm's flat layout; onnxruntime-web exports no package.json
 
 await rm(out, { recursive: true, force: true });
 await mkdir(join(out, 'vendor/ort'), { recursive: true });

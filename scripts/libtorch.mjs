@@ -38,20 +38,32 @@ function headerVersion(includeDir) {
 
 /** What the Python interpreter's torch says about itself (one import of torch). */
 function askPython(python) {
-  const code = 'import json, os, torch; print(json.dumps({"root": os.path.dirname(torch.__file__), "version": torch.__version__, '
-    + '"cxx11Abi": int(torch._C._GLIBCXX_USE_CXX11_ABI), "cuda": torch.version.cuda}))';
+  const code =
+    'import json, os, torch; print(json.dumps({"root": os.path.dirname(torch.__file__), "version": torch.__version__, ' +
+    '"cxx11Abi": int(torch._C._GLIBCXX_USE_CXX11_ABI), "cuda": torch.version.cuda}))';
   try {
-    return JSON.parse(execFileSync(python, ['-c', code], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop());
+    return JSON.parse(
+      execFileSync(python, ['-c', code], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .trim()
+        .split('\n')
+        .pop(),
+    );
   } catch (err) {
-    throw new LibtorchError(`LIBTORCH=python: \`${python} -c "import torch"\` failed: ${String(err.stderr ?? err.message).trim().split('\n').pop()}`,
-      'install PyTorch for that interpreter, set PYTHON=/path/to/python3 (e.g. a venv\'s), or set LIBTORCH=/path/to/site-packages/torch');
+    throw new LibtorchError(
+      `LIBTORCH=python: \`${python} -c "import torch"\` failed: ${String(err.stderr ?? err.message)
+        .trim()
+        .split('\n')
+        .pop()}`,
+      "install PyTorch for that interpreter, set PYTHON=/path/to/python3 (e.g. a venv's), or set LIBTORCH=/path/to/site-packages/torch",
+    );
   }
 }
 
 /** The C++ ABI of a libtorch without Python: libc10's std::string symbols are __cxx11:: ones under the new ABI. */
 function abiFromLibrary(lib) {
   const file = join(lib, 'libc10.so');
-  if (!existsSync(file)) throw new LibtorchError(`${file} does not exist`, 'LIBTORCH must be a folder with include/ and lib/ (site-packages/torch or an unpacked libtorch)');
+  if (!existsSync(file))
+    throw new LibtorchError(`${file} does not exist`, 'LIBTORCH must be a folder with include/ and lib/ (site-packages/torch or an unpacked libtorch)');
   return readFileSync(file).includes('St7__cxx11') ? 1 : 0;
 }
 
@@ -66,13 +78,20 @@ export function resolveLibtorch(env = process.env) {
   const spec = env.LIBTORCH ?? '';
   if (spec === '') {
     const version = headerVersion(SYSTEM_INCLUDE);
-    if (version === null) throw new LibtorchError('no libtorch headers in /usr/include', 'install Debian\'s libtorch-dev (scripts/setup does), or set LIBTORCH=python');
+    if (version === null)
+      throw new LibtorchError('no libtorch headers in /usr/include', "install Debian's libtorch-dev (scripts/setup does), or set LIBTORCH=python");
     return finish(env, { source: 'system', root: null, include: SYSTEM_INCLUDE, lib: null, version, cxx11Abi: 1, cudaVersion: null });
   }
-  let root; let version = null; let cxx11Abi; let cudaVersion = null;
+  let root;
+  let version = null;
+  let cxx11Abi;
+  let cudaVersion = null;
   if (spec === 'python') {
     const py = askPython(env.PYTHON || 'python3');
-    root = py.root; version = py.version; cxx11Abi = py.cxx11Abi; cudaVersion = py.cuda;
+    root = py.root;
+    version = py.version;
+    cxx11Abi = py.cxx11Abi;
+    cudaVersion = py.cuda;
   } else {
     root = resolve(spec);
     cxx11Abi = abiFromLibrary(join(root, 'lib'));
@@ -81,10 +100,23 @@ export function resolveLibtorch(env = process.env) {
   // Debian's python3-torch links include/ to /usr/include (libtorch-dev): a missing target shows here
   const headers = headerVersion(include);
   if (headers === null) {
-    throw new LibtorchError(`${include} has no torch/csrc/api/include/torch/version.h`,
-      spec === 'python' ? 'this PyTorch ships no C++ headers; on Debian install libtorch-dev, else point LIBTORCH at a libtorch folder' : 'LIBTORCH must hold include/ and lib/');
+    throw new LibtorchError(
+      `${include} has no torch/csrc/api/include/torch/version.h`,
+      spec === 'python'
+        ? 'this PyTorch ships no C++ headers; on Debian install libtorch-dev, else point LIBTORCH at a libtorch folder'
+        : 'LIBTORCH must hold include/ and lib/',
+    );
   }
-  return finish(env, { source: spec === 'python' ? 'python' : 'path', root, include, lib: join(root, 'lib'), version: version ?? headers, headerVersion: headers, cxx11Abi, cudaVersion });
+  return finish(env, {
+    source: spec === 'python' ? 'python' : 'path',
+    root,
+    include,
+    lib: join(root, 'lib'),
+    version: version ?? headers,
+    headerVersion: headers,
+    cxx11Abi,
+    cudaVersion,
+  });
 }
 
 function finish(env, t) {
@@ -93,8 +125,12 @@ function finish(env, t) {
   // CUDA runtime and NCCL headers: the CUDA toolkit, or PyTorch's pip dependencies beside it (site-packages/nvidia/…)
   const sitePackages = t.root === null ? null : dirname(t.root);
   const cudaHome = env.CUDA_HOME || env.CUDA_PATH || '/usr/local/cuda';
-  const cudaInclude = cuda ? firstWith([join(cudaHome, 'include'), sitePackages && join(sitePackages, 'nvidia', 'cuda_runtime', 'include'), SYSTEM_INCLUDE], 'cuda_runtime_api.h') : null;
-  const ncclInclude = cudaInclude ? firstWith([sitePackages && join(sitePackages, 'nvidia', 'nccl', 'include'), join(cudaHome, 'include'), SYSTEM_INCLUDE], 'nccl.h') : null;
+  const cudaInclude = cuda
+    ? firstWith([join(cudaHome, 'include'), sitePackages && join(sitePackages, 'nvidia', 'cuda_runtime', 'include'), SYSTEM_INCLUDE], 'cuda_runtime_api.h')
+    : null;
+  const ncclInclude = cudaInclude
+    ? firstWith([sitePackages && join(sitePackages, 'nvidia', 'nccl', 'include'), join(cudaHome, 'include'), SYSTEM_INCLUDE], 'nccl.h')
+    : null;
   // Gloo's headers: shipped in the libtorch's include/, or Debian's libgloo-dev when the torch headers are Debian's too
   const debianHeaders = realpathSync(join(t.include, 'torch')).startsWith(`${SYSTEM_INCLUDE}/`);
   const gloo = existsSync(join(t.include, 'gloo', 'algorithm.h')) || (debianHeaders && existsSync(join(SYSTEM_INCLUDE, 'gloo', 'algorithm.h')));
@@ -105,16 +141,28 @@ function finish(env, t) {
   if (cudaInclude !== null) defines.push('MSCCNET_CUDA', 'USE_CUDA');
   if (ncclInclude !== null) defines.push('USE_C10D_NCCL');
   // --no-as-needed: libtorch_cuda registers the CUDA kernels when loaded; nothing references it by symbol
-  const libraries = lib === null
-    ? ['-ltorch', '-ltorch_cpu', '-lc10']
-    : [`-L${lib}`, `-Wl,-rpath,${lib}`, '-Wl,--no-as-needed', '-ltorch', '-ltorch_cpu', '-lc10', ...(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : []), '-Wl,--as-needed'];
+  const libraries =
+    lib === null
+      ? ['-ltorch', '-ltorch_cpu', '-lc10']
+      : [
+          `-L${lib}`,
+          `-Wl,-rpath,${lib}`,
+          '-Wl,--no-as-needed',
+          '-ltorch',
+          '-ltorch_cpu',
+          '-lc10',
+          ...(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : []),
+          '-Wl,--as-needed',
+        ];
   return { ...t, cuda, cudaInclude, ncclInclude, gloo, includeDirs, defines, libraries };
 }
 
 /** The one line `npm run build:native` prints. */
 export function summary(t) {
   const where = t.source === 'system' ? 'Debian libtorch-dev' : t.root;
-  const device = t.cuda ? `CUDA${t.cudaVersion ? ` ${t.cudaVersion}` : ''}${t.cudaInclude === null ? ' (no CUDA headers: no NCCL, no memory stats)' : t.ncclInclude === null ? ' (no nccl.h: Gloo only)' : ' + NCCL'}` : 'CPU';
+  const device = t.cuda
+    ? `CUDA${t.cudaVersion ? ` ${t.cudaVersion}` : ''}${t.cudaInclude === null ? ' (no CUDA headers: no NCCL, no memory stats)' : t.ncclInclude === null ? ' (no nccl.h: Gloo only)' : ' + NCCL'}`
+    : 'CPU';
   return `libtorch ${t.version} (${where}), ${device}${t.gloo ? '' : ' (no Gloo headers: no CPU process groups)'}, C++11 ABI ${t.cxx11Abi}`;
 }
 
@@ -122,11 +170,21 @@ function main(argv) {
   const [command = 'summary', ...rest] = argv;
   const t = resolveLibtorch();
   switch (command) {
-    case 'summary': console.log(summary(t)); return 0;
-    case 'json': console.log(JSON.stringify(t, null, 2)); return 0;
-    case 'include_dirs': console.log(t.includeDirs.join('\n')); return 0;
-    case 'defines': console.log(t.defines.join('\n')); return 0;
-    case 'libraries': console.log(t.libraries.join('\n')); return 0;
+    case 'summary':
+      console.log(summary(t));
+      return 0;
+    case 'json':
+      console.log(JSON.stringify(t, null, 2));
+      return 0;
+    case 'include_dirs':
+      console.log(t.includeDirs.join('\n'));
+      return 0;
+    case 'defines':
+      console.log(t.defines.join('\n'));
+      return 0;
+    case 'libraries':
+      console.log(t.libraries.join('\n'));
+      return 0;
     case 'build': {
       const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'native');
       const r = spawnSync('node-gyp', ['rebuild', '--jobs=max', '--directory', nativeDir, ...rest], { encoding: 'utf8', maxBuffer: 64 << 20 });

@@ -9,20 +9,54 @@ export { createWebEngine, type WebDevice, type WebEngineOptions } from './infer/
 export { metadataPreprocessing, onnxModelInfo, type OnnxModelInfo } from './infer/metadata.js';
 export { MSCCNET_IO } from './onnx/io.js';
 export {
-  analyze, fakeProbability, preprocessInto, preprocessSpecOf, renderOverlay, JET, NORMALIZE, NonFiniteOutputError,
-  type Analysis, type AnalyzeOptions, type Box, type EngineOutput, type InferenceEngine, type PreprocessSpec, type Region, type RegionResult, type RgbImage,
+  analyze,
+  fakeProbability,
+  preprocessInto,
+  preprocessSpecOf,
+  renderOverlay,
+  JET,
+  NORMALIZE,
+  NonFiniteOutputError,
+  type Analysis,
+  type AnalyzeOptions,
+  type Box,
+  type EngineOutput,
+  type InferenceEngine,
+  type PreprocessSpec,
+  type Region,
+  type RegionResult,
+  type RgbImage,
 } from './infer/pipeline.js';
 export { officialPreprocess } from './image/preprocess.js';
 export { faceRegions, type DetectedFace } from './infer/regions.js';
 export { heatmapRgba } from './web/heatmap.js';
 export { errorJson, imageAnalysisJson, regionsJson } from './infer/json.js';
 export {
-  DetectResultJson, ImageResultJson, VideoResultJson, FailedResultJson, RegionJson, FrameJson, ImageAnalysisJson, ErrorJson,
-  type DetectResult, type ImageResult, type VideoResult, type ImageAnalysis, type ErrorResult,
+  DetectResultJson,
+  ImageResultJson,
+  VideoResultJson,
+  FailedResultJson,
+  RegionJson,
+  FrameJson,
+  ImageAnalysisJson,
+  ErrorJson,
+  type DetectResult,
+  type ImageResult,
+  type VideoResult,
+  type ImageAnalysis,
+  type ErrorResult,
 } from './infer/schema.js';
 export {
-  DetectQueryJson, DetectResponseJson, ErrorResponseJson, InfoResponseJson, ServerLimitsJson,
-  type DetectQuery, type DetectResponse, type ErrorResponse, type InfoResponse, type ServerLimits,
+  DetectQueryJson,
+  DetectResponseJson,
+  ErrorResponseJson,
+  InfoResponseJson,
+  ServerLimitsJson,
+  type DetectQuery,
+  type DetectResponse,
+  type ErrorResponse,
+  type InfoResponse,
+  type ServerLimits,
 } from './web/api.js';
 export { MsccnetError, ArgumentError, problemLine } from './errors.js';
 export { OnnxModelError } from './onnx/errors.js';

@@ -26,20 +26,31 @@ export class MsccnetError extends Error {
  */
 export function problemLine(err: unknown): string {
   const text = err instanceof MsccnetError ? err.problem : err instanceof Error ? err.message : String(err);
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '')
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
     .reduce((line, part) => (line === '' ? part : `${line}${line.endsWith(':') ? ' ' : '; '}${part}`), '');
 }
 
 /** A bad value for a named parameter: what was expected, what arrived. */
 export class ArgumentError extends MsccnetError {
-  constructor(readonly parameter: string, expected: string, got: unknown, hint = `pass ${expected}`) {
+  constructor(
+    readonly parameter: string,
+    expected: string,
+    got: unknown,
+    hint = `pass ${expected}`,
+  ) {
     super('MSCCNET_ARGUMENT', `${parameter}: expected ${expected}, got ${describe(got)}`, hint);
   }
 }
 
 /** A configuration that fails validation; one `path: message` line per problem. */
 export class ConfigError extends MsccnetError {
-  constructor(readonly problems: readonly string[], hint = 'fix the fields named above') {
+  constructor(
+    readonly problems: readonly string[],
+    hint = 'fix the fields named above',
+  ) {
     super('MSCCNET_CONFIG', `invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`, hint);
   }
 }
@@ -74,7 +85,12 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, hint: 
 
 /** An input file that is missing, unreadable or not what it should be. */
 export class InputFileError extends MsccnetError {
-  constructor(readonly path: string, problem: string, hint: string, options?: ErrorOptions) {
+  constructor(
+    readonly path: string,
+    problem: string,
+    hint: string,
+    options?: ErrorOptions,
+  ) {
     super('MSCCNET_INPUT_FILE', `${path}: ${problem}`, hint, options);
   }
 }
@@ -94,7 +110,12 @@ export function describe(value: unknown): string {
  * connection), worded for a person: the path or address, what happened, what to do.
  */
 export class IoError extends MsccnetError {
-  constructor(readonly path: string, problem: string, hint: string, options?: ErrorOptions) {
+  constructor(
+    readonly path: string,
+    problem: string,
+    hint: string,
+    options?: ErrorOptions,
+  ) {
     super('MSCCNET_IO', `${path}: ${problem}`, hint, options);
   }
 }
@@ -111,7 +132,7 @@ const ERRNO: Record<string, readonly [problem: string, hint: string]> = {
   EISDIR: ['is a folder, not a file', 'pass a file'],
   EMFILE: ['too many open files', 'raise the limit (ulimit -n) or use fewer workers'],
   EADDRINUSE: ['already in use', 'pick another --port, or stop the program that holds it'],
-  EADDRNOTAVAIL: ['is not an address of this machine', 'pass --host 127.0.0.1, 0.0.0.0 or one of this machine\'s addresses'],
+  EADDRNOTAVAIL: ['is not an address of this machine', "pass --host 127.0.0.1, 0.0.0.0 or one of this machine's addresses"],
   ENOTFOUND: ['host name not found', 'check the host name'],
   EAI_AGAIN: ['host name cannot be resolved now', 'check the host name and the network'],
   ECONNREFUSED: ['connection refused', 'check that the server runs and the URL is right'],
@@ -128,7 +149,9 @@ export function ioErrorOf(err: unknown, where?: string): IoError | null {
     const sys = e as Error & { code?: unknown; syscall?: string; path?: string; address?: string; port?: number; hostname?: string };
     if (typeof sys.code !== 'string' || sys.syscall === undefined) continue;
     const known = ERRNO[sys.code];
-    const place = sys.path ?? (sys.port !== undefined ? `port ${sys.port}${sys.address ? ` on ${sys.address}` : ''}` : sys.hostname ?? sys.address ?? where ?? sys.syscall);
+    const place =
+      sys.path ??
+      (sys.port !== undefined ? `port ${sys.port}${sys.address ? ` on ${sys.address}` : ''}` : (sys.hostname ?? sys.address ?? where ?? sys.syscall));
     const [problem, hint] = known ?? [sys.message.replace(/^\w+: /, ''), 'check the path or address, then retry'];
     return new IoError(place, `${problem} (${sys.code}, ${sys.syscall})`, hint, { cause: err });
   }

@@ -11,6 +11,8 @@ export function spawnModuleWorker(base: string, name: string, options: WorkerOpt
   const url = new URL(`./${name}${fromSource ? '.ts' : '.js'}`, base);
   if (!fromSource) return new Worker(url, options);
   const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`,
-    { ...options, eval: true });
+  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url.href)}); })`, {
+    ...options,
+    eval: true,
+  });
 }

@@ -24,8 +24,15 @@ test('parseWith returns the schema output with its defaults', () => {
 
 test('parseWith names every problem by its path, unknown keys by their own path, with the hint', () => {
   const err = configError(() => parseWith(Schema, { lr: -1, data: { side: 1.5, flipz: true }, epochz: 3 }, 'see --help-config'));
-  assert.deepEqual([...err.problems].sort(), ['data.flipz: unknown key', 'data.side: Invalid input: expected int, received number',
-    'epochz: unknown key', 'lr: Too small: expected number to be >0'].sort());
+  assert.deepEqual(
+    [...err.problems].sort(),
+    [
+      'data.flipz: unknown key',
+      'data.side: Invalid input: expected int, received number',
+      'epochz: unknown key',
+      'lr: Too small: expected number to be >0',
+    ].sort(),
+  );
   assert.equal(err.hint, 'see --help-config');
   assert.equal(err.code, 'MSCCNET_CONFIG');
 });

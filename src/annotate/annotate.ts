@@ -1,8 +1,20 @@
 import { access } from 'node:fs/promises';
 import type { FloatMap, Image, ImageSource, Contours, OpenCv } from '../image/index.js';
 import {
-  blurThresholdMask, convexHull, dilateMask, ellipseElement, erodeMask, fillConvexPoly, findContours, gaussianBlurRows,
-  grayToUnitFloat, loadOpenCv, makeImage, readColor, rgbToGray, ssimMap,
+  blurThresholdMask,
+  convexHull,
+  dilateMask,
+  ellipseElement,
+  erodeMask,
+  fillConvexPoly,
+  findContours,
+  gaussianBlurRows,
+  grayToUnitFloat,
+  loadOpenCv,
+  makeImage,
+  readColor,
+  rgbToGray,
+  ssimMap,
 } from '../image/index.js';
 import { InputFileError, problemLine } from '../errors.js';
 import type { AnnotationOptions, AnnotationOptionsInput } from './options.js';
@@ -94,14 +106,22 @@ function arenaFor(n: number): typeof arena {
  * the SSIM map lives in the reused arena too (with it, it is handed out, so it must be fresh) and the blurred
  * maps are never stored.
  */
-function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: AnnotationOptions,
-  finish: (result: AnnotationResult, stages: () => Stages) => T, keepStages = true): T {
+function annotateGray<T>(
+  cv: OpenCv,
+  realGray: Image,
+  fakeGray: Image,
+  o: AnnotationOptions,
+  finish: (result: AnnotationResult, stages: () => Stages) => T,
+  keepStages = true,
+): T {
   const { width, height } = fakeGray;
   const ssim = structuralSimilarity(realGray, fakeGray, o, keepStages);
   const diffRange = differenceRange(ssim);
   if (diffRange === null) {
-    return finish(skipped('no-change', 'real and fake are identical in grey (1 − SSIM is constant); the reference divides 0/0 and writes no mask'),
-      () => ({ ssim, ...NO_STAGES }));
+    return finish(skipped('no-change', 'real and fake are identical in grey (1 − SSIM is constant); the reference divides 0/0 and writes no mask'), () => ({
+      ssim,
+      ...NO_STAGES,
+    }));
   }
   const { diffBlurred, diff, changed, box } = thresholdDifference(ssim, diffRange, fakeGray, o, keepStages);
   const region = workRegion(box, o, width, height);
@@ -109,8 +129,17 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
   // 6. Dilate with the ellipse, n successive times.
   const dilatedPart = dilateMask(cropImage(changed, region), ellipseElement(o.dilateSize), o.dilateIterations);
   const { contours, keptContours } = keepContours(cv, dilatedPart, region, o.minContourPoints);
-  const stages = (): Stages => ({ ...NO_STAGES, ssim, diffBlurred, factor: factorOf(diffBlurred, o.diffThreshold), diff, changed,
-    dilated: toFull(dilatedPart), contours, keptContours });
+  const stages = (): Stages => ({
+    ...NO_STAGES,
+    ssim,
+    diffBlurred,
+    factor: factorOf(diffBlurred, o.diffThreshold),
+    diff,
+    changed,
+    dilated: toFull(dilatedPart),
+    contours,
+    keptContours,
+  });
   if (keptContours.length === 0) return finish(noContour(contours, o.minContourPoints), stages);
   const hull = convexWrapping(cv, contours, keptContours);
   // 7c. Fill the hull (drawn in the region's coordinates).
@@ -121,23 +150,39 @@ function annotateGray<T>(cv: OpenCv, realGray: Image, fakeGray: Image, o: Annota
   if (!keepStages) return finish({ status: 'annotated', mask: toFull(blurThresholdMask(erodedPart, o.maskBlurSize, false).mask), diff }, stages);
   const blurredPart = blurThresholdMask(erodedPart, o.maskBlurSize);
   return finish({ status: 'annotated', mask: toFull(blurredPart.mask), diff }, () => ({
-    ...stages(), hull, hullFilled: toFull(hullPart), eroded: toFull(erodedPart),
+    ...stages(),
+    hull,
+    hullFilled: toFull(hullPart),
+    eroded: toFull(erodedPart),
     maskBlurred: embedMap(blurredPart.blurred, region, width, height),
   }));
 }
 
 /** Every stage after step 1 as null: what a pair that ends early lacks, and the base the later stages fill in. */
 const NO_STAGES = {
-  diffBlurred: null, factor: null, diff: null, changed: null, dilated: null, contours: null,
-  keptContours: [], hull: null, hullFilled: null, eroded: null, maskBlurred: null,
+  diffBlurred: null,
+  factor: null,
+  diff: null,
+  changed: null,
+  dilated: null,
+  contours: null,
+  keptContours: [],
+  hull: null,
+  hullFilled: null,
+  eroded: null,
+  maskBlurred: null,
 } as const satisfies Omit<Stages, 'ssim'>;
 
 /** 1. S, the SSIM map of (fake, real) on grey/255, skimage 0.19 semantics; in the arena unless `fresh`. */
 function structuralSimilarity(realGray: Image, fakeGray: Image, o: AnnotationOptions, fresh: boolean): FloatMap {
   const { width, height } = fakeGray;
   const planes = arenaFor(width * height);
-  return ssimMap({ width, height, data: grayToUnitFloat(fakeGray, planes.x) }, { width, height, data: grayToUnitFloat(realGray, planes.y) },
-    { dataRange: o.dataRange }, fresh ? undefined : planes.ssim);
+  return ssimMap(
+    { width, height, data: grayToUnitFloat(fakeGray, planes.x) },
+    { width, height, data: grayToUnitFloat(realGray, planes.y) },
+    { dataRange: o.dataRange },
+    fresh ? undefined : planes.ssim,
+  );
 }
 
 /**
@@ -145,8 +190,10 @@ function structuralSimilarity(realGray: Image, fakeGray: Image, o: AnnotationOpt
  * (identical pair): the reference divides 0/0 and writes no mask.
  */
 function differenceRange(ssim: FloatMap): { min: number; range: number } | null {
-  const s = ssim.data, n = ssim.width * ssim.height;
-  let min = Infinity, max = -Infinity;
+  const s = ssim.data,
+    n = ssim.width * ssim.height;
+  let min = Infinity,
+    max = -Infinity;
   for (let i = 0; i < n; i++) {
     const v = 1 - s[i];
     if (v < min) min = v;
@@ -162,43 +209,63 @@ function differenceRange(ssim: FloatMap): { min: number; range: number } | null 
  * Streamed a row at a time: the normalised diff is made on the way into the blur and thresholded on the way
  * out, so neither exists as a full-size map (the blurred one only when `keepBlurred`).
  */
-function thresholdDifference(ssim: FloatMap, { min, range }: { min: number; range: number }, fakeGray: Image, o: AnnotationOptions,
-  keepBlurred: boolean): { diffBlurred: FloatMap | null; diff: Image; changed: Image; box: Region | null } {
+function thresholdDifference(
+  ssim: FloatMap,
+  { min, range }: { min: number; range: number },
+  fakeGray: Image,
+  o: AnnotationOptions,
+  keepBlurred: boolean,
+): { diffBlurred: FloatMap | null; diff: Image; changed: Image; box: Region | null } {
   const { width, height } = fakeGray;
   const s = ssim.data;
   const blurred = keepBlurred ? new Float64Array(width * height) : null;
   const diff = makeImage(width, height, 1);
   const changed = makeImage(width, height, 1);
-  const fakeData = fakeGray.data, diffData = diff.data, changedData = changed.data, threshold = o.diffThreshold;
-  let bx0 = width, by0 = height, bx1 = 0, by1 = 0;
-  gaussianBlurRows(width, height, o.diffBlurSize, (y, into) => {
-    const base = y * width;
-    for (let x = 0; x < width; x++) into[x] = (1 - s[base + x] - min) / range;
-  }, (y, row) => {
-    const base = y * width;
-    blurred?.set(row, base);
-    let first = -1, last = -1;
-    for (let x = 0; x < width; x++) {
-      if (row[x] > threshold) {
-        const g = fakeData[base + x];
-        diffData[base + x] = g;
-        if (g > 0) {
-          changedData[base + x] = 255;
-          if (first < 0) first = x;
-          last = x;
+  const fakeData = fakeGray.data,
+    diffData = diff.data,
+    changedData = changed.data,
+    threshold = o.diffThreshold;
+  let bx0 = width,
+    by0 = height,
+    bx1 = 0,
+    by1 = 0;
+  gaussianBlurRows(
+    width,
+    height,
+    o.diffBlurSize,
+    (y, into) => {
+      const base = y * width;
+      for (let x = 0; x < width; x++) into[x] = (1 - s[base + x] - min) / range;
+    },
+    (y, row) => {
+      const base = y * width;
+      blurred?.set(row, base);
+      let first = -1,
+        last = -1;
+      for (let x = 0; x < width; x++) {
+        if (row[x] > threshold) {
+          const g = fakeData[base + x];
+          diffData[base + x] = g;
+          if (g > 0) {
+            changedData[base + x] = 255;
+            if (first < 0) first = x;
+            last = x;
+          }
         }
       }
-    }
-    if (first >= 0) {
-      if (y < by0) by0 = y;
-      by1 = y + 1;
-      if (first < bx0) bx0 = first;
-      if (last + 1 > bx1) bx1 = last + 1;
-    }
-  });
+      if (first >= 0) {
+        if (y < by0) by0 = y;
+        by1 = y + 1;
+        if (first < bx0) bx0 = first;
+        if (last + 1 > bx1) bx1 = last + 1;
+      }
+    },
+  );
   return {
     diffBlurred: blurred === null ? null : { width, height, data: blurred },
-    diff, changed, box: by1 === 0 ? null : { x0: bx0, y0: by0, x1: bx1, y1: by1 },
+    diff,
+    changed,
+    box: by1 === 0 ? null : { x0: bx0, y0: by0, x1: bx1, y1: by1 },
   };
 }
 
@@ -206,7 +273,8 @@ function thresholdDifference(ssim: FloatMap, { min, range }: { min: number; rang
 function factorOf(diffBlurred: FloatMap | null, threshold: number): Image | null {
   if (diffBlurred === null) return null;
   const { width, height, data } = diffBlurred;
-  const f = makeImage(width, height, 1), n = width * height;
+  const f = makeImage(width, height, 1),
+    n = width * height;
   for (let i = 0; i < n; i++) if (data[i] > threshold) f.data[i] = 1;
   return f;
 }
@@ -222,8 +290,10 @@ function workRegion(box: Region | null, o: AnnotationOptions, width: number, hei
   const dilateReach = (o.dilateSize >> 1) * o.dilateIterations;
   const after = Math.max(o.erodeSize >> 1, o.maskBlurSize >> 1) + 1;
   return {
-    x0: Math.max(0, box.x0 - dilateReach - after), y0: Math.max(0, box.y0 - dilateReach - after),
-    x1: Math.min(width, box.x1 + dilateReach + after), y1: Math.min(height, box.y1 + dilateReach + after),
+    x0: Math.max(0, box.x0 - dilateReach - after),
+    y0: Math.max(0, box.y0 - dilateReach - after),
+    x1: Math.min(width, box.x1 + dilateReach + after),
+    y1: Math.min(height, box.y1 + dilateReach + after),
   };
 }
 
@@ -251,17 +321,25 @@ function convexWrapping(cv: OpenCv, contours: Contours, keptContours: readonly n
 
 function noContour(contours: Contours, minContourPoints: number): AnnotationResult {
   const counts = contours.points.map((p) => p.length / 2);
-  return skipped('no-contour',
+  return skipped(
+    'no-contour',
     `no contour of the changed region has more than ${minContourPoints} points (points per contour: [${counts.join(', ')}]): ` +
-    'the change covers the whole frame or only straight bands; the reference raises in convexHull and writes no mask');
+      'the change covers the whole frame or only straight bands; the reference raises in convexHull and writes no mask',
+  );
 }
 
-interface Region { readonly x0: number; readonly y0: number; readonly x1: number; readonly y1: number }
+interface Region {
+  readonly x0: number;
+  readonly y0: number;
+  readonly x1: number;
+  readonly y1: number;
+}
 
 /** The region of a full-frame image (the image itself for the whole frame). */
 function cropImage(image: Image, r: Region | null): Image {
   if (r === null) return image;
-  const w = r.x1 - r.x0, out = makeImage(w, r.y1 - r.y0, 1);
+  const w = r.x1 - r.x0,
+    out = makeImage(w, r.y1 - r.y0, 1);
   for (let y = r.y0; y < r.y1; y++) out.data.set(image.data.subarray(y * image.width + r.x0, y * image.width + r.x1), (y - r.y0) * w);
   return out;
 }
@@ -284,7 +362,10 @@ function embedMap(part: FloatMap, r: Region | null, width: number, height: numbe
 /** Points (x, y interleaved) moved by (dx, dy). */
 function translate(points: Int32Array, dx: number, dy: number): Int32Array {
   const out = new Int32Array(points.length);
-  for (let i = 0; i < points.length; i += 2) { out[i] = points[i] + dx; out[i + 1] = points[i + 1] + dy; }
+  for (let i = 0; i < points.length; i += 2) {
+    out[i] = points[i] + dx;
+    out[i + 1] = points[i + 1] + dy;
+  }
   return out;
 }
 
@@ -307,7 +388,10 @@ async function toGray(input: PairInput): Promise<Image> {
  */
 export async function annotatePair(real: PairInput, fake: PairInput, options: AnnotationOptionsInput = {}): Promise<AnnotationResult> {
   const parsed = annotationOptions(options);
-  for (const [input, reason] of [[real, 'missing-real'], [fake, 'missing-fake']] as const) {
+  for (const [input, reason] of [
+    [real, 'missing-real'],
+    [fake, 'missing-fake'],
+  ] as const) {
     if (typeof input === 'string' && !(await exists(input))) return skipped(reason, `${input}: file not found`);
   }
   let realGray: Image, fakeGray: Image;
@@ -318,12 +402,18 @@ export async function annotatePair(real: PairInput, fake: PairInput, options: An
     throw err;
   }
   if (realGray.width !== fakeGray.width || realGray.height !== fakeGray.height) {
-    return skipped('size-mismatch', `real is ${realGray.width}×${realGray.height} but fake is ${fakeGray.width}×${fakeGray.height}; ` +
-      'crop the fake with the real frame\'s box so both have the same size');
+    return skipped(
+      'size-mismatch',
+      `real is ${realGray.width}×${realGray.height} but fake is ${fakeGray.width}×${fakeGray.height}; ` +
+        "crop the fake with the real frame's box so both have the same size",
+    );
   }
   return annotateGrayPair(realGray, fakeGray, parsed);
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -68,19 +68,23 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
   const outDir = resolve(options.out);
   const diffDir = options.diffDir === undefined ? null : resolve(options.diffDir);
   if (diffDir === outDir) {
-    throw new ArgumentError('diffDir', 'a folder apart from the masks\' folder', diffDir, 'diff maps have the masks\' names: pass another --diff folder');
+    throw new ArgumentError('diffDir', "a folder apart from the masks' folder", diffDir, "diff maps have the masks' names: pass another --diff folder");
   }
   // Two pairs with one output would write (and, resumed, reuse) each other's mask: refuse before any work.
   const byOutput = new Map<string, number>();
   const clashes: string[] = [];
   for (const p of pairs) {
-    const key = p.output.toLowerCase();   // one file on a case-insensitive file system
+    const key = p.output.toLowerCase(); // one file on a case-insensitive file system
     byOutput.set(key, (byOutput.get(key) ?? 0) + 1);
     if (byOutput.get(key) === 2) clashes.push(p.output);
   }
   if (clashes.length > 0) {
-    throw new ArgumentError('pairs', 'one output name per pair', `${clashes.length} names used more than once (${clashes.slice(0, 3).join(', ')}${clashes.length > 3 ? ', …' : ''})`,
-      'give every pair its own output name in the pair list');
+    throw new ArgumentError(
+      'pairs',
+      'one output name per pair',
+      `${clashes.length} names used more than once (${clashes.slice(0, 3).join(', ')}${clashes.length > 3 ? ', …' : ''})`,
+      'give every pair its own output name in the pair list',
+    );
   }
   await ensureWritableDir(outDir);
   if (diffDir !== null) await ensureWritableDir(diffDir);
@@ -92,31 +96,44 @@ export async function annotatePairs(pairs: readonly Pair[], options: AnnotatePai
   for (const dir of diffDir === null ? [outDir] : [outDir, diffDir]) {
     const clash = pairs.find((p) => [resolve(p.real), resolve(p.fake)].includes(join(dir, p.output)));
     if (clash !== undefined) {
-      throw new ArgumentError('out', 'a folder apart from the input frames', dir,
-        `${join(dir, clash.output)} is an input image; write masks to another folder (e.g. a sibling Mask/)`);
+      throw new ArgumentError(
+        'out',
+        'a folder apart from the input frames',
+        dir,
+        `${join(dir, clash.output)} is an input image; write masks to another folder (e.g. a sibling Mask/)`,
+      );
     }
   }
   const t0 = performance.now();
   const records = new Array<PairRecord>(pairs.length);
-  let done = 0, reusedCount = 0;
+  let done = 0,
+    reusedCount = 0;
   const poolSize = Math.max(1, Math.min(options.forceWorkers ? workers : Math.min(workers, availableParallelism()), pairs.length));
   options.onProgress?.({ kind: 'start', total: pairs.length, workers: poolSize });
 
   if (pairs.length > 0) {
     const threads = new ThreadPool<PairTask, PairOutcome>({
-      size: poolSize, perWorker: PAIRS_PER_WORKER, signal: options.signal, spawn: () => spawnModuleWorker(import.meta.url, 'worker'),
+      size: poolSize,
+      perWorker: PAIRS_PER_WORKER,
+      signal: options.signal,
+      spawn: () => spawnModuleWorker(import.meta.url, 'worker'),
       died: ({ pair }, why) => ({ record: { ...pair, status: 'skipped', reason: 'failed', message: `worker died: ${why}` }, reused: false }),
     });
     try {
-      const results = await runPool(pairs, poolSize * PAIRS_PER_WORKER, async (pair, i) => {
-        const outcome = await threads.run({ pair, outDir, diffDir, overwrite: options.overwrite ?? false, annotation, maxPixels });
-        records[i] = outcome.record;
-        done++;
-        if (outcome.reused) reusedCount++;
-        options.onProgress?.({ kind: 'pair', done, total: pairs.length, record: outcome.record, reused: outcome.reused });
-      }, options.signal);
+      const results = await runPool(
+        pairs,
+        poolSize * PAIRS_PER_WORKER,
+        async (pair, i) => {
+          const outcome = await threads.run({ pair, outDir, diffDir, overwrite: options.overwrite ?? false, annotation, maxPixels });
+          records[i] = outcome.record;
+          done++;
+          if (outcome.reused) reusedCount++;
+          options.onProgress?.({ kind: 'pair', done, total: pairs.length, record: outcome.record, reused: outcome.reused });
+        },
+        options.signal,
+      );
       const failed = results.find((r) => r.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;   // a broken install (bad pairs are records, never rejections)
+      if (failed !== undefined) throw failed.reason; // a broken install (bad pairs are records, never rejections)
     } finally {
       threads.close();
     }

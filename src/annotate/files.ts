@@ -10,9 +10,7 @@ import type { SkipReason } from './annotate.js';
 import { annotatePair } from './annotate.js';
 
 /** What happened to one pair; the batch report lists one per pair, in input order. */
-export type PairRecord = Pair & (
-  | { readonly status: 'annotated' }
-  | { readonly status: 'skipped'; readonly reason: SkipReason; readonly message: string });
+export type PairRecord = Pair & ({ readonly status: 'annotated' } | { readonly status: 'skipped'; readonly reason: SkipReason; readonly message: string });
 
 /** One pair's job: where its outputs go and whether existing ones are kept. */
 export interface PairTask {
@@ -26,14 +24,20 @@ export interface PairTask {
 }
 
 /** What became of one pair's task: its record, and whether its outputs were already there. */
-export interface PairOutcome { readonly record: PairRecord; readonly reused: boolean }
+export interface PairOutcome {
+  readonly record: PairRecord;
+  readonly reused: boolean;
+}
 
 /**
  * An existing output counts as done only when it is a complete, decodable image: a run killed
  * mid-write, a zero-byte file or a torn one is computed again.
  */
 async function complete(path: string): Promise<boolean> {
-  return decodeImage(path).then(() => true, () => false);
+  return decodeImage(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -44,10 +48,15 @@ async function refusal(path: string, maxPixels: number): Promise<{ reason: 'unre
   const s = await stat(path).catch(() => null);
   if (s === null) return null;
   if (!s.isFile()) return { reason: 'unreadable', message: `${path}: not a regular file (a device, pipe or folder); it is not read` };
-  const meta = await sharp(path, { limitInputPixels: false }).metadata().catch(() => null);
+  const meta = await sharp(path, { limitInputPixels: false })
+    .metadata()
+    .catch(() => null);
   const pixels = (meta?.width ?? 0) * (meta?.height ?? 0);
   if (pixels > maxPixels) {
-    return { reason: 'too-large', message: `${path}: ${meta?.width}×${meta?.height} is more than ${maxPixels / 1e6} megapixels; raise --max-megapixels to annotate it` };
+    return {
+      reason: 'too-large',
+      message: `${path}: ${meta?.width}×${meta?.height} is more than ${maxPixels / 1e6} megapixels; raise --max-megapixels to annotate it`,
+    };
   }
   return null;
 }

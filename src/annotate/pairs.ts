@@ -29,8 +29,11 @@ export async function readPairList(file: string): Promise<Pair[]> {
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const fields = trimmed.split(/\s+/);
     if (fields.length !== 3) {
-      throw new InputFileError(`${file}:${i + 1}`, `expected 3 whitespace-separated fields, got ${fields.length}`,
-        'write each pair as `<real> <fake> <output name>` (paths without spaces)');
+      throw new InputFileError(
+        `${file}:${i + 1}`,
+        `expected 3 whitespace-separated fields, got ${fields.length}`,
+        'write each pair as `<real> <fake> <output name>` (paths without spaces)',
+      );
     }
     const [real, fake, output] = fields;
     pairs.push({ real: resolve(base, real), fake: resolve(base, fake), output: checkOutputName(output, `${file}:${i + 1}`) });
@@ -52,7 +55,10 @@ function checkOutputName(name: string, where: string): string {
 
 async function subfolders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -76,7 +82,8 @@ export async function listFaceForensicsPairs(realDir: string, fakeDir: string): 
       const target = video.split('_')[0];
       const frames = (await readdir(join(fakeDir, method, video), { withFileTypes: true }))
         .filter((e) => e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()))
-        .map((e) => e.name).sort();
+        .map((e) => e.name)
+        .sort();
       for (const frame of frames) {
         const stem = frame.slice(0, -extname(frame).length);
         pairs.push({

@@ -31,7 +31,8 @@ export const nonNegativeInt = intAtLeast(0);
 /** An unsigned 32-bit integer, 0 … 4294967295 (hash seeds). */
 export function uint32(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`expected an integer in 0…4294967295, got '${value}'`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new InvalidArgumentError(`expected an integer in 0…4294967295, got '${value}'`);
   return n;
 }
 
@@ -51,7 +52,10 @@ export function probability(value: string): number {
 
 /** A comma list, items trimmed, empty items dropped: `a, b,,c` → [a, b, c]. */
 export function commaList(value: string): string[] {
-  return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 /** A non-empty comma list of names from `allowed`. */
@@ -59,7 +63,8 @@ export function choiceList<T extends string>(allowed: readonly T[]): (value: str
   return (value) => {
     const items = commaList(value);
     const bad = items.filter((s) => !allowed.includes(s as T));
-    if (bad.length > 0 || items.length === 0) throw new InvalidArgumentError(`expected a comma list of ${allowed.join(', ')}; got ${bad.join(', ') || 'nothing'}`);
+    if (bad.length > 0 || items.length === 0)
+      throw new InvalidArgumentError(`expected a comma list of ${allowed.join(', ')}; got ${bad.join(', ') || 'nothing'}`);
     return items as T[];
   };
 }

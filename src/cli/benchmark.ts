@@ -35,8 +35,10 @@ interface BenchmarkCliOptions {
 
 export function makeBenchmarkCommand(): Command {
   return new Command('benchmark')
-    .description('the paper\'s protocols (Tables 2–4): train, test with the official metrics, write results.{md,csv,json}')
-    .addOption(new Option('--protocol <name>', 'intra (Table 2), cross-dataset (Table 3), leave-one-out (Table 4)').choices([...PROTOCOLS]).makeOptionMandatory())
+    .description("the paper's protocols (Tables 2–4): train, test with the official metrics, write results.{md,csv,json}")
+    .addOption(
+      new Option('--protocol <name>', 'intra (Table 2), cross-dataset (Table 3), leave-one-out (Table 4)').choices([...PROTOCOLS]).makeOptionMandatory(),
+    )
     .option('-c, --config <file>', 'training config (JSON/YAML) shared by every run')
     .option('--set <key=value>', 'override a config field (repeatable)', collect, [])
     .option('-o, --out <dir>', 'folder for the runs and tables', 'runs/benchmark')
@@ -44,24 +46,47 @@ export function makeBenchmarkCommand(): Command {
     .option('--test-manifest <file>', 'cross-dataset: manifest of the test set (e.g. DEFACTO)')
     .option('--test-split <name>', 'split of the test set')
     .option('--test-compression <c>', 'compression field of the test set entries')
-    .option('--methods <names>', `methods, one table row each, trained and tested under the same protocol (baselines at the crop side of the config): ${METHOD_NAMES.join(', ')}`,
-      choiceList(METHOD_NAMES))
-    .option('--set-method <method:key=value>', 'override a config field of one method\'s runs only, e.g. mvss:model.constrain=false (repeatable)', methodOverride, {})
-    .option('--variants <names>', `MSCCNet's rows: model variants, one row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`, commaList)
+    .option(
+      '--methods <names>',
+      `methods, one table row each, trained and tested under the same protocol (baselines at the crop side of the config): ${METHOD_NAMES.join(', ')}`,
+      choiceList(METHOD_NAMES),
+    )
+    .option(
+      '--set-method <method:key=value>',
+      "override a config field of one method's runs only, e.g. mvss:model.constrain=false (repeatable)",
+      methodOverride,
+      {},
+    )
+    .option(
+      '--variants <names>',
+      `MSCCNet's rows: model variants, one row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`,
+      commaList,
+    )
     .option('--compressions <list>', 'intra / leave-one-out: compressions side by side, e.g. c40,c23 (Table 2)', commaList)
     .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .action(async (opts: BenchmarkCliOptions) => {
-      const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config),
-        [...opts.set, ...(opts.compression ? [`data.compression=${opts.compression}`] : []), ...(opts.device ? [`device=${opts.device}`] : [])]);
+      const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config), [
+        ...opts.set,
+        ...(opts.compression ? [`data.compression=${opts.compression}`] : []),
+        ...(opts.device ? [`device=${opts.device}`] : []),
+      ]);
       const config = parseTrainConfig(raw);
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if (opts.variants !== undefined || opts.compressions !== undefined || opts.methods !== undefined) {
         const { table, failed } = await runBenchmark(opts.protocol, raw, {
-          outDir: opts.out, testManifest: opts.testManifest, testSplit: opts.testSplit, testCompression: opts.testCompression, signal: controller.signal,
-          methods: opts.methods, variants: opts.variants ?? ['msccnet'], compressions: opts.compressions ?? [config.data.compression], methodOverrides: opts.setMethod,
+          outDir: opts.out,
+          testManifest: opts.testManifest,
+          testSplit: opts.testSplit,
+          testCompression: opts.testCompression,
+          signal: controller.signal,
+          methods: opts.methods,
+          variants: opts.variants ?? ['msccnet'],
+          compressions: opts.compressions ?? [config.data.compression],
+          methodOverrides: opts.setMethod,
           onEvent: ({ run, event }) => {
-            if (event.kind === 'tested') console.error(`[${run}] ${event.reused ? 'finished earlier' : 'tested'}: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`);
+            if (event.kind === 'tested')
+              console.error(`[${run}] ${event.reused ? 'finished earlier' : 'tested'}: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`);
           },
         });
         console.log(formatPaperTable(table).markdown);
@@ -72,10 +97,15 @@ export function makeBenchmarkCommand(): Command {
         return;
       }
       const table = await runProtocol(opts.protocol, config, {
-        outDir: opts.out, testManifest: opts.testManifest, testSplit: opts.testSplit, testCompression: opts.testCompression, signal: controller.signal,
+        outDir: opts.out,
+        testManifest: opts.testManifest,
+        testSplit: opts.testSplit,
+        testCompression: opts.testCompression,
+        signal: controller.signal,
         onEvent: ({ run, event }) => {
           if (event.kind === 'start') console.error(`[${run}] training ${event.startStep}→${event.totalSteps} steps`);
-          else if (event.kind === 'step' && event.step % 50 === 0) console.error(`[${run}] step ${event.step}/${event.totalSteps} loss ${event.losses.total?.toFixed(4)}`);
+          else if (event.kind === 'step' && event.step % 50 === 0)
+            console.error(`[${run}] step ${event.step}/${event.totalSteps} loss ${event.losses.total?.toFixed(4)}`);
           else if (event.kind === 'tested') console.error(`[${run}] tested: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`);
         },
       });

@@ -7,7 +7,8 @@ import { formatManifest, formatStats, manifestStats, readManifest } from '../dat
 
 export function makeDatasetCommand(): Command {
   const dataset = new Command('dataset').description('inspect and build face-crop manifests');
-  dataset.command('stats')
+  dataset
+    .command('stats')
     .description('Table-1-style counts of a manifest: fakes per method and split, paired and distinct reals')
     .argument('<manifest>', 'manifest.jsonl from `msccnet prepare` or `msccnet dataset defacto`')
     .option('--json', 'print the counts as JSON')
@@ -15,7 +16,8 @@ export function makeDatasetCommand(): Command {
       const stats = manifestStats(await readManifest(path));
       console.log(opts.json ? JSON.stringify(stats, null, 1) : formatStats(stats));
     });
-  dataset.command('defacto')
+  dataset
+    .command('defacto')
     .description('a test manifest from a DEFACTO face-swap folder (test_vis.txt, or Image/{fake,real} with Mask/fake)')
     .requiredOption('--root <dir>', 'the DEFACTO face-swap folder')
     .option('-o, --out <file>', 'manifest to write (default <root>/manifest.jsonl)')
@@ -28,7 +30,8 @@ export function makeDatasetCommand(): Command {
       console.log(`${out}: ${r.entries.length} images (${fakes} fake, ${r.entries.length - fakes} real)`);
       for (const s of r.skipped) console.log(`skipped ${s.image}: ${s.reason}`);
     });
-  dataset.command('forgery')
+  dataset
+    .command('forgery')
     .description('a manifest of a general image forgery set of Table 5 (CASIA v2.0 trains; CASIA v1.0 and COVERAGE test), MVSS-Net layout and mask names')
     .argument('<set>', FORGERY_SETS.join(' | '))
     .requiredOption('--root <dir>', 'the dataset folder (Au/, TP/ or tampered/, mask/)')

@@ -10,13 +10,19 @@ import { formatSeconds, progressBar, type ProgressBar } from './progress.js';
 
 export function makeDemoCommand(): Command {
   return new Command('demo')
-    .description('the whole system on a miniature FF++-like benchmark of synthetic manipulations built from the dependencies: '
-      + 'prepare, train + test Base. and MSCCNet (intra, leave-one-out), ONNX export, detect, report.html')
+    .description(
+      'the whole system on a miniature FF++-like benchmark of synthetic manipulations built from the dependencies: ' +
+        'prepare, train + test Base. and MSCCNet (intra, leave-one-out), ONNX export, detect, report.html',
+    )
     .option('-o, --out <dir>', 'output folder (its ffpp, pixel-ffpp, runs, model and detect subfolders are replaced)', 'demo-out')
     .option('--device <name>', 'where to train and test: auto (a GPU when the addon has one), cpu, cuda or cuda:N', 'auto')
     .addOption(new Option('--quick', 'a ~2 minute run with tiny sizes (for tests); the numbers mean nothing; trains no baseline unless --methods names some'))
-    .option('--methods <names>', `the methods to compare (${METHOD_NAMES.join(', ')}); msccnet is Base. and MSCCNet, always trained. `
-      + 'Default: the baselines whose measured step cost fits the 20-minute budget (Multi-task and FFD on 2 cores)', choiceList(METHOD_NAMES))
+    .option(
+      '--methods <names>',
+      `the methods to compare (${METHOD_NAMES.join(', ')}); msccnet is Base. and MSCCNet, always trained. ` +
+        'Default: the baselines whose measured step cost fits the 20-minute budget (Multi-task and FFD on 2 cores)',
+      choiceList(METHOD_NAMES),
+    )
     .action(async (opts: { out: string; quick?: boolean; device: string; methods?: MethodName[] }) => {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
@@ -25,12 +31,16 @@ export function makeDemoCommand(): Command {
       let totals: Readonly<Record<DemoStage, number>> | undefined;
       const bar = (stage: DemoStage): ProgressBar => {
         let b = bars.get(stage);
-        if (!b) bars.set(stage, b = progressBar(stage.padEnd(Math.max(...DEMO_STAGES.map((x) => x.length))), totals?.[stage] ?? 0));
+        if (!b) bars.set(stage, (b = progressBar(stage.padEnd(Math.max(...DEMO_STAGES.map((x) => x.length))), totals?.[stage] ?? 0)));
         return b;
       };
       const t0 = performance.now();
       const result = await runDemo({
-        out: opts.out, size: opts.quick ? 'quick' : 'full', signal: controller.signal, device: opts.device as DeviceSpec, methods: opts.methods,
+        out: opts.out,
+        size: opts.quick ? 'quick' : 'full',
+        signal: controller.signal,
+        device: opts.device as DeviceSpec,
+        methods: opts.methods,
         onEvent: (e) => {
           if (e.kind === 'planned') {
             totals = e.totals;
@@ -46,8 +56,12 @@ export function makeDemoCommand(): Command {
         },
       });
       const h = headline(result);
-      console.log(`pixel mIoU on the held-out video: MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real ${h.allRealMIoU.toFixed(2)} %`);
-      console.log(`leave-one-out average mIoU: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} %`);
+      console.log(
+        `pixel mIoU on the held-out video: MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real ${h.allRealMIoU.toFixed(2)} %`,
+      );
+      console.log(
+        `leave-one-out average mIoU: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} %`,
+      );
       console.log(`report: ${resolve(opts.out, 'report.html')} (also report.md, report.json); ${formatSeconds((performance.now() - t0) / 1000)} in all`);
     });
 }

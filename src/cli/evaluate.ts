@@ -13,8 +13,23 @@ import { progressBar, type ProgressBar } from './progress.js';
 import { deviceSpec, nonNegativeInt, positiveInt } from './args.js';
 
 interface EvaluateCliOptions {
-  model: string; manifest: string; split: string; compression?: string; engine: EngineKind; method?: string; variant?: string; inputSize?: number; device: DeviceSpec;
-  precision: Precision; perturb: string[]; out?: string; batchSize: number; workers: number; threads?: number; seed: number; pixelAuc: boolean;
+  model: string;
+  manifest: string;
+  split: string;
+  compression?: string;
+  engine: EngineKind;
+  method?: string;
+  variant?: string;
+  inputSize?: number;
+  device: DeviceSpec;
+  precision: Precision;
+  perturb: string[];
+  out?: string;
+  batchSize: number;
+  workers: number;
+  threads?: number;
+  seed: number;
+  pixelAuc: boolean;
 }
 
 /** `msccnet evaluate`: the official metrics (and labelled extras) of a model on a manifest's split, resumable, with robustness sweeps. */
@@ -28,9 +43,11 @@ export function makeEvaluateCommand(): Command {
     .addOption(new Option('--engine <name>', 'inference engine').choices(['onnx', 'torch']).default('onnx'))
     .addOption(methodOption())
     .addOption(new Option('--variant <name>', 'variant, for weights without a config in their metadata (default msccnet)').choices(variantNames()))
-    .option('--input-size <side>', 'input side, for weights without a config in their metadata (default: the method\'s)', positiveInt)
+    .option('--input-size <side>', "input side, for weights without a config in their metadata (default: the method's)", positiveInt)
     .option('--device <name>', 'with --engine torch: auto, cpu, cuda or cuda:N', deviceSpec, 'cpu')
-    .addOption(new Option('--precision <p>', 'onnx engine on .safetensors: precision of the in-memory export').choices(['fp32', 'fp16', 'int8-dynamic']).default('fp32'))
+    .addOption(
+      new Option('--precision <p>', 'onnx engine on .safetensors: precision of the in-memory export').choices(['fp32', 'fp16', 'int8-dynamic']).default('fp32'),
+    )
     .option('--perturb <spec...>', 'robustness sweep, e.g. jpeg:90,70,50 blur:3,5,7 noise:5,10,20 resize:0.75,0.5', [])
     .option('-o, --out <dir>', 'evaluation folder (default runs/evaluate/<model name>-<split>)')
     .option('--batch-size <n>', 'images per engine call', positiveInt, 8)
@@ -43,19 +60,40 @@ export function makeEvaluateCommand(): Command {
       const { samples, skipped } = await readManifestSamples(opts.manifest, { split: opts.split, compression: opts.compression ?? null, methods: null });
       for (const s of skipped) process.stderr.write(`msccnet: warning: ${s.where}: ${s.reason}\n`);
       if (samples.length === 0) {
-        throw new DatasetError(`${opts.manifest} has no entry in split '${opts.split}'${opts.compression ? ` with compression '${opts.compression}'` : ''}`,
-          'check --split and --compression against the manifest');
+        throw new DatasetError(
+          `${opts.manifest} has no entry in split '${opts.split}'${opts.compression ? ` with compression '${opts.compression}'` : ''}`,
+          'check --split and --compression against the manifest',
+        );
       }
       const out = opts.out ?? resolve('runs', 'evaluate', `${basename(opts.model).replace(/\.[^.]+$/, '')}-${opts.split}`);
-      const engine = await openEngine(opts.model, { engine: opts.engine, threads: opts.threads, method: opts.method, variant: opts.variant, inputSize: opts.inputSize, precision: opts.precision, device: opts.device });
+      const engine = await openEngine(opts.model, {
+        engine: opts.engine,
+        threads: opts.threads,
+        method: opts.method,
+        variant: opts.variant,
+        inputSize: opts.inputSize,
+        precision: opts.precision,
+        device: opts.device,
+      });
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const bars: { current: ProgressBar | null } = { current: null };
-      const identity = { model: resolve(opts.model), engine: engine.name, manifest: resolve(opts.manifest), split: opts.split,
-        batchSize: opts.batchSize, seed: opts.seed, pixelAuc: opts.pixelAuc };
+      const identity = {
+        model: resolve(opts.model),
+        engine: engine.name,
+        manifest: resolve(opts.manifest),
+        split: opts.split,
+        batchSize: opts.batchSize,
+        seed: opts.seed,
+        pixelAuc: opts.pixelAuc,
+      };
       try {
         const conditions = await runEvaluation(engine, samples, {
-          outDir: out, identity, perturbations, workers: opts.workers, signal: controller.signal,
+          outDir: out,
+          identity,
+          perturbations,
+          workers: opts.workers,
+          signal: controller.signal,
           onEvent: (e) => {
             if (e.kind === 'condition') {
               bars.current?.stop();

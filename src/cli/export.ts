@@ -11,8 +11,18 @@ import { progressBar } from './progress.js';
 type Quantize = 'int8' | 'int8-dynamic';
 
 interface ExportCliOptions {
-  weights?: string; detfill?: boolean; out: string; method?: string; variant?: string; inputSize?: number; fp16?: boolean;
-  quantize?: Quantize; calibration?: string; calibrationImages: number; calibrationMethod: CalibrationMethod; reduceRange?: boolean;
+  weights?: string;
+  detfill?: boolean;
+  out: string;
+  method?: string;
+  variant?: string;
+  inputSize?: number;
+  fp16?: boolean;
+  quantize?: Quantize;
+  calibration?: string;
+  calibrationImages: number;
+  calibrationMethod: CalibrationMethod;
+  reduceRange?: boolean;
 }
 
 /** `msccnet export`: weights → ONNX (traced from the model code): fp32, fp16 storage, static int8 (calibrated) or dynamic int8. */
@@ -24,27 +34,42 @@ export function makeExportCommand(): Command {
     .requiredOption('-o, --out <file>', 'ONNX file to write')
     .addOption(new Option('--variant <name>', 'model variant, for --detfill and weights without a config (default msccnet)').choices(variantNames()))
     .addOption(methodOption())
-    .option('--input-size <side>', 'square input side, for --detfill and weights without a config (default: the method\'s)', positiveInt)
+    .option('--input-size <side>', "square input side, for --detfill and weights without a config (default: the method's)", positiveInt)
     .option('--fp16', 'store weights as float16 (half the file; float32 arithmetic)')
-    .addOption(new Option('--quantize <mode>', 'int8: static QDQ int8, calibrated on --calibration (fast); int8-dynamic: int8 convs, activations quantised per call (no calibration, slow)')
-      .choices(['int8', 'int8-dynamic']))
+    .addOption(
+      new Option(
+        '--quantize <mode>',
+        'int8: static QDQ int8, calibrated on --calibration (fast); int8-dynamic: int8 convs, activations quantised per call (no calibration, slow)',
+      ).choices(['int8', 'int8-dynamic']),
+    )
     .option('--calibration <dir|manifest>', 'face crops to calibrate int8 activations on: a folder of images or a manifest.jsonl (its train split)')
     .option('--calibration-images <n>', 'crops used for calibration (a seeded random sample of the set)', positiveInt, 32)
-    .addOption(new Option('--calibration-method <m>', 'activation range: observed min/max, or the 99.999th percentile').choices(['minmax', 'percentile']).default('minmax'))
+    .addOption(
+      new Option('--calibration-method <m>', 'activation range: observed min/max, or the 99.999th percentile')
+        .choices(['minmax', 'percentile'])
+        .default('minmax'),
+    )
     .option('--reduce-range', '7-bit int8 weights (avoids u8s8 saturation on AVX2 CPUs without VNNI, at some resolution cost)')
     .action(async (opts: ExportCliOptions) => {
       if ((opts.weights === undefined) === !opts.detfill) throw new InvalidArgumentError('give exactly one of --weights FILE and --detfill');
       if (opts.fp16 && opts.quantize) throw new InvalidArgumentError('--fp16 and --quantize exclude each other');
       if (opts.quantize === 'int8' && opts.calibration === undefined) {
-        throw new ArgumentError('--calibration', 'a folder of face crops or a manifest.jsonl with --quantize int8', undefined,
-          'pass a few dozen crops like those the model will see (activation ranges are measured on them), or use --quantize int8-dynamic');
+        throw new ArgumentError(
+          '--calibration',
+          'a folder of face crops or a manifest.jsonl with --quantize int8',
+          undefined,
+          'pass a few dozen crops like those the model will see (activation ranges are measured on them), or use --quantize int8-dynamic',
+        );
       }
       if (opts.quantize !== 'int8' && opts.calibration !== undefined) {
         throw new ArgumentError('--calibration', 'to be used with --quantize int8', opts.calibration, 'add --quantize int8 or drop --calibration');
       }
       const t0 = performance.now();
       const { model, variant, weightsHash } = await loadModel({
-        weights: opts.weights ?? 'detfill', method: opts.method, variant: opts.variant, inputSize: opts.inputSize ?? (opts.detfill ? 512 : undefined),
+        weights: opts.weights ?? 'detfill',
+        method: opts.method,
+        variant: opts.variant,
+        inputSize: opts.inputSize ?? (opts.detfill ? 512 : undefined),
       });
       const metadata = modelMetadata(model, variant, weightsHash);
       let summary: ExportSummary;
@@ -54,8 +79,12 @@ export function makeExportCommand(): Command {
         const bar = progressBar('calibrate', set.files.length);
         try {
           summary = await exportMethodInt8(model, {
-            batches: set.batches(), calibrationHash: set.hash, method: opts.calibrationMethod, reduceRange: opts.reduceRange,
-            metadata, onBatch: (done) => bar.update(done),
+            batches: set.batches(),
+            calibrationHash: set.hash,
+            method: opts.calibrationMethod,
+            reduceRange: opts.reduceRange,
+            metadata,
+            onBatch: (done) => bar.update(done),
           });
         } finally {
           bar.stop();
@@ -68,8 +97,10 @@ export function makeExportCommand(): Command {
       }
       model.dispose();
       await writeFileAtomic(opts.out, Buffer.from(summary.bytes.buffer, summary.bytes.byteOffset, summary.bytes.byteLength));
-      console.log(`${opts.out}: ${(summary.bytes.length / 2 ** 20).toFixed(1)} MiB, ${precision}, ${summary.nodes} nodes, `
-        + `${summary.foldedBatchNorms} BN folded${opts.quantize ? `, ${summary.quantizedConvs} convs int8` : ''}, `
-        + `${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(
+        `${opts.out}: ${(summary.bytes.length / 2 ** 20).toFixed(1)} MiB, ${precision}, ${summary.nodes} nodes, ` +
+          `${summary.foldedBatchNorms} BN folded${opts.quantize ? `, ${summary.quantizedConvs} convs int8` : ''}, ` +
+          `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     });
 }

@@ -15,7 +15,9 @@ export function makeModelCommand(): Command {
     .description('MSCCNet variants: parameter counts (--summary) and the deterministic-weight check against the reference (--check-detfill)')
     .option('--summary', 'print a parameter-count table of the variants')
     .addOption(new Option('--variant <name...>', 'variants for --summary (default: all)'))
-    .addOption(new Option('--method <name...>', 'with --summary: parameters and multiply-adds at --size² of registered methods (msccnet, hpfcn, multitask, ffd, mvss)'))
+    .addOption(
+      new Option('--method <name...>', 'with --summary: parameters and multiply-adds at --size² of registered methods (msccnet, hpfcn, multitask, ffd, mvss)'),
+    )
     .option('--check-detfill', 'build the reference config with detfill-v1 weights, run the scheme input, print JSON')
     .option('--size <side>', 'input side for --check-detfill (the DCT side is side/8) and for the MACs of --method', positiveInt, 512)
     .option('--batch <n>', 'batch size for --check-detfill', positiveInt, 1)
@@ -24,19 +26,49 @@ export function makeModelCommand(): Command {
     .option('--samples <expected.json>', "also print each stage's values at the sample indices of a fixture-format file (`stages.<name>.samples[].index`)")
     .option('--threads <n>', 'intra-op threads', positiveInt)
     .option('--device <name>', 'where --check-detfill runs: auto, cpu, cuda or cuda:N', 'cpu')
-    .action((opts: { summary?: boolean; variant?: string[]; method?: string[]; checkDetfill?: boolean; size: number; batch: number;
-      offsetBasis: number; maskIndex?: number[][]; samples?: string; threads?: number; device: string }, command: Command) => {
-      if (!opts.summary && !opts.checkDetfill) command.error('error: give --summary and/or --check-detfill');
-      if (opts.summary && opts.method !== undefined) printMethodSummary(opts.method, opts.size);
-      else if (opts.summary) printSummary(opts.variant ?? variantNames());
-      if (opts.checkDetfill) {
-        const last = Math.ceil(opts.size / 8) - 1;
-        const maskIndices = opts.maskIndex ?? [[0, 0, 0, 0], [0, 1, 0, last], [0, 1, last >> 1, last >> 1], [0, 0, last, 0], [0, 1, last, last]];
-        const stageSamples = opts.samples === undefined ? undefined : readSampleIndices(opts.samples);
-        const result = runDetfillCheck({ size: opts.size, batch: opts.batch, offsetBasis: opts.offsetBasis, maskIndices, stageSamples, threads: opts.threads, device: opts.device as DeviceSpec });
-        console.log(JSON.stringify(result, null, 1));
-      }
-    });
+    .action(
+      (
+        opts: {
+          summary?: boolean;
+          variant?: string[];
+          method?: string[];
+          checkDetfill?: boolean;
+          size: number;
+          batch: number;
+          offsetBasis: number;
+          maskIndex?: number[][];
+          samples?: string;
+          threads?: number;
+          device: string;
+        },
+        command: Command,
+      ) => {
+        if (!opts.summary && !opts.checkDetfill) command.error('error: give --summary and/or --check-detfill');
+        if (opts.summary && opts.method !== undefined) printMethodSummary(opts.method, opts.size);
+        else if (opts.summary) printSummary(opts.variant ?? variantNames());
+        if (opts.checkDetfill) {
+          const last = Math.ceil(opts.size / 8) - 1;
+          const maskIndices = opts.maskIndex ?? [
+            [0, 0, 0, 0],
+            [0, 1, 0, last],
+            [0, 1, last >> 1, last >> 1],
+            [0, 0, last, 0],
+            [0, 1, last, last],
+          ];
+          const stageSamples = opts.samples === undefined ? undefined : readSampleIndices(opts.samples);
+          const result = runDetfillCheck({
+            size: opts.size,
+            batch: opts.batch,
+            offsetBasis: opts.offsetBasis,
+            maskIndices,
+            stageSamples,
+            threads: opts.threads,
+            device: opts.device as DeviceSpec,
+          });
+          console.log(JSON.stringify(result, null, 1));
+        }
+      },
+    );
 }
 
 /** Per stage, the multi-indices of a fixture-format JSON (`stages.<name>.samples[].index`). */
@@ -45,12 +77,18 @@ function readSampleIndices(path: string): Record<string, number[][]> {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new InputFileError(path, `cannot read JSON (${err instanceof Error ? err.message : String(err)})`, 'pass an expected.json of a msccnet fixture', { cause: err });
+    throw new InputFileError(path, `cannot read JSON (${err instanceof Error ? err.message : String(err)})`, 'pass an expected.json of a msccnet fixture', {
+      cause: err,
+    });
   }
   const stages = (parsed as { stages?: Record<string, { samples?: { index?: unknown }[] }> }).stages;
   if (typeof stages !== 'object' || stages === null) throw new InputFileError(path, 'has no `stages` object', 'pass an expected.json of a msccnet fixture');
-  return Object.fromEntries(Object.entries(stages).map(([name, s]) => [name,
-    (s.samples ?? []).map((x) => x.index).filter((i): i is number[] => Array.isArray(i) && i.every(Number.isInteger))]));
+  return Object.fromEntries(
+    Object.entries(stages).map(([name, s]) => [
+      name,
+      (s.samples ?? []).map((x) => x.index).filter((i): i is number[] => Array.isArray(i) && i.every(Number.isInteger)),
+    ]),
+  );
 }
 
 /** One row per method: its parameters and multiply-adds at side² (MSCCNet built for that side). */
@@ -67,7 +105,11 @@ function printMethodSummary(names: readonly string[], side: number): void {
 
 function printTable(header: string[], rows: string[][], rightAligned: readonly number[]): void {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]): string => cells.map((v, c) => (rightAligned.includes(c) ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((v, c) => (rightAligned.includes(c) ? v.padStart(widths[c]) : v.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   console.log(line(widths.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(r));
@@ -83,4 +125,3 @@ function printSummary(names: readonly string[]): void {
   });
   printTable(['variant', 'table', 'parameters', 'description'], rows, [2]);
 }
-

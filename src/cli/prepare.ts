@@ -10,9 +10,21 @@ import type { ProgressBar } from './progress.js';
 import { stageBars } from './stage-bars.js';
 
 interface PrepareCliOptions {
-  ffpp: string; out: string; splits?: string; noSplits?: boolean; dropReferenceMissing?: boolean;
-  frames: number; boxScale: number; cropSide?: number; compressions: Compression[]; methods: Method[];
-  concurrency: number; redis?: string; queue: string; retryFailed?: boolean; maxMegapixels: number;
+  ffpp: string;
+  out: string;
+  splits?: string;
+  noSplits?: boolean;
+  dropReferenceMissing?: boolean;
+  frames: number;
+  boxScale: number;
+  cropSide?: number;
+  compressions: Compression[];
+  methods: Method[];
+  concurrency: number;
+  redis?: string;
+  queue: string;
+  retryFailed?: boolean;
+  maxMegapixels: number;
 }
 
 export function makePrepareCommand(): Command {
@@ -53,11 +65,22 @@ export function makePrepareCommand(): Command {
         }
       };
       const report = await runPrepare({
-        ffpp: resolve(o.ffpp), out: resolve(o.out), splits: o.splits ? resolve(o.splits) : undefined,
-        dropReferenceMissing: o.dropReferenceMissing ?? false, frames: o.frames, boxScale: o.boxScale, cropSide: o.cropSide ?? null,
-        compressions: o.compressions, methods: o.methods, concurrency: o.concurrency, redis: o.redis, queue: o.queue, retryFailed: o.retryFailed,
+        ffpp: resolve(o.ffpp),
+        out: resolve(o.out),
+        splits: o.splits ? resolve(o.splits) : undefined,
+        dropReferenceMissing: o.dropReferenceMissing ?? false,
+        frames: o.frames,
+        boxScale: o.boxScale,
+        cropSide: o.cropSide ?? null,
+        compressions: o.compressions,
+        methods: o.methods,
+        concurrency: o.concurrency,
+        redis: o.redis,
+        queue: o.queue,
+        retryFailed: o.retryFailed,
         maxPixels: o.maxMegapixels * 1e6,
-        onProgress, signal: controller.signal,
+        onProgress,
+        signal: controller.signal,
       });
       if (bars) for (const b of Object.values(bars)) b.stop();
       console.log(`${report.crops} crops (${report.fakeCrops} fake, ${report.masks} masks) from ${report.jobs} videos → ${resolve(o.out, 'manifest.jsonl')}`);

@@ -37,14 +37,24 @@ export function progressBar(label: string, total: number, stream: NodeJS.WriteSt
       if (s !== undefined) status = s;
       const now = performance.now();
       if (tty) {
-        if (now - lastDraw > 100 || done === total) { lastDraw = now; draw(false); }
+        if (now - lastDraw > 100 || done === total) {
+          lastDraw = now;
+          draw(false);
+        }
       } else {
         const pct = total > 0 ? Math.floor((done / total) * 20) : 20;
-        if (pct !== lastPct) { lastPct = pct; draw(false); }
+        if (pct !== lastPct) {
+          lastPct = pct;
+          draw(false);
+        }
       }
     },
-    setTotal(n) { total = n; },
-    stop() { draw(true); },
+    setTotal(n) {
+      total = n;
+    },
+    stop() {
+      draw(true);
+    },
   };
 }
 

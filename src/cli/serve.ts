@@ -8,16 +8,31 @@ import { buildServer, DEFAULT_LIMITS, type LogLevel } from '../web/index.js';
 import { positiveInt, positiveNumber, probability } from './args.js';
 
 interface ServeCliOptions {
-  model: string; port: number; host: string; threads?: number; maxMb: number; maxMegapixels: number;
-  concurrency: number; queue: number; timeout: number; uploadTimeout: number; maxPerClient: number; threshold: number;
-  logLevel: LogLevel; quiet?: boolean; method?: string;
+  model: string;
+  port: number;
+  host: string;
+  threads?: number;
+  maxMb: number;
+  maxMegapixels: number;
+  concurrency: number;
+  queue: number;
+  timeout: number;
+  uploadTimeout: number;
+  maxPerClient: number;
+  threshold: number;
+  logLevel: LogLevel;
+  quiet?: boolean;
+  method?: string;
 }
 
 /** `msccnet serve`: the web page and `POST /api/detect` on loopback by default. */
 export function makeServeCommand(): Command {
   return new Command('serve')
     .description('serve the checking page (in-browser or server inference) and POST /api/detect')
-    .requiredOption('-m, --model <file|dir>', 'model.onnx from `msccnet export` (also sent to browsers that check locally), or weights .safetensors / a run folder (exported in memory)')
+    .requiredOption(
+      '-m, --model <file|dir>',
+      'model.onnx from `msccnet export` (also sent to browsers that check locally), or weights .safetensors / a run folder (exported in memory)',
+    )
     .addOption(methodOption())
     .option('--port <n>', 'TCP port', positiveInt, 8080)
     .option('--host <addr>', 'address to listen on (0.0.0.0 exposes it to the network)', '127.0.0.1')
@@ -30,22 +45,33 @@ export function makeServeCommand(): Command {
     .option('--upload-timeout <s>', 'seconds to receive an upload; slower clients get 408', positiveNumber, DEFAULT_LIMITS.uploadSeconds)
     .option('--max-per-client <n>', 'requests one client address may have in progress; more get 429', positiveInt, DEFAULT_LIMITS.maxPerClient)
     .option('--threshold <p>', 'P(fake) threshold (0.5 = official argmax)', probability, 0.5)
-    .addOption(new Option('--log-level <level>', 'request log on stdout (JSON lines)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(
+      new Option('--log-level <level>', 'request log on stdout (JSON lines)')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+    )
     .option('--quiet', 'no request log (= --log-level silent)')
     .action(async (opts: ServeCliOptions) => {
       const bytes = opts.model.endsWith('.onnx')
         ? await readFile(opts.model).catch((err: unknown) => {
-          throw new InputFileError(opts.model, 'cannot read the model file', 'check the path; export one with `msccnet export`', { cause: err });
-        })
+            throw new InputFileError(opts.model, 'cannot read the model file', 'check the path; export one with `msccnet export`', { cause: err });
+          })
         : await exportedModelBytes(opts.model, { method: opts.method });
       const engine = await createOrtEngine(bytes, opts.model, { threads: opts.threads });
       const app = await buildServer({
-        engine, modelBytes: bytes, faceDetector: () => loadFaceDetector(), threshold: opts.threshold,
+        engine,
+        modelBytes: bytes,
+        faceDetector: () => loadFaceDetector(),
+        threshold: opts.threshold,
         logger: { level: opts.quiet ? 'silent' : opts.logLevel },
         limits: {
-          maxBytes: Math.round(opts.maxMb * 2 ** 20), maxPixels: Math.round(opts.maxMegapixels * 1e6),
-          concurrency: opts.concurrency, maxWaiting: opts.queue, timeoutSeconds: opts.timeout,
-          uploadSeconds: opts.uploadTimeout, maxPerClient: opts.maxPerClient,
+          maxBytes: Math.round(opts.maxMb * 2 ** 20),
+          maxPixels: Math.round(opts.maxMegapixels * 1e6),
+          concurrency: opts.concurrency,
+          maxWaiting: opts.queue,
+          timeoutSeconds: opts.timeout,
+          uploadSeconds: opts.uploadTimeout,
+          maxPerClient: opts.maxPerClient,
         },
       });
       const address = await app.listen({ port: opts.port, host: opts.host }).catch(async (err: unknown) => {
@@ -54,7 +80,9 @@ export function makeServeCommand(): Command {
         throw ioErrorOf(err, `${opts.host}:${opts.port}`) ?? err;
       });
       console.log(`msccnet: serving ${opts.model} (${engine.inputSide}² input) at ${address}`);
-      const stop = () => { void app.close().then(() => engine.release()); };
+      const stop = () => {
+        void app.close().then(() => engine.release());
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });

@@ -15,7 +15,14 @@ export function stageBars(labels: readonly string[], totals: readonly number[], 
   };
   return labels.map((label, i) => {
     // progressBar draws `\r\x1b[2K<line>` on a TTY; capture the line and redraw the block.
-    const capture = { isTTY: true, write(s: string) { lines[i] = s.replace(/^\r\x1b\[2K/, '').replace(/\n$/, ''); redraw(); return true; } };
+    const capture = {
+      isTTY: true,
+      write(s: string) {
+        lines[i] = s.replace(/^\r\x1b\[2K/, '').replace(/\n$/, '');
+        redraw();
+        return true;
+      },
+    };
     return progressBar(label.padEnd(Math.max(...labels.map((x) => x.length))), totals[i] ?? 0, capture as unknown as NodeJS.WriteStream);
   });
 }

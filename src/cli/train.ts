@@ -32,40 +32,66 @@ export function makeTrainCommand(): Command {
     .option('-c, --config <file>', 'JSON or YAML training config (see --help-config)')
     .option('--set <key=value>', 'override one field, e.g. --set optim.lr=0.01 (repeatable)', collect, [])
     .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
-    .addOption(methodOption('shorthand for --set method=<name> (the config\'s model section is then that method\'s)'))
+    .addOption(methodOption("shorthand for --set method=<name> (the config's model section is then that method's)"))
     .option('--resume', 'continue bit-for-bit from the newest complete checkpoint of run.dir')
     .option('--overwrite', 'replace the run that run.dir holds (its config.json, log.jsonl and checkpoints/ are removed)')
-    .addOption(new Option('--variant <name>', 'model variant of the paper\'s ablations, over the config\'s model section (as `export --variant`)').choices(variantNames()))
+    .addOption(
+      new Option('--variant <name>', "model variant of the paper's ablations, over the config's model section (as `export --variant`)").choices(variantNames()),
+    )
     .option('--help-config', 'list every config field with its default and description')
-    .option('--nproc <n>', 'data-parallel processes on this machine (one GPU each on a CUDA build: NCCL; else Gloo; rendezvous on a free local port unless --master-port)', nonNegativeInt)
-    .option('--rank <r>', 'this process\'s rank, 0 … world size − 1 (one command per process, e.g. on several machines)', nonNegativeInt)
+    .option(
+      '--nproc <n>',
+      'data-parallel processes on this machine (one GPU each on a CUDA build: NCCL; else Gloo; rendezvous on a free local port unless --master-port)',
+      nonNegativeInt,
+    )
+    .option('--rank <r>', "this process's rank, 0 … world size − 1 (one command per process, e.g. on several machines)", nonNegativeInt)
     .option('--world-size <n>', 'total processes over all machines', nonNegativeInt)
     .option('--master-addr <host>', 'address of rank 0 (default: distributed.masterAddr)')
     .option('--master-port <port>', 'rendezvous port on rank 0 (default: distributed.masterPort)', nonNegativeInt)
     .action(async (opts: TrainCliOptions) => {
       if (opts.helpConfig) {
-        const raw = opts.config === undefined ? {} : await readConfigFile(opts.config) as { method?: unknown };
+        const raw = opts.config === undefined ? {} : ((await readConfigFile(opts.config)) as { method?: unknown });
         const method = opts.method ?? (typeof raw?.method === 'string' ? raw.method : 'msccnet');
         for (const r of describeConfig(method)) console.log(`${r.path} = ${JSON.stringify(r.default)}\n    ${r.description}`);
         return;
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
-      const config = parseTrainConfig(applyOverrides(opts.variant === undefined ? raw : applyVariant(raw, opts.variant), [...opts.set, ...(opts.device ? [`device=${opts.device}`] : []), ...(opts.method ? [`method=${opts.method}`] : [])]));
+      const config = parseTrainConfig(
+        applyOverrides(opts.variant === undefined ? raw : applyVariant(raw, opts.variant), [
+          ...opts.set,
+          ...(opts.device ? [`device=${opts.device}`] : []),
+          ...(opts.method ? [`method=${opts.method}`] : []),
+        ]),
+      );
       const device = configuredDevice(config);
       const gpus = device === 'cpu' ? 0 : torch.cuda.deviceCount();
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if ((opts.nproc ?? 1) > 1) {
         if (opts.rank !== undefined || opts.worldSize !== undefined) {
-          throw new DistributedError('--nproc starts every rank itself; it cannot be combined with --rank/--world-size',
-            'use --nproc N on one machine, or one command per process with --rank/--world-size');
+          throw new DistributedError(
+            '--nproc starts every rank itself; it cannot be combined with --rank/--world-size',
+            'use --nproc N on one machine, or one command per process with --rank/--world-size',
+          );
         }
         const masterAddr = opts.masterAddr ?? '127.0.0.1';
-        const masterPort = opts.masterPort ?? await freePort(masterAddr);
-        console.error(`starting ${opts.nproc} processes (rendezvous ${masterAddr}:${masterPort}, ${resolveBackend(config.distributed.backend, rankDevice(device, 0, opts.nproc!, gpus))})`);
+        const masterPort = opts.masterPort ?? (await freePort(masterAddr));
+        console.error(
+          `starting ${opts.nproc} processes (rendezvous ${masterAddr}:${masterPort}, ${resolveBackend(config.distributed.backend, rankDevice(device, 0, opts.nproc!, gpus))})`,
+        );
         await launchWorkers({
-          nproc: opts.nproc!, script: process.argv[1], execArgv: process.execArgv, signal: controller.signal, masterAddr, masterPort, device, gpus,
-          args: ['train', ...withoutOption(withoutOption(withoutOption(process.argv.slice(process.argv.indexOf('train') + 1), '--nproc'), '--master-addr'), '--master-port')],
+          nproc: opts.nproc!,
+          script: process.argv[1],
+          execArgv: process.execArgv,
+          signal: controller.signal,
+          masterAddr,
+          masterPort,
+          device,
+          gpus,
+          args: [
+            'train',
+            ...withoutOption(withoutOption(withoutOption(process.argv.slice(process.argv.indexOf('train') + 1), '--nproc'), '--master-addr'), '--master-port'),
+          ],
         });
         return;
       }
@@ -77,12 +103,16 @@ export function makeTrainCommand(): Command {
         // started by --nproc: stop when the launcher goes away, rather than train on as an orphan
         if (process.connected) {
           process.once('disconnect', () => process.exit(1));
-          process.channel?.unref();                 // the listener must not keep a finished rank alive
+          process.channel?.unref(); // the listener must not keep a finished rank alive
         }
         group = await initProcessGroup({
-          rank: opts.rank, worldSize: opts.worldSize, masterAddr: opts.masterAddr ?? config.distributed.masterAddr,
-          masterPort: opts.masterPort ?? config.distributed.masterPort, timeoutSeconds: config.distributed.timeoutSeconds,
-          networkInterface: config.distributed.networkInterface, backend: config.distributed.backend,
+          rank: opts.rank,
+          worldSize: opts.worldSize,
+          masterAddr: opts.masterAddr ?? config.distributed.masterAddr,
+          masterPort: opts.masterPort ?? config.distributed.masterPort,
+          timeoutSeconds: config.distributed.timeoutSeconds,
+          networkInterface: config.distributed.networkInterface,
+          backend: config.distributed.backend,
           device: rankDevice(device, localRank(), 1, gpus),
         });
       }
@@ -107,7 +137,9 @@ export function makeTrainCommand(): Command {
               skipped = e.skippedTotal;
               break;
             case 'validation':
-              console.error(`\nvalidation after epoch ${e.epoch}: ACC ${pct(e.metrics.ACC)} AUC ${pct(e.metrics.AUC)} F1 ${pct(e.metrics.F1)} mIoU ${pct(e.metrics.mIoU)} (${e.images} images)`);
+              console.error(
+                `\nvalidation after epoch ${e.epoch}: ACC ${pct(e.metrics.ACC)} AUC ${pct(e.metrics.AUC)} F1 ${pct(e.metrics.F1)} mIoU ${pct(e.metrics.mIoU)} (${e.images} images)`,
+              );
               break;
             case 'checkpoint':
             case 'done':
@@ -119,7 +151,9 @@ export function makeTrainCommand(): Command {
       await group?.close();
       if ((group?.rank ?? 0) !== 0) return;
       for (const note of summary.notes) console.error(`run: ${note}`);
-      console.log(`${summary.step} steps; last checkpoint ${summary.lastCheckpoint ?? '(none)'}; best mIoU ${summary.bestMIoU === null ? '—' : pct(summary.bestMIoU)}; ${skipped || summary.skipped} samples skipped (see log.jsonl)`);
+      console.log(
+        `${summary.step} steps; last checkpoint ${summary.lastCheckpoint ?? '(none)'}; best mIoU ${summary.bestMIoU === null ? '—' : pct(summary.bestMIoU)}; ${skipped || summary.skipped} samples skipped (see log.jsonl)`,
+      );
     });
 }
 

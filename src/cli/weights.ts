@@ -3,8 +3,17 @@ import { Command, Option } from 'commander';
 import { ArgumentError } from '../errors.js';
 import { writeFileAtomic } from '../data/atomic.js';
 import {
-  CONVERTER_NAMES, encodeModelFile, encodeSourceTensors, fromOfficialConfig, inspectWeights, loadConverted, MsccnetMethod,
-  readCheckpointWeights, reportSummary, type ConverterName, type MsccnetConfigInput,
+  CONVERTER_NAMES,
+  encodeModelFile,
+  encodeSourceTensors,
+  fromOfficialConfig,
+  inspectWeights,
+  loadConverted,
+  MsccnetMethod,
+  readCheckpointWeights,
+  reportSummary,
+  type ConverterName,
+  type MsccnetConfigInput,
 } from '../models/index.js';
 import { PthTensor } from '../nn/pth/index.js';
 import type { Tensor } from '../torch/index.js';
@@ -21,26 +30,44 @@ function jsonArgument(flag: string, value: string): unknown {
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-interface ConvertCliOptions { out: string; from?: ConverterName; config?: string; officialConfig?: string; layersOnly?: boolean }
+interface ConvertCliOptions {
+  out: string;
+  from?: ConverterName;
+  config?: string;
+  officialConfig?: string;
+  layersOnly?: boolean;
+}
 
 /** `msccnet weights`: inspect and convert PyTorch checkpoints and our weights files. */
 export function makeWeightsCommand(): Command {
   const weights = new Command('weights').description('inspect and convert weights: PyTorch .pth/.pt checkpoints and .safetensors files');
-  weights.command('inspect')
+  weights
+    .command('inspect')
     .description('format, tensors, dtypes, size, the model config a file carries, and which converter applies')
     .argument('<file>', '.pth / .pt / .safetensors')
     .option('--json', 'print one JSON object')
     .action(async (file: string, opts: { json?: boolean }) => {
       const info = await inspectWeights(file);
-      if (opts.json) { console.log(JSON.stringify(info)); return; }
+      if (opts.json) {
+        console.log(JSON.stringify(info));
+        return;
+      }
       console.log(`${info.path}: ${info.format}, ${info.tensors} tensors, ${mib(info.bytes)}`);
-      console.log(`  dtypes: ${Object.entries(info.dtypes).map(([d, n]) => `${d} ×${n}`).join(', ') || 'none'}`);
+      console.log(
+        `  dtypes: ${
+          Object.entries(info.dtypes)
+            .map(([d, n]) => `${d} ×${n}`)
+            .join(', ') || 'none'
+        }`,
+      );
       console.log(`  converter: ${info.converter ?? 'none (no state dict found)'}`);
       for (const [k, v] of Object.entries(info.values)) console.log(`  ${k}: ${v}`);
-      if (info.model) console.log(`  model: ${info.model.method} ${info.model.variant}, input ${info.model.inputSize}², config ${JSON.stringify(info.model.config)}`);
+      if (info.model)
+        console.log(`  model: ${info.model.method} ${info.model.variant}, input ${info.model.inputSize}², config ${JSON.stringify(info.model.config)}`);
       else console.log('  model: no config in the file (load it with --variant/--input-size, or convert it with --config)');
     });
-  weights.command('convert')
+  weights
+    .command('convert')
     .description('a .pth checkpoint → .safetensors; with --config/--official-config, a whole model file that carries its config (for export, detect, serve)')
     .argument('<in>', '.pth / .pt (or .safetensors)')
     .requiredOption('-o, --out <file>', '.safetensors to write')
@@ -49,15 +76,22 @@ export function makeWeightsCommand(): Command {
     .option('--official-config <json|file>', 'the backbone/classifier/head fields of an official SSSegmentation config')
     .option('--layers-only', 'torchvision into a deep-stem model: load layer1–4 and skip the 7×7 stem')
     .action(async (input: string, opts: ConvertCliOptions) => {
-      if (opts.config !== undefined && opts.officialConfig !== undefined) throw new ArgumentError('--config', 'not together with --official-config', opts.config);
+      if (opts.config !== undefined && opts.officialConfig !== undefined)
+        throw new ArgumentError('--config', 'not together with --official-config', opts.config);
       const source = await readCheckpointWeights(input, opts.from);
       try {
-        const config: MsccnetConfigInput | null = opts.config !== undefined ? jsonArgument('--config', opts.config) as MsccnetConfigInput
-          : opts.officialConfig !== undefined ? fromOfficialConfig(jsonArgument('--official-config', opts.officialConfig)) : null;
+        const config: MsccnetConfigInput | null =
+          opts.config !== undefined
+            ? (jsonArgument('--config', opts.config) as MsccnetConfigInput)
+            : opts.officialConfig !== undefined
+              ? fromOfficialConfig(jsonArgument('--official-config', opts.officialConfig))
+              : null;
         if (config === null) {
           const tensors = new Map<string, Tensor>([...source.tensors].map(([k, t]) => [k, t instanceof PthTensor ? t.toTensor() : t]));
           await writeFileAtomic(opts.out, Buffer.from(encodeSourceTensors(tensors, { converter: source.converter, source: input })));
-          console.log(`${opts.out}: ${tensors.size} tensors under their ${source.converter} names (no model config: use it as model.pretrained, or convert with --config)`);
+          console.log(
+            `${opts.out}: ${tensors.size} tensors under their ${source.converter} names (no model config: use it as model.pretrained, or convert with --config)`,
+          );
           return;
         }
         const model = new MsccnetMethod(config);
@@ -66,7 +100,8 @@ export function makeWeightsCommand(): Command {
         model.dispose();
         console.log(reportSummary(report));
         for (const s of report.skipped) console.log(`  skipped ${s.key}: ${s.reason}`);
-        if (report.missing.length > 0) console.log(`  missing (initialised, not loaded): ${report.missing.length} entries, e.g. ${report.missing.slice(0, 3).join(', ')}`);
+        if (report.missing.length > 0)
+          console.log(`  missing (initialised, not loaded): ${report.missing.length} entries, e.g. ${report.missing.slice(0, 3).join(', ')}`);
         console.log(`${opts.out}: a whole-model file that carries its config`);
       } finally {
         source.release();

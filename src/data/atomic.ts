@@ -76,7 +76,7 @@ export async function removeStaleTemps(dir: string): Promise<number> {
   const removed: string[] = [];
   for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
     const path = join(e.parentPath, e.name);
-    if (!isTempName(e.name) || removed.some((r) => path.startsWith(`${r}${sep}`))) continue;   // inside a removed folder
+    if (!isTempName(e.name) || removed.some((r) => path.startsWith(`${r}${sep}`))) continue; // inside a removed folder
     await rm(path, { recursive: true, force: true });
     removed.push(path);
   }

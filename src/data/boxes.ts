@@ -1,7 +1,11 @@
 // Pure box arithmetic (no Node imports), so the browser page computes the same crops as the CLI.
 
 /** A square crop box in frame pixels (integers; always inside the frame). */
-export interface CropBox { x: number; y: number; size: number }
+export interface CropBox {
+  x: number;
+  y: number;
+  size: number;
+}
 
 /**
  * Square box of side `scale` × max(w, h) around the detector box's centre, as FF++'s

@@ -34,7 +34,10 @@ const IMAGE = /\.(jpe?g|tiff?|png|bmp)$/i;
 
 async function files(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((f) => IMAGE.test(f)).sort().map((f) => join(dir, f));
+  return (await readdir(dir))
+    .filter((f) => IMAGE.test(f))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 /** The first of `names` that exists under root (public copies differ in case: Tp/TP, Au/au). */
@@ -46,9 +49,12 @@ function folder(root: string, names: readonly string[]): string {
 export function forgeryMaskPath(set: ForgerySet, root: string, image: string): string {
   const stem = basename(image, extname(image));
   switch (set) {
-    case 'casia1': return join(folder(root, ['mask', 'Mask']), basename(dirname(image)), `${stem}_gt.png`);   // mask/Sp/x_gt.png
-    case 'casia2': return join(folder(root, ['mask', 'Mask', 'CASIA 2 Groundtruth', 'Groundtruth']), `${stem}_gt.png`);
-    case 'coverage': return join(folder(root, ['mask', 'Mask']), `${stem.replace(/t$/, '')}forged.tif`);
+    case 'casia1':
+      return join(folder(root, ['mask', 'Mask']), basename(dirname(image)), `${stem}_gt.png`); // mask/Sp/x_gt.png
+    case 'casia2':
+      return join(folder(root, ['mask', 'Mask', 'CASIA 2 Groundtruth', 'Groundtruth']), `${stem}_gt.png`);
+    case 'coverage':
+      return join(folder(root, ['mask', 'Mask']), `${stem.replace(/t$/, '')}forged.tif`);
   }
 }
 
@@ -63,11 +69,17 @@ async function scan(set: ForgerySet, root: string): Promise<Array<{ image: strin
     tampered = [await files(folder(root, ['tampered', 'Tp', 'TP']))];
   }
   const fakes = tampered.flat().map((image) => ({
-    image, mask: forgeryMaskPath(set, root, image), label: 1 as const, kind: set === 'casia1' ? basename(dirname(image)) : 'tampered',
+    image,
+    mask: forgeryMaskPath(set, root, image),
+    label: 1 as const,
+    kind: set === 'casia1' ? basename(dirname(image)) : 'tampered',
   }));
   if (fakes.length === 0 && authentic.length === 0) {
-    throw new InputFileError(root, `holds none of the ${NAMES[set]} folders (Au/ and ${set === 'casia1' ? 'TP/Sp, TP/CM' : 'tampered/'})`,
-      'pass the dataset folder laid out as MVSS-Net lists it, or --list with its data list');
+    throw new InputFileError(
+      root,
+      `holds none of the ${NAMES[set]} folders (Au/ and ${set === 'casia1' ? 'TP/Sp, TP/CM' : 'tampered/'})`,
+      'pass the dataset folder laid out as MVSS-Net lists it, or --list with its data list',
+    );
   }
   return [...fakes, ...authentic];
 }
@@ -75,13 +87,16 @@ async function scan(set: ForgerySet, root: string): Promise<Array<{ image: strin
 /** (image, mask, label) of an MVSS-Net data list: `<image> <mask|None> <label>`, paths relative to the list's folder. */
 async function readList(list: string): Promise<Array<{ image: string; mask: string | null; label: 0 | 1; kind: string }>> {
   const base = dirname(list);
-  const lines = (await readFile(list, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (await readFile(list, 'utf8'))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return lines.map((line, i) => {
     const parts = line.split(/\s+/);
     if (parts.length !== 3 || !/^\d+$/.test(parts[2]!)) {
       throw new InputFileError(list, `line ${i + 1} is not "<image> <mask|None> <label>": '${line}'`, 'fix the line or remove it');
     }
-    const label = Number(parts[2]) > 0 ? 1 : 0;       // MVSS-Net: label = int(label > 0)
+    const label = Number(parts[2]) > 0 ? 1 : 0; // MVSS-Net: label = int(label > 0)
     return { image: join(base, parts[0]!), mask: parts[1] === 'None' ? null : join(base, parts[1]!), label, kind: basename(dirname(parts[0]!)) };
   });
 }
@@ -96,14 +111,23 @@ export async function forgeryManifest(set: ForgerySet, root: string, manifestDir
   const skipped: ForgeryManifest['skipped'] = [];
   for (const { image, mask, label, kind } of items) {
     const rel = relative(manifestDir, image);
-    if (!existsSync(image)) { skipped.push({ image: rel, reason: 'image file not found' }); continue; }
+    if (!existsSync(image)) {
+      skipped.push({ image: rel, reason: 'image file not found' });
+      continue;
+    }
     if (label === 1 && (mask === null || !existsSync(mask))) {
       skipped.push({ image: rel, reason: mask === null ? 'tampered image without a mask' : `mask ${relative(manifestDir, mask)} not found` });
       continue;
     }
     entries.push({
-      split: FORGERY_SPLIT[set], method: label === 1 ? `${NAMES[set]}/${kind}` : 'real', compression: 'none',
-      video: basename(image), frame: 0, image: rel, mask: label === 1 ? relative(manifestDir, mask!) : null, label,
+      split: FORGERY_SPLIT[set],
+      method: label === 1 ? `${NAMES[set]}/${kind}` : 'real',
+      compression: 'none',
+      video: basename(image),
+      frame: 0,
+      image: rel,
+      mask: label === 1 ? relative(manifestDir, mask!) : null,
+      label,
     });
   }
   return { entries, skipped };

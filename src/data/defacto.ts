@@ -21,7 +21,10 @@ export async function defactoManifest(root: string, manifestDir: string, method 
   const list = join(root, 'test_vis.txt');
   let items: Array<{ image: string; label: 0 | 1 }>;
   if (existsSync(list)) {
-    const lines = (await readFile(list, 'utf8')).split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = (await readFile(list, 'utf8'))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     items = lines.map((line, i) => {
       const m = /^(.*\S)\s+([01])$/.exec(line);
       if (!m) throw new InputFileError(list, `line ${i + 1} is not "<image path> <0|1>": '${line}'`, 'fix the line or remove it');
@@ -29,23 +32,36 @@ export async function defactoManifest(root: string, manifestDir: string, method 
     });
   } else if (existsSync(join(root, 'Image'))) {
     items = [];
-    for (const [sub, label] of [['fake', 1], ['real', 0]] as const) {
+    for (const [sub, label] of [
+      ['fake', 1],
+      ['real', 0],
+    ] as const) {
       const dir = join(root, 'Image', sub);
       if (!existsSync(dir)) continue;
       for (const f of (await readdir(dir)).sort()) items.push({ image: join(dir, f), label });
     }
   } else {
-    throw new InputFileError(root, 'holds neither test_vis.txt nor an Image/ folder', 'pass the DEFACTO face-swap folder (with Image/fake, Image/real and Mask/fake)');
+    throw new InputFileError(
+      root,
+      'holds neither test_vis.txt nor an Image/ folder',
+      'pass the DEFACTO face-swap folder (with Image/fake, Image/real and Mask/fake)',
+    );
   }
   const entries: ManifestEntry[] = [];
   const skipped: DefactoResult['skipped'] = [];
   for (const { image, label } of items) {
     const rel = relative(manifestDir, image);
-    if (!existsSync(image)) { skipped.push({ image: rel, reason: 'image file not found' }); continue; }
+    if (!existsSync(image)) {
+      skipped.push({ image: rel, reason: 'image file not found' });
+      continue;
+    }
     let mask: string | null = null;
     if (label === 1) {
       const m = defactoMaskPath(image);
-      if (!existsSync(m)) { skipped.push({ image: rel, reason: `mask ${relative(manifestDir, m)} not found` }); continue; }
+      if (!existsSync(m)) {
+        skipped.push({ image: rel, reason: `mask ${relative(manifestDir, m)} not found` });
+        continue;
+      }
       mask = relative(manifestDir, m);
     }
     entries.push({ split: 'test', method: label === 1 ? method : 'real', compression: 'none', video: basename(image), frame: 0, image: rel, mask, label });
@@ -55,6 +71,9 @@ export async function defactoManifest(root: string, manifestDir: string, method 
 
 /** `…/Image/fake/0.jpg_IN_1.jpg.tif` → `…/Mask/fake/0.jpg_IN_1.jpg` (the reference's rule). */
 export function defactoMaskPath(image: string): string {
-  const dir = dirname(image).split('/').map((p) => (p === 'Image' ? 'Mask' : p)).join('/');
+  const dir = dirname(image)
+    .split('/')
+    .map((p) => (p === 'Image' ? 'Mask' : p))
+    .join('/');
   return join(dir, basename(image).slice(0, -4));
 }

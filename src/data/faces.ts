@@ -21,12 +21,17 @@ export interface FaceDetectorOptions {
 }
 
 // The slice of face-api's node-wasm build that we use (its bundled typings describe the browser build).
-interface FaceApiPoint { x: number; y: number }
+interface FaceApiPoint {
+  x: number;
+  y: number;
+}
 interface FaceApiResult {
   detection: { score: number; box: { x: number; y: number; width: number; height: number } };
   landmarks: { positions: FaceApiPoint[] };
 }
-interface FaceApiTensor { dispose(): void }
+interface FaceApiTensor {
+  dispose(): void;
+}
 interface FaceApi {
   tf: {
     setBackend(name: string): Promise<boolean>;

@@ -29,15 +29,18 @@ export interface FfppTree {
   fakes: Map<Method, Map<string, Renditions>>;
 }
 
-export const originalPath = (root: string, comp: Compression, id: string): string =>
-  join(root, 'original_sequences', 'youtube', comp, 'videos', `${id}.mp4`);
+export const originalPath = (root: string, comp: Compression, id: string): string => join(root, 'original_sequences', 'youtube', comp, 'videos', `${id}.mp4`);
 export const fakePath = (root: string, method: Method, comp: Compression, name: string): string =>
   join(root, 'manipulated_sequences', method, comp, 'videos', `${name}.mp4`);
 
 /** Reads the FF++ layout: `original_sequences/youtube/<comp>/videos/<id>.mp4`, `manipulated_sequences/<Method>/<comp>/videos/<t>_<s>.mp4`. */
 export async function scanFfpp(root: string): Promise<FfppTree> {
   if (!existsSync(join(root, 'original_sequences'))) {
-    throw new InputFileError(root, 'has no original_sequences folder', 'pass the folder the FF++ download script wrote (it holds original_sequences/ and manipulated_sequences/)');
+    throw new InputFileError(
+      root,
+      'has no original_sequences folder',
+      'pass the folder the FF++ download script wrote (it holds original_sequences/ and manipulated_sequences/)',
+    );
   }
   const originals = new Map<string, Renditions>();
   const fakes = new Map<Method, Map<string, Renditions>>();
@@ -62,7 +65,10 @@ export async function scanFfpp(root: string): Promise<FfppTree> {
 
 async function videoNames(dir: string): Promise<string[]> {
   if (!existsSync(dir)) return [];
-  return (await readdir(dir)).filter((f) => f.endsWith('.mp4')).map((f) => f.slice(0, -4)).sort();
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.mp4'))
+    .map((f) => f.slice(0, -4))
+    .sort();
 }
 
 /** Fake names per split, as the reference's train/valid/test.txt: both directions of each official pair. */
@@ -85,7 +91,12 @@ export async function readSplits(dir: string, opts: { dropReferenceMissing?: boo
     try {
       pairs = JSON.parse(await readFile(file, 'utf8'));
     } catch (err) {
-      throw new InputFileError(file, 'missing or not JSON', 'pass --splits with the folder holding train.json, val.json and test.json from FaceForensics dataset/splits', { cause: err });
+      throw new InputFileError(
+        file,
+        'missing or not JSON',
+        'pass --splits with the folder holding train.json, val.json and test.json from FaceForensics dataset/splits',
+        { cause: err },
+      );
     }
     if (!Array.isArray(pairs) || !pairs.every((p) => Array.isArray(p) && p.length === 2 && p.every((x) => typeof x === 'string' && /^\d+$/.test(x)))) {
       throw new InputFileError(file, 'is not a list of [id, id] pairs of digit strings', 'use the official split files, e.g. [["953", "974"], …]');

@@ -33,13 +33,20 @@ export async function readManifest(path: string): Promise<ManifestEntry[]> {
   } catch (err) {
     throw new InputFileError(path, 'cannot be read', 'pass the manifest.jsonl written by `msccnet prepare` or `msccnet dataset defacto`', { cause: err });
   }
-  return text.split('\n').filter((l) => l.trim() !== '').map((line, i) => {
-    let parsed: unknown;
-    try { parsed = JSON.parse(line); } catch { parsed = undefined; }
-    const r = ManifestEntry.safeParse(parsed);
-    if (!r.success) throw new InputFileError(path, `line ${i + 1} is not a manifest entry: ${zodProblems(r.error).join('; ')}`, 'regenerate the manifest');
-    return r.data;
-  });
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((line, i) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = undefined;
+      }
+      const r = ManifestEntry.safeParse(parsed);
+      if (!r.success) throw new InputFileError(path, `line ${i + 1} is not a manifest entry: ${zodProblems(r.error).join('; ')}`, 'regenerate the manifest');
+      return r.data;
+    });
 }
 
 /** Counts like the paper's Table 1, per compression. */
@@ -73,21 +80,23 @@ export function manifestStats(entries: readonly ManifestEntry[]): SplitStats[] {
       if (e.label === 0) continue;
       (fakes[e.method] ??= {})[e.split] = (fakes[e.method]?.[e.split] ?? 0) + 1;
       const realId = `${e.split}/${e.video.split('_')[0]}/${e.frame}`;
-      if (!realIds.has(realId)) continue;     // DEFACTO-style lists have no paired real
+      if (!realIds.has(realId)) continue; // DEFACTO-style lists have no paired real
       pairedReals[e.split] = (pairedReals[e.split] ?? 0) + 1;
     }
     for (const e of rows) if (e.label === 0) (distinct[e.split] ??= new Set()).add(`${e.video}/${e.frame}`);
     const distinctReals = Object.fromEntries(splits.map((s) => [s, distinct[s]?.size ?? 0]));
-    const total = Object.fromEntries(splits.map((s) => {
-      const nFake = Object.values(fakes).reduce((n, m) => n + (m[s] ?? 0), 0);
-      return [s, nFake + (s === 'train' ? pairedReals[s] ?? 0 : distinctReals[s] ?? 0)];
-    }));
+    const total = Object.fromEntries(
+      splits.map((s) => {
+        const nFake = Object.values(fakes).reduce((n, m) => n + (m[s] ?? 0), 0);
+        return [s, nFake + (s === 'train' ? (pairedReals[s] ?? 0) : (distinctReals[s] ?? 0))];
+      }),
+    );
     for (const s of splits) pairedReals[s] ??= 0;
     return { compression, splits, fakes, pairedReals, distinctReals, total };
   });
 }
 
-const splitRank = (s: string): number => ({ train: 0, val: 1, test: 2 } as Record<string, number>)[s] ?? 3;
+const splitRank = (s: string): number => (({ train: 0, val: 1, test: 2 }) as Record<string, number>)[s] ?? 3;
 
 /** Plain-text table of {@link manifestStats}, one block per compression. */
 export function formatStats(stats: readonly SplitStats[]): string {
@@ -95,7 +104,9 @@ export function formatStats(stats: readonly SplitStats[]): string {
   for (const s of stats) {
     const head = ['', ...s.splits];
     const rows: string[][] = [
-      ...Object.keys(s.fakes).sort().map((m) => [`fake ${m}`, ...s.splits.map((sp) => String(s.fakes[m]?.[sp] ?? 0))]),
+      ...Object.keys(s.fakes)
+        .sort()
+        .map((m) => [`fake ${m}`, ...s.splits.map((sp) => String(s.fakes[m]?.[sp] ?? 0))]),
       ['real (paired, per fake)', ...s.splits.map((sp) => String(s.pairedReals[sp] ?? 0))],
       ['real (distinct)', ...s.splits.map((sp) => String(s.distinctReals[sp] ?? 0))],
       ['total (Table 1)', ...s.splits.map((sp) => String(s.total[sp] ?? 0))],

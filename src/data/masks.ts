@@ -2,7 +2,10 @@ import { annotatePair } from '../annotate/index.js';
 import { encodePng } from '../image/index.js';
 
 /** A mask from a real/fake crop pair: a 0/255 PNG, or null with the reason none was made. */
-export interface MaskResult { mask: Buffer | null; reason?: string }
+export interface MaskResult {
+  mask: Buffer | null;
+  reason?: string;
+}
 /** Pixel annotation of a (real, fake) pair of PNG crops of the same frame and box. */
 export type Annotator = (realPng: Buffer, fakePng: Buffer) => Promise<MaskResult>;
 

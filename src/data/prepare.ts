@@ -8,8 +8,19 @@ import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
 export { removeStaleTemps } from './atomic.js';
 import { cropToPng, enlargeBox, type CropBox } from './crops.js';
 import { loadFaceDetector, type FaceDetector } from './faces.js';
-import { COMPRESSIONS, METHODS, REFERENCE_DROPPED, readSplits, scanFfpp, targetOf,
-  type Compression, type FfppTree, type Method, type Renditions, type Split } from './layout.js';
+import {
+  COMPRESSIONS,
+  METHODS,
+  REFERENCE_DROPPED,
+  readSplits,
+  scanFfpp,
+  targetOf,
+  type Compression,
+  type FfppTree,
+  type Method,
+  type Renditions,
+  type Split,
+} from './layout.js';
 import { compareEntries, formatManifest, type ManifestEntry } from './manifest.js';
 import { loadAnnotator, type Annotator } from './masks.js';
 import { probeVideo, readFrames, sampleFrameIndices, VideoError, type Frame, type VideoInfo } from './video.js';
@@ -19,10 +30,21 @@ export const PrepareOptions = z.strictObject({
   frames: z.number().int().min(1).max(1000).default(20).describe('frames per video, at floor(linspace(0, L−1, frames)) as the reference'),
   boxScale: z.number().min(1).max(4).default(1.3).describe('square crop side = boxScale × max(w, h) of the detector box (FF++ uses 1.3)'),
   cropSide: z.number().int().min(16).nullable().default(null).describe('resize crops to this side; null keeps the native crop size as the reference'),
-  compressions: z.array(z.enum(COMPRESSIONS)).min(1).default([...COMPRESSIONS]).describe('renditions to crop'),
-  methods: z.array(z.enum(METHODS)).min(1).default([...METHODS]).describe('manipulation methods to include'),
+  compressions: z
+    .array(z.enum(COMPRESSIONS))
+    .min(1)
+    .default([...COMPRESSIONS])
+    .describe('renditions to crop'),
+  methods: z
+    .array(z.enum(METHODS))
+    .min(1)
+    .default([...METHODS])
+    .describe('manipulation methods to include'),
   minConfidence: z.number().min(0).max(1).default(0.5).describe('face detector score threshold'),
-  maxPixels: z.number().positive().default(DEFAULT_MAX_PIXELS)
+  maxPixels: z
+    .number()
+    .positive()
+    .default(DEFAULT_MAX_PIXELS)
     .describe('renditions with larger frames (width × height) are skipped before any frame is decoded; not in the options key'),
 });
 export type PrepareOptions = z.infer<typeof PrepareOptions>;
@@ -33,7 +55,10 @@ export function parsePrepareOptions(input: Partial<PrepareOptions>): PrepareOpti
 
 /** Key of the options that change outputs: a finished job made with other options is redone. */
 export function optionsKey(o: PrepareOptions): string {
-  return createHash('sha256').update(JSON.stringify([o.frames, o.boxScale, o.cropSide, [...o.compressions].sort(), [...o.methods].sort(), o.minConfidence])).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([o.frames, o.boxScale, o.cropSide, [...o.compressions].sort(), [...o.methods].sort(), o.minConfidence]))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** One job = one original video with all its fakes (JSON: it travels through the queue). */
@@ -48,7 +73,7 @@ export interface PrepareJob {
 
 /** Why something is absent from the manifest. `frame` is absent when a whole video is skipped. */
 export interface Skip {
-  video: string;            // `youtube/<id>` or `<Method>/<t>_<s>`
+  video: string; // `youtube/<id>` or `<Method>/<t>_<s>`
   compression?: Compression;
   frame?: number;
   reason: string;
@@ -124,7 +149,15 @@ export async function planPrepare(ffppRoot: string, splitsDir: string | null, op
   if (splitsDir === null) {
     const names = new Set<string>();
     for (const byName of tree.fakes.values()) for (const n of byName.keys()) names.add(n);
-    const jobs = [...tree.originals.keys()].sort().map((id) => jobFor(tree, id, 'unsplit', [...names].filter((n) => targetOf(n) === id), opts.methods));
+    const jobs = [...tree.originals.keys()].sort().map((id) =>
+      jobFor(
+        tree,
+        id,
+        'unsplit',
+        [...names].filter((n) => targetOf(n) === id),
+        opts.methods,
+      ),
+    );
     return { jobs, dropped: [], splitNames: null };
   }
   const lists = await readSplits(splitsDir, { dropReferenceMissing: opts.dropReferenceMissing ?? false });
@@ -173,7 +206,7 @@ export async function finishedRecord(outDir: string, job: PrepareJob, key: strin
   } catch {
     return null;
   }
-  if (rec.optionsKey !== key || rec.inputsKey !== await inputsKey(job)) return null;
+  if (rec.optionsKey !== key || rec.inputsKey !== (await inputsKey(job))) return null;
   return o.retryFailed && hasFailures(rec) ? null : rec;
 }
 
@@ -191,9 +224,15 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
     return done;
   }
   const run: JobRun = {
-    job, outDir, opts, key, inputsKey: await inputsKey(job),   // before reading: a video replaced during the job leaves the record stale
+    job,
+    outDir,
+    opts,
+    key,
+    inputsKey: await inputsKey(job), // before reading: a video replaced during the job leaves the record stale
     skipped: job.missing.map((m) => ({ video: `${m.method}/${m.name}`, reason: ABSENT_FAKE })),
-    entries: [], unusable: new Set(), onProgress: deps.onProgress,
+    entries: [],
+    unusable: new Set(),
+    onProgress: deps.onProgress,
   };
   const { original, fakes } = await probe(run);
   if (!original) {
@@ -205,7 +244,7 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
   const indices = sampleFrameIndices(frameCount, opts.frames);
   const faces = await detectFaces(run, original, indices, deps.detector);
   const realCrops = await cropReals(run, faces);
-  const annotate = deps.annotate ?? await loadAnnotator();
+  const annotate = deps.annotate ?? (await loadAnnotator());
   for (const fake of fakes) {
     const annotated = await annotateFake(run, faces, fake, realCrops, annotate);
     if (annotated) await cropFake(run, faces, fake, annotated);
@@ -228,7 +267,10 @@ interface JobRun {
 }
 
 /** A video's rendition that the later stages read, and its stream. */
-interface Probed { comp: Compression; info: VideoInfo }
+interface Probed {
+  comp: Compression;
+  info: VideoInfo;
+}
 type ProbedFake = PrepareJob['fakes'][number] & { best: Probed };
 
 /** The face box of each sampled frame (found on the original) and the frame size every rendition must have. */
@@ -240,7 +282,11 @@ interface Faces {
 }
 
 /** A fake's masks: the rendition they came from, its crops, and the frames that got a mask. */
-interface AnnotatedFake { maskComp: Compression; crops: Map<number, Buffer>; masks: Set<number> }
+interface AnnotatedFake {
+  maskComp: Compression;
+  crops: Map<number, Buffer>;
+  masks: Set<number>;
+}
 
 function reportStage(run: JobRun, stage: PrepareStage, items: number, t0: number): void {
   run.onProgress?.({ kind: 'stage', job: run.job.id, stage, items, seconds: (performance.now() - t0) / 1000 });
@@ -276,7 +322,11 @@ async function bestRendition(run: JobRun, video: string, r: Renditions): Promise
     try {
       const info = await probeVideo(path);
       if (info.width * info.height > opts.maxPixels) {
-        skipped.push({ video, compression: comp, reason: `${info.width}×${info.height} frames are more than ${opts.maxPixels / 1e6} megapixels (--max-megapixels)` });
+        skipped.push({
+          video,
+          compression: comp,
+          reason: `${info.width}×${info.height} frames are more than ${opts.maxPixels / 1e6} megapixels (--max-megapixels)`,
+        });
         unusable.add(path);
         continue;
       }
@@ -294,7 +344,7 @@ async function bestRendition(run: JobRun, video: string, r: Renditions): Promise
 async function detectFaces(run: JobRun, original: Probed, indices: number[], given?: FaceDetector): Promise<Faces> {
   const { job, opts } = run;
   const t0 = performance.now();
-  const detector = given ?? await loadFaceDetector({ minConfidence: opts.minConfidence });
+  const detector = given ?? (await loadFaceDetector({ minConfidence: opts.minConfidence }));
   const { width, height } = original.info;
   const detFrames = await readFrames(job.original[original.comp]!, indices);
   const boxes = new Map<number, CropBox>();
@@ -342,7 +392,10 @@ async function cropFrames(run: JobRun, faces: Faces, video: string, path: string
   }
   for (const [k, frame] of frames.entries()) {
     const f = decoded[k];
-    if (!f) { skipped.push({ video, compression: comp, frame, reason: 'frame could not be decoded' }); continue; }
+    if (!f) {
+      skipped.push({ video, compression: comp, frame, reason: 'frame could not be decoded' });
+      continue;
+    }
     if (f.width !== width || f.height !== height) {
       skipped.push({ video, compression: comp, frame, reason: `frame is ${f.width}×${f.height}, the original ${width}×${height}` });
       continue;
@@ -364,7 +417,17 @@ async function cropReals(run: JobRun, faces: Faces): Promise<Map<Compression, Ma
     for (const [frame, png] of c) {
       const image = cropPath(comp, 'youtube', job.id, frame);
       await writeFileAtomic(join(run.outDir, image), png);
-      run.entries.push({ split: job.split, method: 'youtube', compression: comp, video: job.id, frame, image, mask: null, label: 0, box: boxTuple(faces.boxes.get(frame)!) });
+      run.entries.push({
+        split: job.split,
+        method: 'youtube',
+        compression: comp,
+        video: job.id,
+        frame,
+        image,
+        mask: null,
+        label: 0,
+        box: boxTuple(faces.boxes.get(frame)!),
+      });
       cropped++;
     }
   }
@@ -376,12 +439,21 @@ async function cropReals(run: JobRun, faces: Faces): Promise<Map<Compression, Ma
  * Writes a fake's masks, annotated against the real crops of its best rendition shared with the
  * original (raw when present), which serve every compression as in the reference; null when none is shared.
  */
-async function annotateFake(run: JobRun, faces: Faces, f: ProbedFake, realCrops: Map<Compression, Map<number, Buffer>>, annotate: Annotator): Promise<AnnotatedFake | null> {
+async function annotateFake(
+  run: JobRun,
+  faces: Faces,
+  f: ProbedFake,
+  realCrops: Map<Compression, Map<number, Buffer>>,
+  annotate: Annotator,
+): Promise<AnnotatedFake | null> {
   const { job, skipped, unusable } = run;
   const video = `${f.method}/${f.name}`;
   const usable = (path: string | undefined): boolean => path !== undefined && !unusable.has(path);
   const maskComp = COMPRESSIONS.find((c) => usable(f.videos[c]) && usable(job.original[c]));
-  if (!maskComp) { skipped.push({ video, reason: 'no rendition shared with the original to annotate' }); return null; }
+  if (!maskComp) {
+    skipped.push({ video, reason: 'no rendition shared with the original to annotate' });
+    return null;
+  }
   let real = realCrops.get(maskComp);
   if (!real) {
     real = await cropFrames(run, faces, `youtube/${job.id}`, job.original[maskComp], maskComp);
@@ -392,9 +464,15 @@ async function annotateFake(run: JobRun, faces: Faces, f: ProbedFake, realCrops:
   const masks = new Set<number>();
   for (const [frame, fakePng] of crops) {
     const realPng = real.get(frame);
-    if (!realPng) { skipped.push({ video, frame, reason: `no real ${maskComp} crop of this frame to annotate against` }); continue; }
+    if (!realPng) {
+      skipped.push({ video, frame, reason: `no real ${maskComp} crop of this frame to annotate against` });
+      continue;
+    }
     const m = await annotate(realPng, fakePng);
-    if (!m.mask) { skipped.push({ video, frame, reason: `annotation (${maskComp}): ${m.reason ?? 'no mask'}` }); continue; }
+    if (!m.mask) {
+      skipped.push({ video, frame, reason: `annotation (${maskComp}): ${m.reason ?? 'no mask'}` });
+      continue;
+    }
     await writeFileAtomic(join(run.outDir, maskPath(f.method, f.name, frame)), m.mask);
     masks.add(frame);
   }
@@ -411,11 +489,20 @@ async function cropFake(run: JobRun, faces: Faces, f: ProbedFake, annotated: Ann
   for (const comp of opts.compressions) {
     const c = comp === annotated.maskComp ? annotated.crops : await cropFrames(run, faces, video, f.videos[comp], comp);
     for (const [frame, png] of c) {
-      if (!annotated.masks.has(frame)) continue;      // its skip reason is recorded by annotateFake
+      if (!annotated.masks.has(frame)) continue; // its skip reason is recorded by annotateFake
       const image = cropPath(comp, f.method, f.name, frame);
       await writeFileAtomic(join(run.outDir, image), png);
-      run.entries.push({ split: job.split, method: f.method, compression: comp, video: f.name, frame, image,
-        mask: maskPath(f.method, f.name, frame), label: 1, box: boxTuple(faces.boxes.get(frame)!) });
+      run.entries.push({
+        split: job.split,
+        method: f.method,
+        compression: comp,
+        video: f.name,
+        frame,
+        image,
+        mask: maskPath(f.method, f.name, frame),
+        label: 1,
+        box: boxTuple(faces.boxes.get(frame)!),
+      });
       cropped++;
     }
   }
@@ -425,7 +512,18 @@ async function cropFake(run: JobRun, faces: Faces, f: ProbedFake, annotated: Ann
 /** Writes `jobs/<id>.json`, which marks the job done. */
 async function writeRecord(run: JobRun, detectedOn: Compression | null, frameCount: number, indices: number[], boxes: JobRecord['boxes']): Promise<JobRecord> {
   const { job } = run;
-  const rec: JobRecord = { id: job.id, split: job.split, optionsKey: run.key, inputsKey: run.inputsKey, frameCount, indices, detectedOn, boxes, entries: run.entries.sort(compareEntries), skipped: run.skipped };
+  const rec: JobRecord = {
+    id: job.id,
+    split: job.split,
+    optionsKey: run.key,
+    inputsKey: run.inputsKey,
+    frameCount,
+    indices,
+    detectedOn,
+    boxes,
+    entries: run.entries.sort(compareEntries),
+    skipped: run.skipped,
+  };
   await writeFileAtomic(jobRecordPath(run.outDir, job.id), `${JSON.stringify(rec, null, 1)}\n`);
   run.onProgress?.({ kind: 'job', job: job.id, outcome: 'done', skipped: rec.skipped.length });
   return rec;
@@ -450,7 +548,12 @@ export interface PrepareReport {
  * Writes `manifest.jsonl`, `report.json` and the split lists from the finished job records, in
  * plan order, so the bytes depend only on the inputs and options (never on timing or workers).
  */
-export async function assembleOutputs(plan: Plan, outDir: string, opts: PrepareOptions, failed: ReadonlyMap<string, string> = new Map()): Promise<PrepareReport> {
+export async function assembleOutputs(
+  plan: Plan,
+  outDir: string,
+  opts: PrepareOptions,
+  failed: ReadonlyMap<string, string> = new Map(),
+): Promise<PrepareReport> {
   const key = optionsKey(opts);
   const entries: ManifestEntry[] = [];
   const skipped: PrepareReport['skipped'] = [];
@@ -471,11 +574,17 @@ export async function assembleOutputs(plan: Plan, outDir: string, opts: PrepareO
     for (const [split, names] of Object.entries(plan.splitNames)) await writeFileAtomic(join(outDir, 'splits', `${split}.txt`), names.join('\n'));
   }
   const report: PrepareReport = {
-    optionsKey: key, options: opts, jobs: plan.jobs.length,
-    crops: entries.length, fakeCrops: entries.filter((e) => e.label === 1).length,
+    optionsKey: key,
+    options: opts,
+    jobs: plan.jobs.length,
+    crops: entries.length,
+    fakeCrops: entries.filter((e) => e.label === 1).length,
     masks: new Set(entries.flatMap((e) => (e.mask ? [e.mask] : []))).size,
-    droppedSplitNames: plan.dropped.map((n) => `${n} (${Object.entries(REFERENCE_DROPPED).find(([, v]) => v === n)?.[0] ?? '?'}; absent from the reference lists)`),
-    failedJobs, skipped,
+    droppedSplitNames: plan.dropped.map(
+      (n) => `${n} (${Object.entries(REFERENCE_DROPPED).find(([, v]) => v === n)?.[0] ?? '?'}; absent from the reference lists)`,
+    ),
+    failedJobs,
+    skipped,
   };
   await writeFileAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   return report;

@@ -28,9 +28,16 @@ function photoPath(name: string): string {
 
 /** The face crop `index` of SAMPLE_FACES as a side×side RGB image; `shift` moves the box (another "frame"). */
 export async function sampleFace(index: number, side: number, shift = 0): Promise<Image> {
-  const { photo, box: [x, y, s] } = SAMPLE_FACES[index % SAMPLE_FACES.length];
-  const { data, info } = await sharp(photoPath(photo)).extract({ left: x + shift, top: y + shift, width: s, height: s })
-    .resize(side, side).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const {
+    photo,
+    box: [x, y, s],
+  } = SAMPLE_FACES[index % SAMPLE_FACES.length];
+  const { data, info } = await sharp(photoPath(photo))
+    .extract({ left: x + shift, top: y + shift, width: s, height: s })
+    .resize(side, side)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return makeImage(info.width, info.height, 3, new Uint8Array(data.buffer, data.byteOffset, data.length));
 }
 
@@ -61,12 +68,14 @@ export function synthesiseFake(real: Image, method: (typeof SAMPLE_METHODS)[numb
   const source = new Float32Array(width * height * 3);
   if (method === 'SelfBlend') {
     for (let c = 0; c < 3; c++) {
-      const gain = 0.85 + 0.3 * rand(), bias = 30 * rand() - 15;
+      const gain = 0.85 + 0.3 * rand(),
+        bias = 30 * rand() - 15;
       for (let i = c; i < source.length; i += 3) source[i] = real.data[i] * gain + bias;
     }
   } else {
     for (let c = 0; c < 3; c++) {
-      const [mr, sr] = stats(real, c, alpha), [md, sd] = stats(donor, c, alpha);
+      const [mr, sr] = stats(real, c, alpha),
+        [md, sd] = stats(donor, c, alpha);
       for (let i = c; i < source.length; i += 3) source[i] = (donor.data[i] - md) * (sr / Math.max(sd, 1)) + mr;
     }
   }
@@ -78,10 +87,14 @@ export function synthesiseFake(real: Image, method: (typeof SAMPLE_METHODS)[numb
 }
 
 function stats(image: Image, channel: number, weight: Float32Array): [mean: number, std: number] {
-  let w = 0, s = 0, s2 = 0;
+  let w = 0,
+    s = 0,
+    s2 = 0;
   for (let p = 0; p < weight.length; p++) {
     const v = image.data[3 * p + channel];
-    w += weight[p]; s += weight[p] * v; s2 += weight[p] * v * v;
+    w += weight[p];
+    s += weight[p] * v;
+    s2 += weight[p] * v * v;
   }
   const mean = s / w;
   return [mean, Math.sqrt(Math.max(0, s2 / w - mean * mean))];
@@ -93,7 +106,8 @@ function stats(image: Image, channel: number, weight: Float32Array): [mean: numb
  * Returns the number of fake frames written.
  */
 export async function writeSamplePairs(dir: string, options: { side?: number; frames?: number } = {}): Promise<number> {
-  const side = options.side ?? 256, frames = options.frames ?? 2;
+  const side = options.side ?? 256,
+    frames = options.frames ?? 2;
   const n = SAMPLE_FACES.length;
   const id = (i: number): string => String(i).padStart(3, '0');
   let written = 0;

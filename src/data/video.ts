@@ -3,7 +3,11 @@ import { MsccnetError } from '../errors.js';
 
 /** ffmpeg or ffprobe failed on a video: unreadable, corrupt or not a video. Bad input: retrying won't help. */
 export class VideoError extends MsccnetError {
-  constructor(readonly path: string, problem: string, options?: ErrorOptions) {
+  constructor(
+    readonly path: string,
+    problem: string,
+    options?: ErrorOptions,
+  ) {
     super('MSCCNET_VIDEO', `${path}: ${problem}`, 'check the file plays (ffprobe it); re-download it if it is truncated', options);
   }
 }
@@ -22,7 +26,11 @@ export interface VideoInfo {
   frames: number;
 }
 
-interface RunResult { stdout: Buffer; stderr: string; code: number | null }
+interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+  code: number | null;
+}
 
 /** Runs a tool to completion, collecting stdout as bytes; `input` is written to its stdin. */
 export function run(tool: string, args: readonly string[], input?: Buffer | AsyncIterable<Buffer>): Promise<RunResult> {
@@ -31,25 +39,40 @@ export function run(tool: string, args: readonly string[], input?: Buffer | Asyn
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => { if (err.length < 20_000) err += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      if (err.length < 20_000) err += d.toString();
+    });
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FfmpegMissingError(tool, { cause: e }) : e));
     child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code }));
-    child.stdin.on('error', () => { /* the tool exited early; its exit code reports why */ });
+    child.stdin.on('error', () => {
+      /* the tool exited early; its exit code reports why */
+    });
     if (input === undefined) child.stdin.end();
     else if (Buffer.isBuffer(input)) child.stdin.end(input);
-    else void (async () => {
-      for await (const chunk of input) {
-        if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
-      }
-      child.stdin.end();
-    })().catch(reject);
+    else
+      void (async () => {
+        for await (const chunk of input) {
+          if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
+        }
+        child.stdin.end();
+      })().catch(reject);
   });
 }
 
 /** Size and frame count of the first video stream, counted by demuxing (no decode). */
 export async function probeVideo(path: string): Promise<VideoInfo> {
-  const r = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_packets',
-    '-show_entries', 'stream=width,height,nb_read_packets', '-of', 'json', path]);
+  const r = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_packets',
+    '-show_entries',
+    'stream=width,height,nb_read_packets',
+    '-of',
+    'json',
+    path,
+  ]);
   if (r.code !== 0) throw new VideoError(path, `ffprobe failed: ${lastLine(r.stderr)}`);
   const stream = (JSON.parse(r.stdout.toString()) as { streams?: Array<{ width?: number; height?: number; nb_read_packets?: string }> }).streams?.[0];
   const frames = Number(stream?.nb_read_packets);
@@ -66,7 +89,11 @@ export function sampleFrameIndices(frameCount: number, n = 20): number[] {
 }
 
 /** One decoded frame: RGB24, row-major. */
-export interface Frame { width: number; height: number; rgb: Buffer }
+export interface Frame {
+  width: number;
+  height: number;
+  rgb: Buffer;
+}
 
 /**
  * Decodes exactly the frames `indices` (sorted, 0-based decode order) in one ffmpeg run with a
@@ -76,8 +103,26 @@ export interface Frame { width: number; height: number; rgb: Buffer }
 export async function readFrames(path: string, indices: readonly number[]): Promise<Array<Frame | undefined>> {
   if (indices.length === 0) return [];
   const select = indices.map((i) => `eq(n\\,${i})`).join('+');
-  const r = await run('ffmpeg', ['-v', 'error', '-nostdin', '-threads', '1', '-i', path, '-map', '0:v:0',
-    '-vf', `select='${select}'`, '-vsync', '0', '-f', 'image2pipe', '-c:v', 'ppm', 'pipe:1']);
+  const r = await run('ffmpeg', [
+    '-v',
+    'error',
+    '-nostdin',
+    '-threads',
+    '1',
+    '-i',
+    path,
+    '-map',
+    '0:v:0',
+    '-vf',
+    `select='${select}'`,
+    '-vsync',
+    '0',
+    '-f',
+    'image2pipe',
+    '-c:v',
+    'ppm',
+    'pipe:1',
+  ]);
   const frames = parsePpmStream(r.stdout);
   if (r.code !== 0 && frames.length === 0) throw new VideoError(path, `ffmpeg could not decode it: ${lastLine(r.stderr)}`);
   return indices.map((_, k) => frames[k]);
@@ -95,10 +140,10 @@ function parsePpmStream(buf: Buffer): Frame[] {
       while (pos < buf.length && !/\s/.test(String.fromCharCode(buf[pos]!))) pos++;
       fields.push(buf.toString('latin1', start, pos));
     }
-    pos++;                                   // the single whitespace byte after maxval
+    pos++; // the single whitespace byte after maxval
     const [magic, w, h] = [fields[0], Number(fields[1]), Number(fields[2])];
     const size = w * h * 3;
-    if (magic !== 'P6' || !(size > 0) || pos + size > buf.length) break;   // a truncated tail is dropped
+    if (magic !== 'P6' || !(size > 0) || pos + size > buf.length) break; // a truncated tail is dropped
     frames.push({ width: w, height: h, rgb: buf.subarray(pos, pos + size) });
     pos += size;
   }
@@ -106,18 +151,47 @@ function parsePpmStream(buf: Buffer): Frame[] {
 }
 
 export type VideoCodec =
-  | { kind: 'lossless' }          // libx264rgb CRF 0: decodes to exactly the RGB that went in (FF++ "raw")
+  | { kind: 'lossless' } // libx264rgb CRF 0: decodes to exactly the RGB that went in (FF++ "raw")
   | { kind: 'h264'; crf: number }; // libx264 yuv420p, as FF++'s compress.py (c23: CRF 23, c40: CRF 40)
 
 /** Encodes RGB24 frames to an MP4 (deterministic: one thread, fixed preset). */
-export async function encodeVideo(path: string, frames: AsyncIterable<Buffer> | Buffer[], width: number, height: number,
-  codec: VideoCodec, fps = 25): Promise<void> {
-  const enc = codec.kind === 'lossless'
-    ? ['-c:v', 'libx264rgb', '-crf', '0', '-preset', 'veryfast']
-    : ['-c:v', 'libx264', '-crf', String(codec.crf), '-preset', 'veryfast', '-pix_fmt', 'yuv420p'];
+export async function encodeVideo(
+  path: string,
+  frames: AsyncIterable<Buffer> | Buffer[],
+  width: number,
+  height: number,
+  codec: VideoCodec,
+  fps = 25,
+): Promise<void> {
+  const enc =
+    codec.kind === 'lossless'
+      ? ['-c:v', 'libx264rgb', '-crf', '0', '-preset', 'veryfast']
+      : ['-c:v', 'libx264', '-crf', String(codec.crf), '-preset', 'veryfast', '-pix_fmt', 'yuv420p'];
   const input = Array.isArray(frames) ? Buffer.concat(frames) : frames;
-  const r = await run('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`,
-    '-r', String(fps), '-i', 'pipe:0', ...enc, '-threads', '1', '-an', path], input);
+  const r = await run(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${width}x${height}`,
+      '-r',
+      String(fps),
+      '-i',
+      'pipe:0',
+      ...enc,
+      '-threads',
+      '1',
+      '-an',
+      path,
+    ],
+    input,
+  );
   if (r.code !== 0) throw new VideoError(path, `ffmpeg could not encode: ${lastLine(r.stderr)}`);
 }
 

@@ -43,9 +43,12 @@ function jet(p: Float32Array, width: number, height: number): Image {
 }
 
 function fakeIoU(p: Float32Array, gt: Uint8Array): number | null {
-  let inter = 0; let union = 0; let positives = 0;
+  let inter = 0;
+  let union = 0;
+  let positives = 0;
   for (let i = 0; i < p.length; i++) {
-    const a = p[i]! > 0.5; const b = gt[i]! > 127;
+    const a = p[i]! > 0.5;
+    const b = gt[i]! > 127;
     if (b) positives++;
     if (a && b) inter++;
     if (a || b) union++;
@@ -57,9 +60,12 @@ function fakeIoU(p: Float32Array, gt: Uint8Array): number | null {
  * Runs Base. and the baselines (libtorch) and MSCCNet (its ONNX export) on each crop; `onItem`
  * after each model run. The libtorch models are disposed at the end.
  */
-export async function predictionGrid(root: string, entries: readonly ManifestEntry[],
+export async function predictionGrid(
+  root: string,
+  entries: readonly ManifestEntry[],
   models: { base: MethodModel; msccnet: InferenceEngine; baselines?: ReadonlyArray<{ method: DemoBaseline; model: MethodModel }> },
-  onItem: () => void): Promise<GridRow[]> {
+  onItem: () => void,
+): Promise<GridRow[]> {
   const baseEngine = createTorchEngine(models.base);
   const baselineEngines = (models.baselines ?? []).map((b) => ({ method: b.method, engine: createTorchEngine(b.model) }));
   const rows: GridRow[] = [];
@@ -80,12 +86,16 @@ export async function predictionGrid(root: string, entries: readonly ManifestEnt
         baselines.push({ method, score: p.score, fakeIoU: fakeIoU(p.probability, gt.data), png: await encodePng(jet(p.probability, rgb.width, rgb.height)) });
       }
       rows.push({
-        method: e.method, label: e.label === 0 ? 'real' : methodLabel(e.method), image: e.image,
+        method: e.method,
+        label: e.label === 0 ? 'real' : methodLabel(e.method),
+        image: e.image,
         scores: { base: b.score, msccnet: m.score },
         fakeIoU: { base: fakeIoU(b.probability, gt.data), msccnet: fakeIoU(m.probability, gt.data) },
         png: {
-          input: await encodePng(rgb), annotation: await encodePng(gt),
-          base: await encodePng(jet(b.probability, rgb.width, rgb.height)), msccnet: await encodePng(jet(m.probability, rgb.width, rgb.height)),
+          input: await encodePng(rgb),
+          annotation: await encodePng(gt),
+          base: await encodePng(jet(b.probability, rgb.width, rgb.height)),
+          msccnet: await encodePng(jet(m.probability, rgb.width, rgb.height)),
         },
         baselines,
       });
@@ -106,8 +116,12 @@ export interface AnnotationStrip {
 
 /** A float map min–max scaled to 0–255 grey. */
 function greyOf(map: FloatMap): Image {
-  let lo = Infinity; let hi = -Infinity;
-  for (const v of map.data) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of map.data) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   const out = makeImage(map.width, map.height, 1);
   for (let i = 0; i < map.data.length; i++) out.data[i] = hi > lo ? Math.round((255 * (map.data[i]! - lo)) / (hi - lo)) : 0;
   return out;
@@ -115,7 +129,12 @@ function greyOf(map: FloatMap): Image {
 
 /** 0/1 images scaled to 0/255 so they are visible. */
 function visible(mask: Image): Image {
-  return makeImage(mask.width, mask.height, 1, mask.data.map((v) => (v > 0 ? 255 : 0)));
+  return makeImage(
+    mask.width,
+    mask.height,
+    1,
+    mask.data.map((v) => (v > 0 ? 255 : 0)),
+  );
 }
 
 /** Paper Fig. 3 on one raw pair: real, fake, 1 − SSIM, blurred difference, threshold, dilation, hull, erosion, mask. */
@@ -138,7 +157,10 @@ export async function annotationStrip(root: string, pair: { real: ManifestEntry;
   const shown = steps.filter((x): x is { caption: string; image: Image } => x.image !== null);
   const side = Math.min(160, real.width);
   return {
-    real: pair.real.image, fake: pair.fake.image,
-    steps: await Promise.all(shown.map(async (x) => ({ caption: x.caption, png: await encodePng(x.image.width > side ? await resize(x.image, side, side) : x.image) }))),
+    real: pair.real.image,
+    fake: pair.fake.image,
+    steps: await Promise.all(
+      shown.map(async (x) => ({ caption: x.caption, png: await encodePng(x.image.width > side ? await resize(x.image, side, side) : x.image) })),
+    ),
   };
 }

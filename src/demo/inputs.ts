@@ -45,7 +45,15 @@ export async function buildDemoInputs(plan: DemoPlan, out: string, emit: (e: Inp
   const detector = await loadFaceDetector();
   emit({ kind: 'progress', stage: 'data', done: 0, status: `${sources.length} clips, ${2 * pairs * Object.keys(DEMO_METHODS).length} synthetic fakes` });
   const mini = await buildMiniFfpp({
-    root: join(out, 'ffpp'), detector, sources, splits, methods: DEMO_METHODS, frames: plan.clipFrames, fps: plan.fps, width: 400, height: 300,
+    root: join(out, 'ffpp'),
+    detector,
+    sources,
+    splits,
+    methods: DEMO_METHODS,
+    frames: plan.clipFrames,
+    fps: plan.fps,
+    width: 400,
+    height: 300,
   });
   emit({ kind: 'progress', stage: 'data', done: 1 });
   emit({ kind: 'stage-done', stage: 'data' });
@@ -53,11 +61,19 @@ export async function buildDemoInputs(plan: DemoPlan, out: string, emit: (e: Inp
   const prepared = join(out, 'pixel-ffpp');
   let jobsDone = 0;
   const report = await runPrepare({
-    ffpp: mini.root, out: prepared, frames: plan.frames, cropSide: plan.cropSide,
-    onProgress: (e) => { if (e.kind === 'job') emit({ kind: 'progress', stage: 'prepare', done: ++jobsDone, status: e.job }); },
+    ffpp: mini.root,
+    out: prepared,
+    frames: plan.frames,
+    cropSide: plan.cropSide,
+    onProgress: (e) => {
+      if (e.kind === 'job') emit({ kind: 'progress', stage: 'prepare', done: ++jobsDone, status: e.job });
+    },
   });
   if (report.failedJobs.length > 0) {
-    throw new DemoError(`prepare failed for ${report.failedJobs.map((f) => `${f.id} (${f.error})`).join(', ')}`, `see ${join(prepared, 'report.json')}; rerun msccnet demo`);
+    throw new DemoError(
+      `prepare failed for ${report.failedJobs.map((f) => `${f.id} (${f.error})`).join(', ')}`,
+      `see ${join(prepared, 'report.json')}; rerun msccnet demo`,
+    );
   }
   emit({ kind: 'stage-done', stage: 'prepare' });
   return { ffpp: mini.root, prepared };

@@ -29,7 +29,12 @@ export type DemoRow = DemoModel | DemoBaseline;
 
 /** How the report names each model (the paper's names for the baselines). */
 export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
-  base: 'Base.', msccnet: 'MSCCNet (small)', hpfcn: 'HPFCN', multitask: 'Multi-task', ffd: 'FFD', mvss: 'MVSS-Net',
+  base: 'Base.',
+  msccnet: 'MSCCNet (small)',
+  hpfcn: 'HPFCN',
+  multitask: 'Multi-task',
+  ffd: 'FFD',
+  mvss: 'MVSS-Net',
 };
 
 /**
@@ -88,7 +93,11 @@ export interface DemoPlan {
  * no output calls them by the FF++ name alone (see {@link methodLabel}).
  */
 export const DEMO_METHODS: Readonly<Record<Method, ForgeryKind>> = {
-  Deepfakes: 'region-swap', FaceSwap: 'self-blend', NeuralTextures: 'mouth-rewarp', Face2Face: 'eye-rewarp', FaceShifter: 'lower-swap',
+  Deepfakes: 'region-swap',
+  FaceSwap: 'self-blend',
+  NeuralTextures: 'mouth-rewarp',
+  Face2Face: 'eye-rewarp',
+  FaceShifter: 'lower-swap',
 };
 
 /** `synthetic region-swap (in the Deepfakes slot)`: how every output names a method. */
@@ -108,23 +117,76 @@ export const DEMO_PLANS: Readonly<Record<DemoSize, DemoPlan>> = {
   full: {
     size: 'full',
     splits: {
-      train: [[['franck', 10], ['cap12', 0]], [['franck', 60], ['cap12', 30]], [['franck', 120], ['franck', 90]]],
-      val: [[['cap12', 45], ['franck', 150]]],
-      test: [[['cap13', 5], ['cap13', 20]]],       // a video never used in training
+      train: [
+        [
+          ['franck', 10],
+          ['cap12', 0],
+        ],
+        [
+          ['franck', 60],
+          ['cap12', 30],
+        ],
+        [
+          ['franck', 120],
+          ['franck', 90],
+        ],
+      ],
+      val: [
+        [
+          ['cap12', 45],
+          ['franck', 150],
+        ],
+      ],
+      test: [
+        [
+          ['cap13', 5],
+          ['cap13', 20],
+        ],
+      ], // a video never used in training
     },
     // 64² crops: at 128² the budget allows ~90 steps per intra run; at 64² the intra runs get 450 steps
     // (0.34–0.42 s each here) and the ten leave-one-out runs one epoch each, so the whole demo stays near 11 min
-    clipFrames: 16, fps: 8, frames: 6, cropSide: 64, compression: 'c23',
-    model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 10, leaveOneOut: 1 }, optim: FROM_SCRATCH, detectFrames: 3,
+    clipFrames: 16,
+    fps: 8,
+    frames: 6,
+    cropSide: 64,
+    compression: 'c23',
+    model: { ...SMALL, inputSize: 64 },
+    batchSize: 8,
+    epochs: { intra: 10, leaveOneOut: 1 },
+    optim: FROM_SCRATCH,
+    detectFrames: 3,
     // the 20-minute budget less the ~11 minutes above, less 3 minutes for the training loop's own cost over the
     // bare step and a busy machine: Multi-task and FFD (≈ 35 s and 3 min for their 630 steps); HPFCN and MVSS-Net do not fit
     baselineSeconds: 360,
   },
   quick: {
     size: 'quick',
-    splits: { train: [[['franck', 10], ['cap12', 0]]], val: [], test: [[['cap13', 5], ['cap13', 20]]] },
-    clipFrames: 8, fps: 4, frames: 3, cropSide: 64, compression: 'c23',
-    model: { ...SMALL, inputSize: 64 }, batchSize: 8, epochs: { intra: 1, leaveOneOut: 1 }, optim: FROM_SCRATCH, detectFrames: 1,
+    splits: {
+      train: [
+        [
+          ['franck', 10],
+          ['cap12', 0],
+        ],
+      ],
+      val: [],
+      test: [
+        [
+          ['cap13', 5],
+          ['cap13', 20],
+        ],
+      ],
+    },
+    clipFrames: 8,
+    fps: 4,
+    frames: 3,
+    cropSide: 64,
+    compression: 'c23',
+    model: { ...SMALL, inputSize: 64 },
+    batchSize: 8,
+    epochs: { intra: 1, leaveOneOut: 1 },
+    optim: FROM_SCRATCH,
+    detectFrames: 1,
     baselineSeconds: 0,
   },
 };

@@ -11,7 +11,12 @@ import type { AnnotationStrip, GridRow } from './figures.js';
 import type { DemoBaseline, DemoModel, DemoPlan, DemoRow, DemoStage } from './plan.js';
 
 /** One training run's loss curve (total of the three official terms per step). */
-export interface TrainingCurve { readonly model: DemoRow; readonly run: string; readonly steps: number[]; readonly loss: number[] }
+export interface TrainingCurve {
+  readonly model: DemoRow;
+  readonly run: string;
+  readonly steps: number[];
+  readonly loss: number[];
+}
 
 /** Everything the report shows, also written as report.json. */
 export interface DemoResult {

@@ -31,9 +31,19 @@ import { DemoError } from './errors.js';
 import { annotationStrip, predictionGrid } from './figures.js';
 import { clipSources, type DemoInputs, type InputsEvent } from './inputs.js';
 import type { InputsMessage } from './inputs-worker.js';
-import { DEMO_METHODS, DEMO_MODELS, DEMO_PLANS, methodsWithinBudget, type DemoBaseline, type DemoModel, type DemoPlan, type DemoRow, type DemoSize, type DemoStage } from './plan.js';
+import {
+  DEMO_METHODS,
+  DEMO_MODELS,
+  DEMO_PLANS,
+  methodsWithinBudget,
+  type DemoBaseline,
+  type DemoModel,
+  type DemoPlan,
+  type DemoRow,
+  type DemoSize,
+  type DemoStage,
+} from './plan.js';
 import type { DemoResult, TrainingCurve } from './result.js';
-
 
 export type DemoEvent =
   | { readonly kind: 'planned'; readonly totals: Readonly<Record<DemoStage, number>> }
@@ -68,9 +78,16 @@ function inputsInWorker(plan: DemoPlan, out: string, emit: (e: InputsEvent) => v
   signal?.throwIfAborted();
   const worker = spawnModuleWorker(import.meta.url, 'inputs-worker', { workerData: { plan, out } });
   return new Promise<DemoInputs>((resolve, reject) => {
-    const onAbort = (): void => { reject(signal!.reason); void worker.terminate(); };
+    const onAbort = (): void => {
+      reject(signal!.reason);
+      void worker.terminate();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
-    const settle = (f: () => void): void => { signal?.removeEventListener('abort', onAbort); f(); void worker.terminate(); };
+    const settle = (f: () => void): void => {
+      signal?.removeEventListener('abort', onAbort);
+      f();
+      void worker.terminate();
+    };
     worker.on('message', (m: InputsMessage) => {
       if (m.kind === 'event') emit(m.event);
       else if (m.kind === 'done') settle(() => resolve(m.inputs));
@@ -87,9 +104,21 @@ const isDemoModel = (m: DemoRow): m is DemoModel => (DEMO_MODELS as readonly str
 function trainConfig(plan: DemoPlan, model: DemoRow, manifest: string, epochs: number, device: DeviceSpec = 'auto'): TrainConfig {
   return parseTrainConfig({
     method: isDemoModel(model) ? 'msccnet' : model,
-    data: { manifest, compression: plan.compression, methods: [...METHODS], augment: 'paper', cropSize: plan.cropSide, scaleBase: plan.cropSide, workers: 1, prefetch: 2 },
+    data: {
+      manifest,
+      compression: plan.compression,
+      methods: [...METHODS],
+      augment: 'paper',
+      cropSize: plan.cropSide,
+      scaleBase: plan.cropSide,
+      workers: 1,
+      prefetch: 2,
+    },
     model: isDemoModel(model) ? { ...plan.model, ...MSCCNET_VARIANTS[model].config } : { inputSize: plan.cropSide },
-    batchSize: plan.batchSize, epochs, optim: plan.optim, device,
+    batchSize: plan.batchSize,
+    epochs,
+    optim: plan.optim,
+    device,
     // no validation during training (the demo's val split is too small to select on): the last checkpoint is tested
     run: { threads: 2, logEvery: 1, valEveryEpochs: 1000, checkpointEveryEpochs: epochs, keepLast: 1 },
   });
@@ -121,33 +150,40 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
   // 3. train and test Base., MSCCNet and the baselines: intra-dataset (Table 2) and leave-one-out (Table 4)
   const curves: TrainingCurve[] = [];
-  const plansOf = (models: readonly DemoRow[]) => (['intra', 'leave-one-out'] as const).flatMap((protocol) => models.map((model) => ({
-    model, protocol, config: trainConfig(plan, model, manifest, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut, o.device),
-    options: { outDir: join(out, 'runs', model), signal: o.signal },
-  })));
+  const plansOf = (models: readonly DemoRow[]) =>
+    (['intra', 'leave-one-out'] as const).flatMap((protocol) =>
+      models.map((model) => ({
+        model,
+        protocol,
+        config: trainConfig(plan, model, manifest, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut, o.device),
+        options: { outDir: join(out, 'runs', model), signal: o.signal },
+      })),
+    );
   const stepsOf = async (model: DemoRow): Promise<number> => {
     let n = 0;
     for (const r of plansOf([model])) n += await protocolSteps(r.protocol, r.config, r.options);
     return n;
   };
   // every model trains the same steps as MSCCNet; the default baselines are those whose steps fit the plan's budget
-  const baselines: DemoBaseline[] = o.methods === undefined ? methodsWithinBudget(await stepsOf('msccnet'), plan.baselineSeconds)
-    : o.methods.filter((m): m is DemoBaseline => m !== 'msccnet');
+  const baselines: DemoBaseline[] =
+    o.methods === undefined ? methodsWithinBudget(await stepsOf('msccnet'), plan.baselineSeconds) : o.methods.filter((m): m is DemoBaseline => m !== 'msccnet');
   // the intra runs first (they feed export, detect and the figures), then leave-one-out
   const runs = plansOf([...DEMO_MODELS, ...baselines]);
   let total = 0;
   for (const r of runs) total += await protocolSteps(r.protocol, r.config, r.options);
   let stepsDone = 0;
-  const onRun = (model: DemoRow, protocol: string) => (e: ProtocolEvent): void => {
-    if (e.event.kind === 'start') {
-      curves.push({ model, run: `${protocol} ${e.run}`, steps: [], loss: [] });
-    } else if (e.event.kind === 'step') {
-      const c = curves.at(-1)!;
-      c.steps.push(e.event.step);
-      c.loss.push(e.event.losses.total ?? Number.NaN);
-      emit({ kind: 'progress', stage: 'train', done: ++stepsDone, total, status: `${model} ${protocol} ${e.run}` });
-    }
-  };
+  const onRun =
+    (model: DemoRow, protocol: string) =>
+    (e: ProtocolEvent): void => {
+      if (e.event.kind === 'start') {
+        curves.push({ model, run: `${protocol} ${e.run}`, steps: [], loss: [] });
+      } else if (e.event.kind === 'step') {
+        const c = curves.at(-1)!;
+        c.steps.push(e.event.step);
+        c.loss.push(e.event.losses.total ?? Number.NaN);
+        emit({ kind: 'progress', stage: 'train', done: ++stepsDone, total, status: `${model} ${protocol} ${e.run}` });
+      }
+    };
   const intra = {} as Record<DemoModel, ProtocolTable> & Partial<Record<DemoBaseline, ProtocolTable>>;
   const leaveOneOut = {} as Record<DemoModel, ProtocolTable> & Partial<Record<DemoBaseline, ProtocolTable>>;
   const intraResults = {} as Record<DemoModel, EvaluationResult>;
@@ -179,20 +215,36 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const [target, source] = splits.test[0]!;
   const inputs = [
     { truth: 'real', path: originalPath(ffpp, plan.compression, target), stem: `real_${target}` },
-    ...(Object.keys(DEMO_METHODS) as Method[]).map((m) => ({ truth: m, path: fakePath(ffpp, m, plan.compression, `${target}_${source}`), stem: `${m}_${target}_${source}` })),
+    ...(Object.keys(DEMO_METHODS) as Method[]).map((m) => ({
+      truth: m,
+      path: fakePath(ffpp, m, plan.compression, `${target}_${source}`),
+      stem: `${m}_${target}_${source}`,
+    })),
   ];
   const detected = await detectFiles(engine, inputs, {
-    outDir: join(out, 'detect'), maxFrames: plan.detectFrames, faceDetector: await loadFaceDetector(), signal: o.signal,
-    onEvent: (e) => { if (e.kind === 'result') emit({ kind: 'progress', stage: 'detect', done: e.done, total: e.total }); },
+    outDir: join(out, 'detect'),
+    maxFrames: plan.detectFrames,
+    faceDetector: await loadFaceDetector(),
+    signal: o.signal,
+    onEvent: (e) => {
+      if (e.kind === 'result') emit({ kind: 'progress', stage: 'detect', done: e.done, total: e.total });
+    },
   });
   const detect = detected.map((result, i) => ({ truth: inputs[i]!.truth, result }));
   // the robustness sweep on the Fig. 4 crops (one per manipulation and a real): seconds at this size
   const { samples: testSamples } = await readManifestSamples(manifest, { split: 'test', compression: plan.compression, methods: null });
   const sweepIds = new Set(gridEntries(entries, plan).map((e) => sampleId(e.image)));
-  const robustness = await runEvaluation(engine, testSamples.filter((s) => sweepIds.has(s.id)), {
-    outDir: join(out, 'robustness'), perturbations: parsePerturbations(DEMO_PERTURBATIONS), workers: 0, signal: o.signal,
-    identity: { model: onnxPath, engine: engine.name, manifest, split: 'test', batchSize: 8, seed: 0, pixelAuc: true },
-  });
+  const robustness = await runEvaluation(
+    engine,
+    testSamples.filter((s) => sweepIds.has(s.id)),
+    {
+      outDir: join(out, 'robustness'),
+      perturbations: parsePerturbations(DEMO_PERTURBATIONS),
+      workers: 0,
+      signal: o.signal,
+      identity: { model: onnxPath, engine: engine.name, manifest, split: 'test', batchSize: 8, seed: 0, pixelAuc: true },
+    },
+  );
   finish('detect');
 
   // 6. figures: Fig. 4 grid (test crops) and Fig. 3 strip (a raw training pair)
@@ -207,8 +259,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const crops = gridEntries(entries, plan);
   let figuresDone = 0;
   const figuresTotal = crops.length * (2 + baselines.length) + 1;
-  const grid = await predictionGrid(prepared, crops, { base, msccnet: engine, baselines: baselineModels },
-    () => emit({ kind: 'progress', stage: 'figures', done: ++figuresDone, total: figuresTotal }));
+  const grid = await predictionGrid(prepared, crops, { base, msccnet: engine, baselines: baselineModels }, () =>
+    emit({ kind: 'progress', stage: 'figures', done: ++figuresDone, total: figuresTotal }),
+  );
   await engine.release();
   const strip = await annotationStrip(prepared, stripPair(entries));
   emit({ kind: 'progress', stage: 'figures', done: ++figuresDone, total: figuresTotal });
@@ -221,8 +274,22 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     if (row.name !== 'Average') leaveOneOutAllReal.push(allRealMetrics(await testMetrics(leaveOneOut.msccnet, i)).mIoU);
   }
   const result: DemoResult = {
-    plan, out, stageSeconds: seconds, stats: manifestStats(entries), baselines, intra, intraResults, leaveOneOut, allReal, leaveOneOutAllReal, curves,
-    onnx: { path: onnxPath, bytes: exported.bytes.length, nodes: exported.nodes }, detect, grid, strip, robustness,
+    plan,
+    out,
+    stageSeconds: seconds,
+    stats: manifestStats(entries),
+    baselines,
+    intra,
+    intraResults,
+    leaveOneOut,
+    allReal,
+    leaveOneOutAllReal,
+    curves,
+    onnx: { path: onnxPath, bytes: exported.bytes.length, nodes: exported.nodes },
+    detect,
+    grid,
+    strip,
+    robustness,
   };
   await writeReport(out, result);
   finish('report');
@@ -254,7 +321,8 @@ function gridEntries(entries: readonly ManifestEntry[], plan: DemoPlan): Manifes
   const test = entries.filter((e) => e.split === 'test' && e.compression === plan.compression);
   const frames = [...new Set(test.map((e) => e.frame))].sort((a, b) => a - b);
   const frame = frames[frames.length >> 1];
-  const pick = (method: string): ManifestEntry | undefined => test.find((e) => e.method === method && e.frame === frame) ?? test.find((e) => e.method === method);
+  const pick = (method: string): ManifestEntry | undefined =>
+    test.find((e) => e.method === method && e.frame === frame) ?? test.find((e) => e.method === method);
   const rows = [...Object.keys(DEMO_METHODS), 'youtube'].map(pick).filter((e): e is ManifestEntry => e !== undefined);
   if (rows.length === 0) throw new DemoError('no test crops in the manifest', 'check the prepare report for skipped videos');
   return rows;

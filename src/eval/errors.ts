@@ -2,14 +2,22 @@ import { MsccnetError } from '../errors.js';
 
 /** A per-sample result that cannot be evaluated: wrong shapes, a label other than 0/1, non-finite logits. */
 export class EvalInputError extends MsccnetError {
-  constructor(readonly sampleId: string, problem: string, hint: string) {
+  constructor(
+    readonly sampleId: string,
+    problem: string,
+    hint: string,
+  ) {
     super('MSCCNET_EVAL_INPUT', `sample ${sampleId}: ${problem}`, hint);
   }
 }
 
 /** A metric the reference cannot compute on this set, e.g. AUC with one class (sklearn raises too). */
 export class MetricUndefinedError extends MsccnetError {
-  constructor(readonly metric: string, problem: string, hint: string) {
+  constructor(
+    readonly metric: string,
+    problem: string,
+    hint: string,
+  ) {
     super('MSCCNET_METRIC_UNDEFINED', `${metric} is undefined: ${problem}`, hint);
   }
 }
@@ -25,13 +33,22 @@ export interface FailedRow {
 
 /** Some rows of a benchmark failed; the others are in its table, and a rerun reuses them. */
 export class BenchmarkRowsError extends MsccnetError {
-  constructor(readonly failed: readonly FailedRow[], tableDir: string) {
-    super('MSCCNET_BENCHMARK_ROWS',
+  constructor(
+    readonly failed: readonly FailedRow[],
+    tableDir: string,
+  ) {
+    super(
+      'MSCCNET_BENCHMARK_ROWS',
       `${failed.length} benchmark run(s) failed, their cells are —: ${failed.map((f) => `${f.row} (${f.compression}): ${problemOf(f)}`).join('; ')}`,
-      `the other rows are in ${tableDir}/table.md and the errors in its table.json 'failed'; fix the cause and rerun the same command (finished runs are reused)`);
+      `the other rows are in ${tableDir}/table.md and the errors in its table.json 'failed'; fix the cause and rerun the same command (finished runs are reused)`,
+    );
   }
 }
 
 function problemOf(f: FailedRow): string {
-  return f.error.problem.split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ');
+  return f.error.problem
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join(' ');
 }

@@ -49,7 +49,7 @@ export async function evaluateInto(engine: InferenceEngine, samples: readonly Sa
   const batchSize = Math.max(1, options.batchSize ?? 8);
   const spec = preprocessSpecOf(engine);
   const S = spec.inputSize;
-  const pool = options.pool ?? await SamplePool.create(options.workers ?? 0);
+  const pool = options.pool ?? (await SamplePool.create(options.workers ?? 0));
   let done = 0;
   let skipped = 0;
   const progress = (): void => options.onProgress?.({ done: done + skipped, total: samples.length });
@@ -65,9 +65,12 @@ export async function evaluateInto(engine: InferenceEngine, samples: readonly Sa
     const batch: { sample: Sample; record: SampleRecord }[] = [];
     for (const [k, it] of items.entries()) {
       const record = evaluator.add({
-        id: it.sample.id, label: it.sample.label, imageLogits: out.imageLogits.subarray(k * K, (k + 1) * K),
+        id: it.sample.id,
+        label: it.sample.label,
+        imageLogits: out.imageLogits.subarray(k * K, (k + 1) * K),
         maskLogits: { data: out.maskLogits.subarray(k * per, (k + 1) * per), shape: [K, out.maskSide, out.maskSide] },
-        gtRaw: { data: it.gt, shape: [it.height, it.width] }, video: it.sample.video,
+        gtRaw: { data: it.gt, shape: [it.height, it.width] },
+        video: it.sample.video,
         method: it.sample.label === 1 ? it.sample.method : undefined,
       });
       batch.push({ sample: it.sample, record });

@@ -151,13 +151,16 @@ function checkSample(s: SampleResult): void {
     fail(`mask logits have shape [${ms.join(', ')}], expected [2, h, w]`, 'pass the 2-class mask logits of one image');
   }
   if (s.maskLogits.data.length !== ms[0] * ms[1] * ms[2]) {
-    fail(`mask logits hold ${s.maskLogits.data.length} values, shape [${ms.join(', ')}] needs ${ms[0] * ms[1] * ms[2]}`, 'pass data and shape of the same tensor');
+    fail(
+      `mask logits hold ${s.maskLogits.data.length} values, shape [${ms.join(', ')}] needs ${ms[0] * ms[1] * ms[2]}`,
+      'pass data and shape of the same tensor',
+    );
   }
   const bad = s.maskLogits.data.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) fail(`mask logit ${bad} is ${s.maskLogits.data[bad]}`, 'check the model output for NaN/Inf');
   const gs = s.gtRaw.shape;
   if (gs.length !== 2 || !gs.every((v) => Number.isInteger(v) && v >= 1)) {
-    fail(`gt mask has shape [${gs.join(', ')}], expected [H, W]`, 'pass the grayscale mask at the crop\'s original size');
+    fail(`gt mask has shape [${gs.join(', ')}], expected [H, W]`, "pass the grayscale mask at the crop's original size");
   }
   if (s.gtRaw.data.length !== gs[0] * gs[1]) {
     fail(`gt mask holds ${s.gtRaw.data.length} values, shape [${gs.join(', ')}] needs ${gs[0] * gs[1]}`, 'pass data and shape of the same mask');
@@ -179,8 +182,13 @@ export function officialSampleSteps(sample: SampleResult): SampleSteps {
 
 /** A record from another process is checked before it can skew a sum. */
 function checkRecord(r: SampleRecord, i: number): void {
-  const valid = typeof r.id === 'string' && (r.label === 0 || r.label === 1) && typeof r.score === 'number'
-    && Array.isArray(r.confusion) && r.confusion.length === 4 && r.confusion.every((n) => Number.isInteger(n) && n >= 0);
+  const valid =
+    typeof r.id === 'string' &&
+    (r.label === 0 || r.label === 1) &&
+    typeof r.score === 'number' &&
+    Array.isArray(r.confusion) &&
+    r.confusion.length === 4 &&
+    r.confusion.every((n) => Number.isInteger(n) && n >= 0);
   if (!valid) throw new ArgumentError(`state.records[${i}]`, 'a SampleRecord from Evaluator.state()', r);
 }
 
@@ -194,7 +202,10 @@ function maxPixelProbability(upsampled: Float32Array): number {
 
 function sumConfusion(records: readonly SampleRecord[]): PixelConfusion {
   const total = new PixelConfusion();
-  for (const { confusion: [n00, n01, n10, n11] } of records) total.merge({ n00, n01, n10, n11 });
+  for (const {
+    confusion: [n00, n01, n10, n11],
+  } of records)
+    total.merge({ n00, n01, n10, n11 });
   return total;
 }
 
@@ -250,8 +261,12 @@ export class Evaluator {
   merge(other: Evaluator | EvaluatorState): this {
     const state = other instanceof Evaluator ? other.state() : other;
     if ((state.pixelHistogram === null) !== (this.histogram === null)) {
-      throw new ArgumentError('other', `a shard ${this.histogram === null ? 'without' : 'with'} pixel-AUC histogram`, state.pixelHistogram,
-        'create every shard\'s Evaluator with the same pixelAuc option');
+      throw new ArgumentError(
+        'other',
+        `a shard ${this.histogram === null ? 'without' : 'with'} pixel-AUC histogram`,
+        state.pixelHistogram,
+        "create every shard's Evaluator with the same pixelAuc option",
+      );
     }
     state.records.forEach(checkRecord);
     if (state.pixelHistogram !== null) this.histogram?.merge(MarginHistogram.fromSparse(state.pixelHistogram));
@@ -277,8 +292,14 @@ export class Evaluator {
     const fake = labels.filter((l) => l === 1).length;
     return {
       official: {
-        ACC: image.ACC, AUC: image.AUC, F1: pixel.F1, mIoU: pixel.mIoU,
-        pixAcc: pixel.pixAcc, pixMCC: pixel.pixMCC, imgF1: image.imgF1, EER: image.EER,
+        ACC: image.ACC,
+        AUC: image.AUC,
+        F1: pixel.F1,
+        mIoU: pixel.mIoU,
+        pixAcc: pixel.pixAcc,
+        pixMCC: pixel.pixMCC,
+        imgF1: image.imgF1,
+        EER: image.EER,
       },
       confusion: confusion.toMatrix(),
       counts: { entries: this.records.length, images: kept.length, fake, real: kept.length - fake, duplicatesDropped: this.records.length - kept.length },
@@ -344,8 +365,11 @@ function videoAuc(kept: readonly SampleRecord[]): EvaluationExtras['videoAuc'] {
     const v = videos.get(key);
     if (v === undefined) videos.set(key, { label: r.label, sum: r.score, frames: 1 });
     else if (v.label !== r.label) {
-      throw new EvalInputError(r.id, `its label ${r.label} differs from the other frames of video ${r.video} (${v.label})`,
-        'give fake and real videos distinct video ids');
+      throw new EvalInputError(
+        r.id,
+        `its label ${r.label} differs from the other frames of video ${r.video} (${v.label})`,
+        'give fake and real videos distinct video ids',
+      );
     } else {
       v.sum += r.score;
       v.frames++;
@@ -353,7 +377,13 @@ function videoAuc(kept: readonly SampleRecord[]): EvaluationExtras['videoAuc'] {
   }
   if (videos.size === 0) return null;
   const list = [...videos.values()];
-  return { AUC: aucOrNaN(list.map((v) => v.label), list.map((v) => v.sum / v.frames)), videos: list.length };
+  return {
+    AUC: aucOrNaN(
+      list.map((v) => v.label),
+      list.map((v) => v.sum / v.frames),
+    ),
+    videos: list.length,
+  };
 }
 
 function perManipulation(kept: readonly SampleRecord[]): Record<string, ManipulationMetrics> {

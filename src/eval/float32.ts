@@ -19,7 +19,7 @@ export function fmaf(a: number, b: number, c: number): number {
   if (lost === 0 || rounded === sum) return rounded;
   const other = rounded + 2 * (sum - rounded);
   if (fround(other) !== other || other === rounded) return rounded; // not a halfway case
-  return (sum - rounded > 0) === (lost > 0) ? other : rounded;
+  return sum - rounded > 0 === lost > 0 ? other : rounded;
 }
 
 // eslint-disable-next-line no-loss-of-precision -- the C source's literal, digit for digit; fround rounds it
@@ -27,8 +27,7 @@ const R_LN2f = fround(1.44269504088896340735992468100189213742664595415298593413
 const L2Uf = fround(0.693145751953125);
 const L2Lf = fround(1.428606765330187045e-6);
 const EXP_POLY = [
-  0.000198527617612853646278381, 0.00139304355252534151077271, 0.00833336077630519866943359,
-  0.0416664853692054748535156, 0.166666671633720397949219, 0.5,
+  0.000198527617612853646278381, 0.00139304355252534151077271, 0.00833336077630519866943359, 0.0416664853692054748535156, 0.166666671633720397949219, 0.5,
 ].map(fround);
 
 /** Round half to even, as `_mm256_cvtps_epi32` under the default rounding mode. */

@@ -52,8 +52,11 @@ function checkBinary(labels: ArrayLike<number>, scores: ArrayLike<number>): { po
 export function rocCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): RocCurve {
   const { positives, negatives } = checkBinary(labels, scores);
   if (positives === 0 || negatives === 0) {
-    throw new MetricUndefinedError('ROC', `only one class present (${positives} fake, ${negatives} real)`,
-      'evaluate on a set that holds both real and fake images');
+    throw new MetricUndefinedError(
+      'ROC',
+      `only one class present (${positives} fake, ${negatives} real)`,
+      'evaluate on a set that holds both real and fake images',
+    );
   }
   // _binary_clf_curve: scores descending; a point after the last item of each distinct score.
   // The order inside a run of equal scores does not change the points.
@@ -74,9 +77,7 @@ export function rocCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): 
   const keep: number[] = [];
   for (let i = 0; i < tpsAll.length; i++) {
     const end = i === 0 || i === tpsAll.length - 1;
-    if (tpsAll.length <= 2 || end
-      || fpsAll[i + 1] - 2 * fpsAll[i] + fpsAll[i - 1] !== 0
-      || tpsAll[i + 1] - 2 * tpsAll[i] + tpsAll[i - 1] !== 0) keep.push(i);
+    if (tpsAll.length <= 2 || end || fpsAll[i + 1] - 2 * fpsAll[i] + fpsAll[i - 1] !== 0 || tpsAll[i + 1] - 2 * tpsAll[i] + tpsAll[i - 1] !== 0) keep.push(i);
   }
   const n = keep.length + 1;
   const fpr = new Float64Array(n);
@@ -107,7 +108,7 @@ function numpySum(values: Float64Array, start = 0, n = values.length): number {
     const r = Array.from(values.subarray(start, start + 8));
     let i = 8;
     for (; i < n - (n % 8); i += 8) for (let j = 0; j < 8; j++) r[j] += values[start + i + j];
-    let sum = (r[0] + r[1] + (r[2] + r[3])) + (r[4] + r[5] + (r[6] + r[7]));
+    let sum = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
     for (; i < n; i++) sum += values[start + i];
     return sum;
   }

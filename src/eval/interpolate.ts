@@ -52,7 +52,13 @@ function linearTaps(inSize: number, outSize: number): LinearTaps {
 export function resizeBilinear(input: Float32Array, shape: MapShape, size: readonly [h: number, w: number]): Float32Array {
   const [c, h, w] = shape;
   const [outH, outW] = size;
-  for (const [name, v] of [['shape[0]', c], ['shape[1]', h], ['shape[2]', w], ['size[0]', outH], ['size[1]', outW]] as const) {
+  for (const [name, v] of [
+    ['shape[0]', c],
+    ['shape[1]', h],
+    ['shape[2]', w],
+    ['size[0]', outH],
+    ['size[1]', outW],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new ArgumentError(name, 'a positive integer', v);
   }
   if (input.length !== c * h * w) {

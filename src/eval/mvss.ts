@@ -32,9 +32,14 @@ export interface MvssMetrics {
 /** MVSS-Net's metrics over the kept records; null when a record lacks its largest pixel score. */
 export function mvssMetrics(kept: readonly SampleRecord[]): MvssMetrics | null {
   if (kept.length === 0 || kept.some((r) => r.maxPixelScore === undefined)) return null;
-  const f1s = kept.filter((r) => r.label === 1).map(({ confusion: [, fp, fn, tp] }) => (tp + fp === 0 && tp + fn === 0 ? 1 : (2 * tp) / (2 * tp + fp + fn + 1e-6)));
+  const f1s = kept
+    .filter((r) => r.label === 1)
+    .map(({ confusion: [, fp, fn, tp] }) => (tp + fp === 0 && tp + fn === 0 ? 1 : (2 * tp) / (2 * tp + fp + fn + 1e-6)));
   const pixelF1 = f1s.reduce((a, b) => a + b, 0) / f1s.length;
-  let tp = 0, tn = 0, fp = 0, fn = 0;
+  let tp = 0,
+    tn = 0,
+    fp = 0,
+    fn = 0;
   for (const r of kept) {
     const fake = r.maxPixelScore! > 0.5;
     if (fake && r.label === 1) tp++;
@@ -46,9 +51,21 @@ export function mvssMetrics(kept: readonly SampleRecord[]): MvssMetrics | null {
   const specificity = tn / (tn + fp + 1e-6);
   const imageF1 = (2 * sensitivity * specificity) / (sensitivity + specificity);
   const labels = kept.map((r) => r.label);
-  const imageAUC = labels.includes(0) && labels.includes(1) ? rocAucScore(labels, kept.map((r) => r.maxPixelScore!)) : Number.NaN;
+  const imageAUC =
+    labels.includes(0) && labels.includes(1)
+      ? rocAucScore(
+          labels,
+          kept.map((r) => r.maxPixelScore!),
+        )
+      : Number.NaN;
   return {
-    pixelF1, imageAUC, imageACC: (tp + tn) / (tp + tn + fn + fp + 1e-6), sensitivity, specificity, imageF1,
-    combinedF1: (2 * pixelF1 * imageF1) / (imageF1 + pixelF1 + 1e-6), tampered: f1s.length,
+    pixelF1,
+    imageAUC,
+    imageACC: (tp + tn) / (tp + tn + fn + fp + 1e-6),
+    sensitivity,
+    specificity,
+    imageF1,
+    combinedF1: (2 * pixelF1 * imageF1) / (imageF1 + pixelF1 + 1e-6),
+    tampered: f1s.length,
   };
 }

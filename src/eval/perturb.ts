@@ -43,8 +43,14 @@ export function parsePerturbations(args: readonly string[]): Perturbation[] {
     if (m === null) throw new ArgumentError('--perturb', 'kind:v1,v2,… with kind jpeg, blur, noise or resize', arg);
     for (const text of m[2]!.split(',').filter((s) => s !== '')) {
       const v = Number(text);
-      const p: Perturbation = m[1] === 'jpeg' ? { kind: 'jpeg', quality: v } : m[1] === 'blur' ? { kind: 'blur', kernel: v }
-        : m[1] === 'noise' ? { kind: 'noise', sigma: v } : { kind: 'resize', scale: v };
+      const p: Perturbation =
+        m[1] === 'jpeg'
+          ? { kind: 'jpeg', quality: v }
+          : m[1] === 'blur'
+            ? { kind: 'blur', kernel: v }
+            : m[1] === 'noise'
+              ? { kind: 'noise', sigma: v }
+              : { kind: 'resize', scale: v };
       checkPerturbation(p);
       out.push(p);
     }
@@ -53,7 +59,9 @@ export function parsePerturbations(args: readonly string[]): Perturbation[] {
 }
 
 function checkPerturbation(p: Perturbation): void {
-  const bad = (expected: string, got: number): never => { throw new ArgumentError(`--perturb ${p.kind}`, expected, got); };
+  const bad = (expected: string, got: number): never => {
+    throw new ArgumentError(`--perturb ${p.kind}`, expected, got);
+  };
   if (p.kind === 'jpeg' && !(Number.isInteger(p.quality) && p.quality >= 1 && p.quality <= 100)) bad('a quality 1–100', p.quality);
   if (p.kind === 'blur' && ![3, 5, 7].includes(p.kernel)) bad('a kernel of 3, 5 or 7', p.kernel);
   if (p.kind === 'noise' && !(p.sigma > 0 && p.sigma <= 255)) bad('a sigma in (0, 255]', p.sigma);
@@ -73,12 +81,19 @@ const clampRound = (v: number): number => (v <= 0 ? 0 : v >= 255 ? 255 : Math.fl
  * The perturbed copy of an interleaved 3-channel uint8 image (any channel order: every
  * perturbation treats the channels alike, and JPEG is told the order so it encodes RGB).
  */
-export async function perturb(pixels: Uint8Array, width: number, height: number, p: Perturbation,
-  o: { seed: number; id: string; order: 'rgb' | 'bgr' }): Promise<Uint8Array> {
+export async function perturb(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  p: Perturbation,
+  o: { seed: number; id: string; order: 'rgb' | 'bgr' },
+): Promise<Uint8Array> {
   switch (p.kind) {
     case 'jpeg': {
       const rgb = o.order === 'rgb' ? pixels : swapRB(pixels);
-      const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: p.quality }).toBuffer();
+      const jpeg = await sharp(rgb, { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: p.quality })
+        .toBuffer();
       const { data } = await sharp(jpeg).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
       const back = new Uint8Array(data.buffer, data.byteOffset, data.length);
       return o.order === 'rgb' ? new Uint8Array(back) : swapRB(back);
@@ -115,6 +130,9 @@ export async function perturb(pixels: Uint8Array, width: number, height: number,
 
 function swapRB(src: Uint8Array): Uint8Array {
   const out = new Uint8Array(src);
-  for (let i = 0; i < out.length; i += 3) { out[i] = src[i + 2]; out[i + 2] = src[i]; }
+  for (let i = 0; i < out.length; i += 3) {
+    out[i] = src[i + 2];
+    out[i + 2] = src[i];
+  }
   return out;
 }

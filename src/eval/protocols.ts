@@ -25,8 +25,14 @@ export type Protocol = (typeof PROTOCOLS)[number];
 export const METRICS = ['ACC', 'AUC', 'F1', 'mIoU'] as const;
 export type Metric = (typeof METRICS)[number];
 
-export interface Cell { readonly value: number; readonly run: string }
-export interface TableRow { readonly name: string; readonly cells: Readonly<Record<Metric, Cell | null>> }
+export interface Cell {
+  readonly value: number;
+  readonly run: string;
+}
+export interface TableRow {
+  readonly name: string;
+  readonly cells: Readonly<Record<Metric, Cell | null>>;
+}
 export interface ProtocolTable {
   readonly protocol: Protocol;
   readonly title: string;
@@ -49,7 +55,10 @@ export interface ProtocolOptions {
 /** A training event of one run (named by its table row), or that run's test result. */
 export type ProtocolEvent =
   | { readonly run: string; readonly event: TrainEvent }
-  | { readonly run: string; readonly event: { kind: 'tested'; metrics: EvaluationResult['official']; /** from a finished earlier run of the same config */ reused: boolean } };
+  | {
+      readonly run: string;
+      readonly event: { kind: 'tested'; metrics: EvaluationResult['official']; /** from a finished earlier run of the same config */ reused: boolean };
+    };
 
 /** Where a run's test samples come from: a manifest (or the reference layout) and which of its entries. */
 export interface TestSource {
@@ -59,7 +68,11 @@ export interface TestSource {
 }
 
 /** One training run of a protocol and the test set its table row is measured on. */
-export interface RunPlan { readonly name: string; readonly train: TrainConfig; readonly test: TestSource }
+export interface RunPlan {
+  readonly name: string;
+  readonly train: TrainConfig;
+  readonly test: TestSource;
+}
 
 /** The test samples of a run: the entries of its test source (manifest or reference layout). */
 export async function testSamples(source: TestSource): Promise<SampleList> {
@@ -82,7 +95,9 @@ export function protocolPlans(protocol: Protocol, base: TrainConfig, o: Protocol
   const runDir = (name: string): string => resolve(o.outDir, protocol, name);
   const withRun = (c: TrainConfig, name: string): TrainConfig => ({ ...c, run: { ...c.run, dir: runDir(name) } });
   const ownTest = (c: TrainConfig, methods = c.data.methods): TestSource => ({
-    manifest: c.data.manifest, root: c.data.root, list: { split: c.data.testSplit, compression: c.data.compression, methods },
+    manifest: c.data.manifest,
+    root: c.data.root,
+    list: { split: c.data.testSplit, compression: c.data.compression, methods },
   });
   switch (protocol) {
     case 'intra': {
@@ -91,9 +106,10 @@ export function protocolPlans(protocol: Protocol, base: TrainConfig, o: Protocol
     }
     case 'cross-dataset': {
       const c = withRun({ ...base, data: { ...base.data, compression: 'c40' } }, 'ffpp-c40');
-      const test: TestSource = o.testManifest === undefined
-        ? { ...ownTest(c), list: { ...ownTest(c).list, split: o.testSplit ?? c.data.testSplit } }
-        : { manifest: o.testManifest, root: null, list: { split: o.testSplit ?? 'test', compression: o.testCompression ?? null, methods: null } };
+      const test: TestSource =
+        o.testManifest === undefined
+          ? { ...ownTest(c), list: { ...ownTest(c).list, split: o.testSplit ?? c.data.testSplit } }
+          : { manifest: o.testManifest, root: null, list: { split: o.testSplit ?? 'test', compression: o.testCompression ?? null, methods: null } };
       return [{ name: o.testManifest === undefined ? 'FF++ c40 → FF++ test' : `FF++ c40 → ${basename(dirname(resolve(o.testManifest)))}`, train: c, test }];
     }
     case 'leave-one-out':
@@ -117,11 +133,13 @@ async function trainOrResume(c: TrainConfig, o: ProtocolOptions, run: string): P
 async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult> {
   const model = await buildModel(plan.train);
   await loadCheckpoint(checkpoint, model, null);
-  model.to(resolveDevice(plan.train.device));              // validation runs wherever the model is
+  model.to(resolveDevice(plan.train.device)); // validation runs wherever the model is
   const { samples } = await testSamples(plan.test);
   if (samples.length === 0) {
-    throw new DatasetError(`the test set of '${plan.name}' is empty (${plan.test.manifest ?? plan.test.root}, split '${plan.test.list.split}')`,
-      'check the test manifest, --test-split and --test-compression');
+    throw new DatasetError(
+      `the test set of '${plan.name}' is empty (${plan.test.manifest ?? plan.test.root}, split '${plan.test.list.split}')`,
+      'check the test manifest, --test-split and --test-compression',
+    );
   }
   const pool = await SamplePool.create(plan.train.data.workers);
   try {
@@ -153,9 +171,9 @@ async function finishedResult(plan: RunPlan): Promise<EvaluationResult | null> {
   try {
     const saved = JSON.parse(await readFile(path, 'utf8')) as Partial<TestRecord>;
     const same = JSON.stringify(saved.plan) === JSON.stringify({ train: plan.train, test: plan.test });
-    return same && saved.checkpoint !== undefined && existsSync(saved.checkpoint) ? saved as TestRecord : null;
+    return same && saved.checkpoint !== undefined && existsSync(saved.checkpoint) ? (saved as TestRecord) : null;
   } catch {
-    return null;                                           // unreadable: measure again
+    return null; // unreadable: measure again
   }
 }
 
@@ -179,13 +197,26 @@ export async function runProtocol(protocol: Protocol, base: TrainConfig, o: Prot
     rows.push({ name: plan.name, cells });
   }
   if (protocol === 'leave-one-out' && rows.length > 1) {
-    rows.push({ name: 'Average', cells: Object.fromEntries(METRICS.map((m) => [m, {
-      value: rows.reduce((s, r) => s + r.cells[m]!.value, 0) / rows.length, run: resolve(o.outDir, protocol),
-    }])) as Record<Metric, Cell> });
+    rows.push({
+      name: 'Average',
+      cells: Object.fromEntries(
+        METRICS.map((m) => [
+          m,
+          {
+            value: rows.reduce((s, r) => s + r.cells[m]!.value, 0) / rows.length,
+            run: resolve(o.outDir, protocol),
+          },
+        ]),
+      ) as Record<Metric, Cell>,
+    });
   }
   const table: ProtocolTable = {
     protocol,
-    title: { intra: 'Table 2: intra-dataset (FF++)', 'cross-dataset': 'Table 3: cross-dataset (train FF++ c40)', 'leave-one-out': 'Table 4: leave one manipulation out' }[protocol],
+    title: {
+      intra: 'Table 2: intra-dataset (FF++)',
+      'cross-dataset': 'Table 3: cross-dataset (train FF++ c40)',
+      'leave-one-out': 'Table 4: leave one manipulation out',
+    }[protocol],
     setting: `${base.data.compression}, test split '${o.testSplit ?? base.data.testSplit}'`,
     augment: base.data.augment,
     rows,
@@ -199,13 +230,24 @@ export function formatTables(t: ProtocolTable): { markdown: string; csv: string;
   const pct = (c: Cell | null): string => (c === null || Number.isNaN(c.value) ? '—' : (100 * c.value).toFixed(2));
   const head = t.protocol === 'leave-one-out' ? 'held-out manipulation' : 'training → test';
   const markdown = [
-    `### ${t.title}`, '', `Setting: ${t.setting}; augmentation preset \`${t.augment}\`; metrics: official definitions (%, official-spec §10).`, '',
-    `| ${head} | ${METRICS.join(' | ')} |`, `|---|${METRICS.map(() => '---:').join('|')}|`,
-    ...t.rows.map((r) => `| ${r.name} | ${METRICS.map((m) => pct(r.cells[m])).join(' | ')} |`), '',
-    'Runs:', ...t.rows.filter((r) => r.name !== 'Average').map((r) => `- ${r.name}: \`${r.cells.ACC?.run ?? ''}\``), '',
+    `### ${t.title}`,
+    '',
+    `Setting: ${t.setting}; augmentation preset \`${t.augment}\`; metrics: official definitions (%, official-spec §10).`,
+    '',
+    `| ${head} | ${METRICS.join(' | ')} |`,
+    `|---|${METRICS.map(() => '---:').join('|')}|`,
+    ...t.rows.map((r) => `| ${r.name} | ${METRICS.map((m) => pct(r.cells[m])).join(' | ')} |`),
+    '',
+    'Runs:',
+    ...t.rows.filter((r) => r.name !== 'Average').map((r) => `- ${r.name}: \`${r.cells.ACC?.run ?? ''}\``),
+    '',
   ].join('\n');
   const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const csv = ['protocol,row,metric,value,run', ...t.rows.flatMap((r) => METRICS.map((m) => [t.protocol, r.name, m, String(r.cells[m]?.value ?? ''), r.cells[m]?.run ?? ''].map(csvField).join(',')))].join('\n') + '\n';
+  const csv =
+    [
+      'protocol,row,metric,value,run',
+      ...t.rows.flatMap((r) => METRICS.map((m) => [t.protocol, r.name, m, String(r.cells[m]?.value ?? ''), r.cells[m]?.run ?? ''].map(csvField).join(','))),
+    ].join('\n') + '\n';
   return { markdown, csv, json: `${JSON.stringify(t, null, 2)}\n` };
 }
 
@@ -217,7 +259,12 @@ async function writeTables(dir: string, t: ProtocolTable): Promise<void> {
 }
 
 /** One protocol run of a benchmark: a table row (an MSCCNet variant or a baseline method) at a compression, and its table. */
-export interface BenchmarkRun { readonly row: string; readonly method: MethodName; readonly compression: string; readonly table: ProtocolTable }
+export interface BenchmarkRun {
+  readonly row: string;
+  readonly method: MethodName;
+  readonly compression: string;
+  readonly table: ProtocolTable;
+}
 
 /** A table in the paper's layout: one row per model (MSCCNet variant or method), column names grouped by their prefix (`c40 ACC`). */
 export interface PaperTable {
@@ -241,7 +288,9 @@ export interface BenchmarkOptions extends ProtocolOptions {
 }
 
 /** What `benchmark` wrote to `<out>/<protocol>/table.json`: the paper table and the rows that failed. */
-export interface BenchmarkReport extends PaperTable { readonly failed: readonly FailedRow[] }
+export interface BenchmarkReport extends PaperTable {
+  readonly failed: readonly FailedRow[];
+}
 
 /**
  * The config of one variant at one compression, parsed from the raw (unparsed) config with the
@@ -265,18 +314,24 @@ export function methodRunConfig(raw: unknown, method: MethodName, compression: s
   const crop = variantRunConfig(raw, 'msccnet', compression).data.cropSize;
   const shared = structuredClone((raw ?? {}) as Record<string, unknown>);
   const data = (typeof shared.data === 'object' && shared.data !== null ? shared.data : {}) as Record<string, unknown>;
-  return parseTrainConfig(applyOverrides({ ...shared, method, model: { inputSize: crop }, losses: {}, data: { ...data, compression, cropSize: crop } }, overrides));
+  return parseTrainConfig(
+    applyOverrides({ ...shared, method, model: { inputSize: crop }, losses: {}, data: { ...data, compression, cropSize: crop } }, overrides),
+  );
 }
 
 /** A row of a benchmark table: an MSCCNet variant, or a baseline (variant null) named by its method. */
-interface BenchmarkRow { readonly row: string; readonly method: MethodName; readonly variant: string | null }
+interface BenchmarkRow {
+  readonly row: string;
+  readonly method: MethodName;
+  readonly variant: string | null;
+}
 
 /** The rows of a benchmark in table order: MSCCNet's variants where `msccnet` is listed, each baseline by its name. */
 function benchmarkRows(o: BenchmarkOptions): BenchmarkRow[] {
   const methods = o.methods ?? ['msccnet'];
-  return methods.flatMap((method): BenchmarkRow[] => (method === 'msccnet'
-    ? o.variants.map((variant) => ({ row: variant, method, variant }))
-    : [{ row: method, method, variant: null }]));
+  return methods.flatMap((method): BenchmarkRow[] =>
+    method === 'msccnet' ? o.variants.map((variant) => ({ row: variant, method, variant })) : [{ row: method, method, variant: null }],
+  );
 }
 
 /**
@@ -285,7 +340,11 @@ function benchmarkRows(o: BenchmarkOptions): BenchmarkRow[] {
  * `<out>/<protocol>/table.{md,csv,json}`. A run that fails leaves its cells empty (—) and an entry
  * in `failed` (its error as data); the other rows still run. A rerun reuses every finished run.
  */
-export async function runBenchmark(protocol: Protocol, raw: unknown, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
+export async function runBenchmark(
+  protocol: Protocol,
+  raw: unknown,
+  o: BenchmarkOptions,
+): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
   const compressions = protocol === 'cross-dataset' ? ['c40'] : o.compressions;
   const rows = benchmarkRows(o);
   const runs: BenchmarkRun[] = [];
@@ -294,12 +353,12 @@ export async function runBenchmark(protocol: Protocol, raw: unknown, o: Benchmar
     for (const compression of compressions) {
       try {
         const overrides = o.methodOverrides?.[method] ?? [];
-        const config = variant === null ? methodRunConfig(raw, method, compression, overrides)
-          : variantRunConfig(applyOverrides(raw, overrides), variant, compression);
+        const config =
+          variant === null ? methodRunConfig(raw, method, compression, overrides) : variantRunConfig(applyOverrides(raw, overrides), variant, compression);
         const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, row, compression) });
         runs.push({ row, method, compression, table });
       } catch (err) {
-        if (o.signal?.aborted) throw err;                  // an interrupt is no failed row
+        if (o.signal?.aborted) throw err; // an interrupt is no failed row
         failed.push({ row, method, compression, error: errorData(err) });
       }
     }
@@ -317,12 +376,19 @@ export async function runBenchmark(protocol: Protocol, raw: unknown, o: Benchmar
 /** A thrown value as `{ code, problem, hint }`: an MsccnetError's own toJSON(), anything else an internal error. */
 function errorData(err: unknown): FailedRow['error'] {
   if (err instanceof MsccnetError) return err.toJSON();
-  return { code: 'MSCCNET_INTERNAL', problem: err instanceof Error ? err.message : String(err), hint: 'rerun with NODE_DEBUG=msccnet for the stack; report it if it persists' };
+  return {
+    code: 'MSCCNET_INTERNAL',
+    problem: err instanceof Error ? err.message : String(err),
+    hint: 'rerun with NODE_DEBUG=msccnet for the stack; report it if it persists',
+  };
 }
 
 /** The failed runs as Markdown list lines under the table. */
 export function failedLines(failed: readonly FailedRow[]): string {
-  return ['Failed runs (their cells are —):', ...failed.map((f) => `- ${f.row} (${f.compression}): ${f.error.code}: ${f.error.problem.replace(/\n\s*/g, ' ')}`)].join('\n');
+  return [
+    'Failed runs (their cells are —):',
+    ...failed.map((f) => `- ${f.row} (${f.compression}): ${f.error.code}: ${f.error.problem.replace(/\n\s*/g, ' ')}`),
+  ].join('\n');
 }
 
 /**
@@ -332,31 +398,52 @@ export function failedLines(failed: readonly FailedRow[]): string {
  * and their average, then ACC and AUC likewise. `layout` keeps the rows and compressions of runs
  * that failed (their cells null).
  */
-export function paperTable(protocol: Protocol, runs: readonly BenchmarkRun[], layout: { readonly rows?: readonly string[]; readonly compressions?: readonly string[] } = {}): PaperTable {
+export function paperTable(
+  protocol: Protocol,
+  runs: readonly BenchmarkRun[],
+  layout: { readonly rows?: readonly string[]; readonly compressions?: readonly string[] } = {},
+): PaperTable {
   const models = [...new Set(layout.rows ?? runs.map((r) => r.row))];
-  const compressions = [...new Set(layout.compressions ?? runs.map((r) => r.compression))].sort((a, b) => (a === 'c40' ? -1 : b === 'c40' ? 1 : a.localeCompare(b)));
+  const compressions = [...new Set(layout.compressions ?? runs.map((r) => r.compression))].sort((a, b) =>
+    a === 'c40' ? -1 : b === 'c40' ? 1 : a.localeCompare(b),
+  );
   const find = (row: string, compression: string): ProtocolTable | undefined => runs.find((r) => r.row === row && r.compression === compression)?.table;
   const value = (t: ProtocolTable | undefined, row: string, m: Metric): number | null => t?.rows.find((r) => r.name === row)?.cells[m]?.value ?? null;
   const metrics = 'Metrics in [0, 1] (the official definitions, official-spec §10).';
   switch (protocol) {
     case 'intra':
       return {
-        protocol, title: 'Table 2: intra-dataset (FF++)', caption: `Train and test at each compression. ${metrics}`,
+        protocol,
+        title: 'Table 2: intra-dataset (FF++)',
+        caption: `Train and test at each compression. ${metrics}`,
         columns: compressions.flatMap((c) => METRICS.map((m) => `${c} ${m}`)),
-        rows: models.map((v) => ({ name: v, cells: compressions.flatMap((c) => { const t = find(v, c); return METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)); }) })),
+        rows: models.map((v) => ({
+          name: v,
+          cells: compressions.flatMap((c) => {
+            const t = find(v, c);
+            return METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m));
+          }),
+        })),
       };
     case 'cross-dataset':
       return {
-        protocol, title: 'Table 3: cross-dataset (train FF++ c40)', caption: `Tested on the target set's own samples. ${metrics}`,
+        protocol,
+        title: 'Table 3: cross-dataset (train FF++ c40)',
+        caption: `Tested on the target set's own samples. ${metrics}`,
         columns: [...METRICS],
-        rows: models.map((v) => { const t = find(v, 'c40'); return { name: v, cells: METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)) }; }),
+        rows: models.map((v) => {
+          const t = find(v, 'c40');
+          return { name: v, cells: METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)) };
+        }),
       };
     case 'leave-one-out': {
       const held = [...new Set(runs.flatMap((r) => r.table.rows.map((row) => row.name)))];
       const c = compressions[0]!;
       const block = (ms: readonly Metric[]): string[] => held.flatMap((h) => ms.map((m) => `${h} ${m}`));
       return {
-        protocol, title: `Table 4: leave one manipulation out (${c})`, caption: `Each column group trains without that manipulation and tests on it. ${metrics}`,
+        protocol,
+        title: `Table 4: leave one manipulation out (${c})`,
+        caption: `Each column group trains without that manipulation and tests on it. ${metrics}`,
         columns: [...block(['F1', 'mIoU']), ...block(['ACC', 'AUC'])],
         rows: models.map((v) => {
           const t = find(v, c);
@@ -371,8 +458,17 @@ export function paperTable(protocol: Protocol, runs: readonly BenchmarkRun[], la
 /** Markdown (in %) and CSV (one line per cell) of a paper-layout table. */
 export function formatPaperTable(t: PaperTable): { markdown: string; csv: string } {
   const pct = (v: number | null): string => (v === null || Number.isNaN(v) ? '—' : (100 * v).toFixed(2));
-  const markdown = [`### ${t.title}`, '', `${t.caption} Shown in %.`, '', `| model | ${t.columns.join(' | ')} |`, `|---|${t.columns.map(() => '---:').join('|')}|`,
-    ...t.rows.map((r) => `| ${r.name} | ${r.cells.map(pct).join(' | ')} |`), ''].join('\n');
-  const csv = ['protocol,model,column,value', ...t.rows.flatMap((r) => r.cells.map((v, i) => [t.protocol, r.name, t.columns[i], v ?? ''].join(',')))].join('\n') + '\n';
+  const markdown = [
+    `### ${t.title}`,
+    '',
+    `${t.caption} Shown in %.`,
+    '',
+    `| model | ${t.columns.join(' | ')} |`,
+    `|---|${t.columns.map(() => '---:').join('|')}|`,
+    ...t.rows.map((r) => `| ${r.name} | ${r.cells.map(pct).join(' | ')} |`),
+    '',
+  ].join('\n');
+  const csv =
+    ['protocol,model,column,value', ...t.rows.flatMap((r) => r.cells.map((v, i) => [t.protocol, r.name, t.columns[i], v ?? ''].join(',')))].join('\n') + '\n';
   return { markdown, csv };
 }

@@ -63,13 +63,19 @@ export interface EvaluationRunOptions {
 
 /** An evaluation folder made for another model, engine, test set or setting. */
 export class EvaluationFolderError extends MsccnetError {
-  constructor(readonly path: string, problem: string) {
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
     super('MSCCNET_EVAL_FOLDER', `${path}: ${problem}`, 'pass another --out, or delete the folder to start over');
   }
 }
 
 type Line = { readonly i: number; readonly record: SampleRecord } | { readonly i: number; readonly skipped: string; readonly id: string };
-interface Progress { readonly lines: number; readonly histogram: SparseHistogram | null }
+interface Progress {
+  readonly lines: number;
+  readonly histogram: SparseHistogram | null;
+}
 
 /** The committed lines of a condition folder (the rest of the file, if any, is dropped and redone). */
 async function readCommitted(dir: string): Promise<{ lines: Line[]; histogram: SparseHistogram | null }> {
@@ -86,11 +92,22 @@ async function readCommitted(dir: string): Promise<{ lines: Line[]; histogram: S
   return { lines, histogram: progress.histogram };
 }
 
-const idsHash = (samples: readonly Sample[]): string => createHash('sha256').update(samples.map((s) => s.id).join('\n')).digest('hex');
+const idsHash = (samples: readonly Sample[]): string =>
+  createHash('sha256')
+    .update(samples.map((s) => s.id).join('\n'))
+    .digest('hex');
 
 /** One condition: resume from its committed lines, evaluate the rest, commit as it goes. */
-async function runCondition(engine: InferenceEngine, samples: readonly Sample[], dir: string, perturbation: Perturbation | null,
-  o: EvaluationRunOptions, emit: (e: EvaluationRunEvent) => void, index: number, count: number): Promise<Condition> {
+async function runCondition(
+  engine: InferenceEngine,
+  samples: readonly Sample[],
+  dir: string,
+  perturbation: Perturbation | null,
+  o: EvaluationRunOptions,
+  emit: (e: EvaluationRunEvent) => void,
+  index: number,
+  count: number,
+): Promise<Condition> {
   const name = perturbationName(perturbation);
   const { pixelAuc, batchSize, seed } = o.identity;
   const committed = await readCommitted(dir);
@@ -98,7 +115,7 @@ async function runCondition(engine: InferenceEngine, samples: readonly Sample[],
   // rewrite the file to its committed prefix: lines of an unfinished batch are redone
   await writeFileAtomic(join(dir, 'records.jsonl'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   const records = lines.flatMap((l) => ('record' in l ? [l.record] : []));
-  const evaluator = Evaluator.fromState({ records, pixelHistogram: pixelAuc ? committed.histogram ?? { bins: [], real: [], fake: [] } : null });
+  const evaluator = Evaluator.fromState({ records, pixelHistogram: pixelAuc ? (committed.histogram ?? { bins: [], real: [], fake: [] }) : null });
   const start = lines.length;
   emit({ kind: 'condition', name, index, count, resumedFrom: start, total: samples.length });
   const position = new Map<Sample, number>(samples.map((s, i) => [s, i]));
@@ -114,7 +131,13 @@ async function runCondition(engine: InferenceEngine, samples: readonly Sample[],
   const fh = await open(join(dir, 'records.jsonl'), 'a');
   try {
     await evaluateInto(engine, samples.slice(start), {
-      evaluator, batchSize, seed, perturbation, pool: o.pool, workers: o.workers, signal: o.signal,
+      evaluator,
+      batchSize,
+      seed,
+      perturbation,
+      pool: o.pool,
+      workers: o.workers,
+      signal: o.signal,
       onSkip: (s, sample) => {
         pending.push({ i: position.get(sample)!, skipped: s.reason, id: sample.id });
         emit({ kind: 'skip', name, id: sample.id, reason: s.reason });
@@ -129,7 +152,8 @@ async function runCondition(engine: InferenceEngine, samples: readonly Sample[],
       },
       onProgress: (p) => emit({ kind: 'progress', name, done: start + p.done, total: samples.length }),
     });
-    if (pending.length > 0) {                       // skips after the last batch
+    if (pending.length > 0) {
+      // skips after the last batch
       await fh.appendFile(pending.map((l) => `${JSON.stringify(l)}\n`).join(''));
       await fh.sync();
       lines.push(...pending.splice(0));
@@ -157,7 +181,9 @@ export async function runEvaluation(engine: InferenceEngine, samples: readonly S
   const identity = { ...o.identity, samples: samples.length, ids: idsHash(samples) };
   if (existsSync(identityPath)) {
     const saved = JSON.parse(await readFile(identityPath, 'utf8')) as Record<string, unknown>;
-    const differs = Object.entries(identity).filter(([k, v]) => saved[k] !== v).map(([k]) => k);
+    const differs = Object.entries(identity)
+      .filter(([k, v]) => saved[k] !== v)
+      .map(([k]) => k);
     if (differs.length > 0) throw new EvaluationFolderError(o.outDir, `was made for another evaluation (${differs.join(', ')} differ)`);
   } else {
     await writeFileAtomic(identityPath, `${JSON.stringify(identity, null, 2)}\n`);
@@ -200,14 +226,28 @@ export const METRIC_COLUMNS = [
 export function formatConditions(conditions: readonly Condition[], id: EvaluationIdentity): { markdown: string; csv: string; json: string } {
   const pct = (v: number): string => (Number.isNaN(v) ? '—' : (100 * v).toFixed(2));
   const markdown = [
-    `### Evaluation of \`${id.model}\` (${id.engine})`, '',
-    `Test set: \`${id.manifest}\`, split '${id.split}'. ACC, AUC, F1, mIoU: the official definitions (%, official-spec §10); columns marked extra are not in the paper; MVSS columns follow MVSS-Net's evaluate.py (Table 5's protocol, src/eval/mvss.ts).`, '',
-    `| condition | images | ${METRIC_COLUMNS.map(([n]) => n).join(' | ')} |`, `|---|---:|${METRIC_COLUMNS.map(() => '---:').join('|')}|`,
-    ...conditions.map((c) => `| ${c.name} | ${c.result.counts.images} | ${METRIC_COLUMNS.map(([, get]) => pct(get(c.result))).join(' | ')} |`), '',
+    `### Evaluation of \`${id.model}\` (${id.engine})`,
+    '',
+    `Test set: \`${id.manifest}\`, split '${id.split}'. ACC, AUC, F1, mIoU: the official definitions (%, official-spec §10); columns marked extra are not in the paper; MVSS columns follow MVSS-Net's evaluate.py (Table 5's protocol, src/eval/mvss.ts).`,
+    '',
+    `| condition | images | ${METRIC_COLUMNS.map(([n]) => n).join(' | ')} |`,
+    `|---|---:|${METRIC_COLUMNS.map(() => '---:').join('|')}|`,
+    ...conditions.map((c) => `| ${c.name} | ${c.result.counts.images} | ${METRIC_COLUMNS.map(([, get]) => pct(get(c.result))).join(' | ')} |`),
+    '',
   ].join('\n');
-  const csv = [['condition', 'kind', 'level', 'images', ...METRIC_COLUMNS.map(([n]) => n)].join(','),
-    ...conditions.map((c) => [c.name, c.perturbation?.kind ?? 'none', c.perturbation ? perturbationLevel(c.perturbation) : '', c.result.counts.images,
-      ...METRIC_COLUMNS.map(([, get]) => get(c.result))].join(','))].join('\n') + '\n';
+  const csv =
+    [
+      ['condition', 'kind', 'level', 'images', ...METRIC_COLUMNS.map(([n]) => n)].join(','),
+      ...conditions.map((c) =>
+        [
+          c.name,
+          c.perturbation?.kind ?? 'none',
+          c.perturbation ? perturbationLevel(c.perturbation) : '',
+          c.result.counts.images,
+          ...METRIC_COLUMNS.map(([, get]) => get(c.result)),
+        ].join(','),
+      ),
+    ].join('\n') + '\n';
   const json = `${JSON.stringify({ ...id, conditions: conditions.map((c) => ({ name: c.name, perturbation: c.perturbation, ...c.result })) }, null, 2)}\n`;
   return { markdown, csv, json };
 }

@@ -30,13 +30,17 @@ export async function decodeImage(source: ImageSource): Promise<Image> {
   const fast = bytes === null ? null : decodePngFast(bytes);
   if (fast !== null) return fast;
   try {
-    const { data, info } = await input(bytes ?? source).rotate().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await input(bytes ?? source)
+      .rotate()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
   } catch (err) {
     // libvips words the same failure differently from run to run ("Warning: …" or "vipspng: …"), so its
     // text stays in `cause`: the message (and so the batch report) is the same on every run.
-    throw new InputFileError(label(source), 'cannot decode image (truncated, empty, or not a PNG/JPEG)',
-      'check that the file is a complete PNG or JPEG', { cause: err });
+    throw new InputFileError(label(source), 'cannot decode image (truncated, empty, or not a PNG/JPEG)', 'check that the file is a complete PNG or JPEG', {
+      cause: err,
+    });
   }
 }
 
@@ -68,7 +72,9 @@ function raw(image: Image): Sharp {
 
 /** PNG bytes; a 1-channel image is written as an 8-bit grey PNG (masks stay one channel). */
 export async function encodePng(image: Image, options: { compressionLevel?: number } = {}): Promise<Buffer> {
-  return raw(image).png({ compressionLevel: options.compressionLevel ?? 6 }).toBuffer();
+  return raw(image)
+    .png({ compressionLevel: options.compressionLevel ?? 6 })
+    .toBuffer();
 }
 
 /** JPEG bytes (sharp's default 4:2:0 chroma subsampling). */
@@ -81,7 +87,6 @@ export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'lanczos3';
 
 /** Resized to exactly width×height (no aspect ratio kept), same channels. */
 export async function resize(image: Image, width: number, height: number, kernel: ResizeKernel = 'linear'): Promise<Image> {
-  const { data, info } = await raw(image).resize(width, height, { fit: 'fill', kernel }).raw()
-    .toBuffer({ resolveWithObject: true });
+  const { data, info } = await raw(image).resize(width, height, { fit: 'fill', kernel }).raw().toBuffer({ resolveWithObject: true });
   return makeImage(info.width, info.height, info.channels, new Uint8Array(data.buffer, data.byteOffset, data.length));
 }

@@ -40,8 +40,13 @@ export function gaussianBlur(map: FloatMap, ksize: number, out?: Float64Array): 
   const n = width * height;
   const result = out === undefined ? new Float64Array(n) : out.subarray(0, n);
   if (result.length !== n) throw new ArgumentError('out', `at least ${n} values`, out?.length);
-  gaussianBlurRows(width, height, ksize, (y, into) => into.set(data.subarray(y * width, (y + 1) * width)),
-    (y, row) => result.set(row, y * width));
+  gaussianBlurRows(
+    width,
+    height,
+    ksize,
+    (y, into) => into.set(data.subarray(y * width, (y + 1) * width)),
+    (y, row) => result.set(row, y * width),
+  );
   return { width, height, data: result };
 }
 
@@ -51,8 +56,13 @@ export function gaussianBlur(map: FloatMap, ksize: number, out?: Float64Array): 
  * row by row without full-size maps of either (the annotation normalises the diff on the way in and
  * thresholds on the way out); the arithmetic is gaussianBlur's, value for value.
  */
-export function gaussianBlurRows(width: number, height: number, ksize: number, readRow: (y: number, into: Float64Array) => void,
-  writeRow: (y: number, row: Float64Array) => void): void {
+export function gaussianBlurRows(
+  width: number,
+  height: number,
+  ksize: number,
+  readRow: (y: number, into: Float64Array) => void,
+  writeRow: (y: number, row: Float64Array) => void,
+): void {
   const k = gaussianKernel(ksize);
   const half = ksize >> 1;
   // Taps as locals (zero past the kernel's end), so each pixel is one expression in OpenCV's order:
@@ -83,7 +93,8 @@ export function gaussianBlurRows(width: number, height: number, ksize: number, r
   for (let i = 0; i < rowOf.length; i++) rowOf[i] = reflect101Index(i - half, height) * width;
   const [c, f1, f2, f3] = [k[half], k[half + 1] ?? 0, k[half + 2] ?? 0, k[half + 3] ?? 0];
   for (let y = 0; y < height; y++) {
-    const base = y * width, m = y + half;
+    const base = y * width,
+      m = y + half;
     if (half === 3) {
       const [a1, b1, a2, b2, a3, b3] = [rowOf[m - 1], rowOf[m + 1], rowOf[m - 2], rowOf[m + 2], rowOf[m - 3], rowOf[m + 3]];
       for (let x = 0; x < width; x++) {
@@ -140,7 +151,8 @@ export function blurThresholdMask(mask: Image, ksize: number, keepBlurred = true
   const inverse = 1 / denominator;
   // uint8(255·s/denominator) ≥ 1 ⟺ 255·s ≥ denominator: exact, since s/denominator is an exact double.
   for (let y = 0; y < height; y++) {
-    const base = y * width, m = y + half;
+    const base = y * width,
+      m = y + half;
     // Rows beyond the kernel's reach point at row y with weight 0.
     const at = (j: number): number => (j <= half ? rowOf[m + j] : base);
     const [b1, a1, b2, a2, b3, a3] = [at(1), half >= 1 ? rowOf[m - 1] : base, at(2), half >= 2 ? rowOf[m - 2] : base, at(3), half >= 3 ? rowOf[m - 3] : base];

@@ -21,21 +21,24 @@ export interface StructuringElement {
 export function ellipseElement(width: number, height = width): StructuringElement {
   if (!Number.isInteger(width) || width < 1) throw new ArgumentError('width', 'a positive integer', width);
   if (!Number.isInteger(height) || height < 1) throw new ArgumentError('height', 'a positive integer', height);
-  const r = height >> 1, c = width >> 1;
+  const r = height >> 1,
+    c = width >> 1;
   const invR2 = r ? 1 / (r * r) : 0;
   const runs: { dy: number; dx0: number; dx1: number }[] = [];
   for (let i = 0; i < height; i++) {
     const dy = i - r;
     if (Math.abs(dy) > r) continue;
     const dx = roundHalfEven(c * Math.sqrt((r * r - dy * dy) * invR2));
-    const j1 = Math.max(c - dx, 0), j2 = Math.min(c + dx + 1, width);
+    const j1 = Math.max(c - dx, 0),
+      j2 = Math.min(c + dx + 1, width);
     if (j2 > j1) runs.push({ dy, dx0: j1 - c, dx1: j2 - 1 - c });
   }
   return { width, height, runs };
 }
 
 function roundHalfEven(v: number): number {
-  const f = Math.floor(v), d = v - f;
+  const f = Math.floor(v),
+    d = v - f;
   if (d !== 0.5) return Math.round(v);
   return f % 2 === 0 ? f : f + 1;
 }
@@ -44,7 +47,8 @@ function roundHalfEven(v: number): number {
 export function elementToArray(element: StructuringElement): Uint8Array {
   const { width, height } = element;
   const out = new Uint8Array(width * height);
-  const ax = width >> 1, ay = height >> 1;
+  const ax = width >> 1,
+    ay = height >> 1;
   for (const { dy, dx0, dx1 } of element.runs) out.fill(1, (ay + dy) * width + ax + dx0, (ay + dy) * width + ax + dx1 + 1);
   return out;
 }
@@ -66,7 +70,8 @@ interface Layout {
 }
 
 function layoutFor(width: number, height: number, element: StructuringElement): Layout {
-  let reachX = 0, reachY = 0;
+  let reachX = 0,
+    reachY = 0;
   for (const { dy, dx0, dx1 } of element.runs) {
     reachX = Math.max(reachX, -dx0, dx1);
     reachY = Math.max(reachY, Math.abs(dy));
@@ -84,17 +89,24 @@ function dilateWords(src: Int32Array, dst: Int32Array, layout: Layout, element: 
   // left[k](x) = OR src(x−k … x) and right[k](x) = OR src(x … x+k), each one shift of the previous.
   for (let y = 0; y < height; y++) {
     const row = (y + padY) * words;
-    for (let i = 0; i < words; i++) { left[0][i] = src[row + i]; right[0][i] = src[row + i]; }
+    for (let i = 0; i < words; i++) {
+      left[0][i] = src[row + i];
+      right[0][i] = src[row + i];
+    }
     for (let k = 1; k < right.length; k++) {
-      const prev = right[k - 1], cur = right[k];
+      const prev = right[k - 1],
+        cur = right[k];
       for (let i = w0; i < w1; i++) cur[i] = prev[i] | (prev[i] >>> 1) | (prev[i + 1] << 31);
     }
     for (let k = 1; k < left.length; k++) {
-      const prev = left[k - 1], cur = left[k];
+      const prev = left[k - 1],
+        cur = left[k];
       for (let i = w0; i < w1; i++) cur[i] = prev[i] | (prev[i] << 1) | (prev[i - 1] >>> 31);
     }
     for (const span of spans) {
-      const l = left[-span.dx0], r = right[span.dx1], h = span.rows;
+      const l = left[-span.dx0],
+        r = right[span.dx1],
+        h = span.rows;
       for (let i = w0; i < w1; i++) h[row + i] = l[i] | r[i];
     }
   }
@@ -139,7 +151,7 @@ function morph(mask: Image, element: StructuringElement, iterations: number, ero
   assertSingleChannel(mask, 'mask');
   if (!Number.isInteger(iterations) || iterations < 0) throw new ArgumentError('iterations', 'a non-negative integer', iterations);
   if (element.runs.some((r) => r.dx0 > 0 || r.dx1 < 0)) {
-    throw new ArgumentError('element', 'runs that contain their row\'s anchor column (dx0 ≤ 0 ≤ dx1)', 'a run beside it');
+    throw new ArgumentError('element', "runs that contain their row's anchor column (dx0 ≤ 0 ≤ dx1)", 'a run beside it');
   }
   const { width, height } = mask;
   const layout = layoutFor(width, height, element);
@@ -148,12 +160,16 @@ function morph(mask: Image, element: StructuringElement, iterations: number, ero
   // Erosion with outside = set is the complement of dilating the complement with outside = unset.
   // Packing and unpacking go a word (32 pixels) at a time with the word in a local: per-pixel read-modify-writes
   // of the bit array cost more than the dilations themselves.
-  const data = mask.data, flip = erode ? -1 : 0, interior = layout.w1 - w0;
+  const data = mask.data,
+    flip = erode ? -1 : 0,
+    interior = layout.w1 - w0;
   let bits = new Int32Array(size);
   for (let y = 0; y < height; y++) {
-    const o = (y + padY) * words + w0, m = y * width;
+    const o = (y + padY) * words + w0,
+      m = y * width;
     for (let w = 0; w < interior; w++) {
-      const x0 = w << 5, count = Math.min(32, width - x0);
+      const x0 = w << 5,
+        count = Math.min(32, width - x0);
       let word = 0;
       for (let b = 0; b < count; b++) if (data[m + x0 + b] !== 0) word |= 1 << b;
       // Complemented, the bits past the last column must stay 0 (they are padding).
@@ -169,9 +185,11 @@ function morph(mask: Image, element: StructuringElement, iterations: number, ero
   const out = makeImage(width, height, 1);
   const outData = out.data;
   for (let y = 0; y < height; y++) {
-    const o = (y + padY) * words + w0, m = y * width;
+    const o = (y + padY) * words + w0,
+      m = y * width;
     for (let w = 0; w < interior; w++) {
-      const x0 = w << 5, count = Math.min(32, width - x0);
+      const x0 = w << 5,
+        count = Math.min(32, width - x0);
       const word = bits[o + w] ^ flip; // 255 where set (dilate) or where the complement is unset (erode)
       for (let b = 0; b < count; b++) outData[m + x0 + b] = ((word >>> b) & 1) * 255;
     }

@@ -16,7 +16,10 @@ interface CvMatVector {
   get(i: number): CvMat;
   delete(): void;
 }
-interface CvSize { readonly width: number; readonly height: number }
+interface CvSize {
+  readonly width: number;
+  readonly height: number;
+}
 export interface OpenCv {
   Mat: { new (): CvMat; new (rows: number, cols: number, type: number): CvMat };
   Size: new (width: number, height: number) => CvSize;

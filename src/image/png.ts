@@ -21,7 +21,10 @@ const INERT_CHUNKS = new Set(['pHYs', 'tEXt', 'zTXt', 'iTXt', 'tIME']);
 export function decodePngFast(bytes: Uint8Array): Image | null {
   if (bytes.length < SIGNATURE.length || SIGNATURE.some((b, i) => bytes[i] !== b)) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let width = 0, height = 0, channels = 0, ended = false;
+  let width = 0,
+    height = 0,
+    channels = 0,
+    ended = false;
   const idat: Uint8Array[] = [];
   for (let at = SIGNATURE.length; at + 12 <= bytes.length && !ended;) {
     const length = view.getUint32(at);
@@ -69,11 +72,14 @@ export function decodePngFast(bytes: Uint8Array): Image | null {
  */
 function unfilter(raw: Uint8Array, out: Uint8Array, height: number, stride: number, bpp: number): boolean {
   for (let y = 0; y < height; y++) {
-    const s = y * (stride + 1) + 1, o = y * stride, p = o - stride;
+    const s = y * (stride + 1) + 1,
+      o = y * stride,
+      p = o - stride;
     const filter = raw[s - 1];
     if (filter === 0 || (filter === 2 && y === 0)) {
       out.set(raw.subarray(s, s + stride), o);
-    } else if (filter === 1 || (filter === 4 && y === 0)) { // Paeth on the first row is Sub
+    } else if (filter === 1 || (filter === 4 && y === 0)) {
+      // Paeth on the first row is Sub
       for (let x = 0; x < bpp; x++) out[o + x] = raw[s + x];
       for (let x = bpp; x < stride; x++) out[o + x] = raw[s + x] + out[o + x - bpp];
     } else if (filter === 2) {
@@ -87,9 +93,13 @@ function unfilter(raw: Uint8Array, out: Uint8Array, height: number, stride: numb
     } else if (filter === 4) {
       for (let x = 0; x < bpp; x++) out[o + x] = raw[s + x] + out[p + x]; // Paeth(0, b, 0) = b
       for (let x = bpp; x < stride; x++) {
-        const a = out[o + x - bpp], b = out[p + x], c = out[p + x - bpp];
+        const a = out[o + x - bpp],
+          b = out[p + x],
+          c = out[p + x - bpp];
         // p = a + b − c; |p − a| = |b − c|, |p − b| = |a − c|, |p − c| = |a + b − 2c|; ties go to a, then b.
-        const pa = Math.abs(b - c), pb = Math.abs(a - c), pc = Math.abs(a + b - 2 * c);
+        const pa = Math.abs(b - c),
+          pb = Math.abs(a - c),
+          pc = Math.abs(a + b - 2 * c);
         out[o + x] = raw[s + x] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
       }
     } else {
@@ -116,8 +126,12 @@ export function encodeGrayPng(image: Image, compressionLevel = 6): Buffer {
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 0, 0, 0, 0], 8); // 8-bit, grey, deflate, adaptive filtering method, not interlaced
-  return Buffer.concat([Buffer.from(SIGNATURE), chunk('IHDR', header), chunk('IDAT', deflateSync(rows, { level: compressionLevel })),
-    chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from(SIGNATURE),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows, { level: compressionLevel })),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function chunk(type: string, data: Uint8Array): Buffer {

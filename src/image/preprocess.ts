@@ -41,7 +41,7 @@ export interface Box {
   readonly height: number;
 }
 
-const COEF_BITS = 11;                 // OpenCV's INTER_RESIZE_COEF_BITS
+const COEF_BITS = 11; // OpenCV's INTER_RESIZE_COEF_BITS
 const COEF_SCALE = 1 << COEF_BITS;
 
 /** Round half to even, as cvRound / saturate_cast<short>(float). */
@@ -61,11 +61,17 @@ function linearTable(src: number, dst: number, clampWeights: boolean): { ofs: In
   const a0 = new Int32Array(dst);
   const a1 = new Int32Array(dst);
   for (let d = 0; d < dst; d++) {
-    let f = Math.fround((d + 0.5) * scale - 0.5);   // computed in double, kept as float
+    let f = Math.fround((d + 0.5) * scale - 0.5); // computed in double, kept as float
     let s = Math.floor(f);
     f = Math.fround(f - s);
-    if (clampWeights && s < 0) { f = 0; s = 0; }
-    if (clampWeights && s >= src - 1) { f = 0; s = src - 1; }
+    if (clampWeights && s < 0) {
+      f = 0;
+      s = 0;
+    }
+    if (clampWeights && s >= src - 1) {
+      f = 0;
+      s = src - 1;
+    }
     ofs[d] = s;
     a0[d] = roundEven(Math.fround(Math.fround(1 - f) * COEF_SCALE));
     a1[d] = roundEven(Math.fround(f * COEF_SCALE));
@@ -89,7 +95,7 @@ export function resizeLinear(src: Uint8Array, w: number, h: number, channels: nu
     for (let y = 0; y < dh; y++) {
       for (let x = 0; x < dw; x++) {
         for (let c = 0; c < channels; c++) {
-          const i = ((2 * y) * w + 2 * x) * channels + c;
+          const i = (2 * y * w + 2 * x) * channels + c;
           const j = i + w * channels;
           out[(y * dw + x) * channels + c] = (src[i] + src[i + channels] + src[j] + src[j + channels] + 2) >> 2;
         }

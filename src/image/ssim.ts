@@ -40,12 +40,18 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}, out
   const Y = y.data;
 
   // Vertical pass state: one running window SUM per column for each of x, y, x², y², xy.
-  const vx = new Float64Array(width), vy = new Float64Array(width);
-  const vxx = new Float64Array(width), vyy = new Float64Array(width), vxy = new Float64Array(width);
+  const vx = new Float64Array(width),
+    vy = new Float64Array(width);
+  const vxx = new Float64Array(width),
+    vyy = new Float64Array(width),
+    vxy = new Float64Array(width);
   // Horizontal pass input: the vertical means of one row, extended by `half` reflected samples each side.
   const ext = width + 2 * half;
-  const ex = new Float64Array(ext), ey = new Float64Array(ext);
-  const exx = new Float64Array(ext), eyy = new Float64Array(ext), exy = new Float64Array(ext);
+  const ex = new Float64Array(ext),
+    ey = new Float64Array(ext);
+  const exx = new Float64Array(ext),
+    eyy = new Float64Array(ext),
+    exy = new Float64Array(ext);
   const colOf = new Int32Array(ext);
   for (let k = 0; k < ext; k++) colOf[k] = symmetricIndex(k - half, width);
   const n = width * height;
@@ -56,8 +62,13 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}, out
   for (let k = 0; k < size; k++) {
     const row = symmetricIndex(k - half, height) * width;
     for (let c = 0; c < width; c++) {
-      const a = X[row + c], b = Y[row + c];
-      vx[c] += a; vy[c] += b; vxx[c] += a * a; vyy[c] += b * b; vxy[c] += a * b;
+      const a = X[row + c],
+        b = Y[row + c];
+      vx[c] += a;
+      vy[c] += b;
+      vxx[c] += a * a;
+      vyy[c] += b * b;
+      vxy[c] += a * b;
     }
   }
 
@@ -66,7 +77,10 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}, out
       const inRow = symmetricIndex(r + half, height) * width;
       const outRow = symmetricIndex(r - half - 1, height) * width;
       for (let c = 0; c < width; c++) {
-        const a = X[inRow + c], b = Y[inRow + c], a0 = X[outRow + c], b0 = Y[outRow + c];
+        const a = X[inRow + c],
+          b = Y[inRow + c],
+          a0 = X[outRow + c],
+          b0 = Y[outRow + c];
         vx[c] += a - a0;
         vy[c] += b - b0;
         vxx[c] += a * a - a0 * a0;
@@ -76,27 +90,49 @@ export function ssimMap(x: FloatMap, y: FloatMap, options: SsimOptions = {}, out
     }
     for (let c = 0; c < width; c++) {
       const k = c + half;
-      ex[k] = vx[c] / size; ey[k] = vy[c] / size; exx[k] = vxx[c] / size; eyy[k] = vyy[c] / size; exy[k] = vxy[c] / size;
+      ex[k] = vx[c] / size;
+      ey[k] = vy[c] / size;
+      exx[k] = vxx[c] / size;
+      eyy[k] = vyy[c] / size;
+      exy[k] = vxy[c] / size;
     }
     for (let k = 0; k < 2 * half; k++) {
-      const e = k < half ? k : ext - 1 - (k - half), c = colOf[e] + half;
-      ex[e] = ex[c]; ey[e] = ey[c]; exx[e] = exx[c]; eyy[e] = eyy[c]; exy[e] = exy[c];
+      const e = k < half ? k : ext - 1 - (k - half),
+        c = colOf[e] + half;
+      ex[e] = ex[c];
+      ey[e] = ey[c];
+      exx[e] = exx[c];
+      eyy[e] = eyy[c];
+      exy[e] = exy[c];
     }
-    let sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    let sx = 0,
+      sy = 0,
+      sxx = 0,
+      syy = 0,
+      sxy = 0;
     for (let k = 0; k < size; k++) {
-      sx += ex[k]; sy += ey[k]; sxx += exx[k]; syy += eyy[k]; sxy += exy[k];
+      sx += ex[k];
+      sy += ey[k];
+      sxx += exx[k];
+      syy += eyy[k];
+      sxy += exy[k];
     }
     const base = r * width;
     for (let c = 0; c < width; c++) {
       if (c > 0) {
-        const i = c + size - 1, o = c - 1;
+        const i = c + size - 1,
+          o = c - 1;
         sx += ex[i] - ex[o];
         sy += ey[i] - ey[o];
         sxx += exx[i] - exx[o];
         syy += eyy[i] - eyy[o];
         sxy += exy[i] - exy[o];
       }
-      const ux = sx / size, uy = sy / size, uxx = sxx / size, uyy = syy / size, uxy = sxy / size;
+      const ux = sx / size,
+        uy = sy / size,
+        uxx = sxx / size,
+        uyy = syy / size,
+        uxy = sxy / size;
       // skimage: vx = cov_norm·(uxx − ux·ux) …; A1 = 2·ux·uy + C1, A2 = 2·vxy + C2,
       // B1 = ux² + uy² + C1, B2 = vx + vy + C2, S = A1·A2 / (B1·B2).
       const varX = covNorm * (uxx - ux * ux);

@@ -38,13 +38,18 @@ function sample<T>(items: readonly T[], limit: number): T[] {
     const j = Math.floor(random() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
   }
-  return order.slice(0, limit).sort((a, b) => a - b).map((i) => items[i]);
+  return order
+    .slice(0, limit)
+    .sort((a, b) => a - b)
+    .map((i) => items[i]);
 }
 
 async function listImages(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((d) => d.isFile() && IMAGE_EXTENSIONS.has(extname(d.name).toLowerCase()))
-    .map((d) => join(d.parentPath, d.name)).sort();
+  return entries
+    .filter((d) => d.isFile() && IMAGE_EXTENSIONS.has(extname(d.name).toLowerCase()))
+    .map((d) => join(d.parentPath, d.name))
+    .sort();
 }
 
 /**
@@ -53,7 +58,7 @@ async function listImages(dir: string): Promise<string[]> {
  * Throws InputFileError for a missing source or one without images.
  */
 export async function openCalibrationSet(source: string, model: number | PreprocessSpec, opts: { limit?: number } = {}): Promise<CalibrationSet> {
-  const spec = typeof model === 'number' ? officialPreprocess(model) : model;   // a side alone: MSCCNet's normalisation
+  const spec = typeof model === 'number' ? officialPreprocess(model) : model; // a side alone: MSCCNet's normalisation
   const side = spec.inputSize;
   const s = await stat(source).catch((err: unknown) => {
     throw new InputFileError(source, 'does not exist', 'pass --calibration with a folder of face crops or a manifest.jsonl', { cause: err });
@@ -74,15 +79,26 @@ export async function openCalibrationSet(source: string, model: number | Preproc
     throw new InputFileError(source, 'holds no images to calibrate on', 'pass a folder of face crops (PNG/JPEG) or a manifest.jsonl from `msccnet prepare`');
   }
   const hash = createHash('sha256');
-  for (const f of files) hash.update(relative(root, f)).update('\0').update(await readFile(f)).update('\0');
+  for (const f of files)
+    hash
+      .update(relative(root, f))
+      .update('\0')
+      .update(await readFile(f))
+      .update('\0');
   const digest = `sha256:${hash.digest('hex')}`;
   return {
     files,
     hash: digest,
     async *batches() {
       for (const f of files) {
-        const { data, info } = await sharp(await readFile(f)).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true })
-          .catch((err: unknown) => { throw new InputFileError(f, 'cannot be decoded as an image', 'remove it from the calibration set', { cause: err }); });
+        const { data, info } = await sharp(await readFile(f))
+          .removeAlpha()
+          .toColourspace('srgb')
+          .raw()
+          .toBuffer({ resolveWithObject: true })
+          .catch((err: unknown) => {
+            throw new InputFileError(f, 'cannot be decoded as an image', 'remove it from the calibration set', { cause: err });
+          });
         const image = { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
         const x = new Float32Array(3 * side * side);
         preprocessInto(image, { x: 0, y: 0, width: info.width, height: info.height }, spec, x, 0);

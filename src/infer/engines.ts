@@ -15,7 +15,17 @@ import type { Module } from '../nn/index.js';
 import { officialPreprocess, type PreprocessSpec } from '../image/preprocess.js';
 import { MSCCNET_IO, type Precision } from '../onnx/index.js';
 import { exportMethod } from '../onnx/method.js';
-import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type DeviceSpec, type Precision as TorchPrecision, type Tensor } from '../torch/index.js';
+import {
+  autocastDtype,
+  batchToDevice,
+  resolveDevice,
+  toHost,
+  torch,
+  withPrecision,
+  type DeviceSpec,
+  type Precision as TorchPrecision,
+  type Tensor,
+} from '../torch/index.js';
 import { onnxModelInfo } from './metadata.js';
 import type { EngineOutput, InferenceEngine } from './pipeline.js';
 
@@ -46,7 +56,7 @@ export async function loadModel(spec: ModelSpec): Promise<LoadedModel> {
   const variant = spec.variant ?? 'msccnet';
   if (spec.weights === 'detfill') {
     if ((spec.method ?? 'msccnet') !== 'msccnet') {
-      throw new ModelChoiceError(`--detfill is defined for MSCCNet only, not --method ${spec.method}`, 'pass the method\'s weights with --weights');
+      throw new ModelChoiceError(`--detfill is defined for MSCCNet only, not --method ${spec.method}`, "pass the method's weights with --weights");
     }
     const model = new MsccnetMethod({ ...variantConfig(variant).config, ...spec.overrides, ...(spec.inputSize ? { inputSize: spec.inputSize } : {}) }).eval();
     applyDetfill(model);
@@ -90,8 +100,10 @@ export async function createOrtEngine(bytes: Uint8Array, source: string, opts: O
       const img = out[MSCCNET_IO.imageLogits];
       const mask = out[MSCCNET_IO.maskLogits];
       const result: EngineOutput = {
-        imageLogits: img.data as Float32Array, maskLogits: mask.data as Float32Array,
-        classes: Number(img.dims[1]), maskSide: Number(mask.dims[2]),
+        imageLogits: img.data as Float32Array,
+        maskLogits: mask.data as Float32Array,
+        classes: Number(img.dims[1]),
+        maskSide: Number(mask.dims[2]),
       };
       img.dispose();
       mask.dispose();
@@ -112,7 +124,9 @@ export interface TorchEngineOptions {
 }
 
 /** What the libtorch engine runs: a registered method, or a bare MSCCNet (the official preprocessing at its input side). */
-export type EngineModel = Module & { forward(x: Tensor): MethodOutputs } & ({ readonly preprocessing: PreprocessSpec } | { readonly config: { readonly inputSize: number } });
+export type EngineModel = Module & { forward(x: Tensor): MethodOutputs } & (
+    { readonly preprocessing: PreprocessSpec } | { readonly config: { readonly inputSize: number } }
+  );
 
 /**
  * libtorch running the module directly (eval mode, no autograd) on a device: the model is moved
@@ -122,8 +136,8 @@ export function createTorchEngine(model: EngineModel, opts: TorchEngineOptions =
   if (opts.threads !== undefined) torch.setNumThreads(opts.threads);
   const device = resolveDevice(opts.device ?? 'cpu');
   const precision = opts.precision ?? 'fp32';
-  autocastDtype(precision, device);                        // refuses fp16 on the CPU at open, not at the first image
-  if (device !== 'cpu') torch.backends.cudnn.benchmark = true;   // one input side: autotuning pays off
+  autocastDtype(precision, device); // refuses fp16 on the CPU at open, not at the first image
+  if (device !== 'cpu') torch.backends.cudnn.benchmark = true; // one input side: autotuning pays off
   model.to(device, opts.channelsLast ? { memoryFormat: 'channelsLast' } : {}).eval();
   const preprocess = 'preprocessing' in model ? model.preprocessing : officialPreprocess(model.config.inputSize);
   const side = preprocess.inputSize;
@@ -132,17 +146,21 @@ export function createTorchEngine(model: EngineModel, opts: TorchEngineOptions =
     preprocess,
     name: device === 'cpu' ? 'libtorch' : `libtorch ${device}${precision === 'fp32' ? '' : ` ${precision}`}`,
     async run(input, batch) {
-      return torch.tidy(() => torch.noGrad(() => {
-        let x = batchToDevice(torch.fromTypedArray(input, [batch, 3, side, side]), device);
-        if (opts.channelsLast) x = x.contiguous('channelsLast');
-        const out = withPrecision(precision, device, () => model.forward(x));
-        const img = out.imgLogits.numel;
-        const both = toHost(torch.cat([out.imgLogits.flatten().float(), out.maskLogits.flatten().float()])).toTypedArray() as Float32Array;
-        return {
-          imageLogits: both.slice(0, img), maskLogits: both.slice(img),
-          classes: out.imgLogits.shape[1], maskSide: out.maskLogits.shape[2],
-        };
-      }));
+      return torch.tidy(() =>
+        torch.noGrad(() => {
+          let x = batchToDevice(torch.fromTypedArray(input, [batch, 3, side, side]), device);
+          if (opts.channelsLast) x = x.contiguous('channelsLast');
+          const out = withPrecision(precision, device, () => model.forward(x));
+          const img = out.imgLogits.numel;
+          const both = toHost(torch.cat([out.imgLogits.flatten().float(), out.maskLogits.flatten().float()])).toTypedArray() as Float32Array;
+          return {
+            imageLogits: both.slice(0, img),
+            maskLogits: both.slice(img),
+            classes: out.imgLogits.shape[1],
+            maskSide: out.maskLogits.shape[2],
+          };
+        }),
+      );
     },
     release: async () => model.dispose(),
   };
@@ -175,7 +193,10 @@ export async function openEngine(modelPath: string, opts: EngineOptions = {}): P
   const engine = opts.engine ?? 'onnx';
   if (modelPath.endsWith('.onnx')) {
     if (engine === 'torch') {
-      throw new ModelChoiceError('--engine torch needs the model weights, not an ONNX file', 'pass --model W.safetensors (the file the ONNX was exported from)');
+      throw new ModelChoiceError(
+        '--engine torch needs the model weights, not an ONNX file',
+        'pass --model W.safetensors (the file the ONNX was exported from)',
+      );
     }
     let bytes: Uint8Array;
     try {
@@ -186,8 +207,10 @@ export async function openEngine(modelPath: string, opts: EngineOptions = {}): P
     return createOrtEngine(bytes, modelPath, opts);
   }
   if (PTH_FILE.test(modelPath) && (opts.method ?? 'msccnet') === 'msccnet') {
-    throw new ModelChoiceError(`--model ${modelPath}: a PyTorch checkpoint`,
-      `convert it first: msccnet weights convert ${modelPath} --out W.safetensors; or, for a baseline's official checkpoint, pass --method NAME`);
+    throw new ModelChoiceError(
+      `--model ${modelPath}: a PyTorch checkpoint`,
+      `convert it first: msccnet weights convert ${modelPath} --out W.safetensors; or, for a baseline's official checkpoint, pass --method NAME`,
+    );
   }
   const loaded = await loadModel({ weights: modelPath, method: opts.method, variant: opts.variant, inputSize: opts.inputSize });
   if (engine === 'torch') return createTorchEngine(loaded.model, { threads: opts.threads, device: opts.device });
@@ -195,7 +218,10 @@ export async function openEngine(modelPath: string, opts: EngineOptions = {}): P
 }
 
 /** ONNX bytes of a weights file or run folder, exported in memory (`serve` sends them to browsers). */
-export async function exportedModelBytes(modelPath: string, opts: Pick<EngineOptions, 'method' | 'variant' | 'inputSize' | 'precision'> = {}): Promise<Uint8Array> {
+export async function exportedModelBytes(
+  modelPath: string,
+  opts: Pick<EngineOptions, 'method' | 'variant' | 'inputSize' | 'precision'> = {},
+): Promise<Uint8Array> {
   return exportLoaded(await loadModel({ weights: modelPath, method: opts.method, variant: opts.variant, inputSize: opts.inputSize }), opts.precision);
 }
 

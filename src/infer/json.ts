@@ -8,14 +8,29 @@ import type { ErrorResult, ImageAnalysis, RegionResultJson } from './schema.js';
 
 /** The face regions of an analysis as JSON. */
 export function regionsJson(a: Analysis): RegionResultJson[] {
-  return a.regions.map((r) => ({ box: [r.box.x, r.box.y, r.box.width, r.box.height], detectorScore: r.detectorScore, score: r.score, label: r.label, maskArea: r.maskArea }));
+  return a.regions.map((r) => ({
+    box: [r.box.x, r.box.y, r.box.width, r.box.height],
+    detectorScore: r.detectorScore,
+    score: r.score,
+    label: r.label,
+    maskArea: r.maskArea,
+  }));
 }
 
 /** An analysed image as JSON (`seconds` from its start to now, as the caller measured). */
 export function imageAnalysisJson(a: Analysis, engine: string, warnings: string[], seconds: number): ImageAnalysis {
   return {
-    engine, width: a.width, height: a.height, score: a.score, label: a.label, threshold: a.threshold, faces: regionsJson(a),
-    maskArea: a.maskArea, maskFraction: a.maskArea / (a.width * a.height), warnings, seconds,
+    engine,
+    width: a.width,
+    height: a.height,
+    score: a.score,
+    label: a.label,
+    threshold: a.threshold,
+    faces: regionsJson(a),
+    maskArea: a.maskArea,
+    maskFraction: a.maskArea / (a.width * a.height),
+    warnings,
+    seconds,
   };
 }
 

@@ -59,7 +59,8 @@ export async function collectInputs(paths: readonly string[]): Promise<DetectInp
       add(p, basename(p, extname(p)));
       continue;
     }
-    if (!s.isDirectory()) throw new InputFileError(p, 'is not a regular file or a folder (a device, pipe or socket)', 'pass image or video files, or folders of them');
+    if (!s.isDirectory())
+      throw new InputFileError(p, 'is not a regular file or a folder (a device, pipe or socket)', 'pass image or video files, or folders of them');
     const files = (await readdir(p, { recursive: true, withFileTypes: true }))
       .filter((d) => d.isFile() && (IMAGE_EXTENSIONS.has(extname(d.name).toLowerCase()) || VIDEO_EXTENSIONS.has(extname(d.name).toLowerCase())))
       .map((d) => join(d.parentPath, d.name))
@@ -82,8 +83,9 @@ function disambiguate(inputs: DetectInput[]): DetectInput[] {
     return inputs.map((i) => (c.get(stemKey(i.stem))! > 1 ? { ...i, stem: `${i.stem}${extname(i.path)}` } : i));
   })();
   const c = counts(byExtension);
-  return byExtension.map((i) => (c.get(stemKey(i.stem))! > 1
-    ? { ...i, stem: `${i.stem}-${createHash('sha256').update(resolve(i.path)).digest('hex').slice(0, 8)}` } : i));
+  return byExtension.map((i) =>
+    c.get(stemKey(i.stem))! > 1 ? { ...i, stem: `${i.stem}-${createHash('sha256').update(resolve(i.path)).digest('hex').slice(0, 8)}` } : i,
+  );
 }
 
 export type DetectEvent =
@@ -122,8 +124,11 @@ interface Ctx {
 /** An image larger than the pixel limit, refused from its header before it is decoded. */
 export class TooManyPixelsError extends InputFileError {
   constructor(input: string, width: number, height: number, maxPixels: number) {
-    super(input, `${width}×${height} is ${(width * height / 1e6).toFixed(1)} megapixels, more than the limit of ${maxPixels / 1e6}`,
-      'downscale it first, or raise the limit with --max-megapixels');
+    super(
+      input,
+      `${width}×${height} is ${((width * height) / 1e6).toFixed(1)} megapixels, more than the limit of ${maxPixels / 1e6}`,
+      'downscale it first, or raise the limit with --max-megapixels',
+    );
   }
 }
 
@@ -131,8 +136,16 @@ export class TooManyPixelsError extends InputFileError {
  * Decodes to RGB, downscaling beyond maxSide on decode (JPEG shrink-on-load keeps memory low).
  * Images over `maxPixels` are refused from their header (sharp's limitInputPixels backs it up).
  */
-export async function decodeRgb(bytes: Uint8Array, input: string, maxSide: number, warn: (m: string) => void, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {
-  const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => null);
+export async function decodeRgb(
+  bytes: Uint8Array,
+  input: string,
+  maxSide: number,
+  warn: (m: string) => void,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<RgbImage> {
+  const meta = await sharp(bytes, { limitInputPixels: false })
+    .metadata()
+    .catch(() => null);
   if (meta !== null && (meta.width ?? 0) * (meta.height ?? 0) > maxPixels) throw new TooManyPixelsError(input, meta.width ?? 0, meta.height ?? 0, maxPixels);
   try {
     if (meta === null) throw new Error('unsupported image format or corrupt header');
@@ -144,8 +157,12 @@ export async function decodeRgb(bytes: Uint8Array, input: string, maxSide: numbe
     const { data, info } = await pipeline.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (err) {
-    throw new InputFileError(input, `cannot decode as an image (${problemLine(err)})`,
-      'pass a PNG, JPEG, WebP, TIFF or a video (.mp4, .avi, .mov, .mkv, .webm)', { cause: err });
+    throw new InputFileError(
+      input,
+      `cannot decode as an image (${problemLine(err)})`,
+      'pass a PNG, JPEG, WebP, TIFF or a video (.mp4, .avi, .mov, .mkv, .webm)',
+      { cause: err },
+    );
   }
 }
 
@@ -167,13 +184,19 @@ async function writePictures(image: RgbImage, a: Analysis, base: string): Promis
 async function detectImage(ctx: Ctx, input: DetectInput, t0: number): Promise<ImageResult> {
   const bytes = await readFile(input.path);
   if (bytes.length === 0) throw new InputFileError(input.path, 'is empty (0 bytes)', 'the file was not written completely; copy it again');
-  const warn = (m: string) => { ctx.warnings.push(m); ctx.opts.onEvent?.({ kind: 'warning', input: input.path, message: m }); };
+  const warn = (m: string) => {
+    ctx.warnings.push(m);
+    ctx.opts.onEvent?.({ kind: 'warning', input: input.path, message: m });
+  };
   const image = await decodeRgb(bytes, input.path, ctx.opts.maxSide ?? 4096, warn, ctx.opts.maxPixels);
   const a = await analyze(ctx.engine, image, await regionsOf(ctx, image, input.path), { threshold: ctx.opts.threshold });
   const base = join(ctx.opts.outDir, input.stem);
   const pictures = await writePictures(image, a, base);
   const result: ImageResult = {
-    kind: 'image', ok: true, input: input.path, outputs: { json: `${base}.json`, ...pictures },
+    kind: 'image',
+    ok: true,
+    input: input.path,
+    outputs: { json: `${base}.json`, ...pictures },
     ...imageAnalysisJson(a, ctx.engine.name, ctx.warnings, (performance.now() - t0) / 1000),
   };
   await writeFileAtomic(result.outputs.json, `${JSON.stringify(result, null, 1)}\n`);
@@ -203,16 +226,26 @@ async function detectVideo(ctx: Ctx, input: DetectInput, t0: number): Promise<Vi
   }
   if (analysed.length === 0) throw new NoFaceError(`${input.path} (all ${indices.length} sampled frames)`);
   const threshold = analysed[0].a.threshold;
-  const score = analysed.reduce((s, f) => s + f.a.score, 0) / analysed.length;   // video level: mean frame score
+  const score = analysed.reduce((s, f) => s + f.a.score, 0) / analysed.length; // video level: mean frame score
   const shown = analysed.reduce((m, f) => (f.a.score > m.a.score ? f : m));
   const base = join(ctx.opts.outDir, input.stem);
   const pictures = await writePictures(shown.image, shown.a, base);
   const result: VideoResult = {
-    kind: 'video', ok: true, input: input.path, engine: ctx.engine.name, threshold, width: info.width, height: info.height,
-    score, label: score > threshold ? 'fake' : 'real', warnings: ctx.warnings, outputs: { json: `${base}.json`, ...pictures },
+    kind: 'video',
+    ok: true,
+    input: input.path,
+    engine: ctx.engine.name,
+    threshold,
+    width: info.width,
+    height: info.height,
+    score,
+    label: score > threshold ? 'fake' : 'real',
+    warnings: ctx.warnings,
+    outputs: { json: `${base}.json`, ...pictures },
     seconds: (performance.now() - t0) / 1000,
     frames: analysed.map((f) => ({ index: f.index, score: f.a.score, label: f.a.label, faces: regionsJson(f.a), maskArea: f.a.maskArea })),
-    maxFrameScore: shown.a.score, shownFrame: shown.index,
+    maxFrameScore: shown.a.score,
+    shownFrame: shown.index,
   };
   await writeFileAtomic(result.outputs.json, `${JSON.stringify(result, null, 1)}\n`);
   return result;

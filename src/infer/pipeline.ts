@@ -60,8 +60,14 @@ export function preprocessInto(image: RgbImage, box: Box, spec: PreprocessSpec, 
 }
 
 function checkBox(image: RgbImage, box: Box): void {
-  const ok = [box.x, box.y, box.width, box.height].every(Number.isInteger) && box.width > 0 && box.height > 0
-    && box.x >= 0 && box.y >= 0 && box.x + box.width <= image.width && box.y + box.height <= image.height;
+  const ok =
+    [box.x, box.y, box.width, box.height].every(Number.isInteger) &&
+    box.width > 0 &&
+    box.height > 0 &&
+    box.x >= 0 &&
+    box.y >= 0 &&
+    box.x + box.width <= image.width &&
+    box.y + box.height <= image.height;
   if (!ok) throw new ArgumentError('box', `an integer rectangle inside the ${image.width}×${image.height} image`, box);
 }
 
@@ -111,8 +117,11 @@ export interface AnalyzeOptions {
 /** The model's output holds NaN or ±Infinity: fail closed, since every comparison with NaN says "real". */
 export class NonFiniteOutputError extends MsccnetError {
   constructor(readonly engine: string) {
-    super('MSCCNET_NON_FINITE', `the model (${engine}) gave non-finite (NaN or infinite) outputs`,
-      'the weights are probably corrupt or diverged: check them with `msccnet model`, or export again from a good checkpoint');
+    super(
+      'MSCCNET_NON_FINITE',
+      `the model (${engine}) gave non-finite (NaN or infinite) outputs`,
+      'the weights are probably corrupt or diverged: check them with `msccnet model`, or export again from a good checkpoint',
+    );
   }
 }
 
@@ -155,9 +164,23 @@ export async function analyze(engine: InferenceEngine, image: RgbImage, regions:
   }
   const mask = new Uint8Array(probability.length);
   let maskArea = 0;
-  for (let i = 0; i < mask.length; i++) if (probability[i] > threshold) { mask[i] = 255; maskArea++; }
+  for (let i = 0; i < mask.length; i++)
+    if (probability[i] > threshold) {
+      mask[i] = 255;
+      maskArea++;
+    }
   const score = results.reduce((m, r) => Math.max(m, r.score), 0);
-  return { width: image.width, height: image.height, score, label: score > threshold ? 'fake' : 'real', threshold, regions: results, probability, mask, maskArea };
+  return {
+    width: image.width,
+    height: image.height,
+    score,
+    label: score > threshold ? 'fake' : 'real',
+    threshold,
+    regions: results,
+    probability,
+    mask,
+    maskArea,
+  };
 }
 
 /** Mask logits [K, s, s] → bilinear to the box size (on logits) → P(fake) = softmax over K, class 1. */
@@ -165,7 +188,8 @@ function regionProbability(logits: Float32Array, K: number, s: number, box: Box)
   const up = resizeBilinear(logits, [K, s, s], [box.height, box.width]);
   const n = box.width * box.height;
   const out = new Float32Array(n);
-  if (K === 2) {                                   // the common case, without a per-pixel loop over K
+  if (K === 2) {
+    // the common case, without a per-pixel loop over K
     for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(up[i] - up[n + i]));
     return out;
   }
@@ -190,8 +214,17 @@ export const JET = (() => {
 
 // 3×5 bitmap glyphs for the score label (rows top to bottom, 3 bits each, MSB left).
 const GLYPHS: Record<string, readonly number[]> = {
-  0: [7, 5, 5, 5, 7], 1: [2, 6, 2, 2, 7], 2: [7, 1, 7, 4, 7], 3: [7, 1, 7, 1, 7], 4: [5, 5, 7, 1, 1],
-  5: [7, 4, 7, 1, 7], 6: [7, 4, 7, 5, 7], 7: [7, 1, 1, 1, 1], 8: [7, 5, 7, 5, 7], 9: [7, 5, 7, 1, 7], '.': [0, 0, 0, 0, 2],
+  0: [7, 5, 5, 5, 7],
+  1: [2, 6, 2, 2, 7],
+  2: [7, 1, 7, 4, 7],
+  3: [7, 1, 7, 1, 7],
+  4: [5, 5, 7, 1, 1],
+  5: [7, 4, 7, 1, 7],
+  6: [7, 4, 7, 5, 7],
+  7: [7, 1, 1, 1, 1],
+  8: [7, 5, 7, 5, 7],
+  9: [7, 5, 7, 1, 7],
+  '.': [0, 0, 0, 0, 2],
 };
 
 /**
@@ -218,8 +251,14 @@ export function renderOverlay(image: RgbImage, analysis: Analysis, alpha = 0.45)
     const colour = r.label === 'fake' ? [230, 30, 30] : [30, 200, 60];
     const t = Math.max(2, Math.round(Math.min(r.box.width, r.box.height) / 150));
     for (let k = 0; k < t; k++) {
-      for (let x = r.box.x; x < r.box.x + r.box.width; x++) { put(x, r.box.y + k, colour); put(x, r.box.y + r.box.height - 1 - k, colour); }
-      for (let y = r.box.y; y < r.box.y + r.box.height; y++) { put(r.box.x + k, y, colour); put(r.box.x + r.box.width - 1 - k, y, colour); }
+      for (let x = r.box.x; x < r.box.x + r.box.width; x++) {
+        put(x, r.box.y + k, colour);
+        put(x, r.box.y + r.box.height - 1 - k, colour);
+      }
+      for (let y = r.box.y; y < r.box.y + r.box.height; y++) {
+        put(r.box.x + k, y, colour);
+        put(r.box.x + r.box.width - 1 - k, y, colour);
+      }
     }
     const text = r.score.toFixed(2);
     const scale = Math.max(2, Math.round(r.box.width / 60));

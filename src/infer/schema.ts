@@ -19,7 +19,7 @@ export const RegionJson = z.strictObject({
 /** An error as data: `MsccnetError.toJSON()` with `problem` under its wire name `message`. */
 export const ErrorJson = z.strictObject({
   code: z.templateLiteral(['MSCCNET_', z.string()]),
-  message: z.string().describe('what went wrong (the error\'s problem, without the hint)'),
+  message: z.string().describe("what went wrong (the error's problem, without the hint)"),
   hint: z.string().describe('what to do about it'),
 });
 

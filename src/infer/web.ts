@@ -22,7 +22,7 @@ export interface WebEngineOptions {
 
 /** WebGPU only when the browser exposes it *and* hands out an adapter (headless or blocklisted GPUs do not). */
 async function hasWebGpu(): Promise<boolean> {
-  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu;   // typed here: this file also compiles without DOM types
+  const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator?.gpu; // typed here: this file also compiles without DOM types
   if (gpu === undefined) return false;
   try {
     return (await gpu.requestAdapter()) !== null;
@@ -55,8 +55,10 @@ export async function createWebEngine(bytes: Uint8Array, source: string, opts: W
       const img = out[MSCCNET_IO.imageLogits];
       const mask = out[MSCCNET_IO.maskLogits];
       const result: EngineOutput = {
-        imageLogits: (await img.getData()) as Float32Array, maskLogits: (await mask.getData()) as Float32Array,
-        classes: Number(img.dims[1]), maskSide: Number(mask.dims[2]),
+        imageLogits: (await img.getData()) as Float32Array,
+        maskLogits: (await mask.getData()) as Float32Array,
+        classes: Number(img.dims[1]),
+        maskSide: Number(mask.dims[2]),
       };
       img.dispose();
       mask.dispose();

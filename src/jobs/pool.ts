@@ -5,8 +5,12 @@ import type { Worker } from 'node:worker_threads';
  * collected, not thrown, so one bad item never stops the others. An abort stops starting new
  * items; running ones finish, then the call rejects with the abort's reason.
  */
-export async function runPool<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>,
-  signal?: AbortSignal): Promise<Array<PromiseSettledResult<R>>> {
+export async function runPool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+  signal?: AbortSignal,
+): Promise<Array<PromiseSettledResult<R>>> {
   const results = new Array<PromiseSettledResult<R>>(items.length);
   let next = 0;
   const lane = async (): Promise<void> => {
@@ -25,7 +29,10 @@ export async function runPool<T, R>(items: readonly T[], concurrency: number, fn
 }
 
 /** What a {@link ThreadPool} posts to a worker. */
-export interface ThreadRequest<T> { readonly id: number; readonly task: T }
+export interface ThreadRequest<T> {
+  readonly id: number;
+  readonly task: T;
+}
 /** What a worker posts back: `'ready'` once loaded, then one reply per request. */
 export type ThreadReply<R> = 'ready' | { readonly id: number; readonly outcome: R };
 
@@ -43,10 +50,19 @@ export interface ThreadPoolOptions<T, R> {
 }
 
 /** A task waiting for a worker, or on one. */
-interface Pending<T, R> { readonly task: T; resolve(outcome: R): void; reject(err: unknown): void }
+interface Pending<T, R> {
+  readonly task: T;
+  resolve(outcome: R): void;
+  reject(err: unknown): void;
+}
 
 /** `alone`: running a rerun, which gets the worker to itself. */
-interface Thread<T, R> { readonly worker: Worker; readonly held: Map<number, Pending<T, R>>; ready: boolean; alone: boolean }
+interface Thread<T, R> {
+  readonly worker: Worker;
+  readonly held: Map<number, Pending<T, R>>;
+  ready: boolean;
+  alone: boolean;
+}
 
 /**
  * Worker threads for tasks that may kill their worker (hostile input, native crashes); feed it from
@@ -90,7 +106,8 @@ export class ThreadPool<T, R> {
     while (this.threads.size < size && this.waiting.length + this.reruns.length > 0) this.start();
     for (const t of this.threads) {
       if (!t.ready || t.alone) continue;
-      if (this.reruns.length > 0) { // a rerun waits for an idle worker, and holds back new tasks so one drains
+      if (this.reruns.length > 0) {
+        // a rerun waits for an idle worker, and holds back new tasks so one drains
         if (t.held.size === 0) {
           t.alone = true;
           this.send(t, this.reruns.shift() as Pending<T, R>);
@@ -125,7 +142,8 @@ export class ThreadPool<T, R> {
     const lost = (why: string, err?: Error): void => {
       if (this.closed || !this.threads.delete(t)) return;
       const held = [...t.held.values()];
-      if (!t.ready) { // could not even load: a broken install, not bad input
+      if (!t.ready) {
+        // could not even load: a broken install, not bad input
         this.broken = err ?? new Error(why);
       } else if (held.length === 1) {
         held[0]!.resolve(this.options.died(held[0]!.task, why));

@@ -1,8 +1,20 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MsccnetError } from '../errors.js';
-import { assembleOutputs, finishedRecord, optionsKey, parsePrepareOptions, planPrepare, processJob, removeStaleTemps,
-  type PrepareEvent, type PrepareOptions, type PrepareReport, type PrepareStage, type PrepareJob } from '../data/prepare.js';
+import {
+  assembleOutputs,
+  finishedRecord,
+  optionsKey,
+  parsePrepareOptions,
+  planPrepare,
+  processJob,
+  removeStaleTemps,
+  type PrepareEvent,
+  type PrepareOptions,
+  type PrepareReport,
+  type PrepareStage,
+  type PrepareJob,
+} from '../data/prepare.js';
 import { loadFaceDetector } from '../data/faces.js';
 import { loadAnnotator } from '../data/masks.js';
 import { runPool } from './pool.js';
@@ -45,7 +57,7 @@ export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
 
   const failed = new Map<string, string>();
   if (redis === undefined) {
-    await removeStaleTemps(out);   // only this process writes here
+    await removeStaleTemps(out); // only this process writes here
     const [detector, annotate] = await Promise.all([loadFaceDetector({ minConfidence: options.minConfidence }), loadAnnotator()]);
     const results = await runPool(todo, concurrency ?? 2, (job) => processJob(job, out, options, { detector, annotate, onProgress, retryFailed }), signal);
     for (const [i, r] of results.entries()) {
@@ -54,7 +66,7 @@ export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
         const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
         failed.set(id, error);
         onProgress?.({ kind: 'job', job: id, outcome: 'failed', skipped: 0, error });
-        if (!(r.reason instanceof MsccnetError)) throw r.reason;   // a bug or a full disk: stop, rerun resumes
+        if (!(r.reason instanceof MsccnetError)) throw r.reason; // a bug or a full disk: stop, rerun resumes
       }
     }
   } else {
@@ -62,8 +74,11 @@ export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
     try {
       const ids = await enqueuePrepare(q, todo, out, options, key, { ...retry, retryFailed });
       const outcomes = await waitForJobs(q, ids, {
-        signal, onProgress,
-        onSettled: (id, oc) => { if (oc.state === 'failed') onProgress?.({ kind: 'job', job: id, outcome: 'failed', skipped: 0, error: oc.reason }); },
+        signal,
+        onProgress,
+        onSettled: (id, oc) => {
+          if (oc.state === 'failed') onProgress?.({ kind: 'job', job: id, outcome: 'failed', skipped: 0, error: oc.reason });
+        },
       });
       for (const [i, id] of ids.entries()) {
         const oc = outcomes.get(id);
@@ -72,7 +87,7 @@ export async function runPrepare(o: RunPrepareOptions): Promise<PrepareReport> {
     } finally {
       await q.close();
     }
-    await removeStaleTemps(out);   // every job is settled: only a killed worker's leftovers remain
+    await removeStaleTemps(out); // every job is settled: only a killed worker's leftovers remain
   }
   return assembleOutputs(plan, out, options, failed);
 }
@@ -83,8 +98,9 @@ function estimate(jobs: readonly PrepareJob[], o: PrepareOptions): Record<Prepar
   for (const j of jobs) {
     e.probe += Object.keys(j.original).length + j.fakes.reduce((n, f) => n + Object.keys(f.videos).length, 0);
     e.detect += o.frames;
-    e.crop += o.frames * o.compressions.filter((c) => j.original[c]).length
-      + o.frames * j.fakes.reduce((n, f) => n + o.compressions.filter((c) => f.videos[c]).length, 0);
+    e.crop +=
+      o.frames * o.compressions.filter((c) => j.original[c]).length +
+      o.frames * j.fakes.reduce((n, f) => n + o.compressions.filter((c) => f.videos[c]).length, 0);
     e.mask += o.frames * j.fakes.length;
   }
   return e;

@@ -27,10 +27,10 @@ function macsOf(graph: Graph): number {
     const out = graph.value(node.outputs[0]).shape;
     if (node.op === 'Conv') {
       const w = input(1);
-      macs += numel(out) * numel(w.slice(1));                       // out · (Cin/groups · kh · kw)
+      macs += numel(out) * numel(w.slice(1)); // out · (Cin/groups · kh · kw)
     } else if (node.op === 'ConvTranspose') {
       const w = input(1);
-      macs += numel(input(0)) * numel(w.slice(1));                  // in · (Cout/groups · kh · kw)
+      macs += numel(input(0)) * numel(w.slice(1)); // in · (Cout/groups · kh · kw)
     } else if (node.op === 'MatMul') {
       const a = input(0);
       macs += numel(out) * a[a.length - 1];

@@ -42,7 +42,8 @@ export interface ConvertOptions {
 }
 
 const FC_REASON = 'ImageNet classifier (fc): MSCCNet has no counterpart';
-const TORCHVISION_STEM_REASON = "torchvision's single 7×7 stem (conv1/bn1) cannot map onto the deep 3×3 stem (V1c); build the model with useStem: false to use it";
+const TORCHVISION_STEM_REASON =
+  "torchvision's single 7×7 stem (conv1/bn1) cannot map onto the deep 3×3 stem (V1c); build the model with useStem: false to use it";
 
 /**
  * Finds the state dict of a checkpoint and names its layout: `{'model': …}` (the authors'
@@ -65,8 +66,11 @@ export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<stri
   const root_ = root instanceof Map ? root : null;
   const tensors = asTensors(root_?.get('model')) ?? asTensors(root_?.get('state_dict')) ?? asTensors(root_ ?? undefined);
   if (tensors === null) {
-    throw new CheckpointLayoutError(source, 'no state dict: neither a {model: …}, a {state_dict: …} nor a dict of tensors',
-      'pass a checkpoint that holds a state dict (torch.save(model.state_dict(), path))');
+    throw new CheckpointLayoutError(
+      source,
+      'no state dict: neither a {model: …}, a {state_dict: …} nor a dict of tensors',
+      'pass a checkpoint that holds a state dict (torch.save(model.state_dict(), path))',
+    );
   }
   return tensors;
 }
@@ -85,8 +89,11 @@ export function requireConverter(keys: Iterable<string>, source = 'checkpoint'):
   const list = [...keys];
   const found = detectConverter(list);
   if (found === null) {
-    throw new CheckpointLayoutError(source, `no known layout (official, openmmlab, torchvision) in keys such as ${list.slice(0, 3).join(', ')}`,
-      `name the layout: --from ${CONVERTER_NAMES.join('|')} (model.pretrained: { file, from })`);
+    throw new CheckpointLayoutError(
+      source,
+      `no known layout (official, openmmlab, torchvision) in keys such as ${list.slice(0, 3).join(', ')}`,
+      `name the layout: --from ${CONVERTER_NAMES.join('|')} (model.pretrained: { file, from })`,
+    );
   }
   return found;
 }
@@ -95,7 +102,7 @@ export function requireConverter(keys: Iterable<string>, source = 'checkpoint'):
 export function targetKey(converter: ConverterName, key: string): { target: string } | { reason: string } {
   let name = key.replace(/^module\./, '');
   if (converter === 'official') return { target: name };
-  name = name.replace(/^backbone\./, '');                   // mmseg/mmcls segmentor and classifier checkpoints
+  name = name.replace(/^backbone\./, ''); // mmseg/mmcls segmentor and classifier checkpoints
   if (name.startsWith('fc.') || name.startsWith('head.')) return { reason: FC_REASON };
   return { target: `backbone_net.${name}` };
 }
@@ -115,7 +122,10 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
   const deepStem = own.has('backbone_net.stem.0.weight');
   for (const [key, t] of weights.tensors) {
     const mapped = targetKey(converter, key);
-    if ('reason' in mapped) { report.skipped.push({ key, reason: mapped.reason }); continue; }
+    if ('reason' in mapped) {
+      report.skipped.push({ key, reason: mapped.reason });
+      continue;
+    }
     const target = own.get(mapped.target);
     if (target === undefined) {
       const stem = converter === 'torchvision' && deepStem && /^backbone_net\.(conv1|bn1)\./.test(mapped.target);
@@ -132,12 +142,19 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
   const scope = converter === 'official' ? '' : 'backbone_net.';
   report.missing = [...own.keys()].filter((k) => k.startsWith(scope) && !take.has(k));
   const problems = reportProblems(report);
-  const refuse = (list: string[], hint: string): never => { throw new WeightsError(source, list, hint); };
-  if (report.used.length === 0) refuse([`none of ${weights.tensors.size} tensors fits the model (${converter} layout)`, ...problems], 'check --from and the model config (depth, channels, useStem)');
+  const refuse = (list: string[], hint: string): never => {
+    throw new WeightsError(source, list, hint);
+  };
+  if (report.used.length === 0)
+    refuse(
+      [`none of ${weights.tensors.size} tensors fits the model (${converter} layout)`, ...problems],
+      'check --from and the model config (depth, channels, useStem)',
+    );
   if (converter === 'official' && problems.length > 0) {
-    refuse(problems, 'a checkpoint of the authors\' trainer loads whole: build the model with the configuration it was trained with (see fromOfficialConfig)');
+    refuse(problems, "a checkpoint of the authors' trainer loads whole: build the model with the configuration it was trained with (see fromOfficialConfig)");
   }
-  if (report.shapeMismatched.length > 0) refuse(problems, 'the checkpoint is of another width or depth: set baseChannels / stemChannels / backboneDepth to match it');
+  if (report.shapeMismatched.length > 0)
+    refuse(problems, 'the checkpoint is of another width or depth: set baseChannels / stemChannels / backboneDepth to match it');
   if (converter === 'torchvision' && deepStem && !options.layersOnly) {
     refuse([TORCHVISION_STEM_REASON], 'set model useStem: false, or ask for layer1–4 only (--layers-only / layersOnly: true)');
   }

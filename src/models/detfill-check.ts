@@ -54,25 +54,31 @@ export function runDetfillCheck(opts: DetfillCheckOptions): DetfillCheckResult {
   const kept: Record<string, Float32Array> = {};
   let img: Float32Array = new Float32Array(0);
   let mask: { values: Float32Array; shape: number[] } = { values: new Float32Array(0), shape: [0] };
-  torch.noGrad(() => torch.tidy(() => {
-    const x = batchToDevice(torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]), device);
-    const tap = (name: string, value: Tensor): void => {
-      const values = toHost(value).toTypedArray() as Float32Array;
-      stages[name] = tensorStats(values, value.shape, opts.stageSamples?.[name] ?? []);
-      if (name === 'img_logits') img = values;
-      if (name === 'mask_logits') mask = { values, shape: value.shape };
-      if (opts.keepStages?.includes(name)) kept[name] = values;
-    };
-    model.forward(x, tap);
-  }));
+  torch.noGrad(() =>
+    torch.tidy(() => {
+      const x = batchToDevice(torch.fromTypedArray(detfillInput(batch, size), [batch, 3, size, size]), device);
+      const tap = (name: string, value: Tensor): void => {
+        const values = toHost(value).toTypedArray() as Float32Array;
+        stages[name] = tensorStats(values, value.shape, opts.stageSamples?.[name] ?? []);
+        if (name === 'img_logits') img = values;
+        if (name === 'mask_logits') mask = { values, shape: value.shape };
+        if (opts.keepStages?.includes(name)) kept[name] = values;
+      };
+      model.forward(x, tap);
+    }),
+  );
   const t3 = performance.now();
   model.dispose();
   const K = model.config.numClasses;
   const imgLogits = Array.from({ length: batch }, (_, n) => Array.from(img.subarray(n * K, (n + 1) * K)));
   return {
-    scheme: 'detfill-v1', offset_basis: offsetBasis, input_size: size, batch, spectral_side_S: model.spectralSide,
+    scheme: 'detfill-v1',
+    offset_basis: offsetBasis,
+    input_size: size,
+    batch,
+    spectral_side_S: model.spectralSide,
     img_logits: imgLogits,
-    prob_fake: imgLogits.map((l) => 1 / (1 + Math.exp(l[0] - l[1]))),       // softmax(ℓ)_1 for K = 2
+    prob_fake: imgLogits.map((l) => 1 / (1 + Math.exp(l[0] - l[1]))), // softmax(ℓ)_1 for K = 2
     mask_logits_at: (opts.maskIndices ?? []).map((index) => ({ index: [...index], value: valueAt(mask.values, mask.shape, index) })),
     stages,
     ...(opts.keepStages === undefined ? {} : { values: kept }),

@@ -16,8 +16,15 @@ export const DETFILL_OFFSET_BASIS = 2166136261;
 
 /** What a state-dict entry is, which decides its fill formula. */
 export type DetfillKind =
-  | 'conv_weight' | 'conv_bias' | 'linear_weight' | 'linear_bias'
-  | 'bn_weight' | 'bn_bias' | 'bn_running_mean' | 'bn_running_var' | 'bn_num_batches_tracked'
+  | 'conv_weight'
+  | 'conv_bias'
+  | 'linear_weight'
+  | 'linear_bias'
+  | 'bn_weight'
+  | 'bn_bias'
+  | 'bn_running_mean'
+  | 'bn_running_var'
+  | 'bn_num_batches_tracked'
   | 'dct_buffer';
 
 /** How to fill one tensor: its kind, and for weights fan_in and the extra scale s. */
@@ -74,16 +81,22 @@ function valueFormula(name: string, spec: DetfillSpec): (u: number) => number {
       if (spec.fanIn === undefined || spec.scale === undefined) throw new ArgumentError(`spec of ${name}`, 'fanIn and scale for a weight', spec);
       const bound = Math.sqrt(6 / spec.fanIn);
       const s = spec.scale;
-      return (u) => (u * bound) * s;
+      return (u) => u * bound * s;
     }
     case 'conv_bias':
-    case 'linear_bias': return (u) => 0.01 * u;
-    case 'bn_weight': return (u) => 1 + (0.1 * u);
+    case 'linear_bias':
+      return (u) => 0.01 * u;
+    case 'bn_weight':
+      return (u) => 1 + 0.1 * u;
     case 'bn_bias':
-    case 'bn_running_mean': return (u) => 0.1 * u;
-    case 'bn_running_var': return (u) => 1 + (0.25 * (u + 1));
-    case 'bn_num_batches_tracked': return () => 0;
-    case 'dct_buffer': throw new ArgumentError(`spec of ${name}`, 'a kind detfill-v1 fills', spec.kind, 'the DCT buffer keeps its official formula');
+    case 'bn_running_mean':
+      return (u) => 0.1 * u;
+    case 'bn_running_var':
+      return (u) => 1 + 0.25 * (u + 1);
+    case 'bn_num_batches_tracked':
+      return () => 0;
+    case 'dct_buffer':
+      throw new ArgumentError(`spec of ${name}`, 'a kind detfill-v1 fills', spec.kind, 'the DCT buffer keeps its official formula');
   }
 }
 
@@ -97,7 +110,7 @@ export function detfillInput(batch: number, side: number): Float32Array {
   for (let n = 0; n < batch; n++) {
     for (let c = 0; c < 3; c++) {
       for (let y = 0; y < side; y++) {
-        const s = Math.sin(((0.05 * (y + 1)) * (c + 1)) + (0.3 * n));
+        const s = Math.sin(0.05 * (y + 1) * (c + 1) + 0.3 * n);
         for (let x = 0; x < side; x++) out[o++] = s * Math.cos(0.07 * (x + 1));
       }
     }
@@ -150,7 +163,8 @@ export function applyDetfill(model: Module, offsetBasis = DETFILL_OFFSET_BASIS):
     const filled = new Map<string, Tensor>();
     for (const [name, current] of model.stateDict()) {
       const spec = specs.get(name);
-      if (spec === undefined) throw new ArgumentError('model', 'Conv2d, Linear, BatchNorm2d and DCT-layer entries only', name, 'detfill-v1 covers the MSCCNet/ResNet modules');
+      if (spec === undefined)
+        throw new ArgumentError('model', 'Conv2d, Linear, BatchNorm2d and DCT-layer entries only', name, 'detfill-v1 covers the MSCCNet/ResNet modules');
       if (spec.kind === 'dct_buffer') filled.set(name, current);
       else if (spec.kind === 'bn_num_batches_tracked') filled.set(name, torch.zeros(current.shape, { dtype: 'int64' }));
       else filled.set(name, torch.fromTypedArray(detfillValues(name, current.numel, spec, offsetBasis), current.shape));

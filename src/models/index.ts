@@ -1,23 +1,73 @@
 export * from './msccnet/index.js';
-export { ResNet, BasicBlock, Bottleneck, conv1x1, conv3x3, type ResNetOptions, type ResNetDepth, type OutputStride, type Tap, type ResidualBlock } from './resnet.js';
+export {
+  ResNet,
+  BasicBlock,
+  Bottleneck,
+  conv1x1,
+  conv3x3,
+  type ResNetOptions,
+  type ResNetDepth,
+  type OutputStride,
+  type Tap,
+  type ResidualBlock,
+} from './resnet.js';
 export { InputSizeError, WeightsError, UnknownVariantError, CheckpointLayoutError } from './errors.js';
 export { loadWeights, stateDictProblems } from './weights.js';
 export {
-  CONVERTER_NAMES, detectConverter, requireConverter, loadConverted, reportProblems, reportSummary, sourceWeights, targetKey,
-  type ConverterName, type ConvertOptions, type LoadReport, type SourceTensor, type SourceWeights,
+  CONVERTER_NAMES,
+  detectConverter,
+  requireConverter,
+  loadConverted,
+  reportProblems,
+  reportSummary,
+  sourceWeights,
+  targetKey,
+  type ConverterName,
+  type ConvertOptions,
+  type LoadReport,
+  type SourceTensor,
+  type SourceWeights,
 } from './convert.js';
 export {
-  buildModel, loadModelFile, modelFileMetadata, readModelFileInfo, resolveModelFile, variantOf,
-  type LoadedModelFile, type ModelFileFallback, type ModelFileInfo,
+  buildModel,
+  loadModelFile,
+  modelFileMetadata,
+  readModelFileInfo,
+  resolveModelFile,
+  variantOf,
+  type LoadedModelFile,
+  type ModelFileFallback,
+  type ModelFileInfo,
 } from './model-file.js';
 export { loadPretrained, readCheckpointWeights, type PretrainedSpec } from './pretrained.js';
 export { encodeModelFile, encodeSourceTensors, inspectWeights, type WeightsInspection } from './inspect.js';
 export {
-  DETFILL_OFFSET_BASIS, applyDetfill, detfillSpecs, detfillValues, detfillInput, fnv1a32, fmix32, rawIndexHash, unitValue,
-  type DetfillKind, type DetfillSpec,
+  DETFILL_OFFSET_BASIS,
+  applyDetfill,
+  detfillSpecs,
+  detfillValues,
+  detfillInput,
+  fnv1a32,
+  fmix32,
+  rawIndexHash,
+  unitValue,
+  type DetfillKind,
+  type DetfillSpec,
 } from './detfill.js';
 export { runDetfillCheck, type DetfillCheckOptions, type DetfillCheckResult } from './detfill-check.js';
 export { tensorStats, flatIndex, valueAt, type TensorStats } from './stats.js';
 export { buildMethod, methodNames, methodDefinition, loadMethodStateDict, MsccnetMethod } from './registry.js';
-export { METHOD_NAMES, IMAGENET_NORMALIZE, weightedTotal, type LossMultipliers, type MethodModel, type MethodOutputs, type MethodTargets, type NamedLosses, type Preprocessing, type MethodName, type MethodDefinition } from './method.js';
+export {
+  METHOD_NAMES,
+  IMAGENET_NORMALIZE,
+  weightedTotal,
+  type LossMultipliers,
+  type MethodModel,
+  type MethodOutputs,
+  type MethodTargets,
+  type NamedLosses,
+  type Preprocessing,
+  type MethodName,
+  type MethodDefinition,
+} from './method.js';
 export { methodComplexity, type Complexity } from './complexity.js';

@@ -27,7 +27,16 @@ export interface WeightsInspection {
 }
 
 const SAFETENSORS_DTYPES: Record<string, DType> = {
-  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 
 /** Reads a .pth/.pt or .safetensors file and describes it without building a model. */
@@ -46,9 +55,14 @@ export async function inspectWeights(path: string): Promise<WeightsInspection> {
       size += t.data.byteLength;
     }
     return {
-      path, format: 'safetensors', tensors: decoded.tensors.size, dtypes, bytes: size,
+      path,
+      format: 'safetensors',
+      tensors: decoded.tensors.size,
+      dtypes,
+      bytes: size,
       converter: decoded.tensors.size > 0 ? detectConverter(decoded.tensors.keys()) : null,
-      model: readModelFileInfo(decoded.metadata, path), values,
+      model: readModelFileInfo(decoded.metadata, path),
+      values,
     };
   }
   const checkpoint = decodePth(bytes, path);
@@ -58,7 +72,8 @@ export async function inspectWeights(path: string): Promise<WeightsInspection> {
       count++;
       dtypes[leaf.dtype] = (dtypes[leaf.dtype] ?? 0) + 1;
       size += leaf.numel * dtypeBytes[leaf.dtype];
-    } else if (Object.keys(values).length < 20 && !key.split('/').some((part) => /^\d+$/.test(part))) {   // scalars, not list items
+    } else if (Object.keys(values).length < 20 && !key.split('/').some((part) => /^\d+$/.test(part))) {
+      // scalars, not list items
       values[key] = leaf instanceof Uint8Array ? `<${leaf.byteLength} bytes>` : String(leaf);
     }
   }
@@ -67,7 +82,7 @@ export async function inspectWeights(path: string): Promise<WeightsInspection> {
     converter = sourceWeights(checkpoint.root, undefined, path).converter;
   } catch (err) {
     if (!(err instanceof CheckpointLayoutError)) throw err;
-    converter = null;                             // no state dict or no known layout: inspect still lists what is there
+    converter = null; // no state dict or no known layout: inspect still lists what is there
   }
   return { path, format: checkpoint.format, tensors: count, dtypes, bytes: size, converter, model: null, values };
 }

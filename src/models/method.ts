@@ -91,14 +91,19 @@ export type LossMultipliers = Readonly<Record<string, number>>;
  * term's weight in the method's own total and m_k the config's multiplier. With every multiplier
  * 1 it is the method's `total` itself, bit for bit.
  */
-export function weightedTotal(losses: NamedLosses, def: Pick<MethodDefinition, 'lossTerms' | 'lossWeights'>, config: object, multipliers: LossMultipliers): Tensor {
+export function weightedTotal(
+  losses: NamedLosses,
+  def: Pick<MethodDefinition, 'lossTerms' | 'lossWeights'>,
+  config: object,
+  multipliers: LossMultipliers,
+): Tensor {
   const present = def.lossTerms.filter((k) => losses[k] !== undefined);
   if (present.every((k) => (multipliers[k] ?? 1) === 1)) return losses.total;
   const weights = def.lossWeights?.(config) ?? {};
   let total: Tensor | null = null;
   for (const k of present) {
     const w = (multipliers[k] ?? 1) * (weights[k] ?? 1);
-    const weighted = w === 1 ? losses[k] : losses[k].mul(w);   // weight 1 keeps the term as it is
+    const weighted = w === 1 ? losses[k] : losses[k].mul(w); // weight 1 keeps the term as it is
     total = total === null ? weighted : total.add(weighted);
   }
   return total ?? losses.total;

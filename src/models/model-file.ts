@@ -65,7 +65,7 @@ export function readModelFileInfo(metadata: Readonly<Record<string, string>>, so
   };
   const def = methodDefinition(metadata.method ?? 'msccnet');
   const config = parseMethodConfig(def.name, def.schema, json('config')) as Readonly<Record<string, unknown>> & { inputSize: number };
-  const preprocessing = metadata.preprocessing === undefined ? officialPreprocess(config.inputSize) : json('preprocessing') as PreprocessSpec;
+  const preprocessing = metadata.preprocessing === undefined ? officialPreprocess(config.inputSize) : (json('preprocessing') as PreprocessSpec);
   const variant = metadata.variant ?? (def.name === 'msccnet' ? variantOf(config as unknown as MsccnetConfig) : def.name);
   return { method: def.name, variant, config, inputSize: config.inputSize, preprocessing };
 }
@@ -84,13 +84,21 @@ export async function resolveModelFile(path: string): Promise<string> {
     throw new InputFileError(path, 'not found', 'pass a .safetensors file, a checkpoint folder or a run folder of `msccnet train`', { cause: err });
   });
   if (!info.isDirectory()) return path;
-  const isFile = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+  const isFile = (p: string) =>
+    stat(p).then(
+      (s) => s.isFile(),
+      () => false,
+    );
   if (await isFile(join(path, 'model.safetensors'))) return join(path, 'model.safetensors');
   const checkpoints = join(path, 'checkpoints');
   if (await isFile(join(checkpoints, 'best', 'model.safetensors'))) return join(checkpoints, 'best', 'model.safetensors');
   const steps = (await readdir(checkpoints).catch(() => [] as string[])).filter((n) => /^step-\d+$/.test(n)).sort();
   if (steps.length > 0) return join(checkpoints, steps[steps.length - 1], 'model.safetensors');
-  throw new InputFileError(path, 'is a folder without model.safetensors or checkpoints/', 'pass a run folder of `msccnet train`, one of its checkpoints, or a .safetensors file');
+  throw new InputFileError(
+    path,
+    'is a folder without model.safetensors or checkpoints/',
+    'pass a run folder of `msccnet train`, one of its checkpoints, or a .safetensors file',
+  );
 }
 
 /** What a file without our metadata (an old file, or an official checkpoint) is built as. */
@@ -122,7 +130,13 @@ function fallbackInfo(fallback: ModelFileFallback): ModelFileInfo {
   const variant = fallback.variant ?? method;
   const base = method === 'msccnet' ? variantConfig(variant).config : {};
   const model = buildMethod(method, { ...base, ...fallback.overrides, ...(fallback.inputSize ? { inputSize: fallback.inputSize } : {}) });
-  const info = { method, variant, config: model.config as Readonly<Record<string, unknown>>, inputSize: model.preprocessing.inputSize, preprocessing: model.preprocessing };
+  const info = {
+    method,
+    variant,
+    config: model.config as Readonly<Record<string, unknown>>,
+    inputSize: model.preprocessing.inputSize,
+    preprocessing: model.preprocessing,
+  };
   model.dispose();
   return info;
 }
@@ -131,14 +145,20 @@ function fallbackInfo(fallback: ModelFileFallback): ModelFileInfo {
 async function readWeightsFile(file: string): Promise<{ tensors: Map<string, Tensor>; metadata: Readonly<Record<string, string>> }> {
   if (PTH_FILE.test(file)) {
     // DataParallel checkpoints prefix every name with `module.`
-    const tensors = new Map<string, Tensor>([...stateDictTensors((await readPth(file)).root, file)].map(([k, t]) => [k.replace(/^module\./, ''), t.toTensor()]));
+    const tensors = new Map<string, Tensor>(
+      [...stateDictTensors((await readPth(file)).root, file)].map(([k, t]) => [k.replace(/^module\./, ''), t.toTensor()]),
+    );
     return { tensors, metadata: {} };
   }
   try {
     return await loadSafetensors(file);
   } catch (err) {
-    throw new InputFileError(file, `cannot read safetensors (${err instanceof Error ? err.message : String(err)})`,
-      'convert a PyTorch checkpoint with `msccnet weights convert IN.pth --out W.safetensors`', { cause: err });
+    throw new InputFileError(
+      file,
+      `cannot read safetensors (${err instanceof Error ? err.message : String(err)})`,
+      'convert a PyTorch checkpoint with `msccnet weights convert IN.pth --out W.safetensors`',
+      { cause: err },
+    );
   }
 }
 
@@ -167,9 +187,13 @@ export async function loadModelFile(path: string, fallback: ModelFileFallback = 
     } else {
       const problems = stateDictProblems(model, loaded.tensors);
       if (problems.length > 0) {
-        throw new WeightsError(file, problems.slice(0, 20), own
-          ? 'the file\'s metadata and tensors disagree: re-save it with msccnet'
-          : 'this file has no model config in its metadata: pass the --method, --variant and --input-size it was trained with');
+        throw new WeightsError(
+          file,
+          problems.slice(0, 20),
+          own
+            ? "the file's metadata and tensors disagree: re-save it with msccnet"
+            : 'this file has no model config in its metadata: pass the --method, --variant and --input-size it was trained with',
+        );
       }
       model.loadStateDict(loaded.tensors);
     }

@@ -17,7 +17,7 @@ import { HPFCN_METHOD } from './hpfcn/index.js';
 export class MsccnetMethod extends MSCCNet implements MethodModel<MsccnetOutputs> {
   readonly methodName = 'msccnet' as const;
   get preprocessing(): Preprocessing {
-    return officialPreprocess(this.config.inputSize);      // what model files and exports recorded before the registry
+    return officialPreprocess(this.config.inputSize); // what model files and exports recorded before the registry
   }
   losses(outputs: MsccnetOutputs, targets: MethodTargets): NamedLosses {
     const { pix_cls_map, ...always } = msccnetLosses(outputs, targets, { auxLoss: this.config.auxLoss });
@@ -66,8 +66,11 @@ export function loadMethodStateDict(model: MethodModel, state: Map<string, Tenso
   const isAdapted = (line: string) => adapted.some((prefix) => line.startsWith(`missing: ${prefix}`));
   const problems = stateDictProblems(model, state).filter((p) => !isAdapted(p));
   if (problems.length > 0) {
-    throw new WeightsError(source, problems.slice(0, 20).concat(problems.length > 20 ? [`… ${problems.length - 20} more`] : []),
-      `the file must hold ${model.methodName}'s official state-dict names (see test/models/official-keys/${model.methodName}.json)`);
+    throw new WeightsError(
+      source,
+      problems.slice(0, 20).concat(problems.length > 20 ? [`… ${problems.length - 20} more`] : []),
+      `the file must hold ${model.methodName}'s official state-dict names (see test/models/official-keys/${model.methodName}.json)`,
+    );
   }
   model.loadStateDict(state, { strict: false });
   return [...model.stateDict().keys()].filter((k) => !state.has(k));

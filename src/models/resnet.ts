@@ -25,19 +25,30 @@ export interface ResidualBlock extends TensorModule {
  */
 export class BasicBlock extends Module implements ResidualBlock {
   static readonly expansion = 1;
-  readonly conv1: Conv2d; readonly bn1: BatchNorm2d; readonly conv2: Conv2d; readonly bn2: BatchNorm2d;
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
   readonly downsample: Sequential | null;
   constructor(inplanes: number, planes: number, stride = 1, dilation = 1, downsample: Sequential | null = null) {
     super();
-    this.conv1 = conv3x3(inplanes, planes, stride, dilation); this.bn1 = new BatchNorm2d(planes);
-    this.conv2 = conv3x3(planes, planes); this.bn2 = new BatchNorm2d(planes);
+    this.conv1 = conv3x3(inplanes, planes, stride, dilation);
+    this.bn1 = new BatchNorm2d(planes);
+    this.conv2 = conv3x3(planes, planes);
+    this.bn2 = new BatchNorm2d(planes);
     this.downsample = downsample;
   }
-  get lastConv(): Conv2d { return this.conv2; }
+  get lastConv(): Conv2d {
+    return this.conv2;
+  }
   forward(x: Tensor): Tensor {
-    return torch.tidy(() => {                      // a block's intermediates are freed as soon as it ends (autograd keeps what backward needs)
+    return torch.tidy(() => {
+      // a block's intermediates are freed as soon as it ends (autograd keeps what backward needs)
       const out = this.bn1.forward(this.conv1.forward(x)).relu();
-      return this.bn2.forward(this.conv2.forward(out)).add(this.downsample?.forward(x) ?? x).relu();
+      return this.bn2
+        .forward(this.conv2.forward(out))
+        .add(this.downsample?.forward(x) ?? x)
+        .relu();
     });
   }
 }
@@ -45,21 +56,35 @@ export class BasicBlock extends Module implements ResidualBlock {
 /** torchvision "V1b" Bottleneck (ResNet-50/101): the stride and dilation sit on the 3×3 conv2. */
 export class Bottleneck extends Module implements ResidualBlock {
   static readonly expansion = 4;
-  readonly conv1: Conv2d; readonly bn1: BatchNorm2d; readonly conv2: Conv2d; readonly bn2: BatchNorm2d;
-  readonly conv3: Conv2d; readonly bn3: BatchNorm2d; readonly downsample: Sequential | null;
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly conv3: Conv2d;
+  readonly bn3: BatchNorm2d;
+  readonly downsample: Sequential | null;
   constructor(inplanes: number, planes: number, stride = 1, dilation = 1, downsample: Sequential | null = null) {
     super();
-    this.conv1 = conv1x1(inplanes, planes); this.bn1 = new BatchNorm2d(planes);
-    this.conv2 = conv3x3(planes, planes, stride, dilation); this.bn2 = new BatchNorm2d(planes);
-    this.conv3 = conv1x1(planes, planes * Bottleneck.expansion); this.bn3 = new BatchNorm2d(planes * Bottleneck.expansion);
-    this.downsample = downsample;                  // keys downsample.0 (1×1 conv), downsample.1 (BN)
+    this.conv1 = conv1x1(inplanes, planes);
+    this.bn1 = new BatchNorm2d(planes);
+    this.conv2 = conv3x3(planes, planes, stride, dilation);
+    this.bn2 = new BatchNorm2d(planes);
+    this.conv3 = conv1x1(planes, planes * Bottleneck.expansion);
+    this.bn3 = new BatchNorm2d(planes * Bottleneck.expansion);
+    this.downsample = downsample; // keys downsample.0 (1×1 conv), downsample.1 (BN)
   }
-  get lastConv(): Conv2d { return this.conv3; }
+  get lastConv(): Conv2d {
+    return this.conv3;
+  }
   forward(x: Tensor): Tensor {
-    return torch.tidy(() => {                      // as in BasicBlock: peak memory is one block's intermediates, not the network's
+    return torch.tidy(() => {
+      // as in BasicBlock: peak memory is one block's intermediates, not the network's
       const out = this.bn1.forward(this.conv1.forward(x)).relu();
       const mid = this.bn2.forward(this.conv2.forward(out)).relu();
-      return this.bn3.forward(this.conv3.forward(mid)).add(this.downsample?.forward(x) ?? x).relu();
+      return this.bn3
+        .forward(this.conv3.forward(mid))
+        .add(this.downsample?.forward(x) ?? x)
+        .relu();
     });
   }
 }
@@ -105,7 +130,10 @@ export class ResNet extends Module {
   readonly bn1: BatchNorm2d | null;
   readonly stem: Sequential | null;
   readonly maxpool: MaxPool2d;
-  readonly layer1: Sequential; readonly layer2: Sequential; readonly layer3: Sequential; readonly layer4: Sequential;
+  readonly layer1: Sequential;
+  readonly layer2: Sequential;
+  readonly layer3: Sequential;
+  readonly layer4: Sequential;
   /** Channels of layer1..layer4. */
   readonly stageChannels: readonly [number, number, number, number];
   readonly depth: ResNetDepth;
@@ -124,9 +152,15 @@ export class ResNet extends Module {
       this.conv1 = null;
       this.bn1 = null;
       this.stem = new Sequential(
-        new Conv2d(inChannels, half, 3, { stride: 2, padding: 1, bias: false }), new BatchNorm2d(half), new ReLU(),
-        new Conv2d(half, half, 3, { stride: 1, padding: 1, bias: false }), new BatchNorm2d(half), new ReLU(),
-        new Conv2d(half, stemChannels, 3, { stride: 1, padding: 1, bias: false }), new BatchNorm2d(stemChannels), new ReLU(),
+        new Conv2d(inChannels, half, 3, { stride: 2, padding: 1, bias: false }),
+        new BatchNorm2d(half),
+        new ReLU(),
+        new Conv2d(half, half, 3, { stride: 1, padding: 1, bias: false }),
+        new BatchNorm2d(half),
+        new ReLU(),
+        new Conv2d(half, stemChannels, 3, { stride: 1, padding: 1, bias: false }),
+        new BatchNorm2d(stemChannels),
+        new ReLU(),
       );
     } else {
       this.conv1 = new Conv2d(inChannels, stemChannels, 7, { stride: 2, padding: 3, bias: false });
@@ -164,13 +198,18 @@ export class ResNet extends Module {
 }
 
 /** A numbered stage; the first block of a dilated stage runs at half dilation (`contract_dilation`). */
-function makeLayer(block: 'basic' | 'bottleneck', inplanes: number, planes: number, count: number,
-  stride: number, dilation: number, contractDilation: boolean): Sequential {
+function makeLayer(
+  block: 'basic' | 'bottleneck',
+  inplanes: number,
+  planes: number,
+  count: number,
+  stride: number,
+  dilation: number,
+  contractDilation: boolean,
+): Sequential {
   const Block = block === 'basic' ? BasicBlock : Bottleneck;
   const out = planes * Block.expansion;
-  const downsample = stride !== 1 || inplanes !== out
-    ? new Sequential(conv1x1(inplanes, out, stride), new BatchNorm2d(out))
-    : null;
+  const downsample = stride !== 1 || inplanes !== out ? new Sequential(conv1x1(inplanes, out, stride), new BatchNorm2d(out)) : null;
   const first = contractDilation && dilation > 1 ? dilation / 2 : dilation;
   const blocks: ResidualBlock[] = [new Block(inplanes, planes, stride, first, downsample)];
   for (let i = 1; i < count; i++) blocks.push(new Block(out, planes, 1, dilation));

@@ -29,21 +29,33 @@ export function valueAt(values: ArrayLike<number>, shape: readonly number[], ind
 
 /** The fixture statistics of `values` (row-major, `shape`), with values at `sampleIndices`. */
 export function tensorStats(values: ArrayLike<number>, shape: readonly number[], sampleIndices: readonly (readonly number[])[] = []): TensorStats {
-  let sum = 0; let absSum = 0; let sq = 0; let positive = 0;
-  let min = Infinity; let max = -Infinity;
+  let sum = 0;
+  let absSum = 0;
+  let sq = 0;
+  let positive = 0;
+  let min = Infinity;
+  let max = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    sum += v; absSum += Math.abs(v);
+    sum += v;
+    absSum += Math.abs(v);
     if (v > 0) positive++;
     if (v < min) min = v;
     if (v > max) max = v;
   }
   const n = values.length;
   const mean = sum / n;
-  for (let i = 0; i < n; i++) sq += (values[i] - mean) ** 2;   // two passes: no cancellation
+  for (let i = 0; i < n; i++) sq += (values[i] - mean) ** 2; // two passes: no cancellation
   return {
-    shape: [...shape], mean, std_pop: Math.sqrt(sq / n), abs_max: Math.max(Math.abs(min), Math.abs(max)), min, max,
-    sum, abs_sum: absSum, frac_positive: positive / n,
+    shape: [...shape],
+    mean,
+    std_pop: Math.sqrt(sq / n),
+    abs_max: Math.max(Math.abs(min), Math.abs(max)),
+    min,
+    max,
+    sum,
+    abs_sum: absSum,
+    frac_positive: positive / n,
     samples: sampleIndices.map((index) => ({ index: [...index], value: valueAt(values, shape, index) })),
   };
 }

@@ -9,8 +9,12 @@ async function readWeights(path: string): Promise<Map<string, Tensor>> {
   try {
     return (await loadSafetensors(path)).tensors;
   } catch (err) {
-    throw new InputFileError(path, `cannot read safetensors (${err instanceof Error ? err.message : String(err)})`,
-      'convert PyTorch checkpoints with safetensors.torch.save_file(model.state_dict(), path)', { cause: err });
+    throw new InputFileError(
+      path,
+      `cannot read safetensors (${err instanceof Error ? err.message : String(err)})`,
+      'convert PyTorch checkpoints with safetensors.torch.save_file(model.state_dict(), path)',
+      { cause: err },
+    );
   }
 }
 
@@ -35,8 +39,11 @@ export async function loadWeights(model: Module, path: string): Promise<void> {
   const state = await readWeights(path);
   const problems = stateDictProblems(model, state);
   if (problems.length > 0) {
-    throw new WeightsError(path, problems.slice(0, 20).concat(problems.length > 20 ? [`… ${problems.length - 20} more`] : []),
-      'the file must hold the official state-dict names of this model variant; for an ImageNet backbone use loadBackboneWeights');
+    throw new WeightsError(
+      path,
+      problems.slice(0, 20).concat(problems.length > 20 ? [`… ${problems.length - 20} more`] : []),
+      'the file must hold the official state-dict names of this model variant; for an ImageNet backbone use loadBackboneWeights',
+    );
   }
   model.loadStateDict(state, { strict: true });
 }

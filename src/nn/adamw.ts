@@ -43,7 +43,10 @@ export class AdamW extends Optimizer<Required<AdamWOptions>> {
     if (g.weightDecay !== 0) p.mul_(1 - g.lr * g.weightDecay);
     m.mul_(b1).add_(grad, 1 - b1);
     v.mul_(b2).add_(grad.mul(grad), 1 - b2);
-    const denom = v.sqrt().div(Math.sqrt(1 - b2 ** t)).add(g.eps);
+    const denom = v
+      .sqrt()
+      .div(Math.sqrt(1 - b2 ** t))
+      .add(g.eps);
     p.add_(m.div(denom), -g.lr / (1 - b1 ** t));
   }
 

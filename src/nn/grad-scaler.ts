@@ -48,7 +48,8 @@ export class GradScaler {
     this.#growthInterval = opts.growthInterval ?? 2000;
     if (this.#growthFactor <= 1) throw new ArgumentError('growthFactor', 'a number > 1', this.#growthFactor);
     if (this.#backoffFactor >= 1) throw new ArgumentError('backoffFactor', 'a number in (0, 1)', this.#backoffFactor);
-    if (!Number.isInteger(this.#growthInterval) || this.#growthInterval < 1) throw new ArgumentError('growthInterval', 'a positive integer', this.#growthInterval);
+    if (!Number.isInteger(this.#growthInterval) || this.#growthInterval < 1)
+      throw new ArgumentError('growthInterval', 'a positive integer', this.#growthInterval);
   }
 
   /** The current scale (PyTorch's get_scale(); 1 when disabled). */
@@ -67,22 +68,25 @@ export class GradScaler {
    */
   unscale_(optimizer: Optimizer<{ lr: number }>): void {
     if (!this.enabled) return;
-    if (this.#foundInf !== null) throw new ArgumentError('unscale_()', 'one call per step', 'a second call', 'call update() after step() before unscaling again');
-    const inv = Math.fround(1 / this.#scale);            // PyTorch: scale.double().reciprocal().float()
-    this.#foundInf = torch.tidy(() => torch.noGrad(() => {
-      // g·0 is 0 for a finite g and NaN for ±inf or NaN: the sum of all is NaN iff any gradient is non-finite
-      const probes: Tensor[] = [];
-      for (const g of optimizer.paramGroups) {
-        for (const p of g.params) {
-          const grad = p.grad;
-          if (grad === null) continue;
-          grad.mul_(inv);
-          probes.push(grad.mul(0).sum().float());
+    if (this.#foundInf !== null)
+      throw new ArgumentError('unscale_()', 'one call per step', 'a second call', 'call update() after step() before unscaling again');
+    const inv = Math.fround(1 / this.#scale); // PyTorch: scale.double().reciprocal().float()
+    this.#foundInf = torch.tidy(() =>
+      torch.noGrad(() => {
+        // g·0 is 0 for a finite g and NaN for ±inf or NaN: the sum of all is NaN iff any gradient is non-finite
+        const probes: Tensor[] = [];
+        for (const g of optimizer.paramGroups) {
+          for (const p of g.params) {
+            const grad = p.grad;
+            if (grad === null) continue;
+            grad.mul_(inv);
+            probes.push(grad.mul(0).sum().float());
+          }
         }
-      }
-      if (probes.length === 0) return false;
-      return Number.isNaN(torch.stack(probes).sum().to('cpu').item());
-    }));
+        if (probes.length === 0) return false;
+        return Number.isNaN(torch.stack(probes).sum().to('cpu').item());
+      }),
+    );
   }
 
   /** Unscales if needed, then steps the optimiser unless a gradient was inf/NaN; returns whether it stepped. */
@@ -112,8 +116,13 @@ export class GradScaler {
   }
 
   stateDict(): GradScalerState {
-    return { scale: this.#scale, growth_factor: this.#growthFactor, backoff_factor: this.#backoffFactor,
-      growth_interval: this.#growthInterval, _growth_tracker: this.#growthTracker };
+    return {
+      scale: this.#scale,
+      growth_factor: this.#growthFactor,
+      backoff_factor: this.#backoffFactor,
+      growth_interval: this.#growthInterval,
+      _growth_tracker: this.#growthTracker,
+    };
   }
 
   loadStateDict(state: GradScalerState): void {

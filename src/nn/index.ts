@@ -2,8 +2,20 @@
 export { Module, Sequential, ModuleList, deviceOf, type TensorModule, type StateDict, type LoadStateDictOptions } from './module.js';
 export { Parameter, Buffer } from './parameter.js';
 export {
-  Conv2d, ConvTranspose2d, Linear, BatchNorm2d, ReLU, Dropout, Dropout2d, MaxPool2d, AdaptiveAvgPool2d,
-  type Conv2dOptions, type ConvTranspose2dOptions, type BatchNormOptions, type CrossProcessSum, type MaxPool2dOptions,
+  Conv2d,
+  ConvTranspose2d,
+  Linear,
+  BatchNorm2d,
+  ReLU,
+  Dropout,
+  Dropout2d,
+  MaxPool2d,
+  AdaptiveAvgPool2d,
+  type Conv2dOptions,
+  type ConvTranspose2dOptions,
+  type BatchNormOptions,
+  type CrossProcessSum,
+  type MaxPool2dOptions,
 } from './layers.js';
 export * as init from './init.js';
 export { Optimizer, type OptimizerState } from './optimizer.js';
@@ -11,7 +23,14 @@ export { SGD, type SgdOptions, type ParamGroup, type SgdState } from './sgd.js';
 export { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 export { GradScaler, type GradScalerOptions, type GradScalerState } from './grad-scaler.js';
 export {
-  decodeSafetensors, encodeSafetensors, fromBytes, loadSafetensors, saveSafetensors,
-  type DecodedSafetensors, type LoadedSafetensors, type RawTensor, type SafetensorsDtype,
+  decodeSafetensors,
+  encodeSafetensors,
+  fromBytes,
+  loadSafetensors,
+  saveSafetensors,
+  type DecodedSafetensors,
+  type LoadedSafetensors,
+  type RawTensor,
+  type SafetensorsDtype,
 } from './safetensors.js';
 export { StateDictError, SafetensorsError } from './errors.js';

@@ -16,13 +16,16 @@ export function fanInFanOut(t: Tensor): [fanIn: number, fanOut: number] {
 export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu';
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   switch (nonlinearity) {
-    case 'tanh': return 5 / 3;
-    case 'relu': return Math.SQRT2;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
     case 'leaky_relu': {
       const slope = param ?? 0.01;
       return Math.sqrt(2 / (1 + slope * slope));
     }
-    default: return 1;
+    default:
+      return 1;
   }
 }
 
@@ -36,7 +39,11 @@ export function constant_(t: Tensor, value: number): Tensor {
   return t.fill_(value);
 }
 
-export interface KaimingOptions { a?: number; mode?: 'fanIn' | 'fanOut'; nonlinearity?: Nonlinearity }
+export interface KaimingOptions {
+  a?: number;
+  mode?: 'fanIn' | 'fanOut';
+  nonlinearity?: Nonlinearity;
+}
 /** U(−bound, bound), bound = gain·√(3 / fan); with a = √5 (PyTorch's layer default) bound = 1/√fan_in. */
 export function kaimingUniform_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   const [fanIn, fanOut] = fanInFanOut(t);

@@ -21,11 +21,13 @@ function pairOf(v: Pair): [number, number] {
  * autograd and outside any tidy() scope's reach, since the module owns it.
  */
 function param(shape: number[], init: (t: Tensor) => void): Parameter {
-  return torch.tidy(() => torch.noGrad(() => {
-    const t = torch.empty(shape);
-    init(t);
-    return new Parameter(t);
-  }));
+  return torch.tidy(() =>
+    torch.noGrad(() => {
+      const t = torch.empty(shape);
+      init(t);
+      return new Parameter(t);
+    }),
+  );
 }
 
 /** U(−1/√fan_in, 1/√fan_in), PyTorch's default bias of Conv and Linear. */
@@ -44,7 +46,13 @@ function convGeometry(inChannels: number, outChannels: number, kernelSize: Pair,
   return { groups, kh, kw, stride: pairOf(opts.stride ?? 1), padding: pairOf(opts.padding ?? 0), dilation: pairOf(opts.dilation ?? 1) };
 }
 
-export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number; bias?: boolean }
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
+}
 /** nn.Conv2d: weight [out, in/groups, kh, kw] (kaiming_uniform a=√5), bias [out] or null. */
 export class Conv2d extends Module {
   readonly weight: Parameter;
@@ -53,10 +61,18 @@ export class Conv2d extends Module {
   readonly padding: [number, number];
   readonly dilation: [number, number];
   readonly groups: number;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    opts: Conv2dOptions = {},
+  ) {
     super();
     const { groups, kh, kw, stride, padding, dilation } = convGeometry(inChannels, outChannels, kernelSize, opts);
-    this.stride = stride; this.padding = padding; this.dilation = dilation; this.groups = groups;
+    this.stride = stride;
+    this.padding = padding;
+    this.dilation = dilation;
+    this.groups = groups;
     this.weight = param([outChannels, inChannels / groups, kh, kw], (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
     this.bias = (opts.bias ?? true) ? param([outChannels], biasInit(this.weight)) : null;
   }
@@ -65,7 +81,14 @@ export class Conv2d extends Module {
   }
 }
 
-export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; bias?: boolean; dilation?: Pair }
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  outputPadding?: Pair;
+  groups?: number;
+  bias?: boolean;
+  dilation?: Pair;
+}
 /** nn.ConvTranspose2d: weight [in, out/groups, kh, kw] (kaiming_uniform a=√5 over it, as PyTorch), bias [out] or null. */
 export class ConvTranspose2d extends Module {
   readonly weight: Parameter;
@@ -75,17 +98,30 @@ export class ConvTranspose2d extends Module {
   readonly outputPadding: [number, number];
   readonly dilation: [number, number];
   readonly groups: number;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: ConvTranspose2dOptions = {}) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: Pair,
+    opts: ConvTranspose2dOptions = {},
+  ) {
     super();
     const { groups, kh, kw, stride, padding, dilation } = convGeometry(inChannels, outChannels, kernelSize, opts);
-    this.stride = stride; this.padding = padding; this.dilation = dilation; this.groups = groups;
+    this.stride = stride;
+    this.padding = padding;
+    this.dilation = dilation;
+    this.groups = groups;
     this.outputPadding = pairOf(opts.outputPadding ?? 0);
     this.weight = param([inChannels, outChannels / groups, kh, kw], (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
     this.bias = (opts.bias ?? true) ? param([outChannels], biasInit(this.weight)) : null;
   }
   forward(x: Tensor): Tensor {
-    return F.convTranspose2d(x, this.weight, this.bias,
-      { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation });
+    return F.convTranspose2d(x, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding: this.outputPadding,
+      groups: this.groups,
+      dilation: this.dilation,
+    });
   }
 }
 
@@ -93,10 +129,13 @@ export class ConvTranspose2d extends Module {
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: { bias?: boolean } = {},
+  ) {
     super();
-    this.weight = param([positiveInt(outFeatures, 'outFeatures'), positiveInt(inFeatures, 'inFeatures')],
-      (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
+    this.weight = param([positiveInt(outFeatures, 'outFeatures'), positiveInt(inFeatures, 'inFeatures')], (t) => kaimingUniform_(t, { a: Math.sqrt(5) }));
     this.bias = (opts.bias ?? true) ? param([outFeatures], biasInit(this.weight)) : null;
   }
   forward(x: Tensor): Tensor {
@@ -107,7 +146,12 @@ export class Linear extends Module {
 /** Σ of a tensor over the processes of a data-parallel group, differentiable (its backward sums the gradients too). */
 export type CrossProcessSum = (t: Tensor) => Tensor;
 
-export interface BatchNormOptions { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean }
+export interface BatchNormOptions {
+  eps?: number;
+  momentum?: number;
+  affine?: boolean;
+  trackRunningStats?: boolean;
+}
 /**
  * nn.BatchNorm2d: weight 1, bias 0, running_mean 0, running_var 1, num_batches_tracked (int64).
  * Train mode normalises with batch statistics and updates the running ones; eval uses the running ones.
@@ -121,7 +165,10 @@ export class BatchNorm2d extends Module {
   readonly num_batches_tracked: Buffer | null;
   readonly eps: number;
   readonly momentum: number;
-  constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
+  constructor(
+    readonly numFeatures: number,
+    opts: BatchNormOptions = {},
+  ) {
     super();
     positiveInt(numFeatures, 'numFeatures');
     this.eps = opts.eps ?? 1e-5;
@@ -131,8 +178,7 @@ export class BatchNorm2d extends Module {
     this.weight = affine ? param([numFeatures], (t) => t.fill_(1)) : null;
     this.bias = affine ? param([numFeatures], (t) => t.fill_(0)) : null;
     [this.running_mean, this.running_var, this.num_batches_tracked] = track
-      ? torch.tidy(() => [new Buffer(torch.zeros([numFeatures])), new Buffer(torch.ones([numFeatures])),
-          new Buffer(torch.zeros([], { dtype: 'int64' }))])
+      ? torch.tidy(() => [new Buffer(torch.zeros([numFeatures])), new Buffer(torch.ones([numFeatures])), new Buffer(torch.zeros([], { dtype: 'int64' }))])
       : [null, null, null];
   }
   /** Set by a data-parallel group to synchronise the batch statistics (not part of the state dict). */
@@ -199,9 +245,17 @@ export class Dropout extends Module {
   }
 }
 
-export interface MaxPool2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }
+export interface MaxPool2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  ceilMode?: boolean;
+}
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: Pair, readonly opts: MaxPool2dOptions = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    readonly opts: MaxPool2dOptions = {},
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {

@@ -78,13 +78,15 @@ export abstract class Module {
    * `memoryFormat: 'channelsLast'` also lays out the 4-D ones (convolution weights) as NHWC.
    */
   to(device: Device, opts: { memoryFormat?: MemoryFormat } = {}): this {
-    torch.noGrad(() => torch.tidy(() => {
-      for (const t of [...this.parameters(), ...this.buffers()]) {
-        let moved = t.to(device);
-        if (opts.memoryFormat !== undefined && moved.ndim === 4) moved = moved.contiguous(opts.memoryFormat);
-        t.setData(moved);
-      }
-    }));
+    torch.noGrad(() =>
+      torch.tidy(() => {
+        for (const t of [...this.parameters(), ...this.buffers()]) {
+          let moved = t.to(device);
+          if (opts.memoryFormat !== undefined && moved.ndim === 4) moved = moved.contiguous(opts.memoryFormat);
+          t.setData(moved);
+        }
+      }),
+    );
     return this;
   }
 
@@ -129,9 +131,14 @@ export abstract class Module {
       if (s && s.shape.join() !== t.shape.join()) shapeMismatch.push({ key: k, expected: t.shape, got: s.shape });
     }
     if (shapeMismatch.length || (strict && (missing.length || unexpected.length))) {
-      throw new StateDictError(missing, unexpected, shapeMismatch, strict && !shapeMismatch.length
-        ? 'load a state dict of this architecture, or pass { strict: false } (and a prefix) to load a part on purpose'
-        : 'the architecture (channels, kernel sizes, classes) differs from the one that saved these weights');
+      throw new StateDictError(
+        missing,
+        unexpected,
+        shapeMismatch,
+        strict && !shapeMismatch.length
+          ? 'load a state dict of this architecture, or pass { strict: false } (and a prefix) to load a part on purpose'
+          : 'the architecture (channels, kernel sizes, classes) differs from the one that saved these weights',
+      );
     }
     torch.noGrad(() => {
       for (const [k, t] of own) {
@@ -188,11 +195,15 @@ export class ModuleList<M extends Module = Module> extends Module {
     this.#items = [...modules];
     modules.forEach((m, i) => Object.defineProperty(this, String(i), { value: m, enumerable: true }));
   }
-  get length(): number { return this.#items.length; }
+  get length(): number {
+    return this.#items.length;
+  }
   at(i: number): M {
     const m = this.#items.at(i);
     if (!m) throw new ArgumentError('index', `an index in [0, ${this.#items.length})`, i);
     return m;
   }
-  [Symbol.iterator](): Iterator<M> { return this.#items[Symbol.iterator](); }
+  [Symbol.iterator](): Iterator<M> {
+    return this.#items[Symbol.iterator]();
+  }
 }

@@ -31,9 +31,10 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** `resolve` fills one group's hyper-parameters from its overrides and the defaults, validating them. */
   constructor(params: ParamsInput<H>, resolve: (overrides: Partial<H>) => H) {
-    const groups = params.length > 0 && 'params' in (params[0] as object)
-      ? (params as readonly ({ params: readonly Parameter[] } & Partial<H>)[])
-      : [{ params: params as readonly Parameter[] } as { params: readonly Parameter[] } & Partial<H>];
+    const groups =
+      params.length > 0 && 'params' in (params[0] as object)
+        ? (params as readonly ({ params: readonly Parameter[] } & Partial<H>)[])
+        : [{ params: params as readonly Parameter[] } as { params: readonly Parameter[] } & Partial<H>];
     this.paramGroups = groups.map((g) => ({ ...resolve(g), params: [...g.params] }));
   }
 
@@ -53,9 +54,11 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** One update of every parameter that has a gradient (parameters without one are skipped, as in PyTorch). */
   step(): void {
-    torch.tidy(() => torch.noGrad(() => {
-      for (const g of this.paramGroups) for (const p of g.params) if (p.grad !== null) this.update(p, p.grad, g);
-    }));
+    torch.tidy(() =>
+      torch.noGrad(() => {
+        for (const g of this.paramGroups) for (const p of g.params) if (p.grad !== null) this.update(p, p.grad, g);
+      }),
+    );
   }
 
   protected abstract update(p: Parameter, grad: Tensor, group: GroupOf<H>): void;
@@ -63,9 +66,9 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** The state tensor `name` of `p`, created from `init()` on first use. */
   protected stateOf(p: Parameter, name: string, init: () => Tensor): Buffer {
     let named = this.state.get(p);
-    if (named === undefined) this.state.set(p, named = new Map<string, Buffer>());
+    if (named === undefined) this.state.set(p, (named = new Map<string, Buffer>()));
     let b = named.get(name);
-    if (b === undefined) named.set(name, b = new Buffer(init()));
+    if (b === undefined) named.set(name, (b = new Buffer(init())));
     return b;
   }
 
@@ -85,8 +88,12 @@ export abstract class Optimizer<H extends { lr: number }> {
   /** Restores state tensors (copied) and hyper-parameters saved by stateDict() of the same optimizer over the same parameters. */
   loadStateDict(state: OptimizerState): void {
     if (state.paramGroups.length !== this.paramGroups.length) {
-      throw new ArgumentError('state.paramGroups', `${this.paramGroups.length} group(s)`, state.paramGroups.length,
-        'load the state of an optimizer built over the same parameter groups');
+      throw new ArgumentError(
+        'state.paramGroups',
+        `${this.paramGroups.length} group(s)`,
+        state.paramGroups.length,
+        'load the state of an optimizer built over the same parameter groups',
+      );
     }
     const params = this.#flatParams();
     const names = this.stateNames();
@@ -95,17 +102,24 @@ export abstract class Optimizer<H extends { lr: number }> {
       const m = /^state\.(\d+)\.(\w+)$/.exec(key);
       const p = m ? params[Number(m[1])] : undefined;
       if (!p || !names.includes(m![2]!)) {
-        throw new ArgumentError('state.tensors', `keys state.{0…${params.length - 1}}.{${names.join('|')}}`, key,
-          `load the state of a ${this.constructor.name} over the same parameters`);
+        throw new ArgumentError(
+          'state.tensors',
+          `keys state.{0…${params.length - 1}}.{${names.join('|')}}`,
+          key,
+          `load the state of a ${this.constructor.name} over the same parameters`,
+        );
       }
       const scalar = m![2] === 'step';
       if (!scalar && p.shape.join() !== t.shape.join()) {
         throw new ArgumentError(key, `shape [${p.shape.join(', ')}]`, t.shape, 'load the state of an optimizer over the same parameters');
       }
       let named = loaded.get(p);
-      if (named === undefined) loaded.set(p, named = new Map<string, Buffer>());
+      if (named === undefined) loaded.set(p, (named = new Map<string, Buffer>()));
       // state lives with its parameter; the step count stays a CPU scalar, as in torch.optim
-      named.set(m![2]!, torch.tidy(() => new Buffer(scalar ? t.detach().to('float32').clone() : t.detach().to(p.device, { dtype: p.dtype, copy: true }))));
+      named.set(
+        m![2]!,
+        torch.tidy(() => new Buffer(scalar ? t.detach().to('float32').clone() : t.detach().to(p.device, { dtype: p.dtype, copy: true }))),
+      );
     }
     for (const named of this.state.values()) for (const b of named.values()) b.dispose();
     this.state.clear();

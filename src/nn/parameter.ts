@@ -17,7 +17,10 @@ export class Parameter extends Tensor {
  * filters). Persistent buffers are part of stateDict(). Not freed by tidy() scopes.
  */
 export class Buffer extends Tensor {
-  constructor(data: Tensor, readonly persistent = true) {
+  constructor(
+    data: Tensor,
+    readonly persistent = true,
+  ) {
     super(backend().detach(data.handle));
   }
 }

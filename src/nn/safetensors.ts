@@ -12,7 +12,16 @@ import { SafetensorsError } from './errors.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 const fromFileDtype: Record<SafetensorsDtype, DType> = {
-  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32', I16: 'int16', I8: 'int8', U8: 'uint8', BOOL: 'bool',
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 const toFileDtype = Object.fromEntries(Object.entries(fromFileDtype).map(([k, v]) => [v, k])) as Record<DType, SafetensorsDtype>;
 const fileDtypeBytes: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
@@ -33,7 +42,9 @@ const MAX_HEADER_BYTES = 100_000_000;
 
 /** Parses and validates a safetensors byte buffer; `source` names it in errors. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffer'): DecodedSafetensors {
-  const fail = (problem: string): never => { throw new SafetensorsError(source, problem); };
+  const fail = (problem: string): never => {
+    throw new SafetensorsError(source, problem);
+  };
   if (bytes.byteLength < 8) fail(`${bytes.byteLength} bytes is too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = view.getBigUint64(0, true);
@@ -65,14 +76,16 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
     if (typeof e !== 'object' || e === null) fail(`tensor '${name}': entry is not an object`);
     if (typeof e.dtype !== 'string' || !(e.dtype in fileDtypeBytes)) fail(`tensor '${name}': unknown dtype ${JSON.stringify(e.dtype)}`);
     const dtype = e.dtype as SafetensorsDtype;
-    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': shape is not a list of non-negative integers`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail(`tensor '${name}': shape is not a list of non-negative integers`);
     const shape = e.shape as number[];
     const offsets = e.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       fail(`tensor '${name}': data_offsets is not a pair of non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
-    if (begin > end || end > dataLength) fail(`tensor '${name}': data_offsets [${begin}, ${end}] out of range of the ${dataLength}-byte data (truncated file?)`);
+    if (begin > end || end > dataLength)
+      fail(`tensor '${name}': data_offsets [${begin}, ${end}] out of range of the ${dataLength}-byte data (truncated file?)`);
     const expected = shape.reduce((a, b) => a * b, 1) * fileDtypeBytes[dtype];
     if (end - begin !== expected) fail(`tensor '${name}': ${end - begin} bytes but shape [${shape.join(', ')}] × ${dtype} needs ${expected}`);
     spans.push({ name, begin, end });
@@ -98,9 +111,22 @@ function toTensor(raw: RawTensor): Tensor {
   const aligned = data.byteOffset % bytes === 0 ? data : data.slice();
   const numel = aligned.byteLength / bytes;
   const buffer = aligned.buffer as ArrayBuffer;
-  const arr = dtype === 'float16' || dtype === 'bfloat16' ? new Uint16Array(buffer, aligned.byteOffset, numel)
-    : dtype === 'bool' ? aligned
-      : new ({ float64: Float64Array, float32: Float32Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint8: Uint8Array } as const)[dtype](buffer, aligned.byteOffset, numel);
+  const arr =
+    dtype === 'float16' || dtype === 'bfloat16'
+      ? new Uint16Array(buffer, aligned.byteOffset, numel)
+      : dtype === 'bool'
+        ? aligned
+        : new (
+            {
+              float64: Float64Array,
+              float32: Float32Array,
+              int64: BigInt64Array,
+              int32: Int32Array,
+              int16: Int16Array,
+              int8: Int8Array,
+              uint8: Uint8Array,
+            } as const
+          )[dtype](buffer, aligned.byteOffset, numel);
   return torch.tidy(() => {
     const t = torch.fromTypedArray(arr, raw.shape, dtype);
     return dtype === 'float16' || dtype === 'bfloat16' ? t.to('float32') : t;
@@ -167,7 +193,10 @@ export function encodeSafetensors(tensors: Map<string, Tensor> | Readonly<Record
 }
 
 /** Writes a safetensors file atomically and flushed to the disk, into an existing folder (data/atomic.ts). */
-export async function saveSafetensors(path: string, tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
-  metadata?: Record<string, string>): Promise<void> {
+export async function saveSafetensors(
+  path: string,
+  tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
+  metadata?: Record<string, string>,
+): Promise<void> {
   await writeFileAtomic(path, encodeSafetensors(tensors, metadata), { fsync: true, createFolder: false });
 }

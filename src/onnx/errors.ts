@@ -9,7 +9,12 @@ export class ExportError extends MsccnetError {
 
 /** An ONNX file that is not one of ours, or is damaged. */
 export class OnnxModelError extends MsccnetError {
-  constructor(readonly path: string, problem: string, hint: string, options?: ErrorOptions) {
+  constructor(
+    readonly path: string,
+    problem: string,
+    hint: string,
+    options?: ErrorOptions,
+  ) {
     super('MSCCNET_ONNX_MODEL', `${path}: ${problem}`, hint, options);
   }
 }

@@ -67,8 +67,10 @@ export function traceModule(module: Module, spec: TraceSpec): TracedModel {
     if (differs.length > 1) throw new ExportError(`a ${c.shapeOf} to [${a}] mixes the batch into ${differs.length} dims`, 'keep the batch in one dimension');
     if (differs.length === 1) (c.data as BigInt64Array)[differs[0]] = c.shapeOf === 'reshape' ? -1n : 1n;
   }
-  const io = (v: { name: string; shape: readonly number[] }, w: { shape: readonly number[] }): IoSpec =>
-    ({ name: v.name, dims: v.shape.map((d, i) => (d === w.shape[i] ? d : BATCH)) });
+  const io = (v: { name: string; shape: readonly number[] }, w: { shape: readonly number[] }): IoSpec => ({
+    name: v.name,
+    dims: v.shape.map((d, i) => (d === w.shape[i] ? d : BATCH)),
+  });
   return {
     graph: g2,
     inputs: g2.inputs.map((v, i) => io(v, g3.inputs[i])),
@@ -105,8 +107,10 @@ function assertFiniteWeights(module: Module): void {
     if (count > 0) bad.push(`${name} (${count} of ${values.length})`);
   }
   if (bad.length > 0) {
-    throw new ExportError(`non-finite (NaN or infinite) values in ${bad.length} tensor(s): ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''}`,
-      'the weights are corrupt or training diverged: export an earlier checkpoint, or retrain with a lower learning rate');
+    throw new ExportError(
+      `non-finite (NaN or infinite) values in ${bad.length} tensor(s): ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ', …' : ''}`,
+      'the weights are corrupt or training diverged: export an earlier checkpoint, or retrain with a lower learning rate',
+    );
   }
 }
 
@@ -146,14 +150,21 @@ export async function exportModuleInt8(module: Module, spec: TraceSpec, opts: In
   graph.prune();
   const foldedBatchNorms = foldBatchNorm(graph);
   const quantization = await quantizeStaticInt8(graph, traced, opts);
-  const bytes = encodeModel(graph, traced, {
-    precision: 'int8', quantization: `static-qdq-u8s8${opts.reduceRange ? '-reduce-range' : ''}`,
-    calibrationMethod: opts.method === 'percentile' ? `percentile-${opts.percentile ?? 99.999}` : 'minmax',
-    calibrationImages: String(quantization.calibrationImages), calibrationHash: opts.calibrationHash, ...opts.metadata,
-  }, PRODUCER_VERSION);
+  const bytes = encodeModel(
+    graph,
+    traced,
+    {
+      precision: 'int8',
+      quantization: `static-qdq-u8s8${opts.reduceRange ? '-reduce-range' : ''}`,
+      calibrationMethod: opts.method === 'percentile' ? `percentile-${opts.percentile ?? 99.999}` : 'minmax',
+      calibrationImages: String(quantization.calibrationImages),
+      calibrationHash: opts.calibrationHash,
+      ...opts.metadata,
+    },
+    PRODUCER_VERSION,
+  );
   return { bytes, nodes: graph.nodes.length, initializers: graph.constants.size, foldedBatchNorms, quantizedConvs: quantization.quantizedConvs, quantization };
 }
-
 
 /** The trace of a model's eval forward at input side `side` under MSCCNet's graph names (every method shares them). */
 export function twoHeadTraceSpec(model: { forward(x: Tensor): { imgLogits: Tensor; maskLogits: Tensor } }, side: number): TraceSpec {

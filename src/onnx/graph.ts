@@ -5,7 +5,15 @@ export type OnnxDType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 
 
 /** ONNX TensorProto.DataType codes. */
 export const ONNX_DTYPE_CODE: Record<OnnxDType, number> = {
-  float32: 1, uint8: 2, int8: 3, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11,
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
 };
 
 export type ConstData = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
@@ -76,8 +84,13 @@ export class Graph {
   }
 
   /** Appends a node whose outputs have the given dtypes and shapes; returns the output infos. */
-  addNode(op: string, inputs: readonly string[], outputs: readonly { dtype: OnnxDType; shape: readonly number[] }[],
-    attrs: Record<string, Attr> = {}, domain?: string): ValueInfo[] {
+  addNode(
+    op: string,
+    inputs: readonly string[],
+    outputs: readonly { dtype: OnnxDType; shape: readonly number[] }[],
+    attrs: Record<string, Attr> = {},
+    domain?: string,
+  ): ValueInfo[] {
     const infos = outputs.map((o) => ({ name: this.fresh(op), dtype: o.dtype, shape: [...o.shape] }));
     for (const i of infos) this.values.set(i.name, i);
     this.nodes.push({ op, domain, inputs: [...inputs], outputs: infos.map((i) => i.name), attrs });
@@ -103,7 +116,11 @@ export class Graph {
       const n = producer.get(name);
       if (n === undefined || live.has(n)) continue;
       live.add(n);
-      for (const i of n.inputs) if (i !== '' && !needed.has(i)) { needed.add(i); stack.push(i); }
+      for (const i of n.inputs)
+        if (i !== '' && !needed.has(i)) {
+          needed.add(i);
+          stack.push(i);
+        }
     }
     const kept = this.nodes.filter((n) => live.has(n));
     this.nodes.splice(0, this.nodes.length, ...kept);
@@ -121,34 +138,44 @@ export function float16Bits(value: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   const mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);            // inf / NaN
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf / NaN
   const e = exp - 127 + 15;
   if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {                                                             // subnormal half (or zero)
+  if (e <= 0) {
+    // subnormal half (or zero)
     if (e < -10) return sign;
     const m = mant | 0x800000;
     const shift = 14 - e;
     const half = m >>> shift;
     const rem = m & ((1 << shift) - 1);
     const mid = 1 << (shift - 1);
-    return sign | (half + (rem > mid || (rem === mid && (half & 1)) ? 1 : 0));
+    return sign | (half + (rem > mid || (rem === mid && half & 1) ? 1 : 0));
   }
   const half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && (half & 1)) ? 1 : 0));
+  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0));
 }
 
 /** A typed array of the dtype holding `values` (int64 as BigInt, float16 as half bits). */
 export function constData(dtype: OnnxDType, values: ArrayLike<number>): ConstData {
   const v = Array.from(values);
   switch (dtype) {
-    case 'float32': return Float32Array.from(v);
-    case 'float64': return Float64Array.from(v);
-    case 'float16': return Uint16Array.from(v, float16Bits);
-    case 'int64': return BigInt64Array.from(v, (x) => BigInt(x));
-    case 'int32': return Int32Array.from(v);
-    case 'int16': return Int16Array.from(v);
-    case 'int8': return Int8Array.from(v);
-    case 'uint8': case 'bool': return Uint8Array.from(v);
+    case 'float32':
+      return Float32Array.from(v);
+    case 'float64':
+      return Float64Array.from(v);
+    case 'float16':
+      return Uint16Array.from(v, float16Bits);
+    case 'int64':
+      return BigInt64Array.from(v, (x) => BigInt(x));
+    case 'int32':
+      return Int32Array.from(v);
+    case 'int16':
+      return Int16Array.from(v);
+    case 'int8':
+      return Int8Array.from(v);
+    case 'uint8':
+    case 'bool':
+      return Uint8Array.from(v);
   }
 }

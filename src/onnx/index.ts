@@ -1,6 +1,19 @@
 /** ONNX export by tracing the model's own forward (tracing backend → graph → passes → protobuf). */
-export { exportModule, exportMsccnet, exportModuleInt8, exportMsccnetInt8, traceModule, PRODUCER_VERSION,
-  type ExportOptions, type ExportSummary, type Int8ExportOptions, type Int8ExportSummary, type Precision, type TraceSpec, type TracedModel } from './export.js';
+export {
+  exportModule,
+  exportMsccnet,
+  exportModuleInt8,
+  exportMsccnetInt8,
+  traceModule,
+  PRODUCER_VERSION,
+  type ExportOptions,
+  type ExportSummary,
+  type Int8ExportOptions,
+  type Int8ExportSummary,
+  type Precision,
+  type TraceSpec,
+  type TracedModel,
+} from './export.js';
 export { Graph, attr, float16Bits, type OnnxDType, type OnnxNode, type Constant, type ValueInfo } from './graph.js';
 export { TracingBackend, type TracerOptions } from './tracer.js';
 export { foldBatchNorm, storeWeightsAsFloat16, quantizeConvsDynamicInt8 } from './passes.js';

@@ -5,7 +5,16 @@
  * inference needs no per-method code.
  */
 import type { MethodModel } from '../models/method.js';
-import { exportModule, exportModuleInt8, twoHeadTraceSpec, type ExportOptions, type ExportSummary, type Int8ExportOptions, type Int8ExportSummary, type TraceSpec } from './export.js';
+import {
+  exportModule,
+  exportModuleInt8,
+  twoHeadTraceSpec,
+  type ExportOptions,
+  type ExportSummary,
+  type Int8ExportOptions,
+  type Int8ExportSummary,
+  type TraceSpec,
+} from './export.js';
 
 /** The trace of a method's eval forward under the common graph names. */
 export function methodTraceSpec(model: MethodModel): TraceSpec {
@@ -16,8 +25,12 @@ export function methodTraceSpec(model: MethodModel): TraceSpec {
 export function methodMetadata(model: MethodModel): Record<string, string> {
   const p = model.preprocessing;
   return {
-    method: model.methodName, config: JSON.stringify(model.config), inputSize: String(p.inputSize),
-    channelOrder: p.channelOrder ?? 'rgb', mean: p.mean.join(','), std: p.std.join(','),
+    method: model.methodName,
+    config: JSON.stringify(model.config),
+    inputSize: String(p.inputSize),
+    channelOrder: p.channelOrder ?? 'rgb',
+    mean: p.mean.join(','),
+    std: p.std.join(','),
   };
 }
 

@@ -83,12 +83,15 @@ export function quantizeConvsDynamicInt8(graph: Graph): number {
   let count = 0;
   for (const conv of graph.nodes) {
     const w = conv.op === 'Conv' ? floatConst(graph, conv.inputs[1]) : undefined;
-    if (w === undefined || w.dims.length !== 4 || (w.dims[1] * w.dims[2] * w.dims[3]) < MIN_QUANT_FAN_IN) {
+    if (w === undefined || w.dims.length !== 4 || w.dims[1] * w.dims[2] * w.dims[3] < MIN_QUANT_FAN_IN) {
       rewritten.push(conv);
       continue;
     }
     const bias = conv.inputs[2] === undefined ? undefined : floatConst(graph, conv.inputs[2]);
-    if (conv.inputs[2] !== undefined && bias === undefined) { rewritten.push(conv); continue; }
+    if (conv.inputs[2] !== undefined && bias === undefined) {
+      rewritten.push(conv);
+      continue;
+    }
     const out = w.dims[0];
     const q = new Uint8Array(w.data.length);
     const scales = quantizePerChannel(w, q, -127, 127, 128);
@@ -108,10 +111,23 @@ export function quantizeConvsDynamicInt8(graph: Graph): number {
       { op: 'Mul', inputs: [accF, scale], outputs: [bias === undefined ? yName : scaled], attrs: {} },
     );
     if (bias !== undefined) {
-      const b4 = graph.addConstant({ name: `${base}.bias_4d`, dtype: 'float32', dims: [1, out, 1, 1], data: Float32Array.from(bias.data as Float32Array) }).name;
+      const b4 = graph.addConstant({
+        name: `${base}.bias_4d`,
+        dtype: 'float32',
+        dims: [1, out, 1, 1],
+        data: Float32Array.from(bias.data as Float32Array),
+      }).name;
       rewritten.push({ op: 'Add', inputs: [scaled, b4], outputs: [yName], attrs: {} });
     }
-    for (const [name, dtype] of [[xq, 'uint8'], [xs, 'float32'], [xzp, 'uint8'], [acc, 'int32'], [accF, 'float32'], [scale, 'float32'], [scaled, 'float32']] as const) {
+    for (const [name, dtype] of [
+      [xq, 'uint8'],
+      [xs, 'float32'],
+      [xzp, 'uint8'],
+      [acc, 'int32'],
+      [accF, 'float32'],
+      [scale, 'float32'],
+      [scaled, 'float32'],
+    ] as const) {
       graph.values.set(name, { name, dtype, shape: name === xs || name === xzp ? [] : y.shape });
     }
     count++;

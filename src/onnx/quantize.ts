@@ -97,8 +97,12 @@ function plan(graph: Graph, keepFloat: readonly string[], quantizeAdds: boolean)
   const convs = graph.nodes.filter((n) => {
     if (n.op !== 'Conv' || outputs.has(n.inputs[0])) return false;
     const w = floatWeight(graph, n);
-    return w !== undefined && w.dims[1] * w.dims[2] * w.dims[3] >= MIN_FAN_IN && w.dims[0] > MAX_HEAD_CHANNELS
-      && !keepFloat.some((prefix) => w.name.startsWith(prefix));
+    return (
+      w !== undefined &&
+      w.dims[1] * w.dims[2] * w.dims[3] >= MIN_FAN_IN &&
+      w.dims[0] > MAX_HEAD_CHANNELS &&
+      !keepFloat.some((prefix) => w.name.startsWith(prefix))
+    );
   });
   for (const c of convs) {
     if (!rangeOf.has(c.inputs[0])) rangeOf.set(c.inputs[0], c.inputs[0]);
@@ -143,8 +147,12 @@ class RangeObserver {
 }
 
 /** Runs the float graph with the tensors exposed as extra outputs; returns each tensor's range. */
-async function calibrate(graph: Graph, io: { inputs: readonly IoSpec[]; outputs: readonly IoSpec[] }, tensors: readonly string[],
-  opts: StaticQuantizeOptions): Promise<{ ranges: Map<string, [number, number]>; images: number }> {
+async function calibrate(
+  graph: Graph,
+  io: { inputs: readonly IoSpec[]; outputs: readonly IoSpec[] },
+  tensors: readonly string[],
+  opts: StaticQuantizeOptions,
+): Promise<{ ranges: Map<string, [number, number]>; images: number }> {
   const saved = graph.outputs;
   const extra: IoSpec[] = tensors.map((name) => ({ name, dims: graph.value(name).shape.map((_, i) => `${name}_d${i}`) }));
   let bytes: Uint8Array;
@@ -193,8 +201,11 @@ function activationParams([lo, hi]: [number, number]): { scale: number; zeroPoin
  * Calibrates and rewrites the (BN-folded) graph in place: convs with ≥ 64 input features and
  * residual Adds become Q/DQ groups that onnxruntime fuses into QLinearConv / QLinearAdd.
  */
-export async function quantizeStaticInt8(graph: Graph, io: { inputs: readonly IoSpec[]; outputs: readonly IoSpec[] },
-  opts: StaticQuantizeOptions): Promise<StaticQuantizeSummary> {
+export async function quantizeStaticInt8(
+  graph: Graph,
+  io: { inputs: readonly IoSpec[]; outputs: readonly IoSpec[] },
+  opts: StaticQuantizeOptions,
+): Promise<StaticQuantizeSummary> {
   const p = plan(graph, opts.keepFloat ?? [], opts.quantizeAdds ?? true);
   const calibrated = [...new Set(p.rangeOf.values())];
   const { ranges, images } = await calibrate(graph, io, calibrated, opts);
@@ -257,7 +268,7 @@ export async function quantizeStaticInt8(graph: Graph, io: { inputs: readonly Io
   const before = graph.nodes.slice();
   const prod = producers(graph);
   const rebuilt: OnnxNode[] = [];
-  for (const t of p.rangeOf.keys()) if (!prod.has(t)) rebuilt.push(...qdq(t));   // graph inputs
+  for (const t of p.rangeOf.keys()) if (!prod.has(t)) rebuilt.push(...qdq(t)); // graph inputs
   for (const n of before) {
     n.inputs = n.inputs.map((i) => rewired.get(i) ?? i);
     rebuilt.push(...(weightNodes.get(n) ?? []), n);

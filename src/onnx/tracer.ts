@@ -17,8 +17,15 @@ class Traced {
 }
 
 const TORCH_TO_ONNX: Record<string, OnnxDType> = {
-  float32: 'float32', float64: 'float64', float16: 'float16', int64: 'int64', int32: 'int32', int16: 'int16',
-  int8: 'int8', uint8: 'uint8', bool: 'bool',
+  float32: 'float32',
+  float64: 'float64',
+  float16: 'float16',
+  int64: 'int64',
+  int32: 'int32',
+  int16: 'int16',
+  int8: 'int8',
+  uint8: 'uint8',
+  bool: 'bool',
 };
 
 function onnxDtype(torchDtype: string): OnnxDType {
@@ -28,8 +35,15 @@ function onnxDtype(torchDtype: string): OnnxDType {
 }
 
 const CTOR: Record<OnnxDType, new (buffer: ArrayBuffer) => ConstData> = {
-  float32: Float32Array, float64: Float64Array, float16: Uint16Array, int64: BigInt64Array, int32: Int32Array,
-  int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
 };
 
 function numel(shape: readonly number[]): number {
@@ -63,7 +77,7 @@ function matmulShape(a: readonly number[], b: readonly number[]): number[] {
 function poolOut(size: number, kernel: number, stride: number, pad: number, dilation: number, ceil: boolean): number {
   const span = size + 2 * pad - dilation * (kernel - 1) - 1;
   let out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
-  if (ceil && (out - 1) * stride >= size + pad) out--;   // PyTorch: the last window must start inside the input
+  if (ceil && (out - 1) * stride >= size + pad) out--; // PyTorch: the last window must start inside the input
   return out;
 }
 
@@ -76,7 +90,15 @@ function resolveShape(shape: readonly number[], total: number): number[] {
 }
 
 const UNARY: Partial<Record<UnaryOp, string>> = {
-  neg: 'Neg', relu: 'Relu', sigmoid: 'Sigmoid', tanh: 'Tanh', exp: 'Exp', log: 'Log', sqrt: 'Sqrt', abs: 'Abs', logicalNot: 'Not',
+  neg: 'Neg',
+  relu: 'Relu',
+  sigmoid: 'Sigmoid',
+  tanh: 'Tanh',
+  exp: 'Exp',
+  log: 'Log',
+  sqrt: 'Sqrt',
+  abs: 'Abs',
+  logicalNot: 'Not',
 };
 const ARITH: Partial<Record<BinaryOp, string>> = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', pow: 'Pow', maximum: 'Max', minimum: 'Min' };
 const COMPARE: Partial<Record<BinaryOp, string>> = { gt: 'Greater', lt: 'Less', ge: 'GreaterOrEqual', le: 'LessOrEqual', eq: 'Equal', ne: 'Equal' };
@@ -162,8 +184,11 @@ export class TracingBackend implements Backend {
 
   #ints(values: readonly number[], shapeOf?: 'reshape' | 'expand'): string {
     return this.graph.addConstant({
-      name: this.graph.fresh(shapeOf ? 'shape' : 'ints'), dtype: 'int64', dims: [values.length],
-      data: BigInt64Array.from(values, BigInt), shapeOf,
+      name: this.graph.fresh(shapeOf ? 'shape' : 'ints'),
+      dtype: 'int64',
+      dims: [values.length],
+      data: BigInt64Array.from(values, BigInt),
+      shapeOf,
     }).name;
   }
 
@@ -172,26 +197,58 @@ export class TracingBackend implements Backend {
   }
 
   // ---- bookkeeping -------------------------------------------------------------------------
-  liveTensors(): number { return 0; }
-  cachedBytes(): number { return 0; }
-  emptyCache(): number { return 0; }
-  dispose(t: H): void { if (!(t instanceof Traced)) this.#source.dispose(t); }
-  isDisposed(t: H): boolean { return t instanceof Traced ? false : this.#source.isDisposed(t); }
-  shape(t: H): number[] { return [...this.#get(t).shape]; }
+  liveTensors(): number {
+    return 0;
+  }
+  cachedBytes(): number {
+    return 0;
+  }
+  emptyCache(): number {
+    return 0;
+  }
+  dispose(t: H): void {
+    if (!(t instanceof Traced)) this.#source.dispose(t);
+  }
+  isDisposed(t: H): boolean {
+    return t instanceof Traced ? false : this.#source.isDisposed(t);
+  }
+  shape(t: H): number[] {
+    return [...this.#get(t).shape];
+  }
   dtype(t: H): string {
     const d = t instanceof Traced ? t.info.dtype : this.#source.dtype(t);
     return d;
   }
-  device(): string { return 'cpu'; }
-  numel(t: H): number { return numel(this.#get(t).shape); }
-  isContiguous(): boolean { return true; }
-  requiresGrad(): boolean { return false; }
-  setRequiresGrad(): void { /* graphs carry no autograd state */ }
-  isLeaf(): boolean { return true; }
-  grad(): H | null { return null; }
-  setGrad(): void { this.#unsupported('setting a gradient'); }
-  backward(): never { this.#unsupported('backward()'); }
-  detach(t: H): H { return this.#wrap(this.#get(t)); }
+  device(): string {
+    return 'cpu';
+  }
+  numel(t: H): number {
+    return numel(this.#get(t).shape);
+  }
+  isContiguous(): boolean {
+    return true;
+  }
+  requiresGrad(): boolean {
+    return false;
+  }
+  setRequiresGrad(): void {
+    /* graphs carry no autograd state */
+  }
+  isLeaf(): boolean {
+    return true;
+  }
+  grad(): H | null {
+    return null;
+  }
+  setGrad(): void {
+    this.#unsupported('setting a gradient');
+  }
+  backward(): never {
+    this.#unsupported('backward()');
+  }
+  detach(t: H): H {
+    return this.#wrap(this.#get(t));
+  }
   item(t: H): number {
     if (!(t instanceof Traced)) return this.#source.item(t);
     return this.#unsupported('item() on a traced value (data-dependent control flow)', 'compute the value outside forward, or keep it a tensor');
@@ -200,25 +257,57 @@ export class TracingBackend implements Backend {
     if (!(t instanceof Traced)) return this.#source.toBuffer(t);
     return this.#unsupported('reading a traced tensor', 'keep the computation in tensor ops');
   }
-  setGradEnabled(on: boolean): boolean { const was = this.#gradEnabled; this.#gradEnabled = on; return was; }
-  isGradEnabled(): boolean { return this.#gradEnabled; }
-  setNumThreads(): void { /* no kernels run while tracing */ }
-  getNumThreads(): number { return 1; }
-  cudaIsAvailable(): boolean { return false; }
-  cudaDeviceCount(): number { return 0; }
-  cudaSynchronize(): void { /* nothing runs asynchronously while tracing */ }
-  setCudnnBenchmark(): boolean { return false; }
-  cudnnBenchmark(): boolean { return false; }
-  pinMemory(t: H): H { return this.#wrap(this.#get(t)); }
-  isPinned(): boolean { return false; }
-  toMemoryFormat(t: H): H { return this.#wrap(this.#get(t)); }
-  isContiguousIn(): boolean { return true; }
+  setGradEnabled(on: boolean): boolean {
+    const was = this.#gradEnabled;
+    this.#gradEnabled = on;
+    return was;
+  }
+  isGradEnabled(): boolean {
+    return this.#gradEnabled;
+  }
+  setNumThreads(): void {
+    /* no kernels run while tracing */
+  }
+  getNumThreads(): number {
+    return 1;
+  }
+  cudaIsAvailable(): boolean {
+    return false;
+  }
+  cudaDeviceCount(): number {
+    return 0;
+  }
+  cudaSynchronize(): void {
+    /* nothing runs asynchronously while tracing */
+  }
+  setCudnnBenchmark(): boolean {
+    return false;
+  }
+  cudnnBenchmark(): boolean {
+    return false;
+  }
+  pinMemory(t: H): H {
+    return this.#wrap(this.#get(t));
+  }
+  isPinned(): boolean {
+    return false;
+  }
+  toMemoryFormat(t: H): H {
+    return this.#wrap(this.#get(t));
+  }
+  isContiguousIn(): boolean {
+    return true;
+  }
   autocastEnter(_deviceType: string, enabled: boolean): [boolean, string] {
     if (enabled) this.#unsupported('autocast', 'export in fp32 (the exporter has its own precision option)');
     return [false, 'float32'];
   }
-  autocastExit(): void { /* autocastEnter never enables it */ }
-  isAutocastEnabled(): boolean { return false; }
+  autocastExit(): void {
+    /* autocastEnter never enables it */
+  }
+  isAutocastEnabled(): boolean {
+    return false;
+  }
 
   // ---- creation ----------------------------------------------------------------------------
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: string): H {
@@ -231,19 +320,33 @@ export class TracingBackend implements Backend {
     const data = constData(d, new Array<number>(numel(shape)).fill(value));
     return new Traced(this.graph.addConstant({ name: this.graph.fresh('const'), dtype: d, dims: [...shape], data })) as unknown as H;
   }
-  empty(shape: readonly number[], dtype: string): H { return this.full(shape, 0, dtype); }
+  empty(shape: readonly number[], dtype: string): H {
+    return this.full(shape, 0, dtype);
+  }
   arange(start: number, end: number, step: number, dtype: string): H {
     const values: number[] = [];
     for (let v = start; step > 0 ? v < end : v > end; v += step) values.push(v);
     const d = onnxDtype(dtype);
     return new Traced(this.graph.addConstant({ name: this.graph.fresh('const'), dtype: d, dims: [values.length], data: constData(d, values) })) as unknown as H;
   }
-  randn(): H { return this.#unsupported('random sampling (randn)'); }
-  rand(): H { return this.#unsupported('random sampling (rand)'); }
-  randint(): H { return this.#unsupported('random sampling (randint)'); }
-  manualSeed(): void { this.#unsupported('manualSeed'); }
-  uniform_(): void { this.#unsupported('uniform_'); }
-  normal_(): void { this.#unsupported('normal_'); }
+  randn(): H {
+    return this.#unsupported('random sampling (randn)');
+  }
+  rand(): H {
+    return this.#unsupported('random sampling (rand)');
+  }
+  randint(): H {
+    return this.#unsupported('random sampling (randint)');
+  }
+  manualSeed(): void {
+    this.#unsupported('manualSeed');
+  }
+  uniform_(): void {
+    this.#unsupported('uniform_');
+  }
+  normal_(): void {
+    this.#unsupported('normal_');
+  }
   inplace(op: InplaceOp): void {
     this.#unsupported(`in-place ${op}_`, 'write the forward with out-of-place ops (x.add(y), not x.add_(y))');
   }
@@ -288,14 +391,20 @@ export class TracingBackend implements Backend {
     if (training) this.#unsupported('dropout in training mode', 'call model.eval() before exporting');
     return this.#wrap(this.#get(x));
   }
-  featureDropout(x: H, p: number, training: boolean): H { return this.dropout(x, p, training); }
+  featureDropout(x: H, p: number, training: boolean): H {
+    return this.dropout(x, p, training);
+  }
   toDtype(t: H, dtype: string): H {
     const v = this.#get(t);
     const d = onnxDtype(dtype);
     return d === v.dtype ? this.#wrap(v) : this.#node('Cast', [v.name], d, v.shape, { to: attr.int(ONNX_DTYPE_CODE[d]) });
   }
-  toDevice(t: H): H { return this.#wrap(this.#get(t)); }
-  toWith(t: H, _device: string | null, dtype: string | null): H { return dtype === null ? this.toDevice(t) : this.toDtype(t, dtype); }
+  toDevice(t: H): H {
+    return this.#wrap(this.#get(t));
+  }
+  toWith(t: H, _device: string | null, dtype: string | null): H {
+    return dtype === null ? this.toDevice(t) : this.toDtype(t, dtype);
+  }
 
   // ---- reductions --------------------------------------------------------------------------
   #reduce(op: string, t: H, dims: readonly number[] | null, keepdim: boolean, dtype?: OnnxDType): H {
@@ -304,10 +413,18 @@ export class TracingBackend implements Backend {
     const shape = v.shape.flatMap((s, i) => (axes.includes(i) ? (keepdim ? [1] : []) : [s]));
     return this.#node(op, [v.name, this.#ints(axes)], dtype ?? v.dtype, shape, { keepdims: attr.int(keepdim ? 1 : 0) });
   }
-  sum(t: H, dims: readonly number[] | null, keepdim: boolean): H { return this.#reduce('ReduceSum', t, dims, keepdim); }
-  mean(t: H, dims: readonly number[] | null, keepdim: boolean): H { return this.#reduce('ReduceMean', t, dims, keepdim); }
-  maxAll(t: H): H { return this.#reduce('ReduceMax', t, null, false); }
-  minAll(t: H): H { return this.#reduce('ReduceMin', t, null, false); }
+  sum(t: H, dims: readonly number[] | null, keepdim: boolean): H {
+    return this.#reduce('ReduceSum', t, dims, keepdim);
+  }
+  mean(t: H, dims: readonly number[] | null, keepdim: boolean): H {
+    return this.#reduce('ReduceMean', t, dims, keepdim);
+  }
+  maxAll(t: H): H {
+    return this.#reduce('ReduceMax', t, null, false);
+  }
+  minAll(t: H): H {
+    return this.#reduce('ReduceMin', t, null, false);
+  }
   #argReduce(op: 'ArgMax' | 'ArgMin', t: H, dim: number, keepdim: boolean): H {
     const v = this.#get(t);
     const d = normDim(dim, v.shape.length);
@@ -332,7 +449,9 @@ export class TracingBackend implements Backend {
     if (out.join() === v.shape.join()) return this.#wrap(v);
     return this.#node('Reshape', [v.name, this.#ints(out, 'reshape')], v.dtype, out);
   }
-  view(t: H, shape: readonly number[]): H { return this.reshape(t, shape); }
+  view(t: H, shape: readonly number[]): H {
+    return this.reshape(t, shape);
+  }
   flatten(t: H, start: number, end: number): H {
     const s = this.#get(t).shape;
     if (s.length === 0) return this.reshape(t, [1]);
@@ -342,7 +461,13 @@ export class TracingBackend implements Backend {
   permute(t: H, dims: readonly number[]): H {
     const v = this.#get(t);
     const perm = dims.map((d) => normDim(d, v.shape.length));
-    return this.#node('Transpose', [v.name], v.dtype, perm.map((p) => v.shape[p]), { perm: attr.ints(perm) });
+    return this.#node(
+      'Transpose',
+      [v.name],
+      v.dtype,
+      perm.map((p) => v.shape[p]),
+      { perm: attr.ints(perm) },
+    );
   }
   transpose(t: H, a: number, b: number): H {
     const rank = this.#get(t).shape.length;
@@ -361,13 +486,22 @@ export class TracingBackend implements Backend {
     const v = this.#get(t);
     const axes = dim === null ? v.shape.flatMap((s, i) => (s === 1 ? [i] : [])) : [normDim(dim, v.shape.length)].filter((d) => v.shape[d] === 1);
     if (axes.length === 0) return this.#wrap(v);
-    return this.#node('Squeeze', [v.name, this.#ints(axes)], v.dtype, v.shape.filter((_, i) => !axes.includes(i)));
+    return this.#node(
+      'Squeeze',
+      [v.name, this.#ints(axes)],
+      v.dtype,
+      v.shape.filter((_, i) => !axes.includes(i)),
+    );
   }
   splitWithSizes(t: H, sizes: readonly number[], dim: number): H[] {
     const v = this.#get(t);
     const d = normDim(dim, v.shape.length);
-    const outs = this.graph.addNode('Split', [v.name, this.#ints(sizes)],
-      sizes.map((s) => ({ dtype: v.dtype, shape: v.shape.map((x, i) => (i === d ? s : x)) })), { axis: attr.int(d) });
+    const outs = this.graph.addNode(
+      'Split',
+      [v.name, this.#ints(sizes)],
+      sizes.map((s) => ({ dtype: v.dtype, shape: v.shape.map((x, i) => (i === d ? s : x)) })),
+      { axis: attr.int(d) },
+    );
     return outs.map((o) => this.#wrap(o));
   }
   split(t: H, size: number, dim: number): H[] {
@@ -387,20 +521,38 @@ export class TracingBackend implements Backend {
     const clampIndex = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
     const [s, e] = [clampIndex(start), clampIndex(end)];
     const len = Math.max(0, Math.ceil((e - s) / step));
-    return this.#node('Slice', [v.name, this.#ints([s]), this.#ints([e]), this.#ints([d]), this.#ints([step])], v.dtype,
-      v.shape.map((x, i) => (i === d ? len : x)));
+    return this.#node(
+      'Slice',
+      [v.name, this.#ints([s]), this.#ints([e]), this.#ints([d]), this.#ints([step])],
+      v.dtype,
+      v.shape.map((x, i) => (i === d ? len : x)),
+    );
   }
-  narrow(t: H, dim: number, start: number, length: number): H { return this.slice(t, dim, start, start + length, 1); }
+  narrow(t: H, dim: number, start: number, length: number): H {
+    return this.slice(t, dim, start, start + length, 1);
+  }
   select(t: H, dim: number, index: number): H {
     const v = this.#get(t);
     const d = normDim(dim, v.shape.length);
     const i = index < 0 ? index + v.shape[d] : index;
-    return this.#node('Gather', [v.name, this.#scalar(i, 'int64')], v.dtype, v.shape.filter((_, k) => k !== d), { axis: attr.int(d) });
+    return this.#node(
+      'Gather',
+      [v.name, this.#scalar(i, 'int64')],
+      v.dtype,
+      v.shape.filter((_, k) => k !== d),
+      { axis: attr.int(d) },
+    );
   }
   indexSelect(t: H, dim: number, index: H): H {
     const [v, idx] = [this.#get(t), this.#get(index)];
     const d = normDim(dim, v.shape.length);
-    return this.#node('Gather', [v.name, idx.name], v.dtype, v.shape.map((x, i) => (i === d ? numel(idx.shape) : x)), { axis: attr.int(d) });
+    return this.#node(
+      'Gather',
+      [v.name, idx.name],
+      v.dtype,
+      v.shape.map((x, i) => (i === d ? numel(idx.shape) : x)),
+      { axis: attr.int(d) },
+    );
   }
   expand(t: H, shape: readonly number[]): H {
     const v = this.#get(t);
@@ -412,12 +564,21 @@ export class TracingBackend implements Backend {
     const vs = ts.map((t) => this.#get(t));
     const d = normDim(dim, vs[0].shape.length);
     const shape = vs[0].shape.map((x, i) => (i === d ? vs.reduce((a, v) => a + v.shape[d], 0) : x));
-    return this.#node('Concat', vs.map((v) => v.name), vs[0].dtype, shape, { axis: attr.int(d) });
+    return this.#node(
+      'Concat',
+      vs.map((v) => v.name),
+      vs[0].dtype,
+      shape,
+      { axis: attr.int(d) },
+    );
   }
   stack(ts: readonly H[], dim: number): H {
     const rank = this.#get(ts[0]).shape.length;
     const d = normDim(dim, rank + 1);
-    return this.cat(ts.map((t) => this.unsqueeze(t, d)), d);
+    return this.cat(
+      ts.map((t) => this.unsqueeze(t, d)),
+      d,
+    );
   }
 
   // ---- network layers ----------------------------------------------------------------------
@@ -427,19 +588,34 @@ export class TracingBackend implements Backend {
     const [O, , kh, kw] = wv.shape;
     const shape = [N, O, poolOut(Hh, kh, stride[0], padding[0], dilation[0], false), poolOut(W, kw, stride[1], padding[1], dilation[1], false)];
     return this.#node('Conv', [xv.name, wv.name, ...(b === null ? [] : [this.#name(b)])], xv.dtype, shape, {
-      kernel_shape: attr.ints([kh, kw]), strides: attr.ints(stride), dilations: attr.ints(dilation),
-      pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]), group: attr.int(groups),
+      kernel_shape: attr.ints([kh, kw]),
+      strides: attr.ints(stride),
+      dilations: attr.ints(dilation),
+      pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]),
+      group: attr.int(groups),
     });
   }
-  convTranspose2d(x: H, w: H, b: H | null, stride: readonly number[], padding: readonly number[], outputPadding: readonly number[], groups: number,
-    dilation: readonly number[]): H {
+  convTranspose2d(
+    x: H,
+    w: H,
+    b: H | null,
+    stride: readonly number[],
+    padding: readonly number[],
+    outputPadding: readonly number[],
+    groups: number,
+    dilation: readonly number[],
+  ): H {
     const [xv, wv] = [this.#get(x), this.#get(w)];
     const [N, , Hh, W] = xv.shape;
     const [, O, kh, kw] = wv.shape;
     const side = (n: number, d: 0 | 1, k: number) => (n - 1) * stride[d] - 2 * padding[d] + dilation[d] * (k - 1) + outputPadding[d] + 1;
     return this.#node('ConvTranspose', [xv.name, wv.name, ...(b === null ? [] : [this.#name(b)])], xv.dtype, [N, O * groups, side(Hh, 0, kh), side(W, 1, kw)], {
-      kernel_shape: attr.ints([kh, kw]), strides: attr.ints(stride), dilations: attr.ints(dilation), output_padding: attr.ints(outputPadding),
-      pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]), group: attr.int(groups),
+      kernel_shape: attr.ints([kh, kw]),
+      strides: attr.ints(stride),
+      dilations: attr.ints(dilation),
+      output_padding: attr.ints(outputPadding),
+      pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]),
+      group: attr.int(groups),
     });
   }
   batchNorm(x: H, runningMean: H | null, runningVar: H | null, weight: H | null, bias: H | null, training: boolean, _momentum: number, eps: number): H {
@@ -450,16 +626,25 @@ export class TracingBackend implements Backend {
     const C = xv.shape[1];
     const scale = weight === null ? this.#name(this.full([C], 1, 'float32')) : this.#name(weight);
     const shift = bias === null ? this.#name(this.full([C], 0, 'float32')) : this.#name(bias);
-    return this.#node('BatchNormalization', [xv.name, scale, shift, this.#name(runningMean), this.#name(runningVar)], xv.dtype, xv.shape,
-      { epsilon: attr.float(eps) });
+    return this.#node('BatchNormalization', [xv.name, scale, shift, this.#name(runningMean), this.#name(runningVar)], xv.dtype, xv.shape, {
+      epsilon: attr.float(eps),
+    });
   }
   maxPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], dilation: readonly number[], ceilMode: boolean): H {
     const v = this.#get(x);
     const [N, C, Hh, W] = v.shape;
-    const shape = [N, C, poolOut(Hh, kernel[0], stride[0], padding[0], dilation[0], ceilMode), poolOut(W, kernel[1], stride[1], padding[1], dilation[1], ceilMode)];
+    const shape = [
+      N,
+      C,
+      poolOut(Hh, kernel[0], stride[0], padding[0], dilation[0], ceilMode),
+      poolOut(W, kernel[1], stride[1], padding[1], dilation[1], ceilMode),
+    ];
     return this.#node('MaxPool', [v.name], v.dtype, shape, {
-      kernel_shape: attr.ints(kernel), strides: attr.ints(stride), dilations: attr.ints(dilation),
-      pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]), ceil_mode: attr.int(ceilMode ? 1 : 0),
+      kernel_shape: attr.ints(kernel),
+      strides: attr.ints(stride),
+      dilations: attr.ints(dilation),
+      pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]),
+      ceil_mode: attr.int(ceilMode ? 1 : 0),
     });
   }
   avgPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], ceilMode: boolean, countIncludePad: boolean): H {
@@ -467,8 +652,11 @@ export class TracingBackend implements Backend {
     const [N, C, Hh, W] = v.shape;
     const shape = [N, C, poolOut(Hh, kernel[0], stride[0], padding[0], 1, ceilMode), poolOut(W, kernel[1], stride[1], padding[1], 1, ceilMode)];
     return this.#node('AveragePool', [v.name], v.dtype, shape, {
-      kernel_shape: attr.ints(kernel), strides: attr.ints(stride), pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]),
-      ceil_mode: attr.int(ceilMode ? 1 : 0), count_include_pad: attr.int(countIncludePad ? 1 : 0),
+      kernel_shape: attr.ints(kernel),
+      strides: attr.ints(stride),
+      pads: attr.ints([padding[0], padding[1], padding[0], padding[1]]),
+      ceil_mode: attr.int(ceilMode ? 1 : 0),
+      count_include_pad: attr.int(countIncludePad ? 1 : 0),
     });
   }
   adaptiveAvgPool2d(x: H, size: readonly number[]): H {
@@ -495,9 +683,10 @@ export class TracingBackend implements Backend {
     const v = this.#get(x);
     const shape = [v.shape[0], v.shape[1], size[0], size[1]];
     const common = { axes: attr.ints([2, 3]) };
-    const modeAttrs: Record<string, Attr> = mode === 'bilinear'
-      ? { mode: attr.string('linear'), coordinate_transformation_mode: attr.string(alignCorners ? 'align_corners' : 'pytorch_half_pixel') }
-      : { mode: attr.string('nearest'), coordinate_transformation_mode: attr.string('asymmetric'), nearest_mode: attr.string('floor') };
+    const modeAttrs: Record<string, Attr> =
+      mode === 'bilinear'
+        ? { mode: attr.string('linear'), coordinate_transformation_mode: attr.string(alignCorners ? 'align_corners' : 'pytorch_half_pixel') }
+        : { mode: attr.string('nearest'), coordinate_transformation_mode: attr.string('asymmetric'), nearest_mode: attr.string('floor') };
     // With a scale factor PyTorch maps coordinates by that scale, not by the size ratio; Resize's `scales` input does the same.
     if (scaleH !== null && scaleW !== null && !alignCorners) {
       const scales = this.graph.addConstant({ name: this.graph.fresh('scales'), dtype: 'float32', dims: [2], data: Float32Array.of(scaleH, scaleW) }).name;
@@ -505,6 +694,10 @@ export class TracingBackend implements Backend {
     }
     return this.#node('Resize', [v.name, '', '', this.#ints(size)], v.dtype, shape, { ...common, ...modeAttrs });
   }
-  crossEntropy(): H { return this.#unsupported('a loss (cross_entropy)', 'export the eval forward; losses stay in training code'); }
-  binaryCrossEntropyWithLogits(): H { return this.#unsupported('a loss (BCE)', 'export the eval forward; losses stay in training code'); }
+  crossEntropy(): H {
+    return this.#unsupported('a loss (cross_entropy)', 'export the eval forward; losses stay in training code');
+  }
+  binaryCrossEntropyWithLogits(): H {
+    return this.#unsupported('a loss (BCE)', 'export the eval forward; losses stay in training code');
+  }
 }

@@ -18,10 +18,14 @@ export interface IoSpec {
 function attribute(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   switch (a.kind) {
-    case 'int': return { name, type: T.INT, i: a.value };
-    case 'float': return { name, type: T.FLOAT, f: a.value };
-    case 'ints': return { name, type: T.INTS, ints: [...a.value] };
-    case 'string': return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
+    case 'int':
+      return { name, type: T.INT, i: a.value };
+    case 'float':
+      return { name, type: T.FLOAT, f: a.value };
+    case 'ints':
+      return { name, type: T.INTS, ints: [...a.value] };
+    case 'string':
+      return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
   }
 }
 
@@ -38,8 +42,12 @@ function valueInfo(v: ValueInfo, dims: readonly (number | string)[]): onnxProto.
 }
 
 /** Serialises the graph; `io` gives the input/output dims (symbolic where dynamic). */
-export function encodeModel(graph: Graph, io: { inputs: readonly IoSpec[]; outputs: readonly IoSpec[] },
-  metadata: Readonly<Record<string, string>>, producerVersion: string): Uint8Array {
+export function encodeModel(
+  graph: Graph,
+  io: { inputs: readonly IoSpec[]; outputs: readonly IoSpec[] },
+  metadata: Readonly<Record<string, string>>,
+  producerVersion: string,
+): Uint8Array {
   const dimsOf = (specs: readonly IoSpec[], v: ValueInfo) => specs.find((s) => s.name === v.name)?.dims ?? v.shape;
   const domains = new Set(graph.nodes.map((n) => n.domain ?? ''));
   const model: onnxProto.onnx.IModelProto = {
@@ -51,11 +59,17 @@ export function encodeModel(graph: Graph, io: { inputs: readonly IoSpec[]; outpu
     graph: {
       name: 'msccnet',
       node: graph.nodes.map((n, i) => ({
-        name: `${n.op}_${i}`, opType: n.op, domain: n.domain ?? '', input: n.inputs, output: n.outputs,
+        name: `${n.op}_${i}`,
+        opType: n.op,
+        domain: n.domain ?? '',
+        input: n.inputs,
+        output: n.outputs,
         attribute: Object.entries(n.attrs).map(([k, a]) => attribute(k, a)),
       })),
       initializer: [...graph.constants.values()].map((c) => ({
-        name: c.name, dataType: ONNX_DTYPE_CODE[c.dtype], dims: [...c.dims],
+        name: c.name,
+        dataType: ONNX_DTYPE_CODE[c.dtype],
+        dims: [...c.dims],
         rawData: new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength),
       })),
       input: graph.inputs.map((v) => valueInfo(v, dimsOf(io.inputs, v))),

@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 import { AddonLoadError, DisposedTensorError, TorchError } from './errors.js';
 
 /** An opaque tensor reference owned by a backend. */
-export interface Handle { readonly __handle: unique symbol }
+export interface Handle {
+  readonly __handle: unique symbol;
+}
 type H = Handle;
 type Num = number | null;
 
@@ -103,7 +105,16 @@ export interface Backend {
   stack(ts: readonly H[], dim: number): H;
   indexSelect(t: H, dim: number, index: H): H;
   conv2d(x: H, w: H, b: H | null, stride: readonly number[], padding: readonly number[], dilation: readonly number[], groups: number): H;
-  convTranspose2d(x: H, w: H, b: H | null, stride: readonly number[], padding: readonly number[], outputPadding: readonly number[], groups: number, dilation: readonly number[]): H;
+  convTranspose2d(
+    x: H,
+    w: H,
+    b: H | null,
+    stride: readonly number[],
+    padding: readonly number[],
+    outputPadding: readonly number[],
+    groups: number,
+    dilation: readonly number[],
+  ): H;
   batchNorm(x: H, runningMean: H | null, runningVar: H | null, weight: H | null, bias: H | null, training: boolean, momentum: number, eps: number): H;
   maxPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], dilation: readonly number[], ceilMode: boolean): H;
   avgPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], ceilMode: boolean, countIncludePad: boolean): H;
@@ -130,8 +141,16 @@ export interface DistributedNative {
    * Rendezvous through a TCPStore at masterAddr:port (rank 0 serves it), then a Gloo group, or an
    * NCCL group on GPU `deviceIndex` (host tensors given to its collectives are staged through it); resolves to its id.
    */
-  pgCreate(rank: number, worldSize: number, masterAddr: string, port: number, timeoutMs: number, networkInterface: string,
-    backend: 'gloo' | 'nccl', deviceIndex: number): Promise<number>;
+  pgCreate(
+    rank: number,
+    worldSize: number,
+    masterAddr: string,
+    port: number,
+    timeoutMs: number,
+    networkInterface: string,
+    backend: 'gloo' | 'nccl',
+    deviceIndex: number,
+  ): Promise<number>;
   pgDestroy(group: number): void;
   /** In-place sum over the ranks of a contiguous tensor. */
   pgAllReduce(group: number, t: H): void;
@@ -145,7 +164,12 @@ export interface DistributedNative {
 }
 
 /** Bytes held by the CUDA caching allocator on one GPU (as torch.cuda.memory_allocated / max_memory_allocated / memory_reserved). */
-export interface CudaMemoryStats { allocated: number; peakAllocated: number; reserved: number; peakReserved: number }
+export interface CudaMemoryStats {
+  allocated: number;
+  peakAllocated: number;
+  reserved: number;
+  peakReserved: number;
+}
 
 /** The addon's CUDA measurement helpers (native/src/cuda.cc); each throws in a CPU build. */
 export interface CudaNative {
@@ -173,7 +197,8 @@ function loadNative(): Backend {
         return f(...args);
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        if (message === 'tensor was disposed') throw new DisposedTensorError(name === 'binary' || name === 'unary' || name === 'inplace' ? String(args[0]) : name);
+        if (message === 'tensor was disposed')
+          throw new DisposedTensorError(name === 'binary' || name === 'unary' || name === 'inplace' ? String(args[0]) : name);
         throw new TorchError(name === 'binary' || name === 'unary' || name === 'inplace' ? String(args[0]) : name, message, { cause: err });
       }
     };

@@ -24,8 +24,10 @@ export function resolveDevice(spec: DeviceSpec | string, localRank = 0): Device 
   const count = backend().cudaIsAvailable() ? backend().cudaDeviceCount() : 0;
   if (spec === 'auto' && count === 0) return 'cpu';
   if (count === 0) {
-    throw new DeviceError(`device '${spec}' needs a CUDA GPU, but the linked libtorch sees none (torch.cuda.isAvailable() is false)`,
-      'set device to cpu or auto, or rebuild the addon against a CUDA libtorch: LIBTORCH=python npm run build:native');
+    throw new DeviceError(
+      `device '${spec}' needs a CUDA GPU, but the linked libtorch sees none (torch.cuda.isAvailable() is false)`,
+      'set device to cpu or auto, or rebuild the addon against a CUDA libtorch: LIBTORCH=python npm run build:native',
+    );
   }
   const index = spec === 'auto' || spec === 'cuda' ? localRank % count : Number(spec.slice(5));
   if (index >= count) throw new DeviceError(`device '${spec}': this machine has ${count} GPU(s), cuda:0…cuda:${count - 1}`, 'pick an existing GPU');
@@ -40,8 +42,10 @@ export function resolveDevice(spec: DeviceSpec | string, localRank = 0): Device 
 export function autocastDtype(precision: Precision, device: Device): AutocastDtype | null {
   if (precision === 'fp32') return null;
   if (precision === 'fp16' && device === 'cpu') {
-    throw new DeviceError('precision fp16 needs a CUDA device: libtorch\'s CPU autocast supports bfloat16 only',
-      'use precision bf16 on the CPU (or fp32), or train on a GPU');
+    throw new DeviceError(
+      "precision fp16 needs a CUDA device: libtorch's CPU autocast supports bfloat16 only",
+      'use precision bf16 on the CPU (or fp32), or train on a GPU',
+    );
   }
   return precision === 'bf16' ? 'bfloat16' : 'float16';
 }
@@ -70,6 +74,6 @@ export function batchToDevice(t: Tensor, device: Device): Tensor {
   if (device === 'cpu') return t;
   const pinned = t.pinMemory();
   const moved = pinned.to(device, { nonBlocking: true });
-  if (pinned !== t) pinned.dispose();               // the copy is ordered before any later use of the pinned block on the stream
+  if (pinned !== t) pinned.dispose(); // the copy is ordered before any later use of the pinned block on the stream
   return moved;
 }

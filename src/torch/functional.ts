@@ -11,17 +11,47 @@ function pair(v: Pair, name: string): [number, number] {
   return [p[0], p[1]];
 }
 
-export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
-  return Tensor.wrap(backend().conv2d(x.handle, weight.handle, bias?.handle ?? null, pair(opts.stride ?? 1, 'stride'),
-    pair(opts.padding ?? 0, 'padding'), pair(opts.dilation ?? 1, 'dilation'), opts.groups ?? 1));
+  return Tensor.wrap(
+    backend().conv2d(
+      x.handle,
+      weight.handle,
+      bias?.handle ?? null,
+      pair(opts.stride ?? 1, 'stride'),
+      pair(opts.padding ?? 0, 'padding'),
+      pair(opts.dilation ?? 1, 'dilation'),
+      opts.groups ?? 1,
+    ),
+  );
 }
 
-export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair }
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  outputPadding?: Pair;
+  groups?: number;
+  dilation?: Pair;
+}
 /** F.conv_transpose2d: weight [in, out/groups, kh, kw]; out = (in − 1)·s − 2p + d·(k − 1) + outputPadding + 1. */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: ConvTranspose2dOptions = {}): Tensor {
-  return Tensor.wrap(backend().convTranspose2d(x.handle, weight.handle, bias?.handle ?? null, pair(opts.stride ?? 1, 'stride'),
-    pair(opts.padding ?? 0, 'padding'), pair(opts.outputPadding ?? 0, 'outputPadding'), opts.groups ?? 1, pair(opts.dilation ?? 1, 'dilation')));
+  return Tensor.wrap(
+    backend().convTranspose2d(
+      x.handle,
+      weight.handle,
+      bias?.handle ?? null,
+      pair(opts.stride ?? 1, 'stride'),
+      pair(opts.padding ?? 0, 'padding'),
+      pair(opts.outputPadding ?? 0, 'outputPadding'),
+      opts.groups ?? 1,
+      pair(opts.dilation ?? 1, 'dilation'),
+    ),
+  );
 }
 
 /**
@@ -29,10 +59,28 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
  * (when given) are updated in place: running = (1 − momentum)·running + momentum·batch, with the
  * unbiased batch variance, exactly as PyTorch.
  */
-export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null,
-  bias: Tensor | null = null, training = false, momentum = 0.1, eps = 1e-5): Tensor {
-  return Tensor.wrap(backend().batchNorm(x.handle, runningMean?.handle ?? null, runningVar?.handle ?? null, weight?.handle ?? null,
-    bias?.handle ?? null, training, momentum, eps));
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  training = false,
+  momentum = 0.1,
+  eps = 1e-5,
+): Tensor {
+  return Tensor.wrap(
+    backend().batchNorm(
+      x.handle,
+      runningMean?.handle ?? null,
+      runningVar?.handle ?? null,
+      weight?.handle ?? null,
+      bias?.handle ?? null,
+      training,
+      momentum,
+      eps,
+    ),
+  );
 }
 
 export const relu = (x: Tensor): Tensor => x.relu();
@@ -40,19 +88,47 @@ export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
 export const softmax = (x: Tensor, dim: number): Tensor => x.softmax(dim);
 export const logSoftmax = (x: Tensor, dim: number): Tensor => x.logSoftmax(dim);
 
-export interface MaxPool2dOptions { kernelSize: Pair; stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }
+export interface MaxPool2dOptions {
+  kernelSize: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  ceilMode?: boolean;
+}
 /** F.max_pool2d; stride defaults to kernelSize. */
 export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
   const k = pair(opts.kernelSize, 'kernelSize');
-  return Tensor.wrap(backend().maxPool2d(x.handle, k, pair(opts.stride ?? k, 'stride'), pair(opts.padding ?? 0, 'padding'),
-    pair(opts.dilation ?? 1, 'dilation'), opts.ceilMode ?? false));
+  return Tensor.wrap(
+    backend().maxPool2d(
+      x.handle,
+      k,
+      pair(opts.stride ?? k, 'stride'),
+      pair(opts.padding ?? 0, 'padding'),
+      pair(opts.dilation ?? 1, 'dilation'),
+      opts.ceilMode ?? false,
+    ),
+  );
 }
 
-export interface AvgPool2dOptions { kernelSize: Pair; stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean }
+export interface AvgPool2dOptions {
+  kernelSize: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+}
 export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
   const k = pair(opts.kernelSize, 'kernelSize');
-  return Tensor.wrap(backend().avgPool2d(x.handle, k, pair(opts.stride ?? k, 'stride'), pair(opts.padding ?? 0, 'padding'),
-    opts.ceilMode ?? false, opts.countIncludePad ?? true));
+  return Tensor.wrap(
+    backend().avgPool2d(
+      x.handle,
+      k,
+      pair(opts.stride ?? k, 'stride'),
+      pair(opts.padding ?? 0, 'padding'),
+      opts.ceilMode ?? false,
+      opts.countIncludePad ?? true,
+    ),
+  );
 }
 
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
@@ -117,14 +193,33 @@ export interface CrossEntropyOptions {
  * 'mean' divides by the number of non-ignored targets (weighted), as PyTorch.
  */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
-  return Tensor.wrap(backend().crossEntropy(logits.handle, target.handle, opts.weight?.handle ?? null, reduction(opts.reduction),
-    opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0));
+  return Tensor.wrap(
+    backend().crossEntropy(
+      logits.handle,
+      target.handle,
+      opts.weight?.handle ?? null,
+      reduction(opts.reduction),
+      opts.ignoreIndex ?? -100,
+      opts.labelSmoothing ?? 0,
+    ),
+  );
 }
 
-export interface BceOptions { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction }
+export interface BceOptions {
+  weight?: Tensor | null;
+  posWeight?: Tensor | null;
+  reduction?: Reduction;
+}
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: BceOptions = {}): Tensor {
-  return Tensor.wrap(backend().binaryCrossEntropyWithLogits(logits.handle, target.handle, opts.weight?.handle ?? null,
-    opts.posWeight?.handle ?? null, reduction(opts.reduction)));
+  return Tensor.wrap(
+    backend().binaryCrossEntropyWithLogits(
+      logits.handle,
+      target.handle,
+      opts.weight?.handle ?? null,
+      opts.posWeight?.handle ?? null,
+      reduction(opts.reduction),
+    ),
+  );
 }
 
 function checkP(p: number): number {

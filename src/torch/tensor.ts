@@ -23,19 +23,44 @@ export interface ToOptions {
 
 /** The typed array that holds each dtype's elements (bool as 0/1 bytes, 16-bit floats as raw bits). */
 export interface TypedArrayOf {
-  float32: Float32Array; float64: Float64Array; int64: BigInt64Array; int32: Int32Array; int16: Int16Array;
-  int8: Int8Array; uint8: Uint8Array; bool: Uint8Array; float16: Uint16Array; bfloat16: Uint16Array;
+  float32: Float32Array;
+  float64: Float64Array;
+  int64: BigInt64Array;
+  int32: Int32Array;
+  int16: Int16Array;
+  int8: Int8Array;
+  uint8: Uint8Array;
+  bool: Uint8Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
 }
 export type TypedArray = TypedArrayOf[DType];
 
 export const typedArrayCtor = {
-  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array, int16: Int16Array,
-  int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, float16: Uint16Array, bfloat16: Uint16Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
 } as const;
 
 /** Bytes per element of each dtype. */
 export const dtypeBytes: Record<DType, number> = {
-  float32: 4, float64: 8, int64: 8, int32: 4, int16: 2, int8: 1, uint8: 1, bool: 1, float16: 2, bfloat16: 2,
+  float32: 4,
+  float64: 8,
+  int64: 8,
+  int32: 4,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  bool: 1,
+  float16: 2,
+  bfloat16: 2,
 };
 
 /** A shape given as one array or as separate numbers, PyTorch style: `view(2, 3)` or `view([2, 3])`. */
@@ -80,7 +105,9 @@ export class Tensor {
     this.#shape ??= backend().shape(this.handle);
     return [...this.#shape];
   }
-  get ndim(): number { return (this.#shape ??= backend().shape(this.handle)).length; }
+  get ndim(): number {
+    return (this.#shape ??= backend().shape(this.handle)).length;
+  }
   /** Size of one dimension (negative counts from the end), or the whole shape. */
   size(dim: number): number {
     const s = (this.#shape ??= backend().shape(this.handle));
@@ -88,45 +115,74 @@ export class Tensor {
     if (d < 0 || d >= s.length) throw new ArgumentError('dim', `an integer in [${-s.length}, ${s.length})`, dim);
     return s[d];
   }
-  get numel(): number { return (this.#shape ??= backend().shape(this.handle)).reduce((a, b) => a * b, 1); }
-  get dtype(): DType { return (this.#dtype ??= backend().dtype(this.handle) as DType); }
-  get device(): Device { return backend().device(this.handle) as Device; }
-  get isContiguous(): boolean { return backend().isContiguous(this.handle); }
+  get numel(): number {
+    return (this.#shape ??= backend().shape(this.handle)).reduce((a, b) => a * b, 1);
+  }
+  get dtype(): DType {
+    return (this.#dtype ??= backend().dtype(this.handle) as DType);
+  }
+  get device(): Device {
+    return backend().device(this.handle) as Device;
+  }
+  get isContiguous(): boolean {
+    return backend().isContiguous(this.handle);
+  }
   /** Whether the elements are laid out in `format` (PyTorch's `is_contiguous(memory_format=…)`). */
-  isContiguousIn(format: MemoryFormat): boolean { return backend().isContiguousIn(this.handle, format); }
+  isContiguousIn(format: MemoryFormat): boolean {
+    return backend().isContiguousIn(this.handle, format);
+  }
   /** Whether the data lives in page-locked host memory (see pinMemory). */
-  get isPinned(): boolean { return backend().isPinned(this.handle); }
+  get isPinned(): boolean {
+    return backend().isPinned(this.handle);
+  }
 
-  get requiresGrad(): boolean { return backend().requiresGrad(this.handle); }
-  set requiresGrad(on: boolean) { backend().setRequiresGrad(this.handle, on); }
+  get requiresGrad(): boolean {
+    return backend().requiresGrad(this.handle);
+  }
+  set requiresGrad(on: boolean) {
+    backend().setRequiresGrad(this.handle, on);
+  }
   /** Sets requiresGrad in place and returns this (PyTorch's `requires_grad_()`). */
-  requiresGrad_(on = true): this { backend().setRequiresGrad(this.handle, on); return this; }
-  get isLeaf(): boolean { return backend().isLeaf(this.handle); }
+  requiresGrad_(on = true): this {
+    backend().setRequiresGrad(this.handle, on);
+    return this;
+  }
+  get isLeaf(): boolean {
+    return backend().isLeaf(this.handle);
+  }
   /** The accumulated gradient (a new reference each read; it shares the gradient's memory), or null. */
   get grad(): Tensor | null {
     const g = backend().grad(this.handle);
     return g === null ? null : Tensor.wrap(g);
   }
-  set grad(g: Tensor | null) { backend().setGrad(this.handle, g === null ? null : g.handle); }
+  set grad(g: Tensor | null) {
+    backend().setGrad(this.handle, g === null ? null : g.handle);
+  }
   /** Backpropagates from this tensor (a scalar, or pass `grad` of the same shape). */
   backward(grad?: Tensor, opts: { retainGraph?: boolean } = {}): void {
     backend().backward(this.handle, grad?.handle ?? null, opts.retainGraph ?? false);
   }
-  detach(): Tensor { return Tensor.wrap(backend().detach(this.handle)); }
+  detach(): Tensor {
+    return Tensor.wrap(backend().detach(this.handle));
+  }
 
   /** A copy of the elements, in row-major order, as the dtype's typed array. */
   toTypedArray(): TypedArray {
     return new typedArrayCtor[this.dtype](backend().toBuffer(this.handle));
   }
   /** Alias of toTypedArray() (tfjs name). */
-  dataSync(): TypedArray { return this.toTypedArray(); }
+  dataSync(): TypedArray {
+    return this.toTypedArray();
+  }
   /** The elements as plain numbers (int64 converted with Number()). */
   toArray(): number[] {
     const a = this.toTypedArray();
     return a instanceof BigInt64Array ? Array.from(a, Number) : Array.from(a);
   }
   /** The value of a one-element tensor. */
-  item(): number { return backend().item(this.handle); }
+  item(): number {
+    return backend().item(this.handle);
+  }
 
   /** Drops this reference to the native tensor now. Idempotent. */
   dispose(): void {
@@ -134,50 +190,114 @@ export class Tensor {
     backend().dispose(this.#handle);
     this.#handle = null;
   }
-  get isDisposed(): boolean { return this.#handle === null; }
+  get isDisposed(): boolean {
+    return this.#handle === null;
+  }
 
-  #un(op: UnaryOp): Tensor { return Tensor.wrap(backend().unary(op, this.handle)); }
+  #un(op: UnaryOp): Tensor {
+    return Tensor.wrap(backend().unary(op, this.handle));
+  }
   #bin(op: BinaryOp, other: Tensor | number): Tensor {
     return Tensor.wrap(backend().binary(op, this.handle, typeof other === 'number' ? other : other.handle));
   }
 
-  add(other: Tensor | number): Tensor { return this.#bin('add', other); }
-  sub(other: Tensor | number): Tensor { return this.#bin('sub', other); }
-  mul(other: Tensor | number): Tensor { return this.#bin('mul', other); }
-  div(other: Tensor | number): Tensor { return this.#bin('div', other); }
-  pow(exponent: Tensor | number): Tensor { return this.#bin('pow', exponent); }
-  maximum(other: Tensor | number): Tensor { return this.#bin('maximum', other); }
-  minimum(other: Tensor | number): Tensor { return this.#bin('minimum', other); }
-  clamp(min: number | null, max: number | null = null): Tensor { return Tensor.wrap(backend().clamp(this.handle, min, max)); }
-  gt(other: Tensor | number): Tensor { return this.#bin('gt', other); }
-  lt(other: Tensor | number): Tensor { return this.#bin('lt', other); }
-  ge(other: Tensor | number): Tensor { return this.#bin('ge', other); }
-  le(other: Tensor | number): Tensor { return this.#bin('le', other); }
-  eq(other: Tensor | number): Tensor { return this.#bin('eq', other); }
-  ne(other: Tensor | number): Tensor { return this.#bin('ne', other); }
-  logicalNot(): Tensor { return this.#un('logicalNot'); }
-  matmul(other: Tensor): Tensor { return this.#bin('matmul', other); }
-  bmm(other: Tensor): Tensor { return this.#bin('bmm', other); }
+  add(other: Tensor | number): Tensor {
+    return this.#bin('add', other);
+  }
+  sub(other: Tensor | number): Tensor {
+    return this.#bin('sub', other);
+  }
+  mul(other: Tensor | number): Tensor {
+    return this.#bin('mul', other);
+  }
+  div(other: Tensor | number): Tensor {
+    return this.#bin('div', other);
+  }
+  pow(exponent: Tensor | number): Tensor {
+    return this.#bin('pow', exponent);
+  }
+  maximum(other: Tensor | number): Tensor {
+    return this.#bin('maximum', other);
+  }
+  minimum(other: Tensor | number): Tensor {
+    return this.#bin('minimum', other);
+  }
+  clamp(min: number | null, max: number | null = null): Tensor {
+    return Tensor.wrap(backend().clamp(this.handle, min, max));
+  }
+  gt(other: Tensor | number): Tensor {
+    return this.#bin('gt', other);
+  }
+  lt(other: Tensor | number): Tensor {
+    return this.#bin('lt', other);
+  }
+  ge(other: Tensor | number): Tensor {
+    return this.#bin('ge', other);
+  }
+  le(other: Tensor | number): Tensor {
+    return this.#bin('le', other);
+  }
+  eq(other: Tensor | number): Tensor {
+    return this.#bin('eq', other);
+  }
+  ne(other: Tensor | number): Tensor {
+    return this.#bin('ne', other);
+  }
+  logicalNot(): Tensor {
+    return this.#un('logicalNot');
+  }
+  matmul(other: Tensor): Tensor {
+    return this.#bin('matmul', other);
+  }
+  bmm(other: Tensor): Tensor {
+    return this.#bin('bmm', other);
+  }
 
-  neg(): Tensor { return this.#un('neg'); }
-  relu(): Tensor { return this.#un('relu'); }
-  sigmoid(): Tensor { return this.#un('sigmoid'); }
-  tanh(): Tensor { return this.#un('tanh'); }
-  exp(): Tensor { return this.#un('exp'); }
-  log(): Tensor { return this.#un('log'); }
-  sqrt(): Tensor { return this.#un('sqrt'); }
-  abs(): Tensor { return this.#un('abs'); }
+  neg(): Tensor {
+    return this.#un('neg');
+  }
+  relu(): Tensor {
+    return this.#un('relu');
+  }
+  sigmoid(): Tensor {
+    return this.#un('sigmoid');
+  }
+  tanh(): Tensor {
+    return this.#un('tanh');
+  }
+  exp(): Tensor {
+    return this.#un('exp');
+  }
+  log(): Tensor {
+    return this.#un('log');
+  }
+  sqrt(): Tensor {
+    return this.#un('sqrt');
+  }
+  abs(): Tensor {
+    return this.#un('abs');
+  }
   /** A tensor laid out in `format` (default row-major); PyTorch's `contiguous(memory_format=…)`. */
   contiguous(format?: MemoryFormat): Tensor {
     return format === undefined ? this.#un('contiguous') : Tensor.wrap(backend().toMemoryFormat(this.handle, format));
   }
-  clone(): Tensor { return this.#un('clone'); }
-  softmax(dim: number): Tensor { return Tensor.wrap(backend().softmax(this.handle, dim)); }
-  logSoftmax(dim: number): Tensor { return Tensor.wrap(backend().logSoftmax(this.handle, dim)); }
+  clone(): Tensor {
+    return this.#un('clone');
+  }
+  softmax(dim: number): Tensor {
+    return Tensor.wrap(backend().softmax(this.handle, dim));
+  }
+  logSoftmax(dim: number): Tensor {
+    return Tensor.wrap(backend().logSoftmax(this.handle, dim));
+  }
 
   /** Sum over all elements, or over `dim` (one or several). */
-  sum(dim?: number | readonly number[], keepdim = false): Tensor { return Tensor.wrap(backend().sum(this.handle, dims(dim), keepdim)); }
-  mean(dim?: number | readonly number[], keepdim = false): Tensor { return Tensor.wrap(backend().mean(this.handle, dims(dim), keepdim)); }
+  sum(dim?: number | readonly number[], keepdim = false): Tensor {
+    return Tensor.wrap(backend().sum(this.handle, dims(dim), keepdim));
+  }
+  mean(dim?: number | readonly number[], keepdim = false): Tensor {
+    return Tensor.wrap(backend().mean(this.handle, dims(dim), keepdim));
+  }
   /** Largest element; with `dim`, the maxima and their indices along it (PyTorch's named tuple). */
   max(): Tensor;
   max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
@@ -194,31 +314,59 @@ export class Tensor {
     return { values: Tensor.wrap(values), indices: Tensor.wrap(indices) };
   }
   /** Index of the largest element (flattened), or along `dim`; int64. */
-  argmax(dim?: number, keepdim = false): Tensor { return Tensor.wrap(backend().argmax(this.handle, dim ?? null, keepdim)); }
+  argmax(dim?: number, keepdim = false): Tensor {
+    return Tensor.wrap(backend().argmax(this.handle, dim ?? null, keepdim));
+  }
 
-  view(...shape: ShapeArgs): Tensor { return Tensor.wrap(backend().view(this.handle, shapeOf(shape))); }
-  reshape(...shape: ShapeArgs): Tensor { return Tensor.wrap(backend().reshape(this.handle, shapeOf(shape))); }
-  permute(...order: ShapeArgs): Tensor { return Tensor.wrap(backend().permute(this.handle, shapeOf(order))); }
-  transpose(dim0: number, dim1: number): Tensor { return Tensor.wrap(backend().transpose(this.handle, dim0, dim1)); }
-  flatten(startDim = 0, endDim = -1): Tensor { return Tensor.wrap(backend().flatten(this.handle, startDim, endDim)); }
-  unsqueeze(dim: number): Tensor { return Tensor.wrap(backend().unsqueeze(this.handle, dim)); }
+  view(...shape: ShapeArgs): Tensor {
+    return Tensor.wrap(backend().view(this.handle, shapeOf(shape)));
+  }
+  reshape(...shape: ShapeArgs): Tensor {
+    return Tensor.wrap(backend().reshape(this.handle, shapeOf(shape)));
+  }
+  permute(...order: ShapeArgs): Tensor {
+    return Tensor.wrap(backend().permute(this.handle, shapeOf(order)));
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return Tensor.wrap(backend().transpose(this.handle, dim0, dim1));
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return Tensor.wrap(backend().flatten(this.handle, startDim, endDim));
+  }
+  unsqueeze(dim: number): Tensor {
+    return Tensor.wrap(backend().unsqueeze(this.handle, dim));
+  }
   /** Removes size-1 dimensions (all, or only `dim`). */
-  squeeze(dim?: number): Tensor { return Tensor.wrap(backend().squeeze(this.handle, dim ?? null)); }
-  expand(...shape: ShapeArgs): Tensor { return Tensor.wrap(backend().expand(this.handle, shapeOf(shape))); }
+  squeeze(dim?: number): Tensor {
+    return Tensor.wrap(backend().squeeze(this.handle, dim ?? null));
+  }
+  expand(...shape: ShapeArgs): Tensor {
+    return Tensor.wrap(backend().expand(this.handle, shapeOf(shape)));
+  }
   /** Pieces of `size` along dim (the last may be smaller), or pieces of the given sizes. */
   split(size: number | readonly number[], dim = 0): Tensor[] {
     const parts = typeof size === 'number' ? backend().split(this.handle, size, dim) : backend().splitWithSizes(this.handle, size, dim);
     return parts.map((h) => Tensor.wrap(h));
   }
-  chunk(chunks: number, dim = 0): Tensor[] { return backend().chunk(this.handle, chunks, dim).map((h) => Tensor.wrap(h)); }
-  narrow(dim: number, start: number, length: number): Tensor { return Tensor.wrap(backend().narrow(this.handle, dim, start, length)); }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return backend()
+      .chunk(this.handle, chunks, dim)
+      .map((h) => Tensor.wrap(h));
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return Tensor.wrap(backend().narrow(this.handle, dim, start, length));
+  }
   /** Python's `x[..., start:end:step, ...]` on one dim; negative indices count from the end. */
   slice(dim: number, start = 0, end = Number.MAX_SAFE_INTEGER, step = 1): Tensor {
     return Tensor.wrap(backend().slice(this.handle, dim, start, end, step));
   }
   /** `x[..., index, ...]` on one dim (removes it). */
-  select(dim: number, index: number): Tensor { return Tensor.wrap(backend().select(this.handle, dim, index)); }
-  indexSelect(dim: number, index: Tensor): Tensor { return Tensor.wrap(backend().indexSelect(this.handle, dim, index.handle)); }
+  select(dim: number, index: number): Tensor {
+    return Tensor.wrap(backend().select(this.handle, dim, index));
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return Tensor.wrap(backend().indexSelect(this.handle, dim, index.handle));
+  }
 
   /**
    * Converts to a dtype or moves to a device (a new reference; the same data if nothing changes,
@@ -228,8 +376,9 @@ export class Tensor {
   to(target: DType | Device, opts?: ToOptions): Tensor {
     const device = isDevice(target);
     if (opts === undefined) return Tensor.wrap(device ? backend().toDevice(this.handle, target) : backend().toDtype(this.handle, target));
-    return Tensor.wrap(backend().toWith(this.handle, device ? target : null, device ? opts.dtype ?? null : target,
-      opts.nonBlocking ?? false, opts.copy ?? false));
+    return Tensor.wrap(
+      backend().toWith(this.handle, device ? target : null, device ? (opts.dtype ?? null) : target, opts.nonBlocking ?? false, opts.copy ?? false),
+    );
   }
   /**
    * A copy in page-locked host memory, from which `to(cuda, { nonBlocking: true })` copies
@@ -254,25 +403,59 @@ export class Tensor {
     this.#shape = undefined;
     this.#dtype = undefined;
   }
-  float(): Tensor { return this.to('float32'); }
-  double(): Tensor { return this.to('float64'); }
-  long(): Tensor { return this.to('int64'); }
+  float(): Tensor {
+    return this.to('float32');
+  }
+  double(): Tensor {
+    return this.to('float64');
+  }
+  long(): Tensor {
+    return this.to('int64');
+  }
 
-  add_(other: Tensor | number, alpha = 1): this { backend().inplace('add', this.handle, typeof other === 'number' ? other : other.handle, alpha); return this; }
-  sub_(other: Tensor | number, alpha = 1): this { return this.add_(other, -alpha); }
-  mul_(other: Tensor | number): this { backend().inplace('mul', this.handle, typeof other === 'number' ? other : other.handle); return this; }
-  div_(other: Tensor | number): this { backend().inplace('div', this.handle, typeof other === 'number' ? other : other.handle); return this; }
-  zero_(): this { backend().inplace('zero', this.handle); return this; }
-  fill_(value: number): this { backend().inplace('fill', this.handle, value); return this; }
-  copy_(src: Tensor): this { backend().inplace('copy', this.handle, src.handle); return this; }
+  add_(other: Tensor | number, alpha = 1): this {
+    backend().inplace('add', this.handle, typeof other === 'number' ? other : other.handle, alpha);
+    return this;
+  }
+  sub_(other: Tensor | number, alpha = 1): this {
+    return this.add_(other, -alpha);
+  }
+  mul_(other: Tensor | number): this {
+    backend().inplace('mul', this.handle, typeof other === 'number' ? other : other.handle);
+    return this;
+  }
+  div_(other: Tensor | number): this {
+    backend().inplace('div', this.handle, typeof other === 'number' ? other : other.handle);
+    return this;
+  }
+  zero_(): this {
+    backend().inplace('zero', this.handle);
+    return this;
+  }
+  fill_(value: number): this {
+    backend().inplace('fill', this.handle, value);
+    return this;
+  }
+  copy_(src: Tensor): this {
+    backend().inplace('copy', this.handle, src.handle);
+    return this;
+  }
   /** Fills with U(low, high) from libtorch's generator (seeded by torch.manualSeed); no autograd. */
-  uniform_(low = 0, high = 1): this { backend().uniform_(this.handle, low, high); return this; }
-  normal_(mean = 0, std = 1): this { backend().normal_(this.handle, mean, std); return this; }
+  uniform_(low = 0, high = 1): this {
+    backend().uniform_(this.handle, low, high);
+    return this;
+  }
+  normal_(mean = 0, std = 1): this {
+    backend().normal_(this.handle, mean, std);
+    return this;
+  }
 
   toString(): string {
     return this.isDisposed ? 'Tensor(disposed)' : `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})`;
   }
-  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
 }
 
 export function isDevice(s: string): s is Device {

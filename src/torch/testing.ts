@@ -45,7 +45,10 @@ function isHandle(v: unknown): v is Handle {
 function normalise(op: string, device: string): string {
   if (device === 'cpu') return 'cpu';
   if (device === 'cuda' || device === PRETEND_CUDA) return PRETEND_CUDA;
-  throw new DeviceDisciplineError(op, `device '${device}' does not exist (the pretend machine has cpu and ${PRETEND_CUDA}: CUDA error: invalid device ordinal)`);
+  throw new DeviceDisciplineError(
+    op,
+    `device '${device}' does not exist (the pretend machine has cpu and ${PRETEND_CUDA}: CUDA error: invalid device ordinal)`,
+  );
 }
 
 const CREATION = new Set(['full', 'empty', 'randn', 'rand', 'randint', 'arange']);
@@ -92,8 +95,14 @@ export function deviceCheckingBackend(inner: Backend): DeviceCheckingBackend {
 
   const overrides: Partial<Record<keyof Backend, Fn>> = {
     device: (h) => deviceOf(h as Handle),
-    toBuffer: (h) => { hostRead('toBuffer', h as Handle); return inner.toBuffer(h as Handle); },
-    item: (h) => { hostRead('item', h as Handle); return inner.item(h as Handle); },
+    toBuffer: (h) => {
+      hostRead('toBuffer', h as Handle);
+      return inner.toBuffer(h as Handle);
+    },
+    item: (h) => {
+      hostRead('item', h as Handle);
+      return inner.item(h as Handle);
+    },
     toDevice: (h, device) => {
       const to = normalise('to', device as string);
       move(deviceOf(h as Handle), to, false, h as Handle);
@@ -153,7 +162,11 @@ export function deviceCheckingBackend(inner: Backend): DeviceCheckingBackend {
   return {
     backend: wrapped,
     counts,
-    resetCounts: () => { counts.deviceToHost = 0; counts.hostToDevice = 0; counts.blockingHostToDevice = 0; },
+    resetCounts: () => {
+      counts.deviceToHost = 0;
+      counts.hostToDevice = 0;
+      counts.blockingHostToDevice = 0;
+    },
     deviceOf,
   };
 }

@@ -22,7 +22,7 @@ function checkShape(shape: readonly number[], name = 'shape'): readonly number[]
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new ArgumentError(name, 'an array of non-negative integers', shape);
   }
-  return shape as readonly number[];   // Array.isArray narrows a readonly array to any[]
+  return shape as readonly number[]; // Array.isArray narrows a readonly array to any[]
 }
 
 function dtypeOfArray(data: TypedArray | readonly number[]): DType {
@@ -40,15 +40,24 @@ function dtypeOfArray(data: TypedArray | readonly number[]): DType {
 function bytesView(data: TypedArray | readonly number[], dtype: DType): ArrayBufferView {
   if (!Array.isArray(data)) return data as ArrayBufferView;
   switch (dtype) {
-    case 'float32': return Float32Array.from(data);
-    case 'float64': return Float64Array.from(data);
-    case 'int64': return BigInt64Array.from(data, (v: number) => BigInt(Math.trunc(v)));
-    case 'int32': return Int32Array.from(data);
-    case 'int16': return Int16Array.from(data);
-    case 'int8': return Int8Array.from(data);
-    case 'uint8': return Uint8Array.from(data);
-    case 'bool': return Uint8Array.from(data, (v) => (v ? 1 : 0));
-    default: throw new ArgumentError('dtype', 'float32, float64, int64, int32, int16, int8, uint8 or bool for number[] data', dtype);
+    case 'float32':
+      return Float32Array.from(data);
+    case 'float64':
+      return Float64Array.from(data);
+    case 'int64':
+      return BigInt64Array.from(data, (v: number) => BigInt(Math.trunc(v)));
+    case 'int32':
+      return Int32Array.from(data);
+    case 'int16':
+      return Int16Array.from(data);
+    case 'int8':
+      return Int8Array.from(data);
+    case 'uint8':
+      return Uint8Array.from(data);
+    case 'bool':
+      return Uint8Array.from(data, (v) => (v ? 1 : 0));
+    default:
+      throw new ArgumentError('dtype', 'float32, float64, int64, int32, int16, int8, uint8 or bool for number[] data', dtype);
   }
 }
 
@@ -211,7 +220,9 @@ export const torch = {
     isAvailable: () => backend().cudaIsAvailable(),
     deviceCount: () => backend().cudaDeviceCount(),
     /** Waits for every queued kernel and copy on the current GPU (torch.cuda.synchronize); for timing. */
-    synchronize: (): void => { if (backend().cudaIsAvailable()) backend().cudaSynchronize(); },
+    synchronize: (): void => {
+      if (backend().cudaIsAvailable()) backend().cudaSynchronize();
+    },
   },
   backends: {
     cudnn: {
@@ -220,8 +231,12 @@ export const torch = {
        * of each input shape and keeps the fastest (worth it when shapes are fixed, as in training
        * at one crop size). A flag only on a CPU build.
        */
-      get benchmark(): boolean { return backend().cudnnBenchmark(); },
-      set benchmark(on: boolean) { backend().setCudnnBenchmark(on); },
+      get benchmark(): boolean {
+        return backend().cudnnBenchmark();
+      },
+      set benchmark(on: boolean) {
+        backend().setCudnnBenchmark(on);
+      },
     },
   },
   autocast,
@@ -232,8 +247,12 @@ export const torch = {
       const n = backend().cudaDeviceCount();
       const index = name === 'cuda' ? 0 : Number(name.slice(5));
       if (index >= n) {
-        throw new ArgumentError('device', `'cpu'${n ? ` or cuda:0…cuda:${n - 1}` : ''}`, name,
-          n ? 'pick an existing GPU' : 'this libtorch has no CUDA device; rebuild the addon with LIBTORCH=/path/to/cuda-libtorch');
+        throw new ArgumentError(
+          'device',
+          `'cpu'${n ? ` or cuda:0…cuda:${n - 1}` : ''}`,
+          name,
+          n ? 'pick an existing GPU' : 'this libtorch has no CUDA device; rebuild the addon with LIBTORCH=/path/to/cuda-libtorch',
+        );
       }
     }
     return name;

@@ -61,7 +61,10 @@ export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTran
   if (o.preset === 'paper') {
     img = ops.resize(img, w, h, 3, S, S, 'linear');
     seg = ops.resize(seg, w, h, 1, S, S, 'nearest');
-    if (rng.random() < 0.5) { img = flip(img, S, S, 3); seg = flip(seg, S, S, 1); }
+    if (rng.random() < 0.5) {
+      img = flip(img, S, S, 3);
+      seg = flip(seg, S, S, 1);
+    }
     return { image: normalise(img, S, S, S, o.normalize), target: seg, size: S };
   }
   // 1. Resize, keep ratio, scale range (0.5, 2.0) of scaleBase
@@ -88,7 +91,10 @@ export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTran
   w = cw;
   h = ch;
   // 3. RandomFlip, p = 0.5
-  if (rng.random() < 0.5) { img = flip(img, w, h, 3); seg = flip(seg, w, h, 1); }
+  if (rng.random() < 0.5) {
+    img = flip(img, w, h, 3);
+    seg = flip(seg, w, h, 1);
+  }
   // 4. PhotoMetricDistortion
   img = photometric(ops, img, w, h, rng);
   // 5–7. Normalize (BGR → RGB), ToTensor, centred padding (image 0, mask 255)
@@ -113,7 +119,10 @@ function acceptCrop(seg: Uint8Array, w: number, x0: number, y0: number, cw: numb
   if (counts.size < 2) return false;
   let total = 0;
   let max = 0;
-  for (const c of counts.values()) { total += c; max = Math.max(max, c); }
+  for (const c of counts.values()) {
+    total += c;
+    max = Math.max(max, c);
+  }
   return max / total < 0.75;
 }
 
@@ -148,17 +157,19 @@ function convert(src: Uint8Array, alpha: number, beta: number, stride = 1, offse
 /** mmseg PhotoMetricDistortion with its default parameters (official-spec §8.4 step 4). */
 function photometric(ops: ImageOps, img: Uint8Array, w: number, h: number, rng: Rng): Uint8Array {
   let out = img;
-  if (rng.randint(0, 2)) out = convert(out, 1, rng.uniform(-32, 32));               // brightness
+  if (rng.randint(0, 2)) out = convert(out, 1, rng.uniform(-32, 32)); // brightness
   const mode = rng.randint(0, 2);
   const contrast = (): void => {
     if (rng.randint(0, 2)) out = convert(out, rng.uniform(0.5, 1.5), 0);
   };
   if (mode === 1) contrast();
-  if (rng.randint(0, 2)) {                                                           // saturation
+  if (rng.randint(0, 2)) {
+    // saturation
     const hsv = convert(ops.cvtColor(out, w, h, 'RGB2HSV'), rng.uniform(0.5, 1.5), 0, 3, 1);
     out = ops.cvtColor(hsv, w, h, 'HSV2RGB');
   }
-  if (rng.randint(0, 2)) {                                                           // hue
+  if (rng.randint(0, 2)) {
+    // hue
     const hsv = ops.cvtColor(out, w, h, 'RGB2HSV');
     const shift = rng.randint(-18, 18);
     for (let i = 0; i < hsv.length; i += 3) hsv[i] = (((hsv[i] + shift) % 180) + 180) % 180;
@@ -169,7 +180,13 @@ function photometric(ops: ImageOps, img: Uint8Array, w: number, h: number, rng: 
 }
 
 /** BGR uint8 [h, w, 3] → float32 [3, S, S] normalised in the spec's channel order (RGB by default), centred in an S×S canvas of zeros. */
-function normalise(bgr: Uint8Array, w: number, h: number, S: number, spec: Pick<PreprocessSpec, 'channelOrder' | 'mean' | 'std'> = officialPreprocess(1)): Float32Array {
+function normalise(
+  bgr: Uint8Array,
+  w: number,
+  h: number,
+  S: number,
+  spec: Pick<PreprocessSpec, 'channelOrder' | 'mean' | 'std'> = officialPreprocess(1),
+): Float32Array {
   const out = new Float32Array(3 * S * S);
   const top = (S - h) >> 1;
   const left = (S - w) >> 1;

@@ -39,8 +39,14 @@ export const stepName = (step: number): string => `step-${String(step).padStart(
  * Writes checkpoint folder `dir/name` atomically (replacing an existing one of that name).
  * `modelMetadata` goes into model.safetensors (the model config: models/model-file.ts).
  */
-export async function saveCheckpoint(dir: string, name: string, model: Module, optimizer: Optimizer<{ lr: number }>, state: CheckpointState,
-  modelMetadata: Readonly<Record<string, string>> = {}): Promise<string> {
+export async function saveCheckpoint(
+  dir: string,
+  name: string,
+  model: Module,
+  optimizer: Optimizer<{ lr: number }>,
+  state: CheckpointState,
+  modelMetadata: Readonly<Record<string, string>> = {},
+): Promise<string> {
   await mkdir(dir, { recursive: true });
   const target = join(dir, name);
   // the folder swap: files written flushed into a temp folder, which is renamed over the target
@@ -60,7 +66,10 @@ export async function saveCheckpoint(dir: string, name: string, model: Module, o
   }
   await writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`, { fsync: true });
   const old = tempPath(target);
-  const existed = await rename(target, old).then(() => true, () => false);
+  const existed = await rename(target, old).then(
+    () => true,
+    () => false,
+  );
   await rename(tmp, target);
   if (existed) await rm(old, { recursive: true, force: true });
   return target;
@@ -69,7 +78,10 @@ export async function saveCheckpoint(dir: string, name: string, model: Module, o
 /** Step checkpoints of a run folder, oldest first. */
 export async function listCheckpoints(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  return names.filter((n) => /^step-\d{8}$/.test(n)).sort().map((n) => join(dir, n));
+  return names
+    .filter((n) => /^step-\d{8}$/.test(n))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /** Removes all but the newest `keep` step checkpoints. */
@@ -116,17 +128,30 @@ export async function openRunFolder(runDir: string, o: { resume: boolean; overwr
       }
       skipped.push(`${path} is incomplete (${missing})`);
     }
-    throw new CheckpointError(ckptDir, all.length === 0 ? 'holds no step checkpoint' : 'holds no complete step checkpoint',
-      'start without --resume (with --overwrite if the folder holds files of the old run)');
+    throw new CheckpointError(
+      ckptDir,
+      all.length === 0 ? 'holds no step checkpoint' : 'holds no complete step checkpoint',
+      'start without --resume (with --overwrite if the folder holds files of the old run)',
+    );
   }
   // only the writing process judges the folder: the others may already see the files it has just written
   if (!o.lead) return { resumeFrom: null, notes };
   const present = [];
-  for (const f of RUN_FILES) if (await stat(join(runDir, f)).then(() => true, () => false)) present.push(f);
+  for (const f of RUN_FILES)
+    if (
+      await stat(join(runDir, f)).then(
+        () => true,
+        () => false,
+      )
+    )
+      present.push(f);
   if (present.length > 0) {
     if (!o.overwrite) {
-      throw new CheckpointError(runDir, `holds another run (${present.join(', ')})`,
-        'pass --resume to continue it, --overwrite to replace it, or set run.dir to a new folder');
+      throw new CheckpointError(
+        runDir,
+        `holds another run (${present.join(', ')})`,
+        'pass --resume to continue it, --overwrite to replace it, or set run.dir to a new folder',
+      );
     }
     for (const f of present) await rm(join(runDir, f), { recursive: true, force: true });
     notes.push(`--overwrite: removed the previous run's ${present.join(', ')}`);
@@ -142,7 +167,10 @@ async function incomplete(path: string): Promise<string | null> {
     return 'no readable state.json';
   }
   for (const f of ['model.safetensors', 'optimizer.safetensors']) {
-    const size = await stat(join(path, f)).then((s) => s.size, () => null);
+    const size = await stat(join(path, f)).then(
+      (s) => s.size,
+      () => null,
+    );
     if (size === null) return `no ${f}`;
     // safetensors: an 8-byte header length N, N bytes of JSON, then the data; a cut file is shorter than its header says
     const fh = await open(join(path, f), 'r');
@@ -174,7 +202,12 @@ export async function loadCheckpoint(path: string, model: Module, optimizer: Opt
     throw new CheckpointError(path, 'has no readable state.json', 'resume from a folder written by `msccnet train`', { cause: err });
   }
   const weights = await loadSafetensors(join(path, 'model.safetensors')).catch((err: unknown) => {
-    throw new CheckpointError(path, 'has no readable model.safetensors', 'resume from a complete checkpoint folder (with model.safetensors, optimizer.safetensors, state.json)', { cause: err });
+    throw new CheckpointError(
+      path,
+      'has no readable model.safetensors',
+      'resume from a complete checkpoint folder (with model.safetensors, optimizer.safetensors, state.json)',
+      { cause: err },
+    );
   });
   model.loadStateDict(weights.tensors);
   torch.dispose([...weights.tensors.values()]);

@@ -15,38 +15,42 @@ export const AUGMENT_PRESETS = ['official', 'paper'] as const;
 export type AugmentPreset = (typeof AUGMENT_PRESETS)[number];
 
 const DataConfig = z.strictObject({
-  manifest: z.string().nullable().default(null)
-    .describe('manifest.jsonl from `msccnet prepare` (paths relative to its folder); or set root'),
-  root: z.string().nullable().default(null)
-    .describe('the reference folder layout (official-spec §8.1): the folder holding train.txt and <comp>/<method>/…'),
+  manifest: z.string().nullable().default(null).describe('manifest.jsonl from `msccnet prepare` (paths relative to its folder); or set root'),
+  root: z.string().nullable().default(null).describe('the reference folder layout (official-spec §8.1): the folder holding train.txt and <comp>/<method>/…'),
   compression: z.string().default('c40').describe('compression to train and test on (official C40)'),
-  methods: z.array(z.string()).default(['NeuralTextures', 'Deepfakes', 'Face2Face', 'FaceShifter', 'FaceSwap'])
+  methods: z
+    .array(z.string())
+    .default(['NeuralTextures', 'Deepfakes', 'Face2Face', 'FaceShifter', 'FaceSwap'])
     .describe('manipulation methods used (official fake_type order); reals are always included'),
   trainSplit: z.string().default('train').describe('split name of the training samples'),
   valSplit: z.string().default('val').describe('split name used for validation during training'),
   testSplit: z.string().default('test').describe('split name used by `benchmark`'),
-  pairReals: z.boolean().default(true)
-    .describe('official list: every fake is followed by the real crop of the same frame (reals repeat once per method)'),
-  augment: z.enum(AUGMENT_PRESETS).default('official')
-    .describe('official: rescale, crop, flip, photometric distortion, pad (the code); paper: flip only'),
-  cropSize: z.number().int().positive().optional()
-    .describe('training crop side: the model\'s input side (model.inputSize), which it sets when model.inputSize is not given'),
-  scaleBase: z.number().int().positive().default(520)
-    .describe('official rescale target side before the crop (520 for a 512 crop), times U[0.5, 2)'),
-  workers: z.number().int().min(0).default(2)
-    .describe('decode/augment worker threads; 0 runs them on the main thread'),
+  pairReals: z.boolean().default(true).describe('official list: every fake is followed by the real crop of the same frame (reals repeat once per method)'),
+  augment: z.enum(AUGMENT_PRESETS).default('official').describe('official: rescale, crop, flip, photometric distortion, pad (the code); paper: flip only'),
+  cropSize: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe("training crop side: the model's input side (model.inputSize), which it sets when model.inputSize is not given"),
+  scaleBase: z.number().int().positive().default(520).describe('official rescale target side before the crop (520 for a 512 crop), times U[0.5, 2)'),
+  workers: z.number().int().min(0).default(2).describe('decode/augment worker threads; 0 runs them on the main thread'),
   prefetch: z.number().int().min(1).default(4).describe('batches decoded ahead of the trainer'),
 });
 
 const OptimConfig = z.strictObject({
-  optimizer: z.enum(['sgd', 'adamw']).default('sgd')
+  optimizer: z
+    .enum(['sgd', 'adamw'])
+    .default('sgd')
     .describe('sgd (official, from ImageNet weights) or adamw (decoupled decay; learns far faster from random init)'),
   lr: z.number().positive().default(0.009).describe('base learning rate (official 0.009)'),
   momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum, no nesterov, no dampening'),
-  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]).describe('AdamW (β1, β2)'),
+  betas: z
+    .tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)])
+    .default([0.9, 0.999])
+    .describe('AdamW (β1, β2)'),
   eps: z.number().positive().default(1e-8).describe('AdamW ε'),
-  weightDecay: z.number().min(0).default(5e-4)
-    .describe('on every parameter, BN and biases included (one group): L2 for SGD, decoupled for AdamW'),
+  weightDecay: z.number().min(0).default(5e-4).describe('on every parameter, BN and biases included (one group): L2 for SGD, decoupled for AdamW'),
   power: z.number().positive().default(0.9).describe('poly exponent, applied per iteration'),
   minLrRatio: z.number().min(0).max(1).default(0.01).describe('poly floor as a fraction of lr (official 0.01; paper 0)'),
 });
@@ -57,14 +61,16 @@ const RunConfig = z.strictObject({
   checkpointEveryEpochs: z.number().int().positive().default(1).describe('epochs between checkpoints (official 1)'),
   checkpointEverySteps: z.number().int().min(0).default(0).describe('also checkpoint every N steps (0: off)'),
   keepLast: z.number().int().positive().default(2).describe('checkpoints kept besides the best (official 2)'),
-  valEveryEpochs: z.number().int().positive().default(30)
+  valEveryEpochs: z
+    .number()
+    .int()
+    .positive()
+    .default(30)
     .describe('epochs between validations; best checkpoint by pixel mIoU (official: once, after epoch 30)'),
-  maxSteps: z.number().int().min(0).default(0)
-    .describe('stop after this many optimiser steps (0: run every epoch); the schedule still spans all epochs'),
+  maxSteps: z.number().int().min(0).default(0).describe('stop after this many optimiser steps (0: run every epoch); the schedule still spans all epochs'),
   threads: z.number().int().min(0).default(0).describe('libtorch intra-op threads (0: libtorch default)'),
   weights: z.string().nullable().default(null).describe('whole-model safetensors to start from'),
-  backboneWeights: z.string().nullable().default(null)
-    .describe('older name of model.pretrained (used when that is null)'),
+  backboneWeights: z.string().nullable().default(null).describe('older name of model.pretrained (used when that is null)'),
 });
 
 const DistributedConfig = z.strictObject({
@@ -72,33 +78,49 @@ const DistributedConfig = z.strictObject({
   backend: z.enum(['auto', 'gloo', 'nccl']).default('auto').describe('c10d backend: auto = nccl when the device is a GPU, gloo on the CPU'),
   masterAddr: z.string().default('127.0.0.1').describe('address of rank 0'),
   masterPort: z.number().int().min(1).max(65535).default(29500).describe('TCP port of the rendezvous store'),
-  timeoutSeconds: z.number().positive().default(1800)
-    .describe('rendezvous and every collective fail after this long (torch.distributed default: 30 min)'),
-  networkInterface: z.string().default('')
-    .describe('network interface for Gloo, e.g. eth0 (empty: loopback when masterAddr is local, else the host\'s address)'),
+  timeoutSeconds: z.number().positive().default(1800).describe('rendezvous and every collective fail after this long (torch.distributed default: 30 min)'),
+  networkInterface: z
+    .string()
+    .default('')
+    .describe("network interface for Gloo, e.g. eth0 (empty: loopback when masterAddr is local, else the host's address)"),
 });
 
 export const TrainConfigSchema = z.strictObject({
-  method: z.enum(METHOD_NAMES).default('msccnet').describe(`the method to train (models/registry.ts): ${METHOD_NAMES.join(', ')}`),
-  model: z.record(z.string(), z.unknown()).prefault({})
-    .describe('the network: the method\'s own config fields over its official defaults (`--help-config --method NAME` lists them)'),
+  method: z
+    .enum(METHOD_NAMES)
+    .default('msccnet')
+    .describe(`the method to train (models/registry.ts): ${METHOD_NAMES.join(', ')}`),
+  model: z
+    .record(z.string(), z.unknown())
+    .prefault({})
+    .describe("the network: the method's own config fields over its official defaults (`--help-config --method NAME` lists them)"),
   data: DataConfig.prefault({}),
   optim: OptimConfig.prefault({}),
-  losses: z.record(z.string(), z.number().min(0)).prefault({})
-    .describe('multiplier per loss term over the method\'s own weighting (1 when absent; msccnet: img_cls, pix_cls_map, pix_cls_mask)'),
+  losses: z
+    .record(z.string(), z.number().min(0))
+    .prefault({})
+    .describe("multiplier per loss term over the method's own weighting (1 when absent; msccnet: img_cls, pix_cls_map, pix_cls_mask)"),
   run: RunConfig.prefault({}),
   distributed: DistributedConfig.prefault({}),
   epochs: z.number().int().positive().default(30).describe('epochs (official 30)'),
   batchSize: z.number().int().positive().default(64).describe('global batch per optimiser step (official 64)'),
-  microBatch: z.number().int().min(0).default(0)
+  microBatch: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
     .describe('samples per forward; the batch is accumulated over batchSize/(microBatch·processes) passes (0: whole batch at once)'),
   seed: z.number().int().min(0).default(866).describe('seed of data order, augmentation and dropout (official 866)'),
-  device: z.string().regex(DEVICE_SPEC, 'expected auto, cpu, cuda or cuda:N').default('auto')
+  device: z
+    .string()
+    .regex(DEVICE_SPEC, 'expected auto, cpu, cuda or cuda:N')
+    .default('auto')
     .describe('auto (a GPU when the addon sees one, else the CPU), cpu, cuda (GPU = local rank) or cuda:N; a run resumes on any device'),
-  precision: z.enum(PRECISIONS).default('fp32')
-    .describe('fp32, or autocast: bf16 (GPU, and CPU) or fp16 (GPU only, with a gradient scaler)'),
+  precision: z.enum(PRECISIONS).default('fp32').describe('fp32, or autocast: bf16 (GPU, and CPU) or fp16 (GPU only, with a gradient scaler)'),
   channelsLast: z.boolean().default(false).describe('NHWC memory format for weights and inputs (faster convolutions on tensor cores)'),
-  cudnnBenchmark: z.boolean().default(true)
+  cudnnBenchmark: z
+    .boolean()
+    .default(true)
     .describe('let cuDNN time its convolution algorithms per input shape (the crop size is fixed); no effect on the CPU'),
 });
 
@@ -126,8 +148,12 @@ export function parseTrainConfig(input: unknown): TrainConfig {
   const c = parseWith(TrainConfigSchema, input ?? {}, hint);
   const def = methodDefinition(c.method);
   const crop = c.data.cropSize;
-  const model = parseWith(def.schema, c.model.inputSize === undefined && crop !== undefined ? { ...c.model, inputSize: crop } : c.model,
-    `fix the named fields; the defaults are ${c.method}'s official ones (\`msccnet train --help-config --method ${c.method}\`)`, { prefix: 'model.' }) as MethodConfig;
+  const model = parseWith(
+    def.schema,
+    c.model.inputSize === undefined && crop !== undefined ? { ...c.model, inputSize: crop } : c.model,
+    `fix the named fields; the defaults are ${c.method}'s official ones (\`msccnet train --help-config --method ${c.method}\`)`,
+    { prefix: 'model.' },
+  ) as MethodConfig;
   const extra: string[] = [];
   if (crop !== undefined && crop !== model.inputSize) {
     extra.push(`data.cropSize: ${crop} ≠ model.inputSize ${model.inputSize}; the training crop is the model's input, set one of them`);
@@ -153,8 +179,7 @@ export async function readConfigFile(path: string): Promise<unknown> {
   try {
     return extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new InputFileError(path, `is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
-      'fix the syntax', { cause: err });
+    throw new InputFileError(path, `is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`, 'fix the syntax', { cause: err });
   }
 }
 
@@ -170,7 +195,11 @@ export function applyOverrides(raw: unknown, overrides: readonly string[]): Reco
     const keys = o.slice(0, eq).split('.');
     const text = o.slice(eq + 1);
     let value: unknown;
-    try { value = parseYaml(text); } catch { value = text; }
+    try {
+      value = parseYaml(text);
+    } catch {
+      value = text;
+    }
     let node = out;
     for (const k of keys.slice(0, -1)) {
       const next = node[k];
@@ -192,7 +221,8 @@ export function describeConfig(method: string = 'msccnet'): { path: string; defa
     const at = path.join('.');
     if (at === 'model' && schema !== def.schema) return walk(def.schema, path, value);
     if (at === 'losses') {
-      for (const k of def.lossTerms) rows.push({ path: `losses.${k}`, default: 1, description: `multiplier of ${method}'s loss term ${k} (over its own weighting)` });
+      for (const k of def.lossTerms)
+        rows.push({ path: `losses.${k}`, default: 1, description: `multiplier of ${method}'s loss term ${k} (over its own weighting)` });
       return;
     }
     if (inner instanceof z.ZodObject) {

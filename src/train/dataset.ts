@@ -85,8 +85,15 @@ export async function readManifestSamples(path: string, o: ListOptions): Promise
     if (label === 1 && o.methods !== null && !o.methods.some((m) => same(m, method))) return;
     const mask = str('mask');
     samples.push({
-      id: sampleId(image), image: abs(image), mask: mask === undefined ? null : abs(mask), label, method, compression, split,
-      video: str('video') ?? sampleId(image), frame: typeof e.frame === 'number' ? e.frame : -1,
+      id: sampleId(image),
+      image: abs(image),
+      mask: mask === undefined ? null : abs(mask),
+      label,
+      method,
+      compression,
+      split,
+      video: str('video') ?? sampleId(image),
+      frame: typeof e.frame === 'number' ? e.frame : -1,
     });
   });
   return { samples, skipped };
@@ -99,7 +106,10 @@ export async function readManifestSamples(path: string, o: ListOptions): Promise
  * (the reference's glob order is the file system's). Missing real crops or masks are kept in
  * the list: decoding reports them (reals get all-zero masks when the mask file is absent).
  */
-export async function readReferenceLayout(root: string, o: ListOptions & { readonly compression: string; readonly methods: readonly string[] }): Promise<SampleList> {
+export async function readReferenceLayout(
+  root: string,
+  o: ListOptions & { readonly compression: string; readonly methods: readonly string[] },
+): Promise<SampleList> {
   const listFile = join(root, `${o.split}.txt`);
   let text: string;
   try {
@@ -110,7 +120,10 @@ export async function readReferenceLayout(root: string, o: ListOptions & { reado
   const samples: Sample[] = [];
   const skipped: SampleList['skipped'] = [];
   const compDir = await matchDir(root, o.compression);
-  for (const name of text.split('\n').map((l) => l.trim()).filter((l) => l !== '')) {
+  for (const name of text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')) {
     for (const method of o.methods) {
       const dir = join(root, compDir, method, name);
       let files: string[];
@@ -124,10 +137,28 @@ export async function readReferenceLayout(root: string, o: ListOptions & { reado
       for (const f of files) {
         const fake = join(dir, f);
         const real = join(root, compDir, 'youtube', name.split('_')[0], f);
-        samples.push({ id: sampleId(fake), image: fake, mask: maskPath(fake, compDir), label: 1, method, compression: o.compression,
-          split: o.split, video: name, frame: frameOf(f) });
-        samples.push({ id: sampleId(real), image: real, mask: maskPath(real, compDir), label: 0, method: 'youtube',
-          compression: o.compression, split: o.split, video: name.split('_')[0], frame: frameOf(f) });
+        samples.push({
+          id: sampleId(fake),
+          image: fake,
+          mask: maskPath(fake, compDir),
+          label: 1,
+          method,
+          compression: o.compression,
+          split: o.split,
+          video: name,
+          frame: frameOf(f),
+        });
+        samples.push({
+          id: sampleId(real),
+          image: real,
+          mask: maskPath(real, compDir),
+          label: 0,
+          method: 'youtube',
+          compression: o.compression,
+          split: o.split,
+          video: name.split('_')[0],
+          frame: frameOf(f),
+        });
       }
     }
   }
@@ -145,7 +176,10 @@ async function matchDir(root: string, compression: string): Promise<string> {
 
 /** The reference's mask path: every occurrence of the compression folder name replaced by `Mask`. */
 function maskPath(image: string, compDir: string): string {
-  return image.split(sep).map((p) => (p === compDir ? 'Mask' : p)).join(sep);
+  return image
+    .split(sep)
+    .map((p) => (p === compDir ? 'Mask' : p))
+    .join(sep);
 }
 
 /**
@@ -163,7 +197,10 @@ export function pairedTrainList(samples: readonly Sample[]): Sample[] {
     if (s.label !== 1) continue;
     out.push(s);
     const real = reals.get(`${s.video.split('_')[0]}/${s.frame}`);
-    if (real) { out.push(real); used.add(real); }
+    if (real) {
+      out.push(real);
+      used.add(real);
+    }
   }
   for (const s of samples) if (s.label === 0 && !used.has(s)) out.push(s);
   return out;
@@ -202,7 +239,11 @@ async function decode(path: string, grey: boolean): Promise<{ data: Uint8Array; 
 export async function decodeSample(s: Sample): Promise<Decoded> {
   const img = await decode(s.image, false);
   const bgr = img.data;
-  for (let i = 0; i < bgr.length; i += 3) { const r = bgr[i]; bgr[i] = bgr[i + 2]; bgr[i + 2] = r; }
+  for (let i = 0; i < bgr.length; i += 3) {
+    const r = bgr[i];
+    bgr[i] = bgr[i + 2];
+    bgr[i + 2] = r;
+  }
   let mask: Uint8Array;
   if (s.mask === null) {
     mask = new Uint8Array(img.width * img.height);
@@ -215,8 +256,10 @@ export async function decodeSample(s: Sample): Promise<Decoded> {
       else throw err;
     }
     if (m !== null && (m.width !== img.width || m.height !== img.height)) {
-      throw new DatasetError(`mask ${s.mask} is ${m.width}×${m.height} but its image ${s.image} is ${img.width}×${img.height}`,
-        'regenerate the mask from this crop, or fix the manifest entry that pairs them');
+      throw new DatasetError(
+        `mask ${s.mask} is ${m.width}×${m.height} but its image ${s.image} is ${img.width}×${img.height}`,
+        'regenerate the mask from this crop, or fix the manifest entry that pairs them',
+      );
     }
     mask = m?.data ?? new Uint8Array(img.width * img.height);
   }

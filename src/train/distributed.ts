@@ -63,8 +63,10 @@ const BUCKET_BYTES = 25 * 1024 * 1024;
 /** Joins the group (waits for every rank); rank 0 serves the rendezvous store. */
 export async function initProcessGroup(o: ProcessGroupOptions): Promise<C10dProcessGroup> {
   if (!Number.isInteger(o.worldSize) || o.worldSize < 1 || !Number.isInteger(o.rank) || o.rank < 0 || o.rank >= o.worldSize) {
-    throw new DistributedError(`rank ${o.rank} is not in 0…${o.worldSize - 1} (world size ${o.worldSize})`,
-      'give every process a distinct --rank from 0 to --world-size − 1');
+    throw new DistributedError(
+      `rank ${o.rank} is not in 0…${o.worldSize - 1} (world size ${o.worldSize})`,
+      'give every process a distinct --rank from 0 to --world-size − 1',
+    );
   }
   const device = o.device ?? 'cpu';
   const backend = resolveBackend(o.backend ?? 'auto', device);
@@ -72,33 +74,52 @@ export async function initProcessGroup(o: ProcessGroupOptions): Promise<C10dProc
   const gpu = cudaIndex(device);
   if (backend === 'nccl') {
     if (!native.pgBackends().includes('nccl')) {
-      throw new DistributedError('the nccl backend needs an addon built against a CUDA libtorch with NCCL, and this one has only gloo',
-        'use distributed.backend = gloo (or auto), or rebuild the addon with LIBTORCH=python against a CUDA PyTorch (README "Training on GPUs")');
+      throw new DistributedError(
+        'the nccl backend needs an addon built against a CUDA libtorch with NCCL, and this one has only gloo',
+        'use distributed.backend = gloo (or auto), or rebuild the addon with LIBTORCH=python against a CUDA PyTorch (README "Training on GPUs")',
+      );
     }
     if (gpu === null) {
-      throw new DistributedError(`the nccl backend runs on GPUs, and rank ${o.rank} trains on ${device}`,
-        'set device to cuda (each rank of --nproc takes its own GPU), or use distributed.backend = gloo');
+      throw new DistributedError(
+        `the nccl backend runs on GPUs, and rank ${o.rank} trains on ${device}`,
+        'set device to cuda (each rank of --nproc takes its own GPU), or use distributed.backend = gloo',
+      );
     }
   }
   const where = `${o.masterAddr}:${o.masterPort}`;
   try {
-    const id = await native.pgCreate(o.rank, o.worldSize, o.masterAddr, o.masterPort, Math.round(o.timeoutSeconds * 1000), o.networkInterface ?? '',
-      backend, gpu ?? -1);
+    const id = await native.pgCreate(
+      o.rank,
+      o.worldSize,
+      o.masterAddr,
+      o.masterPort,
+      Math.round(o.timeoutSeconds * 1000),
+      o.networkInterface ?? '',
+      backend,
+      gpu ?? -1,
+    );
     return new C10dProcessGroup(native, id, o.rank, o.worldSize);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new DistributedError(`rank ${o.rank} of ${o.worldSize} could not join the process group at ${where}: ${message}`,
+    throw new DistributedError(
+      `rank ${o.rank} of ${o.worldSize} could not join the process group at ${where}: ${message}`,
       o.rank === 0
         ? 'rank 0 serves the rendezvous: pick a free --master-port, and start the other ranks within distributed.timeoutSeconds'
         : 'check --master-addr/--master-port (rank 0 must be running and reachable there) and that every rank has the same --world-size',
-      { cause: err });
+      { cause: err },
+    );
   }
 }
 
 export class C10dProcessGroup implements ProcessGroup {
   #closed = false;
 
-  constructor(private readonly native: DistributedNative, private readonly id: number, readonly rank: number, readonly worldSize: number) {}
+  constructor(
+    private readonly native: DistributedNative,
+    private readonly id: number,
+    readonly rank: number,
+    readonly worldSize: number,
+  ) {}
 
   /** Runs a collective; a failure (peer gone, timeout) becomes a DistributedError naming it. */
   #collective<R>(what: string, fn: () => R): R {
@@ -107,8 +128,11 @@ export class C10dProcessGroup implements ProcessGroup {
       return fn();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new DistributedError(`${what} failed on rank ${this.rank} of ${this.worldSize}: ${message}`,
-        'another rank stopped (see its own error) or the network timed out (distributed.timeoutSeconds)', { cause: err });
+      throw new DistributedError(
+        `${what} failed on rank ${this.rank} of ${this.worldSize}: ${message}`,
+        'another rank stopped (see its own error) or the network timed out (distributed.timeoutSeconds)',
+        { cause: err },
+      );
     }
   }
 
@@ -141,7 +165,10 @@ export class C10dProcessGroup implements ProcessGroup {
 
   allReduceGradients(model: Module): void {
     torch.tidy(() => {
-      const grads = model.parameters().map((p) => p.grad).filter((g): g is Tensor => g !== null);
+      const grads = model
+        .parameters()
+        .map((p) => p.grad)
+        .filter((g): g is Tensor => g !== null);
       for (const bucket of buckets(grads)) {
         const flat = torch.cat(bucket.map((g) => g.reshape(-1)));
         this.allReduce(flat);

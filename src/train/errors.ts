@@ -9,7 +9,12 @@ export class DatasetError extends MsccnetError {
 
 /** A checkpoint or run folder that cannot be resumed from. */
 export class CheckpointError extends MsccnetError {
-  constructor(readonly path: string, problem: string, hint: string, options?: ErrorOptions) {
+  constructor(
+    readonly path: string,
+    problem: string,
+    hint: string,
+    options?: ErrorOptions,
+  ) {
     super('MSCCNET_CHECKPOINT', `${path}: ${problem}`, hint, options);
   }
 }

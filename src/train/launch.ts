@@ -33,8 +33,10 @@ export function rankDevice(configured: string, localRank: number, nproc: number,
   if (configured === 'cpu' || (configured === 'auto' && gpus === 0)) return 'cpu';
   if (/^cuda:\d+$/.test(configured)) {
     if (nproc > 1) {
-      throw new DistributedError(`device ${configured} names one GPU, and --nproc ${nproc} gives each rank its own`,
-        'set device to cuda or auto (rank r trains on cuda:r)');
+      throw new DistributedError(
+        `device ${configured} names one GPU, and --nproc ${nproc} gives each rank its own`,
+        'set device to cuda or auto (rank r trains on cuda:r)',
+      );
     }
     return configured;
   }
@@ -42,9 +44,12 @@ export function rankDevice(configured: string, localRank: number, nproc: number,
     throw new DistributedError(`device ${configured} is not auto, cpu, cuda or cuda:N`, 'fix the device field of the config');
   }
   if (localRank >= gpus) {
-    throw new DistributedError(`rank ${localRank} would train on cuda:${localRank}, and this machine has ${gpus} GPU${gpus === 1 ? '' : 's'}`,
-      gpus === 0 ? 'this addon sees no GPU: set device to cpu, or rebuild it against a CUDA libtorch (README "Training on GPUs")'
-        : `use --nproc ${gpus} or fewer`);
+    throw new DistributedError(
+      `rank ${localRank} would train on cuda:${localRank}, and this machine has ${gpus} GPU${gpus === 1 ? '' : 's'}`,
+      gpus === 0
+        ? 'this addon sees no GPU: set device to cpu, or rebuild it against a CUDA libtorch (README "Training on GPUs")'
+        : `use --nproc ${gpus} or fewer`,
+    );
   }
   return `cuda:${localRank}`;
 }
@@ -61,7 +66,11 @@ export function configuredDevice(config: object): string {
   return typeof device === 'string' ? device : 'auto';
 }
 
-export interface WorkerExit { readonly rank: number; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+export interface WorkerExit {
+  readonly rank: number;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
 
 /** A TCP port nothing listens on now (the OS's pick), for a one-machine rendezvous. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -108,9 +117,22 @@ export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
     await new Promise<void>((resolve) => {
       for (let rank = 0; rank < o.nproc; rank++) {
         const device = devices[rank];
-        const child = fork(o.script, [...o.args, ...(device === 'cpu' ? [] : ['--set', `device=${device}`]), '--rank', String(rank),
-          '--world-size', String(o.nproc), '--master-addr', o.masterAddr, '--master-port', String(o.masterPort)],
-        { execArgv: [...o.execArgv], stdio: 'inherit', env: { ...process.env, LOCAL_RANK: String(rank) } });
+        const child = fork(
+          o.script,
+          [
+            ...o.args,
+            ...(device === 'cpu' ? [] : ['--set', `device=${device}`]),
+            '--rank',
+            String(rank),
+            '--world-size',
+            String(o.nproc),
+            '--master-addr',
+            o.masterAddr,
+            '--master-port',
+            String(o.masterPort),
+          ],
+          { execArgv: [...o.execArgv], stdio: 'inherit', env: { ...process.env, LOCAL_RANK: String(rank) } },
+        );
         children.push(child);
         child.once('exit', (code, signal) => {
           const exit = { rank, code, signal };
@@ -129,9 +151,12 @@ export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
   if (failure !== null) {
     const f: WorkerExit = failure;
     const how = f.signal !== null ? `was killed by ${f.signal}` : `exited with code ${f.code}`;
-    throw new DistributedError(`rank ${f.rank} of ${o.nproc} ${how}; the other ranks were stopped`,
-      o.signal?.aborted ? 'interrupted; rerun with --resume to continue from the last checkpoint'
-        : `see rank ${f.rank}'s error above; rerun with --resume to continue from the last checkpoint`);
+    throw new DistributedError(
+      `rank ${f.rank} of ${o.nproc} ${how}; the other ranks were stopped`,
+      o.signal?.aborted
+        ? 'interrupted; rerun with --resume to continue from the last checkpoint'
+        : `see rank ${f.rank}'s error above; rerun with --resume to continue from the last checkpoint`,
+    );
   }
   return exits.sort((a, b) => a.rank - b.rank);
 }

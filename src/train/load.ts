@@ -13,8 +13,13 @@ import { Rng } from './rng.js';
 export type LoadTask =
   /** `key` seeds this sample's augmentation: (seed, epoch, position in the epoch) */
   | { readonly kind: 'train'; readonly sample: Sample; readonly key: readonly number[]; readonly transform: TrainTransformOptions }
-    /** `perturb`: a robustness sweep's perturbation of the crop before preprocessing (seeded by `seed` and the sample id) */
-  | { readonly kind: 'eval'; readonly sample: Sample; readonly spec: PreprocessSpec; readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number } };
+  /** `perturb`: a robustness sweep's perturbation of the crop before preprocessing (seeded by `seed` and the sample id) */
+  | {
+      readonly kind: 'eval';
+      readonly sample: Sample;
+      readonly spec: PreprocessSpec;
+      readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number };
+    };
 
 export type LoadResult =
   | { readonly ok: true; readonly kind: 'train'; readonly image: Float32Array; readonly target: Uint8Array }

@@ -13,7 +13,10 @@ import type { PreprocessSpec } from '../image/preprocess.js';
 import type { Perturbation } from '../eval/perturb.js';
 import type { Sample } from './dataset.js';
 
-interface Pending { resolve: (r: LoadResult) => void; reject: (e: Error) => void }
+interface Pending {
+  resolve: (r: LoadResult) => void;
+  reject: (e: Error) => void;
+}
 
 /** Worker threads that run LoadTasks; `size` 0 runs them on the calling thread. */
 export class SamplePool {
@@ -21,17 +24,26 @@ export class SamplePool {
   private readonly load: number[];
   private nextId = 0;
 
-  private constructor(private readonly workers: Worker[], private readonly inline: ImageOps | null) {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly inline: ImageOps | null,
+  ) {
     this.load = workers.map(() => 0);
   }
 
   static async create(size: number): Promise<SamplePool> {
     if (size === 0) return new SamplePool([], await loadImageOps());
-    const workers = await Promise.all(Array.from({ length: size }, () => new Promise<Worker>((resolve, reject) => {
-      const w = spawnModuleWorker(import.meta.url, 'worker');
-      w.once('error', reject);
-      w.once('message', () => resolve(w));
-    })));
+    const workers = await Promise.all(
+      Array.from(
+        { length: size },
+        () =>
+          new Promise<Worker>((resolve, reject) => {
+            const w = spawnModuleWorker(import.meta.url, 'worker');
+            w.once('error', reject);
+            w.once('message', () => resolve(w));
+          }),
+      ),
+    );
     const pool = new SamplePool(workers, null);
     workers.forEach((w, i) => {
       w.on('message', (m: { id: number; result: LoadResult }) => {
@@ -66,7 +78,10 @@ export class SamplePool {
 }
 
 /** A skipped sample: its file and why. */
-export interface SkippedSample { readonly path: string; readonly reason: string }
+export interface SkippedSample {
+  readonly path: string;
+  readonly reason: string;
+}
 
 export interface TrainBatch {
   /** normalised images [n, 3, S, S] */
@@ -101,24 +116,31 @@ function fatal(r: Extract<LoadResult, { ok: false; skip: false }>): never {
  * (order = epochOrder's shard) the position is the one in the whole epoch's permutation, so a
  * sample is augmented alike whatever the process count.
  */
-export async function* trainBatches(pool: SamplePool, list: readonly Sample[], o: {
-  readonly order: ArrayLike<number>;
-  readonly batchSize: number;
-  readonly batches: number;
-  readonly start: number;
-  readonly seed: number;
-  readonly epoch: number;
-  readonly transform: TrainTransformOptions;
-  readonly prefetch: number;
-  readonly rank?: number;
-  readonly worldSize?: number;
-}): AsyncGenerator<TrainBatch> {
+export async function* trainBatches(
+  pool: SamplePool,
+  list: readonly Sample[],
+  o: {
+    readonly order: ArrayLike<number>;
+    readonly batchSize: number;
+    readonly batches: number;
+    readonly start: number;
+    readonly seed: number;
+    readonly epoch: number;
+    readonly transform: TrainTransformOptions;
+    readonly prefetch: number;
+    readonly rank?: number;
+    readonly worldSize?: number;
+  },
+): AsyncGenerator<TrainBatch> {
   const S = o.transform.cropSize;
   const [rank, world] = [o.rank ?? 0, o.worldSize ?? 1];
-  const make = (b: number): Promise<LoadResult[]> => Promise.all(Array.from({ length: o.batchSize }, (_, j) => {
-    const pos = b * o.batchSize + j;
-    return pool.run({ kind: 'train', sample: list[o.order[pos]], key: [o.seed, o.epoch, rank + pos * world], transform: o.transform });
-  }));
+  const make = (b: number): Promise<LoadResult[]> =>
+    Promise.all(
+      Array.from({ length: o.batchSize }, (_, j) => {
+        const pos = b * o.batchSize + j;
+        return pool.run({ kind: 'train', sample: list[o.order[pos]], key: [o.seed, o.epoch, rank + pos * world], transform: o.transform });
+      }),
+    );
   const window: Promise<LoadResult[]>[] = [];
   let next = o.start;
   const fill = (): void => {
@@ -153,20 +175,28 @@ export async function* trainBatches(pool: SamplePool, list: readonly Sample[], o
 }
 
 /** Evaluation items in list order, `prefetch` ahead; skipped samples are reported through onSkip. */
-export async function* evalItems(pool: SamplePool, list: readonly Sample[], o: {
-  readonly spec: PreprocessSpec;
-  readonly prefetch: number;
-  /** the skipped file and why, and the list's sample */
-  readonly onSkip?: (s: SkippedSample, sample: Sample) => void;
-  readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number };
-}): AsyncGenerator<EvalItem> {
+export async function* evalItems(
+  pool: SamplePool,
+  list: readonly Sample[],
+  o: {
+    readonly spec: PreprocessSpec;
+    readonly prefetch: number;
+    /** the skipped file and why, and the list's sample */
+    readonly onSkip?: (s: SkippedSample, sample: Sample) => void;
+    readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number };
+  },
+): AsyncGenerator<EvalItem> {
   const window: Promise<LoadResult>[] = [];
   let next = 0;
   for (let i = 0; i < list.length; i++) {
-    while (window.length < o.prefetch && next < list.length) window.push(pool.run({ kind: 'eval', sample: list[next++], spec: o.spec, ...(o.perturb && { perturb: o.perturb }) }));
+    while (window.length < o.prefetch && next < list.length)
+      window.push(pool.run({ kind: 'eval', sample: list[next++], spec: o.spec, ...(o.perturb && { perturb: o.perturb }) }));
     const r = await window.shift()!;
     if (!r.ok) {
-      if (r.skip) { o.onSkip?.({ path: r.path, reason: r.reason }, list[i]); continue; }
+      if (r.skip) {
+        o.onSkip?.({ path: r.path, reason: r.reason }, list[i]);
+        continue;
+      }
       fatal(r);
     }
     if (r.kind !== 'eval') continue;

@@ -10,15 +10,21 @@ import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
 import {
-  buildMethod, loadPretrained, loadWeights, methodDefinition, modelFileMetadata, weightedTotal,
-  type LoadReport, type MethodDefinition, type MethodModel, type PretrainedSpec,
+  buildMethod,
+  loadPretrained,
+  loadWeights,
+  methodDefinition,
+  modelFileMetadata,
+  weightedTotal,
+  type LoadReport,
+  type MethodDefinition,
+  type MethodModel,
+  type PretrainedSpec,
 } from '../models/index.js';
 import { AdamW, deviceOf, GradScaler, SGD, type Optimizer } from '../nn/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
-import {
-  loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState,
-} from './checkpoint.js';
+import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState } from './checkpoint.js';
 import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from './dataset.js';
 import { CheckpointError, DatasetError } from './errors.js';
 import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from './loader.js';
@@ -30,10 +36,25 @@ import { polyLr, type PolySchedule } from './schedule.js';
 import type { ProcessGroup } from './distributed.js';
 
 export type TrainEvent =
-  | { readonly kind: 'start'; readonly runDir: string; readonly samples: number; readonly stepsPerEpoch: number; readonly totalSteps: number;
-    readonly startStep: number; readonly listSkipped: number }
-  | { readonly kind: 'step'; readonly step: number; readonly totalSteps: number; readonly epoch: number; readonly lr: number;
-    readonly losses: Readonly<Record<string, number>>; readonly imagesPerSecond: number; readonly seconds: number }
+  | {
+      readonly kind: 'start';
+      readonly runDir: string;
+      readonly samples: number;
+      readonly stepsPerEpoch: number;
+      readonly totalSteps: number;
+      readonly startStep: number;
+      readonly listSkipped: number;
+    }
+  | {
+      readonly kind: 'step';
+      readonly step: number;
+      readonly totalSteps: number;
+      readonly epoch: number;
+      readonly lr: number;
+      readonly losses: Readonly<Record<string, number>>;
+      readonly imagesPerSecond: number;
+      readonly seconds: number;
+    }
   | { readonly kind: 'skip'; readonly path: string; readonly reason: string; readonly skippedTotal: number }
   | { readonly kind: 'validation'; readonly step: number; readonly epoch: number; readonly metrics: OfficialMetrics; readonly images: number }
   | { readonly kind: 'checkpoint'; readonly step: number; readonly path: string; readonly best: boolean }
@@ -73,7 +94,7 @@ export function epochOrder(n: number, seed: number, epoch: number, rank: number,
   const perm = new Rng(seed, epoch).permutation(n);
   const perRank = Math.ceil(n / worldSize);
   const out = new Uint32Array(perRank);
-  for (let i = 0; i < perRank; i++) out[i] = perm[(rank + i * worldSize) % n];  // padded by wrapping, as the sampler
+  for (let i = 0; i < perRank; i++) out[i] = perm[(rank + i * worldSize) % n]; // padded by wrapping, as the sampler
   return out;
 }
 
@@ -103,7 +124,7 @@ function runSteps(config: TrainConfig, perEpoch: number): number {
 export async function buildModel(config: TrainConfig, onPretrained?: (report: LoadReport) => void): Promise<MethodModel> {
   const model = buildMethod(config.method, config.model);
   const own = (config.model as { pretrained?: PretrainedSpec | string | null }).pretrained ?? null;
-  const pretrained = own ?? config.run.backboneWeights;     // run.backboneWeights: the older name
+  const pretrained = own ?? config.run.backboneWeights; // run.backboneWeights: the older name
   if (pretrained !== null) onPretrained?.(await loadPretrained(model, typeof pretrained === 'string' ? { file: pretrained } : pretrained));
   if (config.run.weights !== null) await loadWeights(model, config.run.weights);
   return model;
@@ -168,8 +189,15 @@ export class TrainRun {
   private readonly t0 = performance.now();
   private readonly definition: MethodDefinition;
 
-  private constructor(private readonly plan: RunPlan, readonly model: MethodModel, private readonly optimizer: Optimizer<{ lr: number }>,
-    private readonly scaler: GradScaler, private readonly pool: SamplePool, private readonly notes: readonly string[], start: { step: number; bestMIoU: number | null }) {
+  private constructor(
+    private readonly plan: RunPlan,
+    readonly model: MethodModel,
+    private readonly optimizer: Optimizer<{ lr: number }>,
+    private readonly scaler: GradScaler,
+    private readonly pool: SamplePool,
+    private readonly notes: readonly string[],
+    start: { step: number; bestMIoU: number | null },
+  ) {
     this.stepCount = start.step;
     this.bestMIoU = start.bestMIoU;
     this.skippedTotal = plan.listed.skipped.length;
@@ -177,13 +205,21 @@ export class TrainRun {
   }
 
   /** Optimiser steps taken so far (resumed ones included). */
-  get steps(): number { return this.stepCount; }
+  get steps(): number {
+    return this.stepCount;
+  }
 
-  get finished(): boolean { return this.stepCount >= this.plan.totalSteps; }
+  get finished(): boolean {
+    return this.stepCount >= this.plan.totalSteps;
+  }
 
-  private get lead(): boolean { return this.plan.rank === 0; }
+  private get lead(): boolean {
+    return this.plan.rank === 0;
+  }
 
-  private emit(e: TrainEvent): void { if (this.lead) this.plan.opts.onEvent?.(e); }
+  private emit(e: TrainEvent): void {
+    if (this.lead) this.plan.opts.onEvent?.(e);
+  }
 
   private async log(record: Record<string, unknown>): Promise<void> {
     if (this.lead) await appendFile(join(this.plan.runDir, 'log.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`);
@@ -204,34 +240,60 @@ export class TrainRun {
     const runDir = resolve(config.run.dir);
     if (config.run.threads > 0) torch.setNumThreads(config.run.threads);
     const device = resolveDevice(config.device, rank);
-    autocastDtype(config.precision, device);                // refuses fp16 on the CPU before any work
+    autocastDtype(config.precision, device); // refuses fp16 on the CPU before any work
     if (device !== 'cpu') torch.backends.cudnn.benchmark = config.cudnnBenchmark;
     if (config.batchSize % world !== 0) {
-      throw new DatasetError(`batchSize ${config.batchSize} is not divisible by ${world} processes`, 'pick a batch size that is a multiple of the process count');
+      throw new DatasetError(
+        `batchSize ${config.batchSize} is not divisible by ${world} processes`,
+        'pick a batch size that is a multiple of the process count',
+      );
     }
     const localBatch = config.batchSize / world;
     const micro = config.microBatch > 0 ? Math.min(config.microBatch, localBatch) : localBatch;
     if (localBatch % micro !== 0) {
-      throw new DatasetError(`microBatch ${micro} does not divide the per-process batch ${localBatch}`, 'pick a micro batch that divides batchSize / processes');
+      throw new DatasetError(
+        `microBatch ${micro} does not divide the per-process batch ${localBatch}`,
+        'pick a micro batch that divides batchSize / processes',
+      );
     }
     const { listed, list } = await trainingList(config);
     const perEpoch = stepsPerEpoch(list.length, localBatch, world);
     if (perEpoch === 0) {
-      throw new DatasetError(`${list.length} training samples make no batch of ${config.batchSize}`,
-        `check data.${config.data.manifest !== null ? 'manifest' : 'root'}, data.trainSplit ('${config.data.trainSplit}') and data.compression ('${config.data.compression}')`);
+      throw new DatasetError(
+        `${list.length} training samples make no batch of ${config.batchSize}`,
+        `check data.${config.data.manifest !== null ? 'manifest' : 'root'}, data.trainSplit ('${config.data.trainSplit}') and data.compression ('${config.data.compression}')`,
+      );
     }
     const schedule: PolySchedule = { lr: config.optim.lr, power: config.optim.power, minLrRatio: config.optim.minLrRatio, maxIters: config.epochs * perEpoch };
-    const plan: RunPlan = { config, opts, group, rank, world, device, localBatch, micro, runDir, listed, list, perEpoch, totalSteps: runSteps(config, perEpoch), schedule };
+    const plan: RunPlan = {
+      config,
+      opts,
+      group,
+      rank,
+      world,
+      device,
+      localBatch,
+      micro,
+      runDir,
+      listed,
+      list,
+      perEpoch,
+      totalSteps: runSteps(config, perEpoch),
+      schedule,
+    };
 
-    torch.manualSeed(hashKey([config.seed]));                // the initial weights are a function of the seed
+    torch.manualSeed(hashKey([config.seed])); // the initial weights are a function of the seed
     let pretrained: LoadReport | null = null;
-    const model = await buildModel(config, (report) => { pretrained = report; });
-    model.to(device, config.channelsLast ? { memoryFormat: 'channelsLast' } : {});   // once: the optimiser's state follows the parameters
+    const model = await buildModel(config, (report) => {
+      pretrained = report;
+    });
+    model.to(device, config.channelsLast ? { memoryFormat: 'channelsLast' } : {}); // once: the optimiser's state follows the parameters
     const scaler = new GradScaler({ enabled: config.precision === 'fp16' });
     const o = config.optim;
-    const optimizer: Optimizer<{ lr: number }> = o.optimizer === 'adamw'
-      ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
-      : new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
+    const optimizer: Optimizer<{ lr: number }> =
+      o.optimizer === 'adamw'
+        ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
+        : new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
     const folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
     if (lead) await mkdir(runDir, { recursive: true });
     const start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
@@ -245,7 +307,17 @@ export class TrainRun {
     for (const s of listed.skipped) await run.log({ event: 'skip', path: s.where, reason: s.reason });
     const { totalSteps } = plan;
     run.emit({ kind: 'start', runDir, samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: start.step, listSkipped: listed.skipped.length });
-    await run.log({ event: 'start', method: config.method, samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: start.step, world, localBatch, micro });
+    await run.log({
+      event: 'start',
+      method: config.method,
+      samples: list.length,
+      stepsPerEpoch: perEpoch,
+      totalSteps,
+      startStep: start.step,
+      world,
+      localBatch,
+      micro,
+    });
     return run;
   }
 
@@ -255,8 +327,15 @@ export class TrainRun {
     const epoch = Math.floor(this.stepCount / perEpoch);
     const { channelOrder, mean, std } = this.model.preprocessing;
     return trainBatches(this.pool, list, {
-      order: epochOrder(list.length, config.seed, epoch, rank, world), batchSize: localBatch, batches: perEpoch, start: this.stepCount % perEpoch,
-      seed: config.seed, epoch, prefetch: config.data.prefetch, rank, worldSize: world,
+      order: epochOrder(list.length, config.seed, epoch, rank, world),
+      batchSize: localBatch,
+      batches: perEpoch,
+      start: this.stepCount % perEpoch,
+      seed: config.seed,
+      epoch,
+      prefetch: config.data.prefetch,
+      rank,
+      worldSize: world,
       transform: { preset: config.data.augment, cropSize: config.data.cropSize, scaleBase: config.data.scaleBase, normalize: { channelOrder, mean, std } },
     });
   }
@@ -280,8 +359,15 @@ export class TrainRun {
       const mem = process.memoryUsage();
       const l = this.sinceLog;
       await this.log({
-        event: 'step', step, epoch, lr, ...losses, imagesPerSecond: l.images / l.seconds,
-        secondsPerStep: l.seconds / l.steps, rssBytes: mem.rss, maxRssBytes: process.resourceUsage().maxRSS * 1024,
+        event: 'step',
+        step,
+        epoch,
+        lr,
+        ...losses,
+        imagesPerSecond: l.images / l.seconds,
+        secondsPerStep: l.seconds / l.steps,
+        rssBytes: mem.rss,
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
       });
       this.sinceLog = { steps: 0, images: 0, seconds: 0 };
     }
@@ -305,13 +391,21 @@ export class TrainRun {
   async maybeCheckpoint(mIoU: number | null): Promise<void> {
     const { config, perEpoch, totalSteps, world, runDir } = this.plan;
     const step = this.stepCount;
-    const due = (step % perEpoch === 0 && (step / perEpoch) % config.run.checkpointEveryEpochs === 0)
-      || (config.run.checkpointEverySteps > 0 && step % config.run.checkpointEverySteps === 0);
+    const due =
+      (step % perEpoch === 0 && (step / perEpoch) % config.run.checkpointEveryEpochs === 0) ||
+      (config.run.checkpointEverySteps > 0 && step % config.run.checkpointEverySteps === 0);
     if (!(due || step === totalSteps || mIoU !== null) || !this.lead) return;
     const ckptDir = join(runDir, 'checkpoints');
     const state: CheckpointState = {
-      step, epoch: Math.floor(step / perEpoch), seed: config.seed, rng: RNG_SCHEME, mIoU, bestMIoU: this.bestMIoU, worldSize: world,
-      savedAt: new Date().toISOString(), ...(this.scaler.enabled ? { scaler: this.scaler.stateDict() } : {}),
+      step,
+      epoch: Math.floor(step / perEpoch),
+      seed: config.seed,
+      rng: RNG_SCHEME,
+      mIoU,
+      bestMIoU: this.bestMIoU,
+      worldSize: world,
+      savedAt: new Date().toISOString(),
+      ...(this.scaler.enabled ? { scaler: this.scaler.stateDict() } : {}),
     };
     const fileMetadata = modelFileMetadata(this.model);
     const path = await saveCheckpoint(ckptDir, stepName(step), this.model, this.optimizer, state, fileMetadata);
@@ -334,7 +428,15 @@ export class TrainRun {
     const step = this.stepCount;
     await this.log({ event: 'done', step, seconds, skipped: this.skippedTotal });
     this.emit({ kind: 'done', step, seconds, skipped: this.skippedTotal });
-    return { runDir: this.plan.runDir, step, lastCheckpoint: this.lastCheckpoint, validation: this.validation, bestMIoU: this.bestMIoU, skipped: this.skippedTotal, notes: this.notes };
+    return {
+      runDir: this.plan.runDir,
+      step,
+      lastCheckpoint: this.lastCheckpoint,
+      validation: this.validation,
+      bestMIoU: this.bestMIoU,
+      skipped: this.skippedTotal,
+      notes: this.notes,
+    };
   }
 
   /**
@@ -345,7 +447,7 @@ export class TrainRun {
   private optimiserStep(batch: TrainBatch): Record<string, number> {
     const { config, rank, group, device, micro, localBatch } = this.plan;
     const { model, optimizer, scaler } = this;
-    torch.manualSeed(hashKey([config.seed, this.stepCount, rank]));   // dropout draws depend on the step alone: exact resume
+    torch.manualSeed(hashKey([config.seed, this.stepCount, rank])); // dropout draws depend on the step alone: exact resume
     model.train();
     optimizer.zeroGrad();
     const S = batch.size;
@@ -360,7 +462,10 @@ export class TrainRun {
         const label = batchToDevice(torch.fromTypedArray(batch.labels.subarray(start, start + n), [n]), device);
         const { terms, total } = withPrecision(config.precision, device, () => {
           const l = model.losses(model.forward(x), { segmentation, label, image: x });
-          return { terms: this.definition.lossTerms.filter((k) => l[k] !== undefined).map((k) => [k, l[k]] as const), total: weightedTotal(l, this.definition, model.config, config.losses) };
+          return {
+            terms: this.definition.lossTerms.filter((k) => l[k] !== undefined).map((k) => [k, l[k]] as const),
+            total: weightedTotal(l, this.definition, model.config, config.losses),
+          };
         });
         scaler.scale(frac === 1 ? total : total.mul(frac)).backward();
         keys = [...terms.map(([k]) => k), 'total'];
@@ -370,7 +475,7 @@ export class TrainRun {
       sums?.dispose();
       sums = accumulated;
     }
-    const host = toHost(sums!);                               // the step's one host copy of its losses
+    const host = toHost(sums!); // the step's one host copy of its losses
     const values = Array.from(host.toTypedArray() as Float32Array);
     host.dispose();
     sums!.dispose();
@@ -386,12 +491,21 @@ export class TrainRun {
 }
 
 /** Loads the newest checkpoint into the model, optimiser and scaler after checking it belongs to this config and process count. */
-async function resumeState(plan: RunPlan, last: string, model: MethodModel, optimizer: Optimizer<{ lr: number }>, scaler: GradScaler): Promise<{ step: number; bestMIoU: number | null }> {
+async function resumeState(
+  plan: RunPlan,
+  last: string,
+  model: MethodModel,
+  optimizer: Optimizer<{ lr: number }>,
+  scaler: GradScaler,
+): Promise<{ step: number; bestMIoU: number | null }> {
   const configPath = join(plan.runDir, 'config.json');
   const saved = JSON.parse(await readFile(configPath, 'utf8').catch(() => 'null')) as TrainConfig | null;
   if (saved !== null && !isDeepStrictEqual(trajectory(withMethod(saved)), trajectory(plan.config))) {
-    throw new CheckpointError(configPath, 'was written for another configuration (method, model, data, optimiser, batch or seed differ)',
-      'resume with the run\'s own config.json, or start a new run folder');
+    throw new CheckpointError(
+      configPath,
+      'was written for another configuration (method, model, data, optimiser, batch or seed differ)',
+      "resume with the run's own config.json, or start a new run folder",
+    );
   }
   const state = await loadCheckpoint(last, model, optimizer);
   if (state.worldSize !== plan.world) {
@@ -416,8 +530,10 @@ function withMethod(saved: TrainConfig): TrainConfig {
 export function microBatches(count: number, micro: number, fullBatch: number | null): [start: number, size: number][] {
   const passes = fullBatch === null ? Math.ceil(count / micro) : fullBatch / micro;
   if (count < passes) {
-    throw new DatasetError(`${fullBatch! - count} of ${fullBatch} samples of a batch were skipped, leaving fewer than its ${passes} synchronised passes`,
-      'fix or remove the unreadable files listed in log.jsonl, or train with a larger microBatch');
+    throw new DatasetError(
+      `${fullBatch! - count} of ${fullBatch} samples of a batch were skipped, leaving fewer than its ${passes} synchronised passes`,
+      'fix or remove the unreadable files listed in log.jsonl, or train with a larger microBatch',
+    );
   }
   const out: [number, number][] = [];
   if (fullBatch === null) {
@@ -438,23 +554,41 @@ export function microBatches(count: number, micro: number, fullBatch: number | n
  * group, each process takes every world-th sample and the evaluator states are merged exactly
  * on every rank.
  */
-export async function validate(model: MethodModel, config: TrainConfig, pool: SamplePool, group: ProcessGroup | null,
-  onSkip?: (s: SkippedSample) => void, split = config.data.valSplit): Promise<EvaluationResult> {
+export async function validate(
+  model: MethodModel,
+  config: TrainConfig,
+  pool: SamplePool,
+  group: ProcessGroup | null,
+  onSkip?: (s: SkippedSample) => void,
+  split = config.data.valSplit,
+): Promise<EvaluationResult> {
   const { samples } = await loadSplit(config, split);
   return validateSamples(model, config, pool, samples, group, onSkip);
 }
 
 /** `validate` on a given sample list (a protocol's test set). */
-export async function validateSamples(model: MethodModel, config: TrainConfig, pool: SamplePool, samples: readonly Sample[],
-  group: ProcessGroup | null = null, onSkip?: (s: SkippedSample) => void): Promise<EvaluationResult> {
+export async function validateSamples(
+  model: MethodModel,
+  config: TrainConfig,
+  pool: SamplePool,
+  samples: readonly Sample[],
+  group: ProcessGroup | null = null,
+  onSkip?: (s: SkippedSample) => void,
+): Promise<EvaluationResult> {
   const rank = group?.rank ?? 0;
   const world = group?.worldSize ?? 1;
   const shard = samples.filter((_, i) => i % world === rank);
   model.eval();
   // the run keeps its model: this engine only borrows it
-  const engine: InferenceEngine = { ...createTorchEngine(model, { device: deviceOf(model), precision: config.precision, channelsLast: config.channelsLast }), release: async () => undefined };
+  const engine: InferenceEngine = {
+    ...createTorchEngine(model, { device: deviceOf(model), precision: config.precision, channelsLast: config.channelsLast }),
+    release: async () => undefined,
+  };
   const evaluator = await evaluateInto(engine, shard, {
-    pool, batchSize: Math.max(1, config.microBatch || Math.min(8, config.batchSize)), prefetch: config.data.prefetch, onSkip,
+    pool,
+    batchSize: Math.max(1, config.microBatch || Math.min(8, config.batchSize)),
+    prefetch: config.data.prefetch,
+    onSkip,
   });
   model.train();
   if (group !== null) {

@@ -72,7 +72,9 @@ export const API = {
   /** the ONNX bytes (application/octet-stream), or 304 when `If-None-Match` holds `modelEtag`: no JSON */
   model: { method: 'GET', url: '/api/model', responses: {} },
   detect: {
-    method: 'POST', url: '/api/detect', querystring: DetectQueryJson,
+    method: 'POST',
+    url: '/api/detect',
+    querystring: DetectQueryJson,
     responses: { 200: DetectResponseJson, '4xx': ErrorResponseJson, '5xx': ErrorResponseJson },
   },
 } as const satisfies Record<string, ApiRoute>;

@@ -32,7 +32,10 @@ export class WorkQueue {
   #running = 0;
   readonly #waiting: Array<() => void> = [];
 
-  constructor(readonly concurrency: number, readonly maxWaiting: number) {}
+  constructor(
+    readonly concurrency: number,
+    readonly maxWaiting: number,
+  ) {}
 
   /** Requests running or waiting now. */
   get held(): number {
@@ -57,7 +60,11 @@ export class WorkQueue {
     }
     // The task itself cannot be interrupted (a model run is one native call); on timeout the
     // caller gets its answer and the worker stays busy until the task ends.
-    const work = task().finally(() => { this.#running--; this.#held--; this.#next(); });
+    const work = task().finally(() => {
+      this.#running--;
+      this.#held--;
+      this.#next();
+    });
     return withDeadline(work, deadline);
   }
 
@@ -101,6 +108,6 @@ function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new RequestTimeoutError(secondsLeft(deadline))), Math.max(0, deadline - Date.now()));
   });
-  work.catch(() => undefined);   // a task that fails after its timeout was answered must not become an unhandled rejection
+  work.catch(() => undefined); // a task that fails after its timeout was answered must not become an unhandled rejection
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

@@ -33,8 +33,14 @@ import { QueueFullError, RequestAbortedError, RequestTimeoutError, WorkQueue } f
 export const PAGE_DIR = fileURLToPath(new URL('../../web-dist/', import.meta.url));
 
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
-  maxBytes: 20 * 2 ** 20, maxPixels: 40e6, maxSide: 4096, concurrency: 1, maxWaiting: 16, timeoutSeconds: 60,
-  uploadSeconds: 30, maxPerClient: 8,
+  maxBytes: 20 * 2 ** 20,
+  maxPixels: 40e6,
+  maxSide: 4096,
+  concurrency: 1,
+  maxWaiting: 16,
+  timeoutSeconds: 60,
+  uploadSeconds: 30,
+  maxPerClient: 8,
 });
 
 /** Multipart limits of the form: one file field, a few small text fields. */
@@ -64,7 +70,13 @@ export interface ServerOptions {
 
 /** A request the server refuses or cannot answer, with its HTTP status. */
 export class UploadError extends MsccnetError {
-  constructor(readonly status: number, code: `MSCCNET_${string}`, message: string, hint: string, options?: ErrorOptions) {
+  constructor(
+    readonly status: number,
+    code: `MSCCNET_${string}`,
+    message: string,
+    hint: string,
+    options?: ErrorOptions,
+  ) {
     super(code, message, hint, options);
   }
 }
@@ -105,16 +117,23 @@ export function serverState(opts: ServerOptions): ServerState {
     if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new ArgumentError(`limits.${key}`, 'a positive number', value);
   }
   return {
-    engine: opts.engine, modelBytes: opts.modelBytes, faceDetector: opts.faceDetector, limits, threshold,
+    engine: opts.engine,
+    modelBytes: opts.modelBytes,
+    faceDetector: opts.faceDetector,
+    limits,
+    threshold,
     modelEtag: `"${createHash('sha256').update(opts.modelBytes).digest('hex').slice(0, 32)}"`,
-    queue: new WorkQueue(limits.concurrency, limits.maxWaiting), perClient: new Map(),
+    queue: new WorkQueue(limits.concurrency, limits.maxWaiting),
+    perClient: new Map(),
   };
 }
 
 /** The app with its time limits: node's own backstops for clients that never finish their headers or body (ours, per upload, are exact). */
 function createApp(limits: ServerLimits, logger: ServerOptions['logger']): FastifyInstance {
   const app = Fastify({
-    logger: logger ?? false, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1024 * 1024,
+    logger: logger ?? false,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
     requestTimeout: (limits.uploadSeconds + limits.timeoutSeconds) * 1000,
   });
   app.server.headersTimeout = Math.min(app.server.headersTimeout, limits.uploadSeconds * 1000);
@@ -124,8 +143,10 @@ function createApp(limits: ServerLimits, logger: ServerOptions['logger']): Fasti
 /** One log line per request: status, duration, client, and the error code when it failed. */
 function addRequestLog(app: FastifyInstance, errorCodes: WeakMap<FastifyRequest, string>): void {
   app.addHook('onResponse', async (req, reply) => {
-    req.log.info({ method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), client: req.ip,
-      code: errorCodes.get(req) }, 'request');
+    req.log.info(
+      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), client: req.ip, code: errorCodes.get(req) },
+      'request',
+    );
   });
   app.addHook('onRequestAbort', async (req) => {
     req.log.info({ method: req.method, url: req.url, status: null, client: req.ip, aborted: true }, 'request aborted by the client');
@@ -135,8 +156,11 @@ function addRequestLog(app: FastifyInstance, errorCodes: WeakMap<FastifyRequest,
 function addSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (_req, reply, payload) => {
     // The page needs wasm compilation and blob/data images; nothing is loaded from elsewhere.
-    reply.header('content-security-policy', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data: blob:; "
-      + "connect-src 'self' data: blob:; worker-src 'self' blob:; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+    reply.header(
+      'content-security-policy',
+      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data: blob:; " +
+        "connect-src 'self' data: blob:; worker-src 'self' blob:; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+    );
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     return payload;
@@ -154,7 +178,7 @@ function addErrorHandler(app: FastifyInstance, limits: ServerLimits, errorCodes:
       req.log.error({ err, cause: cause instanceof Error ? cause.message : cause, code: body.error.code }, 'request failed');
     }
     if (err instanceof QueueFullError) reply.header('retry-after', '5');
-    if (status === 408 || status === 429) reply.header('connection', 'close');   // the rest of a half-sent body is not read
+    if (status === 408 || status === 429) reply.header('connection', 'close'); // the rest of a half-sent body is not read
     return reply.code(status).send(body);
   });
 }
@@ -162,7 +186,7 @@ function addErrorHandler(app: FastifyInstance, limits: ServerLimits, errorCodes:
 function statusOf(err: unknown): number {
   if (err instanceof UploadError) return err.status;
   if (err instanceof QueueFullError || err instanceof RequestTimeoutError) return 503;
-  if (err instanceof RequestAbortedError) return 499;   // nginx's "client closed request": only the log sees it
+  if (err instanceof RequestAbortedError) return 499; // nginx's "client closed request": only the log sees it
   if (err instanceof MsccnetError) return 500;
   const code = (err as Partial<FastifyError>).code;
   if (code !== undefined && code in FORM_ERRORS) return 413;
@@ -185,8 +209,11 @@ const FORM_ERRORS: Record<string, (limits: ServerLimits) => Refusal> = {
 
 function isMultipartParseError(err: unknown): boolean {
   const message = err instanceof Error ? err.message : '';
-  return /^(Multipart: |Boundary required|Malformed |Unexpected end of |\w+ terminated early due to unexpected end of multipart data|Unsupported content type)/.test(message)
-    || (err as Partial<FastifyError>).code === 'FST_MP_PREMATURE_CLOSE';
+  return (
+    /^(Multipart: |Boundary required|Malformed |Unexpected end of |\w+ terminated early due to unexpected end of multipart data|Unsupported content type)/.test(
+      message,
+    ) || (err as Partial<FastifyError>).code === 'FST_MP_PREMATURE_CLOSE'
+  );
 }
 
 /** Fastify's and busboy's errors in our terms; internal faults say no more than that. */
@@ -194,12 +221,20 @@ function asMsccnetError(err: unknown, status: number, limits: ServerLimits): Msc
   if (err instanceof MsccnetError) return err;
   const code = (err as Partial<FastifyError>).code;
   const form = code === undefined ? undefined : FORM_ERRORS[code];
-  const refusal: Refusal = form !== undefined ? form(limits)
-    : status === 415 ? ['MSCCNET_MEDIA_TYPE', 'expected a multipart/form-data upload', 'send the image as the form field "image"']
-    : status === 400 && isMultipartParseError(err) ? ['MSCCNET_BAD_MULTIPART', `the multipart/form-data body cannot be parsed (${(err as Error).message})`,
-      'send a well-formed multipart/form-data body with the boundary of its content-type header']
-    : status < 500 ? ['MSCCNET_BAD_REQUEST', (err as Error).message, 'see the API description at GET /api/info']
-    : ['MSCCNET_INTERNAL', 'internal error', 'retry; if it persists, report it with the server log'];
+  const refusal: Refusal =
+    form !== undefined
+      ? form(limits)
+      : status === 415
+        ? ['MSCCNET_MEDIA_TYPE', 'expected a multipart/form-data upload', 'send the image as the form field "image"']
+        : status === 400 && isMultipartParseError(err)
+          ? [
+              'MSCCNET_BAD_MULTIPART',
+              `the multipart/form-data body cannot be parsed (${(err as Error).message})`,
+              'send a well-formed multipart/form-data body with the boundary of its content-type header',
+            ]
+          : status < 500
+            ? ['MSCCNET_BAD_REQUEST', (err as Error).message, 'see the API description at GET /api/info']
+            : ['MSCCNET_INTERNAL', 'internal error', 'retry; if it persists, report it with the server log'];
   return new UploadError(status, ...refusal);
 }
 
@@ -208,21 +243,30 @@ async function addPage(app: FastifyInstance, pageDir: string): Promise<void> {
   if (existsSync(pageDir)) {
     await app.register(fastifyStatic, { root: pageDir, prefix: '/', index: 'index.html', cacheControl: true, maxAge: 0 });
   } else {
-    app.get('/', async (_req, reply) => reply.code(503).type('text/plain')
-      .send(`the page bundle is not built (${pageDir} is missing)\n  → run: npm run build:web\n`));
+    app.get('/', async (_req, reply) =>
+      reply.code(503).type('text/plain').send(`the page bundle is not built (${pageDir} is missing)\n  → run: npm run build:web\n`),
+    );
   }
 }
 
 /** `GET /api/info`, `GET /api/model` and `POST /api/detect`, with the schemas of api.ts. */
 export function addApiRoutes(app: FastifyInstance, state: ServerState): void {
   const info: InfoResponse = {
-    inputSide: state.engine.inputSide, input: 'image', outputs: { imageLogits: 'image_logits', maskLogits: 'mask_logits' },
-    modelEtag: state.modelEtag, modelBytes: state.modelBytes.length, engine: state.engine.name, threshold: state.threshold, limits: state.limits,
+    inputSide: state.engine.inputSide,
+    input: 'image',
+    outputs: { imageLogits: 'image_logits', maskLogits: 'mask_logits' },
+    modelEtag: state.modelEtag,
+    modelBytes: state.modelBytes.length,
+    engine: state.engine.name,
+    threshold: state.threshold,
+    limits: state.limits,
   };
   app.route({ method: API.info.method, url: API.info.url, schema: routeSchema(API.info), handler: async () => info });
 
   app.route({
-    method: API.model.method, url: API.model.url, schema: routeSchema(API.model),
+    method: API.model.method,
+    url: API.model.url,
+    schema: routeSchema(API.model),
     handler: async (req, reply) => {
       reply.header('etag', state.modelEtag).header('cache-control', 'no-cache');
       if (req.headers['if-none-match'] === state.modelEtag) return reply.code(304).send();
@@ -232,7 +276,9 @@ export function addApiRoutes(app: FastifyInstance, state: ServerState): void {
   });
 
   app.route<{ Querystring: DetectQuery }>({
-    method: API.detect.method, url: API.detect.url, schema: routeSchema(API.detect),
+    method: API.detect.method,
+    url: API.detect.url,
+    schema: routeSchema(API.detect),
     handler: async (req, reply) => {
       const gone = admitClient(state, req.ip, reply);
       const upload = await receiveUpload(req, state.limits);
@@ -249,15 +295,20 @@ export function addApiRoutes(app: FastifyInstance, state: ServerState): void {
 function admitClient(state: ServerState, client: string, reply: FastifyReply): AbortSignal {
   const mine = state.perClient.get(client) ?? 0;
   if (mine >= state.limits.maxPerClient) {
-    throw new UploadError(429, 'MSCCNET_TOO_MANY_REQUESTS', `this client already has ${mine} requests in progress (the limit per client)`,
-      'wait for their answers before sending more');
+    throw new UploadError(
+      429,
+      'MSCCNET_TOO_MANY_REQUESTS',
+      `this client already has ${mine} requests in progress (the limit per client)`,
+      'wait for their answers before sending more',
+    );
   }
   state.perClient.set(client, mine + 1);
   // 'close' comes once the answer is sent or the client went away; before the answer, it means gone
   const gone = new AbortController();
   reply.raw.once('close', () => {
     const n = (state.perClient.get(client) ?? 1) - 1;
-    if (n === 0) state.perClient.delete(client); else state.perClient.set(client, n);
+    if (n === 0) state.perClient.delete(client);
+    else state.perClient.set(client, n);
     if (!reply.raw.writableFinished) gone.abort();
   });
   return gone.signal;
@@ -276,9 +327,14 @@ async function receiveUpload(req: FastifyRequest, limits: ServerLimits): Promise
   const bytes = await withUploadTimeout(readUpload(req), limits.uploadSeconds);
   const mime = sniffImage(bytes);
   if (mime === null) {
-    throw new UploadError(415, 'MSCCNET_MEDIA_TYPE', 'the upload is not a PNG, JPEG or WebP image (judged by its bytes, not its name)', 'send a PNG, JPEG or WebP image');
+    throw new UploadError(
+      415,
+      'MSCCNET_MEDIA_TYPE',
+      'the upload is not a PNG, JPEG or WebP image (judged by its bytes, not its name)',
+      'send a PNG, JPEG or WebP image',
+    );
   }
-  return { bytes, mime, ...await checkPixels(bytes, limits.maxPixels) };
+  return { bytes, mime, ...(await checkPixels(bytes, limits.maxPixels)) };
 }
 
 /** The analysis of one upload, in its place in the queue: decode, find faces, run the model, draw the pictures. */
@@ -286,25 +342,39 @@ async function detectUpload(state: ServerState, upload: Upload, face: boolean, t
   const { limits } = state;
   const warnings: string[] = [];
   if (Math.max(upload.width, upload.height) > limits.maxSide) {
-    warnings.push(`${upload.width}×${upload.height} is larger than ${limits.maxSide} px; downscaled to fit ${limits.maxSide}×${limits.maxSide} (the server's maxSide, see GET /api/info)`);
+    warnings.push(
+      `${upload.width}×${upload.height} is larger than ${limits.maxSide} px; downscaled to fit ${limits.maxSide}×${limits.maxSide} (the server's maxSide, see GET /api/info)`,
+    );
   }
   let image: RgbImage;
   try {
     image = await decodeRgb(upload.bytes, 'the upload', limits.maxSide, () => undefined);
   } catch (err) {
-    throw new UploadError(422, 'MSCCNET_UNDECODABLE', `the ${upload.mime.slice(6).toUpperCase()} image cannot be decoded: it is truncated or corrupt`,
-      'send the complete file again', { cause: err });
+    throw new UploadError(
+      422,
+      'MSCCNET_UNDECODABLE',
+      `the ${upload.mime.slice(6).toUpperCase()} image cannot be decoded: it is truncated or corrupt`,
+      'send the complete file again',
+      { cause: err },
+    );
   }
   const regions: Region[] = face
     ? faceRegions(await (await state.faceDetector()).detect(image.data, image.width, image.height), image.width, image.height)
     : [{ box: { x: 0, y: 0, width: image.width, height: image.height }, detectorScore: null }];
-  if (regions.length === 0) throw new UploadError(422, 'MSCCNET_NO_FACE', 'no face found in the upload', 'send it again with ?face=false to check the whole image');
+  if (regions.length === 0)
+    throw new UploadError(422, 'MSCCNET_NO_FACE', 'no face found in the upload', 'send it again with ?face=false to check the whole image');
   let a: Analysis;
   try {
     a = await analyze(state.engine, image, regions, { threshold: state.threshold });
   } catch (err) {
-    if (err instanceof NonFiniteOutputError) throw new UploadError(500, 'MSCCNET_NON_FINITE', 'the model gave a non-finite (NaN or infinite) result for this image',
-      'the model file is probably corrupt: report it with the server log', { cause: err });
+    if (err instanceof NonFiniteOutputError)
+      throw new UploadError(
+        500,
+        'MSCCNET_NON_FINITE',
+        'the model gave a non-finite (NaN or infinite) result for this image',
+        'the model file is probably corrupt: report it with the server log',
+        { cause: err },
+      );
     throw err;
   }
   const images = await pictures(image, a);
@@ -329,7 +399,7 @@ async function readUpload(req: FastifyRequest): Promise<Buffer> {
   if (!req.isMultipart()) throw new UploadError(415, 'MSCCNET_MEDIA_TYPE', 'expected a multipart/form-data upload', 'send the image as a form file field');
   const part = await req.file();
   if (part === undefined) throw new UploadError(400, 'MSCCNET_NO_FILE', 'the form has no file', 'send the image as a form file field');
-  const bytes = await part.toBuffer();   // throws FST_REQ_FILE_TOO_LARGE (→ 413) past limits.fileSize
+  const bytes = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE (→ 413) past limits.fileSize
   if (bytes.length === 0) throw new UploadError(422, 'MSCCNET_UNDECODABLE', 'the upload is empty', 'send the complete file again');
   return bytes;
 }
@@ -338,10 +408,20 @@ async function readUpload(req: FastifyRequest): Promise<Buffer> {
 function withUploadTimeout<T>(upload: Promise<T>, seconds: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UploadError(408, 'MSCCNET_UPLOAD_TIMEOUT', `the upload did not arrive within ${seconds} s`,
-      'send the image again over a faster connection, or a smaller image')), seconds * 1000);
+    timer = setTimeout(
+      () =>
+        reject(
+          new UploadError(
+            408,
+            'MSCCNET_UPLOAD_TIMEOUT',
+            `the upload did not arrive within ${seconds} s`,
+            'send the image again over a faster connection, or a smaller image',
+          ),
+        ),
+      seconds * 1000,
+    );
   });
-  upload.catch(() => undefined);   // the connection is closed after the 408; the unfinished read fails then
+  upload.catch(() => undefined); // the connection is closed after the 408; the unfinished read fails then
   return Promise.race([upload, expired]).finally(() => clearTimeout(timer));
 }
 
@@ -352,7 +432,9 @@ async function checkPixels(bytes: Buffer, maxPixels: number): Promise<{ width: n
   try {
     ({ width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: false }).metadata());
   } catch (err) {
-    throw new UploadError(422, 'MSCCNET_UNDECODABLE', 'the image header cannot be read: the file is truncated or corrupt', 'send the complete file again', { cause: err });
+    throw new UploadError(422, 'MSCCNET_UNDECODABLE', 'the image header cannot be read: the file is truncated or corrupt', 'send the complete file again', {
+      cause: err,
+    });
   }
   if (width * height > maxPixels) {
     throw new UploadError(413, 'MSCCNET_TOO_MANY_PIXELS', `the image has ${width}×${height} pixels, more than the limit of ${maxPixels}`, 'downscale it first');

@@ -8,12 +8,21 @@ import { seeded } from '../helpers/opencv.js';
 // up and down, and a pair after one that was skipped, must give exactly what the stage-keeping path gives.
 test('annotateGrayPair with its reused planes equals annotationStages across changing sizes', async () => {
   const rand = seeded(7);
-  const sizes = [[96, 80], [40, 52], [120, 120], [33, 47], [96, 80], [64, 30]];
+  const sizes = [
+    [96, 80],
+    [40, 52],
+    [120, 120],
+    [33, 47],
+    [96, 80],
+    [64, 30],
+  ];
   for (const [k, [w, h]] of sizes.entries()) {
-    const real = makeImage(w, h, 1), fake = makeImage(w, h, 1);
+    const real = makeImage(w, h, 1),
+      fake = makeImage(w, h, 1);
     for (let i = 0; i < w * h; i++) real.data[i] = fake.data[i] = 30 + Math.floor(rand() * 20);
-    if (k !== 3) { // case 3: identical pair (skipped), leaving its values in the planes
-      const [cx, cy, r] = [Math.floor(w / 3 + rand() * w / 3), Math.floor(h / 3 + rand() * h / 3), 4 + Math.floor(rand() * 6)];
+    if (k !== 3) {
+      // case 3: identical pair (skipped), leaving its values in the planes
+      const [cx, cy, r] = [Math.floor(w / 3 + (rand() * w) / 3), Math.floor(h / 3 + (rand() * h) / 3), 4 + Math.floor(rand() * 6)];
       for (let y = cy - r; y < cy + r; y++) for (let x = cx - r; x < cx + r; x++) fake.data[y * w + x] = 150 + Math.floor(rand() * 100);
     }
     const expected = (await annotationStages(real, fake)).result;

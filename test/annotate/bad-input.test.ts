@@ -77,8 +77,14 @@ test('grey, RGBA and 16-bit PNG inputs give the official mask of the 8-bit colou
       return encodePng(rgba);
     },
     // 16-bit with random low bytes: imread keeps the high byte.
-    rgb16: async (rgb) => sharp(Uint16Array.from(rgb.data, (v) => v * 256 + Math.floor(rand() * 256)),
-      { raw: { width: rgb.width, height: rgb.height, channels: 3 } }).toColourspace('rgb16').png().toBuffer(),
+    rgb16: async (rgb) =>
+      sharp(
+        Uint16Array.from(rgb.data, (v) => v * 256 + Math.floor(rand() * 256)),
+        { raw: { width: rgb.width, height: rgb.height, channels: 3 } },
+      )
+        .toColourspace('rgb16')
+        .png()
+        .toBuffer(),
   };
   for (const [kind, encode] of Object.entries(variants)) {
     const real = await variantFile(`${kind}_real.png`, await encode(await readColor(first.real)));

@@ -15,7 +15,8 @@ const tmp = await mkdtemp(join(tmpdir(), 'msccnet-cli-'));
 test.after(() => rm(tmp, { recursive: true, force: true }));
 
 test('msccnet annotate --pairs on the fixture list writes exactly the official masks and diffs', async () => {
-  const out = join(tmp, 'list-out'), diffs = join(tmp, 'list-diff');
+  const out = join(tmp, 'list-out'),
+    diffs = join(tmp, 'list-diff');
   const run = await runCli(['annotate', '--pairs', join(dir, 'pairs.txt'), '--out', out, '--diff', diffs, '--workers', '2']);
   assert.equal(run.code, 0, run.stderr);
   const report = JSON.parse(await readFile(join(out, DEFAULT_REPORT_NAME), 'utf8')) as AnnotateReport;
@@ -47,7 +48,8 @@ async function makeTree(root: string): Promise<number> {
   };
   let fakes = 0;
   for (const [k, pair] of pairs.entries()) {
-    const tgt = String(k).padStart(3, '0'), src = String(k + 500).padStart(3, '0');
+    const tgt = String(k).padStart(3, '0'),
+      src = String(k + 500).padStart(3, '0');
     const method = k % 2 === 0 ? 'Deepfakes' : 'FaceSwap';
     for (const frame of ['000.png', '015.png']) {
       await put(pair.real, `youtube/${tgt}/${frame}`);
@@ -89,7 +91,7 @@ test('a run killed with SIGKILL and rerun ends with the same outputs as an unint
   let masksAtKill = 0;
   for (;;) {
     await new Promise((r) => setTimeout(r, 25));
-    masksAtKill = (await listFiles(resumed).catch(() => [])).filter((f) => f.endsWith('.png') && !isTempName(basename(f))).length;   // temps end in .png too
+    masksAtKill = (await listFiles(resumed).catch(() => [])).filter((f) => f.endsWith('.png') && !isTempName(basename(f))).length; // temps end in .png too
     if (masksAtKill >= 4 || child.exitCode !== null) break; // an early exit fails the signal assertion below
   }
   child.kill('SIGKILL');
@@ -102,7 +104,10 @@ test('a run killed with SIGKILL and rerun ends with the same outputs as an unint
   assert.ok(Number(/\((\d+) already there\)/.exec(rerun.stdout)![1]) >= 4);
 
   const resumedFiles = await listFiles(resumed);
-  assert.deepEqual(resumedFiles.filter((f) => isTempName(basename(f))), []);
+  assert.deepEqual(
+    resumedFiles.filter((f) => isTempName(basename(f))),
+    [],
+  );
   assert.deepEqual(resumedFiles, wholeFiles);
   for (const file of wholeFiles) {
     assert.deepEqual(await readFile(join(resumed, file)), await readFile(join(tmp, 'whole', file)), file);
@@ -116,7 +121,10 @@ test('exit status is non-zero only when nothing could be annotated', async () =>
   assert.equal(run.code, 1);
   assert.match(run.stderr, /none of the 2 pairs could be annotated/);
   const report = JSON.parse(await readFile(join(tmp, 'bad-out', DEFAULT_REPORT_NAME), 'utf8')) as AnnotateReport;
-  assert.deepEqual(report.pairs.map((r) => r.status === 'skipped' && r.reason), ['missing-real', 'no-change']);
+  assert.deepEqual(
+    report.pairs.map((r) => r.status === 'skipped' && r.reason),
+    ['missing-real', 'no-change'],
+  );
 });
 
 test('an output folder that would overwrite the input frames is refused before any work', async () => {

@@ -18,7 +18,11 @@ test('a pair failing on a multi-line ConfigError keeps every problem in its one-
   const annotation = { diffThreshold: 2, dilateSize: 0 } as unknown as AnnotationOptions;
   const { record, reused } = await annotatePairToFiles({
     pair: { real: join(dir, 'real.png'), fake: join(dir, 'fake.png'), output: 'mask.png' },
-    outDir: join(dir, 'out'), diffDir: null, overwrite: false, annotation, maxPixels: 1e6,
+    outDir: join(dir, 'out'),
+    diffDir: null,
+    overwrite: false,
+    annotation,
+    maxPixels: 1e6,
   });
   assert.equal(reused, false);
   assert.ok(record.status === 'skipped' && record.reason === 'failed', JSON.stringify(record));

@@ -43,8 +43,13 @@ test('defect 3: an empty or torn existing mask does not count as done; it is rec
   await writeFile(join(out, 'a.png'), Buffer.alloc(0));
   await writeFile(join(out, 'b.png'), (await sharp(a.mask!).png().toBuffer()).subarray(0, 60));
   const events: AnnotateEvent[] = [];
-  const report = await annotatePairs([{ real: a.real, fake: a.fake, output: 'a.png' }, { real: b.real, fake: b.fake, output: 'b.png' }],
-    { out, workers: 1, onProgress: (e) => events.push(e) });
+  const report = await annotatePairs(
+    [
+      { real: a.real, fake: a.fake, output: 'a.png' },
+      { real: b.real, fake: b.fake, output: 'b.png' },
+    ],
+    { out, workers: 1, onProgress: (e) => events.push(e) },
+  );
   assert.equal(report.summary.annotated, 2);
   const finished = events.find((e) => e.kind === 'finished');
   assert.equal(finished?.kind === 'finished' && finished.reused, 0);
@@ -55,15 +60,20 @@ test('defect 3: an empty or torn existing mask does not count as done; it is rec
 test('defect 7: a device is never read; an image over maxPixels is refused; workers are capped at the cores', { timeout: 60_000 }, async () => {
   const out = join(tmp, 'bounds');
   const big = join(tmp, 'big.png');
-  await sharp({ create: { width: 1200, height: 1000, channels: 3, background: '#808080' } }).png().toFile(big);
+  await sharp({ create: { width: 1200, height: 1000, channels: 3, background: '#808080' } })
+    .png()
+    .toFile(big);
   const events: AnnotateEvent[] = [];
-  const report = await annotatePairs([
-    { real: '/dev/zero', fake: official[0].fake, output: 'zero.png' },
-    { real: big, fake: big, output: 'big.png' },
-    { real: official[0].real, fake: official[0].fake, output: 'ok-0.png' },
-    { real: official[1].real, fake: official[1].fake, output: 'ok-1.png' },
-    { real: official[2].real, fake: official[2].fake, output: 'ok-2.png' },
-  ], { out, workers: 200, maxPixels: 1e6, onProgress: (e) => events.push(e) });
+  const report = await annotatePairs(
+    [
+      { real: '/dev/zero', fake: official[0].fake, output: 'zero.png' },
+      { real: big, fake: big, output: 'big.png' },
+      { real: official[0].real, fake: official[0].fake, output: 'ok-0.png' },
+      { real: official[1].real, fake: official[1].fake, output: 'ok-1.png' },
+      { real: official[2].real, fake: official[2].fake, output: 'ok-2.png' },
+    ],
+    { out, workers: 200, maxPixels: 1e6, onProgress: (e) => events.push(e) },
+  );
   const [zero, huge] = report.pairs;
   assert.equal(zero.status === 'skipped' && zero.reason, 'unreadable');
   assert.match(zero.status === 'skipped' ? zero.message : '', /regular file/);

@@ -26,16 +26,24 @@ test('a pair list resolves paths against its own folder and checks every line', 
 
 test('FF++ folders pair <method>/<tgt>_<src>/<frame> with youtube/<tgt>/<frame>, sorted', async () => {
   const root = join(tmp, 'ff');
-  for (const p of ['youtube/071/000.png', 'Face2Face/071_054/015.png', 'Face2Face/071_054/000.png', 'Deepfakes/071_054/000.png',
-    'Deepfakes/071_054/notes.txt']) {
+  for (const p of [
+    'youtube/071/000.png',
+    'Face2Face/071_054/015.png',
+    'Face2Face/071_054/000.png',
+    'Deepfakes/071_054/000.png',
+    'Deepfakes/071_054/notes.txt',
+  ]) {
     await mkdir(join(root, p, '..'), { recursive: true });
     await writeFile(join(root, p), '');
   }
   const pairs = await listFaceForensicsPairs(root, root);
-  assert.deepEqual(pairs.map((p) => [p.output, p.real, p.fake]), [
-    ['Deepfakes/071_054/000.png', join(root, 'youtube/071/000.png'), join(root, 'Deepfakes/071_054/000.png')],
-    ['Face2Face/071_054/000.png', join(root, 'youtube/071/000.png'), join(root, 'Face2Face/071_054/000.png')],
-    ['Face2Face/071_054/015.png', join(root, 'youtube/071/015.png'), join(root, 'Face2Face/071_054/015.png')],
-  ]);
+  assert.deepEqual(
+    pairs.map((p) => [p.output, p.real, p.fake]),
+    [
+      ['Deepfakes/071_054/000.png', join(root, 'youtube/071/000.png'), join(root, 'Deepfakes/071_054/000.png')],
+      ['Face2Face/071_054/000.png', join(root, 'youtube/071/000.png'), join(root, 'Face2Face/071_054/000.png')],
+      ['Face2Face/071_054/015.png', join(root, 'youtube/071/015.png'), join(root, 'Face2Face/071_054/015.png')],
+    ],
+  );
   assert.deepEqual(await listFaceForensicsPairs(join(root, 'youtube'), root), pairs, '--real may name the youtube folder itself');
 });

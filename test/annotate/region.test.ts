@@ -2,7 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { annotationStages } from '../../src/annotate/index.js';
 import type { Image } from '../../src/image/index.js';
-import { blurThresholdMask, convexHull, dilateMask, ellipseElement, erodeMask, fillConvexPoly, findContours, loadOpenCv, makeImage } from '../../src/image/index.js';
+import {
+  blurThresholdMask,
+  convexHull,
+  dilateMask,
+  ellipseElement,
+  erodeMask,
+  fillConvexPoly,
+  findContours,
+  loadOpenCv,
+  makeImage,
+} from '../../src/image/index.js';
 import { seeded } from '../helpers/opencv.js';
 
 /** Steps 6–9 of the official procedure on the full frame, composed directly from the primitives. */
@@ -22,9 +32,11 @@ test('working inside the box of the changed pixels gives the full-frame result (
   let annotatedCount = 0;
   for (let k = 0; k < 40; k++) {
     const [w, h] = [40 + Math.floor(rand() * 60), 40 + Math.floor(rand() * 60)];
-    const real = makeImage(w, h, 1), fake = makeImage(w, h, 1);
+    const real = makeImage(w, h, 1),
+      fake = makeImage(w, h, 1);
     for (let i = 0; i < w * h; i++) real.data[i] = fake.data[i] = 40 + Math.floor(rand() * 10);
-    for (let b = 0; b < 1 + Math.floor(rand() * 3); b++) { // blobs anywhere, often touching an edge
+    for (let b = 0; b < 1 + Math.floor(rand() * 3); b++) {
+      // blobs anywhere, often touching an edge
       const [cx, cy, r] = [Math.floor(rand() * w), Math.floor(rand() * h), 1 + Math.floor(rand() * 6)];
       for (let y = Math.max(0, cy - r); y < Math.min(h, cy + r); y++) {
         for (let x = Math.max(0, cx - r); x < Math.min(w, cx + r); x++) fake.data[y * w + x] = 200;

@@ -34,8 +34,16 @@ for (const pair of withStages) {
       for (let i = 0; i < official.data.length; i++) maxErr = Math.max(maxErr, Math.abs(Number(official.data[i]) - values[i]));
       assert.ok(official.dtype === 'F64' ? maxErr <= 1e-6 : maxErr === 0, `stage ${name}: max error ${maxErr}`);
     }
-    const contours = JSON.parse(metadata.contours) as { contour_num_points: number[]; kept_contours: number[]; hierarchy: number[][]; final_hull_vertices: [number, number][] };
-    assert.deepEqual(s.contours?.points.map((p) => p.length / 2), contours.contour_num_points);
+    const contours = JSON.parse(metadata.contours) as {
+      contour_num_points: number[];
+      kept_contours: number[];
+      hierarchy: number[][];
+      final_hull_vertices: [number, number][];
+    };
+    assert.deepEqual(
+      s.contours?.points.map((p) => p.length / 2),
+      contours.contour_num_points,
+    );
     assert.deepEqual(s.keptContours, contours.kept_contours);
     assert.deepEqual(s.contours?.hierarchy, contours.hierarchy);
     const hull = Array.from({ length: s.hull!.length / 2 }, (_, i) => `${s.hull![2 * i]},${s.hull![2 * i + 1]}`).sort();

@@ -2,11 +2,25 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidArgumentError } from 'commander';
 import {
-  choiceList, collect, commaList, deviceSpec, intAtLeast, nonNegativeInt, positiveInt, positiveNumber, probability, tensorIndex, uint32,
+  choiceList,
+  collect,
+  commaList,
+  deviceSpec,
+  intAtLeast,
+  nonNegativeInt,
+  positiveInt,
+  positiveNumber,
+  probability,
+  tensorIndex,
+  uint32,
 } from '../../src/cli/args.js';
 
 const rejects = (parse: (v: string) => unknown, value: string, message?: RegExp): void => {
-  assert.throws(() => parse(value), (e: unknown) => e instanceof InvalidArgumentError && (message === undefined || message.test(e.message)), `'${value}' is refused`);
+  assert.throws(
+    () => parse(value),
+    (e: unknown) => e instanceof InvalidArgumentError && (message === undefined || message.test(e.message)),
+    `'${value}' is refused`,
+  );
 };
 
 test('positiveInt: integers ≥ 1; 0, negatives, fractions, words and empty refused, naming the value', () => {
@@ -54,7 +68,10 @@ test('lists: commaList trims and drops empties; choiceList refuses unknown names
 
 test('repeatables: collect and tensorIndex keep every occurrence in order', () => {
   assert.deepEqual(collect('b=2', collect('a=1', [])), ['a=1', 'b=2']);
-  assert.deepEqual(tensorIndex('0,1,2,3', tensorIndex('0,0,0,0', undefined)), [[0, 0, 0, 0], [0, 1, 2, 3]]);
+  assert.deepEqual(tensorIndex('0,1,2,3', tensorIndex('0,0,0,0', undefined)), [
+    [0, 0, 0, 0],
+    [0, 1, 2, 3],
+  ]);
   for (const v of ['0,1,2', '0,1,2,-3', '0,1,2,x', '0,1,2,3,4']) rejects((x) => tensorIndex(x, undefined), v, /4 non-negative integers/);
 });
 

@@ -4,7 +4,16 @@ import { stageBars } from '../../src/cli/stage-bars.js';
 
 const fakeStream = (isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } => {
   let out = '';
-  return { stream: { isTTY, write: (s: string) => { out += s; return true; } } as unknown as NodeJS.WriteStream, text: () => out };
+  return {
+    stream: {
+      isTTY,
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream,
+    text: () => out,
+  };
 };
 
 test('on a TTY every stage keeps its own line, redrawn in place', () => {
@@ -22,6 +31,7 @@ test('on a TTY every stage keeps its own line, redrawn in place', () => {
 test('off a TTY each stage prints its own lines', () => {
   const { stream, text } = fakeStream(false);
   const [a, b] = stageBars(['probe', 'mask'], [2, 2], stream);
-  a!.update(2); b!.update(1);
+  a!.update(2);
+  b!.update(1);
   assert.match(text(), /^probe .*2\/2 100%.*\nmask .*1\/2 50%/m);
 });

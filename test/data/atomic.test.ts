@@ -12,7 +12,8 @@ async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise
 }
 
 test('tempPath: beside the target, recognised by isTempName, fresh each time; final names are not temps', () => {
-  const a = tempPath('/x/y/mask.png'), b = tempPath('/x/y/mask.png');
+  const a = tempPath('/x/y/mask.png'),
+    b = tempPath('/x/y/mask.png');
   assert.equal(join(a, '..'), '/x/y');
   assert.ok(isTempName(basename(a)) && a.endsWith('-mask.png'));
   assert.notEqual(a, b);
@@ -22,14 +23,20 @@ test('tempPath: beside the target, recognised by isTempName, fresh each time; fi
 test('writeFileAtomic: a reader sees the old whole file or the new whole file, and only temp names besides', async (t) => {
   const dir = await scratch(t);
   const path = join(dir, 'sub', 'weights.bin');
-  const old = Buffer.alloc(1 << 20, 1), next = Buffer.alloc(48 << 20, 2);
-  await writeFileAtomic(path, old);   // creates the folder
+  const old = Buffer.alloc(1 << 20, 1),
+    next = Buffer.alloc(48 << 20, 2);
+  await writeFileAtomic(path, old); // creates the folder
   let done = false;
-  const writing = writeFileAtomic(path, next).finally(() => { done = true; });
+  const writing = writeFileAtomic(path, next).finally(() => {
+    done = true;
+  });
   while (!done) {
     for (const name of await readdir(join(dir, 'sub'))) {
       if (name === 'weights.bin') {
-        const size = await stat(path).then((s) => s.size, () => null);
+        const size = await stat(path).then(
+          (s) => s.size,
+          () => null,
+        );
         assert.ok(size === null || size === old.length || size === next.length, `partial file visible: ${size} bytes`);
       } else {
         assert.ok(isTempName(name), `unexpected name ${name}`);
@@ -49,8 +56,13 @@ test('writeFileAtomic: fsync flushes the file before the rename only when asked'
   await probe.close();
   const original = proto.sync;
   let syncs = 0;
-  proto.sync = function (this: unknown) { syncs++; return original.call(this); };
-  t.after(() => { proto.sync = original; });
+  proto.sync = function (this: unknown) {
+    syncs++;
+    return original.call(this);
+  };
+  t.after(() => {
+    proto.sync = original;
+  });
   await writeFileAtomic(join(dir, 'a.json'), '{}');
   assert.equal(syncs, 0);
   await writeFileAtomic(join(dir, 'b.safetensors'), new Uint8Array(16), { fsync: true });
@@ -60,7 +72,7 @@ test('writeFileAtomic: fsync flushes the file before the rename only when asked'
 
 test('writeFileAtomic: a failed rename leaves the target untouched and no temp', async (t) => {
   const dir = await scratch(t);
-  await mkdir(join(dir, 'taken', 'inner'), { recursive: true });   // a non-empty folder cannot be renamed over
+  await mkdir(join(dir, 'taken', 'inner'), { recursive: true }); // a non-empty folder cannot be renamed over
   await assert.rejects(writeFileAtomic(join(dir, 'taken'), 'data'));
   assert.deepEqual(await readdir(dir), ['taken']);
   assert.deepEqual(await readdir(join(dir, 'taken')), ['inner']);

@@ -12,15 +12,34 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
-const touch = async (path: string): Promise<void> => { await mkdir(dirname(path), { recursive: true }); await writeFile(path, ''); };
+const touch = async (path: string): Promise<void> => {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, '');
+};
 
 test('splits list both directions of each official pair; the reference drops are optional and named', async (t) => {
   const dir = await tempDir(t);
-  await writeFile(join(dir, 'train.json'), JSON.stringify([['604', '703'], ['071', '054']]));
+  await writeFile(
+    join(dir, 'train.json'),
+    JSON.stringify([
+      ['604', '703'],
+      ['071', '054'],
+    ]),
+  );
   await writeFile(join(dir, 'val.json'), JSON.stringify([['115', '939']]));
-  await writeFile(join(dir, 'test.json'), JSON.stringify([['227', '169'], ['953', '974']]));
+  await writeFile(
+    join(dir, 'test.json'),
+    JSON.stringify([
+      ['227', '169'],
+      ['953', '974'],
+    ]),
+  );
   const all = await readSplits(dir);
-  assert.deepEqual(all.names, { train: ['604_703', '703_604', '071_054', '054_071'], val: ['115_939', '939_115'], test: ['227_169', '169_227', '953_974', '974_953'] });
+  assert.deepEqual(all.names, {
+    train: ['604_703', '703_604', '071_054', '054_071'],
+    val: ['115_939', '939_115'],
+    test: ['227_169', '169_227', '953_974', '974_953'],
+  });
   assert.deepEqual(all.dropped, []);
   const ref = await readSplits(dir, { dropReferenceMissing: true });
   assert.deepEqual(ref.dropped, ['604_703', '115_939', '227_169']);
@@ -31,9 +50,15 @@ test('splits list both directions of each official pair; the reference drops are
 
 test('the FF++ download layout is read per method and compression', async (t) => {
   const root = await tempDir(t);
-  for (const f of ['original_sequences/youtube/raw/videos/000.mp4', 'original_sequences/youtube/c23/videos/000.mp4',
-    'original_sequences/youtube/c40/videos/001.mp4', 'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4',
-    'manipulated_sequences/FaceShifter/raw/videos/001_000.mp4', 'manipulated_sequences/Deepfakes/c23/videos/notes.txt']) await touch(join(root, f));
+  for (const f of [
+    'original_sequences/youtube/raw/videos/000.mp4',
+    'original_sequences/youtube/c23/videos/000.mp4',
+    'original_sequences/youtube/c40/videos/001.mp4',
+    'manipulated_sequences/Deepfakes/c23/videos/000_001.mp4',
+    'manipulated_sequences/FaceShifter/raw/videos/001_000.mp4',
+    'manipulated_sequences/Deepfakes/c23/videos/notes.txt',
+  ])
+    await touch(join(root, f));
   const tree = await scanFfpp(root);
   assert.deepEqual([...tree.originals.keys()], ['000', '001']);
   assert.deepEqual(Object.keys(tree.originals.get('000')!), ['raw', 'c23']);
@@ -45,7 +70,7 @@ test('the FF++ download layout is read per method and compression', async (t) =>
 
 test('crop boxes are 1.3× squares kept inside the frame', () => {
   assert.deepEqual(enlargeBox([100, 50, 80, 100], 1.3, 400, 300), { x: 75, y: 35, size: 130 });
-  assert.deepEqual(enlargeBox([0, 0, 80, 100], 1.3, 400, 300), { x: 0, y: 0, size: 130 });        // shifted in, not shrunk
+  assert.deepEqual(enlargeBox([0, 0, 80, 100], 1.3, 400, 300), { x: 0, y: 0, size: 130 }); // shifted in, not shrunk
   assert.deepEqual(enlargeBox([350, 250, 80, 100], 1.3, 400, 300), { x: 270, y: 170, size: 130 });
-  assert.deepEqual(enlargeBox([0, 0, 300, 300], 1.3, 400, 300), { x: 0, y: 0, size: 300 });       // frame-bound
+  assert.deepEqual(enlargeBox([0, 0, 300, 300], 1.3, 400, 300), { x: 0, y: 0, size: 300 }); // frame-bound
 });

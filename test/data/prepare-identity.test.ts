@@ -16,7 +16,7 @@ test('defect 5: a replaced input is redone; an unchanged one is reused; --retry-
   t.after(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'in'));
   const raw = join(dir, 'in', '000.mp4');
-  await writeFile(raw, Buffer.alloc(3000, 7));   // not a video: the job finishes with the original skipped
+  await writeFile(raw, Buffer.alloc(3000, 7)); // not a video: the job finishes with the original skipped
   const job: PrepareJob = { id: '000', split: 'test', original: { raw }, fakes: [], missing: [] };
   const options = parsePrepareOptions({ frames: 2, compressions: ['raw'], methods: ['Deepfakes'] });
   const out = join(dir, 'out');
@@ -27,13 +27,16 @@ test('defect 5: a replaced input is redone; an unchanged one is reused; --retry-
     return e?.kind === 'job' ? e.outcome : 'none';
   };
   const first = await processJob(job, out, options);
-  assert.ok(first.skipped.some((s) => s.video === 'youtube/000'), 'the unreadable original is reported');
+  assert.ok(
+    first.skipped.some((s) => s.video === 'youtube/000'),
+    'the unreadable original is reported',
+  );
   assert.equal(await outcome(), 'reused', 'same inputs: reused');
   assert.equal(await outcome(true), 'done', '--retry-failed: a job that finished with unreadable inputs is redone');
 
-  await writeFile(raw, Buffer.alloc(4000, 9));   // the video is replaced (another size)
+  await writeFile(raw, Buffer.alloc(4000, 9)); // the video is replaced (another size)
   assert.equal(await outcome(), 'done', 'a replaced input is redone');
   assert.equal(await outcome(), 'reused');
-  await utimes(raw, new Date(), new Date(Date.now() + 5000));   // same size, touched: replaced by a copy
+  await utimes(raw, new Date(), new Date(Date.now() + 5000)); // same size, touched: replaced by a copy
   assert.equal(await outcome(), 'done', 'a touched input is redone');
 });

@@ -18,9 +18,9 @@ import type { ManifestEntry } from '../../src/data/manifest.js';
 import type { PrepareReport } from '../../src/data/prepare.js';
 import { buildMiniFfpp, talkingFaceVideos, type MiniFfpp } from '../../src/data/synthetic/index.js';
 
-const FRAMES = 6;                                 // per video: floor(linspace(0, 23, 6)) of 24-frame clips
+const FRAMES = 6; // per video: floor(linspace(0, 23, 6)) of 24-frame clips
 const INDICES = [0, 4, 9, 13, 18, 23];
-const BLANK: Record<string, number[]> = { '001': [12, 13] };   // frame 13 of 001 has no face
+const BLANK: Record<string, number[]> = { '001': [12, 13] }; // frame 13 of 001 has no face
 const IDS = ['000', '001'];
 const SPLIT: Record<string, string> = { '000': 'test', '001': 'test' };
 const BUILT = { Deepfakes: 'region-swap', FaceSwap: 'self-blend', NeuralTextures: 'mouth-rewarp' } as const;
@@ -38,8 +38,16 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'msccnet-prepare-'));
   const v = talkingFaceVideos();
   mini = await buildMiniFfpp({
-    root: join(work, 'ffpp'), detector: await loadFaceDetector(), width: 400, height: 300, blank: BLANK, methods: BUILT,
-    sources: [{ id: '000', video: v.cap12, start: 0 }, { id: '001', video: v.franck, start: 120 }],
+    root: join(work, 'ffpp'),
+    detector: await loadFaceDetector(),
+    width: 400,
+    height: 300,
+    blank: BLANK,
+    methods: BUILT,
+    sources: [
+      { id: '000', video: v.cap12, start: 0 },
+      { id: '001', video: v.franck, start: 120 },
+    ],
     splits: { train: [], val: [], test: [['000', '001']] },
   });
   await writeFile(fakePath(mini.root, CORRUPT.method, CORRUPT.comp, CORRUPT.name), Buffer.alloc(5000, 7));
@@ -48,13 +56,23 @@ before(async () => {
 after(() => rm(work, { recursive: true, force: true }));
 
 /** `msccnet …` as a child process (the CLI the user runs), with its output collected. */
-function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>; log: () => string } {
+function cli(args: string[]): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>;
+  log: () => string;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'src/cli/index.ts'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = ''; let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }>((res) =>
-    child.on('close', (code, signal) => res({ code, signal, out, err })));
+    child.on('close', (code, signal) => res({ code, signal, out, err })),
+  );
   return { child, done, log: () => err };
 }
 const prepareArgs = (out: string): string[] => ['prepare', '--ffpp', mini.root, '--out', out, '--frames', String(FRAMES), '--methods', METHODS_ARG];
@@ -82,7 +100,10 @@ function assertSameTree(a: Map<string, Buffer>, b: Map<string, Buffer>, label: s
 }
 
 const readJsonl = async (path: string): Promise<ManifestEntry[]> =>
-  (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as ManifestEntry);
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as ManifestEntry);
 
 async function gray(path: string): Promise<{ data: Buffer; width: number; height: number }> {
   const { data, info } = await sharp(path).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
@@ -127,11 +148,12 @@ test('prepare: counts match the built tree, every fake has a mask close to the k
     const truth = await gray(join(mini.truthDir, e.method, `${e.video}.png`));
     const [x0, y0, side] = e.box!;
     assert.deepEqual([mask.width, mask.height], [side, side]);
-    let inter = 0; let union = 0;
+    let inter = 0;
+    let union = 0;
     for (let y = 0; y < side; y++) {
       for (let x = 0; x < side; x++) {
         const m = mask.data[y * side + x]! > 127;
-        const g = truth.data[(y0 + y) * truth.width + (x0 + x)]! > 5;     // alpha > 0.02: where the fake differs
+        const g = truth.data[(y0 + y) * truth.width + (x0 + x)]! > 5; // alpha > 0.02: where the fake differs
         if (m && g) inter++;
         if (m || g) union++;
       }
@@ -140,7 +162,8 @@ test('prepare: counts match the built tree, every fake has a mask close to the k
   }
   const all = Object.values(ious).flat();
   const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-  for (const [m, v] of Object.entries(ious)) t.diagnostic(`IoU ${m} (${BUILT[m as keyof typeof BUILT]}): mean ${mean(v).toFixed(3)}, min ${Math.min(...v).toFixed(3)}, n ${v.length}`);
+  for (const [m, v] of Object.entries(ious))
+    t.diagnostic(`IoU ${m} (${BUILT[m as keyof typeof BUILT]}): mean ${mean(v).toFixed(3)}, min ${Math.min(...v).toFixed(3)}, n ${v.length}`);
   t.diagnostic(`IoU all raw fake crops: mean ${mean(all).toFixed(3)}, n ${all.length}`);
   assert.ok(mean(all) >= 0.75, `mean IoU ${mean(all)}`);
 
@@ -148,24 +171,37 @@ test('prepare: counts match the built tree, every fake has a mask close to the k
   // manifest or covered by a skip of that video (whole, rendition or frame) or a no-face frame of its original.
   const inManifest = new Set(manifest.map((e) => `${e.method}/${e.video}/${e.compression}/${e.frame}`));
   const names = IDS.flatMap((id) => [`youtube/${id}`]).concat(
-    ['Deepfakes', 'FaceSwap', 'NeuralTextures', 'Face2Face'].flatMap((m) => ['000_001', '001_000'].map((n) => `${m}/${n}`)));
+    ['Deepfakes', 'FaceSwap', 'NeuralTextures', 'Face2Face'].flatMap((m) => ['000_001', '001_000'].map((n) => `${m}/${n}`)),
+  );
   const unexplained: string[] = [];
   for (const video of names) {
     const original = video.startsWith('youtube/') ? video : `youtube/${video.split('/')[1]!.split('_')[0]}`;
     for (const c of COMPS) {
       for (const f of INDICES) {
         if (inManifest.has(`${video}/${c}/${f}`)) continue;
-        const covered = report.skipped.some((s) => (s.video === video && (s.compression === undefined || s.compression === c) && (s.frame === undefined || s.frame === f))
-          || (s.video === original && s.frame === f));
+        const covered = report.skipped.some(
+          (s) =>
+            (s.video === video && (s.compression === undefined || s.compression === c) && (s.frame === undefined || s.frame === f)) ||
+            (s.video === original && s.frame === f),
+        );
         if (!covered) unexplained.push(`${video} ${c} ${f}`);
       }
     }
   }
   assert.deepEqual(unexplained, []);
   const reasons = report.skipped.map((s) => `${s.video} ${s.compression ?? '-'} ${s.frame ?? '-'}: ${s.reason}`);
-  assert.ok(reasons.some((s) => /^youtube\/001 - 13: no face detected/.test(s)), reasons.join('\n'));
-  assert.ok(reasons.some((s) => s.startsWith(`${CORRUPT.method}/${CORRUPT.name} ${CORRUPT.comp} -`)), 'corrupt rendition reported');
-  assert.ok(reasons.some((s) => s.startsWith(`${DELETED.method}/${DELETED.name} ${DELETED.comp} -: rendition not in the download`)), 'missing rendition reported');
+  assert.ok(
+    reasons.some((s) => /^youtube\/001 - 13: no face detected/.test(s)),
+    reasons.join('\n'),
+  );
+  assert.ok(
+    reasons.some((s) => s.startsWith(`${CORRUPT.method}/${CORRUPT.name} ${CORRUPT.comp} -`)),
+    'corrupt rendition reported',
+  );
+  assert.ok(
+    reasons.some((s) => s.startsWith(`${DELETED.method}/${DELETED.name} ${DELETED.comp} -: rendition not in the download`)),
+    'missing rendition reported',
+  );
   assert.equal(reasons.filter((s) => /^Face2Face\/\d+_\d+ - -: fake video named by the split is not in the download/.test(s)).length, 2);
   assert.match(r.out, /skipped youtube\/001 frame 13: no face detected/);
   assert.deepEqual(report.failedJobs, []);
@@ -197,7 +233,10 @@ async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
   });
 }
 
@@ -205,16 +244,33 @@ test('distributed: two workers over Redis give the local outputs, even when one 
   assert.ok(treeA, 'needs the local run');
   const port = await freePort();
   const redisDir = await mkdtemp(join(work, 'redis-'));
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  t.after(() => { redis.kill('SIGKILL'); });
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  t.after(() => {
+    redis.kill('SIGKILL');
+  });
   const url = `redis://127.0.0.1:${port}`;
-  await until('redis', async () => new Promise<boolean>((res) => {
-    const sock = new Socket();
-    sock.once('connect', () => { sock.destroy(); res(true); }).once('error', () => res(false)).connect(port, '127.0.0.1');
-  }), 20_000);
+  await until(
+    'redis',
+    async () =>
+      new Promise<boolean>((res) => {
+        const sock = new Socket();
+        sock
+          .once('connect', () => {
+            sock.destroy();
+            res(true);
+          })
+          .once('error', () => res(false))
+          .connect(port, '127.0.0.1');
+      }),
+    20_000,
+  );
 
   const workers = [0, 1].map(() => cli(['worker', '--redis', url, '--lock-seconds', '10']));
-  t.after(() => { for (const w of workers) w.child.kill('SIGKILL'); });
+  t.after(() => {
+    for (const w of workers) w.child.kill('SIGKILL');
+  });
   await until('workers ready', () => workers.every((w) => w.log().includes('ready')));
   const outC = join(work, 'out-redis');
   const run = cli([...prepareArgs(outC), '--redis', url]);
@@ -226,7 +282,7 @@ test('distributed: two workers over Redis give the local outputs, even when one 
   const r = await run.done;
   assert.equal(r.code, 0, `${r.err}\nworker 1:\n${workers[1]!.log()}`);
   assert.doesNotMatch(workers[0]!.log(), new RegExp(`${victimJob} done`), 'worker 0 died inside the job');
-  assert.match(workers[1]!.log(), new RegExp(`${victimJob} done`), 'the surviving worker finished the dead worker\'s job');
+  assert.match(workers[1]!.log(), new RegExp(`${victimJob} done`), "the surviving worker finished the dead worker's job");
   assertSameTree(treeA, await tree(outC), 'distributed vs local');
   workers[1]!.child.kill('SIGTERM');
   await workers[1]!.done;

@@ -3,8 +3,17 @@ import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import sharp from 'sharp';
 import { loadFaceDetector } from '../../src/data/faces.js';
-import { forge, FORGERY_KINDS, jpegRoundTrip, sampleForgeryParams, samplePhotos, seededRandom, selfBlend,
-  talkingFaceVideos, type FaceImage } from '../../src/data/synthetic/index.js';
+import {
+  forge,
+  FORGERY_KINDS,
+  jpegRoundTrip,
+  sampleForgeryParams,
+  samplePhotos,
+  seededRandom,
+  selfBlend,
+  talkingFaceVideos,
+  type FaceImage,
+} from '../../src/data/synthetic/index.js';
 
 const [W, H] = [360, 288];
 async function face(file: string): Promise<FaceImage> {
@@ -22,12 +31,18 @@ test('synthetic forgeries change exactly the pixels their mask says, determinist
     const params = sampleForgeryParams(kind, seededRandom(11));
     assert.deepEqual(params, sampleForgeryParams(kind, seededRandom(11)), 'same seed, same parameters');
     const f = forge(kind, target, donor, params);
-    let outsideChanged = 0; let inside = 0; let insideDiff = 0; let support = 0;
+    let outsideChanged = 0;
+    let inside = 0;
+    let insideDiff = 0;
+    let support = 0;
     for (let i = 0; i < W * H; i++) {
       const d = [0, 1, 2].reduce((s, c) => s + Math.abs(f.fake.data[i * 3 + c]! - target.image.data[i * 3 + c]!), 0);
       if (f.alpha[i] === 0 && d > 0) outsideChanged++;
       if (f.alpha[i]! > 0) support++;
-      if (f.alpha[i]! > 0.9) { inside++; insideDiff += d / 3; }
+      if (f.alpha[i]! > 0.9) {
+        inside++;
+        insideDiff += d / 3;
+      }
     }
     assert.equal(outsideChanged, 0, `${kind}: pixels outside the mask changed`);
     assert.ok(support > 0.01 * W * H && support < 0.5 * W * H, `${kind}: mask covers ${support} px`);

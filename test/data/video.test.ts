@@ -8,7 +8,7 @@ import { encodeVideo, probeVideo, readFrames, sampleFrameIndices, VideoError } f
 test('frame positions are the reference floor(linspace(0, L−1, 20))', () => {
   // official-spec §8.2: the test list's frames for L = 300
   assert.deepEqual(sampleFrameIndices(300), [0, 15, 31, 47, 62, 78, 94, 110, 125, 141, 157, 173, 188, 204, 220, 236, 251, 267, 283, 299]);
-  assert.deepEqual(sampleFrameIndices(5), [0, 1, 2, 3, 4]);          // shorter than 20: every frame once
+  assert.deepEqual(sampleFrameIndices(5), [0, 1, 2, 3, 4]); // shorter than 20: every frame once
   assert.deepEqual(sampleFrameIndices(24, 6), [0, 4, 9, 13, 18, 23]);
   assert.deepEqual(sampleFrameIndices(0), []);
 });

@@ -40,7 +40,12 @@ function htmlRows(id: string): string[][] {
   const section = html.match(new RegExp(`<section id="${id}">([\\s\\S]*?)</section>`))?.[1];
   assert.ok(section, `section ${id} missing`);
   const body = section.match(/<tbody>([\s\S]*?)<\/tbody>/)![1]!;
-  const unescape = (s: string): string => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+  const unescape = (s: string): string =>
+    s
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&');
   return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => [...m[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => unescape(c[1]!)));
 }
 
@@ -53,7 +58,11 @@ test('the report has every part, in HTML, Markdown and JSON', () => {
   assert.equal((sweep.match(/<polyline /g) ?? []).length, 4, 'a robustness curve per perturbation kind');
   assert.ok((html.match(/<polyline /g) ?? []).length >= 2 + 2 * 5, 'a curve per run: 2 intra + 2 × 5 leave-one-out');
   const grid = html.match(/<section id="fig4">([\s\S]*?)<\/section>/)![1]!;
-  assert.equal((grid.match(/<img src="data:image\/png;base64,/g) ?? []).length, 4 * (Object.keys(DEMO_METHODS).length + 1), 'Fig. 4: 4 pictures × (5 kinds + real)');
+  assert.equal(
+    (grid.match(/<img src="data:image\/png;base64,/g) ?? []).length,
+    4 * (Object.keys(DEMO_METHODS).length + 1),
+    'Fig. 4: 4 pictures × (5 kinds + real)',
+  );
   const strip = html.match(/<section id="fig3">([\s\S]*?)<\/section>/)![1]!;
   assert.ok((strip.match(/<figure>/g) ?? []).length >= 6, 'Fig. 3 strip: the annotation stages');
   assert.match(stdout, /report: .*report\.html/);
@@ -82,8 +91,14 @@ test('tables are well-formed and their numbers in range', () => {
   }
   const t2 = json.tables.find((t) => t.id === 'table2')!;
   // the paper's layout: c40 | c23 side by side; the demo trains one compression, the other group is empty
-  assert.deepEqual(t2.columns, ['c40', 'c23'].flatMap((c) => ['ACC', 'AUC', 'F1', 'mIoU'].map((m) => `${c} ${m}`)));
-  assert.deepEqual(t2.rows.map((r) => r.name), ['all-real predictor', 'Base.', 'MSCCNet (small)']);
+  assert.deepEqual(
+    t2.columns,
+    ['c40', 'c23'].flatMap((c) => ['ACC', 'AUC', 'F1', 'mIoU'].map((m) => `${c} ${m}`)),
+  );
+  assert.deepEqual(
+    t2.rows.map((r) => r.name),
+    ['all-real predictor', 'Base.', 'MSCCNet (small)'],
+  );
   const col = (m: string): number => t2.columns.indexOf(`${json.plan.compression} ${m}`);
   for (const r of t2.rows) assert.equal(r.cells.filter((c) => c === null).length, 4, `${r.name}: one empty compression group`);
   // all-real: AUC 50 exactly, mIoU = real-pixel share / 2 < 50; the headline repeats the table
@@ -92,7 +107,10 @@ test('tables are well-formed and their numbers in range', () => {
   assert.equal(json.headline.msccnetMIoU, t2.rows[2]!.cells[col('mIoU')]);
   assert.equal(json.headline.allRealMIoU, t2.rows[0]!.cells[col('mIoU')]);
   const sweep = json.tables.find((t) => t.id === 'robustness')!;
-  assert.deepEqual(sweep.rows.map((r) => r.name), ['none', 'jpeg-70', 'jpeg-40', 'blur-3', 'blur-5', 'noise-10', 'noise-20', 'resize-0.5']);
+  assert.deepEqual(
+    sweep.rows.map((r) => r.name),
+    ['none', 'jpeg-70', 'jpeg-40', 'blur-3', 'blur-5', 'noise-10', 'noise-20', 'resize-0.5'],
+  );
   const t4 = json.tables.find((t) => t.id === 'table4')!;
   assert.equal(t4.rows.length, Object.keys(DEMO_METHODS).length + 1, 'five held-out rows and the average');
   assert.equal(t4.columns[0], 'all-real mIoU');
@@ -103,7 +121,10 @@ test('tables are well-formed and their numbers in range', () => {
     assert.ok(Math.abs(mean - (t4.rows.at(-1)!.cells[c] as number)) < 0.02, `table4 column ${t4.columns[c]}: average row`);
   }
   const t1 = json.tables.find((t) => t.id === 'table1')!;
-  assert.deepEqual(t1.rows.map((r) => r.name.split(' ')[0]).filter((v, i, a) => a.indexOf(v) === i), ['c23', 'c40', 'raw']);
+  assert.deepEqual(
+    t1.rows.map((r) => r.name.split(' ')[0]).filter((v, i, a) => a.indexOf(v) === i),
+    ['c23', 'c40', 'raw'],
+  );
 });
 
 test('every synthetic manipulation is named as synthetic', () => {
@@ -123,7 +144,12 @@ test('HTML and Markdown show exactly the JSON tables', () => {
     assert.deepEqual(htmlRows(t.id), expected, `${t.id}: HTML differs from JSON`);
     const lines = md.split('\n');
     const at = lines.indexOf(`### ${t.title}`);
-    const mdRows = lines.slice(at + 4, at + 4 + t.rows.length).map((l) => l.slice(2, -2).split(' | ').map((c) => c.replace(/\\\|/g, '|')));
+    const mdRows = lines.slice(at + 4, at + 4 + t.rows.length).map((l) =>
+      l
+        .slice(2, -2)
+        .split(' | ')
+        .map((c) => c.replace(/\\\|/g, '|')),
+    );
     assert.deepEqual(mdRows, expected, `${t.id}: Markdown differs from JSON`);
   }
 });
@@ -136,15 +162,22 @@ test('outputs are written atomically: no temp file is left', async () => {
 
 test('the report opens in headless Chromium with no console error and no network request', async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup (installs Debian's chromium)`);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
   try {
     const page = await browser.newPage();
     const url = pathToFileURL(join(dir, 'report.html')).href;
     const requests: string[] = [];
     const errors: string[] = [];
-    page.on('request', (r) => { if (r.url() !== url && !r.url().startsWith('data:')) requests.push(r.url()); });
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('request', (r) => {
+      if (r.url() !== url && !r.url().startsWith('data:')) requests.push(r.url());
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url, { waitUntil: 'load' });
     const broken = await page.$$eval('img', (imgs) => imgs.filter((i) => !i.complete || i.naturalWidth === 0).length);

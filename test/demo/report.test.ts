@@ -31,18 +31,32 @@ function result(baselines: readonly DemoBaseline[]): DemoResult {
   const value = (m: DemoRow): number => 0.1 * (rows.indexOf(m) + 1);
   const tables = (protocol: 'intra' | 'leave-one-out') => Object.fromEntries(rows.map((m) => [m, table(protocol, value(m))])) as DemoResult['intra'];
   return {
-    plan: DEMO_PLANS.quick, out: '/tmp/demo', stats: [], baselines,
-    intra: tables('intra'), leaveOneOut: tables('leave-one-out'),
+    plan: DEMO_PLANS.quick,
+    out: '/tmp/demo',
+    stats: [],
+    baselines,
+    intra: tables('intra'),
+    leaveOneOut: tables('leave-one-out'),
     intraResults: {} as Record<'base' | 'msccnet', EvaluationResult>,
-    stageSeconds: { train: 12.3 }, allReal: { ACC: 0.5, AUC: 0.5, F1: 0.45, mIoU: 0.4 }, leaveOneOutAllReal: [0.41, 0.42],
+    stageSeconds: { train: 12.3 },
+    allReal: { ACC: 0.5, AUC: 0.5, F1: 0.45, mIoU: 0.4 },
+    leaveOneOutAllReal: [0.41, 0.42],
     curves: rows.map((model) => ({ model, run: 'intra FF++ c23', steps: [1, 2], loss: [1, 0.5] })),
-    onnx: { path: '/tmp/demo/model/msccnet.onnx', bytes: 1000, nodes: 10 }, detect: [],
-    grid: [{
-      method: 'Deepfakes', label: 'synthetic region-swap (Deepfakes slot)', image: 'a.png', scores: { base: 0.2, msccnet: 0.8 }, fakeIoU: { base: 0.1, msccnet: 0.5 },
-      png: { input: PNG, annotation: PNG, base: PNG, msccnet: PNG },
-      baselines: baselines.map((method, i) => ({ method, score: 0.3 + i / 10, fakeIoU: 0.2, png: PNG })),
-    }],
-    strip: { real: 'r.png', fake: 'f.png', steps: [] }, robustness: [],
+    onnx: { path: '/tmp/demo/model/msccnet.onnx', bytes: 1000, nodes: 10 },
+    detect: [],
+    grid: [
+      {
+        method: 'Deepfakes',
+        label: 'synthetic region-swap (Deepfakes slot)',
+        image: 'a.png',
+        scores: { base: 0.2, msccnet: 0.8 },
+        fakeIoU: { base: 0.1, msccnet: 0.5 },
+        png: { input: PNG, annotation: PNG, base: PNG, msccnet: PNG },
+        baselines: baselines.map((method, i) => ({ method, score: 0.3 + i / 10, fakeIoU: 0.2, png: PNG })),
+      },
+    ],
+    strip: { real: 'r.png', fake: 'f.png', steps: [] },
+    robustness: [],
   };
 }
 
@@ -52,14 +66,20 @@ test('baselines are rows of Tables 2 and 4 (their own protocol numbers, in %) an
   const r = result(['multitask', 'ffd']);
   const tables = reportTables(r);
   const t2 = byId(tables, 'table2');
-  assert.deepEqual(t2.rows.map((row) => row.name), ['all-real predictor', 'Base.', 'MSCCNet (small)', 'Multi-task', 'FFD']);
+  assert.deepEqual(
+    t2.rows.map((row) => row.name),
+    ['all-real predictor', 'Base.', 'MSCCNet (small)', 'Multi-task', 'FFD'],
+  );
   // c40 group empty (the demo trains c23), then ACC AUC F1 mIoU of the baseline's table
   assert.deepEqual(t2.rows[3]!.cells, [null, null, null, null, 30, 31, 32, 33]);
   assert.deepEqual(t2.rows[4]!.cells.slice(4), [40, 41, 42, 43]);
   const t4 = byId(tables, 'table4');
   assert.deepEqual(t4.columns.slice(-8), ['Multi-task ACC', 'Multi-task AUC', 'Multi-task F1', 'Multi-task mIoU', 'FFD ACC', 'FFD AUC', 'FFD F1', 'FFD mIoU']);
   assert.equal(t4.columns.length, 1 + 4 * 4);
-  assert.deepEqual(t4.rows.map((row) => row.cells.length), [17, 17, 17]);
+  assert.deepEqual(
+    t4.rows.map((row) => row.cells.length),
+    [17, 17, 17],
+  );
   assert.deepEqual(t4.rows[2]!.cells.slice(-4), [40, 41, 42, 43], 'the average row');
 
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-report-'));
@@ -67,26 +87,49 @@ test('baselines are rows of Tables 2 and 4 (their own protocol numbers, in %) an
   const paths = await writeReport(dir, r);
   const html = await readFile(paths.html, 'utf8');
   const fig4 = html.match(/<section id="fig4">([\s\S]*?)<\/section>/)![1]!;
-  assert.deepEqual([...fig4.matchAll(/<th>([^<]*P\(fake\))<\/th>/g)].map((m) => m[1]), ['Base. P(fake)', 'MSCCNet P(fake)', 'Multi-task P(fake)', 'FFD P(fake)']);
+  assert.deepEqual(
+    [...fig4.matchAll(/<th>([^<]*P\(fake\))<\/th>/g)].map((m) => m[1]),
+    ['Base. P(fake)', 'MSCCNet P(fake)', 'Multi-task P(fake)', 'FFD P(fake)'],
+  );
   assert.equal([...fig4.matchAll(/<td><img /g)].length, 2 + 2 + 2, 'input, annotation, Base., MSCCNet and one column per baseline');
   assert.match(fig4, /Multi-task 30\.0 %, FFD 40\.0 %/);
   assert.match(html, /<th scope="row">FFD<\/th><td>—<\/td><td>—<\/td><td>—<\/td><td>—<\/td><td>40<\/td><td>41<\/td><td>42<\/td><td>43<\/td><\/tr>/);
   const md = await readFile(paths.markdown, 'utf8');
   assert.match(md, /\| Multi-task \| — \| — \| — \| — \| 30 \| 31 \| 32 \| 33 \|/);
-  const json = JSON.parse(await readFile(paths.json, 'utf8')) as { tables: ReportTable[]; models: Array<{ id: string; name: string }>; grid: Array<{ baselines: Array<Record<string, unknown>> }> };
+  const json = JSON.parse(await readFile(paths.json, 'utf8')) as {
+    tables: ReportTable[];
+    models: Array<{ id: string; name: string }>;
+    grid: Array<{ baselines: Array<Record<string, unknown>> }>;
+  };
   assert.deepEqual(json.tables, JSON.parse(JSON.stringify(tables)));
-  assert.deepEqual(json.models.map((m) => m.id), ['base', 'msccnet', 'multitask', 'ffd']);
-  assert.deepEqual(json.grid[0]!.baselines, [{ method: 'multitask', score: 0.3, fakeIoU: 0.2 }, { method: 'ffd', score: 0.4, fakeIoU: 0.2 }], 'no pictures in the JSON');
+  assert.deepEqual(
+    json.models.map((m) => m.id),
+    ['base', 'msccnet', 'multitask', 'ffd'],
+  );
+  assert.deepEqual(
+    json.grid[0]!.baselines,
+    [
+      { method: 'multitask', score: 0.3, fakeIoU: 0.2 },
+      { method: 'ffd', score: 0.4, fakeIoU: 0.2 },
+    ],
+    'no pictures in the JSON',
+  );
 });
 
 test('a run without baselines keeps the two-model layout', () => {
   const tables = reportTables(result([]));
-  assert.deepEqual(byId(tables, 'table2').rows.map((row) => row.name), ['all-real predictor', 'Base.', 'MSCCNet (small)']);
+  assert.deepEqual(
+    byId(tables, 'table2').rows.map((row) => row.name),
+    ['all-real predictor', 'Base.', 'MSCCNet (small)'],
+  );
   assert.equal(byId(tables, 'table4').columns.length, 1 + 2 * 4);
 });
 
-test('the demo\'s default baselines: the cheapest that fit the budget, in the paper\'s order; the baseline list is the registry\'s', () => {
-  assert.deepEqual([...DEMO_BASELINES], METHOD_NAMES.filter((m) => m !== 'msccnet'));
+test("the demo's default baselines: the cheapest that fit the budget, in the paper's order; the baseline list is the registry's", () => {
+  assert.deepEqual(
+    [...DEMO_BASELINES],
+    METHOD_NAMES.filter((m) => m !== 'msccnet'),
+  );
   assert.deepEqual(Object.keys(MODEL_NAMES).sort(), ['base', ...METHOD_NAMES].sort());
   // 630 steps (the full demo: 450 intra + 5 × 36 leave-one-out) at the measured 55 / 292 / 506 / 1525 ms
   assert.deepEqual(methodsWithinBudget(630, DEMO_PLANS.full.baselineSeconds), ['multitask', 'ffd']);

@@ -14,7 +14,9 @@ import { buildMsccnet } from '../../src/models/msccnet/index.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 
 const png = (data: Uint8Array, side: number, channels: 1 | 3): Promise<Buffer> =>
-  sharp(data, { raw: { width: side, height: side, channels } }).png().toBuffer();
+  sharp(data, { raw: { width: side, height: side, channels } })
+    .png()
+    .toBuffer();
 
 /**
  * A tiny folder in DEFACTO's face-swap layout (official-spec §8.3): Image/fake/<name>.tif with its
@@ -34,7 +36,7 @@ async function writeDefacto(root: string, side: number): Promise<{ fakes: number
   return { fakes: fakes.length, reals: reals.length };
 }
 
-test('cross-dataset (Table 3) tests on every fake and real of the target dataset, whatever FF++\'s methods and compression', async (t) => {
+test("cross-dataset (Table 3) tests on every fake and real of the target dataset, whatever FF++'s methods and compression", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-cross-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const side = 64;

@@ -13,14 +13,16 @@ import { writeSyntheticSet } from '../train/synthetic.js';
 
 // A tiny run (ResNet-18, C = 64, 64² crops, a few steps) validates once at its end; evaluate()
 // on its checkpoint must give the same numbers: exactly through libtorch, to 1e-6 through onnxruntime.
-test('evaluate on a trained checkpoint gives train\'s validation numbers, via libtorch and onnxruntime', { timeout: 300_000 }, async (t) => {
+test("evaluate on a trained checkpoint gives train's validation numbers, via libtorch and onnxruntime", { timeout: 300_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-evalparity-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 4, val: 3, seed: 5 });
   const config = parseTrainConfig({
     data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: 64, workers: 0, prefetch: 1 },
     model: { backboneDepth: 18, inputSize: 64, featsChannels: 64 },
-    batchSize: 4, epochs: 3, optim: { lr: 0.01 },
+    batchSize: 4,
+    epochs: 3,
+    optim: { lr: 0.01 },
     run: { dir: join(dir, 'run'), valEveryEpochs: 3, threads: 2 },
   });
   const summary = await train(config);
@@ -28,7 +30,7 @@ test('evaluate on a trained checkpoint gives train\'s validation numbers, via li
   assert.ok(validation.counts.images > 0);
   const { samples } = await loadSplit(config, config.data.valSplit);
   const weights = join(summary.lastCheckpoint!, 'model.safetensors');
-  const batchSize = Math.min(8, config.batchSize);   // validation's batch
+  const batchSize = Math.min(8, config.batchSize); // validation's batch
 
   const { model } = await loadModel({ weights, overrides: config.model });
   const { bytes } = exportMethod(model, { metadata: { variant: 'msccnet', weights: 'test' } });

@@ -36,7 +36,11 @@ test('bad input is an EvalInputError naming the sample', () => {
   throwsFor('bad-label', () => e.add({ ...ok, id: 'bad-label', label: 2 }), /label is 2/);
   throwsFor('nan-img', () => e.add({ ...ok, id: 'nan-img', imageLogits: [0, Number.NaN] }), /image logit 1 is NaN/);
   throwsFor('two-img', () => e.add({ ...ok, id: 'two-img', imageLogits: [0, 1, 2] }), /3 image logits/);
-  throwsFor('nan-mask', () => e.add({ ...ok, id: 'nan-mask', maskLogits: { data: new Float32Array([0, 0, Number.NaN, 1]), shape: [2, 1, 2] } }), /mask logit 2 is NaN/);
+  throwsFor(
+    'nan-mask',
+    () => e.add({ ...ok, id: 'nan-mask', maskLogits: { data: new Float32Array([0, 0, Number.NaN, 1]), shape: [2, 1, 2] } }),
+    /mask logit 2 is NaN/,
+  );
   throwsFor('inf-mask', () => e.add({ ...ok, id: 'inf-mask', maskLogits: { data: new Float32Array([0, 0, Infinity, 1]), shape: [2, 1, 2] } }), /Infinity/);
   throwsFor('3-class', () => e.add({ ...ok, id: '3-class', maskLogits: { data: new Float32Array(6), shape: [3, 1, 2] } }), /expected \[2, h, w\]/);
   throwsFor('short-mask', () => e.add({ ...ok, id: 'short-mask', maskLogits: { data: new Float32Array(3), shape: [2, 1, 2] } }), /hold 3 values/);
@@ -52,7 +56,10 @@ test('a repeated id keeps its first occurrence even when the content differs', (
   const r = e.result();
   assert.deepEqual(r.counts, { entries: 3, images: 2, fake: 1, real: 1, duplicatesDropped: 1 });
   assert.equal(r.official.ACC, 1);
-  assert.deepEqual(r.confusion, [[2, 0], [0, 2]]);
+  assert.deepEqual(r.confusion, [
+    [2, 0],
+    [0, 2],
+  ]);
 });
 
 test('only one class present: result() raises like sklearn', () => {
@@ -94,7 +101,7 @@ test('video AUC scores each video by the mean of its frames', () => {
   throwsFor('v1_2', () => e.result(), /video v1/);
 });
 
-test('video AUC groups frames by (method, video): the five methods\' fakes of one pair are five videos', () => {
+test("video AUC groups frames by (method, video): the five methods' fakes of one pair are five videos", () => {
   // FF++ names a fake video <target>_<source> in every method's folder, so the video id alone merges them.
   // Fakes of 000_003 by five methods (one frame each): 0.9, 0.8, 0.7, 0.6, 0.1; real videos 000: 0.5, 003: 0.2.
   // Per (method, video): 4 fakes beat both reals, one beats none → 8/10. Merged into one video (mean 0.62) it would be 2/2.
@@ -109,7 +116,7 @@ test('video AUC groups frames by (method, video): the five methods\' fakes of on
   assert.ok(Math.abs(r.extras.videoAuc!.AUC - 0.8) < 1e-15, `video AUC ${r.extras.videoAuc?.AUC}`);
 });
 
-test('per-manipulation metrics equal the official metrics of that method\'s fakes plus all reals', () => {
+test("per-manipulation metrics equal the official metrics of that method's fakes plus all reals", () => {
   const A = [sample('a1', 1, 0.9, [2, 1, -1], [255, 255, 0], { method: 'A' }), sample('a2', 1, 0.7, [1, -1, -1], [255, 0, 0], { method: 'A' })];
   const B = [sample('b1', 1, 0.1, [-1, -1, 1], [255, 255, 0], { method: 'B' })];
   const reals = [sample('r1', 0, 0.3, [-1, 1, -1], [0, 0, 0]), sample('r2', 0, 0.8, [-1, -1, -1], [0, 0, 0])];
@@ -117,7 +124,10 @@ test('per-manipulation metrics equal the official metrics of that method\'s fake
   for (const s of [...A, ...reals, ...B]) all.add(s);
   const r = all.result();
   assert.deepEqual(Object.keys(r.extras.perManipulation), ['A', 'B']);
-  for (const [method, fakes] of [['A', A], ['B', B]] as const) {
+  for (const [method, fakes] of [
+    ['A', A],
+    ['B', B],
+  ] as const) {
     const alone = new Evaluator();
     for (const s of [...fakes, ...reals]) alone.add(s);
     const o = alone.result().official;

@@ -17,7 +17,13 @@ test('AUC with tied scores counts each tied pair one half (7/9 by hand)', () => 
   close(rocAucScore(labels, scores), 7 / 9);
   // the order of the input does not matter
   const order = [3, 0, 5, 2, 4, 1];
-  close(rocAucScore(order.map((i) => labels[i]), order.map((i) => scores[i])), 7 / 9);
+  close(
+    rocAucScore(
+      order.map((i) => labels[i]),
+      order.map((i) => scores[i]),
+    ),
+    7 / 9,
+  );
 });
 
 test('roc_curve: one point per distinct score, collinear points dropped, (0, 0) prepended', () => {

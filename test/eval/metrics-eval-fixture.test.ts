@@ -31,7 +31,10 @@ interface Expected {
       image: { acc: number; auc: number; f1_macro: number; eer: number };
       image_parts: { n: number; n_pos: number; n_pred_pos: number; n_correct: number };
       pixel: {
-        acc: number; mIoU: number; f1_macro: number; mcc: number;
+        acc: number;
+        mIoU: number;
+        f1_macro: number;
+        mcc: number;
         confusion_matrix_gt_rows_pred_cols: [[number, number], [number, number]];
         per_class: { f1_real: number; f1_fake: number; iou_real: number; iou_fake: number };
       };
@@ -79,8 +82,14 @@ function near(actual: number, want: number, tol: number, what: string): void {
 test('the fixture is the list the README describes', () => {
   assert.equal(ids.length, expected.num_list_entries);
   assert.equal(entriesN, expected.num_list_entries);
-  assert.deepEqual(ids, expected.entries.map((e) => e.id));
-  assert.deepEqual([...labels.data], expected.entries.map((e) => e.label));
+  assert.deepEqual(
+    ids,
+    expected.entries.map((e) => e.id),
+  );
+  assert.deepEqual(
+    [...labels.data],
+    expected.entries.map((e) => e.label),
+  );
   assert.ok(Number.isFinite(eerTolerance), 'README gives the EER tolerance');
 });
 
@@ -99,7 +108,11 @@ test('per entry: upsampled argmax equals the official pred pixel for pixel, and 
     let ties = 0;
     for (let p = 0; p < plane; p++) if (Math.abs(steps.upsampled[plane + p] - steps.upsampled[p]) < nearTie) ties++;
     assert.equal(ties, e[nearTieKey], `entry ${t} near ties`);
-    assert.equal(steps.pred.reduce((a, v) => a + v, 0), e.pred_fake_pixels, `entry ${t} predicted fake pixels`);
+    assert.equal(
+      steps.pred.reduce((a, v) => a + v, 0),
+      e.pred_fake_pixels,
+      `entry ${t} predicted fake pixels`,
+    );
     assert.equal(steps.gt.filter((v) => v === 1).length, e.gt_fake_pixels, `entry ${t} gt fake pixels`);
     assert.equal(steps.gt.filter((v) => v === -1).length, e.gt_ignored_pixels, `entry ${t} ignored pixels`);
   }
@@ -122,7 +135,14 @@ test('per entry: the confusion matrix of each image', () => {
   const evaluator = new Evaluator({ pixelAuc: false });
   for (const [t, e] of expected.entries.entries()) {
     const [n00, n01, n10, n11] = evaluator.add(samples[t]).confusion;
-    assert.deepEqual([[n00, n01], [n10, n11]], e.confusion_matrix_gt_rows_pred_cols, `entry ${t} (${e.id})`);
+    assert.deepEqual(
+      [
+        [n00, n01],
+        [n10, n11],
+      ],
+      e.confusion_matrix_gt_rows_pred_cols,
+      `entry ${t} (${e.id})`,
+    );
   }
 });
 
@@ -130,7 +150,10 @@ test('de-duplication keeps the first occurrence of each id, as the official gath
   const kept = firstOccurrences(expected.entries, (e) => e.id).map((e) => e.list_index);
   assert.equal(kept.length, expected.num_after_dedup);
   assert.deepEqual(kept, expected.scenarios.main.list_indices_used);
-  assert.deepEqual(kept, expected.entries.filter((e) => e.kept_after_dedup).map((e) => e.list_index));
+  assert.deepEqual(
+    kept,
+    expected.entries.filter((e) => e.kept_after_dedup).map((e) => e.list_index),
+  );
 });
 
 function assertMain(r: EvaluationResult): void {

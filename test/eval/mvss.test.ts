@@ -3,14 +3,20 @@ import assert from 'node:assert/strict';
 import type { SampleRecord } from '../../src/eval/index.js';
 import { mvssMetrics } from '../../src/eval/mvss.js';
 
-const rec = (id: string, label: 0 | 1, maxPixelScore: number, [tn, fp, fn, tp]: [number, number, number, number]): SampleRecord =>
-  ({ id, label, score: 0.5, confusion: [tn, fp, fn, tp], inPixelHistogram: false, maxPixelScore });
+const rec = (id: string, label: 0 | 1, maxPixelScore: number, [tn, fp, fn, tp]: [number, number, number, number]): SampleRecord => ({
+  id,
+  label,
+  score: 0.5,
+  confusion: [tn, fp, fn, tp],
+  inPixelHistogram: false,
+  maxPixelScore,
+});
 
 test('MVSS-Net metrics (evaluate.py): per-tampered-image pixel F1, image sen/spe/F1 at max-pixel score > 0.5, combined F1', () => {
   const m = mvssMetrics([
-    rec('t1', 1, 0.9, [6, 1, 1, 2]),   // F1 = 4 / (4 + 2 + 1e-6)
-    rec('t2', 1, 0.4, [10, 0, 0, 0]),  // empty prediction and ground truth: F1 = 1
-    rec('t3', 1, 0.7, [5, 5, 0, 0]),   // F1 = 0
+    rec('t1', 1, 0.9, [6, 1, 1, 2]), // F1 = 4 / (4 + 2 + 1e-6)
+    rec('t2', 1, 0.4, [10, 0, 0, 0]), // empty prediction and ground truth: F1 = 1
+    rec('t3', 1, 0.7, [5, 5, 0, 0]), // F1 = 0
     rec('a1', 0, 0.6, [9, 1, 0, 0]),
     rec('a2', 0, 0.2, [10, 0, 0, 0]),
   ])!;

@@ -20,19 +20,25 @@ test('parsePerturbations: one perturbation per level, named kind-level; bad leve
 });
 
 test('blur:3 of a 5×5 impulse is the outer product of the taps [¼, ½, ¼] (rounded half up)', async () => {
-  const out = await perturb(image(5, 5, (x, y) => (x === 2 && y === 2 ? 255 : 0)), 5, 5, { kind: 'blur', kernel: 3 }, o);
+  const out = await perturb(
+    image(5, 5, (x, y) => (x === 2 && y === 2 ? 255 : 0)),
+    5,
+    5,
+    { kind: 'blur', kernel: 3 },
+    o,
+  );
   // 255·(¼, ½, ¼)ᵀ(¼, ½, ¼): corners 15.94 → 16, edges 31.875 → 32, centre 63.75 → 64
-  assert.deepEqual(channel0(out), [
-    0, 0, 0, 0, 0,
-    0, 16, 32, 16, 0,
-    0, 32, 64, 32, 0,
-    0, 16, 32, 16, 0,
-    0, 0, 0, 0, 0,
-  ]);
+  assert.deepEqual(channel0(out), [0, 0, 0, 0, 0, 0, 16, 32, 16, 0, 0, 32, 64, 32, 0, 0, 16, 32, 16, 0, 0, 0, 0, 0, 0]);
 });
 
 test('resize:0.5 of a 4×4 step: 2×2 area average down, OpenCV linear back up', async () => {
-  const out = await perturb(image(4, 4, (x) => (x < 2 ? 0 : 200)), 4, 4, { kind: 'resize', scale: 0.5 }, o);
+  const out = await perturb(
+    image(4, 4, (x) => (x < 2 ? 0 : 200)),
+    4,
+    4,
+    { kind: 'resize', scale: 0.5 },
+    o,
+  );
   // down: [0, 200] per row; up 2 → 4 columns at source x = −¼, ¼, ¾, 1¼: 0, ¼·200, ¾·200, 200
   assert.deepEqual(channel0(out), [0, 50, 150, 200, 0, 50, 150, 200, 0, 50, 150, 200, 0, 50, 150, 200]);
 });
@@ -50,7 +56,13 @@ test('noise: seeded by (seed, sample id), zero-mean with the asked σ, clamped t
   // 12288 draws: the mean's standard error is 0.09, the rounding adds 1/12 to the variance
   assert.ok(Math.abs(mean) < 0.4, `mean ${mean}`);
   assert.ok(Math.abs(sd - Math.sqrt(100 + 1 / 12)) < 0.3, `sd ${sd}`);
-  const white = await perturb(image(8, 8, () => 255), 8, 8, p, o);
+  const white = await perturb(
+    image(8, 8, () => 255),
+    8,
+    8,
+    p,
+    o,
+  );
   assert.ok(white.every((v) => v <= 255) && white.some((v) => v < 255));
 });
 

@@ -40,7 +40,10 @@ test('confusion: ignored pixels are skipped; update per image then merge equals 
   const single = new PixelConfusion();
   preds.forEach((p, i) => single.update(p, gts[i]));
   // (gt, pred) — image 1: (0,0) (1,1) skip (1,0) (0,1); image 2: (1,1) (0,1) (0,0); image 3: skip (0,0) (1,0) (1,1)
-  assert.deepEqual(single.toMatrix(), [[3, 2], [2, 3]]);
+  assert.deepEqual(single.toMatrix(), [
+    [3, 2],
+    [2, 3],
+  ]);
   assert.equal(single.total, 10);
   const shardA = new PixelConfusion().update(preds[0], gts[0]);
   const shardB = new PixelConfusion().update(preds[2], gts[2]).update(preds[1], gts[1]);

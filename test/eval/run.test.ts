@@ -29,18 +29,38 @@ test('a killed evaluation continues where it stopped and ends with the one-shot 
   // interrupted after 3 batches of the clean condition: 2 batches committed, the third's lines are not
   const outB = join(dir, 'b');
   const controller = new AbortController();
-  await assert.rejects(runEvaluation(engine, samples, {
-    outDir: outB, identity, perturbations, commitEvery: 2, commitSeconds: 0, signal: controller.signal,
-    onEvent: (e) => { if (e.kind === 'progress' && e.done >= 6) controller.abort(); },
-  }), { name: 'AbortError' });
-  await appendFile(join(outB, 'none', 'records.jsonl'), '{"i":6,"rec');   // a write torn by the kill
+  await assert.rejects(
+    runEvaluation(engine, samples, {
+      outDir: outB,
+      identity,
+      perturbations,
+      commitEvery: 2,
+      commitSeconds: 0,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'progress' && e.done >= 6) controller.abort();
+      },
+    }),
+    { name: 'AbortError' },
+  );
+  await appendFile(join(outB, 'none', 'records.jsonl'), '{"i":6,"rec'); // a write torn by the kill
   const resumed = await runEvaluation(engine, samples, { outDir: outB, identity, perturbations, commitEvery: 2, commitSeconds: 0 });
 
   assert.equal(resumed[0]!.resumed, 4, 'continued after the two committed batches');
-  assert.deepEqual(resumed.map((c) => c.name), ['none', 'noise-10', 'jpeg-50']);
+  assert.deepEqual(
+    resumed.map((c) => c.name),
+    ['none', 'noise-10', 'jpeg-50'],
+  );
   for (const [k, c] of resumed.entries()) assert.deepEqual(c.result, oneShot[k]!.result, `${c.name}: same metrics as the one-shot run`);
-  const lines = (await readFile(join(outB, 'none', 'records.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { i: number });
-  assert.deepEqual(lines.map((l) => l.i), samples.map((_, i) => i), 'one record per sample, in order');
+  const lines = (await readFile(join(outB, 'none', 'records.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { i: number });
+  assert.deepEqual(
+    lines.map((l) => l.i),
+    samples.map((_, i) => i),
+    'one record per sample, in order',
+  );
   assert.notDeepEqual(oneShot[1]!.result.official, oneShot[0]!.result.official, 'the noise changed what the model saw');
   const csv = (await readFile(join(outB, 'metrics.csv'), 'utf8')).trim().split('\n');
   assert.equal(csv.length, 4);
@@ -55,14 +75,35 @@ test('msccnet evaluate: metrics in JSON/Markdown/CSV, a row per perturbation, re
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-evalcli-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const set = await writeSyntheticSet(join(dir, 'data'), { side: 48, train: 0, val: 2, seed: 4 });
-  const args = ['evaluate', '--model', 'detfill', '--engine', 'torch', '--input-size', '64', '--manifest', set.manifest, '--split', 'val',
-    '--perturb', 'blur:3', '--out', join(dir, 'eval'), '--workers', '0', '--threads', '1'];
+  const args = [
+    'evaluate',
+    '--model',
+    'detfill',
+    '--engine',
+    'torch',
+    '--input-size',
+    '64',
+    '--manifest',
+    set.manifest,
+    '--split',
+    'val',
+    '--perturb',
+    'blur:3',
+    '--out',
+    join(dir, 'eval'),
+    '--workers',
+    '0',
+    '--threads',
+    '1',
+  ];
   const r = await runCli(args);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\| condition \| images \| ACC \| AUC \| F1 \| mIoU \| extra: fake-class F1/);
   assert.match(r.stdout, /\| blur-3 \| 4 \|/);
-  assert.deepEqual((await listFiles(join(dir, 'eval'))).filter((f) => !f.includes('/')),
-    ['evaluation.json', 'metrics.csv', 'metrics.json', 'metrics.md', 'robustness-ACC.svg', 'robustness-AUC.svg', 'robustness-F1.svg', 'robustness-mIoU.svg']);
+  assert.deepEqual(
+    (await listFiles(join(dir, 'eval'))).filter((f) => !f.includes('/')),
+    ['evaluation.json', 'metrics.csv', 'metrics.json', 'metrics.md', 'robustness-ACC.svg', 'robustness-AUC.svg', 'robustness-F1.svg', 'robustness-mIoU.svg'],
+  );
   const again = await runCli(args);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout, r.stdout, 'a finished evaluation reruns to the same table');

@@ -35,9 +35,16 @@ export async function annotationFixture(): Promise<{ dir: string; pairs: Fixture
     if (!(output in expected)) throw new Error(`expected.json has no entry for ${output}`);
     const mask = expected[output];
     return {
-      name: result.name, real: join(dir, real), fake: join(dir, fake), output, official: result.official,
-      mask: mask === null ? null : join(dir, mask), diff: mask === null ? null : join(dir, `${result.name}_diff.png`),
-      stages: result.stages_file === undefined ? null : join(dir, result.stages_file), width: result.width, height: result.height,
+      name: result.name,
+      real: join(dir, real),
+      fake: join(dir, fake),
+      output,
+      official: result.official,
+      mask: mask === null ? null : join(dir, mask),
+      diff: mask === null ? null : join(dir, `${result.name}_diff.png`),
+      stages: result.stages_file === undefined ? null : join(dir, result.stages_file),
+      width: result.width,
+      height: result.height,
       trace: result.trace,
     };
   });

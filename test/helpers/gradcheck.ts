@@ -4,7 +4,12 @@
  */
 import { torch, type Tensor } from '../../src/torch/index.js';
 
-export interface GradcheckResult { maxAbsError: number; maxRelError: number; checked: number; failures: string[] }
+export interface GradcheckResult {
+  maxAbsError: number;
+  maxRelError: number;
+  checked: number;
+  failures: string[];
+}
 
 /** Deterministic pseudo-random numbers in [-1, 1) (a test's inputs must not depend on libtorch's RNG). */
 export function lcg(seed: number): () => number {
@@ -24,15 +29,21 @@ export function randomInput(shape: number[], rand: () => number, map: (v: number
  * Checks d(Σ f(inputs)·r)/d(input) for every input element: |analytic − numeric| ≤ atol + rtol·|numeric|
  * (torch.autograd.gradcheck's default tolerances).
  */
-export function gradcheck(f: (xs: Tensor[]) => Tensor, inputs: { shape: number[]; data: Float64Array }[],
-  opts: { eps?: number; atol?: number; rtol?: number; seed?: number } = {}): GradcheckResult {
+export function gradcheck(
+  f: (xs: Tensor[]) => Tensor,
+  inputs: { shape: number[]; data: Float64Array }[],
+  opts: { eps?: number; atol?: number; rtol?: number; seed?: number } = {},
+): GradcheckResult {
   const eps = opts.eps ?? 1e-6;
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-3;
   return torch.tidy(() => {
     const probe = torch.noGrad(() => f(inputs.map((i) => torch.tensor(i.data, i.shape))));
     const rand = lcg(opts.seed ?? 99);
-    const r = torch.tensor(Float64Array.from({ length: probe.numel }, () => rand()), probe.shape);
+    const r = torch.tensor(
+      Float64Array.from({ length: probe.numel }, () => rand()),
+      probe.shape,
+    );
     const project = (y: Tensor) => y.mul(r).sum();
     const xs = inputs.map((i) => torch.tensor(i.data, i.shape, { requiresGrad: true }));
     project(f(xs)).backward();
@@ -43,15 +54,18 @@ export function gradcheck(f: (xs: Tensor[]) => Tensor, inputs: { shape: number[]
     const failures: string[] = [];
     inputs.forEach((input, k) => {
       for (let j = 0; j < input.data.length; j++) {
-        const value = (delta: number) => torch.tidy(() => torch.noGrad(() => {
-          const perturbed = inputs.map((i, m) => {
-            if (m !== k) return torch.tensor(i.data, i.shape);
-            const d = Float64Array.from(i.data);
-            d[j] += delta;
-            return torch.tensor(d, i.shape);
-          });
-          return project(f(perturbed)).item();
-        }));
+        const value = (delta: number) =>
+          torch.tidy(() =>
+            torch.noGrad(() => {
+              const perturbed = inputs.map((i, m) => {
+                if (m !== k) return torch.tensor(i.data, i.shape);
+                const d = Float64Array.from(i.data);
+                d[j] += delta;
+                return torch.tensor(d, i.shape);
+              });
+              return project(f(perturbed)).item();
+            }),
+          );
         const numeric = (value(eps) - value(-eps)) / (2 * eps);
         const err = Math.abs(analytic[k][j] - numeric);
         maxAbsError = Math.max(maxAbsError, err);

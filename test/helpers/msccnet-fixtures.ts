@@ -11,8 +11,15 @@ export type Nested = number | Nested[];
 
 /** msccnet-128/expected.json: the official network with detfill-v1 weights, eval mode (its README §1–§6). */
 export interface EvalExpected {
-  scheme: string; offset_basis: number; input_size: number; batch: number; spectral_side_S: number;
-  img_logits: number[][]; prob_fake: number[]; mask_logits: Nested; aux_map: Nested;
+  scheme: string;
+  offset_basis: number;
+  input_size: number;
+  batch: number;
+  spectral_side_S: number;
+  img_logits: number[][];
+  prob_fake: number[];
+  mask_logits: Nested;
+  aux_map: Nested;
   mask_argmax_at_input_size: { fake_pixel_count_per_sample: number[]; 'near_tie_pixel_count_per_sample_abs_diff_lt_1e-4': number[] };
   mscc_softmax_max_weight: { mean: number };
   stages: Record<string, TensorStats>;
@@ -28,7 +35,9 @@ export const closeTo = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-
 /** Worst |a−b| / (1e-4 + 1e-4·|b|) (≤ 1 passes) and the max abs and rel errors, for the report. */
 export function compareOutputs(ours: ArrayLike<number>, theirs: number[]): { ratio: number; maxAbs: number; maxRel: number } {
   if (ours.length !== theirs.length) throw new Error(`element count: ${ours.length} vs ${theirs.length}`);
-  let ratio = 0; let maxAbs = 0; let maxRel = 0;
+  let ratio = 0;
+  let maxAbs = 0;
+  let maxRel = 0;
   for (let i = 0; i < theirs.length; i++) {
     const d = Math.abs(ours[i] - theirs[i]);
     ratio = Math.max(ratio, d / (1e-4 + 1e-4 * Math.abs(theirs[i])));
@@ -40,18 +49,28 @@ export function compareOutputs(ours: ArrayLike<number>, theirs: number[]): { rat
 
 export const flat = (v: Nested): number[] => (Array.isArray(v) ? v.flatMap(flat) : [v]);
 
-interface Stats { sum: number; abs_sum: number; l2?: number; first4?: number[] }
+interface Stats {
+  sum: number;
+  abs_sum: number;
+  l2?: number;
+  first4?: number[];
+}
 
 /** msccnet-128-train/expected_train_step.json, float64 reference: train-mode losses, one SGD step, the second forward. */
 export interface TrainReference {
   optimizer: { lr: number; momentum: number; weight_decay: number; dampening: number; nesterov: boolean };
-  loss_step0: Record<string, number>; loss_after_step: Record<string, number>;
+  loss_step0: Record<string, number>;
+  loss_after_step: Record<string, number>;
   grad_global_l2_norm_all_params: number;
-  params: Record<string, { shape: number[]; before: Stats; after: Stats; delta: Stats & { l2: number }; grad: Stats & { l2: number };
-    after_full?: number[] }>;
+  params: Record<string, { shape: number[]; before: Stats; after: Stats; delta: Stats & { l2: number }; grad: Stats & { l2: number }; after_full?: number[] }>;
   bn_running_stats_after_first_forward: Record<string, { running_mean: Stats; running_var: Stats; num_batches_tracked: number }>;
 }
-export interface TrainFixture { offset_basis: number; input_size: number; batch: number; float64: TrainReference }
+export interface TrainFixture {
+  offset_basis: number;
+  input_size: number;
+  batch: number;
+  float64: TrainReference;
+}
 
 export function readTrainFixture(dir: string): TrainFixture {
   return JSON.parse(readFileSync(join(dir, 'expected_train_step.json'), 'utf8')) as TrainFixture;

@@ -9,34 +9,57 @@ import { writeZip } from './zip.js';
 export function writePth(state: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array | BigInt64Array }>): Buffer {
   const out: number[] = [];
   const op = (...bytes: number[]) => out.push(...bytes);
-  const ascii = (s: string) => { for (const c of Buffer.from(s, 'latin1')) out.push(c); };
+  const ascii = (s: string) => {
+    for (const c of Buffer.from(s, 'latin1')) out.push(c);
+  };
   const unicode = (s: string) => {
     const b = Buffer.from(s, 'utf8');
-    op(0x58, b.length & 0xff, (b.length >> 8) & 0xff, (b.length >> 16) & 0xff, b.length >>> 24);   // BINUNICODE
+    op(0x58, b.length & 0xff, (b.length >> 8) & 0xff, (b.length >> 16) & 0xff, b.length >>> 24); // BINUNICODE
     for (const c of b) out.push(c);
   };
-  const int = (v: number) => { op(0x4a); const b = Buffer.alloc(4); b.writeInt32LE(v); out.push(...b); };  // BININT
-  const global = (module: string, name: string) => { op(0x63); ascii(`${module}\n${name}\n`); };         // GLOBAL
-  const tuple = (vs: readonly number[]) => { op(0x28); vs.forEach(int); op(0x74); };                     // MARK … TUPLE
-  const orderedDict = () => { global('collections', 'OrderedDict'); op(0x29, 0x52); };                   // OrderedDict()
+  const int = (v: number) => {
+    op(0x4a);
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    out.push(...b);
+  }; // BININT
+  const global = (module: string, name: string) => {
+    op(0x63);
+    ascii(`${module}\n${name}\n`);
+  }; // GLOBAL
+  const tuple = (vs: readonly number[]) => {
+    op(0x28);
+    vs.forEach(int);
+    op(0x74);
+  }; // MARK … TUPLE
+  const orderedDict = () => {
+    global('collections', 'OrderedDict');
+    op(0x29, 0x52);
+  }; // OrderedDict()
   const entries: [string, Uint8Array][] = [];
-  op(0x80, 0x02);                                                                                          // PROTO 2
+  op(0x80, 0x02); // PROTO 2
   orderedDict();
-  op(0x28);                                                                                                // MARK for SETITEMS
+  op(0x28); // MARK for SETITEMS
   [...state].forEach(([name, t], i) => {
     unicode(name);
     global('torch._utils', '_rebuild_tensor_v2');
-    op(0x28);                                                                                              // MARK: the args
-    op(0x28); unicode('storage'); global('torch', t.data instanceof BigInt64Array ? 'LongStorage' : 'FloatStorage'); unicode(String(i)); unicode('cpu'); int(t.data.length); op(0x74, 0x51); // BINPERSID
+    op(0x28); // MARK: the args
+    op(0x28);
+    unicode('storage');
+    global('torch', t.data instanceof BigInt64Array ? 'LongStorage' : 'FloatStorage');
+    unicode(String(i));
+    unicode('cpu');
+    int(t.data.length);
+    op(0x74, 0x51); // BINPERSID
     int(0);
     tuple(t.shape);
     const stride = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
     tuple(stride);
-    op(0x89);                                                                                              // requires_grad False
+    op(0x89); // requires_grad False
     orderedDict();
-    op(0x74, 0x52);                                                                                        // TUPLE, REDUCE
+    op(0x74, 0x52); // TUPLE, REDUCE
     entries.push([`archive/data/${i}`, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)]);
   });
-  op(0x75, 0x2e);                                                                                          // SETITEMS, STOP
+  op(0x75, 0x2e); // SETITEMS, STOP
   return writeZip([['archive/data.pkl', Uint8Array.from(out)], ...entries, ['archive/version', Buffer.from('3\n')]]);
 }

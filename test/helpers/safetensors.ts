@@ -35,17 +35,32 @@ export async function readSafetensors(path: string): Promise<TestSafetensors> {
       metadata = value as Record<string, string>;
       continue;
     }
-    const { dtype, shape, data_offsets: [begin, end] } = value as HeaderEntry;
+    const {
+      dtype,
+      shape,
+      data_offsets: [begin, end],
+    } = value as HeaderEntry;
     // a copy into a fresh ArrayBuffer (Buffer#slice would share the pool), so the views below are aligned
     const bytes = new Uint8Array(buf.subarray(dataStart + begin, dataStart + end));
     const ab = bytes.buffer;
     switch (dtype) {
-      case 'F32': tensors.set(name, { dtype, shape, data: new Float32Array(ab, 0, bytes.length / 4) }); break;
-      case 'F64': tensors.set(name, { dtype, shape, data: new Float64Array(ab, 0, bytes.length / 8) }); break;
-      case 'I32': tensors.set(name, { dtype, shape, data: new Int32Array(ab, 0, bytes.length / 4) }); break;
-      case 'I64': tensors.set(name, { dtype, shape, data: new BigInt64Array(ab, 0, bytes.length / 8) }); break;
-      case 'U8': tensors.set(name, { dtype, shape, data: new Uint8Array(ab, 0, bytes.length) }); break;
-      default: throw new Error(`${path}: tensor ${name} has unsupported dtype ${String(dtype)}`);
+      case 'F32':
+        tensors.set(name, { dtype, shape, data: new Float32Array(ab, 0, bytes.length / 4) });
+        break;
+      case 'F64':
+        tensors.set(name, { dtype, shape, data: new Float64Array(ab, 0, bytes.length / 8) });
+        break;
+      case 'I32':
+        tensors.set(name, { dtype, shape, data: new Int32Array(ab, 0, bytes.length / 4) });
+        break;
+      case 'I64':
+        tensors.set(name, { dtype, shape, data: new BigInt64Array(ab, 0, bytes.length / 8) });
+        break;
+      case 'U8':
+        tensors.set(name, { dtype, shape, data: new Uint8Array(ab, 0, bytes.length) });
+        break;
+      default:
+        throw new Error(`${path}: tensor ${name} has unsupported dtype ${String(dtype)}`);
     }
   }
   return { tensors, metadata };

@@ -12,9 +12,12 @@ test('rgbToGray equals opencv cvtColor(RGB2GRAY) on all 2^24 colours', async () 
   const side = 4096;
   const rgb = makeImage(side, side, 3);
   for (let i = 0; i < side * side; i++) {
-    rgb.data[3 * i] = i >> 16; rgb.data[3 * i + 1] = (i >> 8) & 255; rgb.data[3 * i + 2] = i & 255;
+    rgb.data[3 * i] = i >> 16;
+    rgb.data[3 * i + 1] = (i >> 8) & 255;
+    rgb.data[3 * i + 2] = i & 255;
   }
-  const src = new cv.Mat(side, side, cv.CV_8UC3), dst = new cv.Mat(side, side, cv.CV_8UC1);
+  const src = new cv.Mat(side, side, cv.CV_8UC3),
+    dst = new cv.Mat(side, side, cv.CV_8UC1);
   try {
     src.data.set(rgb.data);
     cv.cvtColor(src, dst, cv.COLOR_RGB2GRAY);
@@ -23,7 +26,8 @@ test('rgbToGray equals opencv cvtColor(RGB2GRAY) on all 2^24 colours', async () 
     for (let i = 0; i < ours.length; i++) if (ours[i] !== dst.data[i]) differing++;
     assert.equal(differing, 0);
   } finally {
-    src.delete(); dst.delete();
+    src.delete();
+    dst.delete();
   }
 });
 

@@ -11,7 +11,9 @@ test('ellipseElement equals getStructuringElement(MORPH_ELLIPSE) for sizes 1–1
       const k = cv.getStructuringElement(cv.MORPH_ELLIPSE, new cv.Size(w, h));
       try {
         assert.deepEqual(elementToArray(ellipseElement(w, h)), new Uint8Array(k.data), `${w}×${h}`);
-      } finally { k.delete(); }
+      } finally {
+        k.delete();
+      }
     }
   }
 });
@@ -25,7 +27,16 @@ function randomMask(width: number, height: number, density: number, rand: () => 
 test('dilateMask / erodeMask equal cv.dilate / cv.erode (default borders) on random masks', async () => {
   const { cv } = await testCv();
   const rand = seeded(7);
-  const sizes: [number, number][] = [[1, 1], [2, 3], [5, 4], [13, 9], [31, 17], [64, 64], [101, 77], [130, 7]];
+  const sizes: [number, number][] = [
+    [1, 1],
+    [2, 3],
+    [5, 4],
+    [13, 9],
+    [31, 17],
+    [64, 64],
+    [101, 77],
+    [130, 7],
+  ];
   let cases = 0;
   for (const [w, h] of sizes) {
     for (const density of [0.02, 0.3, 0.9]) {
@@ -33,7 +44,8 @@ test('dilateMask / erodeMask equal cv.dilate / cv.erode (default borders) on ran
       for (const side of [3, 5, 7]) {
         for (const iterations of [1, 3]) {
           const kernel = cv.getStructuringElement(cv.MORPH_ELLIPSE, new cv.Size(side, side));
-          const src = new cv.Mat(h, w, cv.CV_8UC1), dst = new cv.Mat(h, w, cv.CV_8UC1);
+          const src = new cv.Mat(h, w, cv.CV_8UC1),
+            dst = new cv.Mat(h, w, cv.CV_8UC1);
           try {
             src.data.set(mask.data);
             cv.dilate(src, dst, kernel, new cv.Point(-1, -1), iterations);
@@ -41,7 +53,11 @@ test('dilateMask / erodeMask equal cv.dilate / cv.erode (default borders) on ran
             cv.erode(src, dst, kernel, new cv.Point(-1, -1), iterations);
             assert.deepEqual(erodeMask(mask, ellipseElement(side), iterations).data, new Uint8Array(dst.data), `erode ${w}×${h} ${side} ×${iterations}`);
             cases++;
-          } finally { src.delete(); dst.delete(); kernel.delete(); }
+          } finally {
+            src.delete();
+            dst.delete();
+            kernel.delete();
+          }
         }
       }
     }

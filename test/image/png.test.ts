@@ -29,7 +29,11 @@ function chunk(type: string, data: Uint8Array): Buffer {
  * A PNG written straight from the spec: row y uses filter `filters[y % filters.length]` (the forward filter,
  * from the original bytes), the zlib stream split into IDAT chunks of `idatSize` bytes, plus `extra` chunks.
  */
-function writePng(image: Image, filters: readonly number[], { idatSize = 1 << 30, colour = image.channels === 4 ? 6 : 2, extra = [] as Buffer[] } = {}): Buffer {
+function writePng(
+  image: Image,
+  filters: readonly number[],
+  { idatSize = 1 << 30, colour = image.channels === 4 ? 6 : 2, extra = [] as Buffer[] } = {},
+): Buffer {
   const { width, height, channels: bpp, data } = image;
   const stride = width * bpp;
   const raw = new Uint8Array((stride + 1) * height);
@@ -38,8 +42,13 @@ function writePng(image: Image, filters: readonly number[], { idatSize = 1 << 30
     const f = filters[y % filters.length];
     raw[y * (stride + 1)] = f;
     for (let x = 0; x < stride; x++) {
-      const a = at(x - bpp, y), b = at(x, y - 1), c = at(x - bpp, y - 1);
-      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const a = at(x - bpp, y),
+        b = at(x, y - 1),
+        c = at(x - bpp, y - 1);
+      const p = a + b - c,
+        pa = Math.abs(p - a),
+        pb = Math.abs(p - b),
+        pc = Math.abs(p - c);
       const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
       raw[y * (stride + 1) + 1 + x] = (data[y * stride + x] - predictor) & 255;
     }
@@ -51,7 +60,13 @@ function writePng(image: Image, filters: readonly number[], { idatSize = 1 << 30
   const z = deflateSync(raw);
   const idat: Buffer[] = [];
   for (let i = 0; i < z.length; i += idatSize) idat.push(chunk('IDAT', z.subarray(i, i + idatSize)));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), ...extra, ...idat, chunk('IEND', new Uint8Array(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    ...extra,
+    ...idat,
+    chunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** `png`'s signature and IHDR around unfiltered rows whose row 3 claims filter type `filter`; CRCs and zlib intact. */
@@ -67,7 +82,7 @@ async function viaSharp(png: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await sharp(png).raw().toBuffer());
 }
 
-test('every PNG filter (None, Sub, Up, Average, Paeth, mixed), RGB and RGBA, split IDATs: the fast path gives sharp\'s bytes', async () => {
+test("every PNG filter (None, Sub, Up, Average, Paeth, mixed), RGB and RGBA, split IDATs: the fast path gives sharp's bytes", async () => {
   for (const channels of [3, 4]) {
     const image = testImage(23, 17, channels);
     for (const filters of [[0], [1], [2], [3], [4], [4, 3, 2, 1, 0, 2, 4]]) {
@@ -81,9 +96,11 @@ test('every PNG filter (None, Sub, Up, Average, Paeth, mixed), RGB and RGBA, spl
   }
 });
 
-test('sharp\'s own adaptive-filtered PNGs decode to the same bytes through the fast path', async () => {
+test("sharp's own adaptive-filtered PNGs decode to the same bytes through the fast path", async () => {
   const image = testImage(64, 48, 3);
-  const png = await sharp(image.data, { raw: { width: 64, height: 48, channels: 3 } }).png({ adaptiveFiltering: true, compressionLevel: 9 }).toBuffer();
+  const png = await sharp(image.data, { raw: { width: 64, height: 48, channels: 3 } })
+    .png({ adaptiveFiltering: true, compressionLevel: 9 })
+    .toBuffer();
   const fast = decodePngFast(png);
   assert.ok(fast !== null);
   assert.deepEqual(fast.data, image.data);
@@ -105,7 +122,13 @@ test('anything but an intact 8-bit RGB(A) PNG with inert chunks is left to sharp
     grey: await encodePng(testImage(9, 7, 1)),
     palette: await sharp(image.data, raw).png({ palette: true }).toBuffer(),
     interlaced: await sharp(image.data, raw).png({ progressive: true }).toBuffer(),
-    '16-bit': await sharp(Uint16Array.from(image.data, (v) => v * 257), raw).toColourspace('rgb16').png().toBuffer(),
+    '16-bit': await sharp(
+      Uint16Array.from(image.data, (v) => v * 257),
+      raw,
+    )
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer(),
     jpeg: await sharp(image.data, raw).jpeg().toBuffer(),
     empty: new Uint8Array(0),
   };
@@ -116,7 +139,11 @@ test('anything but an intact 8-bit RGB(A) PNG with inert chunks is left to sharp
 });
 
 test('encodeGrayPng writes a 1-channel 8-bit PNG that sharp reads back to the same pixels', async () => {
-  for (const [w, h] of [[1, 1], [31, 9], [64, 40]]) {
+  for (const [w, h] of [
+    [1, 1],
+    [31, 9],
+    [64, 40],
+  ]) {
     const image = testImage(w, h, 1);
     for (const level of [1, 6]) {
       const png = encodeGrayPng(image, level);

@@ -24,7 +24,14 @@ test('resizeLinear: a hand-computed row (OpenCV fixed point: 11-bit weights, edg
 test('resizeLinear equals cv.resize(INTER_LINEAR) of OpenCV bit for bit, up and down, 1 and 3 channels', async () => {
   const ops = await loadImageOps();
   const rng = new Rng(17);
-  const sizes: [number, number, number, number][] = [[64, 64, 128, 128], [97, 61, 64, 64], [40, 40, 17, 23], [7, 5, 16, 16], [128, 96, 64, 48], [33, 33, 33, 33]];
+  const sizes: [number, number, number, number][] = [
+    [64, 64, 128, 128],
+    [97, 61, 64, 64],
+    [40, 40, 17, 23],
+    [7, 5, 16, 16],
+    [128, 96, 64, 48],
+    [33, 33, 33, 33],
+  ];
   for (let t = 0; t < 40; t++) sizes.push([rng.randint(1, 60), rng.randint(1, 60), rng.randint(1, 60), rng.randint(1, 60)]);
   for (const [w, h, dw, dh] of sizes) {
     for (const channels of [1, 3] as const) {
@@ -37,17 +44,22 @@ test('resizeLinear equals cv.resize(INTER_LINEAR) of OpenCV bit for bit, up and 
   }
 });
 
-test('training\'s eval transform and detect\'s preprocessing feed the model the same values', async (t) => {
+test("training's eval transform and detect's preprocessing feed the model the same values", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-pre-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const rng = new Rng(3);
   const [w, h, side] = [45, 37, 64];
   const rgb = Uint8Array.from({ length: w * h * 3 }, () => rng.randint(0, 256));
   const path = join(dir, 'crop.png');
-  await writeFile(path, await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
+  await writeFile(
+    path,
+    await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   const spec = officialPreprocess(side);
   const decoded = await decodeSample({ id: 'x', image: path, mask: null, label: 0, method: 'youtube', compression: 'c23', split: 'val', video: 'v', frame: 0 });
-  const viaTraining = evalTransform(decoded, spec);                    // BGR, as cv2.imread
+  const viaTraining = evalTransform(decoded, spec); // BGR, as cv2.imread
   const viaDetect = new Float32Array(3 * side * side);
   preprocessInto({ width: w, height: h, data: rgb }, { x: 0, y: 0, width: w, height: h }, spec, viaDetect, 0);
   assert.deepEqual(viaTraining, viaDetect);

@@ -10,7 +10,12 @@ import { readMetadata } from '../../src/onnx/index.js';
 
 async function png(path: string, side: number, value: number): Promise<void> {
   const data = new Uint8Array(side * side * 3).map((_, i) => (value + i) % 256);
-  await writeFile(path, await sharp(data, { raw: { width: side, height: side, channels: 3 } }).png().toBuffer());
+  await writeFile(
+    path,
+    await sharp(data, { raw: { width: side, height: side, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
 }
 
 test('calibration set from a folder and from a manifest: crops preprocessed as detection does, hash names the set', async (t) => {
@@ -37,8 +42,12 @@ test('calibration set from a folder and from a manifest: crops preprocessed as d
   await png(set.files[1], 16, 7);
   assert.notEqual((await openCalibrationSet(join(dir, 'crops'), 16, { limit: 2 })).hash, set.hash, 'hash follows the bytes');
 
-  const entry = (split: string, image: string) => JSON.stringify({ split, method: 'youtube', compression: 'c23', video: '000', frame: 0, image, mask: null, label: 0 });
-  await writeFile(join(dir, 'manifest.jsonl'), `${[entry('train', 'crops/a.png'), entry('test', 'crops/b.png'), entry('train', 'crops/sub/c.png')].join('\n')}\n`);
+  const entry = (split: string, image: string) =>
+    JSON.stringify({ split, method: 'youtube', compression: 'c23', video: '000', frame: 0, image, mask: null, label: 0 });
+  await writeFile(
+    join(dir, 'manifest.jsonl'),
+    `${[entry('train', 'crops/a.png'), entry('test', 'crops/b.png'), entry('train', 'crops/sub/c.png')].join('\n')}\n`,
+  );
   const fromManifest = await openCalibrationSet(join(dir, 'manifest.jsonl'), 16);
   assert.deepEqual(fromManifest.files, [join(dir, 'crops/a.png'), join(dir, 'crops/sub/c.png')], 'the train split only');
 
@@ -52,7 +61,8 @@ test('msccnet export --quantize int8 --calibration writes a QDQ model with its c
   t.after(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'crops'));
   for (const i of [0, 1]) await png(join(dir, 'crops', `${i}.png`), 64, 90 * i);
-  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'export', '--detfill', '--input-size', '64', ...args], { encoding: 'utf8' });
+  const cli = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'export', '--detfill', '--input-size', '64', ...args], { encoding: 'utf8' });
   const missing = cli('--quantize', 'int8', '-o', join(dir, 'x.onnx'));
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /--calibration/);

@@ -10,7 +10,14 @@ import { buildMsccnet } from '../../src/models/msccnet/index.js';
 import { applyDetfill } from '../../src/models/detfill.js';
 import { exportMsccnet } from '../../src/onnx/index.js';
 import {
-  analyze, collectInputs, createOrtEngine, createTorchEngine, detectFiles, DetectResultJson, type DetectResult, type RgbImage,
+  analyze,
+  collectInputs,
+  createOrtEngine,
+  createTorchEngine,
+  detectFiles,
+  DetectResultJson,
+  type DetectResult,
+  type RgbImage,
 } from '../../src/infer/index.js';
 
 // A small MSCCNet (ResNet-18, C = 64, 128² input) with detfill weights: every stage of the
@@ -39,14 +46,34 @@ test('detect on a folder of face images and a short video: outputs exist, JSON v
   await copyFile(join(samples, 'sample6.jpg'), join(faces, 'sub', 'sample6.jpg'));
   // a 1.2 s clip of a face photo, 10 fps, made here with the system ffmpeg
   const video = join(faces, 'clip.mp4');
-  const ff = spawnSync('ffmpeg', ['-v', 'error', '-loop', '1', '-i', join(samples, 'sample2.jpg'), '-t', '1.2', '-r', '10',
-    '-vf', 'scale=480:-2', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', video]);
+  const ff = spawnSync('ffmpeg', [
+    '-v',
+    'error',
+    '-loop',
+    '1',
+    '-i',
+    join(samples, 'sample2.jpg'),
+    '-t',
+    '1.2',
+    '-r',
+    '10',
+    '-vf',
+    'scale=480:-2',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:v',
+    'libx264',
+    video,
+  ]);
   assert.equal(ff.status, 0, ff.stderr.toString());
 
   const { engine } = await smallOrtEngine();
   t.after(() => engine.release());
   const inputs = await collectInputs([faces]);
-  assert.deepEqual(inputs.map((i) => i.stem), ['faces/clip', 'faces/sample2', 'faces/sub/sample6']);
+  assert.deepEqual(
+    inputs.map((i) => i.stem),
+    ['faces/clip', 'faces/sample2', 'faces/sub/sample6'],
+  );
   const events: string[] = [];
   const out = join(dir, 'out');
   const results = await detectFiles(engine, inputs, { outDir: out, maxFrames: 3, onEvent: (e) => events.push(e.kind) });
@@ -71,14 +98,22 @@ test('bad inputs are per-input errors with a hint, and the batch continues', asy
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-detect-bad-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const files = {
-    empty: join(dir, 'empty.png'), text: join(dir, 'notes.jpg'), blank: join(dir, 'blank.png'),
-    video: join(dir, 'broken.mp4'), huge: join(dir, 'huge.png'), good: join(dir, 'good.jpg'),
+    empty: join(dir, 'empty.png'),
+    text: join(dir, 'notes.jpg'),
+    blank: join(dir, 'blank.png'),
+    video: join(dir, 'broken.mp4'),
+    huge: join(dir, 'huge.png'),
+    good: join(dir, 'good.jpg'),
   };
   await writeFile(files.empty, Buffer.alloc(0));
   await writeFile(files.text, 'not an image');
-  await sharp({ create: { width: 200, height: 160, channels: 3, background: { r: 120, g: 120, b: 120 } } }).png().toFile(files.blank);
+  await sharp({ create: { width: 200, height: 160, channels: 3, background: { r: 120, g: 120, b: 120 } } })
+    .png()
+    .toFile(files.blank);
   await writeFile(files.video, 'not a video either');
-  await sharp({ create: { width: 3000, height: 400, channels: 3, background: { r: 200, g: 90, b: 40 } } }).png().toFile(files.huge);
+  await sharp({ create: { width: 3000, height: 400, channels: 3, background: { r: 200, g: 90, b: 40 } } })
+    .png()
+    .toFile(files.huge);
   await copyFile(join(samples, 'sample3.jpg'), files.good);
   const { engine } = await smallOrtEngine();
   t.after(() => engine.release());
@@ -86,7 +121,10 @@ test('bad inputs are per-input errors with a hint, and the batch continues', asy
   const order = [files.empty, files.text, files.blank, files.video, files.good];
   const results = await detectFiles(engine, await collectInputs(order), { outDir: join(dir, 'out') });
   const byInput = new Map<string, DetectResult>(results.map((r) => [r.input, r]));
-  const code = (p: string) => { const r = byInput.get(p)!; return r.ok ? 'ok' : r.error.code; };
+  const code = (p: string) => {
+    const r = byInput.get(p)!;
+    return r.ok ? 'ok' : r.error.code;
+  };
   assert.equal(code(files.empty), 'MSCCNET_INPUT_FILE');
   assert.match((byInput.get(files.empty) as { error: { message: string } }).error.message, /empty/);
   assert.equal(code(files.text), 'MSCCNET_INPUT_FILE');
@@ -98,7 +136,12 @@ test('bad inputs are per-input errors with a hint, and the batch continues', asy
 
   const warnings: string[] = [];
   const [huge] = await detectFiles(engine, await collectInputs([files.huge]), {
-    outDir: join(dir, 'out'), noFace: true, maxSide: 1000, onEvent: (e) => { if (e.kind === 'warning') warnings.push(e.message); },
+    outDir: join(dir, 'out'),
+    noFace: true,
+    maxSide: 1000,
+    onEvent: (e) => {
+      if (e.kind === 'warning') warnings.push(e.message);
+    },
   });
   assert.ok(huge.ok && huge.kind === 'image');
   assert.deepEqual([huge.width, huge.height], [1000, 133]);

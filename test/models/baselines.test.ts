@@ -14,7 +14,11 @@ import { exportMethod, exportModule, readMetadata } from '../../src/onnx/index.j
 import { methodComplexity } from '../../src/models/complexity.js';
 import { ConfigError } from '../../src/errors.js';
 
-interface OfficialKeys { provenance: { repo: string; commit: string; file: string }; keys?: { key: string; shape: number[] }[]; variables?: { key: string; shape: number[] }[] }
+interface OfficialKeys {
+  provenance: { repo: string; commit: string; file: string };
+  keys?: { key: string; shape: number[] }[];
+  variables?: { key: string; shape: number[] }[];
+}
 const official = (name: string): OfficialKeys => JSON.parse(readFileSync(new URL(`official-keys/${name}.json`, import.meta.url), 'utf8')) as OfficialKeys;
 
 /** Our state dict as `key [shape]` lines, without the keys the §5.1.3 adaptation adds. */
@@ -47,7 +51,10 @@ async function onnxError(model: MethodModel, x: Tensor): Promise<Record<string, 
   const out = await session.run({ image: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) });
   await session.release();
   const errors: Record<string, number> = {};
-  for (const [name, r] of [['image_logits', ref.imgLogits], ['mask_logits', ref.maskLogits]] as const) {
+  for (const [name, r] of [
+    ['image_logits', ref.imgLogits],
+    ['mask_logits', ref.maskLogits],
+  ] as const) {
     assert.deepEqual(out[name].dims, r.shape, `${name} shape`);
     errors[name] = relative(out[name].data as Float32Array, r.toTypedArray() as Float32Array);
   }
@@ -57,7 +64,10 @@ async function onnxError(model: MethodModel, x: Tensor): Promise<Record<string, 
 function relative(got: Float32Array, want: Float32Array): number {
   let diff = 0;
   let scale = 1e-12;
-  for (let i = 0; i < want.length; i++) { diff = Math.max(diff, Math.abs(got[i] - want[i])); scale = Math.max(scale, Math.abs(want[i])); }
+  for (let i = 0; i < want.length; i++) {
+    diff = Math.max(diff, Math.abs(got[i] - want[i]));
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
   return diff / scale;
 }
 
@@ -101,19 +111,23 @@ test('registry: the five methods by name; unknown names and bad config fields ar
 
 test('derived supervision: FFD map target is the fake fraction per cell; MVSS edge target is the mask boundary band', () => {
   const seg = torch.zeros([1, 8, 8], { dtype: 'int64' });
-  torch.noGrad(() => seg.narrow(1, 0, 4).narrow(2, 0, 2).fill_(1));      // fake rows 0–3, cols 0–1
-  torch.noGrad(() => seg.narrow(1, 6, 1).narrow(2, 6, 2).fill_(255));    // ignored pixels count as real
+  torch.noGrad(() => seg.narrow(1, 0, 4).narrow(2, 0, 2).fill_(1)); // fake rows 0–3, cols 0–1
+  torch.noGrad(() => seg.narrow(1, 6, 1).narrow(2, 6, 2).fill_(255)); // ignored pixels count as real
   assert.deepEqual(attentionMapTarget(seg, [2, 2]).toArray(), [0.5, 0, 0, 0]);
   const edges = edgeTarget(seg, [8, 8], 1).reshape([8, 8]).toArray();
   const expected = Array.from({ length: 64 }, (_, i) => {
     const [r, c] = [Math.floor(i / 8), i % 8];
     const inside = (rr: number, cc: number) => rr >= 0 && rr < 4 && cc >= 0 && cc < 2;
-    let any = false; let all = true;
-    for (let dr = -1; dr <= 1; dr++) for (let dc = -1; dc <= 1; dc++) {
-      const rr = r + dr; const cc = c + dc;
-      if (rr < 0 || rr > 7 || cc < 0 || cc > 7) continue;      // max-pool padding never wins
-      any ||= inside(rr, cc); all &&= inside(rr, cc);
-    }
+    let any = false;
+    let all = true;
+    for (let dr = -1; dr <= 1; dr++)
+      for (let dc = -1; dc <= 1; dc++) {
+        const rr = r + dr;
+        const cc = c + dc;
+        if (rr < 0 || rr > 7 || cc < 0 || cc > 7) continue; // max-pool padding never wins
+        any ||= inside(rr, cc);
+        all &&= inside(rr, cc);
+      }
     return (any ? 1 : 0) - (all ? 1 : 0);
   });
   assert.deepEqual(edges, expected);
@@ -124,7 +138,10 @@ test('derived supervision: FFD map target is the fake fraction per cell; MVSS ed
 test('HP-FCN bilinear kernel equals the official bilinear_upsample_weights (factor 2: [.25 .75 .75 .25]²)', () => {
   const w = bilinearUpsampleWeights(2, 1, 1);
   const k = [0.25, 0.75, 0.75, 0.25];
-  assert.deepEqual(Array.from(w), k.flatMap((a) => k.map((b) => a * b)));
+  assert.deepEqual(
+    Array.from(w),
+    k.flatMap((a) => k.map((b) => a * b)),
+  );
   assert.equal(bilinearUpsampleWeights(4, 4, 64).length, 64 * 4 * 8 * 8);
 });
 
@@ -132,7 +149,11 @@ for (const name of ['multitask', 'ffd', 'mvss'] as const) {
   test(`${name}: state-dict keys and shapes equal the official PyTorch model's, in order`, () => {
     const list = official(name);
     const model = buildMethod(name);
-    assert.deepEqual(ownKeys(model), list.keys!.map((k) => `${k.key} [${k.shape.join(',')}]`), `${list.provenance.repo} ${list.provenance.file}`);
+    assert.deepEqual(
+      ownKeys(model),
+      list.keys!.map((k) => `${k.key} [${k.shape.join(',')}]`),
+      `${list.provenance.repo} ${list.provenance.file}`,
+    );
     model.dispose();
   });
 }
@@ -162,7 +183,7 @@ for (const name of ['hpfcn', 'multitask', 'ffd', 'mvss'] as const) {
   });
 }
 
-test("mvss: the constrained (Bayar) convolution exports equal to libtorch, centre tap −1 and the others summing to 1", async () => {
+test('mvss: the constrained (Bayar) convolution exports equal to libtorch, centre tap −1 and the others summing to 1', async () => {
   const bayar = new BayarConv2d(1, 3, 5, 2).eval();
   const k = bayar.realKernel().reshape([3, 25]).toArray();
   for (let f = 0; f < 3; f++) {
@@ -184,16 +205,44 @@ test('multiply-adds: the traced count of Multi-task at 64² equals the sum over 
   const side = 64;
   let macs = 0;
   let s = side;
-  for (const [cin, cout, stride] of [[3, 8, 1], [8, 8, 2], [8, 16, 1], [16, 16, 2], [16, 32, 1], [32, 32, 2], [32, 64, 1], [64, 64, 2], [64, 128, 1]]) {
+  for (const [cin, cout, stride] of [
+    [3, 8, 1],
+    [8, 8, 2],
+    [8, 16, 1],
+    [16, 16, 2],
+    [16, 32, 1],
+    [32, 32, 2],
+    [32, 64, 1],
+    [64, 64, 2],
+    [64, 128, 1],
+  ]) {
     s /= stride;
-    macs += s * s * cout * cin * 9;                                     // conv: output pixels × Cout × Cin × 3²
+    macs += s * s * cout * cin * 9; // conv: output pixels × Cout × Cin × 3²
   }
-  const deconv = (units: number[][]) => {                              // transposed conv: input pixels × Cin × Cout × 3²
-    for (const [cin, cout, stride] of units) { macs += s * s * cin * cout * 9; s *= stride; }
+  const deconv = (units: number[][]) => {
+    // transposed conv: input pixels × Cin × Cout × 3²
+    for (const [cin, cout, stride] of units) {
+      macs += s * s * cin * cout * 9;
+      s *= stride;
+    }
   };
-  deconv([[128, 64, 1], [64, 64, 2], [64, 32, 1], [32, 32, 2]]);
+  deconv([
+    [128, 64, 1],
+    [64, 64, 2],
+    [64, 32, 1],
+    [32, 32, 2],
+  ]);
   const trunk = s;
-  for (const out of [2, 3]) { s = trunk; deconv([[32, 16, 1], [16, 16, 2], [16, 8, 1], [8, 8, 2], [8, out, 1]]); }
+  for (const out of [2, 3]) {
+    s = trunk;
+    deconv([
+      [32, 16, 1],
+      [16, 16, 2],
+      [16, 8, 1],
+      [8, 8, 2],
+      [8, out, 1],
+    ]);
+  }
   const model = buildMethod('multitask', { inputSize: side });
   const c = methodComplexity(model);
   assert.equal(c.macs, macs);
@@ -211,7 +260,10 @@ test('an official-layout state dict loads without the adaptation keys, which kee
   assert.deepEqual(target.stateDict().get('logits.weight')!.toArray(), source.stateDict().get('logits.weight')!.toArray());
   assert.deepEqual(target.stateDict().get('image_head.fc.weight')!.toArray(), headBefore);
   official.delete('post_norm.running_var');
-  assert.throws(() => loadMethodStateDict(target, official, 'hp_fcn.ckpt'), (e: unknown) => e instanceof WeightsError && /missing: post_norm\.running_var/.test(e.message));
+  assert.throws(
+    () => loadMethodStateDict(target, official, 'hp_fcn.ckpt'),
+    (e: unknown) => e instanceof WeightsError && /missing: post_norm\.running_var/.test(e.message),
+  );
 });
 
 test('convTranspose2d is the adjoint of conv2d: <convT(x), y> = <x, conv(y)>, and its output side follows PyTorch', async () => {
@@ -219,10 +271,10 @@ test('convTranspose2d is the adjoint of conv2d: <convT(x), y> = <x, conv(y)>, an
   torch.setDefaultDtype('float64');
   try {
     torch.manualSeed(4);
-    const w = torch.randn([6, 4, 3, 3]);                          // transposed conv 6 → 4; read as a conv weight, 4 → 6
+    const w = torch.randn([6, 4, 3, 3]); // transposed conv 6 → 4; read as a conv weight, 4 → 6
     const x = torch.randn([2, 6, 5, 5]);
     const up = F.convTranspose2d(x, w, null, { stride: 2, padding: 1, outputPadding: 1 });
-    assert.deepEqual(up.shape, [2, 4, 10, 10]);                   // (5 − 1)·2 − 2 + 3 + 1
+    assert.deepEqual(up.shape, [2, 4, 10, 10]); // (5 − 1)·2 − 2 + 3 + 1
     const y = torch.randn(up.shape);
     const down = F.conv2d(y, w, null, { stride: 2, padding: 1 });
     assert.deepEqual(down.shape, x.shape);
@@ -243,14 +295,14 @@ test('official initialisations: ClassNSeg weights_init (not on `shared`), slim v
   torch.manualSeed(12);
   const mt = buildMethod('multitask');
   const sd = mt.stateDict();
-  const enc = stats(sd.get('encoder.encoder.24.weight')!);              // 64 → 128 conv, 73,728 weights
+  const enc = stats(sd.get('encoder.encoder.24.weight')!); // 64 → 128 conv, 73,728 weights
   assert.ok(Math.abs(enc.std - 0.02) < 0.001 && Math.abs(enc.mean) < 0.001, JSON.stringify(enc));
   assert.ok(Math.abs(stats(sd.get('decoder.decoder.1.weight')!).mean - 0.5) < 0.02, 'BN weights around 0.5');
-  const shared = stats(sd.get('decoder.shared.0.weight')!);             // PyTorch default: U(±1/√fan_in), fan_in = 64·9
+  const shared = stats(sd.get('decoder.shared.0.weight')!); // PyTorch default: U(±1/√fan_in), fan_in = 64·9
   assert.ok(Math.abs(shared.std - 1 / Math.sqrt(3 * 64 * 9)) < 0.002, JSON.stringify(shared));
   mt.dispose();
   const hp = buildMethod('hpfcn', { inputSize: 64 });
-  const w = stats(hp.stateDict().get('resnet_small.block4.unit_1.bottleneck_v2.conv3.weight')!);   // 1×1, fan_in 256
+  const w = stats(hp.stateDict().get('resnet_small.block4.unit_1.bottleneck_v2.conv3.weight')!); // 1×1, fan_in 256
   const sigma = Math.sqrt(2.6 / 256);
   assert.ok(w.absMax <= 2 * sigma + 1e-6, 'truncated at two standard deviations');
   assert.ok(Math.abs(w.std - 0.8796 * sigma) < 0.02 * sigma, `std ${w.std} vs ${0.8796 * sigma} (a normal truncated at ±2σ keeps 0.8796σ)`);

@@ -22,21 +22,35 @@ test('official DCT: 64 bases, u = ⌊ch/64⌋ on rows, v = ⌊ch/8⌋ mod 8 on c
 
 test('paper DCT: N bases of the first √N×√N grid, one per group, in the paper order', () => {
   const side = 8;
-  const w4 = paperDctWeight(64, side, 4);                  // 4 groups of 16 channels
-  [[0, 0], [0, 1], [1, 0], [1, 1]].forEach(([u, v], g) => {
+  const w4 = paperDctWeight(64, side, 4); // 4 groups of 16 channels
+  [
+    [0, 0],
+    [0, 1],
+    [1, 0],
+    [1, 1],
+  ].forEach(([u, v], g) => {
     assert.deepEqual(plane(w4, 16 * g, side), basis(u, v, side), `N=4 group ${g}`);
     assert.deepEqual(plane(w4, 16 * g + 15, side), basis(u, v, side), `N=4 group ${g}, last channel`);
   });
   const w16 = paperDctWeight(64, side, 16);
   assert.deepEqual(plane(w16, 4 * 6, side), basis(1, 2, side), 'N=16 group 6 = (1,2)');
-  assert.ok(paperDctWeight(64, side, 1).every((x) => x === 1 / side), 'N=1 = (0,0), a constant');
+  assert.ok(
+    paperDctWeight(64, side, 1).every((x) => x === 1 / side),
+    'N=1 = (0,0), a constant',
+  );
 });
 
 test('os16 and MFA: layer2 is brought to the stride-16 size (paper "aligned layer")', () => {
   const model = new MSCCNet({ backboneDepth: 18, outputStride: 16, inputSize: 64, featsChannels: 64 }).eval();
-  const shapes = torch.noGrad(() => torch.tidy(() => {
-    const out = model.forward(torch.randn([1, 3, 64, 64]));
-    return [out.maskLogits.shape, out.auxMap!.shape, out.imgLogits.shape];
-  }));
-  assert.deepEqual(shapes, [[1, 2, 4, 4], [1, 2, 4, 4], [1, 2]]);
+  const shapes = torch.noGrad(() =>
+    torch.tidy(() => {
+      const out = model.forward(torch.randn([1, 3, 64, 64]));
+      return [out.maskLogits.shape, out.auxMap!.shape, out.imgLogits.shape];
+    }),
+  );
+  assert.deepEqual(shapes, [
+    [1, 2, 4, 4],
+    [1, 2, 4, 4],
+    [1, 2],
+  ]);
 });

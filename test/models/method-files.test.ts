@@ -17,10 +17,12 @@ import { writePth } from '../helpers/pth-write.js';
 const SIDE = 64;
 
 function outputs(model: MethodModel, x: Tensor): { img: Float32Array; mask: Float32Array } {
-  return torch.noGrad(() => torch.tidy(() => {
-    const out = model.eval().forward(x);
-    return { img: out.imgLogits.toTypedArray() as Float32Array, mask: out.maskLogits.toTypedArray() as Float32Array };
-  }));
+  return torch.noGrad(() =>
+    torch.tidy(() => {
+      const out = model.eval().forward(x);
+      return { img: out.imgLogits.toTypedArray() as Float32Array, mask: out.maskLogits.toTypedArray() as Float32Array };
+    }),
+  );
 }
 
 /** max |a − b| over max |b|: the export-parity measure of test/models/baselines.test.ts */
@@ -28,76 +30,99 @@ function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);
   let diff = 0;
   let scale = 1e-12;
-  for (let i = 0; i < b.length; i++) { diff = Math.max(diff, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
   return diff / scale;
 }
 
 /** A 64² RGB test picture (a gradient with a brighter square), as PNG bytes and raw RGB. */
 async function picture(dir: string): Promise<{ path: string; rgb: Uint8Array }> {
   const rgb = new Uint8Array(SIDE * SIDE * 3);
-  for (let y = 0; y < SIDE; y++) for (let x = 0; x < SIDE; x++) {
-    const inside = x > 16 && x < 48 && y > 20 && y < 44;
-    rgb.set([(x * 4) & 255, (y * 4) & 255, inside ? 230 : 90], (y * SIDE + x) * 3);
-  }
+  for (let y = 0; y < SIDE; y++)
+    for (let x = 0; x < SIDE; x++) {
+      const inside = x > 16 && x < 48 && y > 20 && y < 44;
+      rgb.set([(x * 4) & 255, (y * 4) & 255, inside ? 230 : 90], (y * SIDE + x) * 3);
+    }
   const path = join(dir, 'face.png');
-  await writeFile(path, await sharp(rgb, { raw: { width: SIDE, height: SIDE, channels: 3 } }).png().toBuffer());
+  await writeFile(
+    path,
+    await sharp(rgb, { raw: { width: SIDE, height: SIDE, channels: 3 } })
+      .png()
+      .toBuffer(),
+  );
   return { path, rgb };
 }
 
-test('an HP-FCN checkpoint is a self-describing model file: loadModelFile rebuilds it with the same outputs; export → onnxruntime equals libtorch through detect\'s engines', { timeout: 300_000 }, async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'msccnet-method-files-'));
-  try {
-    torch.manualSeed(5);
-    const model = buildMethod('hpfcn', { inputSize: SIDE });
-    const state = { step: 1, epoch: 0, seed: 5, rng: RNG_SCHEME, mIoU: null, bestMIoU: null, worldSize: 1, savedAt: new Date(0).toISOString() };
-    const ckpt = await saveCheckpoint(join(dir, 'checkpoints'), 'step-00000001', model, new SGD(model.parameters(), { lr: 0.1 }), state, modelFileMetadata(model));
-    const x = torch.keep(torch.randn([2, 3, SIDE, SIDE]));
-    const want = outputs(model, x);
+test(
+  "an HP-FCN checkpoint is a self-describing model file: loadModelFile rebuilds it with the same outputs; export → onnxruntime equals libtorch through detect's engines",
+  { timeout: 300_000 },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'msccnet-method-files-'));
+    try {
+      torch.manualSeed(5);
+      const model = buildMethod('hpfcn', { inputSize: SIDE });
+      const state = { step: 1, epoch: 0, seed: 5, rng: RNG_SCHEME, mIoU: null, bestMIoU: null, worldSize: 1, savedAt: new Date(0).toISOString() };
+      const ckpt = await saveCheckpoint(
+        join(dir, 'checkpoints'),
+        'step-00000001',
+        model,
+        new SGD(model.parameters(), { lr: 0.1 }),
+        state,
+        modelFileMetadata(model),
+      );
+      const x = torch.keep(torch.randn([2, 3, SIDE, SIDE]));
+      const want = outputs(model, x);
 
-    const loaded = await loadModelFile(ckpt);
-    assert.equal(loaded.described, true);
-    assert.deepEqual([loaded.info.method, loaded.info.variant, loaded.info.inputSize], ['hpfcn', 'hpfcn', SIDE]);
-    assert.deepEqual(loaded.info.config, { inputSize: SIDE, focalGamma: 2 });
-    assert.deepEqual(loaded.info.preprocessing, model.preprocessing);
-    const got = outputs(loaded.model, x);
-    assert.deepEqual(got.img, want.img);
-    assert.deepEqual(got.mask, want.mask);
-    loaded.model.dispose();
+      const loaded = await loadModelFile(ckpt);
+      assert.equal(loaded.described, true);
+      assert.deepEqual([loaded.info.method, loaded.info.variant, loaded.info.inputSize], ['hpfcn', 'hpfcn', SIDE]);
+      assert.deepEqual(loaded.info.config, { inputSize: SIDE, focalGamma: 2 });
+      assert.deepEqual(loaded.info.preprocessing, model.preprocessing);
+      const got = outputs(loaded.model, x);
+      assert.deepEqual(got.img, want.img);
+      assert.deepEqual(got.mask, want.mask);
+      loaded.model.dispose();
 
-    // `msccnet export` of the file: the ONNX metadata names the method and its preprocessing (HP-FCN: x / 255, not ImageNet's)
-    const onnx = join(dir, 'hpfcn.onnx');
-    const exported = await runCli(['export', '--weights', ckpt, '-o', onnx]);
-    assert.equal(exported.code, 0, exported.stderr);
-    const metadata = readMetadata(await readFile(onnx));
-    assert.equal(metadata.method, 'hpfcn');
-    assert.deepEqual(JSON.parse(metadata.preprocessing), model.preprocessing);
-    // detect's engines: onnxruntime on the export, libtorch on the weights; both state the method's preprocessing
-    const { rgb } = await picture(dir);
-    const ort = await openEngine(onnx);
-    const lt = await openEngine(ckpt, { engine: 'torch' });
-    for (const engine of [ort, lt]) assert.deepEqual({ ...engine.preprocess }, { ...model.preprocessing }, engine.name);
-    const input = preprocess({ width: SIDE, height: SIDE, data: rgb }, ort.preprocess!);
-    assert.ok(Math.abs(input[0] - rgb[0] / 255) < 1e-6, 'HP-FCN input is x / 255');
-    const [a, b] = [await ort.run(input, 1), await lt.run(input, 1)];
-    assert.ok(relative(a.imageLogits, b.imageLogits) <= 1e-4, `image logits: relative error ${relative(a.imageLogits, b.imageLogits)}`);
-    assert.ok(relative(a.maskLogits, b.maskLogits) <= 1e-4, `mask logits: relative error ${relative(a.maskLogits, b.maskLogits)}`);
-    await ort.release();
-    await lt.release();
-    model.dispose();
-    torch.dispose([x]);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-});
+      // `msccnet export` of the file: the ONNX metadata names the method and its preprocessing (HP-FCN: x / 255, not ImageNet's)
+      const onnx = join(dir, 'hpfcn.onnx');
+      const exported = await runCli(['export', '--weights', ckpt, '-o', onnx]);
+      assert.equal(exported.code, 0, exported.stderr);
+      const metadata = readMetadata(await readFile(onnx));
+      assert.equal(metadata.method, 'hpfcn');
+      assert.deepEqual(JSON.parse(metadata.preprocessing), model.preprocessing);
+      // detect's engines: onnxruntime on the export, libtorch on the weights; both state the method's preprocessing
+      const { rgb } = await picture(dir);
+      const ort = await openEngine(onnx);
+      const lt = await openEngine(ckpt, { engine: 'torch' });
+      for (const engine of [ort, lt]) assert.deepEqual({ ...engine.preprocess }, { ...model.preprocessing }, engine.name);
+      const input = preprocess({ width: SIDE, height: SIDE, data: rgb }, ort.preprocess!);
+      assert.ok(Math.abs(input[0] - rgb[0] / 255) < 1e-6, 'HP-FCN input is x / 255');
+      const [a, b] = [await ort.run(input, 1), await lt.run(input, 1)];
+      assert.ok(relative(a.imageLogits, b.imageLogits) <= 1e-4, `image logits: relative error ${relative(a.imageLogits, b.imageLogits)}`);
+      assert.ok(relative(a.maskLogits, b.maskLogits) <= 1e-4, `mask logits: relative error ${relative(a.maskLogits, b.maskLogits)}`);
+      await ort.release();
+      await lt.release();
+      model.dispose();
+      torch.dispose([x]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
 
-test('`detect --method hpfcn` runs a .pth with HP-FCN\'s official names (no image head: the paper\'s adaptation)', { timeout: 300_000 }, async () => {
+test("`detect --method hpfcn` runs a .pth with HP-FCN's official names (no image head: the paper's adaptation)", { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-method-pth-'));
   try {
     torch.manualSeed(9);
     const model = buildMethod('hpfcn', { inputSize: SIDE });
     const adapted = methodDefinition('hpfcn').adaptationKeys;
-    const official = new Map([...model.stateDict()].filter(([k]) => !adapted.some((p) => k.startsWith(p)))
-      .map(([k, t]) => [k, { shape: t.shape, data: t.toTypedArray().slice() as Float32Array | BigInt64Array }]));
+    const official = new Map(
+      [...model.stateDict()]
+        .filter(([k]) => !adapted.some((p) => k.startsWith(p)))
+        .map(([k, t]) => [k, { shape: t.shape, data: t.toTypedArray().slice() as Float32Array | BigInt64Array }]),
+    );
     assert.ok(official.size < model.stateDict().size, 'the image head is left out');
     const pth = join(dir, 'hpfcn_official.pth');
     await writeFile(pth, writePth(official));
@@ -112,7 +137,21 @@ test('`detect --method hpfcn` runs a .pth with HP-FCN\'s official names (no imag
     await assert.rejects(loadModelFile(pth, { method: 'ffd' }), WeightsError);
 
     const { path } = await picture(dir);
-    const r = await runCli(['detect', path, '--model', pth, '--method', 'hpfcn', '--input-size', String(SIDE), '--no-face', '--format', 'json', '-o', join(dir, 'out')]);
+    const r = await runCli([
+      'detect',
+      path,
+      '--model',
+      pth,
+      '--method',
+      'hpfcn',
+      '--input-size',
+      String(SIDE),
+      '--no-face',
+      '--format',
+      'json',
+      '-o',
+      join(dir, 'out'),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout.trim()) as { ok: boolean; score: number };
     assert.equal(result.ok, true);

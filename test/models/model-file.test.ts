@@ -20,11 +20,17 @@ test('a model trained by `msccnet train` is exported, detected and served from i
   try {
     const set = await writeSyntheticSet(join(dir, 'data'), { side: 32, train: 2, val: 1, seed: 3 });
     const run = join(dir, 'run');
-    await writeFile(join(dir, 'train.json'), JSON.stringify({
-      data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: 32, workers: 0, prefetch: 1 },
-      model, batchSize: 2, epochs: 1, optim: { lr: 0.01 },
-      run: { dir: run, maxSteps: 1, threads: 1, valEveryEpochs: 100, checkpointEveryEpochs: 100 },
-    }));
+    await writeFile(
+      join(dir, 'train.json'),
+      JSON.stringify({
+        data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: 32, workers: 0, prefetch: 1 },
+        model,
+        batchSize: 2,
+        epochs: 1,
+        optim: { lr: 0.01 },
+        run: { dir: run, maxSteps: 1, threads: 1, valEveryEpochs: 100, checkpointEveryEpochs: 100 },
+      }),
+    );
     const trained = await runCli(['train', '--config', join(dir, 'train.json')]);
     assert.equal(trained.code, 0, trained.stderr);
     const step = (await readdir(join(run, 'checkpoints'))).find((n) => n.startsWith('step-'));
@@ -40,13 +46,16 @@ test('a model trained by `msccnet train` is exported, detected and served from i
     assert.deepEqual(JSON.parse(metadata.preprocessing), JSON.parse(JSON.stringify(officialPreprocess(model.inputSize))));
 
     const onnx = join(dir, 'model.onnx');
-    const exported = await runCli(['export', '--weights', run, '-o', onnx]);    // the run folder alone
+    const exported = await runCli(['export', '--weights', run, '-o', onnx]); // the run folder alone
     assert.equal(exported.code, 0, exported.stderr);
     const onnxMeta = readMetadata(await readFile(onnx));
     assert.equal(onnxMeta.inputSize, String(model.inputSize));
     assert.deepEqual(JSON.parse(onnxMeta.config), JSON.parse(metadata.config));
 
-    const image = join(set.dir, (await readdir(set.dir, { recursive: true })).find((f) => /fake.*\.png$|\.png$/.test(f))!);
+    const image = join(
+      set.dir,
+      (await readdir(set.dir, { recursive: true })).find((f) => /fake.*\.png$|\.png$/.test(f))!,
+    );
     const detected = await runCli(['detect', image, '-m', weights, '--no-face', '--format', 'json', '-o', join(dir, 'det')]);
     assert.equal(detected.code, 0, detected.stderr);
     const result = JSON.parse(detected.stdout.trim().split('\n')[0]) as { ok: boolean; score: number };
@@ -57,7 +66,10 @@ test('a model trained by `msccnet train` is exported, detected and served from i
     server = startCli(['serve', '-m', weights, '--port', String(port)]);
     let info: { inputSide: number } | null = null;
     for (let i = 0; i < 600 && info === null; i++) {
-      info = await fetch(`http://127.0.0.1:${port}/api/info`).then((r) => r.json() as Promise<{ inputSide: number }>, () => null);
+      info = await fetch(`http://127.0.0.1:${port}/api/info`).then(
+        (r) => r.json() as Promise<{ inputSide: number }>,
+        () => null,
+      );
       if (info === null) await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(info, 'the server answered');
@@ -78,8 +90,10 @@ test('a file without metadata loads with the fallback config, and a wrong fallba
     const loaded = await loadModelFile(file, { overrides: model });
     assert.equal(loaded.described, false);
     assert.equal((loaded.model.config as MsccnetConfig).outChannels, model.outChannels);
-    await assert.rejects(loadModelFile(file, { overrides: { ...model, baseChannels: 16 } }),
-      (err: unknown) => err instanceof WeightsError && /--variant and --input-size/.test(err.message));
+    await assert.rejects(
+      loadModelFile(file, { overrides: { ...model, baseChannels: 16 } }),
+      (err: unknown) => err instanceof WeightsError && /--variant and --input-size/.test(err.message),
+    );
     loaded.model.dispose();
     net.dispose();
   } finally {

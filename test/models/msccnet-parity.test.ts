@@ -22,7 +22,9 @@ const compare = (ours: ArrayLike<number>, theirs: number[]): ReturnType<typeof c
 assert.equal(expected.scheme, 'detfill-v1');
 const { input_size: size, batch } = expected;
 const run = runDetfillCheck({
-  size, batch, offsetBasis: expected.offset_basis,
+  size,
+  batch,
+  offsetBasis: expected.offset_basis,
   stageSamples: Object.fromEntries(Object.entries(expected.stages).map(([name, s]) => [name, s.samples.map((x) => x.index)])),
   keepStages: ['img_logits', 'mask_logits', 'mscc.fres_map_output', 'mscc.softmax_weights'],
 });
@@ -76,7 +78,7 @@ test('MSCC softmax statistics and the up-sampled argmax counts match', () => {
   assert.ok(Math.abs(meanMax - expected.mscc_softmax_max_weight.mean) < 1e-5, `mean max weight ${meanMax}`);
   const counts = torch.tidy(() => {
     const logits = torch.fromTypedArray(values.mask_logits, run.stages.mask_logits.shape);
-    const fake = F.interpolate(logits, { size: [size, size], mode: 'bilinear', alignCorners: false }).argmax(1);  // ties → 0
+    const fake = F.interpolate(logits, { size: [size, size], mode: 'bilinear', alignCorners: false }).argmax(1); // ties → 0
     return fake.sum([1, 2]).toArray();
   });
   const { fake_pixel_count_per_sample: ref } = expected.mask_argmax_at_input_size;

@@ -7,8 +7,18 @@ import { SGD, loadSafetensors } from '../../src/nn/index.js';
 import { applyDetfill, detfillInput } from '../../src/models/detfill.js';
 import { MSCCNet, msccnetLosses } from '../../src/models/msccnet/index.js';
 import {
-  LOSS_KEYS, TRAIN_TOLERANCE, ZERO_GRAD_DELTA_TOLERANCE, ZERO_GRAD_PARAM, absSum, deltaTolerance, gradTolerance, l2, readTrainFixture, rel,
-  spectralSideOf, sum,
+  LOSS_KEYS,
+  TRAIN_TOLERANCE,
+  ZERO_GRAD_DELTA_TOLERANCE,
+  ZERO_GRAD_PARAM,
+  absSum,
+  deltaTolerance,
+  gradTolerance,
+  l2,
+  readTrainFixture,
+  rel,
+  spectralSideOf,
+  sum,
 } from '../helpers/msccnet-fixtures.js';
 
 // Fixture msccnet-128-train: train-mode losses, one official SGD step, second forward (README §3–§6).
@@ -21,7 +31,7 @@ const ref = fixture.float64;
 test('train mode: official losses, one SGD step, BN running stats and the second forward', async () => {
   const { input_size: size, batch } = fixture;
   assert.equal(size / 8, S);
-  const model = new MSCCNet({ inputSize: size, dropout: 0 });     // the fixture disables Dropout2d (p = 0)
+  const model = new MSCCNet({ inputSize: size, dropout: 0 }); // the fixture disables Dropout2d (p = 0)
   applyDetfill(model, fixture.offset_basis);
   model.train();
   const { tensors: targetsFile } = await loadSafetensors(join(dir, 'targets.safetensors'));
@@ -50,15 +60,14 @@ test('train mode: official losses, one SGD step, BN running stats and the second
   }
 
   losses.total.backward();
-  const gradNorm = Math.sqrt(torch.tidy(() => model.parameters()
-    .reduce((acc, p) => acc + p.grad!.double().pow(2).sum().item(), 0)));
+  const gradNorm = Math.sqrt(torch.tidy(() => model.parameters().reduce((acc, p) => acc + p.grad!.double().pow(2).sum().item(), 0)));
   const gradNormErr = rel(gradNorm, ref.grad_global_l2_norm_all_params);
   assert.ok(gradNormErr <= TRAIN_TOLERANCE.gradNorm, `global grad norm ${gradNorm}`);
   const gradErrors: Record<string, number> = {};
   for (const name of tracked) {
     const g = params.get(name)!.grad!.toTypedArray() as Float32Array;
     const r = ref.params[name].grad;
-    if (name === ZERO_GRAD_PARAM) continue;                     // its gradient is 0 up to rounding (README §5)
+    if (name === ZERO_GRAD_PARAM) continue; // its gradient is 0 up to rounding (README §5)
     gradErrors[name] = Math.max(rel(l2(g), r.l2), rel(absSum(g), r.abs_sum));
     assert.ok(gradErrors[name] <= gradTolerance(name), `${name}: grad l2 ${l2(g)} vs ${r.l2}`);
   }
@@ -72,7 +81,8 @@ test('train mode: official losses, one SGD step, BN running stats and the second
     const b = before.get(name)!;
     const delta = after.map((v, i) => v - b[i]);
     const r = ref.params[name].delta;
-    if (name === ZERO_GRAD_PARAM) {                              // weight decay alone: −lr·wd·p
+    if (name === ZERO_GRAD_PARAM) {
+      // weight decay alone: −lr·wd·p
       assert.ok(rel(delta[0], r.sum) <= ZERO_GRAD_DELTA_TOLERANCE, `mscc.fuse.bias: delta ${delta[0]} vs ${r.sum}`);
       continue;
     }

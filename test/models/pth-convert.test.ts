@@ -10,9 +10,20 @@ import { detfillInput } from '../../src/models/detfill.js';
 import { loadConverted, sourceWeights } from '../../src/models/convert.js';
 
 const dir = fixtureDir('pth-checkpoints');
-interface Stats { shape: number[]; sum: number; sumsq: number; first: number[] }
-interface OfficialSpec { official_config_overrides: unknown; outputs: { img_logits: number[][]; mask_logits: Stats } }
-const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, { format: string; entries: Record<string, unknown> } & Partial<OfficialSpec>>;
+interface Stats {
+  shape: number[];
+  sum: number;
+  sumsq: number;
+  first: number[];
+}
+interface OfficialSpec {
+  official_config_overrides: unknown;
+  outputs: { img_logits: number[][]; mask_logits: Stats };
+}
+const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<
+  string,
+  { format: string; entries: Record<string, unknown> } & Partial<OfficialSpec>
+>;
 const officialFile = Object.keys(expected).find((f) => expected[f].outputs !== undefined)!;
 const official = expected[officialFile] as unknown as OfficialSpec;
 const ddpFile = Object.keys(expected).find((f) => Object.keys(expected[f].entries).some((k) => k.startsWith('model/module.')))!;
@@ -32,16 +43,24 @@ test(`${officialFile} loads strictly into its official configuration and reprodu
   assert.deepEqual([report.missing, report.skipped, report.shapeMismatched], [[], [], []]);
   model.eval();
   const side = model.config.inputSize;
-  const { img, mask, shape } = torch.noGrad(() => torch.tidy(() => {
-    const out = model.forward(torch.fromTypedArray(detfillInput(1, side), [1, 3, side, side]));
-    return { img: out.imgLogits.toTypedArray() as Float32Array, mask: out.maskLogits.toTypedArray() as Float32Array, shape: out.maskLogits.shape };
-  }));
+  const { img, mask, shape } = torch.noGrad(() =>
+    torch.tidy(() => {
+      const out = model.forward(torch.fromTypedArray(detfillInput(1, side), [1, 3, side, side]));
+      return { img: out.imgLogits.toTypedArray() as Float32Array, mask: out.maskLogits.toTypedArray() as Float32Array, shape: out.maskLogits.shape };
+    }),
+  );
   const want = official.outputs;
   want.img_logits.flat().forEach((v, i) => assert.ok(closeTo(img[i], v), `img_logits[${i}] ${img[i]} vs ${v}`));
   assert.deepEqual(shape, want.mask_logits.shape);
   want.mask_logits.first.forEach((v, i) => assert.ok(closeTo(mask[i], v), `mask_logits[${i}] ${mask[i]} vs ${v}`));
-  let sum = 0; let sumsq = 0; let sumAbs = 0;
-  for (const v of mask) { sum += v; sumsq += v * v; sumAbs += Math.abs(v); }
+  let sum = 0;
+  let sumsq = 0;
+  let sumAbs = 0;
+  for (const v of mask) {
+    sum += v;
+    sumsq += v * v;
+    sumAbs += Math.abs(v);
+  }
   assert.ok(Math.abs(sum - want.mask_logits.sum) <= 1e-4 * sumAbs, `mask sum ${sum} vs ${want.mask_logits.sum}`);
   assert.ok(Math.abs(sumsq / want.mask_logits.sumsq - 1) <= 1e-4, `mask sumsq ${sumsq} vs ${want.mask_logits.sumsq}`);
   model.dispose();
@@ -58,8 +77,10 @@ test(`${ddpFile} (module. prefix, legacy format) loads strictly into the same mo
 
 test('a strict official load into another configuration names the mismatches', async () => {
   const weights = sourceWeights((await readPth(join(dir, officialFile))).root);
-  assert.throws(() => loadConverted(new MSCCNet({ ...config, gcn: false }), weights, officialFile),
-    (err: unknown) => err instanceof WeightsError && /unexpected: mscc\.gcn\.conv1\.weight/.test(err.message));
+  assert.throws(
+    () => loadConverted(new MSCCNet({ ...config, gcn: false }), weights, officialFile),
+    (err: unknown) => err instanceof WeightsError && /unexpected: mscc\.gcn\.conv1\.weight/.test(err.message),
+  );
 });
 
 test(`${mmlabFile}: the OpenMMLab V1c pretrain fills the whole backbone, fc is skipped with its reason`, async () => {
@@ -83,8 +104,10 @@ test(`${tvFile}: torchvision's 7×7 stem is refused by a deep-stem model, loads 
   const weights = sourceWeights((await readPth(join(dir, tvFile))).root);
   assert.equal(weights.converter, 'torchvision');
   const small = { head: { feats_channels: 32, spectral_height: 8 } };
-  assert.throws(() => loadConverted(new MSCCNet(fromOfficialConfig({ backbone, ...small })), weights, tvFile),
-    (err: unknown) => err instanceof WeightsError && /useStem: false/.test(err.message));
+  assert.throws(
+    () => loadConverted(new MSCCNet(fromOfficialConfig({ backbone, ...small })), weights, tvFile),
+    (err: unknown) => err instanceof WeightsError && /useStem: false/.test(err.message),
+  );
   const stemless = new MSCCNet(fromOfficialConfig({ backbone: { ...backbone, use_stem: false }, ...small }));
   const full = loadConverted(stemless, weights, tvFile);
   assert.deepEqual(full.missing, []);
@@ -97,5 +120,8 @@ test(`${tvFile}: torchvision's 7×7 stem is refused by a deep-stem model, loads 
 
 test('a load that uses no tensor is refused (a state dict read with the wrong layout)', async () => {
   const weights = sourceWeights((await readPth(join(dir, tvFile))).root, 'official');
-  assert.throws(() => loadConverted(new MSCCNet(config), weights, tvFile), (err: unknown) => err instanceof WeightsError && /none of \d+ tensors fits/.test(err.message));
+  assert.throws(
+    () => loadConverted(new MSCCNet(config), weights, tvFile),
+    (err: unknown) => err instanceof WeightsError && /none of \d+ tensors fits/.test(err.message),
+  );
 });

@@ -15,25 +15,63 @@ import { saveSafetensors } from '../../src/nn/index.js';
 test('ResNet-50 V1c os8: official key names, dilations and stage shapes', () => {
   const net = new ResNet({ depth: 50, outputStride: 8 });
   const keys = [...net.stateDict().keys()];
-  for (const k of ['stem.0.weight', 'stem.1.running_var', 'stem.3.weight', 'stem.7.bias', 'layer1.0.downsample.0.weight',
-    'layer2.0.downsample.1.weight', 'layer3.4.conv2.weight', 'layer4.2.bn3.num_batches_tracked']) {
+  for (const k of [
+    'stem.0.weight',
+    'stem.1.running_var',
+    'stem.3.weight',
+    'stem.7.bias',
+    'layer1.0.downsample.0.weight',
+    'layer2.0.downsample.1.weight',
+    'layer3.4.conv2.weight',
+    'layer4.2.bn3.num_batches_tracked',
+  ]) {
     assert.ok(keys.includes(k), `missing ${k}`);
   }
   assert.ok(!keys.some((k) => k.startsWith('conv1') || k.startsWith('fc')), 'no 7×7 stem, no fc');
   // contract dilation: first block of a dilated stage at half dilation (official-spec §2)
   const conv2 = (layer: typeof net.layer3, i: number) => (layer.at(i) as Bottleneck).conv2;
-  assert.deepEqual([0, 1, 5].map((i) => conv2(net.layer3, i).dilation[0]), [1, 2, 2]);
-  assert.deepEqual([0, 1, 2].map((i) => conv2(net.layer4, i).dilation[0]), [2, 4, 4]);
+  assert.deepEqual(
+    [0, 1, 5].map((i) => conv2(net.layer3, i).dilation[0]),
+    [1, 2, 2],
+  );
+  assert.deepEqual(
+    [0, 1, 2].map((i) => conv2(net.layer4, i).dilation[0]),
+    [2, 4, 4],
+  );
   assert.deepEqual(conv2(net.layer2, 0).stride, [2, 2]);
-  const shapes = torch.noGrad(() => torch.tidy(() => net.eval().forward(torch.zeros([1, 3, 64, 64])).map((t: Tensor) => t.shape)));
-  assert.deepEqual(shapes, [[1, 256, 16, 16], [1, 512, 8, 8], [1, 1024, 8, 8], [1, 2048, 8, 8]]);
+  const shapes = torch.noGrad(() =>
+    torch.tidy(() =>
+      net
+        .eval()
+        .forward(torch.zeros([1, 3, 64, 64]))
+        .map((t: Tensor) => t.shape),
+    ),
+  );
+  assert.deepEqual(shapes, [
+    [1, 256, 16, 16],
+    [1, 512, 8, 8],
+    [1, 1024, 8, 8],
+    [1, 2048, 8, 8],
+  ]);
 });
 
 test('ResNet-18 os16 stage shapes (basic blocks)', () => {
   const net = new ResNet({ depth: 18, outputStride: 16 });
   assert.deepEqual(net.stageChannels, [64, 128, 256, 512]);
-  const shapes = torch.noGrad(() => torch.tidy(() => net.eval().forward(torch.zeros([1, 3, 64, 64])).map((t: Tensor) => t.shape)));
-  assert.deepEqual(shapes, [[1, 64, 16, 16], [1, 128, 8, 8], [1, 256, 4, 4], [1, 512, 4, 4]]);
+  const shapes = torch.noGrad(() =>
+    torch.tidy(() =>
+      net
+        .eval()
+        .forward(torch.zeros([1, 3, 64, 64]))
+        .map((t: Tensor) => t.shape),
+    ),
+  );
+  assert.deepEqual(shapes, [
+    [1, 64, 16, 16],
+    [1, 128, 8, 8],
+    [1, 256, 4, 4],
+    [1, 512, 4, 4],
+  ]);
 });
 
 test('model.pretrained from safetensors with OpenMMLab names fills the backbone and reports the fc head', async () => {
@@ -47,7 +85,10 @@ test('model.pretrained from safetensors with OpenMMLab names fills the backbone 
   assert.equal(report.converter, 'openmmlab');
   assert.equal(report.used.length, own.size);
   assert.deepEqual(report.missing, []);
-  assert.deepEqual(report.skipped.map((s) => s.key), ['fc.weight', 'fc.bias']);
+  assert.deepEqual(
+    report.skipped.map((s) => s.key),
+    ['fc.weight', 'fc.bias'],
+  );
   assert.deepEqual(model.stateDict().get('backbone_net.layer1.0.conv1.weight')!.toTypedArray(), own.get('layer1.0.conv1.weight')!.toTypedArray());
   await rm(dir, { recursive: true });
 });
@@ -62,8 +103,10 @@ test('loadWeights: a saved state dict loads strictly; a mismatched one names the
   await loadWeights(b, file);
   const [name, wa] = [...a.stateDict()][5];
   assert.deepEqual(b.stateDict().get(name)!.toTypedArray(), wa.toTypedArray());
-  await assert.rejects(loadWeights(new MSCCNet({ ...small, gcn: false }), file), (err: unknown) =>
-    err instanceof WeightsError && /unexpected: mscc\.gcn\.conv1\.weight/.test(err.message));
+  await assert.rejects(
+    loadWeights(new MSCCNet({ ...small, gcn: false }), file),
+    (err: unknown) => err instanceof WeightsError && /unexpected: mscc\.gcn\.conv1\.weight/.test(err.message),
+  );
   await assert.rejects(loadWeights(b, join(dir, 'missing.safetensors')), InputFileError);
   await rm(dir, { recursive: true });
 });

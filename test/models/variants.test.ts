@@ -10,8 +10,8 @@ import { MSCCNet, buildMsccnet, msccnetLosses, parseMsccnetConfig, variantConfig
 const SPEC = {
   backbone: 23_527_264,
   classifier: 2048 * 2 + 2,
-  bottleneck: (inCh: number): number => inCh * 512 * 9 + 2 * 512,     // conv3x3 (no bias) + BN affine
-  mscc: 16_898 + 5 + (16 + 16_384) + 4_719_616,                        // decoder_map, fuse, gcn, bottleneck
+  bottleneck: (inCh: number): number => inCh * 512 * 9 + 2 * 512, // conv3x3 (no bias) + BN affine
+  mscc: 16_898 + 5 + (16 + 16_384) + 4_719_616, // decoder_map, fuse, gcn, bottleneck
   decoder: 512 * 512 + 2 * 512 + 512 * 2 + 2,
 };
 const MFA = SPEC.bottleneck(512) + SPEC.bottleneck(1024) + SPEC.bottleneck(1536);
@@ -59,17 +59,45 @@ test('every ablation variant builds, runs forward and backward at 128², and cou
 
 test('bad configs and inputs give errors naming the field', () => {
   const message = (fn: () => unknown): string => {
-    try { fn(); } catch (err) { assert.ok(err instanceof ConfigError || err instanceof UnknownVariantError, String(err)); return (err as Error).message; }
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(err instanceof ConfigError || err instanceof UnknownVariantError, String(err));
+      return (err as Error).message;
+    }
     assert.fail('no error');
   };
-  assert.match(message(() => parseMsccnetConfig({ groups: 8 })), /groups: N must be a square/);
-  assert.match(message(() => parseMsccnetConfig({ groups: 3 })), /groups/);
-  assert.match(message(() => parseMsccnetConfig({ dct: 'dft' as never })), /^ {2}dct: /m);
-  assert.match(message(() => parseMsccnetConfig({ spectralk: 2 } as never)), /spectralk: unknown field/);
-  assert.match(message(() => parseMsccnetConfig({ backboneDepth: 152 as never })), /backboneDepth: expected 18, 34, 50 or 101/);
-  assert.match(message(() => parseMsccnetConfig({ mscc: false, auxLoss: true })), /auxLoss/);
-  assert.match(message(() => buildMsccnet('msccnet-xl')), /variant: unknown model variant 'msccnet-xl'/);
+  assert.match(
+    message(() => parseMsccnetConfig({ groups: 8 })),
+    /groups: N must be a square/,
+  );
+  assert.match(
+    message(() => parseMsccnetConfig({ groups: 3 })),
+    /groups/,
+  );
+  assert.match(
+    message(() => parseMsccnetConfig({ dct: 'dft' as never })),
+    /^ {2}dct: /m,
+  );
+  assert.match(
+    message(() => parseMsccnetConfig({ spectralk: 2 } as never)),
+    /spectralk: unknown field/,
+  );
+  assert.match(
+    message(() => parseMsccnetConfig({ backboneDepth: 152 as never })),
+    /backboneDepth: expected 18, 34, 50 or 101/,
+  );
+  assert.match(
+    message(() => parseMsccnetConfig({ mscc: false, auxLoss: true })),
+    /auxLoss/,
+  );
+  assert.match(
+    message(() => buildMsccnet('msccnet-xl')),
+    /variant: unknown model variant 'msccnet-xl'/,
+  );
   const model = new MSCCNet({ inputSize: 64, backboneDepth: 18 });
-  assert.throws(() => torch.noGrad(() => model.forward(torch.zeros([1, 3, 128, 128]))), (err: unknown) =>
-    err instanceof InputSizeError && /inputSize/.test(err.message));
+  assert.throws(
+    () => torch.noGrad(() => model.forward(torch.zeros([1, 3, 128, 128]))),
+    (err: unknown) => err instanceof InputSizeError && /inputSize/.test(err.message),
+  );
 });

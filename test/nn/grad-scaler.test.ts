@@ -14,7 +14,7 @@ function setup(): { layer: Linear; opt: SGD } {
   return { layer, opt: new SGD(layer.parameters(), { lr: 1 }) };
 }
 
-test('GradScaler has torch.cuda.amp.GradScaler\'s defaults and state names', () => {
+test("GradScaler has torch.cuda.amp.GradScaler's defaults and state names", () => {
   assert.deepEqual(new GradScaler().stateDict(), { scale: 65536, growth_factor: 2, backoff_factor: 0.5, growth_interval: 2000, _growth_tracker: 0 });
 });
 
@@ -25,7 +25,7 @@ test('GradScaler skips the step on an inf gradient and halves its scale; unscale
   layer.weight.grad = torch.tensor([Infinity, 8], [1, 2]);
   assert.equal(scaler.step(opt), false);
   scaler.update();
-  assert.deepEqual(layer.weight.toArray(), [1, 2]);                       // untouched
+  assert.deepEqual(layer.weight.toArray(), [1, 2]); // untouched
   assert.deepEqual(scaler.stateDict(), { scale: 4, growth_factor: 2, backoff_factor: 0.5, growth_interval: 2, _growth_tracker: 0 });
   layer.weight.grad = torch.tensor([NaN, 8], [1, 2]);
   assert.equal(scaler.step(opt), false);
@@ -41,7 +41,7 @@ test('GradScaler skips the step on an inf gradient and halves its scale; unscale
   scaler.step(opt);
   scaler.update();
   assert.deepEqual(layer.weight.toArray(), [-1, -1]);
-  assert.deepEqual([scaler.getScale(), scaler.stateDict()._growth_tracker], [4, 0]);   // grown after 2 clean steps
+  assert.deepEqual([scaler.getScale(), scaler.stateDict()._growth_tracker], [4, 0]); // grown after 2 clean steps
 });
 
 test('a disabled GradScaler leaves the loss and the step alone', () => {
@@ -60,8 +60,17 @@ test('GradScaler state round-trips through a checkpoint', async () => {
   layer.weight.grad = torch.tensor([1, 1], [1, 2]);
   scaler.step(opt);
   scaler.update();
-  const state: CheckpointState = { step: 1, epoch: 0, seed: 0, rng: RNG_SCHEME, mIoU: null, bestMIoU: null, worldSize: 1,
-    savedAt: new Date(0).toISOString(), scaler: scaler.stateDict() };
+  const state: CheckpointState = {
+    step: 1,
+    epoch: 0,
+    seed: 0,
+    rng: RNG_SCHEME,
+    mIoU: null,
+    bestMIoU: null,
+    worldSize: 1,
+    savedAt: new Date(0).toISOString(),
+    scaler: scaler.stateDict(),
+  };
   const path = await saveCheckpoint(await mkdtemp(join(tmpdir(), 'msccnet-scaler-')), 'step-00000001', layer, opt, state);
   const loaded = await loadCheckpoint(path, setup().layer, null);
   const restored = new GradScaler();

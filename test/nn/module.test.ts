@@ -2,8 +2,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import {
-  AdaptiveAvgPool2d, BatchNorm2d, Buffer, Conv2d, Dropout2d, Linear, MaxPool2d, Module, ModuleList, Parameter, ReLU, Sequential,
-  StateDictError, init,
+  AdaptiveAvgPool2d,
+  BatchNorm2d,
+  Buffer,
+  Conv2d,
+  Dropout2d,
+  Linear,
+  MaxPool2d,
+  Module,
+  ModuleList,
+  Parameter,
+  ReLU,
+  Sequential,
+  StateDictError,
+  init,
 } from '../../src/nn/index.js';
 
 class Block extends Module {
@@ -46,18 +58,36 @@ test('state-dict names come from field names in declaration order (PyTorch order
   const bn = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
   assert.deepEqual(names(net), [
     'frequency',
-    'layer3.0.conv1.weight', ...bn.map((k) => `layer3.0.bn1.${k}`), 'layer3.0.conv2.weight', 'layer3.0.conv2.bias',
-    'layer3.0.downsample.0.weight', ...bn.map((k) => `layer3.0.downsample.1.${k}`),
-    'layer3.1.conv1.weight', ...bn.map((k) => `layer3.1.bn1.${k}`), 'layer3.1.conv2.weight', 'layer3.1.conv2.bias',
-    'fc.weight', 'fc.bias',
+    'layer3.0.conv1.weight',
+    ...bn.map((k) => `layer3.0.bn1.${k}`),
+    'layer3.0.conv2.weight',
+    'layer3.0.conv2.bias',
+    'layer3.0.downsample.0.weight',
+    ...bn.map((k) => `layer3.0.downsample.1.${k}`),
+    'layer3.1.conv1.weight',
+    ...bn.map((k) => `layer3.1.bn1.${k}`),
+    'layer3.1.conv2.weight',
+    'layer3.1.conv2.bias',
+    'fc.weight',
+    'fc.bias',
   ]);
   assert.equal(net.stateDict().get('layer3.0.bn1.num_batches_tracked')?.dtype, 'int64');
   assert.deepEqual(net.stateDict().get('layer3.0.bn1.num_batches_tracked')?.shape, []);
-  assert.deepEqual([...net.namedBuffers()].map(([k]) => k).filter((k) => k.startsWith('s')), ['scratch'], 'non-persistent buffers are buffers');
+  assert.deepEqual(
+    [...net.namedBuffers()].map(([k]) => k).filter((k) => k.startsWith('s')),
+    ['scratch'],
+    'non-persistent buffers are buffers',
+  );
   assert.equal(net.parameters().length, [...net.namedParameters()].length);
-  assert.equal(net.parameters().every((p) => p.requiresGrad), true);
-  assert.equal(net.numParameters(), (36 + 4 + 6 + 4 + 4) + (36 + 4 + 6) + (6 + 3));  // block with downsample, block, fc
-  assert.deepEqual([...net.namedChildren()].map(([k]) => k), ['layer3', 'fc']);
+  assert.equal(
+    net.parameters().every((p) => p.requiresGrad),
+    true,
+  );
+  assert.equal(net.numParameters(), 36 + 4 + 6 + 4 + 4 + (36 + 4 + 6) + (6 + 3)); // block with downsample, block, fc
+  assert.deepEqual(
+    [...net.namedChildren()].map(([k]) => k),
+    ['layer3', 'fc'],
+  );
   assert.equal(net.layer3.length, 6);
   assert.ok(net.layer3.at(-1) instanceof AdaptiveAvgPool2d);
   const list = new ModuleList([new Linear(1, 1), new Linear(1, 1)]);
@@ -68,17 +98,28 @@ test('state-dict names come from field names in declaration order (PyTorch order
 
 test('train()/eval() reach every descendant; eval BatchNorm uses running statistics', () => {
   const net = new Net().eval();
-  assert.equal([...net.namedModules()].every(([, m]) => !m.training), true);
+  assert.equal(
+    [...net.namedModules()].every(([, m]) => !m.training),
+    true,
+  );
   net.train();
-  assert.equal([...net.namedModules()].every(([, m]) => m.training), true);
+  assert.equal(
+    [...net.namedModules()].every(([, m]) => m.training),
+    true,
+  );
   const bn = new BatchNorm2d(1).eval();
-  assert.deepEqual(bn.forward(torch.tensor([1, 2, 3, 4], [1, 1, 2, 2])).toArray().map((v) => Math.round(v * 1e4) / 1e4),
-    [1, 2, 3, 4].map((v) => Math.round((v / Math.sqrt(1 + 1e-5)) * 1e4) / 1e4));
+  assert.deepEqual(
+    bn
+      .forward(torch.tensor([1, 2, 3, 4], [1, 1, 2, 2]))
+      .toArray()
+      .map((v) => Math.round(v * 1e4) / 1e4),
+    [1, 2, 3, 4].map((v) => Math.round((v / Math.sqrt(1 + 1e-5)) * 1e4) / 1e4),
+  );
 });
 
 test('BatchNorm2d in train mode normalises by batch statistics and updates running stats like PyTorch', () => {
   const bn = new BatchNorm2d(2, { momentum: 0.1 });
-  const values = [1, 2, 4, 8, 0, 0, 3, 1, 5, 2, 7, 6, 9, 9, 2, 2];  // [N=2, C=2, 2, 2]
+  const values = [1, 2, 4, 8, 0, 0, 3, 1, 5, 2, 7, 6, 9, 9, 2, 2]; // [N=2, C=2, 2, 2]
   const x = torch.tensor(values, [2, 2, 2, 2]);
   const y = bn.forward(x).toArray();
   for (const c of [0, 1]) {
@@ -96,7 +137,7 @@ test('BatchNorm2d in train mode normalises by batch statistics and updates runni
   assert.equal(bn.num_batches_tracked!.item(), 2);
 });
 
-test('default initialisers equal PyTorch\'s for the same seed (kaiming_uniform a=√5, bias bound 1/√fan_in)', () => {
+test("default initialisers equal PyTorch's for the same seed (kaiming_uniform a=√5, bias bound 1/√fan_in)", () => {
   // torch.manual_seed(0); nn.Conv2d(2, 3, 3); nn.Linear(4, 2); then nn.Conv2d(4, 4, 3, groups=2, bias=False) — PyTorch 1.13
   torch.manualSeed(0);
   const conv = new Conv2d(2, 3, 3);
@@ -111,8 +152,15 @@ test('default initialisers equal PyTorch\'s for the same seed (kaiming_uniform a
   const w = big.weight.toArray();
   assert.ok(w.every((v) => Math.abs(v) <= bound) && Math.max(...w) > 0.95 * bound && Math.min(...w) < -0.95 * bound);
   const bn = new BatchNorm2d(3);
-  assert.deepEqual([bn.weight!.toArray(), bn.bias!.toArray(), bn.running_mean!.toArray(), bn.running_var!.toArray()],
-    [[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]);
+  assert.deepEqual(
+    [bn.weight!.toArray(), bn.bias!.toArray(), bn.running_mean!.toArray(), bn.running_var!.toArray()],
+    [
+      [1, 1, 1],
+      [0, 0, 0],
+      [0, 0, 0],
+      [1, 1, 1],
+    ],
+  );
   assert.deepEqual(init.fanInFanOut(torch.empty([8, 4, 3, 3])), [36, 72]);
   const t = init.kaimingNormal_(torch.empty([4000, 10]), { mode: 'fanOut', nonlinearity: 'relu' });
   const std = Math.sqrt(t.pow(2).mean().item());
@@ -132,7 +180,13 @@ test('loadStateDict copies values; strict mode names missing, unexpected and mis
   sd.delete('fc.bias');
   sd.set('fc.extra', torch.ones([1]));
   sd.set('layer3.0.conv2.weight', torch.ones([3, 2, 1, 1]));
-  const err = (() => { try { b.loadStateDict(sd); } catch (e) { return e; } })();
+  const err = (() => {
+    try {
+      b.loadStateDict(sd);
+    } catch (e) {
+      return e;
+    }
+  })();
   assert.ok(err instanceof StateDictError);
   assert.deepEqual([err.missing, err.unexpected, err.shapeMismatch.map((m) => m.key)], [['fc.bias'], ['fc.extra'], ['layer3.0.conv2.weight']]);
   assert.match(err.message, /missing keys \(1\): fc\.bias/);

@@ -47,17 +47,30 @@ test('SGD with momentum and weight decay reproduces the hand-computed updates ov
 });
 
 test('SGD variants: no momentum, dampening, nesterov, parameter groups, parameters without grad', () => {
-  for (const opts of [{ momentum: 0, wd: 0 }, { momentum: 0.5, wd: 0.1, dampening: 0.3 }, { momentum: 0.9, wd: 0.001, nesterov: true }]) {
+  for (const opts of [
+    { momentum: 0, wd: 0 },
+    { momentum: 0.5, wd: 0.1, dampening: 0.3 },
+    { momentum: 0.9, wd: 0.001, nesterov: true },
+  ]) {
     const p = new Parameter(torch.tensor(W0, [3], 'float64'));
     const opt = new SGD([p], { lr: 0.2, momentum: opts.momentum, weightDecay: opts.wd, dampening: opts.dampening, nesterov: opts.nesterov });
-    for (let i = 0; i < 3; i++) { opt.zeroGrad(); lossBackward(p); opt.step(); }
+    for (let i = 0; i < 3; i++) {
+      opt.zeroGrad();
+      lossBackward(p);
+      opt.step();
+    }
     close(p.toArray(), byHand(W0, [0.2, 0.2, 0.2], opts));
   }
   const p = new Parameter(torch.tensor(W0, [3], 'float64'));
   const q = new Parameter(torch.tensor(W0, [3], 'float64'));
   const idle = new Parameter(torch.tensor([7], [1], 'float64'));
   const opt = new SGD([{ params: [p] }, { params: [q, idle], lr: 0.01 }], { lr: 0.1, momentum: 0.9 });
-  for (let i = 0; i < 3; i++) { opt.zeroGrad(); lossBackward(p); lossBackward(q); opt.step(); }
+  for (let i = 0; i < 3; i++) {
+    opt.zeroGrad();
+    lossBackward(p);
+    lossBackward(q);
+    opt.step();
+  }
   close(p.toArray(), byHand(W0, [0.1, 0.1, 0.1], { momentum: 0.9, wd: 0 }));
   close(q.toArray(), byHand(W0, [0.01, 0.01, 0.01], { momentum: 0.9, wd: 0 }));
   assert.deepEqual(idle.toArray(), [7]);
@@ -68,7 +81,11 @@ test('SGD variants: no momentum, dampening, nesterov, parameter groups, paramete
 test('SGD stateDict/loadStateDict resumes exactly (momentum buffers copied, hyper-parameters restored)', () => {
   const p = new Parameter(torch.tensor(W0, [3], 'float64'));
   const opt = new SGD([p], { lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
-  for (let i = 0; i < 2; i++) { opt.zeroGrad(); lossBackward(p); opt.step(); }
+  for (let i = 0; i < 2; i++) {
+    opt.zeroGrad();
+    lossBackward(p);
+    opt.step();
+  }
   const saved = opt.stateDict();
   assert.deepEqual([...saved.tensors.keys()], ['state.0.momentum_buffer']);
   assert.deepEqual(saved.paramGroups, [{ lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: false }]);
@@ -78,7 +95,14 @@ test('SGD stateDict/loadStateDict resumes exactly (momentum buffers copied, hype
   const resumed = new SGD([resumedP], { lr: 999, momentum: 0.9, weightDecay: 0.01 });
   resumed.loadStateDict({ tensors: snapshot, paramGroups: saved.paramGroups });
   assert.equal(resumed.lr, 0.1);
-  for (const [o, q] of [[opt, p], [resumed, resumedP]] as const) { o.zeroGrad(); lossBackward(q); o.step(); }
+  for (const [o, q] of [
+    [opt, p],
+    [resumed, resumedP],
+  ] as const) {
+    o.zeroGrad();
+    lossBackward(q);
+    o.step();
+  }
   close(resumedP.toArray(), p.toArray());
   close(p.toArray(), byHand(W0, [0.1, 0.1, 0.1], { momentum: 0.9, wd: 0.01 }));
   assert.throws(() => resumed.loadStateDict({ tensors: new Map([['state.5.momentum_buffer', torch.ones([3])]]), paramGroups: saved.paramGroups }));
@@ -110,7 +134,12 @@ test('AdamW reproduces the hand-computed updates over 4 steps (lr changed per st
   const p = new Parameter(torch.tensor(W0, [3], 'float64'));
   const opt = new AdamW([p], { lr: 0.1, betas: o.betas, eps: o.eps, weightDecay: o.wd });
   const lrs = [0.1, 0.07, 0.05, 0.02];
-  for (const lr of lrs) { opt.lr = lr; opt.zeroGrad(); lossBackward(p); opt.step(); }
+  for (const lr of lrs) {
+    opt.lr = lr;
+    opt.zeroGrad();
+    lossBackward(p);
+    opt.step();
+  }
   const want = adamWByHand(W0, lrs, o);
   close(p.toArray(), want);
   // L2-coupled decay (Adam) and no bias correction would both land elsewhere.
@@ -118,10 +147,14 @@ test('AdamW reproduces the hand-computed updates over 4 steps (lr changed per st
   assert.throws(() => new AdamW([p], { lr: 0.1, betas: [0.9, 1] }), /betas/);
 });
 
-test('AdamW stateDict holds PyTorch\'s names (step, exp_avg, exp_avg_sq) and resumes exactly; SGD state is refused', () => {
+test("AdamW stateDict holds PyTorch's names (step, exp_avg, exp_avg_sq) and resumes exactly; SGD state is refused", () => {
   const p = new Parameter(torch.tensor(W0, [3], 'float64'));
   const opt = new AdamW([p], { lr: 0.05 });
-  for (let i = 0; i < 2; i++) { opt.zeroGrad(); lossBackward(p); opt.step(); }
+  for (let i = 0; i < 2; i++) {
+    opt.zeroGrad();
+    lossBackward(p);
+    opt.step();
+  }
   const saved = opt.stateDict();
   assert.deepEqual([...saved.tensors.keys()].sort(), ['state.0.exp_avg', 'state.0.exp_avg_sq', 'state.0.step']);
   assert.equal(saved.tensors.get('state.0.step')!.item(), 2);
@@ -131,7 +164,14 @@ test('AdamW stateDict holds PyTorch\'s names (step, exp_avg, exp_avg_sq) and res
   const resumedP = new Parameter(p.clone());
   const resumed = new AdamW([resumedP], { lr: 999 });
   resumed.loadStateDict({ tensors: snapshot, paramGroups: saved.paramGroups });
-  for (const [o, q] of [[opt, p], [resumed, resumedP]] as const) { o.zeroGrad(); lossBackward(q); o.step(); }
+  for (const [o, q] of [
+    [opt, p],
+    [resumed, resumedP],
+  ] as const) {
+    o.zeroGrad();
+    lossBackward(q);
+    o.step();
+  }
   close(resumedP.toArray(), p.toArray());
   close(p.toArray(), adamWByHand(W0, [0.05, 0.05, 0.05], { betas: [0.9, 0.999], eps: 1e-8, wd: 0.01 }));
 

@@ -8,9 +8,21 @@ import { readZipEntriesForTest } from '../helpers/zip-read.js';
 import { decodePth, flattenPth, pthToFloat64, readPth, PthError, PthGlobalError, PthTensor } from '../../src/nn/pth/index.js';
 
 const dir = fixtureDir('pth-checkpoints');
-interface TensorSpec { dtype: string; shape: number[]; sum: number; sumsq: number; first: number[]; contiguous: boolean }
+interface TensorSpec {
+  dtype: string;
+  shape: number[];
+  sum: number;
+  sumsq: number;
+  first: number[];
+  contiguous: boolean;
+}
 type EntrySpec = TensorSpec | { value: unknown };
-interface FileSpec { format: string; entries: Record<string, EntrySpec>; shared_storage?: [string, string][]; must_refuse?: string }
+interface FileSpec {
+  format: string;
+  entries: Record<string, EntrySpec>;
+  shared_storage?: [string, string][];
+  must_refuse?: string;
+}
 const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Record<string, FileSpec>;
 
 function close(actual: number, wanted: number, what: string): void {
@@ -26,17 +38,26 @@ for (const [file, spec] of Object.entries(expected)) {
     for (const [path, entry] of Object.entries(spec.entries)) {
       assert.ok(flat.has(path), `missing entry ${path}`);
       const leaf = flat.get(path);
-      if ('value' in entry) { assert.deepEqual(leaf, entry.value, path); continue; }
+      if ('value' in entry) {
+        assert.deepEqual(leaf, entry.value, path);
+        continue;
+      }
       assert.ok(leaf instanceof PthTensor, `${path} is a tensor`);
       assert.equal(leaf.dtype, entry.dtype, `${path} dtype`);
       assert.deepEqual(leaf.shape, entry.shape, `${path} shape`);
       assert.equal(leaf.contiguous, entry.contiguous, `${path} contiguous`);
       const values = pthToFloat64(leaf);
-      assert.equal(values.length, entry.shape.reduce((a, b) => a * b, 1));
+      assert.equal(
+        values.length,
+        entry.shape.reduce((a, b) => a * b, 1),
+      );
       assert.deepEqual([...values.subarray(0, 4)], entry.first, `${path} first`);
       let sum = 0;
       let sumsq = 0;
-      for (const v of values) { sum += v; sumsq += v * v; }
+      for (const v of values) {
+        sum += v;
+        sumsq += v * v;
+      }
       close(sum, entry.sum, `${path} sum`);
       close(sumsq, entry.sumsq, `${path} sumsq`);
     }
@@ -79,7 +100,11 @@ test('truncated files fail with a typed error: the zip fixture and a legacy stre
   assert.ok(legacyFile);
   const legacy = readFileSync(join(dir, legacyFile));
   for (const cut of [10, Math.floor(legacy.length / 2), legacy.length - 3]) {
-    assert.throws(() => decodePth(legacy.subarray(0, cut), legacyFile), (err: unknown) => err instanceof PthError && /truncated/.test(err.message), `cut at ${cut}`);
+    assert.throws(
+      () => decodePth(legacy.subarray(0, cut), legacyFile),
+      (err: unknown) => err instanceof PthError && /truncated/.test(err.message),
+      `cut at ${cut}`,
+    );
   }
   assert.throws(() => decodePth(new Uint8Array([1, 2, 3]), 'junk'), PthError);
 });
@@ -88,14 +113,19 @@ test('an archive re-zipped with deflate, with zip64 records, and under another p
   const file = Object.keys(expected).find((f) => expected[f].shared_storage !== undefined)!;
   const original = decodePth(readFileSync(join(dir, file)), file);
   // rebuild the archive from its parts: the reader's own zip code is not used to take it apart
-  const entries = readZipEntriesForTest(readFileSync(join(dir, file))).map(([name, data]) => [name.replace(/^[^/]+\//, 'renamed-prefix/'), data] as [string, Uint8Array]);
+  const entries = readZipEntriesForTest(readFileSync(join(dir, file))).map(
+    ([name, data]) => [name.replace(/^[^/]+\//, 'renamed-prefix/'), data] as [string, Uint8Array],
+  );
   const a = flattenPth(original.root);
   for (const options of [{ deflate: true }, { zip64: true }]) {
     const b = flattenPth(decodePth(writeZip(entries, options), 'rezipped').root);
     assert.deepEqual([...b.keys()], [...a.keys()]);
     for (const [k, v] of a) {
       const w = b.get(k);
-      if (v instanceof PthTensor) { assert.ok(w instanceof PthTensor); assert.deepEqual(pthToFloat64(w), pthToFloat64(v), k); } else assert.deepEqual(w, v, k);
+      if (v instanceof PthTensor) {
+        assert.ok(w instanceof PthTensor);
+        assert.deepEqual(pthToFloat64(w), pthToFloat64(v), k);
+      } else assert.deepEqual(w, v, k);
     }
   }
 });

@@ -39,20 +39,23 @@ const le = (kind: 'f32' | 'f64' | 'i64' | 'i32' | 'u16', values: number[]): Uint
 };
 
 test('decodes a file from an independent encoder: every dtype, unaligned offsets, float16/bfloat16 → float32, metadata', () => {
-  const bytes = specEncode([
-    { name: 'mask', dtype: 'U8', shape: [3], bytes: new Uint8Array([0, 255, 7]) },
-    { name: 'w', dtype: 'F32', shape: [2, 2], bytes: le('f32', [1.5, -2.25, 3, 1e-3]) },
-    { name: 'flags', dtype: 'BOOL', shape: [3], bytes: new Uint8Array([1, 0, 1]) },
-    { name: 'd', dtype: 'F64', shape: [2], bytes: le('f64', [Math.PI, -1e300]) },
-    { name: 'n', dtype: 'I64', shape: [2], bytes: le('i64', [-5, 2 ** 40]) },
-    { name: 'i', dtype: 'I32', shape: [1], bytes: le('i32', [-7]) },
-    // IEEE half: 1, −2, 0.5, 65504 (max), 2^-24 (smallest subnormal)
-    { name: 'h', dtype: 'F16', shape: [5], bytes: le('u16', [0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001]) },
-    // bfloat16: 1, −3.140625
-    { name: 'bf', dtype: 'BF16', shape: [2], bytes: le('u16', [0x3f80, 0xc049]) },
-    { name: 'scalar', dtype: 'F32', shape: [], bytes: le('f32', [42]) },
-    { name: 'empty', dtype: 'F32', shape: [0, 3], bytes: new Uint8Array(0) },
-  ], { format: 'pt', note: 'spec' });
+  const bytes = specEncode(
+    [
+      { name: 'mask', dtype: 'U8', shape: [3], bytes: new Uint8Array([0, 255, 7]) },
+      { name: 'w', dtype: 'F32', shape: [2, 2], bytes: le('f32', [1.5, -2.25, 3, 1e-3]) },
+      { name: 'flags', dtype: 'BOOL', shape: [3], bytes: new Uint8Array([1, 0, 1]) },
+      { name: 'd', dtype: 'F64', shape: [2], bytes: le('f64', [Math.PI, -1e300]) },
+      { name: 'n', dtype: 'I64', shape: [2], bytes: le('i64', [-5, 2 ** 40]) },
+      { name: 'i', dtype: 'I32', shape: [1], bytes: le('i32', [-7]) },
+      // IEEE half: 1, −2, 0.5, 65504 (max), 2^-24 (smallest subnormal)
+      { name: 'h', dtype: 'F16', shape: [5], bytes: le('u16', [0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001]) },
+      // bfloat16: 1, −3.140625
+      { name: 'bf', dtype: 'BF16', shape: [2], bytes: le('u16', [0x3f80, 0xc049]) },
+      { name: 'scalar', dtype: 'F32', shape: [], bytes: le('f32', [42]) },
+      { name: 'empty', dtype: 'F32', shape: [0, 3], bytes: new Uint8Array(0) },
+    ],
+    { format: 'pt', note: 'spec' },
+  );
   const { tensors, metadata } = fromBytes(bytes);
   assert.deepEqual(metadata, { format: 'pt', note: 'spec' });
   const got = (k: string) => tensors.get(k)!;
@@ -84,7 +87,8 @@ test('round trip through our writer: values, dtypes, shapes, order-independent l
   const raw = new Uint8Array(await readFile(path));
   const headerLength = Number(new DataView(raw.buffer, raw.byteOffset).getBigUint64(0, true));
   assert.equal((8 + headerLength) % 8, 0, 'data starts 8-byte aligned');
-  for (const [, t] of decodeSafetensors(raw).tensors) assert.equal(t.data.byteOffset % { F32: 4, F64: 8, I64: 8, I32: 4, U8: 1, BOOL: 1 }[t.dtype as 'F32']!, 0);
+  for (const [, t] of decodeSafetensors(raw).tensors)
+    assert.equal(t.data.byteOffset % { F32: 4, F64: 8, I64: 8, I32: 4, U8: 1, BOOL: 1 }[t.dtype as 'F32']!, 0);
   const loaded = await loadSafetensors(path);
   assert.deepEqual(loaded.metadata, { epoch: '3' });
   assert.deepEqual([...loaded.tensors.keys()].sort(), [...original.keys()].sort());
@@ -110,7 +114,10 @@ test('reads the shared fixture files (written by Python) and agrees with their o
   const f64 = stages.tensors.get('ssim_map_f64')!.toTypedArray() as Float64Array;
   const f32 = stages.tensors.get('ssim_map_f32')!.toTypedArray() as Float32Array;
   assert.equal(f32.length, f64.length);
-  assert.ok(f64.every((v, i) => Math.fround(v) === f32[i]), 'ssim_map_f32 is ssim_map_f64 rounded to float32');
+  assert.ok(
+    f64.every((v, i) => Math.fround(v) === f32[i]),
+    'ssim_map_f32 is ssim_map_f64 rounded to float32',
+  );
 
   const model = fixtureDir('msccnet-128');
   const expected = JSON.parse(await readFile(join(model, 'expected.json'), 'utf8')) as { img_logits: number[][] };
@@ -127,7 +134,11 @@ test('rejects truncated and malformed files with a SafetensorsError that says wh
     size.writeBigUInt64LE(BigInt(json.length));
     return new Uint8Array(Buffer.concat([size, json, Buffer.alloc(dataBytes)]));
   };
-  const withLength = (n: bigint) => { const b = Uint8Array.from(good); new DataView(b.buffer).setBigUint64(0, n, true); return b; };
+  const withLength = (n: bigint) => {
+    const b = Uint8Array.from(good);
+    new DataView(b.buffer).setBigUint64(0, n, true);
+    return b;
+  };
   const cases: [string, Uint8Array, RegExp][] = [
     ['shorter than 8 bytes', good.subarray(0, 5), /too short/],
     ['truncated data', good.subarray(0, good.length - 3), /out of range.*truncated/],
@@ -140,19 +151,31 @@ test('rejects truncated and malformed files with a SafetensorsError that says wh
     ['shape × dtype size mismatch', withHeader({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }), /16 bytes but shape \[3\] × F32 needs 12/],
     ['bad shape', withHeader({ a: { dtype: 'F32', shape: [-4], data_offsets: [0, 16] } }), /shape/],
     ['bad offsets', withHeader({ a: { dtype: 'F32', shape: [4], data_offsets: [16, 0] } }), /out of range/],
-    ['overlapping tensors', withHeader({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }), /overlaps/],
-    ['hole in the data', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [12, 16] } }), /belong to no tensor/],
+    [
+      'overlapping tensors',
+      withHeader({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] }, b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }),
+      /overlaps/,
+    ],
+    [
+      'hole in the data',
+      withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [12, 16] } }),
+      /belong to no tensor/,
+    ],
     ['trailing bytes', withHeader({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }), /trailing bytes/],
     ['metadata not strings', withHeader({ __metadata__: { n: 1 } }, 0), /__metadata__\.n is not a string/],
   ];
   for (const [what, bytes, message] of cases) {
-    assert.throws(() => decodeSafetensors(bytes, 'w.safetensors'), (e: unknown) => {
-      assert.ok(e instanceof SafetensorsError, what);
-      assert.equal(e.code, 'MSCCNET_SAFETENSORS');
-      assert.match(e.message, /^w\.safetensors: /, what);
-      assert.match(e.message, message, what);
-      return true;
-    }, what);
+    assert.throws(
+      () => decodeSafetensors(bytes, 'w.safetensors'),
+      (e: unknown) => {
+        assert.ok(e instanceof SafetensorsError, what);
+        assert.equal(e.code, 'MSCCNET_SAFETENSORS');
+        assert.match(e.message, /^w\.safetensors: /, what);
+        assert.match(e.message, message, what);
+        return true;
+      },
+      what,
+    );
   }
   assert.equal(decodeSafetensors(good).tensors.size, 2, 'the untouched file decodes');
 });

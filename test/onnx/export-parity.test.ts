@@ -18,13 +18,19 @@ async function relativeErrors(variant: string, overrides: Parameters<typeof buil
   const session = await ort.InferenceSession.create(exported.bytes, { intraOpNumThreads: 1 });
   const out = await session.run({ image: new ort.Tensor('float32', x.toTypedArray() as Float32Array, [batch, 3, side, side]) });
   const errors: Record<string, number> = {};
-  for (const [name, r] of [['image_logits', ref.imgLogits], ['mask_logits', ref.maskLogits]] as const) {
+  for (const [name, r] of [
+    ['image_logits', ref.imgLogits],
+    ['mask_logits', ref.maskLogits],
+  ] as const) {
     assert.deepEqual(out[name].dims, r.shape, `${name} shape`);
     const got = out[name].data as Float32Array;
     const want = r.toTypedArray() as Float32Array;
     let diff = 0;
     let scale = 0;
-    for (let i = 0; i < want.length; i++) { diff = Math.max(diff, Math.abs(got[i] - want[i])); scale = Math.max(scale, Math.abs(want[i])); }
+    for (let i = 0; i < want.length; i++) {
+      diff = Math.max(diff, Math.abs(got[i] - want[i]));
+      scale = Math.max(scale, Math.abs(want[i]));
+    }
     errors[name] = diff / scale;
   }
   await session.release();

@@ -16,7 +16,10 @@ test('defect 6: export refuses a model with a NaN weight and names the tensor', 
     const broken = torch.tensor(values, weight.shape);
     model.loadStateDict(new Map([[name, broken]]), { strict: false });
     broken.dispose();
-    assert.throws(() => exportMsccnet(model), (err: Error) => /non-finite/.test(err.message) && err.message.includes(name));
+    assert.throws(
+      () => exportMsccnet(model),
+      (err: Error) => /non-finite/.test(err.message) && err.message.includes(name),
+    );
   } finally {
     model.dispose();
   }

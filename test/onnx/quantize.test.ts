@@ -16,7 +16,12 @@ async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> 
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-quant-'));
   try {
     const path = join(dir, 'optimized.onnx');
-    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'all', optimizedModelFilePath: path, logSeverityLevel: 3 });
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: path,
+      logSeverityLevel: 3,
+    });
     await session.release();
     const counts: Record<string, number> = {};
     for (const n of onnxProto.onnx.ModelProto.decode(await readFile(path)).graph?.node ?? []) counts[n.opType ?? ''] = (counts[n.opType ?? ''] ?? 0) + 1;
@@ -39,7 +44,9 @@ async function run(bytes: Uint8Array, x: Float32Array, dims: number[], names: st
 // With 7-bit weights (reduce-range) the bound must hold everywhere. With 8-bit weights,
 // onnxruntime's AVX2 u8s8 kernel (vpmaddubsw) saturates the int16 sum of two products
 // (255·127·2 > 32767) on CPUs without VNNI, so the bound can fail there: only reported.
-async function convWithinBound(reduceRange: boolean): Promise<{ violations: number; total: number; worst: number; ops: Record<string, number>; meta: Record<string, string> }> {
+async function convWithinBound(
+  reduceRange: boolean,
+): Promise<{ violations: number; total: number; worst: number; ops: Record<string, number>; meta: Record<string, string> }> {
   torch.manualSeed(3);
   const [cin, cout, side] = [64, 16, 6];
   const conv = new Conv2d(cin, cout, 1).eval();
@@ -120,12 +127,14 @@ test('small MSCCNet int8 export: QLinearConv after optimisation, metadata, outpu
   const [[fi, fm], [qi, qm]] = await Promise.all([run(fp32.bytes, x, [1, 3, 64, 64], names), run(q.bytes, x, [1, 3, 64, 64], names)]);
   const plane = fm.length / 2;
   let agree = 0;
-  for (let p = 0; p < plane; p++) if ((fm[p + plane] > fm[p]) === (qm[p + plane] > qm[p])) agree++;
+  for (let p = 0; p < plane; p++) if (fm[p + plane] > fm[p] === qm[p + plane] > qm[p]) agree++;
   const spread = Math.max(...fm) - Math.min(...fm);
   const maxErr = Math.max(...fm.map((v, i) => Math.abs(v - qm[i])));
-  t.diagnostic(`mask argmax agreement ${(agree / plane).toFixed(4)}, max |Δ mask logit| / spread ${(maxErr / spread).toFixed(4)}, image logits ${[...fi]} vs ${[...qi]}`);
+  t.diagnostic(
+    `mask argmax agreement ${(agree / plane).toFixed(4)}, max |Δ mask logit| / spread ${(maxErr / spread).toFixed(4)}, image logits ${[...fi]} vs ${[...qi]}`,
+  );
   assert.ok(agree / plane > 0.9, `mask argmax agrees on ${agree}/${plane} pixels`);
   assert.ok(maxErr / spread < 0.15, `max mask logit error ${maxErr} of spread ${spread}`);
   const imgSpread = Math.abs(fi[1] - fi[0]) + 1e-3;
-  assert.ok(Math.abs((qi[1] - qi[0]) - (fi[1] - fi[0])) < 0.25 * imgSpread + 0.05, `image logit margin ${qi[1] - qi[0]} vs ${fi[1] - fi[0]}`);
+  assert.ok(Math.abs(qi[1] - qi[0] - (fi[1] - fi[0])) < 0.25 * imgSpread + 0.05, `image logit margin ${qi[1] - qi[0]} vs ${fi[1] - fi[0]}`);
 });

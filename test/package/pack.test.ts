@@ -18,7 +18,18 @@ import { build } from 'esbuild';
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '../..');
 /** What prepack needs from the checkout (package.json `files` plus the build's inputs). */
-const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'native/binding.gyp', 'native/src', 'scripts'];
+const SOURCES = [
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'README.md',
+  'bin',
+  'src',
+  'native/binding.gyp',
+  'native/src',
+  'scripts',
+];
 
 let dir: string;
 let project: string;
@@ -51,11 +62,27 @@ after(async () => {
 
 test('the tarball holds what an installed package needs, and no sources or maps', (t) => {
   const has = (p: string) => tarball.files.includes(p);
-  for (const p of ['package.json', 'README.md', 'bin/msccnet.js', 'dist/index.js', 'dist/index.d.ts', 'dist/browser.js', 'dist/browser.d.ts',
-    'dist/cli/index.js', 'native/binding.gyp', 'native/src/addon.cc', 'scripts/libtorch.mjs', 'web-dist/index.html', 'web-dist/main.js']) {
+  for (const p of [
+    'package.json',
+    'README.md',
+    'bin/msccnet.js',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/browser.js',
+    'dist/browser.d.ts',
+    'dist/cli/index.js',
+    'native/binding.gyp',
+    'native/src/addon.cc',
+    'scripts/libtorch.mjs',
+    'web-dist/index.html',
+    'web-dist/main.js',
+  ]) {
     assert.ok(has(p), `${p} is missing from the tarball`);
   }
-  assert.ok(tarball.files.some((f) => f.startsWith('web-dist/vendor/ort/') && f.endsWith('.wasm')), 'the page\'s onnxruntime wasm is missing');
+  assert.ok(
+    tarball.files.some((f) => f.startsWith('web-dist/vendor/ort/') && f.endsWith('.wasm')),
+    "the page's onnxruntime wasm is missing",
+  );
   const stray = tarball.files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/') || f.startsWith('native/build/'));
   assert.deepEqual(stray, []);
   t.diagnostic(`tarball ${(tarball.size / 2 ** 20).toFixed(1)} MiB, ${tarball.files.length} files`);
@@ -67,8 +94,23 @@ test("import('msccnet') in Node loads the library API", async () => {
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project });
   const got = JSON.parse(stdout) as { url: string; names: string[]; errorIsError: boolean };
   assert.match(got.url, /node_modules\/msccnet\/dist\/index\.js$/);
-  for (const name of ['annotatePairs', 'planPrepare', 'buildMsccnet', 'buildMethod', 'train', 'evaluate', 'runProtocol', 'exportMsccnet',
-    'exportMethod', 'openEngine', 'detectFiles', 'analyze', 'buildServer', 'MsccnetError', 'parseWith']) {
+  for (const name of [
+    'annotatePairs',
+    'planPrepare',
+    'buildMsccnet',
+    'buildMethod',
+    'train',
+    'evaluate',
+    'runProtocol',
+    'exportMsccnet',
+    'exportMethod',
+    'openEngine',
+    'detectFiles',
+    'analyze',
+    'buildServer',
+    'MsccnetError',
+    'parseWith',
+  ]) {
     assert.ok(got.names.includes(name), `${name} is not exported`);
   }
   assert.ok(got.errorIsError);
@@ -80,14 +122,24 @@ test('the installed bin runs the compiled CLI', async () => {
 });
 
 test('the browser condition resolves to the browser entry, whose import graph bundles for a browser', async () => {
-  const { stdout } = await run(process.execPath, ['--conditions=browser', '--input-type=module', '-e', "console.log(import.meta.resolve('msccnet'))"], { cwd: project });
+  const { stdout } = await run(process.execPath, ['--conditions=browser', '--input-type=module', '-e', "console.log(import.meta.resolve('msccnet'))"], {
+    cwd: project,
+  });
   assert.match(stdout.trim(), /node_modules\/msccnet\/dist\/browser\.js$/);
   const result = await build({
     stdin: { contents: "export * from 'msccnet';", resolveDir: project, loader: 'js' },
-    bundle: true, platform: 'browser', format: 'esm', write: false, metafile: true, logLevel: 'silent',
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
   });
   const inputs = Object.keys(result.metafile.inputs);
-  assert.ok(inputs.some((p) => p.includes('node_modules/msccnet/dist/browser.js')), 'esbuild did not take the browser entry');
+  assert.ok(
+    inputs.some((p) => p.includes('node_modules/msccnet/dist/browser.js')),
+    'esbuild did not take the browser entry',
+  );
   const nodeOnly = inputs.filter((p) => /node_modules\/(sharp|fastify|onnxruntime-node|bullmq|ioredis)\/|msccnet\/dist\/(torch|nn|train|web\/server)/.test(p));
   assert.deepEqual(nodeOnly, []);
 });

@@ -15,16 +15,31 @@ type Line = Record<string, unknown> & { check: string };
 test('the dry run bundles the code, prints the build commands and one JSON line per check, parity passing on the CPU', { timeout: 120_000 }, () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'msccnet-gpu-check-')), 'gpu-check');
   try {
-    const r = spawnSync('scripts/gpu-check', ['--dry-run', '--skip-build', '--precisions', 'fp32'],
-      { env: { ...process.env, GPU_CHECK_DIR: dir, MSCCNET_FIXTURES: fixturesRoot }, encoding: 'utf8' });
+    const r = spawnSync('scripts/gpu-check', ['--dry-run', '--skip-build', '--precisions', 'fp32'], {
+      env: { ...process.env, GPU_CHECK_DIR: dir, MSCCNET_FIXTURES: fixturesRoot },
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, r.stderr);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line);
     const by = (check: string): Line[] => lines.filter((l) => l.check === check);
-    assert.deepEqual(lines.map((l) => l.check), ['bundle', 'build', 'environment', 'parity-eval', 'parity-train-step', 'train-step', 'inference', 'summary']);
+    assert.deepEqual(
+      lines.map((l) => l.check),
+      ['bundle', 'build', 'environment', 'parity-eval', 'parity-train-step', 'train-step', 'inference', 'summary'],
+    );
 
     assert.ok(existsSync(join(dir, 'dist', 'bench', 'gpu-check.mjs')), 'the bundle');
-    for (const f of ['native/src/distributed.cc', 'native/src/cuda.cc', 'scripts/libtorch.mjs', 'node-addon-api/napi.h',
-      'fixtures/msccnet-128/expected.json', 'fixtures/msccnet-128-train/expected_train_step.json', 'pytorch/msccnet.py']) {
+    for (const f of [
+      'native/src/distributed.cc',
+      'native/src/cuda.cc',
+      'scripts/libtorch.mjs',
+      'node-addon-api/napi.h',
+      'fixtures/msccnet-128/expected.json',
+      'fixtures/msccnet-128-train/expected_train_step.json',
+      'pytorch/msccnet.py',
+    ]) {
       assert.ok(existsSync(join(dir, f)), f);
     }
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { bytes: number };
@@ -35,7 +50,10 @@ test('the dry run bundles the code, prints the build commands and one JSON line 
     const commands = build.commands as string[];
     assert.equal(commands.length, 7, 'six sources compiled, one link');
     for (const src of ['addon', 'allocator', 'tensor', 'ops', 'distributed', 'cuda']) {
-      assert.ok(commands.some((c) => c.includes(`-c ${join(dir, 'native', 'src', `${src}.cc`)}`) && /-D_GLIBCXX_USE_CXX11_ABI=[01]/.test(c)), src);
+      assert.ok(
+        commands.some((c) => c.includes(`-c ${join(dir, 'native', 'src', `${src}.cc`)}`) && /-D_GLIBCXX_USE_CXX11_ABI=[01]/.test(c)),
+        src,
+      );
     }
     assert.match(commands[6], /-shared .*msccnet_torch\.node .*-ltorch/);
 

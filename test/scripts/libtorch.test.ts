@@ -11,7 +11,13 @@ import { dirname, join } from 'node:path';
 const script = 'scripts/libtorch.mjs';
 
 interface Resolved {
-  version: string; cuda: boolean; cxx11Abi: number; gloo: boolean; includeDirs: string[]; defines: string[]; libraries: string[];
+  version: string;
+  cuda: boolean;
+  cxx11Abi: number;
+  gloo: boolean;
+  includeDirs: string[];
+  defines: string[];
+  libraries: string[];
 }
 
 function fakeTorch(o: { major: number; minor: number; abi: boolean; cuda: boolean; nccl: boolean }): string {
@@ -20,8 +26,10 @@ function fakeTorch(o: { major: number; minor: number; abi: boolean; cuda: boolea
     mkdirSync(dirname(join(site, path)), { recursive: true });
     writeFileSync(join(site, path), text);
   };
-  file('torch/include/torch/csrc/api/include/torch/version.h',
-    `#define TORCH_VERSION_MAJOR ${o.major}\n#define TORCH_VERSION_MINOR ${o.minor}\n#define TORCH_VERSION_PATCH 1\n`);
+  file(
+    'torch/include/torch/csrc/api/include/torch/version.h',
+    `#define TORCH_VERSION_MAJOR ${o.major}\n#define TORCH_VERSION_MINOR ${o.minor}\n#define TORCH_VERSION_PATCH 1\n`,
+  );
   file('torch/include/gloo/algorithm.h');
   // libc10's std::string symbols name the ABI: std::__cxx11::basic_string under the new one
   file('torch/lib/libc10.so', Buffer.from(o.abi ? '\x7fELF _ZNKSt7__cxx1112basic_string' : '\x7fELF _ZNKSs4sizeEv'));
@@ -36,7 +44,9 @@ function fakeTorch(o: { major: number; minor: number; abi: boolean; cuda: boolea
 }
 
 function resolveFor(libtorch: string): Resolved {
-  return JSON.parse(execFileSync(process.execPath, [script, 'json'], { env: { ...process.env, LIBTORCH: libtorch, CUDA_HOME: '/nonexistent' }, encoding: 'utf8' })) as Resolved;
+  return JSON.parse(
+    execFileSync(process.execPath, [script, 'json'], { env: { ...process.env, LIBTORCH: libtorch, CUDA_HOME: '/nonexistent' }, encoding: 'utf8' }),
+  ) as Resolved;
 }
 
 test('a CUDA PyTorch 2.x folder: its headers, CUDA and NCCL defines, the CUDA libraries linked and lib/ on the rpath', () => {
@@ -74,7 +84,7 @@ test('a CPU libtorch folder with the new ABI: no CUDA libraries, no NCCL; withou
   }
 });
 
-test('LIBTORCH unset is Debian\'s libtorch-dev with the flags CI always built with', () => {
+test("LIBTORCH unset is Debian's libtorch-dev with the flags CI always built with", () => {
   const env = { ...process.env };
   delete env.LIBTORCH;
   const r = JSON.parse(execFileSync(process.execPath, [script, 'json'], { env, encoding: 'utf8' })) as Resolved;
@@ -90,7 +100,10 @@ test('a folder that is no libtorch, and a Python without torch, fail with one li
     assert.equal(a.status, 1);
     assert.match(a.stderr, /^libtorch: .*libc10\.so does not exist \(LIBTORCH must be a folder with include\/ and lib\//);
     writeFileSync(join(empty, 'python3'), '#!/bin/sh\necho "ModuleNotFoundError: No module named \'torch\'" >&2\nexit 1\n', { mode: 0o755 });
-    const b = spawnSync(process.execPath, [script, 'summary'], { env: { ...process.env, LIBTORCH: 'python', PYTHON: join(empty, 'python3') }, encoding: 'utf8' });
+    const b = spawnSync(process.execPath, [script, 'summary'], {
+      env: { ...process.env, LIBTORCH: 'python', PYTHON: join(empty, 'python3') },
+      encoding: 'utf8',
+    });
     assert.equal(b.status, 1);
     assert.match(b.stderr, /No module named 'torch'.*set PYTHON=/);
   } finally {

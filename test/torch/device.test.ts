@@ -7,7 +7,7 @@ import { deviceCheckingBackend } from '../../src/torch/testing.js';
 test('on the CPU build: no CUDA, pinMemory is a no-op, auto resolves to cpu, cuda is a DeviceError', () => {
   assert.equal(torch.cuda.isAvailable(), false);
   assert.equal(torch.cuda.deviceCount(), 0);
-  torch.cuda.synchronize();                                             // nothing to wait for
+  torch.cuda.synchronize(); // nothing to wait for
   const t = torch.tensor([1, 2, 3], [3]);
   assert.equal(t.pinMemory(), t);
   assert.equal(t.isPinned, false);
@@ -25,7 +25,7 @@ test('to(device, { dtype, copy }) converts in one call; copy: true gives new sto
   const same = t.to('cpu', { nonBlocking: true });
   const copied = t.to('cpu', { copy: true });
   t.add_(1);
-  assert.deepEqual(same.toArray(), [2.5, 3.5]);                         // nothing to do: the same data, as PyTorch
+  assert.deepEqual(same.toArray(), [2.5, 3.5]); // nothing to do: the same data, as PyTorch
   assert.deepEqual(copied.toArray(), [1.5, 2.5]);
   assert.equal(t.to('int64', { copy: true }).dtype, 'int64');
 });
@@ -53,8 +53,11 @@ test('Module.to moves parameters in place: same objects, requiresGrad kept, the 
     assert.equal(deviceOf(conv), 'cuda:0');
     assert.ok(weight.requiresGrad && weight.isContiguousIn('channelsLast'));
     assert.deepEqual(weight.to('cpu').toArray(), values);
-    conv.forward(torch.ones([1, 2, 5, 5], { device: 'cuda:0' })).sum().backward();
-    opt.step();                                                          // grads and update on cuda:0: no mixing
+    conv
+      .forward(torch.ones([1, 2, 5, 5], { device: 'cuda:0' }))
+      .sum()
+      .backward();
+    opt.step(); // grads and update on cuda:0: no mixing
     assert.notDeepEqual(weight.to('cpu').toArray(), values);
     assert.throws(() => conv.forward(torch.ones([1, 2, 5, 5])), { name: 'DeviceDisciplineError' });
   } finally {

@@ -30,29 +30,62 @@ const cases: [name: string, f: (x: Tensor[]) => Tensor, inputs: Input[]][] = [
   ['bmm', ([a, b]) => a.bmm(b), [R(2, 3, 4), R(2, 4, 2)]],
   ['softmax', ([a]) => a.softmax(-1), [R(3, 4)]],
   ['logSoftmax', ([a]) => a.logSoftmax(1), [R(3, 4)]],
-  ['sum / mean over dims', ([a]) => a.sum(1).add(a.mean([0, 2], true).sum()).add(a.sum()), [R(2, 3, 2)]],
+  [
+    'sum / mean over dims',
+    ([a]) =>
+      a
+        .sum(1)
+        .add(a.mean([0, 2], true).sum())
+        .add(a.sum()),
+    [R(2, 3, 2)],
+  ],
   ['max(dim) / max()', ([a]) => a.max(1).values.add(a.max()), [R(3, 4)]],
-  ['view/reshape/permute/transpose/flatten', ([a]) => a.view(2, 6).reshape([3, 4]).transpose(0, 1).contiguous().view(2, 2, 3)
-    .permute(2, 0, 1).flatten(1).unsqueeze(0).squeeze(0), [R(3, 4)]],
-  ['split/chunk/narrow/slice/select/expand', ([a]) => {
-    const [p, q] = a.split(2, 1);
-    const [c0, c1] = a.chunk(2, 0);
-    return torch.cat([p.sum(1), q.sum(1), c0.sum().unsqueeze(0), c1.sum().unsqueeze(0).expand(2).sum().unsqueeze(0),
-      a.narrow(1, 1, 2).sum(0), a.slice(1, 0, 4, 2).select(1, 1)], 0);
-  }, [R(4, 3)]],
+  [
+    'view/reshape/permute/transpose/flatten',
+    ([a]) => a.view(2, 6).reshape([3, 4]).transpose(0, 1).contiguous().view(2, 2, 3).permute(2, 0, 1).flatten(1).unsqueeze(0).squeeze(0),
+    [R(3, 4)],
+  ],
+  [
+    'split/chunk/narrow/slice/select/expand',
+    ([a]) => {
+      const [p, q] = a.split(2, 1);
+      const [c0, c1] = a.chunk(2, 0);
+      return torch.cat(
+        [
+          p.sum(1),
+          q.sum(1),
+          c0.sum().unsqueeze(0),
+          c1.sum().unsqueeze(0).expand(2).sum().unsqueeze(0),
+          a.narrow(1, 1, 2).sum(0),
+          a.slice(1, 0, 4, 2).select(1, 1),
+        ],
+        0,
+      );
+    },
+    [R(4, 3)],
+  ],
   ['cat / stack', ([a, b]) => torch.stack([torch.cat([a, b], 1), torch.cat([b, a], 1)], 0), [R(2, 2), R(2, 3)]],
   ['where', ([a, b]) => torch.where(a.gt(0), a, b.mul(2)), [R(6), R(6)]],
   ['conv2d (bias)', ([x, w, b]) => F.conv2d(x, w, b), [R(1, 2, 5, 5), R(3, 2, 3, 3), R(3)]],
   ['conv2d strided + padded', ([x, w]) => F.conv2d(x, w, null, { stride: 2, padding: 1 }), [R(2, 2, 6, 5), R(3, 2, 3, 3)]],
   ['conv2d dilated (d=2, p=2)', ([x, w]) => F.conv2d(x, w, null, { dilation: 2, padding: 2 }), [R(1, 2, 7, 7), R(2, 2, 3, 3)]],
-  ['conv2d dilated+strided, asymmetric', ([x, w]) => F.conv2d(x, w, null, { stride: [2, 1], padding: [3, 1], dilation: [3, 1] }),
-    [R(1, 1, 7, 6), R(2, 1, 3, 3)]],
+  [
+    'conv2d dilated+strided, asymmetric',
+    ([x, w]) => F.conv2d(x, w, null, { stride: [2, 1], padding: [3, 1], dilation: [3, 1] }),
+    [R(1, 1, 7, 6), R(2, 1, 3, 3)],
+  ],
   ['conv2d grouped', ([x, w, b]) => F.conv2d(x, w, b, { groups: 2, padding: 1 }), [R(1, 4, 4, 4), R(4, 2, 3, 3), R(4)]],
-  ['batchNorm train', ([x, w, b]) => F.batchNorm(x, torch.zeros([3], { dtype: 'float64' }), torch.ones([3], { dtype: 'float64' }), w, b, true, 0.1, 1e-5),
-    [R(3, 3, 2, 2), P(3), R(3)]],
+  [
+    'batchNorm train',
+    ([x, w, b]) => F.batchNorm(x, torch.zeros([3], { dtype: 'float64' }), torch.ones([3], { dtype: 'float64' }), w, b, true, 0.1, 1e-5),
+    [R(3, 3, 2, 2), P(3), R(3)],
+  ],
   ['batchNorm train without running stats', ([x]) => F.batchNorm(x, null, null, null, null, true), [R(2, 2, 3, 1)]],
-  ['batchNorm eval', ([x, w, b]) => F.batchNorm(x, torch.tensor([0.1, -0.2], [2], 'float64'), torch.tensor([0.5, 2], [2], 'float64'), w, b, false),
-    [R(2, 2, 2, 2), R(2), R(2)]],
+  [
+    'batchNorm eval',
+    ([x, w, b]) => F.batchNorm(x, torch.tensor([0.1, -0.2], [2], 'float64'), torch.tensor([0.5, 2], [2], 'float64'), w, b, false),
+    [R(2, 2, 2, 2), R(2), R(2)],
+  ],
   ['maxPool2d k3 s2 p1', ([x]) => F.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }), [R(1, 2, 6, 6)]],
   ['maxPool2d dilated, ceilMode', ([x]) => F.maxPool2d(x, { kernelSize: 2, stride: 2, dilation: 2, ceilMode: true }), [R(1, 1, 7, 7)]],
   ['avgPool2d', ([x]) => F.avgPool2d(x, { kernelSize: 2, stride: 1, padding: 1, countIncludePad: false }), [R(1, 1, 3, 4)]],
@@ -65,13 +98,36 @@ const cases: [name: string, f: (x: Tensor[]) => Tensor, inputs: Input[]][] = [
   ['interpolate bilinear scaleFactor', ([x]) => F.interpolate(x, { scaleFactor: 2.5, mode: 'bilinear' }), [R(1, 1, 3, 3)]],
   ['interpolate nearest', ([x]) => F.interpolate(x, { size: [5, 6], mode: 'nearest' }), [R(1, 1, 3, 4)]],
   ['crossEntropy mean, ignoreIndex', ([x]) => F.crossEntropy(x, L([0, 2, 255, 1, 255, 2], [6]), { ignoreIndex: 255 }), [R(6, 3)]],
-  ['crossEntropy pixelwise [N,C,H,W], ignoreIndex', ([x]) => F.crossEntropy(x, L([0, 1, 255, 1, 0, 0, 1, 255], [2, 2, 2]), { ignoreIndex: 255 }),
-    [R(2, 2, 2, 2)]],
-  ['crossEntropy sum / none, class weights', ([x]) => F.crossEntropy(x, L([1, 0, 2], [3]), { reduction: 'sum', weight: torch.tensor([1, 2, 0.5], [3], 'float64') })
-    .add(F.crossEntropy(x, L([2, 2, 0], [3]), { reduction: 'none' }).sum()), [R(3, 3)]],
+  [
+    'crossEntropy pixelwise [N,C,H,W], ignoreIndex',
+    ([x]) => F.crossEntropy(x, L([0, 1, 255, 1, 0, 0, 1, 255], [2, 2, 2]), { ignoreIndex: 255 }),
+    [R(2, 2, 2, 2)],
+  ],
+  [
+    'crossEntropy sum / none, class weights',
+    ([x]) =>
+      F.crossEntropy(x, L([1, 0, 2], [3]), { reduction: 'sum', weight: torch.tensor([1, 2, 0.5], [3], 'float64') }).add(
+        F.crossEntropy(x, L([2, 2, 0], [3]), { reduction: 'none' }).sum(),
+      ),
+    [R(3, 3)],
+  ],
   ['binaryCrossEntropyWithLogits', ([x]) => F.binaryCrossEntropyWithLogits(x, torch.tensor([0, 1, 1, 0], [4], 'float64')), [R(4)]],
-  ['dropout (fixed seed)', ([x]) => { torch.manualSeed(3); return F.dropout(x, 0.4, true); }, [R(4, 5)]],
-  ['dropout2d (fixed seed)', ([x]) => { torch.manualSeed(4); return F.dropout2d(x, 0.5, true); }, [R(2, 4, 2, 2)]],
+  [
+    'dropout (fixed seed)',
+    ([x]) => {
+      torch.manualSeed(3);
+      return F.dropout(x, 0.4, true);
+    },
+    [R(4, 5)],
+  ],
+  [
+    'dropout2d (fixed seed)',
+    ([x]) => {
+      torch.manualSeed(4);
+      return F.dropout2d(x, 0.5, true);
+    },
+    [R(2, 4, 2, 2)],
+  ],
 ];
 
 const summary: Record<string, number> = {};

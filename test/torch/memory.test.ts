@@ -52,7 +52,7 @@ test('dispose() frees a buffer for reuse at once; emptyCache() returns cached bu
   torch.emptyCache();
   const rss0 = process.memoryUsage.rss();
   for (let i = 0; i < 40; i++) {
-    const big = torch.ones([16, 1024, 1024]);  // 64 MiB, touched
+    const big = torch.ones([16, 1024, 1024]); // 64 MiB, touched
     big.dispose();
   }
   const rss1 = process.memoryUsage.rss();

@@ -33,7 +33,7 @@ test('fromTypedArray shares memory both ways and keeps the buffer alive after th
   assert.deepEqual([...data], [20, 4, 6, 8]);
   const orphan = (() => torch.fromTypedArray(new Float64Array([7, 8, 9]), [3]))();
   gc();
-  torch.tidy(() => torch.randn([256, 256]));  // reuse freed memory if the buffer had been released
+  torch.tidy(() => torch.randn([256, 256])); // reuse freed memory if the buffer had been released
   assert.deepEqual(orphan.toArray(), [7, 8, 9]);
   const bytes = new Uint8Array(9);
   const unaligned = new Float32Array(new Float32Array([1.5, 2.5]).buffer);
@@ -96,9 +96,28 @@ test('elementwise, comparison, reductions and shape ops compute the right values
   assert.deepEqual(a.unsqueeze(0).unsqueeze(-1).shape, [1, 2, 3, 1]);
   assert.deepEqual(a.unsqueeze(0).squeeze().shape, [2, 3]);
   assert.deepEqual(a.flatten().shape, [6]);
-  assert.deepEqual(a.split(2, 1).map((t) => t.shape), [[2, 2], [2, 1]]);
-  assert.deepEqual(a.split([1, 2], 1).map((t) => t.shape), [[2, 1], [2, 2]]);
-  assert.deepEqual(a.chunk(3, 1).map((t) => t.toArray()), [[1, -4], [-2, 5], [3, -6]]);
+  assert.deepEqual(
+    a.split(2, 1).map((t) => t.shape),
+    [
+      [2, 2],
+      [2, 1],
+    ],
+  );
+  assert.deepEqual(
+    a.split([1, 2], 1).map((t) => t.shape),
+    [
+      [2, 1],
+      [2, 2],
+    ],
+  );
+  assert.deepEqual(
+    a.chunk(3, 1).map((t) => t.toArray()),
+    [
+      [1, -4],
+      [-2, 5],
+      [3, -6],
+    ],
+  );
   assert.deepEqual(a.narrow(1, 1, 2).toArray(), [-2, 3, 5, -6]);
   assert.deepEqual(a.slice(1, -2).toArray(), [-2, 3, 5, -6]);
   assert.deepEqual(a.slice(1, 0, 3, 2).toArray(), [1, 3, -4, -6]);
@@ -106,12 +125,38 @@ test('elementwise, comparison, reductions and shape ops compute the right values
   assert.deepEqual(b.unsqueeze(0).expand(2, 3).toArray(), [2, 2, 2, 2, 2, 2]);
   assert.deepEqual(torch.cat([a, a], 0).shape, [4, 3]);
   assert.deepEqual(torch.stack([b, b], 1).shape, [3, 2]);
-  assert.deepEqual(a.softmax(1).sum(1).toArray().map((v) => Math.round(v * 1e6) / 1e6), [1, 1]);
+  assert.deepEqual(
+    a
+      .softmax(1)
+      .sum(1)
+      .toArray()
+      .map((v) => Math.round(v * 1e6) / 1e6),
+    [1, 1],
+  );
   assert.ok(Math.abs(a.logSoftmax(1).exp().sum().item() - 2) < 1e-6);
-  assert.deepEqual(torch.tensor([1, 2, 3, 4], [2, 2]).matmul(torch.tensor([1, 1], [2, 1])).toArray(), [3, 7]);
-  assert.deepEqual(torch.ones([2, 1, 3]).bmm(torch.ones([2, 3, 1])).toArray(), [3, 3]);
+  assert.deepEqual(
+    torch
+      .tensor([1, 2, 3, 4], [2, 2])
+      .matmul(torch.tensor([1, 1], [2, 1]))
+      .toArray(),
+    [3, 7],
+  );
+  assert.deepEqual(
+    torch
+      .ones([2, 1, 3])
+      .bmm(torch.ones([2, 3, 1]))
+      .toArray(),
+    [3, 3],
+  );
   const c = torch.zeros([3]);
-  assert.equal(c.add_(torch.ones([3]), 2).mul_(3).sub_(1).div_(5), c);
+  assert.equal(
+    c
+      .add_(torch.ones([3]), 2)
+      .mul_(3)
+      .sub_(1)
+      .div_(5),
+    c,
+  );
   assert.deepEqual(c.toArray(), [1, 1, 1]);
   assert.deepEqual(c.fill_(4).zero_().toArray(), [0, 0, 0]);
   assert.deepEqual(c.copy_(b).toArray(), [2, 2, 2]);
@@ -120,13 +165,13 @@ test('elementwise, comparison, reductions and shape ops compute the right values
 
 test('autograd: backward, grad accumulation, detach, requiresGrad, noGrad', () => {
   const x = torch.tensor([1, 2, 3], [3], { requiresGrad: true });
-  const grad = () => x.grad?.toArray() ?? null;  // a function, so TS does not narrow x.grad to null
+  const grad = () => x.grad?.toArray() ?? null; // a function, so TS does not narrow x.grad to null
   assert.equal(x.requiresGrad, true);
   assert.equal(grad(), null);
   x.mul(x).sum().backward();
   assert.deepEqual(grad(), [2, 4, 6]);
   x.mul(3).sum().backward();
-  assert.deepEqual(grad(), [5, 7, 9]);  // accumulates, as PyTorch
+  assert.deepEqual(grad(), [5, 7, 9]); // accumulates, as PyTorch
   x.grad = null;
   assert.equal(grad(), null);
   const y = x.mul(2);
@@ -138,25 +183,45 @@ test('autograd: backward, grad accumulation, detach, requiresGrad, noGrad', () =
   assert.equal(z.requiresGrad, false);
   assert.equal(torch.isGradEnabled(), true);
   assert.equal(torch.noGrad(() => torch.enableGrad(() => x.mul(2))).requiresGrad, true);
-  assert.throws(() => torch.noGrad(() => { throw new Error('inner'); }), /inner/);
+  assert.throws(
+    () =>
+      torch.noGrad(() => {
+        throw new Error('inner');
+      }),
+    /inner/,
+  );
   assert.equal(torch.isGradEnabled(), true, 'grad mode restored after a throw');
   const w = torch.ones([2]);
   w.requiresGrad = true;
   assert.equal(w.requiresGrad, true);
 });
 
-test('libtorch errors become TorchError with libtorch\'s message, and the process carries on', () => {
+test("libtorch errors become TorchError with libtorch's message, and the process carries on", () => {
   const a = torch.ones([2, 3]);
-  const err = (() => { try { a.matmul(torch.ones([4, 5])); } catch (e) { return e; } })();
+  const err = (() => {
+    try {
+      a.matmul(torch.ones([4, 5]));
+    } catch (e) {
+      return e;
+    }
+  })();
   assert.ok(err instanceof TorchError);
   assert.equal(err.code, 'MSCCNET_TORCH');
   assert.match(err.message, /mat1 and mat2 shapes cannot be multiplied \(2x3 and 4x5\)/);
   assert.match(err.stack ?? '', /tensor\.test\.ts/, 'the JS stack names the caller');
-  assert.throws(() => F.conv2d(torch.ones([1, 3, 8, 8]), torch.ones([4, 2, 3, 3])), (e: unknown) =>
-    e instanceof TorchError && /expected input\[1, 3, 8, 8\] to have 2 channels/.test(e.message));
-  assert.throws(() => a.view(4, 4), (e: unknown) => e instanceof TorchError && /shape '\[4, 4\]' is invalid/.test(e.message));
+  assert.throws(
+    () => F.conv2d(torch.ones([1, 3, 8, 8]), torch.ones([4, 2, 3, 3])),
+    (e: unknown) => e instanceof TorchError && /expected input\[1, 3, 8, 8\] to have 2 channels/.test(e.message),
+  );
+  assert.throws(
+    () => a.view(4, 4),
+    (e: unknown) => e instanceof TorchError && /shape '\[4, 4\]' is invalid/.test(e.message),
+  );
   assert.throws(() => a.item(), TorchError);
-  assert.throws(() => torch.ones([2]).backward(), (e: unknown) => e instanceof TorchError && /does not require grad/.test(e.message));
+  assert.throws(
+    () => torch.ones([2]).backward(),
+    (e: unknown) => e instanceof TorchError && /does not require grad/.test(e.message),
+  );
   assert.throws(() => F.crossEntropy(torch.ones([2, 3]), torch.tensor([0, 5], [2], 'int64')), TorchError);
   assert.throws(() => a.to('cuda:3'), TorchError);
   assert.deepEqual(a.add(1).toArray(), [2, 2, 2, 2, 2, 2]);
@@ -193,11 +258,15 @@ test('tidy frees everything created inside except what it returns (nested, objec
   assert.equal(live(), before + 1 + 3, 'a, b and c survive; the 50 temporaries and d are freed');
   assert.deepEqual(result.a.toArray(), [2, 2]);
   assert.equal((result.nested[0] as Tensor).isDisposed, false);
-  assert.throws(() => torch.tidy(() => {
-    torch.ones([3]);
-    torch.ones([3]);
-    throw new Error('boom');
-  }), /boom/);
+  assert.throws(
+    () =>
+      torch.tidy(() => {
+        torch.ones([3]);
+        torch.ones([3]);
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(live(), before + 4, 'a throwing tidy frees its tensors');
   const kept = torch.tidy(() => {
     torch.keep(torch.ones([1]));
@@ -223,12 +292,17 @@ test('threads and devices', () => {
   assert.throws(() => torch.device('gpu'), ArgumentError);
 });
 
-test('every op goes through the active backend, so a substitute (e.g. a tracer) sees the model\'s ops', () => {
+test("every op goes through the active backend, so a substitute (e.g. a tracer) sees the model's ops", () => {
   const calls: string[] = [];
   const recording = new Proxy(backend(), {
     get(target, key) {
       const v: unknown = Reflect.get(target, key);
-      return typeof v === 'function' ? (...args: unknown[]) => { calls.push(String(key)); return (v as (...a: unknown[]) => unknown)(...args); } : v;
+      return typeof v === 'function'
+        ? (...args: unknown[]) => {
+            calls.push(String(key));
+            return (v as (...a: unknown[]) => unknown)(...args);
+          }
+        : v;
     },
   });
   const x = torch.randn([1, 2, 4, 4]);

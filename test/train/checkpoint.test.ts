@@ -8,8 +8,16 @@ import { Linear, SGD } from '../../src/nn/index.js';
 import { torch } from '../../src/torch/index.js';
 import { loadCheckpoint, openRunFolder, RNG_SCHEME, saveCheckpoint, type CheckpointState } from '../../src/train/checkpoint.js';
 
-const state = (step: number): CheckpointState => ({ step, epoch: 0, seed: 0, rng: RNG_SCHEME, mIoU: null, bestMIoU: null, worldSize: 1,
-  savedAt: new Date(0).toISOString() });
+const state = (step: number): CheckpointState => ({
+  step,
+  epoch: 0,
+  seed: 0,
+  rng: RNG_SCHEME,
+  mIoU: null,
+  bestMIoU: null,
+  worldSize: 1,
+  savedAt: new Date(0).toISOString(),
+});
 
 test('saveCheckpoint replaces a folder of the same name whole, leaving no temporary folder', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-ckpt-'));

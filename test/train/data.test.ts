@@ -16,15 +16,32 @@ import { Rng } from '../../src/train/rng.js';
 const dir = await mkdtemp(join(tmpdir(), 'msccnet-data-'));
 const png = async (path: string, w: number, h: number, channels: 1 | 3, fill: (i: number) => number): Promise<string> => {
   await mkdir(join(path, '..'), { recursive: true });
-  await writeFile(path, await sharp(Uint8Array.from({ length: w * h * channels }, (_, i) => fill(i)), { raw: { width: w, height: h, channels } }).png().toBuffer());
+  await writeFile(
+    path,
+    await sharp(
+      Uint8Array.from({ length: w * h * channels }, (_, i) => fill(i)),
+      { raw: { width: w, height: h, channels } },
+    )
+      .png()
+      .toBuffer(),
+  );
   return path;
 };
 const rgb = await png(join(dir, 'img.png'), 40, 30, 3, (i) => (i % 3 === 0 ? 200 : i % 3 === 1 ? 100 : 10));
-const mask = await png(join(dir, 'mask.png'), 40, 30, 1, (i) => ((i % 40) < 20 ? 255 : 0));
+const mask = await png(join(dir, 'mask.png'), 40, 30, 1, (i) => (i % 40 < 20 ? 255 : 0));
 const wrongMask = await png(join(dir, 'mask-small.png'), 20, 30, 1, () => 0);
 await writeFile(join(dir, 'corrupt.png'), 'not a png');
 const sample = (over: Partial<Sample>): Sample => ({
-  id: 'x', image: rgb, mask, label: 1, method: 'Deepfakes', compression: 'c23', split: 'train', video: '000_001', frame: 0, ...over,
+  id: 'x',
+  image: rgb,
+  mask,
+  label: 1,
+  method: 'Deepfakes',
+  compression: 'c23',
+  split: 'train',
+  video: '000_001',
+  frame: 0,
+  ...over,
 });
 const ops = await loadImageOps();
 
@@ -53,12 +70,22 @@ test('missing or corrupt files are skipped with their path and counted per batch
   const pool = await SamplePool.create(0);
   const batches = [];
   for await (const b of trainBatches(pool, list, {
-    order: [0, 1, 2, 3], batchSize: 4, batches: 1, start: 0, seed: 1, epoch: 0, prefetch: 1,
+    order: [0, 1, 2, 3],
+    batchSize: 4,
+    batches: 1,
+    start: 0,
+    seed: 1,
+    epoch: 0,
+    prefetch: 1,
     transform: { preset: 'official', cropSize: 32, scaleBase: 33 },
-  })) batches.push(b);
+  }))
+    batches.push(b);
   assert.equal(batches.length, 1);
   assert.equal(batches[0].count, 2);
-  assert.deepEqual(batches[0].skipped.map((s) => s.path), [missing, join(dir, 'corrupt.png')]);
+  assert.deepEqual(
+    batches[0].skipped.map((s) => s.path),
+    [missing, join(dir, 'corrupt.png')],
+  );
   assert.match(batches[0].skipped[0].reason, /file not found/);
   assert.match(batches[0].skipped[1].reason, /cannot be decoded/);
 });
@@ -87,7 +114,7 @@ test('paper preset flips only; eval transform normalises with the ImageNet mean/
   const d = await decodeSample(sample({}));
   const flips = new Set<number>();
   for (let k = 0; k < 16; k++) flips.add(trainTransform(ops, d, new Rng(3, k), { preset: 'paper', cropSize: 40, scaleBase: 41 }).target[0]);
-  assert.deepEqual([...flips].sort(), [0, 1]);                     // left half fake: a flip moves it right
+  assert.deepEqual([...flips].sort(), [0, 1]); // left half fake: a flip moves it right
   const x = evalTransform(await decodeSample(sample({ image: rgb })), officialPreprocess(16));
   assert.ok(Math.abs(x[0] - (200 - MEAN_RGB[0]) / STD_RGB[0]) < 1e-5);
   assert.ok(Math.abs(x[16 * 16] - (100 - MEAN_RGB[1]) / STD_RGB[1]) < 1e-5);
@@ -104,11 +131,17 @@ test('manifest lines that are not entries are reported; reals pair with the fake
   await writeFile(path, `${lines.join('\n')}\n{broken\n{"image": 3}\n`);
   const r = await readManifestSamples(path, { split: 'train', compression: 'C23', methods: ['Deepfakes', 'FaceSwap'] });
   assert.equal(r.samples.length, 3);
-  assert.deepEqual(r.skipped.map((s) => s.where), [`${path}:5`, `${path}:6`]);
+  assert.deepEqual(
+    r.skipped.map((s) => s.where),
+    [`${path}:5`, `${path}:6`],
+  );
   assert.equal(r.samples[0].image, join(dir, 'a/youtube/000/003.png'));
   assert.equal(r.samples[1].id, 'Deepfakes_000_001_003.png');
   const paired = pairedTrainList(r.samples);
-  assert.deepEqual(paired.map((s) => s.method), ['Deepfakes', 'youtube', 'FaceSwap', 'youtube']);
+  assert.deepEqual(
+    paired.map((s) => s.method),
+    ['Deepfakes', 'youtube', 'FaceSwap', 'youtube'],
+  );
 });
 
 test('reference folder layout: split file, fake/real pairs, Mask paths', async () => {
@@ -118,8 +151,14 @@ test('reference folder layout: split file, fake/real pairs, Mask paths', async (
   await png(join(root, 'C40', 'Deepfakes', '000_001', '000_0.png'), 4, 4, 3, () => 1);
   await png(join(root, 'C40', 'Deepfakes', '000_001', '015_0.png'), 4, 4, 3, () => 1);
   const r = await readReferenceLayout(root, { split: 'train', compression: 'c40', methods: ['Deepfakes'] });
-  assert.deepEqual(r.samples.map((s) => s.id), ['Deepfakes_000_001_000_0.png', 'youtube_000_000_0.png', 'Deepfakes_000_001_015_0.png', 'youtube_000_015_0.png']);
+  assert.deepEqual(
+    r.samples.map((s) => s.id),
+    ['Deepfakes_000_001_000_0.png', 'youtube_000_000_0.png', 'Deepfakes_000_001_015_0.png', 'youtube_000_015_0.png'],
+  );
   assert.equal(r.samples[0].mask, join(root, 'Mask', 'Deepfakes', '000_001', '000_0.png'));
   assert.equal(r.samples[1].image, join(root, 'C40', 'youtube', '000', '000_0.png'));
-  assert.deepEqual(r.skipped.map((s) => s.where), [join(root, 'C40', 'Deepfakes', '002_003')]);
+  assert.deepEqual(
+    r.skipped.map((s) => s.where),
+    [join(root, 'C40', 'Deepfakes', '002_003')],
+  );
 });

@@ -22,7 +22,9 @@ export type WorkerJob =
 function globalBatch(n: number, side: number): { images: Float32Array; targets: Uint8Array; labels: Float32Array } {
   const rand = seededRandom(7);
   const images = Float32Array.from({ length: n * 3 * side * side }, () => 2 * rand() - 1);
-  const targets = Uint8Array.from({ length: n * side * side }, (_, i) => (Math.floor(i / side) % side) < side / 2 === (Math.floor(i / (side * side)) % 2 === 0) ? 1 : 0);
+  const targets = Uint8Array.from({ length: n * side * side }, (_, i) =>
+    Math.floor(i / side) % side < side / 2 === (Math.floor(i / (side * side)) % 2 === 0) ? 1 : 0,
+  );
   const labels = Float32Array.from({ length: n }, (_, k) => k % 2);
   return { images, targets, labels };
 }
@@ -71,9 +73,8 @@ async function evaluation(job: Extract<WorkerJob, { mode: 'eval' }>, group: C10d
 }
 
 const job = JSON.parse(process.argv[2]) as WorkerJob;
-const group = job.world > 1
-  ? await initProcessGroup({ rank: job.rank, worldSize: job.world, masterAddr: '127.0.0.1', masterPort: job.port, timeoutSeconds: 60 })
-  : null;
+const group =
+  job.world > 1 ? await initProcessGroup({ rank: job.rank, worldSize: job.world, masterAddr: '127.0.0.1', masterPort: job.port, timeoutSeconds: 60 }) : null;
 if (job.mode === 'grads') await gradients(job, group);
 else await evaluation(job, group);
 await group?.close();

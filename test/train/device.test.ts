@@ -39,15 +39,31 @@ test.before(async () => {
 
 function config(runDir: string, o: { device: string; maxSteps: number; depth?: 18 | 34; validate?: boolean }): TrainConfigInput {
   return {
-    data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'official', cropSize: SIDE, scaleBase: SIDE + 1, workers: 0, prefetch: 1 },
+    data: {
+      manifest: set.manifest,
+      compression: 'c23',
+      methods: ['Deepfakes'],
+      augment: 'official',
+      cropSize: SIDE,
+      scaleBase: SIDE + 1,
+      workers: 0,
+      prefetch: 1,
+    },
     model: { backboneDepth: o.depth ?? 18, inputSize: SIDE, featsChannels: 64 },
-    batchSize: 2, microBatch: 1, epochs: 2, optim: { lr: 0.01 },            // 4 steps per epoch; two passes per step
+    batchSize: 2,
+    microBatch: 1,
+    epochs: 2,
+    optim: { lr: 0.01 }, // 4 steps per epoch; two passes per step
     run: { dir: runDir, maxSteps: o.maxSteps, threads: 2, valEveryEpochs: o.validate ? 1 : 100, checkpointEveryEpochs: 100 },
     device: o.device,
   };
 }
 
-interface Run { summary: TrainSummary; losses: Record<string, number>[]; copies: TransferCounts[] }
+interface Run {
+  summary: TrainSummary;
+  losses: Record<string, number>[];
+  copies: TransferCounts[];
+}
 
 async function run(cfg: TrainConfigInput, opts: { resume?: boolean; pretend: boolean }): Promise<Run> {
   const losses: Record<string, number>[] = [];
@@ -55,7 +71,7 @@ async function run(cfg: TrainConfigInput, opts: { resume?: boolean; pretend: boo
   const onEvent = (e: TrainEvent): void => {
     if (e.kind !== 'step') return;
     losses.push({ ...e.losses });
-    copies.push({ ...checking.counts });            // between two step events only the step itself touched tensors
+    copies.push({ ...checking.counts }); // between two step events only the step itself touched tensors
     checking.resetCounts();
   };
   const go = () => train(parseTrainConfig(cfg), { onEvent, resume: opts.resume });
@@ -84,7 +100,13 @@ test('under the checking backend, mixing devices and host reads of device tensor
     assert.throws(() => g.add(c), { name: 'DeviceDisciplineError', message: /cuda:0 and cpu/ });
     assert.throws(() => g.sum().item(), { name: 'DeviceDisciplineError', message: /host read/ });
     assert.throws(() => g.toTypedArray(), { name: 'DeviceDisciplineError' });
-    assert.deepEqual(g.mul(torch.tensor([3], [])).to('cpu').toArray(), [3, 3, 3, 3]);   // a 0-d CPU tensor is a scalar
+    assert.deepEqual(
+      g
+        .mul(torch.tensor([3], []))
+        .to('cpu')
+        .toArray(),
+      [3, 3, 3, 3],
+    ); // a 0-d CPU tensor is a scalar
     checking.resetCounts();
     assert.equal(g.sum().to('cpu').item(), 4);
     assert.equal(checking.counts.deviceToHost, 1);
@@ -98,12 +120,12 @@ test('under the checking backend, mixing devices and host reads of device tensor
   }
 });
 
-test('train, validate and checkpoint on a pretend cuda:0: the CPU run\'s numbers, one host copy per step', { timeout: 600_000 }, async () => {
+test("train, validate and checkpoint on a pretend cuda:0: the CPU run's numbers, one host copy per step", { timeout: 600_000 }, async () => {
   const cpu = await run(config(join(root, 'cpu'), { device: 'cpu', maxSteps: 4, validate: true }), { pretend: false });
   const gpu = await run(config(join(root, 'gpu'), { device: 'cuda:0', maxSteps: 4, validate: true }), { pretend: true });
   assert.deepEqual(gpu.losses, cpu.losses);
   assert.ok(gpu.summary.validation !== null);
-  assert.deepEqual(gpu.summary.validation.official, cpu.summary.validation!.official);   // validation after epoch 1 (step 4)
+  assert.deepEqual(gpu.summary.validation.official, cpu.summary.validation!.official); // validation after epoch 1 (step 4)
   await assertSameCheckpoint(gpu.summary.lastCheckpoint!, cpu.summary.lastCheckpoint!);
   // every step after the first (which also moved the model): its losses come back in one copy;
   // its six batch tensors (two passes × image, mask, label) go over pinned and non-blocking
@@ -116,7 +138,7 @@ test('host copies per training step do not grow with the network depth (ResNet-1
   const deep = await run(config(join(root, 'r34'), { device: 'cuda:0', maxSteps: 2, depth: 34 }), { pretend: true });
   assert.deepEqual(shallow.copies[1], { deviceToHost: 1, hostToDevice: 6, blockingHostToDevice: 0 });
   assert.deepEqual(deep.copies[1], shallow.copies[1]);
-  assert.ok(deep.copies[0].hostToDevice > shallow.copies[0].hostToDevice);   // the first step includes moving the model, which does grow
+  assert.ok(deep.copies[0].hostToDevice > shallow.copies[0].hostToDevice); // the first step includes moving the model, which does grow
 });
 
 test('a run saved on cuda:0 resumes on the CPU, and one saved on the CPU resumes on cuda:0, bit for bit', { timeout: 600_000 }, async () => {
@@ -131,9 +153,12 @@ test('a run saved on cuda:0 resumes on the CPU, and one saved on the CPU resumes
   await assertSameCheckpoint(c2g.summary.lastCheckpoint!, straight.summary.lastCheckpoint!);
 });
 
-test('the torch inference engine on a pretend cuda:0 gives the CPU engine\'s outputs, with one host copy per batch', async () => {
+test("the torch inference engine on a pretend cuda:0 gives the CPU engine's outputs, with one host copy per batch", async () => {
   const input = Float32Array.from({ length: 2 * 3 * SIDE * SIDE }, (_, i) => Math.sin(i * 0.37));
-  const make = () => { torch.manualSeed(3); return buildMsccnet('msccnet', { backboneDepth: 18, inputSize: SIDE, featsChannels: 64 }); };
+  const make = () => {
+    torch.manualSeed(3);
+    return buildMsccnet('msccnet', { backboneDepth: 18, inputSize: SIDE, featsChannels: 64 });
+  };
   const cpuEngine = createTorchEngine(make(), { device: 'cpu' });
   const expected = await cpuEngine.run(input, 2);
   await cpuEngine.release();

@@ -20,8 +20,10 @@ test('msccnet train --nproc 2 follows the one-process run; rank 0 alone writes t
     const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 6, val: 1, seed: 4 });
     const config = (run: string) => ({
       data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: 64, workers: 0, prefetch: 1 },
-      model: { backboneDepth: 18, inputSize: 64, featsChannels: 64, dropout: 0 },   // dropout draws differ per rank
-      batchSize: 4, epochs: 1, optim: { lr: 0.01 },
+      model: { backboneDepth: 18, inputSize: 64, featsChannels: 64, dropout: 0 }, // dropout draws differ per rank
+      batchSize: 4,
+      epochs: 1,
+      optim: { lr: 0.01 },
       run: { dir: join(dir, run), maxSteps: 2, threads: 1, logEvery: 1, valEveryEpochs: 100, checkpointEveryEpochs: 100 },
     });
     for (const run of ['one', 'two']) await writeFile(join(dir, `${run}.json`), JSON.stringify(config(run)));
@@ -33,9 +35,15 @@ test('msccnet train --nproc 2 follows the one-process run; rank 0 alone writes t
     assert.equal(two.stdout.match(/steps; last checkpoint/g)?.length, 1, 'only rank 0 prints the summary');
 
     const log = async (run: string): Promise<Record<string, number>[]> =>
-      (await readFile(join(dir, run, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+      (await readFile(join(dir, run, 'log.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, number>);
     const [logOne, logTwo] = [await log('one'), await log('two')];
-    assert.deepEqual(logTwo.filter((r) => String(r.event) === 'start').map((r) => [r.world, r.localBatch]), [[2, 2]]);
+    assert.deepEqual(
+      logTwo.filter((r) => String(r.event) === 'start').map((r) => [r.world, r.localBatch]),
+      [[2, 2]],
+    );
     const steps = logTwo.filter((r) => String(r.event) === 'step');
     assert.equal(steps.length, 2, 'one log line per step: rank 0 writes alone');
     const first = logOne.find((r) => String(r.event) === 'step')!;
@@ -43,16 +51,22 @@ test('msccnet train --nproc 2 follows the one-process run; rank 0 alone writes t
       const rel = Math.abs(steps[0][k] - first[k]) / Math.abs(first[k]);
       assert.ok(rel < 1e-5, `step 1 ${k}: ${steps[0][k]} with 2 processes, ${first[k]} with one`);
     }
-    const [a, b] = await Promise.all(['one', 'two'].map(async (run) => {
-      const ckpts = (await readdir(join(dir, run, 'checkpoints'))).filter((n) => /^step-/.test(n));
-      assert.equal(ckpts.length, 1);
-      return readSafetensors(join(dir, run, 'checkpoints', ckpts[0], 'model.safetensors'));
-    }));
-    let diff = 0, norm = 0;
+    const [a, b] = await Promise.all(
+      ['one', 'two'].map(async (run) => {
+        const ckpts = (await readdir(join(dir, run, 'checkpoints'))).filter((n) => /^step-/.test(n));
+        assert.equal(ckpts.length, 1);
+        return readSafetensors(join(dir, run, 'checkpoints', ckpts[0], 'model.safetensors'));
+      }),
+    );
+    let diff = 0,
+      norm = 0;
     for (const [name, ta] of a.tensors) {
       if (ta.dtype !== 'F32') continue;
       const tb = b.tensors.get(name)!;
-      for (let i = 0; i < ta.data.length; i++) { diff += (ta.data[i] - Number(tb.data[i])) ** 2; norm += ta.data[i] ** 2; }
+      for (let i = 0; i < ta.data.length; i++) {
+        diff += (ta.data[i] - Number(tb.data[i])) ** 2;
+        norm += ta.data[i] ** 2;
+      }
     }
     t.diagnostic(`state dict after 2 steps, 2 processes vs 1: relative difference ${Math.sqrt(diff / norm).toExponential(2)}`);
     assert.ok(Math.sqrt(diff / norm) < 1e-3);
@@ -66,13 +80,18 @@ test('one failing rank stops the others and names itself', { timeout: 60_000 }, 
   try {
     const script = join(dir, 'rank.mjs');
     // rank 1 fails at once; rank 0 would wait forever, as a rank blocked in a collective does
-    await writeFile(script, `import { writeFileSync } from 'node:fs';
+    await writeFile(
+      script,
+      `import { writeFileSync } from 'node:fs';
 const rank = process.argv[process.argv.indexOf('--rank') + 1];
 writeFileSync(${JSON.stringify(dir)} + '/pid-' + rank, String(process.pid));
 if (rank === '1') setTimeout(() => process.exit(3), 300); else setInterval(() => {}, 1000);
-`);
-    await assert.rejects(launchWorkers({ nproc: 2, script, execArgv: [], args: [], masterAddr: '127.0.0.1', masterPort: 1 }),
-      (err: unknown) => err instanceof DistributedError && /rank 1 of 2 exited with code 3; the other ranks were stopped/.test(err.message));
+`,
+    );
+    await assert.rejects(
+      launchWorkers({ nproc: 2, script, execArgv: [], args: [], masterAddr: '127.0.0.1', masterPort: 1 }),
+      (err: unknown) => err instanceof DistributedError && /rank 1 of 2 exited with code 3; the other ranks were stopped/.test(err.message),
+    );
     const pid = Number(await readFile(join(dir, 'pid-0'), 'utf8'));
     assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'rank 0 must not outlive the launch');
   } finally {

@@ -18,12 +18,19 @@ const worker = fileURLToPath(new URL('./ddp-worker.ts', import.meta.url));
 
 /** Runs one worker process per rank and waits for all; a failing rank fails the test with its stderr. */
 async function runRanks(jobs: readonly WorkerJob[]): Promise<void> {
-  await Promise.all(jobs.map((job) => new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(job)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`rank ${job.rank} exited with ${code}:\n${stderr}`))));
-  })));
+  await Promise.all(
+    jobs.map(
+      (job) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(job)], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (d: Buffer) => {
+            stderr += d.toString();
+          });
+          child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`rank ${job.rank} exited with ${code}:\n${stderr}`))));
+        }),
+    ),
+  );
 }
 
 /**
@@ -75,21 +82,24 @@ test('2 processes × batch 2 with SyncBN give the gradients of 1 process × batc
     // without synchronisation each rank normalises with its own half: the gradients really differ
     const l = worstRelative(local, one, 'grad.');
     assert.ok(l.rel > 1e-3, `local BN should differ from one process, worst relative difference ${l.rel.toExponential(2)}`);
-    t.diagnostic(`worst relative difference to one process: SyncBN gradients ${g.rel.toExponential(2)} (${g.name}), `
-      + `running statistics ${s.rel.toExponential(2)}; local BN gradients ${l.rel.toExponential(2)}`);
+    t.diagnostic(
+      `worst relative difference to one process: SyncBN gradients ${g.rel.toExponential(2)} (${g.name}), ` +
+        `running statistics ${s.rel.toExponential(2)}; local BN gradients ${l.rel.toExponential(2)}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('validation sharded over 2 processes and merged equals one process\'s', { timeout: 300_000 }, async () => {
+test("validation sharded over 2 processes and merged equals one process's", { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-ddp-eval-'));
   try {
     const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 2, val: 5, seed: 9 });
     const config = {
       data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], cropSize: 64, workers: 0, prefetch: 1 },
       model: { backboneDepth: 18 as const, inputSize: 64, featsChannels: 64 },
-      batchSize: 2, microBatch: 1,                // batch-1 forwards: every image's logits are the same in any shard
+      batchSize: 2,
+      microBatch: 1, // batch-1 forwards: every image's logits are the same in any shard
       run: { dir: join(dir, 'run') },
     };
     const out = join(dir, 'result-{rank}.json');
@@ -99,8 +109,8 @@ test('validation sharded over 2 processes and merged equals one process\'s', { t
     const read = async (name: string): Promise<EvaluationResult> => JSON.parse(await readFile(join(dir, name), 'utf8')) as EvaluationResult;
     const single = await read('result-single-0.json');
     const [r0, r1] = [await read('result-0.json'), await read('result-1.json')];
-    assert.equal(single.counts.images, 10);       // 5 fakes + their 5 reals
-    assert.deepEqual(r0, r1);                     // every rank has the merged result
+    assert.equal(single.counts.images, 10); // 5 fakes + their 5 reals
+    assert.deepEqual(r0, r1); // every rank has the merged result
     assert.deepEqual(r0.official, single.official);
     assert.deepEqual(r0.counts, single.counts);
     assert.deepEqual(r0, single);
@@ -113,15 +123,33 @@ test('an unreachable master is a DistributedError that names the address, after 
   const port = await freePort();
   await assert.rejects(
     initProcessGroup({ rank: 1, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutSeconds: 1 }),
-    (err: unknown) => err instanceof DistributedError && err.code === 'MSCCNET_DISTRIBUTED'
-      && err.message.includes(`127.0.0.1:${port}`) && /timed out/.test(err.message) && err.message.includes('--master-port'));
+    (err: unknown) =>
+      err instanceof DistributedError &&
+      err.code === 'MSCCNET_DISTRIBUTED' &&
+      err.message.includes(`127.0.0.1:${port}`) &&
+      /timed out/.test(err.message) &&
+      err.message.includes('--master-port'),
+  );
   await assert.rejects(initProcessGroup({ rank: 2, worldSize: 2, masterAddr: '127.0.0.1', masterPort: port, timeoutSeconds: 1 }), DistributedError);
 });
 
 test('microBatches: synchronised passes keep their number when files were skipped', () => {
-  assert.deepEqual(microBatches(4, 2, null), [[0, 2], [2, 2]]);
-  assert.deepEqual(microBatches(3, 2, null), [[0, 2], [2, 1]]);
-  assert.deepEqual(microBatches(4, 2, 4), [[0, 2], [2, 2]]);
-  assert.deepEqual(microBatches(5, 2, 6), [[0, 2], [2, 2], [4, 1]]);
+  assert.deepEqual(microBatches(4, 2, null), [
+    [0, 2],
+    [2, 2],
+  ]);
+  assert.deepEqual(microBatches(3, 2, null), [
+    [0, 2],
+    [2, 1],
+  ]);
+  assert.deepEqual(microBatches(4, 2, 4), [
+    [0, 2],
+    [2, 2],
+  ]);
+  assert.deepEqual(microBatches(5, 2, 6), [
+    [0, 2],
+    [2, 2],
+    [4, 1],
+  ]);
   assert.throws(() => microBatches(2, 1, 4), DatasetError);
 });

@@ -15,11 +15,17 @@ test('training a small variant on synthetic forgeries: loss falls, held-out mIoU
   const config = parseTrainConfig({
     data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: 64, workers: 1, prefetch: 2 },
     model: { backboneDepth: 18, inputSize: 64, featsChannels: 64 },
-    batchSize: 8, epochs: 3, optim: { lr: 0.01 },
+    batchSize: 8,
+    epochs: 3,
+    optim: { lr: 0.01 },
     run: { dir: join(dir, 'run'), valEveryEpochs: 3, logEvery: 5, threads: 2 },
   });
   const totals: number[] = [];
-  const r = await train(config, { onEvent: (e: TrainEvent) => { if (e.kind === 'step') totals.push(e.losses.total!); } });
+  const r = await train(config, {
+    onEvent: (e: TrainEvent) => {
+      if (e.kind === 'step') totals.push(e.losses.total!);
+    },
+  });
   assert.equal(totals.length, 30);
   const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
   const [first, last] = [mean(totals.slice(0, 4)), mean(totals.slice(-4))];
@@ -29,9 +35,15 @@ test('training a small variant on synthetic forgeries: loss falls, held-out mIoU
   const baseline = set.valRealPixelFraction / 2;
   const mIoU = r.validation!.official.mIoU;
   assert.ok(mIoU > baseline + 0.15, `held-out mIoU ${mIoU.toFixed(3)} vs all-real ${baseline.toFixed(3)}`);
-  const log = (await readFile(join(config.run.dir, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const log = (await readFile(join(config.run.dir, 'log.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   const steps = log.filter((l) => l.event === 'step');
-  assert.deepEqual(steps.map((l) => l.step), [5, 10, 15, 20, 25, 30]);
+  assert.deepEqual(
+    steps.map((l) => l.step),
+    [5, 10, 15, 20, 25, 30],
+  );
   for (const key of ['img_cls', 'pix_cls_map', 'pix_cls_mask', 'lr', 'imagesPerSecond', 'maxRssBytes']) assert.equal(typeof steps[0][key], 'number', key);
   assert.equal(log.filter((l) => l.event === 'validation').length, 1);
 });

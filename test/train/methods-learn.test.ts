@@ -27,7 +27,8 @@ const sets = new Map<number, SyntheticSet>();
 let dir: string;
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'msccnet-methods-learn-'));
-  for (const side of new Set(RUNS.map((r) => r.side))) sets.set(side, await writeSyntheticSet(join(dir, `data-${side}`), { side, train: 32, val: 8, seed: 11 }));
+  for (const side of new Set(RUNS.map((r) => r.side)))
+    sets.set(side, await writeSyntheticSet(join(dir, `data-${side}`), { side, train: 32, val: 8, seed: 11 }));
 });
 test.after(() => rm(dir, { recursive: true, force: true }));
 
@@ -35,9 +36,12 @@ for (const run of RUNS) {
   test(`${run.method} learns through train(): held-out mIoU above the all-real predictor`, { timeout: 600_000 }, async (t) => {
     const set = sets.get(run.side)!;
     const config = parseTrainConfig({
-      method: run.method, model: { ...run.model, inputSize: run.side },
+      method: run.method,
+      model: { ...run.model, inputSize: run.side },
       data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', workers: 0, prefetch: 2 },
-      batchSize: run.batch, epochs: run.epochs, optim: { optimizer: 'adamw', lr: run.lr, weightDecay: 0, minLrRatio: 0 },
+      batchSize: run.batch,
+      epochs: run.epochs,
+      optim: { optimizer: 'adamw', lr: run.lr, weightDecay: 0, minLrRatio: 0 },
       run: { dir: join(dir, run.method), valEveryEpochs: run.epochs, checkpointEveryEpochs: run.epochs, logEvery: 8, threads: 2 },
     });
     const t0 = performance.now();
@@ -45,10 +49,16 @@ for (const run of RUNS) {
     const baseline = set.valRealPixelFraction / 2;
     const mIoU = r.validation!.official.mIoU;
     const seconds = (performance.now() - t0) / 1000;
-    assert.ok(mIoU > baseline + 0.01, `${run.method}: held-out mIoU ${mIoU.toFixed(3)} vs all-real ${baseline.toFixed(3)} (${r.step} steps, ${seconds.toFixed(0)} s)`);
+    assert.ok(
+      mIoU > baseline + 0.01,
+      `${run.method}: held-out mIoU ${mIoU.toFixed(3)} vs all-real ${baseline.toFixed(3)} (${r.step} steps, ${seconds.toFixed(0)} s)`,
+    );
     // the log carries the method's own loss terms
-    const steps = (await readFile(join(config.run.dir, 'log.jsonl'), 'utf8')).trim().split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'step');
+    const steps = (await readFile(join(config.run.dir, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.event === 'step');
     for (const key of [...methodDefinition(run.method).lossTerms, 'total']) assert.equal(typeof steps[0][key], 'number', key);
     t.diagnostic(`${run.method}: mIoU ${mIoU.toFixed(3)} vs ${baseline.toFixed(3)}, ${r.step} steps, ${seconds.toFixed(1)} s`);
   });

@@ -16,8 +16,10 @@ for (const optim of [{ lr: 0.01 }, { optimizer: 'adamw', lr: 1e-3 }] as const) {
     const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 12, val: 2, seed: 5 });
     const base = (runDir: string, maxSteps: number): TrainConfigInput => ({
       data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'official', cropSize: 64, scaleBase: 65, workers: 1, prefetch: 2 },
-      model: { backboneDepth: 18, inputSize: 64, featsChannels: 64 },   // dropout 0.1 stays on: its draws must resume too
-      batchSize: 2, epochs: 3, optim,                                    // 12 steps per epoch: the resume crosses an epoch
+      model: { backboneDepth: 18, inputSize: 64, featsChannels: 64 }, // dropout 0.1 stays on: its draws must resume too
+      batchSize: 2,
+      epochs: 3,
+      optim, // 12 steps per epoch: the resume crosses an epoch
       run: { dir: runDir, maxSteps, threads: 2, valEveryEpochs: 100, checkpointEveryEpochs: 100 },
     });
     const straight = await train(parseTrainConfig(base(join(dir, 'a'), 20)));

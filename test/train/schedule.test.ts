@@ -9,9 +9,16 @@ import { polyLr, type PolySchedule } from '../../src/train/schedule.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 
 // Fixture msccnet-128-train/sgd_poly.json: the official BuildOptimizer + PolyScheduler in float64 (README §7).
-interface Step { iteration: number; lr: number; grad: number[]; param_after: number[]; momentum_buffer_after: number[] }
-const fx: { param_initial: number[]; steps: Step[]; max_iters: number; min_lr: number; poly_lr_at_iteration: Record<string, number> } =
-  JSON.parse(readFileSync(join(fixtureDir('msccnet-128-train'), 'sgd_poly.json'), 'utf8'));
+interface Step {
+  iteration: number;
+  lr: number;
+  grad: number[];
+  param_after: number[];
+  momentum_buffer_after: number[];
+}
+const fx: { param_initial: number[]; steps: Step[]; max_iters: number; min_lr: number; poly_lr_at_iteration: Record<string, number> } = JSON.parse(
+  readFileSync(join(fixtureDir('msccnet-128-train'), 'sgd_poly.json'), 'utf8'),
+);
 
 const rel = (a: number, b: number): number => (b === 0 ? Math.abs(a) : Math.abs(a - b) / Math.abs(b));
 const defaults = parseTrainConfig({ data: { manifest: 'm.jsonl' } });

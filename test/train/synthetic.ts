@@ -20,7 +20,10 @@ export async function writeSyntheticSet(dir: string, o: { side: number; train: n
   const lines: string[] = [];
   let valReal = 0;
   let valTotal = 0;
-  for (const [split, count] of [['train', o.train], ['val', o.val]] as const) {
+  for (const [split, count] of [
+    ['train', o.train],
+    ['val', o.val],
+  ] as const) {
     for (let v = 0; v < count; v++) {
       const rng = new Rng(o.seed, split === 'train' ? 0 : 1, v);
       const S = o.side;
@@ -56,7 +59,10 @@ export async function writeSyntheticSet(dir: string, o: { side: number; train: n
       }
       const video = String(v).padStart(3, '0');
       const src = String(v + 500).padStart(3, '0');
-      const png = (data: Uint8Array, channels: 1 | 3) => sharp(data, { raw: { width: S, height: S, channels } }).png().toBuffer();
+      const png = (data: Uint8Array, channels: 1 | 3) =>
+        sharp(data, { raw: { width: S, height: S, channels } })
+          .png()
+          .toBuffer();
       const files = {
         real: join('crops', split, 'youtube', video, '000.png'),
         fake: join('crops', split, 'Deepfakes', `${video}_${src}`, '000.png'),

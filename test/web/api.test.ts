@@ -56,7 +56,9 @@ test('an upload over the size limit → 413', async () => {
 });
 
 test('an image over the pixel limit → 413 before it is decoded', async () => {
-  const png = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#808080' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
   const res = await post(multipart(png, 'wide.png', 'image/png'));
   assert.equal(res.statusCode, 413, res.body);
   assert.equal(res.json().error.code, 'MSCCNET_TOO_MANY_PIXELS');
@@ -80,7 +82,9 @@ test('a truncated JPEG → 422 with a message', async () => {
 });
 
 test('an image without a face → 422 naming the way out; ?face=false checks the whole image', async () => {
-  const grey = await sharp({ create: { width: 160, height: 120, channels: 3, background: '#777777' } }).png().toBuffer();
+  const grey = await sharp({ create: { width: 160, height: 120, channels: 3, background: '#777777' } })
+    .png()
+    .toBuffer();
   const res = await post(multipart(grey, 'grey.png'));
   assert.equal(res.statusCode, 422, res.body);
   assert.equal(res.json().error.code, 'MSCCNET_NO_FACE');
@@ -116,31 +120,44 @@ test('a request that outlives its time limit → 503 MSCCNET_TIMEOUT', async () 
 });
 
 test('50 concurrent requests over HTTP: each answered 200 or 503, none lost, memory bounded', async () => {
-  const busy = await startServer(model, { concurrency: 1, maxWaiting: 8, maxPerClient: 64 });   // 50 clients share one loopback address here
+  const busy = await startServer(model, { concurrency: 1, maxWaiting: 8, maxPerClient: 64 }); // 50 clients share one loopback address here
   try {
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
-    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }, 20);
     const t0 = performance.now();
-    const statuses = await Promise.all(Array.from({ length: 50 }, async () => {
-      const form = new FormData();
-      form.append('image', new Blob([face], { type: 'image/png' }), 'face.png');
-      const res = await fetch(`${busy.url}/api/detect?face=false`, { method: 'POST', body: form });
-      const body = (await res.json()) as { ok: boolean; score?: number; error?: { code: string } };
-      if (res.status === 200) assert.ok(body.ok && typeof body.score === 'number');
-      else assert.equal(body.error?.code, 'MSCCNET_BUSY');
-      return res.status;
-    }));
+    const statuses = await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        const form = new FormData();
+        form.append('image', new Blob([face], { type: 'image/png' }), 'face.png');
+        const res = await fetch(`${busy.url}/api/detect?face=false`, { method: 'POST', body: form });
+        const body = (await res.json()) as { ok: boolean; score?: number; error?: { code: string } };
+        if (res.status === 200) assert.ok(body.ok && typeof body.score === 'number');
+        else assert.equal(body.error?.code, 'MSCCNET_BUSY');
+        return res.status;
+      }),
+    );
     clearInterval(sampler);
     const ok = statuses.filter((s) => s === 200).length;
     const refused = statuses.filter((s) => s === 503).length;
     const mib = (b: number) => Math.round(b / 2 ** 20);
-    console.log(`# 50 concurrent: ${ok} × 200, ${refused} × 503 in ${((performance.now() - t0) / 1000).toFixed(1)} s; `
-      + `server process RSS ${mib(rss0)} MiB before, peak ${mib(peak)} MiB (+${mib(peak - rss0)} MiB)`);
+    console.log(
+      `# 50 concurrent: ${ok} × 200, ${refused} × 503 in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+        `server process RSS ${mib(rss0)} MiB before, peak ${mib(peak)} MiB (+${mib(peak - rss0)} MiB)`,
+    );
     assert.equal(ok + refused, 50, `unexpected statuses: ${statuses.filter((s) => s !== 200 && s !== 503)}`);
     assert.ok(ok >= 9, 'the running one and the 8 waiting ones are answered');
     assert.ok(peak - rss0 < 512 * 2 ** 20, 'memory stays bounded under the burst');
-    const again = await fetch(`${busy.url}/api/detect?face=false`, { method: 'POST', body: (() => { const f = new FormData(); f.append('image', new Blob([face]), 'a.png'); return f; })() });
+    const again = await fetch(`${busy.url}/api/detect?face=false`, {
+      method: 'POST',
+      body: (() => {
+        const f = new FormData();
+        f.append('image', new Blob([face]), 'a.png');
+        return f;
+      })(),
+    });
     assert.equal(again.status, 200, 'the queue is free again afterwards');
   } finally {
     await busy.app.close();

@@ -33,7 +33,9 @@ after(async () => {
 /** An engine with fixed logits (K = 2, 4² mask), counting its runs; `gate` holds the first run until opened. */
 function stubEngine(value: number, gate?: Promise<void>): InferenceEngine & { runs: number } {
   const engine = {
-    inputSide: 32, name: 'stub', runs: 0,
+    inputSide: 32,
+    name: 'stub',
+    runs: 0,
     async run(_input: Float32Array, batch: number): Promise<EngineOutput> {
       engine.runs++;
       if (engine.runs === 1 && gate) await gate;
@@ -44,19 +46,40 @@ function stubEngine(value: number, gate?: Promise<void>): InferenceEngine & { ru
   return engine;
 }
 
-async function stubServer(engine: InferenceEngine, limits: Partial<ServerLimits> = {}, extra: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; url: URL }> {
+async function stubServer(
+  engine: InferenceEngine,
+  limits: Partial<ServerLimits> = {},
+  extra: Partial<ServerOptions> = {},
+): Promise<{ app: FastifyInstance; url: URL }> {
   const app = await buildServer({ engine, modelBytes: new Uint8Array(8), faceDetector: async () => ({ detect: async () => [] }), limits, ...extra });
   return { app, url: new URL(await app.listen({ host: '127.0.0.1', port: 0 })) };
 }
 
 /** POST /api/detect from `localAddress`: status and JSON body. */
-function postFrom(url: URL, body: { payload: Buffer; headers: Record<string, string> }, localAddress = '127.0.0.1', query = '?face=false'): Promise<{ status: number; json: { ok: boolean; error?: { code: string; message: string; hint: string } } }> {
+function postFrom(
+  url: URL,
+  body: { payload: Buffer; headers: Record<string, string> },
+  localAddress = '127.0.0.1',
+  query = '?face=false',
+): Promise<{ status: number; json: { ok: boolean; error?: { code: string; message: string; hint: string } } }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: `/api/detect${query}`, method: 'POST', localAddress, headers: { ...body.headers, 'content-length': body.payload.length } }, (res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => { text += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: `/api/detect${query}`,
+        method: 'POST',
+        localAddress,
+        headers: { ...body.headers, 'content-length': body.payload.length },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end(body.payload);
   });
@@ -69,18 +92,27 @@ function postFrom(url: URL, body: { payload: Buffer; headers: Record<string, str
 async function slowUpload(url: URL, localAddress: string): Promise<{ socket: Socket; answer: Promise<string> }> {
   const body = multipart(Buffer.alloc(200_000, 1), 'slow.png', 'image/png');
   const socket = connect({ host: url.hostname, port: Number(url.port), localAddress });
-  await new Promise<void>((res, rej) => { socket.once('connect', res); socket.once('error', rej); });
+  await new Promise<void>((res, rej) => {
+    socket.once('connect', res);
+    socket.once('error', rej);
+  });
   socket.on('error', () => undefined);
   let text = '';
-  socket.on('data', (d: Buffer) => { text += d.toString(); });
+  socket.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
   const answer = new Promise<string>((res) => socket.once('close', () => res(text)));
-  socket.write(`POST /api/detect?face=false HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: ${body.headers['content-type']}\r\ncontent-length: ${body.payload.length}\r\n\r\n`);
+  socket.write(
+    `POST /api/detect?face=false HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: ${body.headers['content-type']}\r\ncontent-length: ${body.payload.length}\r\n\r\n`,
+  );
   socket.write(body.payload.subarray(0, 100));
   return { socket, answer };
 }
 
 function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  const expired = new Promise<never>((_, rej) => { setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms).unref(); });
+  const expired = new Promise<never>((_, rej) => {
+    setTimeout(() => rej(new Error(`${what}: no answer within ${ms} ms`)), ms).unref();
+  });
   return Promise.race([p, expired]);
 }
 
@@ -89,12 +121,15 @@ test('defect 1: a real client is served while 20 slow uploads are held open', { 
   const slow: Awaited<ReturnType<typeof slowUpload>>[] = [];
   try {
     for (let i = 0; i < 20; i++) slow.push(await slowUpload(new URL(server.url), `127.0.0.${11 + i}`));
-    await new Promise((r) => setTimeout(r, 300));   // every slow request reached its handler
+    await new Promise((r) => setTimeout(r, 300)); // every slow request reached its handler
     const t0 = performance.now();
     const res = await timeout(postFrom(new URL(server.url), multipart(face, 'face.png', 'image/png')), 30_000, 'the real client');
     assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.equal(res.json.ok, true);
-    assert.ok(slow.every((s) => !s.socket.destroyed), 'the slow uploads are still held open');
+    assert.ok(
+      slow.every((s) => !s.socket.destroyed),
+      'the slow uploads are still held open',
+    );
     console.log(`# real client answered in ${Math.round(performance.now() - t0)} ms beside 20 held uploads`);
   } finally {
     for (const s of slow) s.socket.destroy();
@@ -134,17 +169,28 @@ test('defect 1: one client holds at most maxPerClient requests; another client i
 
 test('defect 1: a request whose client went away leaves the queue before inference', { timeout: 20_000 }, async () => {
   let open!: () => void;
-  const engine = stubEngine(0, new Promise<void>((r) => { open = r; }));
+  const engine = stubEngine(
+    0,
+    new Promise<void>((r) => {
+      open = r;
+    }),
+  );
   const server = await stubServer(engine);
   try {
     const first = postFrom(server.url, multipart(face, 'a.png'), '127.0.0.7');
-    while (engine.runs === 0) await new Promise((r) => setTimeout(r, 20));   // the first one holds the worker
+    while (engine.runs === 0) await new Promise((r) => setTimeout(r, 20)); // the first one holds the worker
     const body = multipart(face, 'b.png');
-    const quitter = request({ host: server.url.hostname, port: server.url.port, path: '/api/detect?face=false', method: 'POST', localAddress: '127.0.0.8',
-      headers: { ...body.headers, 'content-length': body.payload.length } });
+    const quitter = request({
+      host: server.url.hostname,
+      port: server.url.port,
+      path: '/api/detect?face=false',
+      method: 'POST',
+      localAddress: '127.0.0.8',
+      headers: { ...body.headers, 'content-length': body.payload.length },
+    });
     quitter.on('error', () => undefined);
     quitter.end(body.payload);
-    await new Promise((r) => setTimeout(r, 300));   // its upload is complete and it waits in the queue
+    await new Promise((r) => setTimeout(r, 300)); // its upload is complete and it waits in the queue
     quitter.destroy();
     await new Promise((r) => setTimeout(r, 100));
     open();
@@ -160,10 +206,22 @@ test('defect 1: a request whose client went away leaves the queue before inferen
 test('WorkQueue: an aborted waiting task never runs and gives its place back', async () => {
   const queue = new WorkQueue(1, 4);
   let release!: () => void;
-  const running = queue.run(() => new Promise<string>((r) => { release = () => r('first'); }), Date.now() + 10_000);
+  const running = queue.run(
+    () =>
+      new Promise<string>((r) => {
+        release = () => r('first');
+      }),
+    Date.now() + 10_000,
+  );
   const abort = new AbortController();
   let ran = false;
-  const waiting = queue.run(async () => { ran = true; }, Date.now() + 10_000, abort.signal);
+  const waiting = queue.run(
+    async () => {
+      ran = true;
+    },
+    Date.now() + 10_000,
+    abort.signal,
+  );
   assert.equal(queue.held, 2);
   abort.abort();
   await assert.rejects(waiting, RequestAbortedError);
@@ -197,7 +255,20 @@ test('defect 6: malformed multipart bodies → 400; too many fields → 413 nami
 
 test('defect 6: a model that yields NaN → 500 MSCCNET_NON_FINITE, logged with its cause; one log line per request', async () => {
   const lines: string[] = [];
-  const server = await stubServer(stubEngine(Number.NaN), {}, { logger: { level: 'info', stream: { write: (l: string) => { lines.push(l); } } } });
+  const server = await stubServer(
+    stubEngine(Number.NaN),
+    {},
+    {
+      logger: {
+        level: 'info',
+        stream: {
+          write: (l: string) => {
+            lines.push(l);
+          },
+        },
+      },
+    },
+  );
   try {
     const res = await server.app.inject({ method: 'POST', url: '/api/detect?face=false', ...multipart(face, 'face.png') });
     assert.equal(res.statusCode, 500, res.body);
@@ -217,7 +288,9 @@ test('defect 6: a model that yields NaN → 500 MSCCNET_NON_FINITE, logged with 
 test('defect 8: API hints speak API terms (?face=false, not --no-face); serve --threshold 2 is refused', async () => {
   const server = await stubServer(stubEngine(0));
   try {
-    const grey = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#777777' } }).png().toBuffer();
+    const grey = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#777777' } })
+      .png()
+      .toBuffer();
     const res = await server.app.inject({ method: 'POST', url: '/api/detect', ...multipart(grey, 'grey.png') });
     assert.equal(res.statusCode, 422, res.body);
     assert.match(res.json().error.hint, /\?face=false/);

@@ -15,8 +15,15 @@ import { exportSmallModel, faceImage, startServer } from './helpers.js';
 const ARTIFACTS = resolve('test-artifacts/web');
 const CHROMIUM = '/usr/bin/chromium';
 // Keep Debian's chromium off the network (machines/node.md): no background fetches, no QUIC, no first-run work.
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let dir: string;
 let modelPath: string;
@@ -34,7 +41,12 @@ before(async () => {
   modelPath = model.path;
   server = await startServer(model.bytes);
   // A persistent context is how playwright takes a fresh --user-data-dir.
-  context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1100, height: 900 } });
+  context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1100, height: 900 },
+  });
   await context.route('**/*', (route) => {
     const { hostname } = new URL(route.request().url());
     if (hostname === '127.0.0.1' || hostname === 'localhost') return route.continue();
@@ -42,7 +54,9 @@ before(async () => {
     return route.abort();
   });
   page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
   page.on('pageerror', (e) => consoleErrors.push(e.message));
   await mkdir(ARTIFACTS, { recursive: true });
 });
@@ -54,8 +68,11 @@ after(async () => {
 
 /** P(fake) of the image from `msccnet detect` (the CLI, in its own process). */
 async function cliScore(image: string): Promise<number> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'detect', image,
-    '--model', modelPath, '--threads', '1', '--format', 'json', '--out', join(dir, 'cli-out')], { maxBuffer: 1 << 24 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/index.ts', 'detect', image, '--model', modelPath, '--threads', '1', '--format', 'json', '--out', join(dir, 'cli-out')],
+    { maxBuffer: 1 << 24 },
+  );
   const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { ok: boolean; score: number };
   assert.ok(result.ok, stdout);
   return result.score;
@@ -86,7 +103,9 @@ test('the page shows the same score on the server and in the browser as the API 
   const [cli, api] = [await cliScore(image), await apiScore(image)];
   const onServer = await pageScore('server', image);
   const inBrowser = await pageScore('browser', image);
-  console.log(`# scores: cli ${cli}, api ${api}, page/server ${onServer}, page/browser ${inBrowser} (|browser − cli| = ${Math.abs(inBrowser - cli).toExponential(2)})`);
+  console.log(
+    `# scores: cli ${cli}, api ${api}, page/server ${onServer}, page/browser ${inBrowser} (|browser − cli| = ${Math.abs(inBrowser - cli).toExponential(2)})`,
+  );
   assert.ok(Math.abs(api - cli) < 1e-4, `api ${api} vs cli ${cli}`);
   assert.ok(Math.abs(onServer - api) < 1e-4, `page (server) ${onServer} vs api ${api}`);
   assert.ok(Math.abs(inBrowser - api) < 1e-4, `page (browser) ${inBrowser} vs api ${api}`);
@@ -108,7 +127,9 @@ test('the page shows the same score on the server and in the browser as the API 
   assert.match(downloaded.engine, /^onnxruntime-web .*\((wasm|webgpu)\)$/);
   assert.equal(downloaded.score, inBrowser, 'the JSON download holds the score shown');
   // the model came once and is cached for the next visit
-  assert.ok(await page.evaluate<boolean>(`caches.open('msccnet-model').then((c) => c.match(new URL('api/model', location.href).href)).then((r) => r !== undefined)`));
+  assert.ok(
+    await page.evaluate<boolean>(`caches.open('msccnet-model').then((c) => c.match(new URL('api/model', location.href).href)).then((r) => r !== undefined)`),
+  );
 
   // keyboard: the opacity slider moves with the arrow keys
   await page.focus('#opacity');

@@ -22,7 +22,8 @@ import { faceImage, multipart } from './helpers.js';
 /** Fixed logits (K = 2, 4² mask): P(fake) = 0.5 for 0, NaN for NaN. */
 function stubEngine(value: number): InferenceEngine {
   return {
-    inputSide: 32, name: 'stub',
+    inputSide: 32,
+    name: 'stub',
     async run(_input: Float32Array, batch: number): Promise<EngineOutput> {
       return { imageLogits: new Float32Array(batch * 2).fill(value), maskLogits: new Float32Array(batch * 2 * 16).fill(value), classes: 2, maskSide: 4 };
     },
@@ -32,7 +33,9 @@ function stubEngine(value: number): InferenceEngine {
 
 /** One face in the middle of any image wider than 50 px; none in smaller ones. */
 const options = (engine: InferenceEngine): ServerOptions => ({
-  engine, modelBytes: new Uint8Array(8), limits: { maxBytes: 64 * 1024, maxPixels: 1e6 },
+  engine,
+  modelBytes: new Uint8Array(8),
+  limits: { maxBytes: 64 * 1024, maxPixels: 1e6 },
   faceDetector: async () => ({ detect: async (_rgb, w, h) => (w > 50 ? [{ score: 0.9, box: [w / 4, h / 4, w / 2, h / 2], landmarks: [] }] : []) }),
 });
 
@@ -45,8 +48,12 @@ function responseOf(route: ApiRoute, status: number): z.ZodType {
 
 test('every answer of every JSON route parses with its schema in api.ts (strict: no field more or less)', async () => {
   const face = await readFile(faceImage());
-  const grey = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#777777' } }).png().toBuffer();
-  const wide = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#808080' } }).png().toBuffer();
+  const grey = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#777777' } })
+    .png()
+    .toBuffer();
+  const wide = await sharp({ create: { width: 1500, height: 1000, channels: 3, background: '#808080' } })
+    .png()
+    .toBuffer();
   const jpeg = await sharp(face).jpeg().toBuffer();
   const app = await buildServer(options(stubEngine(0)));
   const nan = await buildServer(options(stubEngine(Number.NaN)));
@@ -59,7 +66,13 @@ test('every answer of every JSON route parses with its schema in api.ts (strict:
       { server: app, query: '', body: multipart(face, 'face.png'), status: 200 },
       { server: app, query: '?face=false', body: multipart(grey, 'grey.png'), status: 200 },
       { server: app, query: '?face=maybe', body: multipart(face, 'face.png'), status: 400, code: 'MSCCNET_BAD_REQUEST' },
-      { server: app, query: '', body: { payload: Buffer.from('x'), headers: { 'content-type': 'multipart/form-data' } }, status: 400, code: 'MSCCNET_BAD_MULTIPART' },
+      {
+        server: app,
+        query: '',
+        body: { payload: Buffer.from('x'), headers: { 'content-type': 'multipart/form-data' } },
+        status: 400,
+        code: 'MSCCNET_BAD_MULTIPART',
+      },
       { server: app, query: '', body: multipart(Buffer.alloc(80 * 1024, 7), 'big.png'), status: 413, code: 'MSCCNET_TOO_LARGE' },
       { server: app, query: '', body: multipart(wide, 'wide.png'), status: 413, code: 'MSCCNET_TOO_MANY_PIXELS' },
       { server: app, query: '', body: { payload: Buffer.from('x'), headers: { 'content-type': 'text/plain' } }, status: 415, code: 'MSCCNET_MEDIA_TYPE' },
@@ -75,10 +88,19 @@ test('every answer of every JSON route parses with its schema in api.ts (strict:
       assert.equal(body.ok, c.status === 200, what);
       assert.equal(body.error?.code, c.code, what);
     }
-    const [withFace, whole] = await Promise.all(['', '?face=false'].map(async (q) =>
-      DetectResponseJson.parse((await app.inject({ method: 'POST', url: `/api/detect${q}`, ...multipart(face, 'face.png') })).json())));
-    assert.deepEqual(withFace.faces.map((f) => f.detectorScore), [0.9]);
-    assert.deepEqual(whole.faces.map((f) => [f.box, f.detectorScore]), [[[0, 0, 144, 144], null]]);
+    const [withFace, whole] = await Promise.all(
+      ['', '?face=false'].map(async (q) =>
+        DetectResponseJson.parse((await app.inject({ method: 'POST', url: `/api/detect${q}`, ...multipart(face, 'face.png') })).json()),
+      ),
+    );
+    assert.deepEqual(
+      withFace.faces.map((f) => f.detectorScore),
+      [0.9],
+    );
+    assert.deepEqual(
+      whole.faces.map((f) => [f.box, f.detectorScore]),
+      [[[0, 0, 144, 144], null]],
+    );
     assert.equal(whole.score, 0.5);
   } finally {
     await app.close();
@@ -89,7 +111,9 @@ test('every answer of every JSON route parses with its schema in api.ts (strict:
 test('fastify validates and serialises with the JSON Schema derived from the zod schemas', async () => {
   const app = Fastify();
   const seen = new Map<string, RouteOptions['schema']>();
-  app.addHook('onRoute', (route) => { seen.set(`${String(route.method)} ${route.url}`, route.schema); });
+  app.addHook('onRoute', (route) => {
+    seen.set(`${String(route.method)} ${route.url}`, route.schema);
+  });
   addApiRoutes(app, serverState(options(stubEngine(0))));
   await app.ready();
   // (through JSON: fastify marks the schemas it compiled with a symbol)
@@ -104,7 +128,9 @@ test('fastify validates and serialises with the JSON Schema derived from the zod
   assert.deepEqual(Object.keys(failed.properties.error.properties), Object.keys(ErrorJson.shape));
   // The query as sent: `face` may be left out (its default applies), anything else is refused.
   assert.deepEqual(detect.querystring, {
-    $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', additionalProperties: false,
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    type: 'object',
+    additionalProperties: false,
     properties: { face: { type: 'boolean', default: true, description: 'find faces first (false: check the whole image as one crop)' } },
   });
 
@@ -118,8 +144,14 @@ test('fastify validates and serialises with the JSON Schema derived from the zod
 
 test('the page bundle reaches no server code: no fastify, sharp, onnxruntime-node or Node built-ins', async () => {
   const { metafile } = await build({
-    entryPoints: ['src/web/page/main.ts'], bundle: true, write: false, metafile: true, format: 'esm', platform: 'browser',
-    packages: 'external', logLevel: 'silent',
+    entryPoints: ['src/web/page/main.ts'],
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: 'esm',
+    platform: 'browser',
+    packages: 'external',
+    logLevel: 'silent',
   });
   const sources = Object.keys(metafile.inputs).map((p) => relative(process.cwd(), resolve(p)));
   for (const server of ['src/web/server.ts', 'src/web/queue.ts', 'src/infer/node.ts', 'src/infer/engines.ts']) {
@@ -132,7 +164,7 @@ test('the page bundle reaches no server code: no fastify, sharp, onnxruntime-nod
   assert.deepEqual(banned, []);
 });
 
-test('the page\'s sources, type imports included, reach no server module', async () => {
+test("the page's sources, type imports included, reach no server module", async () => {
   // The bundle drops type-only imports; the page's typecheck does not, and server types drag fastify's and Node's in.
   const seen = new Set<string>();
   const packages = new Set<string>();
@@ -140,7 +172,10 @@ test('the page\'s sources, type imports included, reach no server module', async
     if (seen.has(file)) return;
     seen.add(file);
     for (const { fileName } of ts.preProcessFile(await readFile(file, 'utf8'), true, true).importedFiles) {
-      if (!fileName.startsWith('.')) { packages.add(fileName); continue; }
+      if (!fileName.startsWith('.')) {
+        packages.add(fileName);
+        continue;
+      }
       const target = resolve(dirname(file), fileName).replace(/\.js$/, '.ts');
       assert.ok(existsSync(target), `${file} imports ${fileName}`);
       await visit(target);
@@ -149,6 +184,12 @@ test('the page\'s sources, type imports included, reach no server module', async
   await visit(resolve('src/web/page/main.ts'));
   const sources = [...seen].map((f) => relative(process.cwd(), f));
   assert.ok(sources.includes('src/web/api.ts'), sources.join(', '));
-  assert.deepEqual(sources.filter((f) => /^src\/(web\/(server|queue)|infer\/(node|engines))\.ts$/.test(f)), []);
-  assert.deepEqual([...packages].filter((p) => /^(fastify|@fastify\/|sharp|onnxruntime-node|node:)/.test(p)), []);
+  assert.deepEqual(
+    sources.filter((f) => /^src\/(web\/(server|queue)|infer\/(node|engines))\.ts$/.test(f)),
+    [],
+  );
+  assert.deepEqual(
+    [...packages].filter((p) => /^(fastify|@fastify\/|sharp|onnxruntime-node|node:)/.test(p)),
+    [],
+  );
 });

@@ -1,15 +1,33 @@
 import { ArgumentError } from '../../errors.js';
-import { affineAbout, blend, blurMask, convexHull, fillPolygon, fitSimilarity, scalePolygon, uniform, warpAffine,
-  type Affine, type Point, type RgbImage } from './geometry.js';
+import {
+  affineAbout,
+  blend,
+  blurMask,
+  convexHull,
+  fillPolygon,
+  fitSimilarity,
+  scalePolygon,
+  uniform,
+  warpAffine,
+  type Affine,
+  type Point,
+  type RgbImage,
+} from './geometry.js';
 
 /** A face image with its 68 iBUG landmarks (jaw 0–16, brows 17–26, nose 27–35, eyes 36–47, mouth 48–67). */
-export interface FaceImage { image: RgbImage; landmarks: readonly Point[] }
+export interface FaceImage {
+  image: RgbImage;
+  landmarks: readonly Point[];
+}
 
 /**
  * A synthetic fake and its exactly known mask: `alpha` is the per-pixel weight of the manipulated
  * content in the fake (fake = alpha·source + (1 − alpha)·real), so `alpha > 0` is where pixels may change.
  */
-export interface Forgery { fake: RgbImage; alpha: Float32Array }
+export interface Forgery {
+  fake: RgbImage;
+  alpha: Float32Array;
+}
 
 /** Five synthetic kinds standing in for FF++'s five methods in the demo (none is a real deepfake method). */
 export const FORGERY_KINDS = ['self-blend', 'region-swap', 'mouth-rewarp', 'eye-rewarp', 'lower-swap'] as const;
@@ -22,8 +40,11 @@ export interface ForgeryParams {
   /** Blend edge softness (box-blur radius, px, three passes). */
   blurRadius: number;
   /** self-blend: source affine (degrees, scale, shift in px) and colour jitter (gain, bias per channel). */
-  rotation: number; scale: number; shift: Point;
-  gain: [number, number, number]; bias: [number, number, number];
+  rotation: number;
+  scale: number;
+  shift: Point;
+  gain: [number, number, number];
+  bias: [number, number, number];
   /** mouth-rewarp / eye-rewarp: stretch of the mouth / eye area. */
   stretch: Point;
 }
@@ -34,10 +55,13 @@ export function sampleForgeryParams(kind: ForgeryKind, rng: () => number): Forge
   const sign = (): number => (rng() < 0.5 ? -1 : 1);
   return {
     regionScale: kind === 'mouth-rewarp' || kind === 'eye-rewarp' ? u(1.05, 1.15) : u(0.85, 0.97),
-    blurRadius: Math.round(u(2, 3)),   // three box passes: σ ≈ 2.5–3.5 px, a soft but short blend edge
+    blurRadius: Math.round(u(2, 3)), // three box passes: σ ≈ 2.5–3.5 px, a soft but short blend edge
     // A visible misalignment (≥ 2 px, ≥ 3 % scale): SSIM sees structure, not a smooth colour shift.
-    rotation: u(-3, 3), scale: 1 + sign() * u(0.03, 0.06), shift: [sign() * u(2, 4), sign() * u(2, 4)],
-    gain: [u(0.85, 1.2), u(0.85, 1.2), u(0.85, 1.2)], bias: [u(-14, 14), u(-14, 14), u(-14, 14)],
+    rotation: u(-3, 3),
+    scale: 1 + sign() * u(0.03, 0.06),
+    shift: [sign() * u(2, 4), sign() * u(2, 4)],
+    gain: [u(0.85, 1.2), u(0.85, 1.2), u(0.85, 1.2)],
+    bias: [u(-14, 14), u(-14, 14), u(-14, 14)],
     stretch: [u(1.04, 1.12), u(1.08, 1.25)],
   };
 }
@@ -47,7 +71,11 @@ const MOUTH_AREA = [...Array.from({ length: 20 }, (_, i) => 48 + i), 33, 5, 11, 
 const EYE_AREA = [...Array.from({ length: 10 }, (_, i) => 17 + i), ...Array.from({ length: 12 }, (_, i) => 36 + i), 28];
 const LOWER_FACE = [...Array.from({ length: 13 }, (_, i) => 2 + i), ...Array.from({ length: 7 }, (_, i) => 29 + i)];
 const REGION: Record<ForgeryKind, readonly number[]> = {
-  'self-blend': JAW_AND_BROWS, 'region-swap': JAW_AND_BROWS, 'mouth-rewarp': MOUTH_AREA, 'eye-rewarp': EYE_AREA, 'lower-swap': LOWER_FACE,
+  'self-blend': JAW_AND_BROWS,
+  'region-swap': JAW_AND_BROWS,
+  'mouth-rewarp': MOUTH_AREA,
+  'eye-rewarp': EYE_AREA,
+  'lower-swap': LOWER_FACE,
 };
 
 function checkFace(f: FaceImage, name: string): void {
@@ -121,11 +149,16 @@ export function lowerSwap(target: FaceImage, donor: FaceImage, p: ForgeryParams,
 /** The forgery of `kind` (the donor is used by the swaps only). */
 export function forge(kind: ForgeryKind, target: FaceImage, donor: FaceImage, p: ForgeryParams, alpha = forgeryAlpha(kind, target, p)): Forgery {
   switch (kind) {
-    case 'self-blend': return selfBlend(target, p, alpha);
-    case 'region-swap': return regionSwap(target, donor, p, alpha);
-    case 'mouth-rewarp': return mouthRewarp(target, p, alpha);
-    case 'eye-rewarp': return eyeRewarp(target, p, alpha);
-    case 'lower-swap': return lowerSwap(target, donor, p, alpha);
+    case 'self-blend':
+      return selfBlend(target, p, alpha);
+    case 'region-swap':
+      return regionSwap(target, donor, p, alpha);
+    case 'mouth-rewarp':
+      return mouthRewarp(target, p, alpha);
+    case 'eye-rewarp':
+      return eyeRewarp(target, p, alpha);
+    case 'lower-swap':
+      return lowerSwap(target, donor, p, alpha);
   }
 }
 
@@ -133,16 +166,26 @@ export function forge(kind: ForgeryKind, target: FaceImage, donor: FaceImage, p:
 function matchColours(src: RgbImage, ref: RgbImage, alpha: Float32Array): RgbImage {
   const out = new Uint8Array(src.data.length);
   for (let ch = 0; ch < 3; ch++) {
-    let n = 0; let ms = 0; let mr = 0; let vs = 0; let vr = 0;
+    let n = 0;
+    let ms = 0;
+    let mr = 0;
+    let vs = 0;
+    let vr = 0;
     for (let i = 0; i < alpha.length; i++) {
       if (alpha[i]! <= 0.5) continue;
-      const s = src.data[i * 3 + ch]!; const r = ref.data[i * 3 + ch]!;
-      n++; ms += s; mr += r; vs += s * s; vr += r * r;
+      const s = src.data[i * 3 + ch]!;
+      const r = ref.data[i * 3 + ch]!;
+      n++;
+      ms += s;
+      mr += r;
+      vs += s * s;
+      vr += r * r;
     }
-    ms /= Math.max(n, 1); mr /= Math.max(n, 1);
-    const ss = Math.sqrt(Math.max(vs / Math.max(n, 1) - ms * ms, 1)); const sr = Math.sqrt(Math.max(vr / Math.max(n, 1) - mr * mr, 1));
+    ms /= Math.max(n, 1);
+    mr /= Math.max(n, 1);
+    const ss = Math.sqrt(Math.max(vs / Math.max(n, 1) - ms * ms, 1));
+    const sr = Math.sqrt(Math.max(vr / Math.max(n, 1) - mr * mr, 1));
     for (let i = 0; i < alpha.length; i++) out[i * 3 + ch] = Math.min(255, Math.max(0, Math.round((src.data[i * 3 + ch]! - ms) * (sr / ss) + mr)));
   }
   return { width: src.width, height: src.height, data: out };
 }
-

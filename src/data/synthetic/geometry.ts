@@ -1,5 +1,9 @@
 /** Small raster helpers for the synthetic forgeries: RGB images as interleaved bytes, masks as floats in [0, 1]. */
-export interface RgbImage { width: number; height: number; data: Uint8Array }
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
 export type Point = [x: number, y: number];
 /** Row-major [a, b, c, d, e, f]: x' = a·x + b·y + c, y' = d·x + e·y + f. */
 export type Affine = [number, number, number, number, number, number];
@@ -48,8 +52,9 @@ export function fillPolygon(poly: readonly Point[], width: number, height: numbe
     const yc = y + 0.5;
     const xs: number[] = [];
     for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
-      const [xi, yi] = poly[i]!; const [xj, yj] = poly[j]!;
-      if ((yi > yc) !== (yj > yc)) xs.push(xi + ((yc - yi) * (xj - xi)) / (yj - yi));
+      const [xi, yi] = poly[i]!;
+      const [xj, yj] = poly[j]!;
+      if (yi > yc !== yj > yc) xs.push(xi + ((yc - yi) * (xj - xi)) / (yj - yi));
     }
     xs.sort((a, b) => a - b);
     for (let k = 0; k + 1 < xs.length; k += 2) {
@@ -92,15 +97,21 @@ export function warpAffine(src: RgbImage, map: Affine): RgbImage {
   const out = new Uint8Array(w * h * 3);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const dx = x - c; const dy = y - f;
+      const dx = x - c;
+      const dy = y - f;
       const sx = Math.min(w - 1, Math.max(0, ia * dx + ib * dy));
       const sy = Math.min(h - 1, Math.max(0, id * dx + ie * dy));
-      const x0 = Math.floor(sx); const y0 = Math.floor(sy);
-      const x1 = Math.min(w - 1, x0 + 1); const y1 = Math.min(h - 1, y0 + 1);
-      const fx = sx - x0; const fy = sy - y0;
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const x1 = Math.min(w - 1, x0 + 1);
+      const y1 = Math.min(h - 1, y0 + 1);
+      const fx = sx - x0;
+      const fy = sy - y0;
       for (let ch = 0; ch < 3; ch++) {
-        const v00 = src.data[(y0 * w + x0) * 3 + ch]!; const v01 = src.data[(y0 * w + x1) * 3 + ch]!;
-        const v10 = src.data[(y1 * w + x0) * 3 + ch]!; const v11 = src.data[(y1 * w + x1) * 3 + ch]!;
+        const v00 = src.data[(y0 * w + x0) * 3 + ch]!;
+        const v01 = src.data[(y0 * w + x1) * 3 + ch]!;
+        const v10 = src.data[(y1 * w + x0) * 3 + ch]!;
+        const v11 = src.data[(y1 * w + x1) * 3 + ch]!;
         out[(y * w + x) * 3 + ch] = Math.round((v00 * (1 - fx) + v01 * fx) * (1 - fy) + (v10 * (1 - fx) + v11 * fx) * fy);
       }
     }
@@ -121,16 +132,22 @@ export function affineAbout(centre: Point, degrees: number, sx: number, sy: numb
 export function fitSimilarity(from: readonly Point[], to: readonly Point[]): Affine {
   const n = from.length;
   const mean = (pts: readonly Point[]): Point => [pts.reduce((s, p) => s + p[0], 0) / n, pts.reduce((s, p) => s + p[1], 0) / n];
-  const [fx, fy] = mean(from); const [tx, ty] = mean(to);
-  let sxx = 0; let sab = 0; let sba = 0;
+  const [fx, fy] = mean(from);
+  const [tx, ty] = mean(to);
+  let sxx = 0;
+  let sab = 0;
+  let sba = 0;
   for (let i = 0; i < n; i++) {
-    const ux = from[i]![0] - fx; const uy = from[i]![1] - fy;
-    const vx = to[i]![0] - tx; const vy = to[i]![1] - ty;
+    const ux = from[i]![0] - fx;
+    const uy = from[i]![1] - fy;
+    const vx = to[i]![0] - tx;
+    const vy = to[i]![1] - ty;
     sxx += ux * ux + uy * uy;
     sab += ux * vx + uy * vy;
     sba += ux * vy - uy * vx;
   }
-  const a = sab / sxx; const b = sba / sxx;     // a = s·cosθ, b = s·sinθ
+  const a = sab / sxx;
+  const b = sba / sxx; // a = s·cosθ, b = s·sinθ
   return [a, -b, tx - a * fx + b * fy, b, a, ty - b * fx - a * fy];
 }
 

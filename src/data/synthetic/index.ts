@@ -1,6 +1,19 @@
 export { jpegRoundTrip } from './compress.js';
-export { FORGERY_KINDS, eyeRewarp, forge, forgeryAlpha, lowerSwap, mouthRewarp, regionSwap, sampleForgeryParams, selfBlend,
-  type FaceImage, type Forgery, type ForgeryKind, type ForgeryParams } from './forge.js';
+export {
+  FORGERY_KINDS,
+  eyeRewarp,
+  forge,
+  forgeryAlpha,
+  lowerSwap,
+  mouthRewarp,
+  regionSwap,
+  sampleForgeryParams,
+  selfBlend,
+  type FaceImage,
+  type Forgery,
+  type ForgeryKind,
+  type ForgeryParams,
+} from './forge.js';
 export { seededRandom, type Point, type RgbImage } from './geometry.js';
 export { samplePhotos, talkingFaceVideos, FaceMaterialMissingError } from './material.js';
 export { buildMiniFfpp, type ClipSource, type MiniFfpp, type MiniFfppOptions } from './mini-ffpp.js';

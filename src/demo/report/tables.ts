@@ -33,14 +33,19 @@ export function formatCell(v: CellValue): string {
 function table1(stats: readonly SplitStats[]): ReportTable {
   const methods = Object.keys(DEMO_METHODS);
   return {
-    id: 'table1', title: 'Table 1: crops of the miniature benchmark', unit: 'count',
-    caption: 'Face crops per split and compression (paper Table 1 layout). Every fake column is a synthetic manipulation in the FF++ method folder named in brackets. '
-      + 'Real = distinct real crops; total counts each real once per fake for train (as the reference trains) and once for val/test.',
+    id: 'table1',
+    title: 'Table 1: crops of the miniature benchmark',
+    unit: 'count',
+    caption:
+      'Face crops per split and compression (paper Table 1 layout). Every fake column is a synthetic manipulation in the FF++ method folder named in brackets. ' +
+      'Real = distinct real crops; total counts each real once per fake for train (as the reference trains) and once for val/test.',
     columns: [...methods.map(methodLabel), 'real', 'total'],
-    rows: stats.flatMap((s) => s.splits.map((split) => ({
-      name: `${s.compression} ${split}`,
-      cells: [...methods.map((m) => s.fakes[m]?.[split] ?? 0), s.distinctReals[split] ?? 0, s.total[split] ?? 0],
-    }))),
+    rows: stats.flatMap((s) =>
+      s.splits.map((split) => ({
+        name: `${s.compression} ${split}`,
+        cells: [...methods.map((m) => s.fakes[m]?.[split] ?? 0), s.distinctReals[split] ?? 0, s.total[split] ?? 0],
+      })),
+    ),
   };
 }
 
@@ -59,20 +64,26 @@ export function demoRows(r: DemoResult): DemoRow[] {
 /** What the captions say about the baselines of a run (empty without any). */
 function baselineNote(r: DemoResult): string {
   if (r.baselines.length === 0) return '';
-  return ` ${r.baselines.map((b) => MODEL_NAMES[b]).join(', ')}: the benchmark's other methods (\`--methods\`), each at its official model defaults and the same crop side, data, `
-    + 'batch, steps and optimiser as MSCCNet, from random initialisation.';
+  return (
+    ` ${r.baselines.map((b) => MODEL_NAMES[b]).join(', ')}: the benchmark's other methods (\`--methods\`), each at its official model defaults and the same crop side, data, ` +
+    'batch, steps and optimiser as MSCCNet, from random initialisation.'
+  );
 }
 
 function table2(r: DemoResult): ReportTable {
   // the paper's layout: C40 | C23 column groups; the demo trains one of them, the other group stays empty
-  const group = (cells: readonly number[]): (number | null)[] => TABLE2_COMPRESSIONS.flatMap((c): (number | null)[] => (c === r.plan.compression ? [...cells] : METRICS.map(() => null)));
+  const group = (cells: readonly number[]): (number | null)[] =>
+    TABLE2_COMPRESSIONS.flatMap((c): (number | null)[] => (c === r.plan.compression ? [...cells] : METRICS.map(() => null)));
   const other = TABLE2_COMPRESSIONS.filter((c) => c !== r.plan.compression).join(', ');
   return {
-    id: 'table2', title: 'Table 2: intra-dataset (train and test at each compression)', unit: 'percent',
-    caption: 'Image-level ACC and AUC, pixel-level F1 and mIoU (official definitions: one global confusion matrix, averaged over the real and fake classes), in %, '
-      + `on the test split (clips of a video never used in training), in the paper's layout. The demo trains at ${r.plan.compression} only; the ${other} columns `
-      + 'would take another pair of runs (`msccnet benchmark --protocol intra --compressions c40,c23 --variants base,msccnet`). '
-      + `The all-real row is the constant predictor "every image and pixel real" on the same test set.${baselineNote(r)}`,
+    id: 'table2',
+    title: 'Table 2: intra-dataset (train and test at each compression)',
+    unit: 'percent',
+    caption:
+      'Image-level ACC and AUC, pixel-level F1 and mIoU (official definitions: one global confusion matrix, averaged over the real and fake classes), in %, ' +
+      `on the test split (clips of a video never used in training), in the paper's layout. The demo trains at ${r.plan.compression} only; the ${other} columns ` +
+      'would take another pair of runs (`msccnet benchmark --protocol intra --compressions c40,c23 --variants base,msccnet`). ' +
+      `The all-real row is the constant predictor "every image and pixel real" on the same test set.${baselineNote(r)}`,
     columns: TABLE2_COMPRESSIONS.flatMap((c) => METRICS.map((m) => `${c} ${m}`)),
     rows: [
       { name: 'all-real predictor', cells: group(METRICS.map((m) => pct(r.allReal[m]))) },
@@ -83,21 +94,30 @@ function table2(r: DemoResult): ReportTable {
 
 function robustness(r: DemoResult): ReportTable {
   return {
-    id: 'robustness', title: 'Robustness: MSCCNet (small) on perturbed test crops', unit: 'percent',
-    caption: `The ONNX MSCCNet on the ${r.robustness[0]?.result.counts.images ?? 0} Fig. 4 test crops (one per synthetic manipulation and a real), clean and after each perturbation `
-      + '(`msccnet evaluate --perturb`: JPEG re-encoding at a quality, Gaussian blur of a kernel size, Gaussian noise of a σ, down- and up-scaling by a factor). '
-      + 'Official metrics in %; a handful of crops, so a sanity check of the sweep, not a measurement.',
+    id: 'robustness',
+    title: 'Robustness: MSCCNet (small) on perturbed test crops',
+    unit: 'percent',
+    caption:
+      `The ONNX MSCCNet on the ${r.robustness[0]?.result.counts.images ?? 0} Fig. 4 test crops (one per synthetic manipulation and a real), clean and after each perturbation ` +
+      '(`msccnet evaluate --perturb`: JPEG re-encoding at a quality, Gaussian blur of a kernel size, Gaussian noise of a σ, down- and up-scaling by a factor). ' +
+      'Official metrics in %; a handful of crops, so a sanity check of the sweep, not a measurement.',
     columns: [...METRICS],
-    rows: r.robustness.map((c) => ({ name: c.name, cells: [c.result.official.ACC, c.result.official.AUC, c.result.official.F1, c.result.official.mIoU].map(pct) })),
+    rows: r.robustness.map((c) => ({
+      name: c.name,
+      cells: [c.result.official.ACC, c.result.official.AUC, c.result.official.F1, c.result.official.mIoU].map(pct),
+    })),
   };
 }
 
 function table4(r: DemoResult): ReportTable {
   const rows = r.leaveOneOut.msccnet.rows;
   return {
-    id: 'table4', title: 'Table 4: leave one manipulation out', unit: 'percent',
-    caption: 'Each row trains on the other four synthetic manipulations and tests on the held-out one (its fakes plus all test reals); metrics in %. '
-      + `The first column is the pixel mIoU of the constant "all real" predictor on that row's test set.${baselineNote(r)}`,
+    id: 'table4',
+    title: 'Table 4: leave one manipulation out',
+    unit: 'percent',
+    caption:
+      'Each row trains on the other four synthetic manipulations and tests on the held-out one (its fakes plus all test reals); metrics in %. ' +
+      `The first column is the pixel mIoU of the constant "all real" predictor on that row's test set.${baselineNote(r)}`,
     columns: ['all-real mIoU', ...demoRows(r).flatMap((model) => METRICS.map((m) => `${MODEL_NAMES[model]} ${m}`))],
     rows: rows.map((row, i) => ({
       name: row.name === 'Average' ? 'average' : methodLabel(row.name),
@@ -111,9 +131,12 @@ function table4(r: DemoResult): ReportTable {
 
 function table6(r: DemoResult): ReportTable {
   return {
-    id: 'table6', title: 'Table 6 (ablation rows): Base. and Base. + MFA + MSCC', unit: 'percent',
-    caption: `Intra-dataset ${r.plan.compression} test metrics in %. Base. = backbone + bottleneck + decoder + image head; the full model adds MFA and MSCC. `
-      + 'The paper\'s two middle rows (Base. + MFA, Base. + MSCC) are not trained by the demo.',
+    id: 'table6',
+    title: 'Table 6 (ablation rows): Base. and Base. + MFA + MSCC',
+    unit: 'percent',
+    caption:
+      `Intra-dataset ${r.plan.compression} test metrics in %. Base. = backbone + bottleneck + decoder + image head; the full model adds MFA and MSCC. ` +
+      "The paper's two middle rows (Base. + MFA, Base. + MSCC) are not trained by the demo.",
     columns: ['MFA', 'MSCC', ...METRICS],
     rows: [
       { name: MODEL_NAMES.base, cells: ['–', '–', ...metricCells(r.intra.base, 0)] },
@@ -125,15 +148,23 @@ function table6(r: DemoResult): ReportTable {
 function stages(r: DemoResult): ReportTable {
   const entries = Object.entries(r.stageSeconds) as Array<[string, number]>;
   return {
-    id: 'stages', title: 'Stages and their wall time', unit: 'mixed', caption: 'Seconds per stage of this run.',
+    id: 'stages',
+    title: 'Stages and their wall time',
+    unit: 'mixed',
+    caption: 'Seconds per stage of this run.',
     columns: ['seconds'],
-    rows: [...entries.map(([stage, s]) => ({ name: stage, cells: [secs(s)] })), { name: 'total (before the report)', cells: [secs(entries.reduce((a, [, s]) => a + s, 0))] }],
+    rows: [
+      ...entries.map(([stage, s]) => ({ name: stage, cells: [secs(s)] })),
+      { name: 'total (before the report)', cells: [secs(entries.reduce((a, [, s]) => a + s, 0))] },
+    ],
   };
 }
 
 function detect(r: DemoResult): ReportTable {
   return {
-    id: 'detect', title: '`msccnet detect` on held-out videos (ONNX export of the MSCCNet)', unit: 'mixed',
+    id: 'detect',
+    title: '`msccnet detect` on held-out videos (ONNX export of the MSCCNet)',
+    unit: 'mixed',
     caption: `Test-split videos at ${r.plan.compression}: face found by the detector, crop, ONNX model; P(fake) = mean over ${r.plan.detectFrames} sampled frame(s).`,
     columns: ['truth', 'P(fake) %', 'label', 'frames with a face'],
     rows: r.detect.map(({ truth, result: d }) => {
@@ -170,9 +201,13 @@ export function headline(r: DemoResult): Headline {
   const allRealMIoU = pct(r.allReal.mIoU);
   const avg = (t: ProtocolTable): number => m(t, t.rows.length - 1);
   return {
-    msccnetMIoU, baseMIoU, allRealMIoU,
-    overAllReal: Math.round((msccnetMIoU - allRealMIoU) * 100) / 100, overBase: Math.round((msccnetMIoU - baseMIoU) * 100) / 100,
-    looMsccnetMIoU: avg(r.leaveOneOut.msccnet), looBaseMIoU: avg(r.leaveOneOut.base),
+    msccnetMIoU,
+    baseMIoU,
+    allRealMIoU,
+    overAllReal: Math.round((msccnetMIoU - allRealMIoU) * 100) / 100,
+    overBase: Math.round((msccnetMIoU - baseMIoU) * 100) / 100,
+    looMsccnetMIoU: avg(r.leaveOneOut.msccnet),
+    looBaseMIoU: avg(r.leaveOneOut.base),
     looAllRealMIoU: pct(r.leaveOneOutAllReal.reduce((a, v) => a + v, 0) / r.leaveOneOutAllReal.length),
   };
 }

@@ -21,11 +21,13 @@ function slimBatchNorm(channels: number): BatchNorm2d {
 }
 
 function param(shape: number[], fill: (t: Tensor) => void): Parameter {
-  return torch.tidy(() => torch.noGrad(() => {
-    const t = torch.empty(shape);
-    fill(t);
-    return new Parameter(t);
-  }));
+  return torch.tidy(() =>
+    torch.noGrad(() => {
+      const t = torch.empty(shape);
+      fill(t);
+      return new Parameter(t);
+    }),
+  );
 }
 
 /**
@@ -51,7 +53,13 @@ export class SlimConv extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
   readonly BatchNorm: BatchNorm2d | null;
-  constructor(cin: number, cout: number, kernel: number, readonly stride: number, normalized: boolean) {
+  constructor(
+    cin: number,
+    cout: number,
+    kernel: number,
+    readonly stride: number,
+    normalized: boolean,
+  ) {
     super();
     this.weight = param([cout, cin, kernel, kernel], varianceScaling_);
     this.bias = normalized ? null : param([cout], (t) => t.zero_());
@@ -72,7 +80,12 @@ export class BottleneckV2 extends Module {
   readonly conv1: SlimConv;
   readonly conv2: SlimConv;
   readonly conv3: SlimConv;
-  constructor(depthIn: number, depth: number, depthBottleneck: number, readonly stride: number) {
+  constructor(
+    depthIn: number,
+    depth: number,
+    depthBottleneck: number,
+    readonly stride: number,
+  ) {
     super();
     this.preact = slimBatchNorm(depthIn);
     this.shortcut = depth === depthIn ? null : new SlimConv(depthIn, depth, 1, stride, false);
@@ -82,8 +95,12 @@ export class BottleneckV2 extends Module {
   }
   forward(x: Tensor): Tensor {
     const preact = this.preact.forward(x).relu();
-    const shortcut = this.shortcut !== null ? this.shortcut.forward(preact)
-      : this.stride === 1 ? x : x.slice(2, 0, undefined, this.stride).slice(3, 0, undefined, this.stride);   // subsample = 1×1 max-pool
+    const shortcut =
+      this.shortcut !== null
+        ? this.shortcut.forward(preact)
+        : this.stride === 1
+          ? x
+          : x.slice(2, 0, undefined, this.stride).slice(3, 0, undefined, this.stride); // subsample = 1×1 max-pool
     return shortcut.add(this.conv3.forward(this.conv2.forward(this.conv1.forward(preact))));
   }
 }
@@ -109,12 +126,17 @@ class Unit extends Module {
     super();
     this.bottleneck_v2 = new BottleneckV2(depthIn, depth, depthBottleneck, stride);
   }
-  forward(x: Tensor): Tensor { return this.bottleneck_v2.forward(x); }
+  forward(x: Tensor): Tensor {
+    return this.bottleneck_v2.forward(x);
+  }
 }
 
 /** `resnet_small` (no root block): blocks of base depth 32/64/128/256, 2 units, stride 2 each; `postnorm`. */
 export class ResnetSmall extends Module {
-  readonly block1: BlockV2; readonly block2: BlockV2; readonly block3: BlockV2; readonly block4: BlockV2;
+  readonly block1: BlockV2;
+  readonly block2: BlockV2;
+  readonly block3: BlockV2;
+  readonly block4: BlockV2;
   readonly postnorm: BatchNorm2d;
   constructor(depthIn: number) {
     super();
@@ -138,7 +160,8 @@ export function bilinearUpsampleWeights(factor: number, outChannels: number, inC
   const size = 2 * factor - (factor % 2);
   const center = size % 2 === 1 ? factor - 1 : factor - 0.5;
   const kernel = new Float32Array(size * size);
-  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) kernel[i * size + j] = (1 - Math.abs(i - center) / factor) * (1 - Math.abs(j - center) / factor);
+  for (let i = 0; i < size; i++)
+    for (let j = 0; j < size; j++) kernel[i * size + j] = (1 - Math.abs(i - center) / factor) * (1 - Math.abs(j - center) / factor);
   const out = new Float32Array(inChannels * outChannels * size * size);
   for (let p = 0; p < inChannels * outChannels; p++) out.set(kernel, p * size * size);
   return out;
@@ -154,7 +177,9 @@ export function bilinearUpsampleWeights(factor: number, outChannels: number, inC
  */
 export class HPFCN extends Module implements MethodModel {
   readonly methodName = 'hpfcn' as const;
-  readonly root_filter0: Parameter; readonly root_filter1: Parameter; readonly root_filter2: Parameter;
+  readonly root_filter0: Parameter;
+  readonly root_filter1: Parameter;
+  readonly root_filter2: Parameter;
   readonly resnet_small: ResnetSmall;
   readonly bilinear_kernel0: Parameter;
   readonly bilinear_kernel1: Parameter;
@@ -181,8 +206,10 @@ export class HPFCN extends Module implements MethodModel {
   }
 
   forward(x: Tensor): MethodOutputs {
-    const residuals = torch.cat([this.root_filter0, this.root_filter1, this.root_filter2]
-      .map((w) => F.conv2d(x, w, null, { padding: 1, groups: 3 })), 1);              // depthwise, filter-major channels as tf.concat
+    const residuals = torch.cat(
+      [this.root_filter0, this.root_filter1, this.root_filter2].map((w) => F.conv2d(x, w, null, { padding: 1, groups: 3 })),
+      1,
+    ); // depthwise, filter-major channels as tf.concat
     const r = this.resnet_small;
     const block4 = r.block4.forward(r.block3.forward(r.block2.forward(r.block1.forward(residuals))));
     const imgLogits = this.image_head.forward(r.postnorm.forward(block4).relu());
@@ -199,7 +226,7 @@ export class HPFCN extends Module implements MethodModel {
     const seg = targets.segmentation;
     const valid = seg.ne(IGNORE_INDEX).float();
     const onehot = torch.stack([seg.eq(0).float(), seg.eq(1).float()], 1);
-    const logpY = logits.logSoftmax(1).mul(onehot).sum(1);                                  // [B, H, W]
+    const logpY = logits.logSoftmax(1).mul(onehot).sum(1); // [B, H, W]
     const weight = logpY.exp().neg().add(1).pow(this.config.focalGamma);
     const focal = weight.mul(logpY).mul(valid).sum().neg().div(valid.sum().clamp(1));
     const cls = F.crossEntropy(outputs.imgLogits, targets.label.long());

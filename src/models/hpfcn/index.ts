@@ -1,7 +1,17 @@
 import type { MethodDefinition } from '../method.js';
 import { HPFCN, HpfcnConfigSchema } from './hpfcn.js';
 
-export { HPFCN, HpfcnConfigSchema, SlimConv, varianceScaling_, BottleneckV2, ResnetSmall, D1_FILTERS, bilinearUpsampleWeights, type HpfcnConfig } from './hpfcn.js';
+export {
+  HPFCN,
+  HpfcnConfigSchema,
+  SlimConv,
+  varianceScaling_,
+  BottleneckV2,
+  ResnetSmall,
+  D1_FILTERS,
+  bilinearUpsampleWeights,
+  type HpfcnConfig,
+} from './hpfcn.js';
 
 export const HPFCN_METHOD: MethodDefinition = {
   name: 'hpfcn',

@@ -9,7 +9,7 @@ import { Buffer, Module } from '../../nn/index.js';
 
 /** One 1-D DCT-II basis value, evaluated left to right as the official `build_filter`. */
 export function dctFilter(pos: number, freq: number, side: number): number {
-  const result = Math.cos(((Math.PI * freq) * (pos + 0.5)) / side) / Math.sqrt(side);
+  const result = Math.cos((Math.PI * freq * (pos + 0.5)) / side) / Math.sqrt(side);
   return freq === 0 ? result : result * Math.SQRT2;
 }
 
@@ -67,7 +67,12 @@ export type DctBases = 'official' | 'paper';
  */
 export class MultiSpectralDCTLayer extends Module {
   readonly weight: Buffer;
-  constructor(readonly channels: number, readonly side: number, readonly bases: DctBases, groups: number) {
+  constructor(
+    readonly channels: number,
+    readonly side: number,
+    readonly bases: DctBases,
+    groups: number,
+  ) {
     super();
     const values = bases === 'official' ? officialDctWeight(channels, side) : paperDctWeight(channels, side, groups);
     this.weight = torch.tidy(() => new Buffer(torch.fromTypedArray(values, [channels, side, side])));

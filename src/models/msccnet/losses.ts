@@ -25,9 +25,9 @@ export const IGNORE_INDEX = 255;
  */
 export function msccnetLosses(outputs: MsccnetOutputs, targets: MsccnetTargets, opts: { auxLoss: boolean }): MsccnetLosses {
   const [, H, W] = targets.segmentation.shape;
-  const mask = targets.segmentation.long();            // the official `.long()`
-  const pixelLoss = (logits: Tensor): Tensor => F.crossEntropy(
-    F.interpolate(logits, { size: [H, W], mode: 'bilinear', alignCorners: false }), mask, { ignoreIndex: IGNORE_INDEX });
+  const mask = targets.segmentation.long(); // the official `.long()`
+  const pixelLoss = (logits: Tensor): Tensor =>
+    F.crossEntropy(F.interpolate(logits, { size: [H, W], mode: 'bilinear', alignCorners: false }), mask, { ignoreIndex: IGNORE_INDEX });
   const img_cls = F.crossEntropy(outputs.imgLogits, targets.label.long());
   const pix_cls_map = opts.auxLoss && outputs.auxMap !== null ? pixelLoss(outputs.auxMap) : undefined;
   const pix_cls_mask = pixelLoss(outputs.maskLogits);

@@ -6,7 +6,8 @@ import type { Tap } from '../resnet.js';
 export function convBnRelu(inChannels: number, outChannels: number, kernel: 1 | 3): Sequential {
   return new Sequential(
     new Conv2d(inChannels, outChannels, kernel, { stride: 1, padding: (kernel - 1) / 2, bias: false }),
-    new BatchNorm2d(outChannels), new ReLU(),
+    new BatchNorm2d(outChannels),
+    new ReLU(),
   );
 }
 
@@ -15,7 +16,7 @@ export interface AggregationParts {
   readonly bottleneck1: Sequential | null;
   readonly bottleneck2: Sequential | null;
   readonly bottleneck3: Sequential;
-  readonly bottleneck_fusion: Sequential | null;   // sic: official key
+  readonly bottleneck_fusion: Sequential | null; // sic: official key
 }
 
 /**
@@ -29,8 +30,8 @@ export function multiLevelAggregation(parts: AggregationParts, stages: readonly 
   const x3 = parts.bottleneck3.forward(c4);
   if (parts.bottleneck1 === null || parts.bottleneck2 === null || parts.bottleneck_fusion === null) return x3;
   const size: [number, number] = [x3.shape[2], x3.shape[3]];
-  const align = (t: Tensor): Tensor => (t.shape[2] === size[0] && t.shape[3] === size[1]
-    ? t : F.interpolate(t, { size, mode: 'bilinear', alignCorners: false }));
+  const align = (t: Tensor): Tensor =>
+    t.shape[2] === size[0] && t.shape[3] === size[1] ? t : F.interpolate(t, { size, mode: 'bilinear', alignCorners: false });
   const x1 = align(parts.bottleneck1.forward(c2));
   const x2 = align(parts.bottleneck2.forward(c3));
   tap?.('mfa.x1', x1);

@@ -35,8 +35,8 @@ export interface MsccnetOutputs {
  * loss is `msccnetLosses` (losses.ts).
  */
 export class MSCCNet extends Module {
-  readonly backbone_net: ResNet;                 // sic: official key
-  readonly classifer: Classifier;                // sic: official key
+  readonly backbone_net: ResNet; // sic: official key
+  readonly classifer: Classifier; // sic: official key
   readonly bottleneck1: Sequential | null;
   readonly bottleneck2: Sequential | null;
   readonly bottleneck3: Sequential;
@@ -55,8 +55,11 @@ export class MSCCNet extends Module {
     const C = config.featsChannels;
     const K = config.numClasses;
     this.backbone_net = new ResNet({
-      depth: config.backboneDepth, outputStride: config.outputStride,
-      baseChannels: config.baseChannels, stemChannels: config.stemChannels, useStem: config.useStem,
+      depth: config.backboneDepth,
+      outputStride: config.outputStride,
+      baseChannels: config.baseChannels,
+      stemChannels: config.stemChannels,
+      useStem: config.useStem,
     });
     const [, ch2, ch3, ch4] = this.backbone_net.stageChannels;
     this.classifer = new Classifier(ch4, K);
@@ -65,14 +68,24 @@ export class MSCCNet extends Module {
     this.bottleneck3 = convBnRelu(ch4, C, 3);
     this.mscc = config.mscc
       ? new MSCC({
-        numClasses: K, featsChannels: C, outChannels: config.outChannels, groups: config.groups, spectralSide: this.spectralSide,
-        dct: config.dct, gcn: config.gcn, fusion: config.fusion, dropout: config.dropout,
-      })
+          numClasses: K,
+          featsChannels: C,
+          outChannels: config.outChannels,
+          groups: config.groups,
+          spectralSide: this.spectralSide,
+          dct: config.dct,
+          gcn: config.gcn,
+          fusion: config.fusion,
+          dropout: config.dropout,
+        })
       : null;
     this.bottleneck_fusion = config.mfa ? convBnRelu(3 * C, C, 3) : null;
-    const D = config.outChannels;                  // official: the decoder reads F_M, out_channels wide
+    const D = config.outChannels; // official: the decoder reads F_M, out_channels wide
     this.decoder = new Sequential(
-      new Conv2d(D, D, 1, { bias: false }), new BatchNorm2d(D), new ReLU(), new Dropout2d(config.dropout),
+      new Conv2d(D, D, 1, { bias: false }),
+      new BatchNorm2d(D),
+      new ReLU(),
+      new Dropout2d(config.dropout),
       new Conv2d(D, K, 1, { bias: true }),
     );
   }
@@ -85,7 +98,7 @@ export class MSCCNet extends Module {
     this.checkInput(x);
     const stages = this.backbone_net.forward(x, tap && ((name, value) => tap(`backbone.${name}`, value)));
     const imgLogits = this.classifer.forward(stages[3]);
-    const aggregated = multiLevelAggregation(this, stages, tap);                 // F_A
+    const aggregated = multiLevelAggregation(this, stages, tap); // F_A
     tap?.('mfa.fused', aggregated);
     const mscc = this.mscc?.forward(aggregated, tap) ?? null;
     const maskLogits = this.decoder.forward(mscc?.out ?? aggregated);
@@ -98,8 +111,8 @@ export class MSCCNet extends Module {
   private checkInput(x: Tensor): void {
     const shape = x.shape;
     const os = this.config.outputStride;
-    const sized = this.mscc === null || this.mscc.frequency === null
-      || (Math.ceil(shape[2] / os) === this.spectralSide && Math.ceil(shape[3] / os) === this.spectralSide);
+    const sized =
+      this.mscc === null || this.mscc.frequency === null || (Math.ceil(shape[2] / os) === this.spectralSide && Math.ceil(shape[3] / os) === this.spectralSide);
     const fits = shape.length === 4 && shape[1] === 3 && sized;
     if (!fits) throw new InputSizeError(shape, this.spectralSide, os);
   }

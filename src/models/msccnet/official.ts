@@ -9,24 +9,28 @@ import type { MsccnetConfigInput } from './config.js';
  */
 const OfficialSchema = z.object({
   num_classes: z.number().int().min(2).optional(),
-  backbone: z.object({
-    type: z.enum(['resnet18', 'resnet34', 'resnet50', 'resnet101']).optional(),
-    depth: z.union([z.literal(18), z.literal(34), z.literal(50), z.literal(101)]).optional(),
-    base_channels: z.number().int().positive().optional(),
-    stem_channels: z.number().int().positive().optional(),
-    use_stem: z.boolean().optional(),
-    outstride: z.union([z.literal(8), z.literal(16)]).optional(),
-  }).optional(),
+  backbone: z
+    .object({
+      type: z.enum(['resnet18', 'resnet34', 'resnet50', 'resnet101']).optional(),
+      depth: z.union([z.literal(18), z.literal(34), z.literal(50), z.literal(101)]).optional(),
+      base_channels: z.number().int().positive().optional(),
+      stem_channels: z.number().int().positive().optional(),
+      use_stem: z.boolean().optional(),
+      outstride: z.union([z.literal(8), z.literal(16)]).optional(),
+    })
+    .optional(),
   classifier: z.object({ last_inchannels: z.number().int().positive().optional() }).optional(),
-  head: z.object({
-    in_channels: z.number().int().positive().optional(),
-    feats_channels: z.number().int().positive().optional(),
-    out_channels: z.number().int().positive().optional(),
-    spectral_height: z.number().int().positive().optional(),
-    spectral_width: z.number().int().positive().optional(),
-    spectral_k: z.number().int().positive().optional(),
-    dropout: z.number().min(0).max(1).optional(),
-  }).optional(),
+  head: z
+    .object({
+      in_channels: z.number().int().positive().optional(),
+      feats_channels: z.number().int().positive().optional(),
+      out_channels: z.number().int().positive().optional(),
+      spectral_height: z.number().int().positive().optional(),
+      spectral_width: z.number().int().positive().optional(),
+      spectral_k: z.number().int().positive().optional(),
+      dropout: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
 });
 export type OfficialMsccnetConfig = z.input<typeof OfficialSchema>;
 
@@ -36,9 +40,13 @@ export type OfficialMsccnetConfig = z.input<typeof OfficialSchema>;
  * The spectral side S fixes the input size: inputSize = S · outstride.
  */
 export function fromOfficialConfig(official: unknown): MsccnetConfigInput {
-  const { backbone = {}, classifier = {}, head = {}, num_classes } = parseWith(OfficialSchema, official,
-    'pass the backbone/classifier/head fields of an official SSSegmentation MSCCNet config');
-  const depthOfType = backbone.type === undefined ? undefined : Number(backbone.type.slice('resnet'.length)) as 18 | 34 | 50 | 101;
+  const {
+    backbone = {},
+    classifier = {},
+    head = {},
+    num_classes,
+  } = parseWith(OfficialSchema, official, 'pass the backbone/classifier/head fields of an official SSSegmentation MSCCNet config');
+  const depthOfType = backbone.type === undefined ? undefined : (Number(backbone.type.slice('resnet'.length)) as 18 | 34 | 50 | 101);
   if (backbone.depth !== undefined && depthOfType !== undefined && backbone.depth !== depthOfType) {
     throw new ConfigError([`backbone.depth: ${backbone.depth} contradicts backbone.type ${backbone.type}`]);
   }

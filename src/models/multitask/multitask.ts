@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Module, ReLU, Sequential, type TensorModule } from '../../nn/index.js';
 import { IGNORE_INDEX } from '../msccnet/losses.js';
-import { IMAGENET_NORMALIZE, parseMethodConfig, type MethodModel, type MethodOutputs, type MethodTargets, type NamedLosses, type Preprocessing } from '../method.js';
+import {
+  IMAGENET_NORMALIZE,
+  parseMethodConfig,
+  type MethodModel,
+  type MethodOutputs,
+  type MethodTargets,
+  type NamedLosses,
+  type Preprocessing,
+} from '../method.js';
 
 /** ClassNSeg's official defaults (`train.py`: imageSize 256, gamma 1, ImageNet Normalize). */
 export const MultitaskConfigSchema = z.strictObject({
@@ -34,7 +42,10 @@ function classnsegInit(branch: Module): void {
   torch.noGrad(() => {
     for (const [, m] of branch.namedModules()) {
       if (m instanceof Conv2d || m instanceof ConvTranspose2d) m.weight.normal_(0, 0.02);
-      else if (m instanceof BatchNorm2d) { m.weight?.normal_(0.5, 0.02); m.bias?.zero_(); }
+      else if (m instanceof BatchNorm2d) {
+        m.weight?.normal_(0.5, 0.02);
+        m.bias?.zero_();
+      }
     }
   });
 }
@@ -44,8 +55,17 @@ export class Encoder extends Module {
   readonly encoder: Sequential;
   constructor(depth = 3) {
     super();
-    this.encoder = new Sequential(...convBnRelu(depth, 8, 1), ...convBnRelu(8, 8, 2), ...convBnRelu(8, 16, 1), ...convBnRelu(16, 16, 2),
-      ...convBnRelu(16, 32, 1), ...convBnRelu(32, 32, 2), ...convBnRelu(32, 64, 1), ...convBnRelu(64, 64, 2), ...convBnRelu(64, 128, 1));
+    this.encoder = new Sequential(
+      ...convBnRelu(depth, 8, 1),
+      ...convBnRelu(8, 8, 2),
+      ...convBnRelu(8, 16, 1),
+      ...convBnRelu(16, 16, 2),
+      ...convBnRelu(16, 32, 1),
+      ...convBnRelu(32, 32, 2),
+      ...convBnRelu(32, 64, 1),
+      ...convBnRelu(64, 64, 2),
+      ...convBnRelu(64, 128, 1),
+    );
     classnsegInit(this.encoder);
   }
   forward(x: Tensor): Tensor {
@@ -65,8 +85,14 @@ export class Decoder extends Module {
   constructor(depth = 3) {
     super();
     this.shared = new Sequential(...deconvBnRelu(128, 64, 1), ...deconvBnRelu(64, 64, 2), ...deconvBnRelu(64, 32, 1), ...deconvBnRelu(32, 32, 2));
-    const branch = (out: number) => new Sequential(...deconvBnRelu(32, 16, 1), ...deconvBnRelu(16, 16, 2), ...deconvBnRelu(16, 8, 1),
-      ...deconvBnRelu(8, 8, 2), new ConvTranspose2d(8, out, 3, { stride: 1, padding: 1 }));
+    const branch = (out: number) =>
+      new Sequential(
+        ...deconvBnRelu(32, 16, 1),
+        ...deconvBnRelu(16, 16, 2),
+        ...deconvBnRelu(16, 8, 1),
+        ...deconvBnRelu(8, 8, 2),
+        new ConvTranspose2d(8, out, 3, { stride: 1, padding: 1 }),
+      );
     this.segmenter = branch(2);
     this.decoder = branch(depth);
     classnsegInit(this.segmenter);
@@ -82,7 +108,12 @@ export class Decoder extends Module {
 /** Mean |activation| of the two latent halves (official `zero`, `one`), [B] each. */
 function activations(latent: Tensor): { zero: Tensor; one: Tensor } {
   const [B, C] = latent.shape;
-  const half = (i: number) => latent.narrow(1, i * (C / 2), C / 2).abs().reshape([B, -1]).mean(1);
+  const half = (i: number) =>
+    latent
+      .narrow(1, i * (C / 2), C / 2)
+      .abs()
+      .reshape([B, -1])
+      .mean(1);
   return { zero: half(0), one: half(1) };
 }
 
@@ -90,7 +121,10 @@ function activations(latent: Tensor): { zero: Tensor; one: Tensor } {
 function selectHalf(latent: Tensor, sel: Tensor): Tensor {
   const [B, C, h, w] = latent.shape;
   const keep = torch.stack([sel.neg().add(1), sel], 1).reshape([B, 2, 1, 1, 1]);
-  return latent.reshape([B, 2, C / 2, h, w]).mul(keep).reshape([B, C, h, w]);
+  return latent
+    .reshape([B, 2, C / 2, h, w])
+    .mul(keep)
+    .reshape([B, C, h, w]);
 }
 
 /**
@@ -119,7 +153,7 @@ export class Multitask extends Module implements MethodModel<MultitaskOutputs> {
   forward(x: Tensor): MultitaskOutputs {
     const latent = this.encoder.forward(x);
     const { zero, one } = activations(latent);
-    const predictedFake = one.ge(zero).float();                 // the official `one >= zero`
+    const predictedFake = one.ge(zero).float(); // the official `one >= zero`
     const { segLogits, reconstruction } = this.decoder.forward(selectHalf(latent, predictedFake));
     return { imgLogits: torch.stack([zero, one], 1), maskLogits: segLogits, latent, reconstruction };
   }
@@ -133,7 +167,12 @@ export class Multitask extends Module implements MethodModel<MultitaskOutputs> {
     const label = targets.label.float();
     const { zero, one } = activations(outputs.latent);
     const B = label.shape[0];
-    const act = one.sub(label).abs().add(zero.sub(label.neg().add(1)).abs()).sum().div(B);
+    const act = one
+      .sub(label)
+      .abs()
+      .add(zero.sub(label.neg().add(1)).abs())
+      .sum()
+      .div(B);
     const { segLogits, reconstruction } = this.decoder.forward(selectHalf(outputs.latent, label));
     const seg = F.crossEntropy(segLogits.softmax(1), targets.segmentation.long(), { ignoreIndex: IGNORE_INDEX }).mul(this.config.gamma);
     const rect = reconstruction.sub(targets.image).pow(2).mean().mul(this.config.gamma);

@@ -13,7 +13,10 @@ export class MvssResNet50 extends Module {
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly maxpool: MaxPool2d;
-  readonly layer1: Sequential; readonly layer2: Sequential; readonly layer3: Sequential; readonly layer4: Sequential;
+  readonly layer1: Sequential;
+  readonly layer2: Sequential;
+  readonly layer3: Sequential;
+  readonly layer4: Sequential;
   readonly fc: Linear;
   constructor(inChannels = 3) {
     super();
@@ -25,7 +28,8 @@ export class MvssResNet50 extends Module {
     this.layer3 = stage(512, 256, 6, 2, [1, 1, 1, 1, 1, 1]);
     this.layer4 = stage(1024, 512, 3, 1, [1, 2, 4]);
     this.fc = new Linear(2048, 1000);
-    torch.noGrad(() => {                            // the official ResNet.__init__: convs kaiming_normal (fan_out, relu); BN 1/0 (the default)
+    torch.noGrad(() => {
+      // the official ResNet.__init__: convs kaiming_normal (fan_out, relu); BN 1/0 (the default)
       for (const [, m] of this.namedModules()) if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu' });
     });
   }

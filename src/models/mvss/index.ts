@@ -10,6 +10,9 @@ export const MVSS_METHOD: MethodDefinition = {
   schema: MvssConfigSchema,
   adaptationKeys: ['image_head.'],
   lossTerms: ['seg', 'cls', 'edge'],
-  lossWeights: (config) => { const c = config as MvssConfig; return { seg: c.alpha, cls: c.beta, edge: 1 - c.alpha - c.beta }; },
+  lossWeights: (config) => {
+    const c = config as MvssConfig;
+    return { seg: c.alpha, cls: c.beta, edge: 1 - c.alpha - c.beta };
+  },
   build: (config) => new MVSSNet(config),
 };

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, Dropout, Module, Parameter, ReLU, Sequential } from '../../nn/index.js';
-import { IMAGENET_NORMALIZE, parseMethodConfig, sigmoidAsTwoClass, type MethodModel, type MethodOutputs, type MethodTargets, type NamedLosses, type Preprocessing } from '../method.js';
+import {
+  IMAGENET_NORMALIZE,
+  parseMethodConfig,
+  sigmoidAsTwoClass,
+  type MethodModel,
+  type MethodOutputs,
+  type MethodTargets,
+  type NamedLosses,
+  type Preprocessing,
+} from '../method.js';
 import { ImageHead, MvssResNet50 } from './backbone.js';
 
 /**
@@ -46,7 +55,11 @@ function runSobel(sx: Sequential, sy: Sequential, x: Tensor): Tensor {
 
 /** Edge residual block (official `ERB`). */
 export class ERB extends Module {
-  readonly conv1: Conv2d; readonly conv2: Conv2d; readonly relu: ReLU; readonly bn: BatchNorm2d; readonly conv3: Conv2d;
+  readonly conv1: Conv2d;
+  readonly conv2: Conv2d;
+  readonly relu: ReLU;
+  readonly bn: BatchNorm2d;
+  readonly conv3: Conv2d;
   constructor(inChannels: number, outChannels: number) {
     super();
     this.conv1 = new Conv2d(inChannels, outChannels, 1);
@@ -65,7 +78,12 @@ export class ERB extends Module {
 /** `BayarConv2d(1 → 3, 5×5)`: 24 free taps per filter normalised to sum 1, centre −1 (constrained convolution). */
 export class BayarConv2d extends Module {
   readonly kernel: Parameter;
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize = 5, readonly padding = 0) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize = 5,
+    readonly padding = 0,
+  ) {
     super();
     this.kernel = torch.tidy(() => new Parameter(torch.rand([inChannels, outChannels, kernelSize ** 2 - 1])));
   }
@@ -77,7 +95,8 @@ export class BayarConv2d extends Module {
     const k = this.kernel.div(this.kernel.sum(2, true));
     const ctr = Math.floor(this.kernelSize ** 2 / 2);
     const minus1 = torch.full([this.inChannels, this.outChannels, 1], -1);
-    return torch.cat([k.narrow(2, 0, ctr), minus1, k.narrow(2, ctr, k.shape[2] - ctr)], 2)
+    return torch
+      .cat([k.narrow(2, 0, ctr), minus1, k.narrow(2, ctr, k.shape[2] - ctr)], 2)
       .reshape([this.outChannels, this.inChannels, this.kernelSize, this.kernelSize]);
   }
   forward(x: Tensor): Tensor {
@@ -90,7 +109,10 @@ function convBnRelu3(inChannels: number, outChannels: number): Sequential {
 }
 
 class PositionAttention extends Module {
-  readonly conv_b: Conv2d; readonly conv_c: Conv2d; readonly conv_d: Conv2d; readonly alpha: Parameter;
+  readonly conv_b: Conv2d;
+  readonly conv_c: Conv2d;
+  readonly conv_d: Conv2d;
+  readonly alpha: Parameter;
   constructor(channels: number) {
     super();
     this.conv_b = new Conv2d(channels, channels / 8, 1);
@@ -100,11 +122,18 @@ class PositionAttention extends Module {
   }
   forward(x: Tensor): Tensor {
     const [B, C, H, W] = x.shape;
-    const fb = this.conv_b.forward(x).reshape([B, C / 8, H * W]).permute([0, 2, 1]);
+    const fb = this.conv_b
+      .forward(x)
+      .reshape([B, C / 8, H * W])
+      .permute([0, 2, 1]);
     const fc = this.conv_c.forward(x).reshape([B, C / 8, H * W]);
     const attention = fb.bmm(fc).softmax(-1);
     const fd = this.conv_d.forward(x).reshape([B, C, H * W]);
-    return fd.bmm(attention.permute([0, 2, 1])).reshape([B, C, H, W]).mul(this.alpha).add(x);
+    return fd
+      .bmm(attention.permute([0, 2, 1]))
+      .reshape([B, C, H, W])
+      .mul(this.alpha)
+      .add(x);
   }
 }
 
@@ -125,9 +154,12 @@ class ChannelAttention extends Module {
 
 /** Dual-attention head (official `_DAHead`, aux off). */
 export class DAHead extends Module {
-  readonly conv_p1: Sequential; readonly conv_c1: Sequential;
-  readonly pam: PositionAttention; readonly cam: ChannelAttention;
-  readonly conv_p2: Sequential; readonly conv_c2: Sequential;
+  readonly conv_p1: Sequential;
+  readonly conv_c1: Sequential;
+  readonly pam: PositionAttention;
+  readonly cam: ChannelAttention;
+  readonly conv_p2: Sequential;
+  readonly conv_c2: Sequential;
   readonly out: Sequential;
   constructor(inChannels: number, numClasses: number) {
     super();
@@ -180,13 +212,22 @@ export function diceLoss(probabilities: Tensor, target: Tensor, smooth = 1e-6): 
 export class MVSSNet extends Module implements MethodModel<MvssOutputs> {
   readonly methodName = 'mvss' as const;
   readonly model: MvssResNet50;
-  readonly erb_db_1: ERB; readonly erb_db_2: ERB; readonly erb_db_3: ERB; readonly erb_db_4: ERB;
-  readonly erb_trans_1: ERB; readonly erb_trans_2: ERB; readonly erb_trans_3: ERB;
-  readonly sobel_x1: Sequential | null; readonly sobel_y1: Sequential | null;
-  readonly sobel_x2: Sequential | null; readonly sobel_y2: Sequential | null;
-  readonly sobel_x3: Sequential | null; readonly sobel_y3: Sequential | null;
-  readonly sobel_x4: Sequential | null; readonly sobel_y4: Sequential | null;
-  readonly noise_extractor: { model: MvssResNet50 } & Module | null;
+  readonly erb_db_1: ERB;
+  readonly erb_db_2: ERB;
+  readonly erb_db_3: ERB;
+  readonly erb_db_4: ERB;
+  readonly erb_trans_1: ERB;
+  readonly erb_trans_2: ERB;
+  readonly erb_trans_3: ERB;
+  readonly sobel_x1: Sequential | null;
+  readonly sobel_y1: Sequential | null;
+  readonly sobel_x2: Sequential | null;
+  readonly sobel_y2: Sequential | null;
+  readonly sobel_x3: Sequential | null;
+  readonly sobel_y3: Sequential | null;
+  readonly sobel_x4: Sequential | null;
+  readonly sobel_y4: Sequential | null;
+  readonly noise_extractor: ({ model: MvssResNet50 } & Module) | null;
   readonly constrain_conv: BayarConv2d | null;
   readonly head: DAHead;
   readonly image_head: ImageHead;
@@ -198,10 +239,14 @@ export class MVSSNet extends Module implements MethodModel<MvssOutputs> {
     this.config = config;
     this.model = new MvssResNet50();
     const nclass = 1;
-    this.erb_db_1 = new ERB(256, nclass); this.erb_db_2 = new ERB(512, nclass);
-    this.erb_db_3 = new ERB(1024, nclass); this.erb_db_4 = new ERB(2048, nclass);
-    this.erb_trans_1 = new ERB(nclass, nclass); this.erb_trans_2 = new ERB(nclass, nclass); this.erb_trans_3 = new ERB(nclass, nclass);
-    const sobel = (c: number) => (config.sobel ? sobelPair(c) : [null, null] as const);
+    this.erb_db_1 = new ERB(256, nclass);
+    this.erb_db_2 = new ERB(512, nclass);
+    this.erb_db_3 = new ERB(1024, nclass);
+    this.erb_db_4 = new ERB(2048, nclass);
+    this.erb_trans_1 = new ERB(nclass, nclass);
+    this.erb_trans_2 = new ERB(nclass, nclass);
+    this.erb_trans_3 = new ERB(nclass, nclass);
+    const sobel = (c: number) => (config.sobel ? sobelPair(c) : ([null, null] as const));
     [this.sobel_x1, this.sobel_y1] = sobel(256);
     [this.sobel_x2, this.sobel_y2] = sobel(512);
     [this.sobel_x3, this.sobel_y3] = sobel(1024);
@@ -252,7 +297,15 @@ export class MVSSNet extends Module implements MethodModel<MvssOutputs> {
     const seg = diceLoss(z.sigmoid().mul(valid), targets.segmentation.eq(1).float().unsqueeze(1));
     const cls = F.crossEntropy(outputs.imgLogits, targets.label.long());
     const edge = diceLoss(outputs.edgeLogits.sigmoid(), edgeTarget(targets.segmentation, [h, w], edgeWidth));
-    return { seg, cls, edge, total: seg.mul(alpha).add(cls.mul(beta)).add(edge.mul(1 - alpha - beta)) };
+    return {
+      seg,
+      cls,
+      edge,
+      total: seg
+        .mul(alpha)
+        .add(cls.mul(beta))
+        .add(edge.mul(1 - alpha - beta)),
+    };
   }
 }
 

@@ -24,12 +24,33 @@ export interface PthCheckpoint {
 
 /** torch's legacy storage classes and the element type each holds. */
 const STORAGE_DTYPES: Record<string, DType> = {
-  FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
-  LongStorage: 'int64', IntStorage: 'int32', ShortStorage: 'int16', CharStorage: 'int8', ByteStorage: 'uint8', BoolStorage: 'bool',
+  FloatStorage: 'float32',
+  DoubleStorage: 'float64',
+  HalfStorage: 'float16',
+  BFloat16Storage: 'bfloat16',
+  LongStorage: 'int64',
+  IntStorage: 'int32',
+  ShortStorage: 'int16',
+  CharStorage: 'int8',
+  ByteStorage: 'uint8',
+  BoolStorage: 'bool',
 };
 const TORCH_DTYPES: Record<string, DType> = {
-  float32: 'float32', float: 'float32', float64: 'float64', double: 'float64', float16: 'float16', half: 'float16', bfloat16: 'bfloat16',
-  int64: 'int64', long: 'int64', int32: 'int32', int: 'int32', int16: 'int16', int8: 'int8', uint8: 'uint8', bool: 'bool',
+  float32: 'float32',
+  float: 'float32',
+  float64: 'float64',
+  double: 'float64',
+  float16: 'float16',
+  half: 'float16',
+  bfloat16: 'bfloat16',
+  int64: 'int64',
+  long: 'int64',
+  int32: 'int32',
+  int: 'int32',
+  int16: 'int16',
+  int8: 'int8',
+  uint8: 'uint8',
+  bool: 'bool',
 };
 
 /** The magic number that opens a legacy torch.save stream. */
@@ -84,7 +105,13 @@ function decodeZip(bytes: Uint8Array, source: string): PyValue {
 }
 
 function decodeLegacy(bytes: Uint8Array, source: string): PyValue {
-  const plain = { source, findGlobal, persistentLoad: (pid: PyValue): PyValue => { throw new PthError(source, `unexpected persistent id ${kind(pid)} in a header pickle`); } };
+  const plain = {
+    source,
+    findGlobal,
+    persistentLoad: (pid: PyValue): PyValue => {
+      throw new PthError(source, `unexpected persistent id ${kind(pid)} in a header pickle`);
+    },
+  };
   const magic = unpickle(bytes, 0, plain);
   if (magic.value !== LEGACY_MAGIC) throw new PthError(source, 'a pickle, but not a torch.save checkpoint (no legacy magic number)');
   const protocol = unpickle(bytes, magic.end, plain);
@@ -104,7 +131,8 @@ function decodeLegacy(bytes: Uint8Array, source: string): PyValue {
   };
   const main = unpickle(bytes, sysInfo.end, { source, findGlobal, persistentLoad });
   const keys = unpickle(bytes, main.end, plain);
-  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) throw new PthError(source, 'corrupt checkpoint: the storage key list is not a list of strings');
+  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string'))
+    throw new PthError(source, 'corrupt checkpoint: the storage key list is not a list of strings');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let p = keys.end;
   for (const key of keys.value as string[]) {
@@ -170,7 +198,7 @@ function findGlobal(module: string, name: string): PyGlobal | undefined {
 /** `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`. */
 function rebuildTensor(args: readonly PyValue[]): PthTensor {
   const [storage, offset, size, stride, requiresGrad] = args;
-  const ints = (v: PyValue): number[] | null => (Array.isArray(v) && v.every((d) => typeof d === 'number') ? v as number[] : null);
+  const ints = (v: PyValue): number[] | null => (Array.isArray(v) && v.every((d) => typeof d === 'number') ? (v as number[]) : null);
   const shape = ints(size);
   const strides = ints(stride);
   if (!(storage instanceof PthStorage) || typeof offset !== 'number' || shape === null || strides === null) {

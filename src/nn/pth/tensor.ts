@@ -8,7 +8,12 @@ import { PthError } from './errors.js';
  */
 export class PthStorage {
   #bytes: Uint8Array | null = null;
-  constructor(readonly source: string, readonly key: string, readonly dtype: DType, readonly numel: number) {}
+  constructor(
+    readonly source: string,
+    readonly key: string,
+    readonly dtype: DType,
+    readonly numel: number,
+  ) {}
 
   get bytes(): Uint8Array {
     if (this.#bytes === null) throw new PthError(this.source, `storage '${this.key}' has no data in the file`);
@@ -19,7 +24,10 @@ export class PthStorage {
   attach(bytes: Uint8Array): void {
     const need = this.numel * dtypeBytes[this.dtype];
     if (bytes.byteLength < need) {
-      throw new PthError(this.source, `truncated archive: storage '${this.key}' holds ${bytes.byteLength} bytes, ${this.numel} ${this.dtype} elements need ${need}`);
+      throw new PthError(
+        this.source,
+        `truncated archive: storage '${this.key}' holds ${bytes.byteLength} bytes, ${this.numel} ${this.dtype} elements need ${need}`,
+      );
     }
     const exact = bytes.subarray(0, need);
     // legacy streams place storages at any byte offset: a misaligned one is copied once here
@@ -47,12 +55,19 @@ export class PthTensor {
   ) {
     const last = this.numel === 0 ? 0 : shape.reduce((acc, d, i) => acc + (d - 1) * stride[i], storageOffset) + 1;
     if (shape.length !== stride.length || storageOffset < 0 || stride.some((s) => s < 0) || last > storage.numel) {
-      throw new PthError(storage.source, `corrupt tensor: shape [${shape.join(', ')}], strides [${stride.join(', ')}] at offset ${storageOffset} do not fit storage '${storage.key}' of ${storage.numel} elements`);
+      throw new PthError(
+        storage.source,
+        `corrupt tensor: shape [${shape.join(', ')}], strides [${stride.join(', ')}] at offset ${storageOffset} do not fit storage '${storage.key}' of ${storage.numel} elements`,
+      );
     }
   }
 
-  get dtype(): DType { return this.storage.dtype; }
-  get numel(): number { return this.shape.reduce((a, b) => a * b, 1); }
+  get dtype(): DType {
+    return this.storage.dtype;
+  }
+  get numel(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
 
   /** PyTorch's is_contiguous: row-major strides, ignoring dimensions of size 1. */
   get contiguous(): boolean {
@@ -80,7 +95,8 @@ export class PthTensor {
     const src = all as unknown as { readonly [i: number]: number | bigint };
     for (let i = 0; i < out.length; i++) {
       copy[i] = src[from];
-      for (let d = rank - 1; d >= 0; d--) {               // odometer over the logical index
+      for (let d = rank - 1; d >= 0; d--) {
+        // odometer over the logical index
         index[d]++;
         from += this.stride[d];
         if (index[d] < this.shape[d]) break;

@@ -39,7 +39,10 @@ export function pthToFloat64(t: PthTensor): Float64Array {
   if (dtype === 'bfloat16') {
     const bits = new Uint32Array(1);
     const f = new Float32Array(bits.buffer);
-    return Float64Array.from(data as TypedArrayOf['bfloat16'], (b) => { bits[0] = b << 16; return f[0]; });
+    return Float64Array.from(data as TypedArrayOf['bfloat16'], (b) => {
+      bits[0] = b << 16;
+      return f[0];
+    });
   }
   if (dtype === 'int64') return Float64Array.from(data as TypedArrayOf['int64'], (v) => Number(v));
   return Float64Array.from(data as ArrayLike<number>);

@@ -25,10 +25,15 @@ const LOCAL = 0x04034b50;
 /** Reads the central directory of a zip held in `bytes`; `source` names the file in errors. */
 export function readZipDirectory(bytes: Uint8Array, source: string): Map<string, ZipEntry> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const fail = (problem: string): never => { throw new PthError(source, problem); };
+  const fail = (problem: string): never => {
+    throw new PthError(source, problem);
+  };
   let eocd = -1;
   for (let p = bytes.byteLength - 22; p >= Math.max(0, bytes.byteLength - 22 - 0xffff); p--) {
-    if (view.getUint32(p, true) === EOCD) { eocd = p; break; }
+    if (view.getUint32(p, true) === EOCD) {
+      eocd = p;
+      break;
+    }
   }
   if (eocd < 0) fail('truncated archive: no zip end-of-central-directory record (the file was cut short or is not a zip)');
   let count = view.getUint16(eocd + 10, true);
@@ -43,7 +48,8 @@ export function readZipDirectory(bytes: Uint8Array, source: string): Map<string,
     dirSize = safeNumber(view.getBigUint64(record + 40, true), source);
     dirOffset = safeNumber(view.getBigUint64(record + 48, true), source);
   }
-  if (dirOffset + dirSize > bytes.byteLength) fail(`truncated archive: the central directory (${dirOffset}+${dirSize}) runs past the end of the ${bytes.byteLength}-byte file`);
+  if (dirOffset + dirSize > bytes.byteLength)
+    fail(`truncated archive: the central directory (${dirOffset}+${dirSize}) runs past the end of the ${bytes.byteLength}-byte file`);
   const entries = new Map<string, ZipEntry>();
   const decoder = new TextDecoder('utf-8');
   let p = dirOffset;
@@ -63,7 +69,11 @@ export function readZipDirectory(bytes: Uint8Array, source: string): Map<string,
       const length = view.getUint16(e + 2, true);
       if (id === 1) {
         let q = e + 4;
-        const next = (): number => { const v = safeNumber(view.getBigUint64(q, true), source); q += 8; return v; };
+        const next = (): number => {
+          const v = safeNumber(view.getBigUint64(q, true), source);
+          q += 8;
+          return v;
+        };
         if (size === 0xffffffff) size = next();
         if (compressedSize === 0xffffffff) compressedSize = next();
         if (localHeaderOffset === 0xffffffff) localHeaderOffset = next();

@@ -18,11 +18,22 @@ const MAX_SIDE = 4096;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
-  file: $<HTMLInputElement>('file'), drop: $<HTMLLabelElement>('drop'), face: $<HTMLInputElement>('face'),
-  status: $('status'), error: $('error'), result: $('result'), score: $('score'), reading: $('reading'),
-  photo: $<HTMLCanvasElement>('photo'), heat: $<HTMLCanvasElement>('heat'), boxes: $<HTMLCanvasElement>('boxes'),
-  opacity: $<HTMLInputElement>('opacity'), opacityValue: $<HTMLOutputElement>('opacity-value'), faces: $<HTMLUListElement>('faces'),
-  mask: $<HTMLAnchorElement>('download-mask'), json: $<HTMLAnchorElement>('download-json'),
+  file: $<HTMLInputElement>('file'),
+  drop: $<HTMLLabelElement>('drop'),
+  face: $<HTMLInputElement>('face'),
+  status: $('status'),
+  error: $('error'),
+  result: $('result'),
+  score: $('score'),
+  reading: $('reading'),
+  photo: $<HTMLCanvasElement>('photo'),
+  heat: $<HTMLCanvasElement>('heat'),
+  boxes: $<HTMLCanvasElement>('boxes'),
+  opacity: $<HTMLInputElement>('opacity'),
+  opacityValue: $<HTMLOutputElement>('opacity-value'),
+  faces: $<HTMLUListElement>('faces'),
+  mask: $<HTMLAnchorElement>('download-mask'),
+  json: $<HTMLAnchorElement>('download-json'),
 };
 
 type Where = 'browser' | 'server';
@@ -52,7 +63,9 @@ function getInfo(): Promise<InfoResponse> {
   return info;
 }
 
-const setStatus = (m: string) => { ui.status.textContent = m; };
+const setStatus = (m: string) => {
+  ui.status.textContent = m;
+};
 
 function showError(message: string): void {
   ui.error.textContent = message;
@@ -83,7 +96,11 @@ async function decode(file: Blob): Promise<{ image: RgbImage; bitmap: ImageBitma
   ctx.drawImage(bitmap, 0, 0, width, height);
   const rgba = ctx.getImageData(0, 0, width, height).data;
   const rgb = new Uint8Array(width * height * 3);
-  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) { rgb[j] = rgba[i]; rgb[j + 1] = rgba[i + 1]; rgb[j + 2] = rgba[i + 2]; }
+  for (let i = 0, j = 0; i < rgba.length; i += 4, j += 3) {
+    rgb[j] = rgba[i];
+    rgb[j + 1] = rgba[i + 1];
+    rgb[j + 2] = rgba[i + 2];
+  }
   return { image: { width, height, data: rgb }, bitmap };
 }
 
@@ -96,7 +113,10 @@ async function pngOf(rgba: Uint8ClampedArray<ArrayBuffer>, width: number, height
 async function checkInBrowser(image: RgbImage): Promise<Shown> {
   const t0 = performance.now();
   const i = await getInfo();
-  engine ??= openPageEngine(i, BASE, setStatus).catch((err: unknown) => { engine = undefined; throw err; });
+  engine ??= openPageEngine(i, BASE, setStatus).catch((err: unknown) => {
+    engine = undefined;
+    throw err;
+  });
   const e = await engine;
   let regions: Region[];
   if (ui.face.checked) {
@@ -124,14 +144,25 @@ async function checkOnServer(file: Blob): Promise<Shown> {
   if (!body.ok) throw new Error(`${body.error.message}. ${body.error.hint}.`);
   const { images, ...json } = body;
   const blob = async (url: string) => (await fetch(url)).blob();
-  return { where: 'server', score: body.score, label: body.label, faces: body.faces, heat: await createImageBitmap(await blob(images.heatmap)), mask: await blob(images.mask), json };
+  return {
+    where: 'server',
+    score: body.score,
+    label: body.label,
+    faces: body.faces,
+    heat: await createImageBitmap(await blob(images.heatmap)),
+    mask: await blob(images.mask),
+    json,
+  };
 }
 
 let urls: string[] = [];
 
 function show(r: Shown, bitmap: ImageBitmap): void {
   const { width, height } = bitmap;
-  for (const c of [ui.photo, ui.heat, ui.boxes]) { c.width = width; c.height = height; }
+  for (const c of [ui.photo, ui.heat, ui.boxes]) {
+    c.width = width;
+    c.height = height;
+  }
   ui.photo.getContext('2d')?.drawImage(bitmap, 0, 0, width, height);
   ui.heat.getContext('2d')?.drawImage(r.heat, 0, 0, width, height);
   const ctx = ui.boxes.getContext('2d');
@@ -149,11 +180,13 @@ function show(r: Shown, bitmap: ImageBitmap): void {
   ui.score.className = `score ${r.label}`;
   ui.score.dataset.score = String(r.score);
   ui.reading.textContent = `${reading(r.score)} Checked ${r.where === 'browser' ? 'in this browser' : 'on the server'}.`;
-  ui.faces.replaceChildren(...r.faces.map((f, k) => {
-    const li = document.createElement('li');
-    li.textContent = `Face ${k + 1}: ${(100 * f.score).toFixed(1)} % fake (${f.label})`;
-    return li;
-  }));
+  ui.faces.replaceChildren(
+    ...r.faces.map((f, k) => {
+      const li = document.createElement('li');
+      li.textContent = `Face ${k + 1}: ${(100 * f.score).toFixed(1)} % fake (${f.label})`;
+      return li;
+    }),
+  );
   for (const u of urls) URL.revokeObjectURL(u);
   urls = [URL.createObjectURL(r.mask), URL.createObjectURL(new Blob([JSON.stringify(r.json, null, 1)], { type: 'application/json' }))];
   [ui.mask.href, ui.json.href] = urls;
@@ -188,9 +221,16 @@ async function check(file: File): Promise<void> {
   }
 }
 
-ui.file.addEventListener('change', () => { const f = ui.file.files?.[0]; if (f) void check(f); });
+ui.file.addEventListener('change', () => {
+  const f = ui.file.files?.[0];
+  if (f) void check(f);
+});
 ui.opacity.addEventListener('input', applyOpacity);
-for (const ev of ['dragenter', 'dragover'] as const) ui.drop.addEventListener(ev, (e) => { e.preventDefault(); ui.drop.classList.add('over'); });
+for (const ev of ['dragenter', 'dragover'] as const)
+  ui.drop.addEventListener(ev, (e) => {
+    e.preventDefault();
+    ui.drop.classList.add('over');
+  });
 for (const ev of ['dragleave', 'drop'] as const) ui.drop.addEventListener(ev, () => ui.drop.classList.remove('over'));
 ui.drop.addEventListener('drop', (e) => {
   e.preventDefault();
@@ -199,5 +239,8 @@ ui.drop.addEventListener('drop', (e) => {
 });
 // A new choice of side re-checks the current file.
 for (const el of document.querySelectorAll<HTMLInputElement>('input[name="where"], #face')) {
-  el.addEventListener('change', () => { const f = ui.file.files?.[0]; if (f) void check(f); });
+  el.addEventListener('change', () => {
+    const f = ui.file.files?.[0];
+    if (f) void check(f);
+  });
 }
