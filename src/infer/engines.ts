@@ -26,8 +26,8 @@ import {
   type Precision as TorchPrecision,
   type Tensor,
 } from '../torch/index.js';
-import { onnxModelInfo } from './metadata.js';
-import type { EngineOutput, InferenceEngine } from './pipeline.js';
+import { onnxModelInfo, readTwoHeads } from './metadata.js';
+import type { InferenceEngine } from './pipeline.js';
 
 export type EngineKind = 'onnx' | 'torch';
 
@@ -96,18 +96,7 @@ export async function createOrtEngine(bytes: Uint8Array, source: string, opts: O
     name: `onnxruntime-node ${ort.env.versions.node ?? ''} (${metadata.precision ?? 'fp32'})`.trim(),
     async run(input, batch) {
       const feeds = { [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) };
-      const out = await session.run(feeds);
-      const img = out[MSCCNET_IO.imageLogits];
-      const mask = out[MSCCNET_IO.maskLogits];
-      const result: EngineOutput = {
-        imageLogits: img.data as Float32Array,
-        maskLogits: mask.data as Float32Array,
-        classes: Number(img.dims[1]),
-        maskSide: Number(mask.dims[2]),
-      };
-      img.dispose();
-      mask.dispose();
-      return result;
+      return readTwoHeads(await session.run(feeds));
     },
     release: () => session.release(),
   };

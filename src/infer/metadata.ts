@@ -1,11 +1,13 @@
 /**
  * What an exported ONNX file says about itself (metadata_props written by onnx/export.ts and
  * onnx/method.ts): its input side and preprocessing, so an engine needs no per-method code.
- * No Node imports: the node and the web engine read files the same way.
+ * No Node imports: the node and the web engine read files, and their outputs, the same way.
  */
 import { officialPreprocess, type PreprocessSpec } from '../image/preprocess.js';
 import { OnnxModelError } from '../onnx/errors.js';
+import { MSCCNET_IO } from '../onnx/io.js';
 import { readMetadata } from '../onnx/writer.js';
+import type { EngineOutput } from './pipeline.js';
 
 /** An exported file's metadata and the input it expects. */
 export interface OnnxModelInfo {
@@ -45,4 +47,26 @@ export function onnxModelInfo(bytes: Uint8Array, source: string): OnnxModelInfo 
     throw new OnnxModelError(source, 'has no msccnet metadata (inputSize)', 'export it with `msccnet export`');
   }
   return { metadata, inputSide, preprocess: metadataPreprocessing(metadata, inputSide, source) };
+}
+
+/** An output tensor of either onnxruntime build (both are onnxruntime-common tensors). */
+interface OrtOutputTensor {
+  readonly dims: readonly number[];
+  getData(): Promise<unknown>;
+  dispose(): void;
+}
+
+/** The two heads of a run of an msccnet ONNX file, copied out of onnxruntime's tensors (which are then released). */
+export async function readTwoHeads(out: Readonly<Record<string, OrtOutputTensor>>): Promise<EngineOutput> {
+  const img = out[MSCCNET_IO.imageLogits];
+  const mask = out[MSCCNET_IO.maskLogits];
+  const result: EngineOutput = {
+    imageLogits: (await img.getData()) as Float32Array,
+    maskLogits: (await mask.getData()) as Float32Array,
+    classes: Number(img.dims[1]),
+    maskSide: Number(mask.dims[2]),
+  };
+  img.dispose();
+  mask.dispose();
+  return result;
 }

@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-web';
 import { MSCCNET_IO } from '../onnx/io.js';
-import { onnxModelInfo } from './metadata.js';
+import { onnxModelInfo, readTwoHeads } from './metadata.js';
 import type { EngineOutput, InferenceEngine } from './pipeline.js';
 
 /** Where the model runs: WebGPU, wasm, or WebGPU when this browser has a usable adapter (default). */
@@ -51,18 +51,7 @@ export async function createWebEngine(bytes: Uint8Array, source: string, opts: W
     preprocess,
     name: `onnxruntime-web ${ort.env.versions.web ?? ''} (${provider})`,
     async run(input: Float32Array, batch: number): Promise<EngineOutput> {
-      const out = await session.run({ [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) });
-      const img = out[MSCCNET_IO.imageLogits];
-      const mask = out[MSCCNET_IO.maskLogits];
-      const result: EngineOutput = {
-        imageLogits: (await img.getData()) as Float32Array,
-        maskLogits: (await mask.getData()) as Float32Array,
-        classes: Number(img.dims[1]),
-        maskSide: Number(mask.dims[2]),
-      };
-      img.dispose();
-      mask.dispose();
-      return result;
+      return readTwoHeads(await session.run({ [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) }));
     },
     release: () => session.release(),
   };

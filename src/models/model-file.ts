@@ -124,8 +124,8 @@ export interface LoadedModelFile {
   readonly weightsHash: string;
 }
 
-/** The model a fallback describes. */
-function fallbackInfo(fallback: ModelFileFallback): ModelFileInfo {
+/** The model a fallback describes, built once, and its description. */
+function fallbackModel(fallback: ModelFileFallback): { info: ModelFileInfo; model: MethodModel } {
   const method = methodDefinition(fallback.method ?? 'msccnet').name;
   const variant = fallback.variant ?? method;
   const base = method === 'msccnet' ? variantConfig(variant).config : {};
@@ -137,8 +137,7 @@ function fallbackInfo(fallback: ModelFileFallback): ModelFileInfo {
     inputSize: model.preprocessing.inputSize,
     preprocessing: model.preprocessing,
   };
-  model.dispose();
-  return info;
+  return { info, model };
 }
 
 /** The tensors of a safetensors file and its metadata, or of a PyTorch checkpoint (.pth, .pt, .bin, .ckpt) under its own names. */
@@ -179,8 +178,7 @@ export async function loadModelFile(path: string, fallback: ModelFileFallback = 
   const weightsHash = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   const loaded = await readWeightsFile(file);
   const own = readModelFileInfo(loaded.metadata, file);
-  const info = own ?? fallbackInfo(fallback);
-  const model = buildModel(info);
+  const { info, model } = own !== null ? { info: own, model: buildModel(own) } : fallbackModel(fallback);
   try {
     if (own === null && info.method !== 'msccnet') {
       loadMethodStateDict(model, loaded.tensors, file);
