@@ -19,6 +19,12 @@ export class MsccnetError extends Error {
   }
 }
 
+/** Any thrown value as data: an MsccnetError's toJSON(), anything else an internal error with its message and `hint`. */
+export function errorData(err: unknown, hint: string): ReturnType<MsccnetError['toJSON']> {
+  if (err instanceof MsccnetError) return err.toJSON();
+  return { code: 'MSCCNET_INTERNAL', problem: err instanceof Error ? err.message : String(err), hint };
+}
+
 /**
  * What went wrong, on one line, for skip reasons and JSON lines: an MsccnetError's `problem` (not
  * its hint), another error's message; the lines of a multi-line problem (a ConfigError's

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
-import { MsccnetError } from '../errors.js';
+import { errorData } from '../errors.js';
 import type { MethodName } from '../models/method.js';
 import type { EvaluationResult } from './index.js';
 import type { FailedRow } from './errors.js';
@@ -359,7 +359,7 @@ export async function runBenchmark(
         runs.push({ row, method, compression, table });
       } catch (err) {
         if (o.signal?.aborted) throw err; // an interrupt is no failed row
-        failed.push({ row, method, compression, error: errorData(err) });
+        failed.push({ row, method, compression, error: errorData(err, 'rerun with NODE_DEBUG=msccnet for the stack; report it if it persists') });
       }
     }
   }
@@ -371,16 +371,6 @@ export async function runBenchmark(
   await writeFileAtomic(join(dir, 'table.csv'), f.csv);
   await writeFileAtomic(join(dir, 'table.json'), `${JSON.stringify(report, null, 2)}\n`);
   return { runs, table, failed };
-}
-
-/** A thrown value as `{ code, problem, hint }`: an MsccnetError's own toJSON(), anything else an internal error. */
-function errorData(err: unknown): FailedRow['error'] {
-  if (err instanceof MsccnetError) return err.toJSON();
-  return {
-    code: 'MSCCNET_INTERNAL',
-    problem: err instanceof Error ? err.message : String(err),
-    hint: 'rerun with NODE_DEBUG=msccnet for the stack; report it if it persists',
-  };
 }
 
 /** The failed runs as Markdown list lines under the table. */

@@ -2,7 +2,7 @@
  * One unit of loader work, the same on a worker thread and inline: decode a sample, transform
  * it, and describe failures as data (they cross thread boundaries).
  */
-import { MsccnetError, problemLine } from '../errors.js';
+import { errorData, problemLine } from '../errors.js';
 import { evalTransform, trainTransform, type TrainTransformOptions } from './augment.js';
 import { decodeSample, UnreadableSampleError, type Sample } from './dataset.js';
 import type { ImageOps } from '../image/index.js';
@@ -42,8 +42,7 @@ export async function runTask(ops: ImageOps, task: LoadTask): Promise<LoadResult
     return { ok: true, kind: 'train', image: t.image, target: t.target };
   } catch (err) {
     if (err instanceof UnreadableSampleError) return { ok: false, skip: true, path: err.path, reason: problemLine(err) };
-    if (err instanceof MsccnetError) return { ok: false, skip: false, ...err.toJSON() };
-    return { ok: false, skip: false, code: 'MSCCNET_INTERNAL', problem: err instanceof Error ? err.message : String(err), hint: 'fix the input named above' };
+    return { ok: false, skip: false, ...errorData(err, 'fix the input named above') };
   }
 }
 
