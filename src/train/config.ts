@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, InputFileError, parseWith } from '../errors.js';
-import { methodDefinition, METHOD_NAMES, variantConfig } from '../models/index.js';
+import { methodDefinition, METHOD_NAMES, variantConfig, type MsccnetConfigInput } from '../models/index.js';
 import { DEVICE_SPEC, PRECISIONS } from '../torch/device.js';
 
 export const AUGMENT_PRESETS = ['official', 'paper'] as const;
@@ -256,5 +256,8 @@ function unwrap(schema: z.ZodType): z.ZodType {
 export function applyVariant(raw: unknown, variant: string): Record<string, unknown> {
   const out = structuredClone((raw ?? {}) as Record<string, unknown>);
   const model = (typeof out.model === 'object' && out.model !== null ? out.model : {}) as Record<string, unknown>;
-  return { ...out, model: { ...model, ...variantConfig(variant).config } };
+  const fields: MsccnetConfigInput = variantConfig(variant).config;
+  // a run's config.json holds the resolved `auxLoss: true`; without MSCC there is no aux map, so the loss follows `mscc` (off)
+  if (fields.mscc === false && fields.auxLoss === undefined) delete model.auxLoss;
+  return { ...out, model: { ...model, ...fields } };
 }

@@ -13,7 +13,8 @@ import {
   type BenchmarkReport,
   type ProtocolTable,
 } from '../../src/eval/protocols.js';
-import { applyVariant } from '../../src/train/config.js';
+import { applyVariant, parseTrainConfig } from '../../src/train/config.js';
+import { variantNames } from '../../src/models/index.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
 
 test('protocol tables: paper layout in %, every cell traceable to its run folder in the CSV', () => {
@@ -104,6 +105,15 @@ test("a variant name sets its model fields over the config's (train --variant, b
   const b = variantRunConfig({ data: { manifest: 'm.jsonl' } }, 'base', 'c40'); // auxLoss follows mscc: off
   assert.deepEqual([b.model.mscc, b.model.auxLoss], [false, false]);
   assert.throws(() => applyVariant({}, 'no-such'), /no-such/);
+});
+
+test("a run's saved config (auxLoss resolved to true) takes every variant: the ones without MSCC turn the aux loss off", () => {
+  const saved: unknown = JSON.parse(JSON.stringify(parseTrainConfig({ data: { manifest: 'm.jsonl' }, model: { inputSize: 64 } })));
+  assert.equal((saved as { model: { auxLoss: boolean } }).model.auxLoss, true);
+  for (const variant of variantNames()) {
+    const c = variantRunConfig(saved, variant, 'c23');
+    assert.equal(c.model.auxLoss, c.model.mscc && variant !== 'no-aux-loss', variant);
+  }
 });
 
 test(
