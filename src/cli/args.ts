@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { DEVICE_SPEC, type DeviceSpec } from '../torch/device.js';
+import { METHOD_NAMES, type MethodName } from '../models/method.js';
 
 /** `--device`: auto, cpu, cuda or cuda:N. */
 export function deviceSpec(value: string): DeviceSpec {
@@ -82,3 +83,15 @@ export function tensorIndex(value: string, previous: number[][] | undefined): nu
   }
   return [...(previous ?? []), index];
 }
+
+/** `--set-method mvss:model.constrain=false`: an override of one method's runs, collected per method. */
+export function methodOverride(value: string, previous: Partial<Record<MethodName, string[]>>): Partial<Record<MethodName, string[]>> {
+  const colon = value.indexOf(':');
+  const method = value.slice(0, colon) as MethodName;
+  if (colon <= 0 || !METHOD_NAMES.includes(method) || !value.slice(colon + 1).includes('=')) {
+    throw new InvalidArgumentError(`expected METHOD:key.path=value with METHOD one of ${METHOD_NAMES.join(', ')}, got '${value}'`);
+  }
+  return { ...previous, [method]: [...(previous[method] ?? []), value.slice(colon + 1)] };
+}
+
+export const SET_METHOD_HELP = "override a config field of one method's runs only, e.g. mvss:model.constrain=false (repeatable)";

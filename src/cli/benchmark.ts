@@ -1,21 +1,11 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { applyOverrides, parseTrainConfig, readConfigFile } from '../train/config.js';
 import { BenchmarkRowsError } from '../eval/errors.js';
 import { failedLines, formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../eval/protocols.js';
 import { METHOD_NAMES, type MethodName } from '../models/method.js';
 import { variantNames } from '../models/msccnet/index.js';
-import { choiceList, collect, commaList } from './args.js';
-
-/** `--set-method mvss:model.constrain=false`: an override of one method's runs, collected per method. */
-function methodOverride(value: string, previous: Partial<Record<MethodName, string[]>>): Partial<Record<MethodName, string[]>> {
-  const colon = value.indexOf(':');
-  const method = value.slice(0, colon) as MethodName;
-  if (colon <= 0 || !METHOD_NAMES.includes(method) || !value.slice(colon + 1).includes('=')) {
-    throw new InvalidArgumentError(`expected METHOD:key.path=value with METHOD one of ${METHOD_NAMES.join(', ')}, got '${value}'`);
-  }
-  return { ...previous, [method]: [...(previous[method] ?? []), value.slice(colon + 1)] };
-}
+import { choiceList, collect, commaList, methodOverride, SET_METHOD_HELP } from './args.js';
 
 interface BenchmarkCliOptions {
   protocol: Protocol;
@@ -51,12 +41,7 @@ export function makeBenchmarkCommand(): Command {
       `methods, one table row each, trained and tested under the same protocol (baselines at the crop side of the config): ${METHOD_NAMES.join(', ')}`,
       choiceList(METHOD_NAMES),
     )
-    .option(
-      '--set-method <method:key=value>',
-      "override a config field of one method's runs only, e.g. mvss:model.constrain=false (repeatable)",
-      methodOverride,
-      {},
-    )
+    .option('--set-method <method:key=value>', SET_METHOD_HELP, methodOverride, {})
     .option(
       '--variants <names>',
       `MSCCNet's rows: model variants, one row each (Tables 6–8), e.g. base,mfa,mscc,msccnet; known: ${variantNames().join(', ')}`,
@@ -84,6 +69,7 @@ export function makeBenchmarkCommand(): Command {
           variants: opts.variants ?? ['msccnet'],
           compressions: opts.compressions ?? [config.data.compression],
           methodOverrides: opts.setMethod,
+          onRowFailed: (f) => console.error(failedLines([f])),
           onEvent: ({ run, event }) => {
             if (event.kind === 'tested')
               console.error(`[${run}] ${event.reused ? 'finished earlier' : 'tested'}: mIoU ${(100 * event.metrics.mIoU).toFixed(2)}%`);

@@ -5,7 +5,8 @@ import { runDemo } from '../demo/run.js';
 import { headline } from '../demo/report/index.js';
 import type { DeviceSpec } from '../torch/device.js';
 import { METHOD_NAMES, type MethodName } from '../models/method.js';
-import { choiceList } from './args.js';
+import { choiceList, methodOverride, SET_METHOD_HELP } from './args.js';
+import { DemoBaselinesError } from '../demo/errors.js';
 import { formatSeconds, progressBar, type ProgressBar } from './progress.js';
 
 export function makeDemoCommand(): Command {
@@ -23,7 +24,8 @@ export function makeDemoCommand(): Command {
         'Default: the baselines whose measured step cost fits the 20-minute budget (Multi-task and FFD on 2 cores)',
       choiceList(METHOD_NAMES),
     )
-    .action(async (opts: { out: string; quick?: boolean; device: string; methods?: MethodName[] }) => {
+    .option('--set-method <method:key=value>', SET_METHOD_HELP, methodOverride, {})
+    .action(async (opts: { out: string; quick?: boolean; device: string; methods?: MethodName[]; setMethod: Partial<Record<MethodName, string[]>> }) => {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       // one bar per stage, created when the stage starts (not at its first event) so its rate and ETA are its own
@@ -41,6 +43,7 @@ export function makeDemoCommand(): Command {
         signal: controller.signal,
         device: opts.device as DeviceSpec,
         methods: opts.methods,
+        methodOverrides: opts.setMethod,
         onEvent: (e) => {
           if (e.kind === 'planned') {
             totals = e.totals;
@@ -62,6 +65,8 @@ export function makeDemoCommand(): Command {
       console.log(
         `leave-one-out average mIoU: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} %`,
       );
-      console.log(`report: ${resolve(opts.out, 'report.html')} (also report.md, report.json); ${formatSeconds((performance.now() - t0) / 1000)} in all`);
+      const report = resolve(opts.out, 'report.html');
+      console.log(`report: ${report} (also report.md, report.json); ${formatSeconds((performance.now() - t0) / 1000)} in all`);
+      if (result.failed.length > 0) throw new DemoBaselinesError(result.failed, report);
     });
 }

@@ -3,6 +3,7 @@
  * Its own module so the report never imports the runner (no demo/run ↔ report cycle).
  */
 import type { SplitStats } from '../data/manifest.js';
+import type { FailedRow } from '../eval/errors.js';
 import type { EvaluationResult } from '../eval/index.js';
 import type { ProtocolTable } from '../eval/protocols.js';
 import type { Condition } from '../eval/run.js';
@@ -25,6 +26,8 @@ export interface DemoResult {
   readonly stats: readonly SplitStats[];
   /** the baselines trained beside Base. and MSCCNet (`demo --methods`), in the paper's order */
   readonly baselines: readonly DemoBaseline[];
+  /** the baselines whose config, training or test failed: their cells are —, and the report says why */
+  readonly failed: readonly FailedRow[];
   /** every model's tables: Base., MSCCNet and each of `baselines` */
   readonly intra: Readonly<Record<DemoModel, ProtocolTable>> & Readonly<Partial<Record<DemoBaseline, ProtocolTable>>>;
   readonly intraResults: Readonly<Record<DemoModel, EvaluationResult>>;

@@ -9,6 +9,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
+import { errorData } from '../errors.js';
+import type { FailedRow } from '../eval/errors.js';
 import { loadFaceDetector } from '../data/faces.js';
 import { fakePath, METHODS, originalPath, type Method } from '../data/layout.js';
 import { manifestStats, readManifest, type ManifestEntry } from '../data/manifest.js';
@@ -20,7 +22,7 @@ import { createOrtEngine, detectFiles, modelMetadata } from '../infer/index.js';
 import { MSCCNET_VARIANTS, type MethodModel } from '../models/index.js';
 import type { MethodName } from '../models/method.js';
 import { exportMethod } from '../onnx/index.js';
-import { parseTrainConfig, type TrainConfig } from '../train/config.js';
+import { applyOverrides, parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../eval/protocols.js';
 import { buildModel } from '../train/trainer.js';
 import type { DeviceSpec } from '../torch/device.js';
@@ -64,6 +66,8 @@ export interface DemoOptions {
    * ({@link methodsWithinBudget}), none for `quick`
    */
   readonly methods?: readonly MethodName[];
+  /** `key.path=value` overrides of one method's runs only (`msccnet`: Base. and MSCCNet), as `benchmark --set-method` */
+  readonly methodOverrides?: Readonly<Partial<Record<MethodName, readonly string[]>>>;
 }
 
 export { DemoError } from './errors.js';
@@ -101,9 +105,17 @@ function inputsInWorker(plan: DemoPlan, out: string, emit: (e: InputsEvent) => v
 const isDemoModel = (m: DemoRow): m is DemoModel => (DEMO_MODELS as readonly string[]).includes(m);
 
 /** One model's training config: the same data, batch, epochs and optimiser for all; a baseline at its official defaults and the crop side. */
-function trainConfig(plan: DemoPlan, model: DemoRow, manifest: string, epochs: number, device: DeviceSpec = 'auto'): TrainConfig {
-  return parseTrainConfig({
-    method: isDemoModel(model) ? 'msccnet' : model,
+function trainConfig(
+  plan: DemoPlan,
+  model: DemoRow,
+  manifest: string,
+  epochs: number,
+  device: DeviceSpec = 'auto',
+  overrides: readonly string[] = [],
+): TrainConfig {
+  const method: MethodName = isDemoModel(model) ? 'msccnet' : model;
+  const raw = {
+    method,
     data: {
       manifest,
       compression: plan.compression,
@@ -121,7 +133,17 @@ function trainConfig(plan: DemoPlan, model: DemoRow, manifest: string, epochs: n
     device,
     // no validation during training (the demo's val split is too small to select on): the last checkpoint is tested
     run: { threads: 2, logEvery: 1, valEveryEpochs: 1000, checkpointEveryEpochs: epochs, keepLast: 1 },
-  });
+  };
+  return parseTrainConfig(applyOverrides(raw, overrides));
+}
+
+/** One training run of the demo: a model under a protocol, and its planned optimiser steps. */
+interface DemoRun {
+  readonly model: DemoRow;
+  readonly protocol: 'intra' | 'leave-one-out';
+  readonly config: TrainConfig;
+  readonly options: { readonly outDir: string; readonly signal?: AbortSignal };
+  readonly steps: number;
 }
 
 /** Runs the demo end to end and writes `<out>/report.{html,md,json}`. */
@@ -150,27 +172,49 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
   // 3. train and test Base., MSCCNet and the baselines: intra-dataset (Table 2) and leave-one-out (Table 4)
   const curves: TrainingCurve[] = [];
-  const plansOf = (models: readonly DemoRow[]) =>
-    (['intra', 'leave-one-out'] as const).flatMap((protocol) =>
-      models.map((model) => ({
-        model,
-        protocol,
-        config: trainConfig(plan, model, manifest, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut, o.device),
-        options: { outDir: join(out, 'runs', model), signal: o.signal },
-      })),
-    );
-  const stepsOf = async (model: DemoRow): Promise<number> => {
-    let n = 0;
-    for (const r of plansOf([model])) n += await protocolSteps(r.protocol, r.config, r.options);
-    return n;
+  const configOf = (model: DemoRow, epochs: number, device?: DeviceSpec): TrainConfig =>
+    trainConfig(plan, model, manifest, epochs, device, o.methodOverrides?.[isDemoModel(model) ? 'msccnet' : model]);
+  // a model's two runs, intra and leave-one-out, each with its planned optimiser steps
+  const runsOf = async (model: DemoRow): Promise<DemoRun[]> => {
+    const runs: DemoRun[] = [];
+    for (const protocol of ['intra', 'leave-one-out'] as const) {
+      const config = configOf(model, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut, o.device);
+      const options = { outDir: join(out, 'runs', model), signal: o.signal };
+      runs.push({ model, protocol, config, options, steps: await protocolSteps(protocol, config, options) });
+    }
+    return runs;
   };
+  // Base. and MSCCNet feed export, detect and the figures: their failure stops the demo. A baseline's
+  // failure (its config, its training or its test) leaves its cells — and the report lists why.
+  const failed: FailedRow[] = [];
+  const failBaseline = (model: DemoBaseline, err: unknown): void => {
+    if (o.signal?.aborted) throw err;
+    failed.push({
+      row: model,
+      method: model,
+      compression: plan.compression,
+      error: errorData(err, `rerun with --methods ${model} alone to see the whole error`),
+    });
+  };
+  const modelRuns = [await runsOf('base'), await runsOf('msccnet')];
   // every model trains the same steps as MSCCNet; the default baselines are those whose steps fit the plan's budget
   const baselines: DemoBaseline[] =
-    o.methods === undefined ? methodsWithinBudget(await stepsOf('msccnet'), plan.baselineSeconds) : o.methods.filter((m): m is DemoBaseline => m !== 'msccnet');
+    o.methods === undefined
+      ? methodsWithinBudget(
+          modelRuns[1]!.reduce((n, r) => n + r.steps, 0),
+          plan.baselineSeconds,
+        )
+      : o.methods.filter((m): m is DemoBaseline => m !== 'msccnet');
+  for (const b of baselines) {
+    try {
+      modelRuns.push(await runsOf(b));
+    } catch (err) {
+      failBaseline(b, err);
+    }
+  }
   // the intra runs first (they feed export, detect and the figures), then leave-one-out
-  const runs = plansOf([...DEMO_MODELS, ...baselines]);
-  let total = 0;
-  for (const r of runs) total += await protocolSteps(r.protocol, r.config, r.options);
+  const runs = [0, 1].flatMap((p) => modelRuns.flatMap((m) => m.slice(p, p + 1)));
+  const total = runs.reduce((n, r) => n + r.steps, 0);
   let stepsDone = 0;
   const onRun =
     (model: DemoRow, protocol: string) =>
@@ -187,8 +231,19 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const intra = {} as Record<DemoModel, ProtocolTable> & Partial<Record<DemoBaseline, ProtocolTable>>;
   const leaveOneOut = {} as Record<DemoModel, ProtocolTable> & Partial<Record<DemoBaseline, ProtocolTable>>;
   const intraResults = {} as Record<DemoModel, EvaluationResult>;
+  const hasFailed = (model: DemoRow): boolean => failed.some((f) => f.row === model);
   for (const r of runs) {
-    const table = await runProtocol(r.protocol, r.config, { ...r.options, onEvent: onRun(r.model, r.protocol) });
+    const stepsBefore = stepsDone;
+    // a run's planned steps count as done after it, whether it trained, was finished earlier, failed or was skipped
+    const table = hasFailed(r.model)
+      ? null
+      : await runProtocol(r.protocol, r.config, { ...r.options, onEvent: onRun(r.model, r.protocol) }).catch((err: unknown) => {
+          if (isDemoModel(r.model)) throw err;
+          failBaseline(r.model, err);
+          return null;
+        });
+    stepsDone = stepsBefore + r.steps;
+    if (table === null) continue;
     if (r.protocol === 'leave-one-out') leaveOneOut[r.model] = table;
     else {
       intra[r.model] = table;
@@ -198,7 +253,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   finish('train');
 
   // 4. export the intra MSCCNet to ONNX
-  const msccnetConfig = trainConfig(plan, 'msccnet', manifest, plan.epochs.intra);
+  const msccnetConfig = configOf('msccnet', plan.epochs.intra);
   const msccnetCheckpoint = await lastCheckpoint(intra.msccnet);
   const model = await buildModel(msccnetConfig);
   await loadCheckpoint(msccnetCheckpoint, model, null);
@@ -249,16 +304,16 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
   // 6. figures: Fig. 4 grid (test crops) and Fig. 3 strip (a raw training pair)
   const trained = async (model: DemoRow, table: ProtocolTable): Promise<MethodModel> => {
-    const m = await buildModel(trainConfig(plan, model, manifest, plan.epochs.intra));
+    const m = await buildModel(configOf(model, plan.epochs.intra));
     await loadCheckpoint(await lastCheckpoint(table), m, null);
     return m.eval();
   };
   const base = await trained('base', intra.base);
   const baselineModels: Array<{ method: DemoBaseline; model: MethodModel }> = [];
-  for (const method of baselines) baselineModels.push({ method, model: await trained(method, intra[method]!) });
+  for (const method of baselines) if (!hasFailed(method)) baselineModels.push({ method, model: await trained(method, intra[method]!) });
   const crops = gridEntries(entries, plan);
   let figuresDone = 0;
-  const figuresTotal = crops.length * (2 + baselines.length) + 1;
+  const figuresTotal = crops.length * (2 + baselineModels.length) + 1;
   const grid = await predictionGrid(prepared, crops, { base, msccnet: engine, baselines: baselineModels }, () =>
     emit({ kind: 'progress', stage: 'figures', done: ++figuresDone, total: figuresTotal }),
   );
@@ -279,6 +334,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     stageSeconds: seconds,
     stats: manifestStats(entries),
     baselines,
+    failed,
     intra,
     intraResults,
     leaveOneOut,

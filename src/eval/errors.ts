@@ -1,4 +1,4 @@
-import { MsccnetError } from '../errors.js';
+import { MsccnetError, problemLine } from '../errors.js';
 
 /** A per-sample result that cannot be evaluated: wrong shapes, a label other than 0/1, non-finite logits. */
 export class EvalInputError extends MsccnetError {
@@ -39,16 +39,13 @@ export class BenchmarkRowsError extends MsccnetError {
   ) {
     super(
       'MSCCNET_BENCHMARK_ROWS',
-      `${failed.length} benchmark run(s) failed, their cells are —: ${failed.map((f) => `${f.row} (${f.compression}): ${problemOf(f)}`).join('; ')}`,
+      `${failed.length} benchmark run(s) failed, their cells are —: ${failedSummary(failed)}`,
       `the other rows are in ${tableDir}/table.md and the errors in its table.json 'failed'; fix the cause and rerun the same command (finished runs are reused)`,
     );
   }
 }
 
-function problemOf(f: FailedRow): string {
-  return f.error.problem
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .join(' ');
+/** The failed runs on one line: `row (compression): problem; …`. */
+export function failedSummary(failed: readonly FailedRow[]): string {
+  return failed.map((f) => `${f.row} (${f.compression}): ${problemLine(f.error.problem)}`).join('; ');
 }

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
-import { errorData } from '../errors.js';
+import { errorData, problemLine } from '../errors.js';
 import type { MethodName } from '../models/method.js';
 import type { EvaluationResult } from './index.js';
 import type { FailedRow } from './errors.js';
@@ -285,6 +285,8 @@ export interface BenchmarkOptions extends ProtocolOptions {
   readonly compressions: readonly string[];
   /** `key.path=value` overrides of one method's runs only (e.g. `mvss: ['model.constrain=false']`) */
   readonly methodOverrides?: Readonly<Partial<Record<MethodName, readonly string[]>>>;
+  /** a row's run failed (the others go on): its entry of `failed`, as soon as it happens */
+  readonly onRowFailed?: (f: FailedRow) => void;
 }
 
 /** What `benchmark` wrote to `<out>/<protocol>/table.json`: the paper table and the rows that failed. */
@@ -359,7 +361,9 @@ export async function runBenchmark(
         runs.push({ row, method, compression, table });
       } catch (err) {
         if (o.signal?.aborted) throw err; // an interrupt is no failed row
-        failed.push({ row, method, compression, error: errorData(err, 'rerun with NODE_DEBUG=msccnet for the stack; report it if it persists') });
+        const f: FailedRow = { row, method, compression, error: errorData(err, 'rerun with NODE_DEBUG=msccnet for the stack; report it if it persists') };
+        failed.push(f);
+        o.onRowFailed?.(f);
       }
     }
   }
@@ -375,10 +379,9 @@ export async function runBenchmark(
 
 /** The failed runs as Markdown list lines under the table. */
 export function failedLines(failed: readonly FailedRow[]): string {
-  return [
-    'Failed runs (their cells are —):',
-    ...failed.map((f) => `- ${f.row} (${f.compression}): ${f.error.code}: ${f.error.problem.replace(/\n\s*/g, ' ')}`),
-  ].join('\n');
+  return ['Failed runs (their cells are —):', ...failed.map((f) => `- ${f.row} (${f.compression}): ${f.error.code}: ${problemLine(f.error.problem)}`)].join(
+    '\n',
+  );
 }
 
 /**

@@ -26,8 +26,8 @@ function table(protocol: 'intra' | 'leave-one-out', v: number): ProtocolTable {
 
 const PNG = Buffer.from('89504e470d0a1a0a', 'hex');
 
-function result(baselines: readonly DemoBaseline[]): DemoResult {
-  const rows: DemoRow[] = ['base', 'msccnet', ...baselines];
+function result(baselines: readonly DemoBaseline[], failed: readonly DemoBaseline[] = []): DemoResult {
+  const rows: DemoRow[] = ['base', 'msccnet', ...baselines.filter((b) => !failed.includes(b))];
   const value = (m: DemoRow): number => 0.1 * (rows.indexOf(m) + 1);
   const tables = (protocol: 'intra' | 'leave-one-out') => Object.fromEntries(rows.map((m) => [m, table(protocol, value(m))])) as DemoResult['intra'];
   return {
@@ -35,6 +35,12 @@ function result(baselines: readonly DemoBaseline[]): DemoResult {
     out: '/tmp/demo',
     stats: [],
     baselines,
+    failed: failed.map((m) => ({
+      row: m,
+      method: m,
+      compression: 'c23',
+      error: { code: 'MSCCNET_IO', problem: `cannot read:\n  ${m}.safetensors`, hint: 'h' },
+    })),
     intra: tables('intra'),
     leaveOneOut: tables('leave-one-out'),
     intraResults: {} as Record<'base' | 'msccnet', EvaluationResult>,
@@ -52,7 +58,7 @@ function result(baselines: readonly DemoBaseline[]): DemoResult {
         scores: { base: 0.2, msccnet: 0.8 },
         fakeIoU: { base: 0.1, msccnet: 0.5 },
         png: { input: PNG, annotation: PNG, base: PNG, msccnet: PNG },
-        baselines: baselines.map((method, i) => ({ method, score: 0.3 + i / 10, fakeIoU: 0.2, png: PNG })),
+        baselines: baselines.filter((b) => !failed.includes(b)).map((method, i) => ({ method, score: 0.3 + i / 10, fakeIoU: 0.2, png: PNG })),
       },
     ],
     strip: { real: 'r.png', fake: 'f.png', steps: [] },
@@ -114,6 +120,33 @@ test('baselines are rows of Tables 2 and 4 (their own protocol numbers, in %) an
     ],
     'no pictures in the JSON',
   );
+});
+
+test('a failed baseline keeps its rows and columns with — cells, the captions say why, and the Fig. 4 grid has no column for it', async (t) => {
+  const r = result(['multitask', 'ffd'], ['multitask']);
+  const tables = reportTables(r);
+  const t2 = byId(tables, 'table2');
+  assert.deepEqual(
+    t2.rows.map((row) => row.name),
+    ['all-real predictor', 'Base.', 'MSCCNet (small)', 'Multi-task', 'FFD'],
+  );
+  assert.deepEqual(t2.rows[3]!.cells, Array(8).fill(null));
+  assert.deepEqual(t2.rows[4]!.cells.slice(4), [30, 31, 32, 33], "FFD's own table");
+  const t4 = byId(tables, 'table4');
+  assert.equal(t4.columns.length, 1 + 4 * 4);
+  for (const row of t4.rows) assert.deepEqual(row.cells.slice(9, 13), [null, null, null, null]);
+  for (const t of [t2, t4]) assert.match(t.caption, /Multi-task failed \(its cells are —\): MSCCNET_IO: cannot read: multitask\.safetensors\./);
+
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-report-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const paths = await writeReport(dir, r);
+  const fig4 = (await readFile(paths.html, 'utf8')).match(/<section id="fig4">([\s\S]*?)<\/section>/)![1]!;
+  assert.deepEqual(
+    [...fig4.matchAll(/<th>([^<]*P\(fake\))<\/th>/g)].map((m) => m[1]),
+    ['Base. P(fake)', 'MSCCNet P(fake)', 'FFD P(fake)'],
+  );
+  const json = JSON.parse(await readFile(paths.json, 'utf8')) as { failed: DemoResult['failed'] };
+  assert.deepEqual(json.failed, r.failed);
 });
 
 test('a run without baselines keeps the two-model layout', () => {

@@ -14,6 +14,7 @@ import {
   type ProtocolTable,
 } from '../../src/eval/protocols.js';
 import { applyVariant, parseTrainConfig } from '../../src/train/config.js';
+import type { FailedRow } from '../../src/eval/errors.js';
 import { variantNames } from '../../src/models/index.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
 
@@ -134,7 +135,13 @@ test(
     const out = join(dir, 'bench');
     const options = { outDir: out, methods: ['msccnet', 'multitask', 'hpfcn'] as const, variants: ['msccnet'], compressions: ['c23'] };
     // hpfcn made to fail: a model field it does not have
-    const first = await runBenchmark('intra', config, { ...options, methodOverrides: { hpfcn: ['model.noSuchField=1'] } });
+    const reported: FailedRow[] = [];
+    const first = await runBenchmark('intra', config, {
+      ...options,
+      methodOverrides: { hpfcn: ['model.noSuchField=1'] },
+      onRowFailed: (f) => reported.push(f),
+    });
+    assert.deepEqual(reported, first.failed, 'each failure is reported as it happens');
     assert.deepEqual(
       first.table.rows.map((r) => r.name),
       ['msccnet', 'multitask', 'hpfcn'],

@@ -10,7 +10,7 @@ import { TrainConfigSchema } from '../../train/config.js';
 import type { DemoResult } from '../result.js';
 import { robustnessCharts } from '../../eval/run.js';
 import { esc, lineChart, type Series } from '../../eval/svg.js';
-import { demoRows, formatCell, headline, reportTables, type Headline, type ReportTable } from './tables.js';
+import { demoRows, formatCell, headline, reportTables, trainedBaselines, type Headline, type ReportTable } from './tables.js';
 
 export { demoRows, formatCell, headline, reportTables, type Headline, type ReportTable, type CellValue } from './tables.js';
 
@@ -125,11 +125,13 @@ function gridHtml(r: DemoResult): string {
       );
     })
     .join('\n');
-  const baselineHeads = r.baselines.map((b) => `<th>${esc(MODEL_NAMES[b])} P(fake)</th>`).join('');
+  const baselineHeads = trainedBaselines(r)
+    .map((b) => `<th>${esc(MODEL_NAMES[b])} P(fake)</th>`)
+    .join('');
   return `<section id="fig4"><h2>Fig. 4 style: predictions on held-out test crops (${esc(r.plan.compression)})</h2>
 <table class="grid"><thead><tr><th></th><th>input</th><th>annotation</th><th>Base. P(fake)</th><th>MSCCNet P(fake)</th>${baselineHeads}</tr></thead><tbody>
 ${rows}
-</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base.${r.baselines.length > 0 ? ' and the baselines' : ''} on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
+</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base.${trainedBaselines(r).length > 0 ? ' and the baselines' : ''} on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
 }
 
 function stripHtml(r: DemoResult): string {
@@ -206,6 +208,7 @@ export function renderJson(r: DemoResult, tables: readonly ReportTable[], h: Hea
       stageSeconds: r.stageSeconds,
       methods: Object.fromEntries(Object.keys(DEMO_METHODS).map((m) => [m, methodLabel(m)])),
       models: demoRows(r).map((m) => ({ id: m, name: MODEL_NAMES[m] })),
+      failed: r.failed,
       tables,
       curves: r.curves,
       onnx: r.onnx,

@@ -3,7 +3,8 @@
  * HTML, Markdown and JSON reports are all rendered: the three can only agree.
  */
 import type { SplitStats } from '../../data/manifest.js';
-import { DEMO_METHODS, DEMO_MODELS, methodLabel, MODEL_NAMES, type DemoRow } from '../plan.js';
+import { problemLine } from '../../errors.js';
+import { DEMO_METHODS, DEMO_MODELS, methodLabel, MODEL_NAMES, type DemoBaseline, type DemoRow } from '../plan.js';
 import type { DemoResult } from '../result.js';
 import { METRICS, type ProtocolTable } from '../../eval/protocols.js';
 
@@ -49,8 +50,9 @@ function table1(stats: readonly SplitStats[]): ReportTable {
   };
 }
 
-function metricCells(t: ProtocolTable, row: number): number[] {
-  return METRICS.map((m) => pct(t.rows[row]!.cells[m]!.value));
+/** A row's four metrics in %; a model without the table (a failed baseline) has — cells. */
+function metricCells(t: ProtocolTable | undefined, row: number): (number | null)[] {
+  return METRICS.map((m) => (t === undefined ? null : pct(t.rows[row]!.cells[m]!.value)));
 }
 
 /** The compressions of Table 2, side by side in the paper's order. */
@@ -61,18 +63,24 @@ export function demoRows(r: DemoResult): DemoRow[] {
   return [...DEMO_MODELS, ...r.baselines];
 }
 
-/** What the captions say about the baselines of a run (empty without any). */
+/** The baselines that trained and tested (every baseline of the run but the failed ones). */
+export function trainedBaselines(r: DemoResult): DemoBaseline[] {
+  return r.baselines.filter((b) => !r.failed.some((f) => f.row === b));
+}
+
+/** What the captions say about the baselines of a run (empty without any): what they are, and why a failed one has — cells. */
 function baselineNote(r: DemoResult): string {
   if (r.baselines.length === 0) return '';
+  const failures = r.failed.map((f) => ` ${MODEL_NAMES[f.row as DemoBaseline]} failed (its cells are —): ${f.error.code}: ${problemLine(f.error.problem)}.`);
   return (
     ` ${r.baselines.map((b) => MODEL_NAMES[b]).join(', ')}: the benchmark's other methods (\`--methods\`), each at its official model defaults and the same crop side, data, ` +
-    'batch, steps and optimiser as MSCCNet, from random initialisation.'
+    `batch, steps and optimiser as MSCCNet, from random initialisation.${failures.join('')}`
   );
 }
 
 function table2(r: DemoResult): ReportTable {
   // the paper's layout: C40 | C23 column groups; the demo trains one of them, the other group stays empty
-  const group = (cells: readonly number[]): (number | null)[] =>
+  const group = (cells: readonly (number | null)[]): (number | null)[] =>
     TABLE2_COMPRESSIONS.flatMap((c): (number | null)[] => (c === r.plan.compression ? [...cells] : METRICS.map(() => null)));
   const other = TABLE2_COMPRESSIONS.filter((c) => c !== r.plan.compression).join(', ');
   return {
@@ -87,7 +95,7 @@ function table2(r: DemoResult): ReportTable {
     columns: TABLE2_COMPRESSIONS.flatMap((c) => METRICS.map((m) => `${c} ${m}`)),
     rows: [
       { name: 'all-real predictor', cells: group(METRICS.map((m) => pct(r.allReal[m]))) },
-      ...demoRows(r).map((model) => ({ name: MODEL_NAMES[model], cells: group(metricCells(r.intra[model]!, 0)) })),
+      ...demoRows(r).map((model) => ({ name: MODEL_NAMES[model], cells: group(metricCells(r.intra[model], 0)) })),
     ],
   };
 }
@@ -123,7 +131,7 @@ function table4(r: DemoResult): ReportTable {
       name: row.name === 'Average' ? 'average' : methodLabel(row.name),
       cells: [
         row.name === 'Average' ? headline(r).looAllRealMIoU : pct(r.leaveOneOutAllReal[i]!),
-        ...demoRows(r).flatMap((model) => metricCells(r.leaveOneOut[model]!, i)),
+        ...demoRows(r).flatMap((model) => metricCells(r.leaveOneOut[model], i)),
       ],
     })),
   };
