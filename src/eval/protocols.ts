@@ -357,7 +357,9 @@ export async function runBenchmark(
         const overrides = o.methodOverrides?.[method] ?? [];
         const config =
           variant === null ? methodRunConfig(raw, method, compression, overrides) : variantRunConfig(applyOverrides(raw, overrides), variant, compression);
-        const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, row, compression) });
+        // events name the row as well as the run: `hpfcn FF++ c23`
+        const onEvent = o.onEvent && ((e: ProtocolEvent) => o.onEvent?.({ ...e, run: `${row} ${e.run}` }));
+        const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, row, compression), onEvent });
         runs.push({ row, method, compression, table });
       } catch (err) {
         if (o.signal?.aborted) throw err; // an interrupt is no failed row

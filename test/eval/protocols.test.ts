@@ -185,8 +185,8 @@ test(
         if (event.kind === 'tested' && event.reused) reused.push(run);
       },
     });
-    assert.equal(started.length, 1, 'one training run: hpfcn');
-    assert.equal(reused.length, 2);
+    assert.deepEqual(started, ['hpfcn FF++ c23'], 'one training run: hpfcn');
+    assert.deepEqual(reused, ['msccnet FF++ c23', 'multitask FF++ c23']);
     assert.deepEqual(second.failed, []);
     assert.equal((await stat(metricsFile)).mtimeMs, before);
     assert.deepEqual(second.table.rows.slice(0, 2), first.table.rows.slice(0, 2));
