@@ -358,7 +358,7 @@ export async function runBenchmark(
         const config =
           variant === null ? methodRunConfig(raw, method, compression, overrides) : variantRunConfig(applyOverrides(raw, overrides), variant, compression);
         // events name the row as well as the run: `hpfcn FF++ c23`
-        const onEvent = o.onEvent && ((e: ProtocolEvent) => o.onEvent?.({ ...e, run: `${row} ${e.run}` }));
+        const onEvent = (e: ProtocolEvent): void => o.onEvent?.({ ...e, run: `${row} ${e.run}` });
         const table = await runProtocol(protocol, config, { ...o, outDir: resolve(o.outDir, row, compression), onEvent });
         runs.push({ row, method, compression, table });
       } catch (err) {
