@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFaceDetector } from '../src/data/faces.js';
-import type { PrepareStage } from '../src/data/prepare/prepare.js';
+import type { PrepareStage } from '../src/data/prepare/index.js';
 import { buildMiniFfpp, talkingFaceVideos, type ClipSource } from '../src/data/synthetic/index.js';
 import { runPrepare } from '../src/data/prepare/pool.js';
 

@@ -283,7 +283,7 @@ function factorOf(diffBlurred: FloatMap | null, threshold: number): Image | null
  * Where steps 6–9 work: the box of M plus a margin (null: the whole frame). Dilation reaches dilateReach beyond
  * M, the hull stays inside the dilated box, and erosion/blur reach at most `after` more, so every pixel outside
  * the region is 0 in every later stage, and the region's inner edges see zeros exactly where the full image has
- * them (see README).
+ * them (test/annotate/region.test.ts compares region and full-frame masks).
  */
 function workRegion(box: Region | null, o: AnnotationOptions, width: number, height: number): Region | null {
   if (box === null) return null;

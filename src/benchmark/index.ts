@@ -15,3 +15,4 @@ export {
   type EvaluationRunOptions,
 } from './evaluation-folder.js';
 export * from './protocols.js';
+export { BenchmarkRowsError, failedSummary, type FailedRow } from './errors.js';

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { errorData, problemLine } from '../errors.js';
 import type { MethodName } from '../models/method.js';
 import type { EvaluationResult } from '../eval/index.js';
-import type { FailedRow } from '../eval/errors.js';
+import type { FailedRow } from './errors.js';
 import { listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
 import { applyOverrides, applyVariant, parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../samples/dataset.js';

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { COMPRESSIONS, METHODS, type Compression, type Method } from '../data/layout.js';
-import type { PrepareEvent, PrepareStage } from '../data/prepare/prepare.js';
+import type { PrepareEvent, PrepareStage } from '../data/prepare/index.js';
 import { DEFAULT_QUEUE } from '../data/prepare/queue.js';
 import { ensureWritableDir } from '../io/atomic.js';
 import { runPrepare } from '../data/prepare/pool.js';

@@ -1,5 +1,5 @@
 import { MsccnetError } from '../errors.js';
-import { failedSummary, type FailedRow } from '../eval/errors.js';
+import { failedSummary, type FailedRow } from '../benchmark/errors.js';
 
 export class DemoError extends MsccnetError {
   constructor(message: string, hint: string, options?: ErrorOptions) {

@@ -3,7 +3,7 @@
  * Its own module so the report never imports the runner (no demo/run ↔ report cycle).
  */
 import type { SplitStats } from '../data/manifest.js';
-import type { FailedRow } from '../eval/errors.js';
+import type { FailedRow } from '../benchmark/errors.js';
 import type { EvaluationResult } from '../eval/index.js';
 import type { ProtocolTable } from '../benchmark/protocols.js';
 import type { Condition } from '../benchmark/evaluation-folder.js';

@@ -10,7 +10,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { errorData } from '../errors.js';
-import type { FailedRow } from '../eval/errors.js';
+import type { FailedRow } from '../benchmark/errors.js';
 import { loadFaceDetector } from '../data/faces.js';
 import { fakePath, METHODS, originalPath, type Method } from '../data/layout.js';
 import { manifestStats, readManifest, type ManifestEntry } from '../data/manifest.js';

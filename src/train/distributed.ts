@@ -76,7 +76,7 @@ export async function initProcessGroup(o: ProcessGroupOptions): Promise<C10dProc
     if (!native.pgBackends().includes('nccl')) {
       throw new DistributedError(
         'the nccl backend needs an addon built against a CUDA libtorch with NCCL, and this one has only gloo',
-        'use distributed.backend = gloo (or auto), or rebuild the addon with LIBTORCH=python against a CUDA PyTorch (README "Training on GPUs")',
+        'use distributed.backend = gloo (or auto), or rebuild the addon with LIBTORCH=python against a CUDA PyTorch (docs/gpu.md)',
       );
     }
     if (gpu === null) {

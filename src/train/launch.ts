@@ -46,9 +46,7 @@ export function rankDevice(configured: string, localRank: number, nproc: number,
   if (localRank >= gpus) {
     throw new DistributedError(
       `rank ${localRank} would train on cuda:${localRank}, and this machine has ${gpus} GPU${gpus === 1 ? '' : 's'}`,
-      gpus === 0
-        ? 'this addon sees no GPU: set device to cpu, or rebuild it against a CUDA libtorch (README "Training on GPUs")'
-        : `use --nproc ${gpus} or fewer`,
+      gpus === 0 ? 'this addon sees no GPU: set device to cpu, or rebuild it against a CUDA libtorch (docs/gpu.md)' : `use --nproc ${gpus} or fewer`,
     );
   }
   return `cuda:${localRank}`;

@@ -14,7 +14,7 @@ import {
   type ProtocolTable,
 } from '../../src/benchmark/protocols.js';
 import { applyVariant, parseTrainConfig } from '../../src/train/config.js';
-import type { FailedRow } from '../../src/eval/errors.js';
+import type { FailedRow } from '../../src/benchmark/errors.js';
 import { variantNames } from '../../src/models/index.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
 

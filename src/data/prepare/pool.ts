@@ -1,20 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MsccnetError } from '../../errors.js';
-import {
-  assembleOutputs,
-  finishedRecord,
-  optionsKey,
-  parsePrepareOptions,
-  planPrepare,
-  processJob,
-  removeStaleTemps,
-  type PrepareEvent,
-  type PrepareOptions,
-  type PrepareReport,
-  type PrepareStage,
-  type PrepareJob,
-} from './prepare.js';
+import { removeStaleTemps } from '../../io/atomic.js';
+import { assembleOutputs, type PrepareReport } from './assemble.js';
+import { finishedRecord, processJob, type PrepareEvent, type PrepareStage } from './job.js';
+import { optionsKey, parsePrepareOptions, type PrepareOptions } from './options.js';
+import { planPrepare, type PrepareJob } from './plan.js';
 import { loadFaceDetector } from '../faces.js';
 import { loadAnnotator } from '../masks.js';
 import { runPool } from '../../jobs/pool.js';

@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import { MsccnetError } from '../../errors.js';
 import { loadFaceDetector } from '../faces.js';
 import { loadAnnotator } from '../masks.js';
-import { processJob, type JobRecord, type PrepareEvent, type PrepareJob, type PrepareOptions } from './prepare.js';
+import { processJob, type JobRecord, type PrepareEvent } from './job.js';
+import type { PrepareOptions } from './options.js';
+import type { PrepareJob } from './plan.js';
 
 export const DEFAULT_QUEUE = 'msccnet-prepare';
 

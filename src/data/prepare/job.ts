@@ -1,75 +1,17 @@
+/** One prepare job, stage by stage: probe, faces, crops, masks, then its record (which marks it done). */
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { parseWith, problemLine } from '../../errors.js';
+import { problemLine } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
-import { DEFAULT_MAX_PIXELS } from '../../image/limits.js';
-export { removeStaleTemps } from '../../io/atomic.js';
 import { cropToPng, enlargeBox, type CropBox } from '../crops.js';
 import { loadFaceDetector, type FaceDetector } from '../faces.js';
-import {
-  COMPRESSIONS,
-  METHODS,
-  REFERENCE_DROPPED,
-  readSplits,
-  scanFfpp,
-  targetOf,
-  type Compression,
-  type FfppTree,
-  type Method,
-  type Renditions,
-  type Split,
-} from '../layout.js';
-import { compareEntries, formatManifest, type ManifestEntry } from '../manifest.js';
+import { COMPRESSIONS, type Compression, type Renditions, type Split } from '../layout.js';
+import { compareEntries, type ManifestEntry } from '../manifest.js';
 import { loadAnnotator, type Annotator } from '../masks.js';
 import { probeVideo, readFrames, sampleFrameIndices, VideoError, type Frame, type VideoInfo } from '../video.js';
-
-/** Options of `prepare`; every output records them (their key decides whether a finished job is reused). */
-export const PrepareOptions = z.strictObject({
-  frames: z.number().int().min(1).max(1000).default(20).describe('frames per video, at floor(linspace(0, L−1, frames)) as the reference'),
-  boxScale: z.number().min(1).max(4).default(1.3).describe('square crop side = boxScale × max(w, h) of the detector box (FF++ uses 1.3)'),
-  cropSide: z.number().int().min(16).nullable().default(null).describe('resize crops to this side; null keeps the native crop size as the reference'),
-  compressions: z
-    .array(z.enum(COMPRESSIONS))
-    .min(1)
-    .default([...COMPRESSIONS])
-    .describe('renditions to crop'),
-  methods: z
-    .array(z.enum(METHODS))
-    .min(1)
-    .default([...METHODS])
-    .describe('manipulation methods to include'),
-  minConfidence: z.number().min(0).max(1).default(0.5).describe('face detector score threshold'),
-  maxPixels: z
-    .number()
-    .positive()
-    .default(DEFAULT_MAX_PIXELS)
-    .describe('renditions with larger frames (width × height) are skipped before any frame is decoded; not in the options key'),
-});
-export type PrepareOptions = z.infer<typeof PrepareOptions>;
-
-export function parsePrepareOptions(input: Partial<PrepareOptions>): PrepareOptions {
-  return parseWith(PrepareOptions, input, 'fix the fields named above');
-}
-
-/** Key of the options that change outputs: a finished job made with other options is redone. */
-export function optionsKey(o: PrepareOptions): string {
-  return createHash('sha256')
-    .update(JSON.stringify([o.frames, o.boxScale, o.cropSide, [...o.compressions].sort(), [...o.methods].sort(), o.minConfidence]))
-    .digest('hex')
-    .slice(0, 16);
-}
-
-/** One job = one original video with all its fakes (JSON: it travels through the queue). */
-export interface PrepareJob {
-  id: string;
-  split: Split;
-  original: Renditions;
-  fakes: Array<{ method: Method; name: string; videos: Renditions }>;
-  /** Fakes the split lists name but the download lacks. */
-  missing: Array<{ method: Method; name: string }>;
-}
+import { optionsKey, type PrepareOptions } from './options.js';
+import { cropPath, jobRecordPath, maskPath, type PrepareJob } from './plan.js';
 
 /** Why something is absent from the manifest. `frame` is absent when a whole video is skipped. */
 export interface Skip {
@@ -132,68 +74,6 @@ export interface JobDeps {
   annotate?: Annotator;
   onProgress?: (e: PrepareEvent) => void;
 }
-
-export interface Plan {
-  jobs: PrepareJob[];
-  /** Split names removed by dropReferenceMissing (named in the report). */
-  dropped: string[];
-  splitNames: Record<string, string[]> | null;
-}
-
-/**
- * Jobs for an FF++ tree: one per original that is the target of a listed fake (with splits),
- * or per original on disk (without). Jobs come sorted by id, which fixes every output order.
- */
-export async function planPrepare(ffppRoot: string, splitsDir: string | null, opts: PrepareOptions & { dropReferenceMissing?: boolean }): Promise<Plan> {
-  const tree = await scanFfpp(ffppRoot);
-  if (splitsDir === null) {
-    const names = new Set<string>();
-    for (const byName of tree.fakes.values()) for (const n of byName.keys()) names.add(n);
-    const jobs = [...tree.originals.keys()].sort().map((id) =>
-      jobFor(
-        tree,
-        id,
-        'unsplit',
-        [...names].filter((n) => targetOf(n) === id),
-        opts.methods,
-      ),
-    );
-    return { jobs, dropped: [], splitNames: null };
-  }
-  const lists = await readSplits(splitsDir, { dropReferenceMissing: opts.dropReferenceMissing ?? false });
-  const byTarget = new Map<string, { split: Split; names: string[] }>();
-  for (const [split, names] of Object.entries(lists.names) as Array<[Split, string[]]>) {
-    for (const n of names) {
-      const t = targetOf(n);
-      const e = byTarget.get(t) ?? { split, names: [] };
-      e.names.push(n);
-      byTarget.set(t, e);
-    }
-  }
-  const jobs = [...byTarget.keys()].sort().map((id) => {
-    const e = byTarget.get(id)!;
-    return jobFor(tree, id, e.split, e.names, opts.methods);
-  });
-  return { jobs, dropped: lists.dropped, splitNames: lists.names };
-}
-
-function jobFor(tree: FfppTree, id: string, split: Split, names: string[], methods: readonly Method[]): PrepareJob {
-  const job: PrepareJob = { id, split, original: tree.originals.get(id) ?? {}, fakes: [], missing: [] };
-  for (const method of methods) {
-    for (const name of [...names].sort()) {
-      const videos = tree.fakes.get(method)?.get(name);
-      if (videos) job.fakes.push({ method, name, videos });
-      else job.missing.push({ method, name });
-    }
-  }
-  return job;
-}
-
-export const jobRecordPath = (outDir: string, id: string): string => join(outDir, 'jobs', `${id}.json`);
-const frameName = (frame: number): string => `${String(frame).padStart(3, '0')}_0.png`;
-export const cropPath = (comp: Compression, method: Method | 'youtube', video: string, frame: number): string =>
-  `${comp}/${method}/${video}/${frameName(frame)}`;
-export const maskPath = (method: Method, video: string, frame: number): string => `Mask/${method}/${video}/${frameName(frame)}`;
 
 /**
  * A finished job's record when it was made with these options from the same inputs (and, with
@@ -530,62 +410,3 @@ async function writeRecord(run: JobRun, detectedOn: Compression | null, frameCou
 }
 
 const boxTuple = (b: CropBox): [number, number, number] => [b.x, b.y, b.size];
-
-/** The run's summary: `report.json` beside the manifest. */
-export interface PrepareReport {
-  optionsKey: string;
-  options: PrepareOptions;
-  jobs: number;
-  crops: number;
-  fakeCrops: number;
-  masks: number;
-  droppedSplitNames: string[];
-  failedJobs: Array<{ id: string; error: string }>;
-  skipped: Array<Skip & { job: string }>;
-}
-
-/**
- * Writes `manifest.jsonl`, `report.json` and the split lists from the finished job records, in
- * plan order, so the bytes depend only on the inputs and options (never on timing or workers).
- */
-export async function assembleOutputs(
-  plan: Plan,
-  outDir: string,
-  opts: PrepareOptions,
-  failed: ReadonlyMap<string, string> = new Map(),
-): Promise<PrepareReport> {
-  const key = optionsKey(opts);
-  const entries: ManifestEntry[] = [];
-  const skipped: PrepareReport['skipped'] = [];
-  const failedJobs: PrepareReport['failedJobs'] = [];
-  for (const job of plan.jobs) {
-    const rec = await finishedRecord(outDir, job, key);
-    if (!rec) {
-      failedJobs.push({ id: job.id, error: failed.get(job.id) ?? 'not finished' });
-      skipped.push({ job: job.id, video: `youtube/${job.id}`, reason: `job failed: ${failed.get(job.id) ?? 'not finished'}` });
-      continue;
-    }
-    entries.push(...rec.entries);
-    skipped.push(...rec.skipped.map((s) => ({ job: job.id, ...s })));
-  }
-  entries.sort(compareEntries);
-  await writeFileAtomic(join(outDir, 'manifest.jsonl'), formatManifest(entries));
-  if (plan.splitNames) {
-    for (const [split, names] of Object.entries(plan.splitNames)) await writeFileAtomic(join(outDir, 'splits', `${split}.txt`), names.join('\n'));
-  }
-  const report: PrepareReport = {
-    optionsKey: key,
-    options: opts,
-    jobs: plan.jobs.length,
-    crops: entries.length,
-    fakeCrops: entries.filter((e) => e.label === 1).length,
-    masks: new Set(entries.flatMap((e) => (e.mask ? [e.mask] : []))).size,
-    droppedSplitNames: plan.dropped.map(
-      (n) => `${n} (${Object.entries(REFERENCE_DROPPED).find(([, v]) => v === n)?.[0] ?? '?'}; absent from the reference lists)`,
-    ),
-    failedJobs,
-    skipped,
-  };
-  await writeFileAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
-  return report;
-}
