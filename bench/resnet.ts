@@ -2,7 +2,7 @@
  * The benchmark's network: ResNet-50 "V1c" (deep 3×3 stem 32-32-64), output stride 8
  * (strides 1,2,1,1, dilations 1,1,2,4, the first block of a dilated stage at half dilation:
  * official-spec §2), with a 1×1 two-class head. For bench/torch.ts only; the model issue owns
- * src/models/resnet.ts.
+ * src/models/backbones/resnet.ts.
  */
 import { Tensor } from '../src/torch/index.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential } from '../src/nn/index.js';

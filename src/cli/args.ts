@@ -5,6 +5,8 @@
 import { InvalidArgumentError } from 'commander';
 import { DEVICE_SPEC, type DeviceSpec } from '../torch/device.js';
 import { METHOD_NAMES, type MethodName } from '../models/method.js';
+import { ConfigError, problemLine } from '../errors.js';
+import { parseOverride } from '../train/config.js';
 
 /** `--device`: auto, cpu, cuda or cuda:N. */
 export function deviceSpec(value: string): DeviceSpec {
@@ -90,6 +92,11 @@ export function methodOverride(value: string, previous: Partial<Record<MethodNam
   const method = value.slice(0, colon) as MethodName;
   if (colon <= 0 || !METHOD_NAMES.includes(method) || !value.slice(colon + 1).includes('=')) {
     throw new InvalidArgumentError(`expected METHOD:key.path=value with METHOD one of ${METHOD_NAMES.join(', ')}, got '${value}'`);
+  }
+  try {
+    parseOverride(value.slice(colon + 1)); // a refused key path fails here, before any run starts
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof ConfigError ? problemLine(err) : String(err));
   }
   return { ...previous, [method]: [...(previous[method] ?? []), value.slice(colon + 1)] };
 }

@@ -136,6 +136,9 @@ export function makeTrainCommand(): Command {
             case 'skip':
               skipped = e.skippedTotal;
               break;
+            case 'warning':
+              process.stderr.write(`\nmsccnet: warning: step ${e.step}: ${e.message}\n`);
+              break;
             case 'validation':
               console.error(
                 `\nvalidation after epoch ${e.epoch}: ACC ${pct(e.metrics.ACC)} AUC ${pct(e.metrics.AUC)} F1 ${pct(e.metrics.F1)} mIoU ${pct(e.metrics.mIoU)} (${e.images} images)`,

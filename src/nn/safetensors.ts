@@ -192,7 +192,7 @@ export function encodeSafetensors(tensors: Map<string, Tensor> | Readonly<Record
   return out;
 }
 
-/** Writes a safetensors file atomically and flushed to the disk, into an existing folder (data/atomic.ts). */
+/** Writes a safetensors file atomically and flushed to the disk, into an existing folder (io/atomic.ts). */
 export async function saveSafetensors(
   path: string,
   tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,

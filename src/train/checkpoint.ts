@@ -52,19 +52,25 @@ export async function saveCheckpoint(
   // the folder swap: files written flushed into a temp folder, which is renamed over the target
   const tmp = tempPath(target);
   await mkdir(tmp);
-  const opt = optimizer.stateDict();
-  // written from CPU copies (explicit, one per tensor), so a run saved on a GPU resumes anywhere
-  const own = model.stateDict();
-  const weights = cpuCopies(own);
-  const optState = cpuCopies(opt.tensors);
   try {
-    await writeFileAtomic(join(tmp, 'model.safetensors'), encodeSafetensors(weights, { format: 'pt', ...modelMetadata }), { fsync: true });
-    await writeFileAtomic(join(tmp, 'optimizer.safetensors'), encodeSafetensors(optState, { paramGroups: JSON.stringify(opt.paramGroups) }), { fsync: true });
-  } finally {
-    for (const [k, t] of weights) if (t !== own.get(k)) t.dispose();
-    for (const [k, t] of optState) if (t !== opt.tensors.get(k)) t.dispose();
+    const opt = optimizer.stateDict();
+    // written from CPU copies (explicit, one per tensor), so a run saved on a GPU resumes anywhere
+    const own = model.stateDict();
+    const weights = cpuCopies(own);
+    const optState = cpuCopies(opt.tensors);
+    try {
+      await writeFileAtomic(join(tmp, 'model.safetensors'), encodeSafetensors(weights, { format: 'pt', ...modelMetadata }), { fsync: true });
+      await writeFileAtomic(join(tmp, 'optimizer.safetensors'), encodeSafetensors(optState, { paramGroups: JSON.stringify(opt.paramGroups) }), { fsync: true });
+    } finally {
+      for (const [k, t] of weights) if (t !== own.get(k)) t.dispose();
+      for (const [k, t] of optState) if (t !== opt.tensors.get(k)) t.dispose();
+    }
+    await writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`, { fsync: true });
+  } catch (err) {
+    // a failed write (full disk, file-size limit) leaves neither a half checkpoint nor its temp folder
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
   }
-  await writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`, { fsync: true });
   const old = tempPath(target);
   const existed = await rename(target, old).then(
     () => true,
@@ -73,6 +79,32 @@ export async function saveCheckpoint(
   await rename(tmp, target);
   if (existed) await rm(old, { recursive: true, force: true });
   return target;
+}
+
+/**
+ * Cuts a run's log.jsonl back to the checkpoint a resume starts from: everything after that
+ * checkpoint's own record (the killed run's later steps, skips and a half-written last line) is
+ * dropped, so the resumed run's records follow without duplicated steps. Without that record
+ * (a log edited by hand), records of later steps and unreadable lines are dropped.
+ */
+export async function truncateLog(path: string, step: number): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return;
+  const lines = text.split('\n').filter((l) => l !== '');
+  const records = lines.map((l): { event?: unknown; step?: unknown } | null => {
+    try {
+      return JSON.parse(l) as { event?: unknown; step?: unknown };
+    } catch {
+      return null;
+    }
+  });
+  const cut = records.findLastIndex((r) => r?.event === 'checkpoint' && r.step === step);
+  const kept =
+    cut >= 0
+      ? lines.slice(0, cut + 1)
+      : lines.filter((_, i) => records[i] !== null && !(typeof records[i]!.step === 'number' && (records[i]!.step as number) > step));
+  if (kept.length === lines.length && text.endsWith('\n')) return;
+  await writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
 }
 
 /** Step checkpoints of a run folder, oldest first. */

@@ -34,6 +34,14 @@ const DataConfig = z.strictObject({
   scaleBase: z.number().int().positive().default(520).describe('official rescale target side before the crop (520 for a 512 crop), times U[0.5, 2)'),
   workers: z.number().int().min(0).default(2).describe('decode/augment worker threads; 0 runs them on the main thread'),
   prefetch: z.number().int().min(1).default(4).describe('batches decoded ahead of the trainer'),
+  maxSkippedFraction: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.25)
+    .describe(
+      'stop the run (it stays resumable) when more than this share of the samples loaded since it started could not be read (checked from 4 batches on); a batch with none readable is a step without an update',
+    ),
 });
 
 const OptimConfig = z.strictObject({
@@ -41,15 +49,25 @@ const OptimConfig = z.strictObject({
     .enum(['sgd', 'adamw'])
     .default('sgd')
     .describe('sgd (official, from ImageNet weights) or adamw (decoupled decay; learns far faster from random init)'),
-  lr: z.number().positive().default(0.009).describe('base learning rate (official 0.009)'),
+  lr: z
+    .number()
+    .positive()
+    .max(1e6)
+    .default(0.009)
+    .describe('base learning rate (official 0.009), at most 1e6 (an overflow guard: a diverging rate stops the run at its first non-finite loss)'),
   momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum, no nesterov, no dampening'),
   betas: z
     .tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)])
     .default([0.9, 0.999])
     .describe('AdamW (β1, β2)'),
-  eps: z.number().positive().default(1e-8).describe('AdamW ε'),
-  weightDecay: z.number().min(0).default(5e-4).describe('on every parameter, BN and biases included (one group): L2 for SGD, decoupled for AdamW'),
-  power: z.number().positive().default(0.9).describe('poly exponent, applied per iteration'),
+  eps: z.number().positive().max(1).default(1e-8).describe('AdamW ε, at most 1'),
+  weightDecay: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(5e-4)
+    .describe('on every parameter, BN and biases included (one group): L2 for SGD, decoupled for AdamW; at most 1 (official 5e-4; AdamW recipes 0.01–0.1)'),
+  power: z.number().positive().max(10).default(0.9).describe('poly exponent, applied per iteration; at most 10'),
   minLrRatio: z.number().min(0).max(1).default(0.01).describe('poly floor as a fraction of lr (official 0.01; paper 0)'),
 });
 
@@ -95,9 +113,9 @@ export const TrainConfigSchema = z.strictObject({
   data: DataConfig.prefault({}),
   optim: OptimConfig.prefault({}),
   losses: z
-    .record(z.string(), z.number().min(0))
+    .record(z.string(), z.number().min(0).max(1000))
     .prefault({})
-    .describe("multiplier per loss term over the method's own weighting (1 when absent; msccnet: img_cls, pix_cls_map, pix_cls_mask)"),
+    .describe("multiplier per loss term over the method's own weighting (1 when absent; msccnet: img_cls, pix_cls_map, pix_cls_mask), 0 to 1000"),
   run: RunConfig.prefault({}),
   distributed: DistributedConfig.prefault({}),
   epochs: z.number().int().positive().default(30).describe('epochs (official 30)'),
@@ -143,6 +161,12 @@ export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
  */
 export function parseTrainConfig(input: unknown): TrainConfig {
   const hint = 'fix the named fields; `msccnet train --help-config` lists them';
+  const unsafe = unsafeKeyPaths(input);
+  if (unsafe.length > 0)
+    throw new ConfigError(
+      unsafe.map((p) => `${p}: the key '${p.split('.').pop()}' is refused (no config field has that name)`),
+      hint,
+    );
   const c = parseWith(TrainConfigSchema, input ?? {}, hint);
   const def = methodDefinition(c.method);
   const crop = c.data.cropSize;
@@ -182,31 +206,63 @@ export async function readConfigFile(path: string): Promise<unknown> {
 }
 
 /**
- * Applies `key.path=value` overrides to a raw config. The value is parsed as YAML (numbers,
- * booleans, null, [lists]); anything else stays a string. Intermediate objects are created.
+ * Key segments refused in configs and override paths: through plain property access they reach
+ * Object.prototype (`__proto__.x=1` would give every object of the process an `x`).
  */
+const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** One `key.path=value` override: its key segments and its value (YAML: numbers, booleans, null, [lists]; else the text). */
+export function parseOverride(o: string): { keys: string[]; value: unknown } {
+  const eq = o.indexOf('=');
+  if (eq <= 0) throw new ConfigError([`--set ${o}: expected key.path=value`]);
+  const keys = o.slice(0, eq).split('.');
+  const unsafe = keys.find((k) => UNSAFE_KEYS.has(k));
+  if (unsafe !== undefined) throw new ConfigError([`--set ${o}: the key '${unsafe}' is refused (no config field has that name)`]);
+  if (keys.some((k) => k === '')) throw new ConfigError([`--set ${o}: an empty key in the path`]);
+  const text = o.slice(eq + 1);
+  try {
+    return { keys, value: parseYaml(text) };
+  } catch {
+    return { keys, value: text };
+  }
+}
+
+/** Applies `key.path=value` overrides (see {@link parseOverride}) to a raw config; intermediate objects are created. */
 export function applyOverrides(raw: unknown, overrides: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = structuredClone((raw ?? {}) as Record<string, unknown>);
   for (const o of overrides) {
-    const eq = o.indexOf('=');
-    if (eq <= 0) throw new ConfigError([`--set ${o}: expected key.path=value`]);
-    const keys = o.slice(0, eq).split('.');
-    const text = o.slice(eq + 1);
-    let value: unknown;
-    try {
-      value = parseYaml(text);
-    } catch {
-      value = text;
-    }
+    const { keys, value } = parseOverride(o);
     let node = out;
     for (const k of keys.slice(0, -1)) {
-      const next = node[k];
+      const next = Object.hasOwn(node, k) ? node[k] : undefined;
       if (typeof next !== 'object' || next === null || Array.isArray(next)) node[k] = {};
       node = node[k] as Record<string, unknown>;
     }
     node[keys[keys.length - 1]] = value;
   }
   return out;
+}
+
+/**
+ * The paths of keys named `__proto__`, `constructor` or `prototype` anywhere in a raw config
+ * (JSON and YAML parsers make them own keys; assigning them onward would not be). Each object
+ * is visited once, so YAML aliases and cycles cost nothing extra.
+ */
+function unsafeKeyPaths(input: unknown): string[] {
+  const found: string[] = [];
+  const seen = new Set<object>();
+  const pending: [unknown, string][] = [[input, '']];
+  while (pending.length > 0 && found.length < 10) {
+    const [value, path] = pending.pop()!;
+    if (typeof value !== 'object' || value === null || seen.has(value)) continue;
+    seen.add(value);
+    for (const [k, v] of Object.entries(value)) {
+      const at = path === '' ? k : `${path}.${k}`;
+      if (UNSAFE_KEYS.has(k)) found.push(at);
+      else pending.push([v, at]);
+    }
+  }
+  return found;
 }
 
 /** Field paths, defaults and descriptions (for `--help-config`); `model` and `losses` are the method's own. */

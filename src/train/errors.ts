@@ -18,3 +18,22 @@ export class DistributedError extends MsccnetError {
     super('MSCCNET_DISTRIBUTED', message, hint, options);
   }
 }
+
+/**
+ * Training diverged: a loss term, a gradient or the parameters became inf/NaN. The run stops
+ * before that step's update, so its last checkpoint holds the last finite weights.
+ */
+export class DivergedError extends MsccnetError {
+  constructor(
+    readonly step: number,
+    /** what became non-finite: `loss term 'total'`, `a gradient`, `the parameters` */
+    readonly what: string,
+    readonly value: number,
+  ) {
+    super(
+      'MSCCNET_NON_FINITE',
+      `training diverged at step ${step}: ${what} is ${Number.isNaN(value) ? 'NaN' : value} (nothing of this step was applied or saved)`,
+      'lower optim.lr (or optim.weightDecay, losses.*), then start over or continue from the last checkpoint with `msccnet train --resume`',
+    );
+  }
+}

@@ -24,9 +24,9 @@ import {
 import { AdamW, deviceOf, GradScaler, SGD, type Optimizer } from '../nn/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
-import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState } from './checkpoint.js';
+import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, truncateLog, type CheckpointState } from './checkpoint.js';
 import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from '../samples/dataset.js';
-import { CheckpointError } from './errors.js';
+import { CheckpointError, DivergedError } from './errors.js';
 import { DatasetError } from '../samples/errors.js';
 import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from '../samples/loader.js';
 import { evaluateInto } from '../eval/evaluate.js';
@@ -57,6 +57,8 @@ export type TrainEvent =
       readonly seconds: number;
     }
   | { readonly kind: 'skip'; readonly path: string; readonly reason: string; readonly skippedTotal: number }
+  /** a step taken without an update: no process had a readable sample in its batch */
+  | { readonly kind: 'warning'; readonly step: number; readonly message: string }
   | { readonly kind: 'validation'; readonly step: number; readonly epoch: number; readonly metrics: OfficialMetrics; readonly images: number }
   | { readonly kind: 'checkpoint'; readonly step: number; readonly path: string; readonly best: boolean }
   | { readonly kind: 'done'; readonly step: number; readonly seconds: number; readonly skipped: number };
@@ -187,6 +189,10 @@ export class TrainRun {
   private lastCheckpoint: string | null = null;
   private validation: EvaluationResult | null = null;
   private sinceLog = { steps: 0, images: 0, seconds: 0 };
+  /** samples the training batches of this process's run asked for, and those that could not be read (all ranks) */
+  private loads = { loaded: 0, skipped: 0 };
+  /** the last step had no readable sample: no checkpoint then, so a resume retrains its batch */
+  private emptyStep = false;
   private readonly t0 = performance.now();
   private readonly definition: MethodDefinition;
 
@@ -298,6 +304,7 @@ export class TrainRun {
     const folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
     if (lead) await mkdir(runDir, { recursive: true });
     const start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
+    if (opts.resume && lead) await truncateLog(join(runDir, 'log.jsonl'), start.step);
     if (!opts.resume && lead) await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     group?.broadcastParameters(model);
     group?.synchronizeBatchNorm(model, config.distributed.syncBn);
@@ -345,11 +352,19 @@ export class TrainRun {
   async step(batch: TrainBatch): Promise<void> {
     this.plan.opts.signal?.throwIfAborted();
     for (const s of batch.skipped) await this.skip(s);
+    this.emptyStep = await this.emptyBatch(batch);
+    if (this.emptyStep) return;
     const { config, perEpoch, totalSteps, world } = this.plan;
     const ts = performance.now();
     const lr = polyLr(this.stepCount, this.plan.schedule);
     this.optimizer.lr = lr;
-    const losses = this.optimiserStep(batch);
+    let losses: Record<string, number>;
+    try {
+      losses = this.optimiserStep(batch);
+    } catch (err) {
+      if (err instanceof DivergedError) await this.log({ event: 'diverged', step: err.step, problem: err.problem });
+      throw err;
+    }
     const step = ++this.stepCount;
     const seconds = (performance.now() - ts) / 1000;
     const s = this.sinceLog;
@@ -374,6 +389,33 @@ export class TrainRun {
     }
   }
 
+  /**
+   * Counts the batch's unreadable samples (over all ranks, so every rank decides alike) and
+   * stops the run when more than data.maxSkippedFraction of the samples loaded since it started
+   * were unreadable (from 4 batches on). Returns true when some rank has no readable sample: the
+   * step is then counted without an update, as a GradScaler skip, and a warning says so.
+   */
+  private async emptyBatch(batch: TrainBatch): Promise<boolean> {
+    const { config, group } = this.plan;
+    const local = [batch.count === 0 ? 1 : 0, batch.count + batch.skipped.length, batch.skipped.length];
+    const [empty, loaded, skipped] = group === null ? local : group.allReduceNumbers(local);
+    this.loads = { loaded: this.loads.loaded + loaded, skipped: this.loads.skipped + skipped };
+    const l = this.loads;
+    if (l.loaded >= 4 * config.batchSize && l.skipped > config.data.maxSkippedFraction * l.loaded) {
+      const example = batch.skipped[0] ?? null;
+      throw new DatasetError(
+        `${l.skipped} of the ${l.loaded} samples loaded since this run started could not be read (more than data.maxSkippedFraction ${config.data.maxSkippedFraction})${example ? `, e.g. ${example.path}: ${example.reason}` : ''}`,
+        'check that the data is in place (moved, deleted, unmounted?), then continue from the last checkpoint with `msccnet train --resume`; or raise data.maxSkippedFraction',
+      );
+    }
+    if (empty === 0) return false;
+    const step = ++this.stepCount;
+    const message = 'no readable sample in the batch: the step is taken without an update';
+    await this.log({ event: 'warning', step, message });
+    this.emit({ kind: 'warning', step, message });
+    return true;
+  }
+
   /** Validates at the end of every valEveryEpochs-th epoch; returns the pixel mIoU then, else null. */
   async maybeValidate(): Promise<number | null> {
     const { config, perEpoch, group } = this.plan;
@@ -395,7 +437,11 @@ export class TrainRun {
     const due =
       (step % perEpoch === 0 && (step / perEpoch) % config.run.checkpointEveryEpochs === 0) ||
       (config.run.checkpointEverySteps > 0 && step % config.run.checkpointEverySteps === 0);
-    if (!(due || step === totalSteps || mIoU !== null) || !this.lead) return;
+    if (!(due || step === totalSteps || mIoU !== null) || this.emptyStep) return;
+    // a step can overflow the weights with finite gradients (a huge rate): such weights are never saved;
+    // every rank checks (their parameters are equal), so all stop together
+    if (Number.isNaN(nonFiniteProbe(this.model.parameters()))) throw new DivergedError(step, 'the parameters', Number.NaN);
+    if (!this.lead) return;
     const ckptDir = join(runDir, 'checkpoints');
     const state: CheckpointState = {
       step,
@@ -476,19 +522,58 @@ export class TrainRun {
       sums?.dispose();
       sums = accumulated;
     }
-    const host = toHost(sums!); // the step's one host copy of its losses
+    // without a scaler (fp32, bf16) a gradient probe (NaN iff a gradient is inf/NaN) rides in the losses' one host copy
+    const packed = scaler.enabled ? sums! : torch.tidy(() => torch.cat([sums!, gradientProbe(model).reshape(1)]));
+    const host = toHost(packed); // the step's one host copy of its losses
     const values = Array.from(host.toTypedArray() as Float32Array);
     host.dispose();
+    if (packed !== sums) packed.dispose();
     sums!.dispose();
-    const losses = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
-    group?.allReduceGradients(model);
+    const probe = scaler.enabled ? 0 : values[keys.length];
+    let losses = Object.fromEntries(keys.map((k, i) => [k, values[i]]));
+    let gradients = probe;
+    if (group !== null) {
+      group.allReduceGradients(model);
+      // the logged terms are the global batch's: the mean of the ranks' (equal-weight) local means;
+      // a NaN on any rank makes every rank's sums NaN, so all ranks stop at the same step
+      const totals = group.allReduceNumbers([...keys.map((k) => losses[k]), probe]);
+      losses = Object.fromEntries(keys.map((k, i) => [k, totals[i] / group.worldSize]));
+      gradients = totals[keys.length];
+    }
+    if (!scaler.enabled) {
+      // fail closed before the update: the weights stay those of the last finite step (fp16: the scaler skips such steps)
+      const bad = keys.find((k) => !Number.isFinite(losses[k]));
+      if (bad !== undefined) throw new DivergedError(this.stepCount + 1, `loss term '${bad}'`, losses[bad]);
+      if (Number.isNaN(gradients)) throw new DivergedError(this.stepCount + 1, 'a gradient', Number.NaN);
+    }
     scaler.step(optimizer);
     scaler.update();
-    if (group === null) return losses;
-    // the logged terms are the global batch's: the mean of the ranks' (equal-weight) local means
-    const totals = group.allReduceNumbers(keys.map((k) => losses[k]));
-    return Object.fromEntries(keys.map((k, i) => [k, totals[i] / group.worldSize]));
+    return losses;
   }
+}
+
+/** g·0 is 0 for a finite g and NaN for ±inf or NaN: the sum over every tensor is NaN iff one is non-finite (a 0-d tensor). */
+function gradientProbe(model: MethodModel): Tensor {
+  return torch.noGrad(() => {
+    const probes = model.parameters().flatMap((p) => {
+      const g = p.grad;
+      return g === null ? [] : [g.mul(0).sum().float()];
+    });
+    return probes.length === 0 ? torch.zeros([], { device: deviceOf(model) }) : torch.stack(probes).sum();
+  });
+}
+
+/** NaN when a parameter is inf or NaN, else 0 (one host read). */
+function nonFiniteProbe(parameters: readonly Tensor[]): number {
+  return torch.tidy(() =>
+    torch.noGrad(() =>
+      torch
+        .stack(parameters.map((p) => p.mul(0).sum().float()))
+        .sum()
+        .to('cpu')
+        .item(),
+    ),
+  );
 }
 
 /** Loads the newest checkpoint into the model, optimiser and scaler after checking it belongs to this config and process count. */

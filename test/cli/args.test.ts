@@ -7,6 +7,7 @@ import {
   commaList,
   deviceSpec,
   intAtLeast,
+  methodOverride,
   nonNegativeInt,
   positiveInt,
   positiveNumber,
@@ -78,4 +79,15 @@ test('repeatables: collect and tensorIndex keep every occurrence in order', () =
 test('deviceSpec: auto, cpu, cuda, cuda:N', () => {
   for (const v of ['auto', 'cpu', 'cuda', 'cuda:1']) assert.equal(deviceSpec(v), v);
   for (const v of ['gpu', 'cuda:', 'cuda:x']) rejects(deviceSpec, v);
+});
+
+test('--set-method refuses a key path through __proto__, constructor or prototype when it is parsed', () => {
+  assert.deepEqual(methodOverride('mvss:model.constrain=false', {}), { mvss: ['model.constrain=false'] });
+  for (const v of ['mvss:__proto__.polluted=1', 'hpfcn:model.constructor.prototype.x=1']) {
+    assert.throws(
+      () => methodOverride(v, {}),
+      (e: unknown) => e instanceof InvalidArgumentError && /is refused/.test(e.message),
+      v,
+    );
+  }
 });

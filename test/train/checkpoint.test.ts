@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { tempPath } from '../../src/io/atomic.js';
 import { Linear, SGD } from '../../src/nn/index.js';
@@ -47,4 +49,15 @@ test('openRunFolder removes the temporary checkpoint folders of a killed run (th
   assert.equal(folder.resumeFrom, saved);
   assert.deepEqual(await readdir(join(runDir, 'checkpoints')), ['step-00000002']);
   assert.match(folder.notes.join('\n'), /removed 1 temporary checkpoint folder/);
+});
+
+test('a checkpoint write that fails (file-size limit, as a full disk) leaves no temporary folder or file behind', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-ckpt-fail-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const child = fileURLToPath(new URL('./checkpoint-write-child.ts', import.meta.url));
+  // 256 KiB: the 1 MiB model.safetensors cannot be written
+  const r = spawnSync('bash', ['-c', `ulimit -f 256; exec "${process.execPath}" --import tsx "${child}" "${dir}"`], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stdout.trim(), 'EFBIG');
+  assert.deepEqual(await readdir(dir, { recursive: true }), []);
 });

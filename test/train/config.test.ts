@@ -107,3 +107,27 @@ test("--help-config lists the chosen method's model fields and loss terms", () =
   assert.ok(!mvss.some((r) => r.path === 'model.backboneDepth'));
   for (const r of mvss) assert.ok(r.description.length > 0, `${r.path} has no description`);
 });
+
+test('override paths and config keys named __proto__, constructor or prototype are refused, and nothing reaches Object.prototype', () => {
+  const probe = {} as Record<string, unknown>;
+  for (const o of ['__proto__.polluted=1', 'constructor.prototype.polluted=1', 'optim.__proto__.polluted=1', 'model.prototype=1']) {
+    assert.throws(
+      () => applyOverrides({}, [o]),
+      (e: unknown) => e instanceof ConfigError && /is refused/.test(e.message),
+      o,
+    );
+  }
+  assert.equal(probe.polluted, undefined);
+  assert.equal(Object.prototype.hasOwnProperty.call(Object.prototype, 'polluted'), false);
+  // JSON and YAML make such keys own properties; the parser refuses them wherever they are
+  for (const raw of [
+    JSON.parse('{"data":{"manifest":"m"},"model":{"__proto__":{"polluted":1}}}'),
+    { data: { manifest: 'm' }, losses: JSON.parse('{"constructor":{"prototype":{"polluted":1}}}') },
+  ]) {
+    assert.throws(
+      () => parseTrainConfig(raw),
+      (e: unknown) => e instanceof ConfigError && e.problems.some((p) => /^(model\.__proto__|losses\.constructor): the key/.test(p)),
+    );
+  }
+  assert.equal(probe.polluted, undefined);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors } from '../../src/nn/index.js';
@@ -40,3 +40,37 @@ for (const optim of [{ lr: 0.01 }, { optimizer: 'adamw', lr: 1e-3 }] as const) {
     }
   });
 }
+
+test('a resume cuts log.jsonl back to its checkpoint: every step is logged once', { timeout: 600_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-resume-log-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 4, val: 1, seed: 5 });
+  const runDir = join(dir, 'run');
+  const config = parseTrainConfig({
+    data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: 64, workers: 0, prefetch: 1 },
+    model: { backboneDepth: 18, inputSize: 64, featsChannels: 64 },
+    batchSize: 2,
+    epochs: 1, // 4 steps
+    run: { dir: runDir, threads: 2, logEvery: 1, checkpointEverySteps: 2, valEveryEpochs: 100, checkpointEveryEpochs: 100 },
+  });
+  // killed after step 3: the log holds step 3, the newest checkpoint is step 2
+  const controller = new AbortController();
+  await assert.rejects(
+    train(config, {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.step === 3) controller.abort();
+      },
+    }),
+  );
+  const stepsIn = async () =>
+    (await readFile(join(runDir, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; step?: number })
+      .filter((r) => r.event === 'step')
+      .map((r) => r.step);
+  assert.deepEqual(await stepsIn(), [1, 2, 3]);
+  await train(config, { resume: true });
+  assert.deepEqual(await stepsIn(), [1, 2, 3, 4]);
+});

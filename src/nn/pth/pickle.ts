@@ -31,6 +31,15 @@ export interface UnpickleOptions {
   persistentLoad(pid: PyValue): PyValue;
 }
 
+/**
+ * The widest integer accepted (LONG1/LONG4 bytes, INT/LONG digits). Checkpoint fields need at
+ * most 64 bits (the legacy magic number, 80); Python accepts any width, but a 256 KiB integer
+ * is only a way to make a reader spin.
+ */
+const MAX_INT_BYTES = 1024;
+const MAX_INT_DIGITS = 2500;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 class Mark {}
 type StackItem = PyValue | Mark;
 
@@ -117,15 +126,19 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
   };
   const int = (text: string): number | bigint => {
     const t = text.endsWith('L') ? text.slice(0, -1) : text;
-    if (!/^[-+]?\d+$/.test(t)) fail(`bad integer '${text}'`);
-    const v = BigInt(t);
-    return safe(v);
+    if (!/^[-+]?\d+$/.test(t)) fail(`bad integer '${text.length > 40 ? `${text.slice(0, 40)}…` : text}'`);
+    if (t.length > MAX_INT_DIGITS) fail(`an integer of ${t.length} digits (at most ${MAX_INT_DIGITS}: no checkpoint field is that wide)`);
+    return safe(BigInt(t));
   };
   const longBytes = (n: number): number | bigint => {
+    if (n > MAX_INT_BYTES) fail(`an integer of ${n} bytes (at most ${MAX_INT_BYTES}: no checkpoint field is that wide)`);
     const b = take(n);
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-    if (n > 0 && b[n - 1] & 0x80) v -= 1n << BigInt(8 * n);
+    if (n === 0) return 0;
+    // two's complement, little-endian: one hex string and one BigInt parse, linear in n
+    let hex = '';
+    for (let i = n - 1; i >= 0; i--) hex += HEX[b[i]];
+    let v = BigInt(`0x${hex}`);
+    if (b[n - 1] & 0x80) v -= 1n << BigInt(8 * n);
     return safe(v);
   };
 
@@ -260,7 +273,7 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
       } // APPEND
       case 0x65: {
         const vs = popMark();
-        listOf(top()).push(...vs);
+        appendAll(listOf(top()), vs);
         break;
       } // APPENDS
       case 0x7d:
@@ -292,7 +305,7 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
         break; // EMPTY_SET (as a list)
       case 0x90: {
         const vs = popMark();
-        listOf(top()).push(...vs);
+        appendAll(listOf(top()), vs);
         break;
       } // ADDITEMS
       case 0x91:
@@ -369,6 +382,11 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
         fail(`opcode 0x${op.toString(16).padStart(2, '0')} is not supported by the restricted unpickler (INST, OBJ, EXT and out-of-band buffers are refused)`);
     }
   }
+}
+
+/** Appends one by one: `push(...items)` overflows the call stack past ~100,000 items. */
+function appendAll(list: PyValue[], items: readonly PyValue[]): void {
+  for (const v of items) list.push(v);
 }
 
 function memoGet(memo: Map<number, PyValue>, index: number, fail: (problem: string) => never): PyValue {

@@ -7,11 +7,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dtypeBytes, type DType } from '../../torch/tensor.js';
-import { InputFileError } from '../../errors.js';
+import { InputFileError, MsccnetError } from '../../errors.js';
 import { PthError } from './errors.js';
 import { PyGlobal, kind, unpickle, type PyDict, type PyValue } from './pickle.js';
-import { PthStorage, PthTensor } from './tensor.js';
-import { readZipDirectory, zipEntryData } from './zip.js';
+import { byteCount, GROWTH_FACTOR, GROWTH_SLACK_BYTES, PthStorage, PthTensor } from './tensor.js';
+import { readZipDirectory, zipEntryData, type ZipEntry } from './zip.js';
 
 export type PthFormat = 'zip' | 'legacy';
 
@@ -67,8 +67,25 @@ export async function readPth(path: string): Promise<PthCheckpoint> {
   return decodePth(bytes, path);
 }
 
-/** Decodes a checkpoint held in memory; `source` names it in errors. */
+/**
+ * Decodes a checkpoint held in memory; `source` names it in errors. Every failure is a PthError
+ * (or PthGlobalError) naming `source`: storages are checked against their declared size and
+ * dtype, tensors against their storage, and the unpickled tree is checked to be acyclic and at
+ * most MAX_NESTING containers deep before anyone walks it.
+ */
 export function decodePth(bytes: Uint8Array, source = '.pth buffer'): PthCheckpoint {
+  try {
+    const checkpoint = decodeFormat(bytes, source);
+    checkTree(checkpoint.root, source);
+    return checkpoint;
+  } catch (err) {
+    if (err instanceof MsccnetError) throw err;
+    // a check we missed must still end as one line naming the file, not a stack trace
+    throw new PthError(source, `corrupt checkpoint (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+}
+
+function decodeFormat(bytes: Uint8Array, source: string): PthCheckpoint {
   if (bytes.byteLength >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
     return { format: 'zip', root: decodeZip(bytes, source), source };
   }
@@ -79,29 +96,106 @@ export function decodePth(bytes: Uint8Array, source = '.pth buffer'): PthCheckpo
   throw new PthError(source, bytes.byteLength === 0 ? 'the file is empty' : 'neither a zip archive nor a pickle stream: not a PyTorch checkpoint');
 }
 
+/**
+ * The largest data.pkl inflated from a deflated archive: a state dict's pickle is kilobytes to a
+ * few megabytes (the tensors live in their own entries).
+ */
+const MAX_PICKLE_BYTES = 256 * 2 ** 20;
+/** Containers nested deeper than this are refused: torch.save of a state dict nests 2–4 deep. */
+export const MAX_NESTING = 1000;
+
 function decodeZip(bytes: Uint8Array, source: string): PyValue {
   const entries = readZipDirectory(bytes, source);
   const pickleName = [...entries.keys()].find((n) => n === 'data.pkl' || n.endsWith('/data.pkl'));
   if (pickleName === undefined) throw new PthError(source, 'the archive has no data.pkl: a zip file, but not a torch.save checkpoint');
   const prefix = pickleName.slice(0, -'data.pkl'.length);
   const byteorder = entries.get(`${prefix}byteorder`);
-  if (byteorder !== undefined && new TextDecoder().decode(zipEntryData(bytes, byteorder, source)).trim() === 'big') {
+  if (byteorder !== undefined && new TextDecoder().decode(zipEntryData(bytes, byteorder, source, 16)).trim() === 'big') {
     throw new PthError(source, 'a big-endian checkpoint is not supported');
   }
-  const storages = new Map<string, PthStorage>();
+  const storages = new Map<string, { storage: PthStorage; entry: ZipEntry }>();
   const persistentLoad = (pid: PyValue): PyValue => {
     const [tag, type, key, , numel] = storageId(pid, 5, source);
-    let storage = storages.get(key);
-    if (storage === undefined) {
-      const entry = entries.get(`${prefix}data/${key}`);
-      if (entry === undefined) throw new PthError(source, `truncated archive: storage '${key}' (${prefix}data/${key}) is missing`);
-      storage = new PthStorage(source, key, storageDtype(type, source), count(numel, source, tag));
-      storage.attach(zipEntryData(bytes, entry, source));
-      storages.set(key, storage);
-    }
+    const dtype = storageDtype(type, source);
+    const known = storages.get(key);
+    if (known !== undefined) return sameStorage(known.storage, dtype, numel, source);
+    const entry = entries.get(`${prefix}data/${key}`);
+    if (entry === undefined) throw new PthError(source, `truncated archive: storage '${key}' (${prefix}data/${key}) is missing`);
+    const storage = new PthStorage(source, key, dtype, count(numel, source, tag));
+    storages.set(key, { storage, entry });
     return storage;
   };
-  return unpickle(zipEntryData(bytes, entries.get(pickleName)!, source), 0, { source, findGlobal, persistentLoad }).value;
+  const root = unpickle(zipEntryData(bytes, entries.get(pickleName)!, source, MAX_PICKLE_BYTES), 0, { source, findGlobal, persistentLoad }).value;
+  // storages are read once the tensors are known, so a deflated one is inflated only when they use it
+  for (const { storage, entry } of storages.values()) {
+    if (entry.size !== storage.byteLength) {
+      throw new PthError(
+        source,
+        `corrupt archive: storage '${storage.key}' declares ${entry.size} bytes in the archive, its ${storage.numel} ${storage.dtype} elements need ${storage.byteLength}`,
+      );
+    }
+    const addressed = storage.addressed * dtypeBytes[storage.dtype];
+    if (entry.method !== 0 && storage.byteLength > GROWTH_FACTOR * addressed + GROWTH_SLACK_BYTES) {
+      throw new PthError(
+        source,
+        `corrupt archive: deflated storage '${storage.key}' would inflate to ${byteCount(storage.byteLength)} for tensors that address ${byteCount(addressed)} of it; refused`,
+      );
+    }
+    storage.attach(zipEntryData(bytes, entry, source, storage.byteLength));
+  }
+  return root;
+}
+
+/** A storage key met again must name the same dtype and size. */
+function sameStorage(storage: PthStorage, dtype: DType, numel: PyValue, source: string): PthStorage {
+  if (storage.dtype !== dtype || storage.numel !== numel) {
+    throw new PthError(
+      source,
+      `corrupt checkpoint: storage '${storage.key}' is ${storage.numel} ${storage.dtype} elements, then ${typeof numel === 'number' ? numel : kind(numel)} ${dtype} elements`,
+    );
+  }
+  return storage;
+}
+
+/**
+ * Refuses a container that contains itself and nesting deeper than MAX_NESTING, walking each
+ * container once (memo-shared containers are visited once, not once per path) and iteratively.
+ */
+function checkTree(root: PyValue, source: string): void {
+  const isContainer = (v: PyValue): v is PyValue[] | PyDict => Array.isArray(v) || v instanceof Map;
+  if (!isContainer(root)) return;
+  /** height (containers on the longest downward path) of each finished container */
+  const height = new Map<object, number>();
+  const open = new Set<object>();
+  const stack: { node: object; children: Iterator<PyValue>; height: number }[] = [];
+  const enter = (node: PyValue[] | PyDict) => {
+    open.add(node);
+    stack.push({ node, children: (node instanceof Map ? node.values() : node.values()) as Iterator<PyValue>, height: 1 });
+  };
+  const tooDeep = () => new PthError(source, `corrupt checkpoint: containers nested more than ${MAX_NESTING} deep (a state dict nests 2–4 deep)`);
+  enter(root);
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const next = frame.children.next();
+    if (next.done) {
+      stack.pop();
+      open.delete(frame.node);
+      height.set(frame.node, frame.height);
+      if (stack.length > 0) stack[stack.length - 1].height = Math.max(stack[stack.length - 1].height, frame.height + 1);
+      continue;
+    }
+    const child = next.value;
+    if (!isContainer(child)) continue;
+    if (open.has(child)) throw new PthError(source, `corrupt checkpoint: a ${kind(child)} contains itself`);
+    const known = height.get(child);
+    if (known !== undefined) {
+      if (stack.length + known > MAX_NESTING) throw tooDeep();
+      frame.height = Math.max(frame.height, known + 1);
+    } else {
+      if (stack.length >= MAX_NESTING) throw tooDeep();
+      enter(child);
+    }
+  }
 }
 
 function decodeLegacy(bytes: Uint8Array, source: string): PyValue {
@@ -122,11 +216,11 @@ function decodeLegacy(bytes: Uint8Array, source: string): PyValue {
   const persistentLoad = (pid: PyValue): PyValue => {
     const [, type, key, , numel, view] = storageId(pid, 6, source);
     if (view !== null) throw new PthError(source, 'storage views of pre-1.0 checkpoints are not supported (re-save the checkpoint with a recent torch.save)');
-    let storage = storages.get(key);
-    if (storage === undefined) {
-      storage = new PthStorage(source, key, storageDtype(type, source), count(numel, source, 'storage'));
-      storages.set(key, storage);
-    }
+    const dtype = storageDtype(type, source);
+    const known = storages.get(key);
+    if (known !== undefined) return sameStorage(known, dtype, numel, source);
+    const storage = new PthStorage(source, key, dtype, count(numel, source, 'storage'));
+    storages.set(key, storage);
     return storage;
   };
   const main = unpickle(bytes, sysInfo.end, { source, findGlobal, persistentLoad });
@@ -140,13 +234,15 @@ function decodeLegacy(bytes: Uint8Array, source: string): PyValue {
     if (storage === undefined) throw new PthError(source, `corrupt checkpoint: storage '${key}' is listed but no tensor uses it`);
     if (p + 8 > bytes.byteLength) throw new PthError(source, `truncated file: storage '${key}' is missing`);
     const numel = Number(view.getBigInt64(p, true));
-    const size = numel * dtypeBytes[storage.dtype];
+    const size = storage.byteLength;
     if (numel !== storage.numel) throw new PthError(source, `corrupt checkpoint: storage '${key}' holds ${numel} elements, its tensors say ${storage.numel}`);
     p += 8;
     if (p + size > bytes.byteLength) throw new PthError(source, `truncated file: storage '${key}' needs ${size} bytes at offset ${p} of ${bytes.byteLength}`);
     storage.attach(bytes.subarray(p, p + size));
     p += size;
   }
+  const unlisted = [...storages.values()].find((s) => !s.attached);
+  if (unlisted !== undefined) throw new PthError(source, `truncated file: storage '${unlisted.key}' is used by a tensor but missing from the storage list`);
   return main.value;
 }
 
@@ -166,7 +262,8 @@ function storageDtype(type: PyValue, source: string): DType {
 }
 
 function count(v: PyValue, source: string, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new PthError(source, `corrupt ${what}: element count ${kind(v)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new PthError(source, `corrupt ${what}: element count ${typeof v === 'number' || typeof v === 'bigint' ? String(v) : kind(v)}`);
   return v;
 }
 
@@ -198,13 +295,15 @@ function findGlobal(module: string, name: string): PyGlobal | undefined {
 /** `_rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])`. */
 function rebuildTensor(args: readonly PyValue[]): PthTensor {
   const [storage, offset, size, stride, requiresGrad] = args;
-  const ints = (v: PyValue): number[] | null => (Array.isArray(v) && v.every((d) => typeof d === 'number') ? (v as number[]) : null);
-  const shape = ints(size);
-  const strides = ints(stride);
-  if (!(storage instanceof PthStorage) || typeof offset !== 'number' || shape === null || strides === null) {
+  // bigints become unsafe numbers, which PthTensor refuses with the shape in its message
+  const numbers = (v: PyValue): number[] | null =>
+    Array.isArray(v) && v.every((d) => typeof d === 'number' || typeof d === 'bigint') ? v.map((d) => Number(d)) : null;
+  const shape = numbers(size);
+  const strides = numbers(stride);
+  if (!(storage instanceof PthStorage) || (typeof offset !== 'number' && typeof offset !== 'bigint') || shape === null || strides === null) {
     throw new Error(`tensor rebuild with arguments (${args.map(kind).join(', ')})`);
   }
-  return new PthTensor(storage, offset, shape, strides, requiresGrad === true);
+  return new PthTensor(storage, Number(offset), shape, strides, requiresGrad === true);
 }
 
 function parameterData(args: readonly PyValue[]): PthTensor {

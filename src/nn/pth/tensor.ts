@@ -3,11 +3,31 @@ import { dtypeBytes, typedArrayCtor, type DType, type Tensor, type TypedArrayOf 
 import { PthError } from './errors.js';
 
 /**
+ * How far a read may outgrow what the file holds: a strided view materialised, or a deflated
+ * storage inflated for the elements its tensors address, may cost at most 16× that plus 16 MiB.
+ * Real checkpoints stay far below (a state dict's tensors are their storages); a stride-0 view
+ * of one float as 16384×16384 (1 GiB from 4 bytes) does not.
+ */
+export const GROWTH_FACTOR = 16;
+export const GROWTH_SLACK_BYTES = 16 * 2 ** 20;
+
+/** `n` bytes for messages: 1.0 MiB, 4 bytes. */
+export function byteCount(n: number): string {
+  return n < 2 ** 20 ? `${n} bytes` : `${(n / 2 ** 20).toFixed(1)} MiB`;
+}
+
+/** The first dimensions of a size or stride list, for one-line messages. */
+function listed(values: readonly number[]): string {
+  return values.length > 8 ? `${values.slice(0, 8).join(', ')}, … ${values.length} in all` : values.join(', ');
+}
+
+/**
  * One PyTorch storage: a flat run of `numel` elements of `dtype`. Its bytes are a view into the
- * file's buffer (no copy), set once the reader has located them.
+ * file's buffer (no copy), set once the reader has located and checked them.
  */
 export class PthStorage {
   #bytes: Uint8Array | null = null;
+  #addressed = 0;
   constructor(
     readonly source: string,
     readonly key: string,
@@ -15,23 +35,42 @@ export class PthStorage {
     readonly numel: number,
   ) {}
 
+  /** bytes the storage holds: numel × element size */
+  get byteLength(): number {
+    return this.numel * dtypeBytes[this.dtype];
+  }
+
+  /** how many leading elements the tensors built on this storage address */
+  get addressed(): number {
+    return this.#addressed;
+  }
+
+  /** whether the reader has found and checked the storage's bytes */
+  get attached(): boolean {
+    return this.#bytes !== null;
+  }
+
   get bytes(): Uint8Array {
     if (this.#bytes === null) throw new PthError(this.source, `storage '${this.key}' has no data in the file`);
     return this.#bytes;
   }
 
-  /** Internal: attaches the storage's bytes (checked to hold numel elements). */
+  /** Internal: a tensor reaches up to element `end` (exclusive). */
+  address(end: number): void {
+    this.#addressed = Math.max(this.#addressed, end);
+  }
+
+  /** Internal: attaches the storage's bytes, which must be exactly numel elements. */
   attach(bytes: Uint8Array): void {
-    const need = this.numel * dtypeBytes[this.dtype];
-    if (bytes.byteLength < need) {
+    const need = this.byteLength;
+    if (bytes.byteLength !== need) {
       throw new PthError(
         this.source,
-        `truncated archive: storage '${this.key}' holds ${bytes.byteLength} bytes, ${this.numel} ${this.dtype} elements need ${need}`,
+        `${bytes.byteLength < need ? 'truncated archive' : 'corrupt archive'}: storage '${this.key}' holds ${bytes.byteLength} bytes, its ${this.numel} ${this.dtype} elements need ${need}`,
       );
     }
-    const exact = bytes.subarray(0, need);
     // legacy streams place storages at any byte offset: a misaligned one is copied once here
-    this.#bytes = exact.byteOffset % dtypeBytes[this.dtype] === 0 ? exact : new Uint8Array(exact);
+    this.#bytes = bytes.byteOffset % dtypeBytes[this.dtype] === 0 ? bytes : new Uint8Array(bytes);
   }
 
   /** The whole storage as a typed array over its bytes (no copy). */
@@ -43,9 +82,14 @@ export class PthStorage {
 
 /**
  * A tensor as torch.save describes it: a window (offset, shape, strides) over a storage that
- * other tensors may share. `data()` gives its logical elements in row-major order.
+ * other tensors may share. `data()` gives its logical elements in row-major order. The
+ * constructor refuses a window that leaves its storage, a size or stride that is not a
+ * non-negative integer, and an overlapping view whose materialised copy would outgrow its
+ * storage past GROWTH_FACTOR: the consumers (safetensors, libtorch parameters) need dense data,
+ * so keeping such a view lazy would only move the blow-up to them.
  */
 export class PthTensor {
+  readonly numel: number;
   constructor(
     readonly storage: PthStorage,
     readonly storageOffset: number,
@@ -53,22 +97,33 @@ export class PthTensor {
     readonly stride: readonly number[],
     readonly requiresGrad: boolean,
   ) {
-    const last = this.numel === 0 ? 0 : shape.reduce((acc, d, i) => acc + (d - 1) * stride[i], storageOffset) + 1;
-    if (shape.length !== stride.length || storageOffset < 0 || stride.some((s) => s < 0) || last > storage.numel) {
-      throw new PthError(
-        storage.source,
-        `corrupt tensor: shape [${shape.join(', ')}], strides [${stride.join(', ')}] at offset ${storageOffset} do not fit storage '${storage.key}' of ${storage.numel} elements`,
+    const fail = (problem: string): never => {
+      const where = `shape [${listed(shape)}], strides [${listed(stride)}] at offset ${storageOffset} on storage '${storage.key}' (${storage.numel} elements)`;
+      throw new PthError(storage.source, `corrupt tensor: ${where}: ${problem}`);
+    };
+    const count = (v: number) => Number.isSafeInteger(v) && v >= 0;
+    if (shape.length !== stride.length) fail('sizes and strides differ in length');
+    if (!shape.every(count)) fail('a size is not a non-negative integer');
+    if (!stride.every(count)) fail('a stride is not a non-negative integer');
+    if (!count(storageOffset)) fail('the offset is not a non-negative integer');
+    let numel = 1;
+    for (const d of shape) numel *= d;
+    if (!Number.isSafeInteger(numel)) fail('too many elements');
+    this.numel = numel;
+    const end = numel === 0 ? 0 : shape.reduce((acc, d, i) => acc + (d - 1) * stride[i], storageOffset) + 1;
+    if (end > storage.numel) fail(`it reaches element ${end - 1}, outside its storage`);
+    const bytes = numel * dtypeBytes[storage.dtype];
+    if (bytes > GROWTH_FACTOR * storage.byteLength + GROWTH_SLACK_BYTES) {
+      fail(
+        `an overlapping view of ${storage.numel} stored elements that would take ${byteCount(bytes)} once materialised; refused (re-save it with tensor.contiguous())`,
       );
     }
+    storage.address(end);
   }
 
   get dtype(): DType {
     return this.storage.dtype;
   }
-  get numel(): number {
-    return this.shape.reduce((a, b) => a * b, 1);
-  }
-
   /** PyTorch's is_contiguous: row-major strides, ignoring dimensions of size 1. */
   get contiguous(): boolean {
     let expected = 1;

@@ -7,17 +7,25 @@ export type PthLeaf = PthTensor | null | boolean | number | bigint | string | Ui
 
 /**
  * Every leaf of a checkpoint by its path: dict keys and list/tuple indices joined by `/`
- * (`model/backbone_net.stem.0.weight`, `nested/list/0`).
+ * (`model/backbone_net.stem.0.weight`, `nested/list/0`). A container the pickle shares (one
+ * object reached through several paths) is listed once, under its first path: listing every
+ * path of a shared 40-level DAG would take 2^40 entries. Iterative, in depth-first order.
  */
 export function flattenPth(root: PyValue, prefix = ''): Map<string, PthLeaf> {
   const out = new Map<string, PthLeaf>();
-  const visit = (value: PyValue, path: string): void => {
+  const seen = new Set<object>();
+  const pending: [PyValue, string][] = [[root, prefix]];
+  while (pending.length > 0) {
+    const [value, path] = pending.pop()!;
     const join = (k: string) => (path === '' ? k : `${path}/${k}`);
-    if (value instanceof Map) for (const [k, v] of value) visit(v, join(String(k)));
-    else if (Array.isArray(value)) value.forEach((v: PyValue, i: number) => visit(v, join(String(i))));
-    else if (value instanceof PthTensor || value === null || value instanceof Uint8Array || typeof value !== 'object') out.set(path, value);
-  };
-  visit(root, prefix);
+    if (value instanceof Map || Array.isArray(value)) {
+      if (seen.has(value)) continue;
+      seen.add(value);
+      const children: [PyValue, string][] =
+        value instanceof Map ? [...value].map(([k, v]) => [v, join(String(k))]) : value.map((v: PyValue, i: number) => [v, join(String(i))]);
+      for (let i = children.length - 1; i >= 0; i--) pending.push(children[i]); // reversed: popped in order
+    } else if (value instanceof PthTensor || value === null || value instanceof Uint8Array || typeof value !== 'object') out.set(path, value);
+  }
   return out;
 }
 
