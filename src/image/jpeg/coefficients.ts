@@ -144,7 +144,7 @@ export function readJpegCoefficients(bytes: Uint8Array, options: ReadJpegOptions
     if (pos + 2 > bytes.length) throw corrupt('the file ends inside a marker segment (truncated)');
     const length = (bytes[pos] << 8) | bytes[pos + 1];
     const end = pos + length;
-    if (length < 2 || end > bytes.length) throw corrupt(`marker FF ${hex(marker)} declares ${length} bytes, past the end of the file`);
+    if (length < 2 || end > bytes.length) throw corrupt(`marker FF ${hex(marker)} declares ${length} bytes, past the end of the file (truncated or corrupt)`);
     const start = pos + 2;
     pos = end;
     switch (marker) {
