@@ -435,7 +435,16 @@ function decodeSequential(reader: EntropyReader, c: FrameComponent, out: Int16Ar
   c.pred += t === 0 ? 0 : reader.received(t);
   out[base] = c.pred;
   const ac = c.acTable!;
+  const fast = ac.fastAc!;
   for (let k = 1; k < 64;) {
+    const f = reader.fastAc(fast);
+    if (f !== 0) {
+      k += (f >> 4) & 15;
+      if (k > 63) badIndex();
+      out[base + zz[k]] = f >> 8;
+      k++;
+      continue;
+    }
     const rs = reader.symbol(ac);
     const s = rs & 15;
     const r = rs >> 4;
@@ -475,7 +484,16 @@ function acFirst(ss: number, se: number, al: number, state: { eobrun: number }):
       return;
     }
     const ac = c.acTable!;
+    const fast = ac.fastAc!;
     for (let k = ss; k <= se;) {
+      const f = reader.fastAc(fast);
+      if (f !== 0) {
+        k += (f >> 4) & 15;
+        if (k > 63) badIndex();
+        out[base + zz[k]] = (f >> 8) * (1 << al);
+        k++;
+        continue;
+      }
       const rs = reader.symbol(ac);
       const s = rs & 15;
       const r = rs >> 4;

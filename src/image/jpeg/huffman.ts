@@ -17,6 +17,11 @@ export interface HuffmanTable {
   /** index into `symbols` minus the first code, for each length */
   readonly symbolOffset: Int32Array;
   readonly symbols: Uint8Array;
+  /**
+   * For AC tables: (value << 8) | (run << 4) | bits for each LOOKAHEAD-bit prefix that holds a
+   * whole nonzero coefficient (code and magnitude bits, as stb_image's fast_ac), else 0
+   */
+  readonly fastAc: Int32Array | null;
 }
 
 /**
@@ -47,7 +52,21 @@ export function buildHuffmanTable(counts: Uint8Array, symbols: Uint8Array, isDc:
   if (isDc) {
     for (const s of symbols) if (s > 15) throw corrupt(`a DC Huffman table has symbol ${s} (at most 15)`);
   }
-  return { lookup, maxCode, symbolOffset, symbols };
+  return { lookup, maxCode, symbolOffset, symbols, fastAc: isDc ? null : fastAcTable(lookup) };
+}
+
+function fastAcTable(lookup: Uint16Array): Int32Array {
+  const fast = new Int32Array(1 << LOOKAHEAD);
+  for (let prefix = 0; prefix < fast.length; prefix++) {
+    const entry = lookup[prefix];
+    const length = entry >> 8;
+    const size = entry & 15;
+    if (entry === 0 || size === 0 || length + size > LOOKAHEAD) continue;
+    const bits = (prefix >> (LOOKAHEAD - length - size)) & ((1 << size) - 1);
+    const value = bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits;
+    fast[prefix] = (value << 8) | (entry & 0xf0) | (length + size);
+  }
+  return fast;
 }
 
 /**
@@ -69,21 +88,24 @@ export class EntropyReader {
 
   private fill(): void {
     const data = this.data;
-    while (this.bits <= 24) {
-      const pos = this.pos;
+    let { acc, bits, pos } = this;
+    while (bits <= 24) {
       let byte = 0;
       if (pos < data.length) {
         byte = data[pos];
-        if (byte !== 0xff) this.pos = pos + 1;
-        else if (data[pos + 1] === 0) this.pos = pos + 2;
+        if (byte !== 0xff) pos++;
+        else if (data[pos + 1] === 0) pos += 2;
         else {
           byte = 0;
           this.padding += 8;
         }
       } else this.padding += 8;
-      this.acc = (this.acc << 8) | byte;
-      this.bits += 8;
+      acc = (acc << 8) | byte;
+      bits += 8;
     }
+    this.acc = acc;
+    this.bits = bits;
+    this.pos = pos;
   }
 
   private pastEnd(): never {
@@ -130,6 +152,20 @@ export class EntropyReader {
     }
     if (this.bits - 16 < this.padding) this.pastEnd();
     throw corrupt('a Huffman code matches no symbol of its table (corrupt data)');
+  }
+
+  /**
+   * A whole AC coefficient from `fastAc`, its bits taken: (value << 8) | (run << 4) | bits; or 0,
+   * nothing taken, when the next code is longer, has more magnitude bits, or is EOB/ZRL.
+   */
+  fastAc(fastAc: Int32Array): number {
+    if (this.bits < 16) this.fill();
+    const entry = fastAc[(this.acc >>> (this.bits - LOOKAHEAD)) & ((1 << LOOKAHEAD) - 1)];
+    if (entry !== 0) {
+      this.bits -= entry & 15;
+      if (this.bits < this.padding) this.pastEnd();
+    }
+    return entry;
   }
 
   /** Drops the bits left in the buffer (the 1-bit padding before a marker): a restart or the scan's end. */
