@@ -3,7 +3,8 @@
  * full decode of the same files to RGB (libjpeg-turbo/mozjpeg: entropy decoding + IDCT + upsampling
  * + colour conversion), both on one thread. Prints a table; never fails.
  *   node --import tsx bench/jpeg.ts [runs=7] [sides=512,1024,2048] [quality=90]
- * MB/s counts the compressed file's bytes; each figure is the median of `runs` after three warm-up calls.
+ * MB/s counts the compressed file's bytes, at the fastest of `runs` calls (the figure least disturbed
+ * by other processes on a shared machine); the medians are printed beside it.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import sharp from 'sharp';
@@ -39,19 +40,26 @@ function picture(side: number): Uint8Array {
   return out;
 }
 
-/** Median time of `runs` calls after three warm-up calls (the reader's first calls run before the JIT has compiled it). */
-async function medianMs(work: () => unknown): Promise<number> {
-  const times: number[] = [];
+/**
+ * Times of `reader` and `full`, called alternately (so both see the same load from other
+ * processes) `runs` times after three warm-up rounds (the reader's first calls run before the JIT
+ * has compiled it): the fastest and the median of each.
+ */
+async function timeSideBySide(reader: () => unknown, full: () => Promise<unknown>): Promise<Record<'reader' | 'full', { min: number; median: number }>> {
+  const times = { reader: [] as number[], full: [] as number[] };
   for (let i = 0; i < runs + 3; i++) {
-    const t0 = performance.now();
-    await work();
-    if (i >= 3) times.push(performance.now() - t0);
+    let t0 = performance.now();
+    reader();
+    if (i >= 3) times.reader.push(performance.now() - t0);
+    t0 = performance.now();
+    await full();
+    if (i >= 3) times.full.push(performance.now() - t0);
   }
-  times.sort((a, b) => a - b);
-  return times[times.length >> 1];
+  const summary = (t: number[]) => (t.sort((x, y) => x - y), { min: t[0], median: t[t.length >> 1] });
+  return { reader: summary(times.reader), full: summary(times.full) };
 }
 
-const rows: string[][] = [['file', 'KB', 'reader ms', 'reader MB/s', 'sharp ms', 'sharp MB/s', 'reader / sharp time']];
+const rows: string[][] = [['file', 'KB', 'reader ms (min/med)', 'reader MB/s (min)', 'sharp ms (min/med)', 'sharp MB/s (min)', 'reader/sharp time (min, med)']];
 for (const side of sides) {
   const pixels = picture(side);
   for (const progressive of [false, true]) {
@@ -59,17 +67,19 @@ for (const side of sides) {
       .jpeg({ quality, progressive })
       .toBuffer();
     const bytes = new Uint8Array(file.buffer, file.byteOffset, file.length);
-    const reader = await medianMs(() => readJpegCoefficients(bytes));
-    const full = await medianMs(() => sharp(file).raw().toBuffer());
+    const t = await timeSideBySide(
+      () => readJpegCoefficients(bytes),
+      () => sharp(file).raw().toBuffer(),
+    );
     const mbps = (ms: number): string => (file.length / 1e6 / (ms / 1000)).toFixed(1);
     rows.push([
       `${side}² q${quality} 4:2:0 ${progressive ? 'progressive' : 'baseline'}`,
       (file.length / 1024).toFixed(0),
-      reader.toFixed(1),
-      mbps(reader),
-      full.toFixed(1),
-      mbps(full),
-      (reader / full).toFixed(2),
+      `${t.reader.min.toFixed(1)} / ${t.reader.median.toFixed(1)}`,
+      mbps(t.reader.min),
+      `${t.full.min.toFixed(1)} / ${t.full.median.toFixed(1)}`,
+      mbps(t.full.min),
+      `${(t.reader.min / t.full.min).toFixed(2)}, ${(t.reader.median / t.full.median).toFixed(2)}`,
     ]);
   }
 }

@@ -462,7 +462,7 @@ function decodeSequential(reader: EntropyReader, c: FrameComponent, out: Int16Ar
 
 /** Progressive DC first scan (G.1.2.1): the difference, scaled by 2^Al. */
 function dcFirst(al: number): BlockDecoder {
-  return (reader, c, out, base) => {
+  return function dcFirstBlock(reader, c, out, base) {
     const t = reader.symbol(c.dcTable!);
     c.pred += t === 0 ? 0 : reader.received(t);
     out[base] = c.pred * (1 << al);
@@ -471,14 +471,14 @@ function dcFirst(al: number): BlockDecoder {
 
 /** Progressive DC refinement: one more bit. */
 function dcRefine(al: number): BlockDecoder {
-  return (reader, _c, out, base) => {
+  return function dcRefineBlock(reader, _c, out, base) {
     if (reader.bit()) out[base] |= 1 << al;
   };
 }
 
 /** Progressive AC first scan (G.1.2.2): run-length coding over Ss..Se with end-of-band runs. */
 function acFirst(ss: number, se: number, al: number, state: { eobrun: number }): BlockDecoder {
-  return (reader, c, out, base, zz) => {
+  return function acFirstBlock(reader, c, out, base, zz) {
     if (state.eobrun > 0) {
       state.eobrun--;
       return;
@@ -521,7 +521,7 @@ function acFirst(ss: number, se: number, al: number, state: { eobrun: number }):
 function acRefine(ss: number, se: number, al: number, state: { eobrun: number }): BlockDecoder {
   const p1 = 1 << al;
   const m1 = -1 << al;
-  return (reader, c, out, base, zz) => {
+  return function acRefineBlock(reader, c, out, base, zz) {
     let k = ss;
     if (state.eobrun === 0) {
       const ac = c.acTable!;
