@@ -46,6 +46,8 @@ export interface CatnetInput {
 /**
  * CAT-Net's input for one JPEG: `rgb` is its decoded pixels (3 channels, the JPEG's size; PIL's
  * `convert('RGB')` in the official code, which sharp's decode equals), `jpeg` its coefficients.
+ * The pixels must be in the stored orientation, as PIL gives them and as the coefficients are:
+ * not turned by EXIF orientation (sharp without `.rotate()`, not `decodeImage`).
  */
 export function catnetInput(rgb: Image, jpeg: JpegCoefficients, options: CatnetInputOptions = {}): CatnetInput {
   const [h, w] = [jpeg.height, jpeg.width];
