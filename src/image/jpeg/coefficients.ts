@@ -353,8 +353,45 @@ function readScan(
   return { components, ss, se, ah, al };
 }
 
-/** Decodes one block of the scan into `out` at `base`, zigzag index k at base + zz[k]. */
-type BlockDecoder = (reader: EntropyReader, c: FrameComponent, out: Int16Array, base: number, zz: Int32Array) => void;
+/** Which block decoder a scan needs (T.81 F.2.2 and G.1.2). */
+const SEQUENTIAL = 0;
+const DC_FIRST = 1;
+const DC_REFINE = 2;
+const AC_FIRST = 3;
+const AC_REFINE = 4;
+
+/** A running scan: its decoder, spectral band and point transform, and the end-of-band run left. */
+interface ScanState {
+  readonly mode: number;
+  readonly ss: number;
+  readonly se: number;
+  readonly al: number;
+  eobrun: number;
+}
+
+function scanState(coding: JpegCoding, { ss, se, ah, al }: Scan): ScanState {
+  const mode = coding !== 'progressive' ? SEQUENTIAL : ss === 0 ? (ah === 0 ? DC_FIRST : DC_REFINE) : ah === 0 ? AC_FIRST : AC_REFINE;
+  return { mode, ss, se, al, eobrun: 0 };
+}
+
+/**
+ * Decodes one block of the scan into `out` at `base`, zigzag index k at base + zz[k]. A switch of
+ * direct calls rather than a function per scan: each call site stays monomorphic, which V8 inlines.
+ */
+function decodeBlock(reader: EntropyReader, state: ScanState, c: FrameComponent, out: Int16Array, base: number, zz: Int32Array): void {
+  switch (state.mode) {
+    case SEQUENTIAL:
+      return decodeSequential(reader, c, out, base, zz);
+    case DC_FIRST:
+      return dcFirst(reader, state, c, out, base);
+    case DC_REFINE:
+      return dcRefine(reader, state, out, base);
+    case AC_FIRST:
+      return acFirst(reader, state, c, out, base, zz);
+    default:
+      return acRefine(reader, state, c, out, base, zz);
+  }
+}
 
 /**
  * Decodes the entropy-coded segment that starts at `pos` (right after the SOS) and returns the
@@ -364,8 +401,7 @@ type BlockDecoder = (reader: EntropyReader, c: FrameComponent, out: Int16Array, 
  */
 function decodeScan(bytes: Uint8Array, pos: number, frame: Frame, scan: Scan, restartInterval: number): number {
   const reader = new EntropyReader(bytes, pos);
-  const state = { eobrun: 0 };
-  const decode = blockDecoder(frame.coding, scan, state);
+  const state = scanState(frame.coding, scan);
   for (const c of scan.components) c.pred = 0;
   const scratch = new Int16Array(64);
   let expectedRestart = 0;
@@ -387,7 +423,7 @@ function decodeScan(bytes: Uint8Array, pos: number, frame: Frame, scan: Scan, re
     const total = c.widthInBlocks * c.heightInBlocks;
     for (let n = 0, by = 0, bx = 0; n < total; n++) {
       if (restartInterval > 0 && n > 0 && n % restartInterval === 0) restart();
-      decode(reader, c, c.coefficients, 8 * (by * stride + bx), c.zigzagOffsets);
+      decodeBlock(reader, state, c, c.coefficients, 8 * (by * stride + bx), c.zigzagOffsets);
       if (++bx === c.widthInBlocks) {
         bx = 0;
         by++;
@@ -406,8 +442,8 @@ function decodeScan(bytes: Uint8Array, pos: number, frame: Frame, scan: Scan, re
             const by = my * c.v + y;
             for (let x = 0; x < c.h; x++) {
               const bx = mx * c.h + x;
-              if (by < c.heightInBlocks && bx < c.widthInBlocks) decode(reader, c, c.coefficients, 8 * (by * stride + bx), c.zigzagOffsets);
-              else decode(reader, c, scratch, 0, NATURAL_OFFSETS);
+              if (by < c.heightInBlocks && bx < c.widthInBlocks) decodeBlock(reader, state, c, c.coefficients, 8 * (by * stride + bx), c.zigzagOffsets);
+              else decodeBlock(reader, state, c, scratch, 0, NATURAL_OFFSETS);
             }
           }
         }
@@ -416,13 +452,6 @@ function decodeScan(bytes: Uint8Array, pos: number, frame: Frame, scan: Scan, re
   }
   reader.reset();
   return reader.pos;
-}
-
-function blockDecoder(coding: JpegCoding, scan: Scan, state: { eobrun: number }): BlockDecoder {
-  const { ss, se, ah, al } = scan;
-  if (coding !== 'progressive') return decodeSequential;
-  if (ss === 0) return ah === 0 ? dcFirst(al) : dcRefine(al);
-  return ah === 0 ? acFirst(ss, se, al, state) : acRefine(ss, se, al, state);
 }
 
 function badIndex(): never {
@@ -461,56 +490,51 @@ function decodeSequential(reader: EntropyReader, c: FrameComponent, out: Int16Ar
 }
 
 /** Progressive DC first scan (G.1.2.1): the difference, scaled by 2^Al. */
-function dcFirst(al: number): BlockDecoder {
-  return function dcFirstBlock(reader, c, out, base) {
-    const t = reader.symbol(c.dcTable!);
-    c.pred += t === 0 ? 0 : reader.received(t);
-    out[base] = c.pred * (1 << al);
-  };
+function dcFirst(reader: EntropyReader, state: ScanState, c: FrameComponent, out: Int16Array, base: number): void {
+  const t = reader.symbol(c.dcTable!);
+  c.pred += t === 0 ? 0 : reader.received(t);
+  out[base] = c.pred * (1 << state.al);
 }
 
 /** Progressive DC refinement: one more bit. */
-function dcRefine(al: number): BlockDecoder {
-  return function dcRefineBlock(reader, _c, out, base) {
-    if (reader.bit()) out[base] |= 1 << al;
-  };
+function dcRefine(reader: EntropyReader, state: ScanState, out: Int16Array, base: number): void {
+  if (reader.bit()) out[base] |= 1 << state.al;
 }
 
 /** Progressive AC first scan (G.1.2.2): run-length coding over Ss..Se with end-of-band runs. */
-function acFirst(ss: number, se: number, al: number, state: { eobrun: number }): BlockDecoder {
-  return function acFirstBlock(reader, c, out, base, zz) {
-    if (state.eobrun > 0) {
-      state.eobrun--;
-      return;
-    }
-    const ac = c.acTable!;
-    const fast = ac.fastAc!;
-    for (let k = ss; k <= se;) {
-      const f = reader.fastAc(fast);
-      if (f !== 0) {
-        k += (f >> 4) & 15;
-        if (k > 63) badIndex();
-        out[base + zz[k]] = (f >> 8) * (1 << al);
-        k++;
-        continue;
-      }
-      const rs = reader.symbol(ac);
-      const s = rs & 15;
-      const r = rs >> 4;
-      if (s === 0) {
-        if (r < 15) {
-          state.eobrun = (1 << r) - 1 + (r > 0 ? reader.bitsValue(r) : 0);
-          break;
-        }
-        k += 16;
-        continue;
-      }
-      k += r;
+function acFirst(reader: EntropyReader, state: ScanState, c: FrameComponent, out: Int16Array, base: number, zz: Int32Array): void {
+  if (state.eobrun > 0) {
+    state.eobrun--;
+    return;
+  }
+  const { se, al } = state;
+  const ac = c.acTable!;
+  const fast = ac.fastAc!;
+  for (let k = state.ss; k <= se;) {
+    const f = reader.fastAc(fast);
+    if (f !== 0) {
+      k += (f >> 4) & 15;
       if (k > 63) badIndex();
-      out[base + zz[k]] = reader.received(s) * (1 << al);
+      out[base + zz[k]] = (f >> 8) * (1 << al);
       k++;
+      continue;
     }
-  };
+    const rs = reader.symbol(ac);
+    const s = rs & 15;
+    const r = rs >> 4;
+    if (s === 0) {
+      if (r < 15) {
+        state.eobrun = (1 << r) - 1 + (r > 0 ? reader.bitsValue(r) : 0);
+        break;
+      }
+      k += 16;
+      continue;
+    }
+    k += r;
+    if (k > 63) badIndex();
+    out[base + zz[k]] = reader.received(s) * (1 << al);
+    k++;
+  }
 }
 
 /**
@@ -518,45 +542,44 @@ function acFirst(ss: number, se: number, al: number, state: { eobrun: number }):
  * coefficient already nonzero, new ±1·2^Al coefficients placed after r zero ones, end-of-band runs
  * that still carry correction bits.
  */
-function acRefine(ss: number, se: number, al: number, state: { eobrun: number }): BlockDecoder {
-  const p1 = 1 << al;
-  const m1 = -1 << al;
-  return function acRefineBlock(reader, c, out, base, zz) {
-    let k = ss;
-    if (state.eobrun === 0) {
-      const ac = c.acTable!;
-      for (; k <= se; k++) {
-        const rs = reader.symbol(ac);
-        let r = rs >> 4;
-        let value = 0;
-        if ((rs & 15) !== 0) {
-          // s must be 1; libjpeg reads any other size as 1 too (and warns)
-          value = reader.bit() ? p1 : m1;
-        } else if (r !== 15) {
-          state.eobrun = (1 << r) + (r > 0 ? reader.bitsValue(r) : 0);
-          break;
-        }
-        // skip r zero coefficients, giving each nonzero one passed its correction bit, then place `value`
-        for (; k <= se; k++) {
-          const at = base + zz[k];
-          const coef = out[at];
-          if (coef !== 0) {
-            if (reader.bit() && (coef & p1) === 0) out[at] = coef >= 0 ? coef + p1 : coef + m1;
-          } else if (--r < 0) break;
-        }
-        if (value !== 0) {
-          if (k > 63) badIndex();
-          out[base + zz[k]] = value;
-        }
+function acRefine(reader: EntropyReader, state: ScanState, c: FrameComponent, out: Int16Array, base: number, zz: Int32Array): void {
+  const se = state.se;
+  const p1 = 1 << state.al;
+  const m1 = -1 << state.al;
+  let k = state.ss;
+  if (state.eobrun === 0) {
+    const ac = c.acTable!;
+    for (; k <= se; k++) {
+      const rs = reader.symbol(ac);
+      let r = rs >> 4;
+      let value = 0;
+      if ((rs & 15) !== 0) {
+        // s must be 1; libjpeg reads any other size as 1 too (and warns)
+        value = reader.bit() ? p1 : m1;
+      } else if (r !== 15) {
+        state.eobrun = (1 << r) + (r > 0 ? reader.bitsValue(r) : 0);
+        break;
       }
-    }
-    if (state.eobrun > 0) {
+      // skip r zero coefficients, giving each nonzero one passed its correction bit, then place `value`
       for (; k <= se; k++) {
         const at = base + zz[k];
         const coef = out[at];
-        if (coef !== 0 && reader.bit() && (coef & p1) === 0) out[at] = coef >= 0 ? coef + p1 : coef + m1;
+        if (coef !== 0) {
+          if (reader.bit() && (coef & p1) === 0) out[at] = coef >= 0 ? coef + p1 : coef + m1;
+        } else if (--r < 0) break;
       }
-      state.eobrun--;
+      if (value !== 0) {
+        if (k > 63) badIndex();
+        out[base + zz[k]] = value;
+      }
     }
-  };
+  }
+  if (state.eobrun > 0) {
+    for (; k <= se; k++) {
+      const at = base + zz[k];
+      const coef = out[at];
+      if (coef !== 0 && reader.bit() && (coef & p1) === 0) out[at] = coef >= 0 ? coef + p1 : coef + m1;
+    }
+    state.eobrun--;
+  }
 }
