@@ -90,6 +90,8 @@ interface FrameComponent {
   /** zigzag index → offset inside a block of `coefficients` (row stride 8·widthInBlocks) */
   readonly zigzagOffsets: Int32Array;
   quantTable: Uint16Array | null;
+  /** progressive: the point transform Al each coefficient (zigzag index) was last coded at, −1 before its first scan */
+  readonly coefBits: Int8Array;
   /** DC predictor of the running scan */
   pred: number;
   dcTable: HuffmanTable | null;
@@ -296,6 +298,7 @@ function readFrame(bytes: Uint8Array, p: number, end: number, marker: number, ma
       coefficients: new Int16Array(64 * widthInBlocks * heightInBlocks),
       zigzagOffsets: Int32Array.from(ZIGZAG, (n) => (n >> 3) * stride + (n & 7)),
       quantTable: null,
+      coefBits: new Int8Array(64).fill(-1),
       pred: 0,
       dcTable: null,
       acTable: null,
@@ -324,7 +327,10 @@ function readScan(
   const progressive = frame.coding === 'progressive';
   if (progressive) {
     const valid = ss === 0 ? se === 0 : se >= ss && se <= 63 && count === 1;
-    if (!valid || ah > 13 || al > 13) throw corrupt(`a progressive scan with Ss=${ss} Se=${se} Ah=${ah} Al=${al} over ${count} components`);
+    // a refinement adds one bit: Al = Ah − 1 (libjpeg refuses anything else too)
+    if (!valid || ah > 13 || al > 13 || (ah !== 0 && al !== ah - 1)) {
+      throw corrupt(`a progressive scan with Ss=${ss} Se=${se} Ah=${ah} Al=${al} over ${count} components`);
+    }
   }
   const dcNeeded = !progressive || (ss === 0 && ah === 0);
   const acNeeded = !progressive || ss > 0;
@@ -345,6 +351,17 @@ function readScan(
       const table = quantTables[c.tq];
       if (table === null) throw corrupt(`component ${id} uses quantisation table ${c.tq}, which no DQT defined`);
       c.quantTable = table.slice();
+    }
+    if (progressive) {
+      // Each coefficient's scans must chain: a first scan (Ah = 0) once, then refinements from the
+      // last Al down. libjpeg only warns here; refusing bounds the work to 14 scans per coefficient.
+      for (let k = ss; k <= se; k++) {
+        if (c.coefBits[k] !== (ah === 0 ? -1 : ah)) {
+          const before = c.coefBits[k] < 0 ? 'not coded before' : `last coded at Al=${c.coefBits[k]}`;
+          throw corrupt(`component ${id}'s coefficient ${k} is coded out of order (Ah=${ah}, ${before}): a corrupt progression`);
+        }
+        c.coefBits[k] = al;
+      }
     }
     components.push(c);
     blocksPerMcu += c.h * c.v;

@@ -154,6 +154,14 @@ function mutants(file: Uint8Array, seed: number): Mutant[] {
   add('SOS before SOF', insert(file, 2, [...file.subarray(firstSos.at, firstSos.at + 2 + firstSos.length)]), /before the frame header/);
   const scanHeader = [...file.subarray(firstSos.at, firstSos.at + 2 + firstSos.length)];
   add('300 empty scans', insert(file, firstSos.at, Array.from({ length: 300 }, () => scanHeader).flat()), true);
+  if (progressive) {
+    // the first scan twice; a refinement that drops two bits at once
+    const scanEnd = segs[segs.indexOf(firstSos) + 1].at;
+    add('the first scan twice', insert(file, scanEnd, [...file.subarray(firstSos.at, scanEnd)]), /coded out of order/);
+    const refinement = of(0xda).find((sos) => file[sos.at + 7 + 2 * file[sos.at + 4]] >> 4 !== 0)!;
+    const ahAl = refinement.at + 7 + 2 * file[refinement.at + 4];
+    add('a refinement with Al = Ah − 2', set(file, ahAl, file[ahAl] + 0x10), /progressive scan with/);
+  }
   const lastSos = of(0xda).at(-1)!;
   const lastScan = [...file.subarray(lastSos.at, file.length - 2)];
   add('the last scan 300 times', insert(file, file.length - 2, Array.from({ length: 299 }, () => lastScan).flat()), true);
