@@ -14,8 +14,8 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { annotateGrayPair, annotatePairs } from '../src/annotate/index.js';
 import type { Pair } from '../src/annotate/index.js';
-import { writeFileAtomic } from '../src/data/atomic.js';
-import { SAMPLE_FACES, sampleFace, synthesiseFake } from '../src/data/samples.js';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { SAMPLE_FACES, sampleFace, synthesiseFake } from '../src/data/sample-faces.js';
 import { encodeGrayPng, encodePng, loadOpenCv, readColor, rgbToGray } from '../src/image/index.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=') as [string, string]));

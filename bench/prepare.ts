@@ -8,9 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadFaceDetector } from '../src/data/faces.js';
-import type { PrepareStage } from '../src/data/prepare.js';
+import type { PrepareStage } from '../src/data/prepare/prepare.js';
 import { buildMiniFfpp, talkingFaceVideos, type ClipSource } from '../src/data/synthetic/index.js';
-import { runPrepare } from '../src/jobs/prepare.js';
+import { runPrepare } from '../src/data/prepare/pool.js';
 
 const [originals = 4, frames = 20, concurrency = 2] = process.argv.slice(2).map(Number);
 const work = await mkdtemp(join(tmpdir(), 'msccnet-bench-'));

@@ -19,7 +19,8 @@ import { officialPreprocess } from '../src/image/preprocess.js';
 import { loadModel, modelMetadata, openCalibrationSet } from '../src/infer/index.js';
 import { exportMethod, exportMethodInt8, MSCCNET_IO, type Int8ExportOptions } from '../src/onnx/index.js';
 import { parseTrainConfig } from '../src/train/config.js';
-import { evalItems, loadSplit, SamplePool, train } from '../src/train/index.js';
+import { loadSplit, train } from '../src/train/index.js';
+import { evalItems, SamplePool } from '../src/samples/index.js';
 import { writeSyntheticSet } from '../test/train/synthetic.js';
 
 const [side = 64, trainCount = 64, valCount = 24, epochs = 6, threads = 2] = process.argv.slice(2, 7).map(Number);

@@ -47,7 +47,7 @@ export {
   type PrepareReport,
   type Split,
 } from './data/index.js';
-export { runPrepare, enqueuePrepare, startPrepareWorker, openQueue, type RunPrepareOptions } from './jobs/index.js';
+export { runPrepare, enqueuePrepare, startPrepareWorker, openQueue, type RunPrepareOptions } from './data/prepare/index.js';
 export { buildMiniFfpp, forge, type MiniFfpp, type MiniFfppOptions } from './data/synthetic/index.js';
 
 // models: MSCCNet, its variants and the registered methods
@@ -64,7 +64,6 @@ export {
   methodDefinition,
   MsccnetMethod,
   METHOD_NAMES,
-  methodComplexity,
   buildModel as buildModelOfFile,
   loadModelFile,
   readModelFileInfo,
@@ -111,20 +110,17 @@ export {
 export {
   Evaluator,
   evaluate,
-  runEvaluation,
   rocAucScore,
   PixelConfusion,
-  perturb,
-  parsePerturbations,
   mvssMetrics,
   IGNORE as EVAL_IGNORE,
   type EvaluateOptions,
   type EvaluationResult,
   type EvaluatorOptions,
   type OfficialMetrics,
-  type EvaluationRunOptions,
-  type Perturbation,
 } from './eval/index.js';
+export { perturb, parsePerturbations, type Perturbation } from './samples/index.js';
+export { runEvaluation, type EvaluationRunOptions } from './benchmark/index.js';
 export {
   PROTOCOLS,
   METRICS,
@@ -140,13 +136,14 @@ export {
   type ProtocolEvent,
   type BenchmarkOptions,
   type PaperTable,
-} from './eval/protocols.js';
+} from './benchmark/index.js';
 
 // export: ONNX by tracing the model's own forward
 export {
   exportMsccnet,
   exportMsccnetInt8,
   exportMethod,
+  methodComplexity,
   exportModule,
   quantizeStaticInt8,
   readMetadata,

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ArgumentError } from '../errors.js';
-import { ensureWritableDir, removeStaleTemps, writeFileAtomic } from '../data/atomic.js';
+import { ensureWritableDir, removeStaleTemps, writeFileAtomic } from '../io/atomic.js';
 import { DEFAULT_MAX_PIXELS } from '../image/index.js';
 import { runPool, ThreadPool } from '../jobs/pool.js';
-import { spawnModuleWorker } from '../threads.js';
+import { spawnModuleWorker } from '../jobs/threads.js';
 import type { AnnotationOptions, AnnotationOptionsInput } from './options.js';
 import { annotationOptions } from './options.js';
 import type { PairOutcome, PairRecord, PairTask } from './files.js';

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { problemLine } from '../errors.js';
 import { decodeImage, encodeGrayPng } from '../image/index.js';
 import type { AnnotationOptions } from './options.js';

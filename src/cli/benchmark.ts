@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { applyOverrides, parseTrainConfig, readConfigFile } from '../train/config.js';
 import { BenchmarkRowsError } from '../eval/errors.js';
-import { failedLines, formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../eval/protocols.js';
+import { failedLines, formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../benchmark/protocols.js';
 import { METHOD_NAMES, type MethodName } from '../models/method.js';
 import { variantNames } from '../models/msccnet/index.js';
 import { choiceList, collect, commaList, methodOverride, SET_METHOD_HELP } from './args.js';

@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { defactoManifest } from '../data/defacto.js';
 import { FORGERY_SETS, forgeryManifest, type ForgerySet } from '../data/casia.js';
 import { formatManifest, formatStats, manifestStats, readManifest } from '../data/manifest.js';

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { collectInputs, detectFiles, openEngine, type EngineKind } from '../infer/index.js';
 import { methodOption } from './method-option.js';
-import { ensureWritableDir } from '../data/atomic.js';
+import { ensureWritableDir } from '../io/atomic.js';
 import { variantNames } from '../models/msccnet/index.js';
 import type { DeviceSpec } from '../torch/device.js';
 import { deviceSpec, positiveInt, positiveNumber, probability } from './args.js';

@@ -1,14 +1,14 @@
 import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { parsePerturbations } from '../eval/perturb.js';
-import { formatConditions, runEvaluation } from '../eval/run.js';
+import { parsePerturbations } from '../samples/perturb.js';
+import { formatConditions, runEvaluation } from '../benchmark/evaluation-folder.js';
 import { openEngine, type EngineKind } from '../infer/index.js';
 import { methodOption } from './method-option.js';
 import { variantNames } from '../models/msccnet/index.js';
 import type { Precision } from '../onnx/index.js';
 import type { DeviceSpec } from '../torch/device.js';
-import { readManifestSamples } from '../train/dataset.js';
-import { DatasetError } from '../train/errors.js';
+import { readManifestSamples } from '../samples/dataset.js';
+import { DatasetError } from '../samples/errors.js';
 import { progressBar, type ProgressBar } from './progress.js';
 import { deviceSpec, nonNegativeInt, positiveInt } from './args.js';
 

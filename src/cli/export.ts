@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ArgumentError } from '../errors.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { loadModel, modelMetadata, openCalibrationSet } from '../infer/index.js';
 import { variantNames } from '../models/msccnet/index.js';
 import { exportMethod, exportMethodInt8, type CalibrationMethod, type ExportSummary } from '../onnx/index.js';

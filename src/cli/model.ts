@@ -6,7 +6,7 @@ import { runDetfillCheck } from '../models/detfill-check.js';
 import { buildMsccnet, variantConfig, variantNames } from '../models/msccnet/index.js';
 import type { DeviceSpec } from '../torch/device.js';
 import { buildMethod, methodDefinition } from '../models/registry.js';
-import { methodComplexity } from '../models/complexity.js';
+import { methodComplexity } from '../onnx/complexity.js';
 import { positiveInt, tensorIndex, uint32 } from './args.js';
 
 /** `msccnet model`: parameter counts of the variants, and the detfill parity check at any size. */

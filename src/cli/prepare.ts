@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { COMPRESSIONS, METHODS, type Compression, type Method } from '../data/layout.js';
-import type { PrepareEvent, PrepareStage } from '../data/prepare.js';
-import { DEFAULT_QUEUE } from '../jobs/queue.js';
-import { ensureWritableDir } from '../data/atomic.js';
-import { runPrepare } from '../jobs/prepare.js';
+import type { PrepareEvent, PrepareStage } from '../data/prepare/prepare.js';
+import { DEFAULT_QUEUE } from '../data/prepare/queue.js';
+import { ensureWritableDir } from '../io/atomic.js';
+import { runPrepare } from '../data/prepare/pool.js';
 import { choiceList, intAtLeast, positiveInt } from './args.js';
 import type { ProgressBar } from './progress.js';
 import { stageBars } from './stage-bars.js';

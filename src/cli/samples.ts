@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { SAMPLE_FACES, SAMPLE_METHODS, writeSamplePairs } from '../data/samples.js';
+import { SAMPLE_FACES, SAMPLE_METHODS, writeSamplePairs } from '../data/sample-faces.js';
 import { positiveInt } from './args.js';
 
 export function makeSamplesCommand(): Command {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { DEFAULT_QUEUE, startPrepareWorker, watchConnection } from '../jobs/queue.js';
+import { DEFAULT_QUEUE, startPrepareWorker, watchConnection } from '../data/prepare/queue.js';
 import { positiveInt } from './args.js';
 
 export function makeWorkerCommand(): Command {

@@ -18,20 +18,7 @@ export {
 } from './layout.js';
 export { ManifestEntry, formatManifest, formatStats, manifestStats, readManifest, type SplitStats } from './manifest.js';
 export { loadAnnotator, type Annotator, type MaskResult } from './masks.js';
-export {
-  PrepareOptions,
-  assembleOutputs,
-  parsePrepareOptions,
-  planPrepare,
-  processJob,
-  type JobRecord,
-  type Plan,
-  type PrepareEvent,
-  type PrepareJob,
-  type PrepareReport,
-  type PrepareStage,
-  type Skip,
-} from './prepare.js';
+export * from './prepare/index.js';
 export {
   encodeVideo,
   probeVideo,

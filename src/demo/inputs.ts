@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { loadFaceDetector } from '../data/faces.js';
 import { buildMiniFfpp, talkingFaceVideos, type ClipSource } from '../data/synthetic/index.js';
-import { runPrepare } from '../jobs/prepare.js';
+import { runPrepare } from '../data/prepare/pool.js';
 import { DemoError } from './errors.js';
 import { DEMO_METHODS, type DemoClip, type DemoPlan } from './plan.js';
 

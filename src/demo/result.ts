@@ -5,8 +5,8 @@
 import type { SplitStats } from '../data/manifest.js';
 import type { FailedRow } from '../eval/errors.js';
 import type { EvaluationResult } from '../eval/index.js';
-import type { ProtocolTable } from '../eval/protocols.js';
-import type { Condition } from '../eval/run.js';
+import type { ProtocolTable } from '../benchmark/protocols.js';
+import type { Condition } from '../benchmark/evaluation-folder.js';
 import type { DetectResult } from '../infer/index.js';
 import type { AnnotationStrip, GridRow } from './figures.js';
 import type { DemoBaseline, DemoModel, DemoPlan, DemoRow, DemoStage } from './plan.js';

@@ -5,11 +5,11 @@
  * validation, every protocol and `msccnet evaluate` call it. Prints nothing.
  */
 import { preprocessSpecOf, type InferenceEngine } from '../infer/pipeline.js';
-import type { Sample } from '../train/dataset.js';
-import { evalItems, SamplePool, type EvalItem, type SkippedSample } from '../train/loader.js';
+import type { Sample } from '../samples/dataset.js';
+import { evalItems, SamplePool, type EvalItem, type SkippedSample } from '../samples/loader.js';
 import { Evaluator, type EvaluationResult, type EvaluatorOptions } from './evaluator.js';
 import type { SampleRecord } from './record.js';
-import type { Perturbation } from './perturb.js';
+import type { Perturbation } from '../samples/perturb.js';
 
 export interface EvaluateProgress {
   /** samples done (evaluated or skipped) of `total` */

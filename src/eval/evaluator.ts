@@ -9,7 +9,7 @@ import { MarginHistogram, type SparseHistogram } from './histogram.js';
 import { imageScore, imageScores, rocAucScore, SCORE_THRESHOLD } from './image.js';
 import { mvssMetrics, type MvssMetrics } from './mvss.js';
 import type { SampleRecord } from './record.js';
-import { resizeBilinear } from './interpolate.js';
+import { resizeBilinear } from '../image/interpolate.js';
 import { argmaxClasses, groundTruthFromMask, PixelConfusion } from './pixel.js';
 
 /** What the model returned for one test image, with its ground truth. */

@@ -25,20 +25,6 @@ export type { SampleRecord } from './record.js';
 export { expf, fmaf } from './float32.js';
 export { MarginHistogram, type BinnedAuc, type SparseHistogram } from './histogram.js';
 export { equalErrorRate, imageScore, imageScores, rocAucScore, rocCurve, SCORE_THRESHOLD, trapezoidArea, type ImageScores, type RocCurve } from './image.js';
-export { resizeBilinear, type MapShape } from './interpolate.js';
 export { argmaxClasses, groundTruthFromMask, IGNORE, PixelConfusion, pixelScores, type ConfusionCounts, type PixelScores } from './pixel.js';
 export { evaluate, evaluateInto, type EvaluateOptions, type EvaluateProgress } from './evaluate.js';
 export { mvssMetrics, type MvssMetrics } from './mvss.js';
-export { parsePerturbations, perturb, perturbationLevel, perturbationName, PERTURBATION_KINDS, type Perturbation } from './perturb.js';
-export {
-  EvaluationFolderError,
-  formatConditions,
-  METRIC_COLUMNS,
-  robustnessCharts,
-  runEvaluation,
-  type Condition,
-  type EvaluationIdentity,
-  type EvaluationRunEvent,
-  type EvaluationRunOptions,
-} from './run.js';
-// the protocols (eval/protocols.ts) import the trainer, which imports this module: import them from their file

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { extname, join, relative, basename, resolve } from 'node:path';
 import sharp from 'sharp';
 import { InputFileError, MsccnetError, problemLine } from '../errors.js';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { loadFaceDetector, type FaceDetector } from '../data/faces.js';
 import { probeVideo, readFrames, sampleFrameIndices } from '../data/video.js';
 import { encodePng } from '../image/codec.js';

@@ -6,7 +6,7 @@
  * normalise; the same function training's validation uses) → engine → P(fake) per crop; mask logits → bilinear to the crop size (on
  * logits, official-spec §10) → probability map → pasted into the full image → binary mask.
  */
-import { resizeBilinear } from '../eval/interpolate.js';
+import { resizeBilinear } from '../image/interpolate.js';
 import { ArgumentError, MsccnetError } from '../errors.js';
 import { officialPreprocess, preprocessInto as applyPreprocess, type Box, type PreprocessSpec } from '../image/preprocess.js';
 

@@ -2,7 +2,7 @@ import { torch, type Tensor } from '../torch/index.js';
 import { BatchNorm2d, Conv2d, Linear, type Module } from '../nn/index.js';
 import { MSCC } from './msccnet/mscc.js';
 import { MultiSpectralDCTLayer } from './msccnet/dct.js';
-import { BasicBlock, Bottleneck } from './resnet.js';
+import { BasicBlock, Bottleneck } from './backbones/resnet.js';
 import { ArgumentError } from '../errors.js';
 
 /**

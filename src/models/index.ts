@@ -10,7 +10,7 @@ export {
   type OutputStride,
   type Tap,
   type ResidualBlock,
-} from './resnet.js';
+} from './backbones/resnet.js';
 export { InputSizeError, WeightsError, UnknownVariantError, CheckpointLayoutError } from './errors.js';
 export { loadWeights, stateDictProblems } from './weights.js';
 export {
@@ -70,4 +70,3 @@ export {
   type MethodName,
   type MethodDefinition,
 } from './method.js';
-export { methodComplexity, type Complexity } from './complexity.js';

@@ -5,7 +5,7 @@
  * Offsets are relative to the data start; tensors must cover it exactly, without overlaps or holes.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { torch } from '../torch/torch.js';
 import type { DType, Tensor } from '../torch/tensor.js';
 import { SafetensorsError } from './errors.js';

@@ -22,3 +22,4 @@ export { encodeModel, readMetadata, OPSET, type IoSpec } from './writer.js';
 export { ExportError, OnnxModelError } from './errors.js';
 export { quantizeStaticInt8, type CalibrationBatch, type CalibrationMethod, type StaticQuantizeOptions, type StaticQuantizeSummary } from './quantize.js';
 export { exportMethod, exportMethodInt8, methodTraceSpec, methodMetadata } from './method.js';
+export { methodComplexity, type Complexity } from './complexity.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { GradScalerState, Module, Optimizer, OptimizerState } from '../nn/index.js';
 import { encodeSafetensors, loadSafetensors } from '../nn/index.js';
 import { cpuCopies, torch } from '../torch/index.js';
-import { isTempName, tempPath, writeFileAtomic } from '../data/atomic.js';
+import { isTempName, tempPath, writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from './errors.js';
 
 export interface CheckpointState {

@@ -10,9 +10,7 @@ import { z } from 'zod';
 import { ConfigError, InputFileError, parseWith } from '../errors.js';
 import { methodDefinition, METHOD_NAMES, variantConfig, type MsccnetConfigInput } from '../models/index.js';
 import { DEVICE_SPEC, PRECISIONS } from '../torch/device.js';
-
-export const AUGMENT_PRESETS = ['official', 'paper'] as const;
-export type AugmentPreset = (typeof AUGMENT_PRESETS)[number];
+import { AUGMENT_PRESETS } from '../samples/augment.js';
 
 const DataConfig = z.strictObject({
   manifest: z.string().nullable().default(null).describe('manifest.jsonl from `msccnet prepare` (paths relative to its folder); or set root'),

@@ -25,13 +25,14 @@ import { AdamW, deviceOf, GradScaler, SGD, type Optimizer } from '../nn/index.js
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
 import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState } from './checkpoint.js';
-import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from './dataset.js';
-import { CheckpointError, DatasetError } from './errors.js';
-import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from './loader.js';
+import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from '../samples/dataset.js';
+import { CheckpointError } from './errors.js';
+import { DatasetError } from '../samples/errors.js';
+import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from '../samples/loader.js';
 import { evaluateInto } from '../eval/evaluate.js';
 import { createTorchEngine } from '../infer/engines.js';
 import type { InferenceEngine } from '../infer/pipeline.js';
-import { hashKey, Rng } from './rng.js';
+import { hashKey, Rng } from '../samples/rng.js';
 import { polyLr, type PolySchedule } from './schedule.js';
 import type { ProcessGroup } from './distributed.js';
 

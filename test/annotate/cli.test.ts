@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { AnnotateReport } from '../../src/annotate/index.js';
 import { DEFAULT_REPORT_NAME } from '../../src/annotate/index.js';
-import { isTempName } from '../../src/data/atomic.js';
+import { isTempName } from '../../src/io/atomic.js';
 import { readGray } from '../../src/image/index.js';
 import { annotationFixture } from '../helpers/annotation-fixture.js';
 import { listFiles, runCli, startCli } from '../helpers/cli.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BenchmarkReport } from '../../src/eval/protocols.js';
+import type { BenchmarkReport } from '../../src/benchmark/protocols.js';
 import { runCli } from '../helpers/cli.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
 

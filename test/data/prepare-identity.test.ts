@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePrepareOptions, processJob, type PrepareEvent, type PrepareJob } from '../../src/data/prepare.js';
+import { parsePrepareOptions, processJob, type PrepareEvent, type PrepareJob } from '../../src/data/prepare/prepare.js';
 
 test('defect 5: a replaced input is redone; an unchanged one is reused; --retry-failed redoes failed jobs', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-prepare-identity-'));

@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { loadFaceDetector } from '../../src/data/faces.js';
 import { fakePath } from '../../src/data/layout.js';
 import type { ManifestEntry } from '../../src/data/manifest.js';
-import type { PrepareReport } from '../../src/data/prepare.js';
+import type { PrepareReport } from '../../src/data/prepare/prepare.js';
 import { buildMiniFfpp, talkingFaceVideos, type MiniFfpp } from '../../src/data/synthetic/index.js';
 
 const FRAMES = 6; // per video: floor(linspace(0, 23, 6)) of 24-frame clips

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
-import { isTempName } from '../../src/data/atomic.js';
+import { isTempName } from '../../src/io/atomic.js';
 import { DEMO_METHODS } from '../../src/demo/plan.js';
 import { formatCell, type Headline, type ReportTable } from '../../src/demo/report/index.js';
 

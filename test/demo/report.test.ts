@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EvaluationResult } from '../../src/eval/index.js';
-import type { ProtocolTable } from '../../src/eval/protocols.js';
+import type { ProtocolTable } from '../../src/benchmark/protocols.js';
 import { DEMO_BASELINES, DEMO_PLANS, MODEL_NAMES, methodsWithinBudget, type DemoBaseline, type DemoRow } from '../../src/demo/plan.js';
 import { reportTables, writeReport, type ReportTable } from '../../src/demo/report/index.js';
 import type { DemoResult } from '../../src/demo/result.js';

@@ -7,9 +7,9 @@ import sharp from 'sharp';
 import { loadImageOps } from '../../src/image/opencv.js';
 import { officialPreprocess, resizeLinear } from '../../src/image/preprocess.js';
 import { preprocessInto } from '../../src/infer/pipeline.js';
-import { evalTransform } from '../../src/train/augment.js';
-import { decodeSample } from '../../src/train/dataset.js';
-import { Rng } from '../../src/train/rng.js';
+import { evalTransform } from '../../src/samples/augment.js';
+import { decodeSample } from '../../src/samples/dataset.js';
+import { Rng } from '../../src/samples/rng.js';
 
 test('resizeLinear: a hand-computed row (OpenCV fixed point: 11-bit weights, edge columns clamped)', () => {
   // 2 → 4 columns: source x = (d + ½)/2 − ½ = −¼, ¼, ¾, 1¼ → weights of 255: 0 (clamped), 512, 1536, 2048 (clamped) of 2048;

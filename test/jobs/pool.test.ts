@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runPool, ThreadPool } from '../../src/jobs/pool.js';
-import { spawnModuleWorker } from '../../src/threads.js';
+import { spawnModuleWorker } from '../../src/jobs/threads.js';
 import type { TestTask } from './pool-worker.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -11,7 +11,7 @@ import { attentionMapTarget } from '../../src/models/ffd/index.js';
 import { BayarConv2d, edgeTarget } from '../../src/models/mvss/index.js';
 import { bilinearUpsampleWeights } from '../../src/models/hpfcn/index.js';
 import { exportMethod, exportModule, readMetadata } from '../../src/onnx/index.js';
-import { methodComplexity } from '../../src/models/complexity.js';
+import { methodComplexity } from '../../src/onnx/complexity.js';
 import { ConfigError } from '../../src/errors.js';
 
 interface OfficialKeys {

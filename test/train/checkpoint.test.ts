@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { tempPath } from '../../src/data/atomic.js';
+import { tempPath } from '../../src/io/atomic.js';
 import { Linear, SGD } from '../../src/nn/index.js';
 import { torch } from '../../src/torch/index.js';
 import { loadCheckpoint, openRunFolder, RNG_SCHEME, saveCheckpoint, type CheckpointState } from '../../src/train/checkpoint.js';

@@ -10,7 +10,7 @@ import { saveSafetensors } from '../../src/nn/index.js';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.js';
 import { initProcessGroup, type C10dProcessGroup } from '../../src/train/distributed.js';
-import { SamplePool } from '../../src/train/loader.js';
+import { SamplePool } from '../../src/samples/loader.js';
 import { buildModel, validate } from '../../src/train/trainer.js';
 import { seededRandom } from '../../src/data/synthetic/geometry.js';
 

@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/samples/rng.js';
 
 export interface SyntheticSet {
   readonly dir: string;

@@ -4,11 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../data/atomic.js';
+import { writeFileAtomic } from '../../io/atomic.js';
 import { DEMO_METHODS, methodLabel, MODEL_NAMES, type DemoPlan, type DemoRow } from '../plan.js';
 import { TrainConfigSchema } from '../../train/config.js';
 import type { DemoResult } from '../result.js';
-import { robustnessCharts } from '../../eval/run.js';
+import { robustnessCharts } from '../../benchmark/evaluation-folder.js';
 import { esc, lineChart, type Series } from '../../eval/svg.js';
 import { demoRows, formatCell, headline, reportTables, trainedBaselines, type Headline, type ReportTable } from './tables.js';
 

@@ -6,7 +6,7 @@ import type { SplitStats } from '../../data/manifest.js';
 import { problemLine } from '../../errors.js';
 import { DEMO_METHODS, DEMO_MODELS, methodLabel, MODEL_NAMES, type DemoBaseline, type DemoRow } from '../plan.js';
 import type { DemoResult } from '../result.js';
-import { METRICS, type ProtocolTable } from '../../eval/protocols.js';
+import { METRICS, type ProtocolTable } from '../../benchmark/protocols.js';
 
 /** A cell: a number (percent with 2 decimals, or a count), a mark such as ✓, or null (not measured). */
 export type CellValue = number | string | null;

@@ -10,7 +10,7 @@ import {
   type NamedLosses,
   type Preprocessing,
 } from '../method.js';
-import { SeparableConv2d, XceptionBlock } from './xception.js';
+import { SeparableConv2d, XceptionBlock } from '../backbones/xception.js';
 
 /** FFD's official defaults (`train_map_supervised.py`: 299², Normalize(0.5, 0.5), L1 map + CE). */
 export const FfdConfigSchema = z.strictObject({

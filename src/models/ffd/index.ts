@@ -2,7 +2,7 @@ import type { MethodDefinition } from '../method.js';
 import { FFD, FfdConfigSchema, type FfdConfig } from './ffd.js';
 
 export { FFD, FfdConfigSchema, attentionMapTarget, type FfdConfig, type FfdOutputs } from './ffd.js';
-export { SeparableConv2d, XceptionBlock } from './xception.js';
+export { SeparableConv2d, XceptionBlock } from '../backbones/xception.js';
 
 export const FFD_METHOD: MethodDefinition = {
   name: 'ffd',

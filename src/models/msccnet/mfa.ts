@@ -1,6 +1,6 @@
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, ReLU, Sequential } from '../../nn/index.js';
-import type { Tap } from '../resnet.js';
+import type { Tap } from '../backbones/resnet.js';
 
 /** conv(k×k, no bias) + BN + ReLU, the official `bottleneck*` block (keys `.0` conv, `.1` BN). */
 export function convBnRelu(inChannels: number, outChannels: number, kernel: 1 | 3): Sequential {

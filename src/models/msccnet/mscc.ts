@@ -1,7 +1,7 @@
 import type { Tensor } from '../../torch/index.js';
 import { torch } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, Dropout2d, Module, ReLU, Sequential } from '../../nn/index.js';
-import type { Tap } from '../resnet.js';
+import type { Tap } from '../backbones/resnet.js';
 import { MultiSpectralDCTLayer, type DctBases } from './dct.js';
 import { GCN } from './gcn.js';
 import { convBnRelu } from './mfa.js';

@@ -1,7 +1,7 @@
 import { F, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, Dropout2d, Linear, Module, ReLU, Sequential } from '../../nn/index.js';
 import { InputSizeError } from '../errors.js';
-import { ResNet, type Tap } from '../resnet.js';
+import { ResNet, type Tap } from '../backbones/resnet.js';
 import { parseMsccnetConfig, spectralSide, type MsccnetConfig, type MsccnetConfigInput } from './config.js';
 import { convBnRelu, multiLevelAggregation } from './mfa.js';
 import { MSCC } from './mscc.js';

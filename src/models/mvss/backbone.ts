@@ -1,7 +1,7 @@
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { kaimingNormal_ } from '../../nn/init.js';
 import { BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, Sequential } from '../../nn/index.js';
-import { Bottleneck, conv1x1 } from '../resnet.js';
+import { Bottleneck, conv1x1 } from '../backbones/resnet.js';
 
 /**
  * MVSS-Net's ResNet-50 (`models/mvssnet.py` `ResNet`): torchvision's layout (7×7 stem, keys

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { torch, type Tensor } from '../../src/torch/index.js';
-import { Bottleneck, ResNet } from '../../src/models/resnet.js';
-import { loadWeights } from '../../src/models/weights.js';
-import { loadPretrained } from '../../src/models/pretrained.js';
-import { MSCCNet } from '../../src/models/msccnet/index.js';
-import { WeightsError } from '../../src/models/errors.js';
-import { InputFileError } from '../../src/errors.js';
-import { saveSafetensors } from '../../src/nn/index.js';
+import { torch, type Tensor } from '../../../src/torch/index.js';
+import { Bottleneck, ResNet } from '../../../src/models/backbones/resnet.js';
+import { loadWeights } from '../../../src/models/weights.js';
+import { loadPretrained } from '../../../src/models/pretrained.js';
+import { MSCCNet } from '../../../src/models/msccnet/index.js';
+import { WeightsError } from '../../../src/models/errors.js';
+import { InputFileError } from '../../../src/errors.js';
+import { saveSafetensors } from '../../../src/nn/index.js';
 
 test('ResNet-50 V1c os8: official key names, dilations and stage shapes', () => {
   const net = new ResNet({ depth: 50, outputStride: 8 });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MsccnetError } from '../errors.js';
+import { MsccnetError } from '../../errors.js';
 import {
   assembleOutputs,
   finishedRecord,
@@ -14,10 +14,10 @@ import {
   type PrepareReport,
   type PrepareStage,
   type PrepareJob,
-} from '../data/prepare.js';
-import { loadFaceDetector } from '../data/faces.js';
-import { loadAnnotator } from '../data/masks.js';
-import { runPool } from './pool.js';
+} from './prepare.js';
+import { loadFaceDetector } from '../faces.js';
+import { loadAnnotator } from '../masks.js';
+import { runPool } from '../../jobs/pool.js';
 import { enqueuePrepare, openQueue, waitForJobs, type EnqueueOptions } from './queue.js';
 
 export interface RunPrepareOptions extends Partial<PrepareOptions> {

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { ArgumentError } from '../errors.js';
 import { gaussianBlur } from '../image/gaussian.js';
 import { resizeLinear } from '../image/preprocess.js';
-import { hashKey, Rng } from '../train/rng.js';
+import { hashKey, Rng } from './rng.js';
 
 export type Perturbation =
   | { readonly kind: 'jpeg'; readonly quality: number }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArgumentError } from '../../src/errors.js';
-import { resizeBilinear } from '../../src/eval/index.js';
+import { resizeBilinear } from '../../src/image/index.js';
 
 test('upsampling 1×2 → 1×4 uses half-pixel centres clamped at 0', () => {
   // src = (dst + 0.5)·(2/4) − 0.5 = −0.25 → 0, 0.25, 0.75, 1.25 (i0 = 1 = last, so i1 = 1)

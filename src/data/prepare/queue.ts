@@ -1,9 +1,9 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { MsccnetError } from '../errors.js';
-import { loadFaceDetector } from '../data/faces.js';
-import { loadAnnotator } from '../data/masks.js';
-import { processJob, type JobRecord, type PrepareEvent, type PrepareJob, type PrepareOptions } from '../data/prepare.js';
+import { MsccnetError } from '../../errors.js';
+import { loadFaceDetector } from '../faces.js';
+import { loadAnnotator } from '../masks.js';
+import { processJob, type JobRecord, type PrepareEvent, type PrepareJob, type PrepareOptions } from './prepare.js';
 
 export const DEFAULT_QUEUE = 'msccnet-prepare';
 

@@ -4,14 +4,14 @@ import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { IGNORE, trainTransform, evalTransform, MEAN_RGB, STD_RGB } from '../../src/train/augment.js';
+import { IGNORE, trainTransform, evalTransform, MEAN_RGB, STD_RGB } from '../../src/samples/augment.js';
 import { officialPreprocess } from '../../src/image/preprocess.js';
-import { decodeSample, pairedTrainList, readManifestSamples, readReferenceLayout, type Sample } from '../../src/train/dataset.js';
-import { DatasetError } from '../../src/train/errors.js';
-import { runTask } from '../../src/train/load.js';
-import { SamplePool, trainBatches } from '../../src/train/loader.js';
+import { decodeSample, pairedTrainList, readManifestSamples, readReferenceLayout, type Sample } from '../../src/samples/dataset.js';
+import { DatasetError } from '../../src/samples/errors.js';
+import { runTask } from '../../src/samples/load.js';
+import { SamplePool, trainBatches } from '../../src/samples/loader.js';
 import { loadImageOps } from '../../src/image/index.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/samples/rng.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'msccnet-data-'));
 const png = async (path: string, w: number, h: number, channels: 1 | 3, fill: (i: number) => number): Promise<string> => {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { Image } from '../image/index.js';
 import { encodePng, makeImage } from '../image/index.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { seededRandom } from './synthetic/geometry.js';
 
 /**

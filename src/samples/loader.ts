@@ -4,13 +4,13 @@
  * only when decoding is slower than a training step.
  */
 import type { Worker } from 'node:worker_threads';
-import { spawnModuleWorker } from '../threads.js';
+import { spawnModuleWorker } from '../jobs/threads.js';
 import { DatasetError } from './errors.js';
 import { runTask, type LoadResult, type LoadTask } from './load.js';
 import { loadImageOps, type ImageOps } from '../image/index.js';
 import type { TrainTransformOptions } from './augment.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
-import type { Perturbation } from '../eval/perturb.js';
+import type { Perturbation } from './perturb.js';
 import type { Sample } from './dataset.js';
 
 interface Pending {

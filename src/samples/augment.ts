@@ -8,7 +8,10 @@
 import type { ImageOps } from '../image/index.js';
 import { officialPreprocess, preprocess, type PreprocessSpec } from '../image/preprocess.js';
 import type { Rng } from './rng.js';
-import type { AugmentPreset } from './config.js';
+
+/** The augmentation presets: `official` (the code's list) and `paper` (flip only, the paper's text). */
+export const AUGMENT_PRESETS = ['official', 'paper'] as const;
+export type AugmentPreset = (typeof AUGMENT_PRESETS)[number];
 
 /** Mask value ignored by the losses (and the reference's padding value). */
 export const IGNORE = 255;

@@ -7,16 +7,16 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { errorData, problemLine } from '../errors.js';
 import type { MethodName } from '../models/method.js';
-import type { EvaluationResult } from './index.js';
-import type { FailedRow } from './errors.js';
+import type { EvaluationResult } from '../eval/index.js';
+import type { FailedRow } from '../eval/errors.js';
 import { listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
 import { applyOverrides, applyVariant, parseTrainConfig, type TrainConfig } from '../train/config.js';
-import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../train/dataset.js';
-import { DatasetError } from '../train/errors.js';
-import { SamplePool } from '../train/loader.js';
+import { readManifestSamples, readReferenceLayout, type ListOptions, type SampleList } from '../samples/dataset.js';
+import { DatasetError } from '../samples/errors.js';
+import { SamplePool } from '../samples/loader.js';
 import { resolveDevice } from '../torch/device.js';
 import { buildModel, plannedSteps, train, validateSamples, type TrainEvent } from '../train/trainer.js';
 

@@ -7,7 +7,7 @@ import { evalTransform, trainTransform, type TrainTransformOptions } from './aug
 import { decodeSample, UnreadableSampleError, type Sample } from './dataset.js';
 import type { ImageOps } from '../image/index.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
-import { perturb, type Perturbation } from '../eval/perturb.js';
+import { perturb, type Perturbation } from './perturb.js';
 import { Rng } from './rng.js';
 
 export type LoadTask =

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
-import { ensureWritableDir, isTempName, removeStaleTemps, tempPath, writeFileAtomic } from '../../src/data/atomic.js';
+import { ensureWritableDir, isTempName, removeStaleTemps, tempPath, writeFileAtomic } from '../../src/io/atomic.js';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-atomic-'));

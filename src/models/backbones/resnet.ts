@@ -1,5 +1,5 @@
-import { torch, type Tensor } from '../torch/index.js';
-import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type TensorModule } from '../nn/index.js';
+import { torch, type Tensor } from '../../torch/index.js';
+import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type TensorModule } from '../../nn/index.js';
 
 /** Receives named intermediate tensors during a forward pass (parity tests, `--check-detfill`). */
 export type Tap = (name: string, value: Tensor) => void;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runBenchmark } from '../../src/eval/protocols.js';
+import { runBenchmark } from '../../src/benchmark/protocols.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
 
 test('benchmark --variants trains and tests each variant and writes one paper-layout table', { timeout: 300_000 }, async (t) => {

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArgumentError } from '../../src/errors.js';
-import { parsePerturbations, perturb, perturbationName } from '../../src/eval/perturb.js';
-import { Rng } from '../../src/train/rng.js';
+import { parsePerturbations, perturb, perturbationName } from '../../src/samples/perturb.js';
+import { Rng } from '../../src/samples/rng.js';
 
 /** A w×h 3-channel image whose three channels all equal `gray(x, y)`. */
 function image(w: number, h: number, gray: (x: number, y: number) => number): Uint8Array {

@@ -12,7 +12,7 @@ import {
   variantRunConfig,
   type BenchmarkReport,
   type ProtocolTable,
-} from '../../src/eval/protocols.js';
+} from '../../src/benchmark/protocols.js';
 import { applyVariant, parseTrainConfig } from '../../src/train/config.js';
 import type { FailedRow } from '../../src/eval/errors.js';
 import { variantNames } from '../../src/models/index.js';

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { defactoManifest, defactoMaskPath } from '../../src/data/defacto.js';
 import { formatManifest } from '../../src/data/manifest.js';
 import { evaluate } from '../../src/eval/evaluate.js';
-import { protocolPlans, testSamples } from '../../src/eval/protocols.js';
+import { protocolPlans, testSamples } from '../../src/benchmark/protocols.js';
 import { createTorchEngine } from '../../src/infer/engines.js';
 import { applyDetfill } from '../../src/models/detfill.js';
 import { buildMsccnet } from '../../src/models/msccnet/index.js';

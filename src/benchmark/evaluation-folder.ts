@@ -11,17 +11,17 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../data/atomic.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { MsccnetError } from '../errors.js';
 import type { InferenceEngine } from '../infer/pipeline.js';
-import { lineChart, type Series } from './svg.js';
-import type { Sample } from '../train/dataset.js';
-import type { SamplePool } from '../train/loader.js';
-import { evaluateInto } from './evaluate.js';
-import { Evaluator, type EvaluationResult } from './evaluator.js';
-import type { SampleRecord } from './record.js';
-import type { SparseHistogram } from './histogram.js';
-import { perturbationLevel, perturbationName, type Perturbation } from './perturb.js';
+import { lineChart, type Series } from '../eval/svg.js';
+import type { Sample } from '../samples/dataset.js';
+import type { SamplePool } from '../samples/loader.js';
+import { evaluateInto } from '../eval/evaluate.js';
+import { Evaluator, type EvaluationResult } from '../eval/evaluator.js';
+import type { SampleRecord } from '../eval/record.js';
+import type { SparseHistogram } from '../eval/histogram.js';
+import { perturbationLevel, perturbationName, type Perturbation } from '../samples/perturb.js';
 
 /** What an evaluation folder was made for; a resumed run must match it. */
 export interface EvaluationIdentity {

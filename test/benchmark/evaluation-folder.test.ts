@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePerturbations } from '../../src/eval/perturb.js';
-import { runEvaluation, type EvaluationIdentity } from '../../src/eval/run.js';
+import { parsePerturbations } from '../../src/samples/perturb.js';
+import { runEvaluation, type EvaluationIdentity } from '../../src/benchmark/evaluation-folder.js';
 import { createTorchEngine } from '../../src/infer/engines.js';
 import { applyDetfill } from '../../src/models/detfill.js';
 import { buildMsccnet } from '../../src/models/msccnet/index.js';
-import { readManifestSamples } from '../../src/train/dataset.js';
+import { readManifestSamples } from '../../src/samples/dataset.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
 import { listFiles, runCli } from '../helpers/cli.js';
 

@@ -6,9 +6,9 @@
  * counted, as the usual counters (thop, fvcore) do not count them either.
  */
 import { backend, Tensor, withBackend, type Handle } from '../torch/index.js';
-import { TracingBackend } from '../onnx/tracer.js';
-import type { Graph } from '../onnx/graph.js';
-import type { MethodModel } from './method.js';
+import { TracingBackend } from './tracer.js';
+import type { Graph } from './graph.js';
+import type { MethodModel } from '../models/method.js';
 
 export interface Complexity {
   /** every parameter, trainable or fixed (PyTorch's sum(p.numel() for p in model.parameters())) */

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { parseWith, problemLine } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
-import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
-export { removeStaleTemps } from './atomic.js';
-import { cropToPng, enlargeBox, type CropBox } from './crops.js';
-import { loadFaceDetector, type FaceDetector } from './faces.js';
+import { parseWith, problemLine } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { DEFAULT_MAX_PIXELS } from '../../image/limits.js';
+export { removeStaleTemps } from '../../io/atomic.js';
+import { cropToPng, enlargeBox, type CropBox } from '../crops.js';
+import { loadFaceDetector, type FaceDetector } from '../faces.js';
 import {
   COMPRESSIONS,
   METHODS,
@@ -20,10 +20,10 @@ import {
   type Method,
   type Renditions,
   type Split,
-} from './layout.js';
-import { compareEntries, formatManifest, type ManifestEntry } from './manifest.js';
-import { loadAnnotator, type Annotator } from './masks.js';
-import { probeVideo, readFrames, sampleFrameIndices, VideoError, type Frame, type VideoInfo } from './video.js';
+} from '../layout.js';
+import { compareEntries, formatManifest, type ManifestEntry } from '../manifest.js';
+import { loadAnnotator, type Annotator } from '../masks.js';
+import { probeVideo, readFrames, sampleFrameIndices, VideoError, type Frame, type VideoInfo } from '../video.js';
 
 /** Options of `prepare`; every output records them (their key decides whether a finished job is reused). */
 export const PrepareOptions = z.strictObject({

@@ -1,0 +1,17 @@
+/**
+ * The paper's protocols as runs of train + eval (intra-dataset, cross-compression, leave-one-out,
+ * cross-dataset), their resumable rows and paper-layout tables, and `msccnet evaluate`'s resumable
+ * evaluation folder.
+ */
+export {
+  EvaluationFolderError,
+  formatConditions,
+  METRIC_COLUMNS,
+  robustnessCharts,
+  runEvaluation,
+  type Condition,
+  type EvaluationIdentity,
+  type EvaluationRunEvent,
+  type EvaluationRunOptions,
+} from './evaluation-folder.js';
+export * from './protocols.js';
