@@ -16,6 +16,7 @@ const runs = Number(process.argv[2] ?? 7);
 const sides = (process.argv[3] ?? '512,1024,2048').split(',').map(Number);
 const quality = Number(process.argv[4] ?? 90);
 sharp.concurrency(1);
+const WARMUP = 10;
 
 /** A photo-like test picture: smooth shading, textures of several scales, mild noise. */
 function picture(side: number): Uint8Array {
@@ -47,15 +48,15 @@ interface Timing {
   readonly wall: number;
 }
 
-/** Median CPU and wall milliseconds of `runs` calls of `work`, after three warm-up calls (the reader's first calls run before the JIT has compiled it). */
+/** Median CPU and wall milliseconds of `runs` calls of `work`, after WARMUP calls (the reader's first calls run before the JIT has optimised it). */
 async function timeIt(work: () => unknown): Promise<Timing> {
   const cpu: number[] = [];
   const wall: number[] = [];
-  for (let i = 0; i < runs + 3; i++) {
+  for (let i = 0; i < runs + WARMUP; i++) {
     const [c0, t0] = [process.cpuUsage(), performance.now()];
     await work();
     const [c, t] = [process.cpuUsage(c0), performance.now() - t0];
-    if (i < 3) continue;
+    if (i < WARMUP) continue;
     cpu.push((c.user + c.system) / 1000);
     wall.push(t);
   }
