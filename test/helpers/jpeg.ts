@@ -154,22 +154,33 @@ function codesOf([counts, symbols]: readonly [number[], number[]]): Map<number, 
 /**
  * A baseline JPEG (SOF0, the standard luminance Huffman tables for every component, one
  * quantisation table per component) holding exactly `components`' coefficients. `interleaved` false writes one scan
- * per component; `restartInterval` > 0 writes DRI and RSTn markers. Blocks of the last MCU row
+ * per component; `restartInterval` > 0 writes DRI and RSTn markers; `extended` writes SOF1 with
+ * 16-bit quantisation tables. Blocks of the last MCU row
  * and column that lie outside a component's own grid are written as zero blocks.
  */
 export function encodeBaseline(
   width: number,
   height: number,
   components: readonly EncoderComponent[],
-  options: { interleaved?: boolean; restartInterval?: number } = {},
+  options: { interleaved?: boolean; restartInterval?: number; extended?: boolean } = {},
 ): Uint8Array {
-  const { interleaved = true, restartInterval = 0 } = options;
+  const { interleaved = true, restartInterval = 0, extended = false } = options;
   const out: number[] = [0xff, 0xd8];
   const segment = (marker: number, body: number[]): void => {
     out.push(0xff, marker, (body.length + 2) >> 8, (body.length + 2) & 255, ...body);
   };
-  components.forEach((c, i) => segment(0xdb, [i, ...ZIGZAG.map((n) => c.quantTable[n])]));
-  segment(0xc0, [8, height >> 8, height & 255, width >> 8, width & 255, components.length, ...components.flatMap((c, i) => [i + 1, (c.h << 4) | c.v, i])]);
+  components.forEach((c, i) =>
+    segment(0xdb, extended ? [0x10 | i, ...ZIGZAG.flatMap((n) => [c.quantTable[n] >> 8, c.quantTable[n] & 255])] : [i, ...ZIGZAG.map((n) => c.quantTable[n])]),
+  );
+  segment(extended ? 0xc1 : 0xc0, [
+    8,
+    height >> 8,
+    height & 255,
+    width >> 8,
+    width & 255,
+    components.length,
+    ...components.flatMap((c, i) => [i + 1, (c.h << 4) | c.v, i]),
+  ]);
   STD_TABLES.forEach(([counts, symbols], tc) => segment(0xc4, [tc << 4, ...counts, ...symbols]));
   if (restartInterval > 0) segment(0xdd, [restartInterval >> 8, restartInterval & 255]);
   const [dcCodes, acCodes] = STD_TABLES.map(codesOf);

@@ -243,6 +243,33 @@ for (const [seed, layout] of layouts.entries()) {
   });
 }
 
+test('extended (SOF1) with 16-bit quantisation tables: the tables (values above 255) and coefficients come back, and libjpeg agrees', async () => {
+  const sampling = [
+    [2, 2],
+    [1, 1],
+    [1, 1],
+  ] as const;
+  const components = ycbcrComponents(45, 29, sampling, 60).map((c, i) => {
+    // steps above 255 at high frequencies; the coefficients requantised to them
+    const quantTable = c.quantTable.map((q, n) => (n > 40 ? 256 + 13 * q + i : q));
+    const stride = 8 * c.widthInBlocks;
+    const coefficients = c.coefficients.map((v, j) => {
+      const n = 8 * (Math.floor(j / stride) % 8) + (j % 8);
+      return Math.round((v * c.quantTable[n]) / quantTable[n]);
+    });
+    return { ...c, quantTable, coefficients };
+  });
+  const file = encodeBaseline(45, 29, components, { extended: true });
+  const jpeg = readJpegCoefficients(file);
+  assert.equal(jpeg.coding, 'extended');
+  for (const [i, c] of components.entries()) {
+    assert.deepEqual([...jpeg.components[i].quantTable], c.quantTable);
+    assert.ok(c.coefficients.every((v, j) => v === jpeg.components[i].coefficients[j]));
+  }
+  assert.ok(Math.max(...jpeg.components[0].quantTable) > 255);
+  await assertMatchesLibjpeg('SOF1 16-bit tables', file, jpeg);
+});
+
 /** `file` with the byte at `at` set to `value`. */
 function patched(file: Uint8Array, at: number, value: number): Uint8Array {
   const out = file.slice();
