@@ -94,13 +94,16 @@ function readToleranceTable(readme: string): Map<string, string> {
   const cells = new Map<string, string>();
   const deferred: [string[], string[]][] = [];
   for (const line of section.split('\n')) {
-    const m = /^\|(.+)\|(.+)\|(.+)\|(.+)\|\s*$/.exec(line);
-    if (m === null) continue;
-    const names = [...m[1].matchAll(/`([^`]+)`/g)].map((x) => x[1]);
+    const cellsOf = line
+      .trim()
+      .split(/(?<!\\)\|/)
+      .slice(1, -1); // `\|` is a literal bar inside a cell
+    if (!line.startsWith('|') || cellsOf.length !== 4) continue;
+    const names = [...cellsOf[0].matchAll(/`([^`]+)`/g)].map((x) => x[1]);
     if (names.length === 0) continue;
     // `run_sobel_2`, `_3`, `_4`: a name starting with `_` continues the first one's stem
     const full = names.map((n) => (n.startsWith('_') ? names[0].replace(/_[^_]+$/, n) : n));
-    const tol = m[4].trim();
+    const tol = cellsOf[3].trim().replace(/\\\|/g, '|');
     const refs = /^as /.test(tol) ? [...tol.matchAll(/`([^`]+)`/g)].map((x) => x[1]) : [];
     if (refs.length === full.length) deferred.push([full, refs]);
     else for (const n of full) cells.set(n, tol);
