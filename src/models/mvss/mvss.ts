@@ -90,24 +90,32 @@ export class BayarConv2d extends Module {
     super();
     this.kernel = torch.tidy(() => new Parameter(torch.rand([inChannels, outChannels, kernelSize ** 2 - 1])));
   }
-  /**
-   * The official `bayarConstraint` rewrites `kernel.data` in place each call; here the same
-   * normalisation is part of the graph (same forward values; exportable).
-   */
   /** The 24 free taps of each filter divided by their sum (the official `bayarConstraint`'s division). */
   normalisedKernel(): Tensor {
     return this.kernel.div(this.kernel.sum(2, true));
   }
-  realKernel(): Tensor {
-    const k = this.normalisedKernel();
+  /** [out, in, k, k] from taps [in, out, k² − 1]: the centre tap −1 inserted (on the taps' device). */
+  private assemble(taps: Tensor): Tensor {
     const ctr = Math.floor(this.kernelSize ** 2 / 2);
-    const minus1 = torch.full([this.inChannels, this.outChannels, 1], -1);
+    const minus1 = torch.full([this.inChannels, this.outChannels, 1], -1, { dtype: taps.dtype, device: taps.device });
     return torch
-      .cat([k.narrow(2, 0, ctr), minus1, k.narrow(2, ctr, k.shape[2] - ctr)], 2)
+      .cat([taps.narrow(2, 0, ctr), minus1, taps.narrow(2, ctr, taps.shape[2] - ctr)], 2)
       .reshape([this.outChannels, this.inChannels, this.kernelSize, this.kernelSize]);
   }
+  realKernel(): Tensor {
+    return this.assemble(this.normalisedKernel());
+  }
+  /**
+   * Training follows the official `bayarConstraint`: `kernel.data` is divided by its tap sums in
+   * place (outside autograd) and the taps enter the kernel as they are, so the gradient reaches
+   * the normalised taps directly and the stored kernel stays normalised. Eval keeps the division
+   * in the graph: the same values (the first forward of an un-normalised kernel included), and a
+   * forward without side effects for export.
+   */
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.realKernel(), null, { padding: this.padding });
+    if (!this.training) return F.conv2d(x, this.realKernel(), null, { padding: this.padding });
+    torch.noGrad(() => torch.tidy(() => this.kernel.copy_(this.normalisedKernel())));
+    return F.conv2d(x, this.assemble(this.kernel), null, { padding: this.padding });
   }
 }
 
