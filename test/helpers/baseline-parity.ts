@@ -86,7 +86,8 @@ export function faninEntriesOf(keys: KeysFile): FaninEntry[] {
 }
 
 /**
- * The README's "Tolerances" table: rows `| \`a\`, \`b\` | max abs | max |value| | tol |`. A cell
+ * The README's "Tolerances" table: rows `| \`a\`, \`b\` | max abs | max |value| | tol | …` (cells
+ * split at unescaped pipes; `\|` stays inside a cell; columns after the fourth are notes). A cell
  * "as \`c2\`, \`c3\`" takes the named rows' cells positionally.
  */
 function readToleranceTable(readme: string): Map<string, string> {
@@ -94,13 +95,18 @@ function readToleranceTable(readme: string): Map<string, string> {
   const cells = new Map<string, string>();
   const deferred: [string[], string[]][] = [];
   for (const line of section.split('\n')) {
-    const m = /^\|(.+)\|(.+)\|(.+)\|(.+)\|\s*$/.exec(line);
-    if (m === null) continue;
-    const names = [...m[1].matchAll(/`([^`]+)`/g)].map((x) => x[1]);
+    const m = line.trim().startsWith('|')
+      ? line
+          .trim()
+          .slice(1)
+          .split(/(?<!\\)\|/)
+      : [];
+    if (m.length < 5) continue;
+    const names = [...m[0].matchAll(/`([^`]+)`/g)].map((x) => x[1]);
     if (names.length === 0) continue;
     // `run_sobel_2`, `_3`, `_4`: a name starting with `_` continues the first one's stem
     const full = names.map((n) => (n.startsWith('_') ? names[0].replace(/_[^_]+$/, n) : n));
-    const tol = m[4].trim();
+    const tol = m[3].trim();
     const refs = /^as /.test(tol) ? [...tol.matchAll(/`([^`]+)`/g)].map((x) => x[1]) : [];
     if (refs.length === full.length) deferred.push([full, refs]);
     else for (const n of full) cells.set(n, tol);
@@ -109,11 +115,11 @@ function readToleranceTable(readme: string): Map<string, string> {
   return cells;
 }
 
-/** A numeric absolute tolerance of the README table: `1e-5`, or 0 for "exact". */
+/** A numeric absolute tolerance of the README table: `1e-5`, `0.2`, or 0 for "exact". */
 export function tolerance(folder: ParityFolder, tensor: string): number {
   const cell = folder.toleranceCells.get(tensor);
   if (cell === undefined) throw new Error(`${folder.name}: no tolerance row for ${tensor} in its README`);
-  const num = /^(\d(?:\.\d+)?e-\d+)$/.exec(cell);
+  const num = /^(\d+(?:\.\d+)?(?:e-\d+)?)$/.exec(cell);
   if (num !== null) return Number(num[1]);
   if (/^exact( 0)?$/.test(cell)) return 0;
   throw new Error(`${folder.name}: tolerance of ${tensor} is not a plain number: '${cell}'`);
