@@ -28,6 +28,17 @@ export {
   type RgbImage,
 } from './infer/pipeline.js';
 export { officialPreprocess } from './image/preprocess.js';
+export {
+  readJpegCoefficients,
+  JpegError,
+  catnetInput,
+  type CatnetInput,
+  type CatnetInputOptions,
+  type JpegCoefficients,
+  type JpegComponent,
+  type JpegErrorReason,
+  type ReadJpegOptions,
+} from './image/jpeg/index.js';
 export { faceRegions, type DetectedFace } from './infer/regions.js';
 export { heatmapRgba } from './web/heatmap.js';
 export { errorJson, imageAnalysisJson, regionsJson } from './infer/json.js';

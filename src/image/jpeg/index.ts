@@ -1,0 +1,6 @@
+export type { JpegCoding, JpegComponent, JpegCoefficients, ReadJpegOptions } from './coefficients.js';
+export { readJpegCoefficients } from './coefficients.js';
+export type { JpegErrorReason } from './error.js';
+export { JpegError } from './error.js';
+export type { CatnetInput, CatnetInputOptions } from './catnet-input.js';
+export { catnetInput, CATNET_DCT_CLIP, CATNET_INPUT_CHANNELS } from './catnet-input.js';
