@@ -58,10 +58,20 @@ export interface MethodModel<O extends MethodOutputs = MethodOutputs> extends Mo
   readonly preprocessing: Preprocessing;
   /** the validated config, every default filled in (what a model file records) */
   readonly config: object;
-  /** the auxiliary inputs forward needs beside the image (absent: none) */
+  /** the auxiliary inputs the method reads beside the image (absent: none) */
   readonly auxiliaryInputs?: readonly AuxiliaryInputSpec[];
-  forward(x: Tensor, aux?: AuxiliaryInputs): O;
+  forward(x: Tensor): O;
+  /** forward on the image and the auxiliary inputs (methods with `auxiliaryInputs`; call it through methodForward) */
+  forwardWith?(x: Tensor, aux: AuxiliaryInputs): O;
   losses(outputs: O, targets: MethodTargets): NamedLosses;
+}
+
+/**
+ * A method's forward on the image and, for a method that reads more (CAT-Net), its auxiliary
+ * inputs; the method refuses missing ones with its own error.
+ */
+export function methodForward<O extends MethodOutputs>(model: MethodModel<O>, x: Tensor, aux: AuxiliaryInputs = {}): O {
+  return model.forwardWith === undefined ? model.forward(x) : model.forwardWith(x, aux);
 }
 
 /** One registry entry. */

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readParityFolder, compareTensor, assertComparison, checkStateDict, summaryStats, tolerance, type Comparison } from '../helpers/baseline-parity.js';
 import { readSafetensors, tensorOf } from '../helpers/safetensors.js';
-import { CAT_Net, CATNET_DCT_CHANNELS, CATNET_DCT_CLIP } from '../../src/models/catnet/index.js';
+import { CAT_Net, CATNET_DCT_CHANNELS } from '../../src/models/catnet/index.js';
+import { CATNET_DCT_CLIP } from '../../src/image/index.js';
 import { applyDetfillFanin } from '../../src/models/detfill-fanin.js';
 import { torch, type Tensor } from '../../src/torch/index.js';
+import { methodComplexity } from '../../src/onnx/complexity.js';
 
 // CAT-Net (CAT_full.yaml, W48) against the official network_CAT.py with detfill-fanin-v1 weights
 // (baseline-parity/catnet). The network input is rebuilt from the fixture's own data by the
@@ -40,7 +42,7 @@ function dctVolume(): Float32Array {
 
 const values = (t: Tensor) => t.toTypedArray() as Float32Array;
 
-test('catnet: W48 state dict equals keys.json, and the outputs and intermediates equal the official ones', () => {
+test('catnet: W48 state dict equals keys.json, the outputs and intermediates equal the official ones, and so do its counts', () => {
   assert.equal(stems.length, N, 'one JPEG per sample');
   assert.equal(C, 3 + CATNET_DCT_CHANNELS, 'RGB + DCT volume channels');
   const model = new CAT_Net().eval();
@@ -120,5 +122,11 @@ test('catnet: W48 state dict equals keys.json, and the outputs and intermediates
   const img = values(tapped);
   imageMax = imageMax.map(Math.fround);
   for (let n = 0; n < N; n++) assert.deepEqual([img[2 * n], img[2 * n + 1]], [0, imageMax[n]], `image logits of sample ${n}`);
+  // parameters = the trainable entries of keys.json; MACs at 512² as measured on the official
+  // model (shared/research/baselines-part2.md, CAT-Net "Cost": 133.30 G, conv only)
+  const c = methodComplexity(model, 512);
+  const official = folder.keys.entries.filter((e) => !/running_|num_batches/.test(e.name)).reduce((n, e) => n + e.numel, 0);
+  assert.equal(c.parameters, official, 'trainable parameters');
+  assert.equal((c.macs / 1e9).toFixed(2), '133.30', 'multiply-adds at 512²');
   model.dispose();
 });

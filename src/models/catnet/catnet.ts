@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, ReLU, Sequential, type ModuleSlots } from '../../nn/index.js';
 import { MsccnetError } from '../../errors.js';
+import { CATNET_DCT_CLIP } from '../../image/jpeg/index.js';
 import {
   parseMethodConfig,
   sigmoidAsTwoClass,
@@ -31,9 +32,7 @@ import type { Tap } from '../backbones/resnet.js';
  * quantised Y coefficients, both fused in a fifth HRNet stage, two-class logits at stride 4.
  */
 
-/** T of the DCT volume: channel 0 is c = 0, channel i is |c| = i (i < T), channel T is |c| ≥ T (`_create_tensor`, T = 20). */
-export const CATNET_DCT_CLIP = 20;
-/** channels of the DCT volume (T + 1) */
+/** channels of the DCT volume: T + 1 with T = CATNET_DCT_CLIP (channel i is |c| = i, channel T is |c| ≥ T; image/jpeg catnetInput) */
 export const CATNET_DCT_CHANNELS = CATNET_DCT_CLIP + 1;
 
 /**
@@ -169,6 +168,11 @@ export class CAT_Net extends HighResolutionTrunk implements MethodModel<CatnetOu
   /** The official input contract: RGB (v − 127.5)/127.5, resized to inputSize² (a multiple of 8). */
   get preprocessing(): Preprocessing {
     return { channelOrder: 'rgb', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], inputSize: this.config.inputSize, resize: 'cv2-linear' };
+  }
+
+  /** MethodModel's forward with the auxiliary inputs (the registry's callers go through methodForward). */
+  forwardWith(rgb: Tensor, aux: AuxiliaryInputs): CatnetOutputs {
+    return this.forward(rgb, aux);
   }
 
   /**

@@ -7,7 +7,6 @@ export {
   CatnetInputError,
   CATNET_AUXILIARY_INPUTS,
   CATNET_DCT_CHANNELS,
-  CATNET_DCT_CLIP,
   type CatnetConfig,
   type CatnetConfigInput,
   type CatnetOutputs,
