@@ -128,7 +128,6 @@ export class CAT_Net extends HighResolutionTrunk implements MethodModel<CatnetOu
   readonly transition4: ModuleSlots<Sequential>;
   readonly stage5: HighResolutionStage;
   readonly last_layer: Sequential;
-  readonly #classWeights: Tensor;
 
   constructor(config: CatnetConfigInput = {}) {
     const c = parseMethodConfig('catnet', CatnetConfigSchema, config);
@@ -162,7 +161,6 @@ export class CAT_Net extends HighResolutionTrunk implements MethodModel<CatnetOu
     this.stage5 = new HighResolutionStage(s5, stageWidths(s5), true, norm);
     const last = this.stage5.outChannels.reduce((a, b) => a + b, 0);
     this.last_layer = new Sequential(new Conv2d(last, last, 1), new BatchNorm2d(last, norm), new ReLU(), new Conv2d(last, 2, 1)); // FINAL_CONV_KERNEL 1
-    this.#classWeights = torch.tensor(c.classWeights, [2]);
   }
 
   /** The official input contract: RGB (v − 127.5)/127.5, resized to inputSize² (a multiple of 8). */
@@ -220,7 +218,7 @@ export class CAT_Net extends HighResolutionTrunk implements MethodModel<CatnetOu
   losses(outputs: CatnetOutputs, targets: MethodTargets): NamedLosses {
     const [, H, W] = targets.segmentation.shape;
     const logits = F.interpolate(outputs.maskLogits, { size: [H, W], mode: 'bilinear', alignCorners: false });
-    const weight = this.#classWeights.to(logits.device);
+    const weight = torch.tensor(this.config.classWeights, [2]).to(logits.device);
     const seg = F.crossEntropy(logits, targets.segmentation.long(), { weight, ignoreIndex: 255 });
     return { seg, total: seg };
   }
