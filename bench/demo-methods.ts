@@ -8,7 +8,7 @@
  */
 import { loadavg } from 'node:os';
 import { DEMO_PLANS, methodsWithinBudget } from '../src/demo/plan.js';
-import { METHOD_NAMES, type MethodName } from '../src/models/method.js';
+import { METHOD_NAMES, methodForward, type MethodName } from '../src/models/method.js';
 import { buildMethod } from '../src/models/registry.js';
 import { AdamW } from '../src/nn/index.js';
 import { torch } from '../src/torch/index.js';
@@ -37,7 +37,9 @@ for (const method of METHOD_NAMES) {
       const x = torch.randn([n, 3, side, side]);
       const segmentation = torch.randint(0, 2, [n, side, side]);
       const label = torch.randint(0, 2, [n]);
-      const losses = model.losses(model.forward(x), { segmentation, label, image: x });
+      // auxiliary inputs (CAT-Net's DCT volume and q-table) as zeros of their shapes: the step's cost does not depend on their values
+      const aux = Object.fromEntries((model.auxiliaryInputs ?? []).map((a) => [a.name, torch.zeros(a.shape(n, side, side))]));
+      const losses = model.losses(methodForward(model, x, aux), { segmentation, label, image: x });
       optimizer.zeroGrad();
       losses.total.backward();
       optimizer.step();

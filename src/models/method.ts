@@ -39,14 +39,40 @@ export type Preprocessing = PreprocessSpec;
 /** ImageNet statistics in 0–255 units (torchvision's Normalize × 255). */
 export const IMAGENET_NORMALIZE = { channelOrder: 'rgb', mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], resize: 'cv2-linear' } as const;
 
+/**
+ * Inputs beyond the image, by name, that a method's forward reads: CAT-Net's DCT volume and
+ * quantisation table. A method that needs none ignores them.
+ */
+export type AuxiliaryInputs = Readonly<Record<string, Tensor>>;
+
+/** One auxiliary input a method needs, so export, complexity counts and the data side can build it. */
+export interface AuxiliaryInputSpec {
+  /** its key in AuxiliaryInputs (and the ONNX input name) */
+  readonly name: string;
+  /** its float32 shape for a batch of `batch` images of height × width */
+  shape(batch: number, height: number, width: number): number[];
+}
+
 /** A built method: the module plus what the trainer, exporter and inference need to know. */
 export interface MethodModel<O extends MethodOutputs = MethodOutputs> extends Module {
   readonly methodName: MethodName;
   readonly preprocessing: Preprocessing;
   /** the validated config, every default filled in (what a model file records) */
   readonly config: object;
+  /** the auxiliary inputs the method reads beside the image (absent: none) */
+  readonly auxiliaryInputs?: readonly AuxiliaryInputSpec[];
   forward(x: Tensor): O;
+  /** forward on the image and the auxiliary inputs (methods with `auxiliaryInputs`; call it through methodForward) */
+  forwardWith?(x: Tensor, aux: AuxiliaryInputs): O;
   losses(outputs: O, targets: MethodTargets): NamedLosses;
+}
+
+/**
+ * A method's forward on the image and, for a method that reads more (CAT-Net), its auxiliary
+ * inputs; the method refuses missing ones with its own error.
+ */
+export function methodForward<O extends MethodOutputs>(model: MethodModel<O>, x: Tensor, aux: AuxiliaryInputs = {}): O {
+  return model.forwardWith === undefined ? model.forward(x) : model.forwardWith(x, aux);
 }
 
 /** One registry entry. */
@@ -69,7 +95,7 @@ export interface MethodDefinition {
   build(config: unknown): MethodModel;
 }
 
-export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss'] as const;
+export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'catnet'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /**

@@ -1,5 +1,5 @@
 /** Neural-network modules over the torch API (torch.nn): Module, layers, initialisers, SGD and AdamW, safetensors. */
-export { Module, Sequential, ModuleList, deviceOf, type TensorModule, type StateDict, type LoadStateDictOptions } from './module.js';
+export { Module, Sequential, ModuleList, ModuleSlots, deviceOf, type TensorModule, type StateDict, type LoadStateDictOptions } from './module.js';
 export { Parameter, Buffer } from './parameter.js';
 export {
   Conv2d,

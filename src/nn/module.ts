@@ -207,3 +207,24 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this.#items[Symbol.iterator]();
   }
 }
+
+/**
+ * nn.ModuleList holding None entries (HRNet's transitions and fuse layers): a null slot keeps its
+ * index, so the modules after it are named as in PyTorch, and has no state-dict keys.
+ */
+export class ModuleSlots<M extends Module = Module> extends Module {
+  readonly #items: (M | null)[];
+  constructor(modules: readonly (M | null)[]) {
+    super();
+    this.#items = [...modules];
+    modules.forEach((m, i) => m !== null && Object.defineProperty(this, String(i), { value: m, enumerable: true }));
+  }
+  get length(): number {
+    return this.#items.length;
+  }
+  /** The module in slot i, or null for a None slot. */
+  get(i: number): M | null {
+    if (!Number.isInteger(i) || i < 0 || i >= this.#items.length) throw new ArgumentError('index', `an index in [0, ${this.#items.length})`, i);
+    return this.#items[i];
+  }
+}

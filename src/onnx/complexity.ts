@@ -8,7 +8,7 @@
 import { backend, Tensor, withBackend, type Handle } from '../torch/index.js';
 import { TracingBackend } from './tracer.js';
 import type { Graph } from './graph.js';
-import type { MethodModel } from '../models/method.js';
+import { methodForward, type MethodModel } from '../models/method.js';
 
 export interface Complexity {
   /** every parameter, trainable or fixed (PyTorch's sum(p.numel() for p in model.parameters())) */
@@ -51,7 +51,10 @@ export function methodComplexity(model: MethodModel, inputSize = model.preproces
   try {
     withBackend(tracer, () => {
       const x = new Tensor(tracer.input('image', 'float32', [1, 3, inputSize, inputSize]));
-      const out = model.forward(x);
+      const aux = Object.fromEntries(
+        (model.auxiliaryInputs ?? []).map((a) => [a.name, new Tensor(tracer.input(a.name, 'float32', a.shape(1, inputSize, inputSize)))]),
+      );
+      const out = methodForward(model, x, aux);
       tracer.output('image_logits', out.imgLogits.handle);
       tracer.output('mask_logits', out.maskLogits.handle);
     });

@@ -6,6 +6,7 @@
 import { backend, Tensor, withBackend, type Handle } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import type { MSCCNet } from '../models/msccnet/index.js';
+import type { AuxiliaryInputSpec } from '../models/method.js';
 import { ExportError } from './errors.js';
 import type { Graph } from './graph.js';
 import { foldBatchNorm, quantizeConvsDynamicInt8, storeWeightsAsFloat16 } from './passes.js';
@@ -23,8 +24,10 @@ export type Precision = 'fp32' | 'fp16' | 'int8-dynamic';
 export interface TraceSpec {
   /** Graph input name and its shape without the batch dimension. */
   input: { name: string; shape: readonly number[] };
-  /** Runs the model on the traced input; returns the outputs by graph output name, in order. */
-  forward: (x: Tensor) => Record<string, Tensor>;
+  /** Further float32 graph inputs after it (a method's auxiliary inputs), shapes without the batch dimension. */
+  auxiliary?: readonly { name: string; shape: readonly number[] }[];
+  /** Runs the model on the traced inputs; returns the outputs by graph output name, in order. */
+  forward: (x: Tensor, aux: Readonly<Record<string, Tensor>>) => Record<string, Tensor>;
 }
 
 /** What tracing produced: the graph (batch 2) and which output dims are the batch. */
@@ -42,7 +45,8 @@ function trace(module: Module, spec: TraceSpec, batch: number, shapesOnly: boole
   const tracer = new TracingBackend({ source: backend(), names, shapesOnly });
   withBackend(tracer, () => {
     const x = new Tensor(tracer.input(spec.input.name, 'float32', [batch, ...spec.input.shape]));
-    for (const [name, t] of Object.entries(spec.forward(x))) tracer.output(name, t.handle);
+    const aux = Object.fromEntries((spec.auxiliary ?? []).map((a) => [a.name, new Tensor(tracer.input(a.name, 'float32', [batch, ...a.shape]))]));
+    for (const [name, t] of Object.entries(spec.forward(x, aux))) tracer.output(name, t.handle);
   });
   return tracer;
 }
@@ -166,12 +170,23 @@ export async function exportModuleInt8(module: Module, spec: TraceSpec, opts: In
   return { bytes, nodes: graph.nodes.length, initializers: graph.constants.size, foldedBatchNorms, quantizedConvs: quantization.quantizedConvs, quantization };
 }
 
-/** The trace of a model's eval forward at input side `side` under MSCCNet's graph names (every method shares them). */
-export function twoHeadTraceSpec(model: { forward(x: Tensor): { imgLogits: Tensor; maskLogits: Tensor } }, side: number): TraceSpec {
+/**
+ * The trace of a model's eval forward at input side `side` under MSCCNet's graph names (every
+ * method shares them), with the method's auxiliary inputs (if any) as further graph inputs.
+ */
+export function twoHeadTraceSpec(
+  model: {
+    forward(x: Tensor): { imgLogits: Tensor; maskLogits: Tensor };
+    forwardWith?(x: Tensor, aux: Readonly<Record<string, Tensor>>): { imgLogits: Tensor; maskLogits: Tensor };
+  },
+  side: number,
+  auxiliary: readonly AuxiliaryInputSpec[] = [],
+): TraceSpec {
   return {
     input: { name: MSCCNET_IO.input, shape: [3, side, side] },
-    forward: (x) => {
-      const out = model.forward(x);
+    auxiliary: auxiliary.map((a) => ({ name: a.name, shape: a.shape(1, side, side).slice(1) })),
+    forward: (x, aux) => {
+      const out = model.forwardWith === undefined ? model.forward(x) : model.forwardWith(x, aux);
       return { [MSCCNET_IO.imageLogits]: out.imgLogits, [MSCCNET_IO.maskLogits]: out.maskLogits };
     },
   };

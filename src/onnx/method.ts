@@ -15,13 +15,14 @@ import {
   type Int8ExportSummary,
   type TraceSpec,
 } from './export.js';
+import { ExportError } from './errors.js';
 
 /** The trace of a method's eval forward under the common graph names. */
 export function methodTraceSpec(model: MethodModel): TraceSpec {
-  return twoHeadTraceSpec(model, model.preprocessing.inputSize);
+  return twoHeadTraceSpec(model, model.preprocessing.inputSize, model.auxiliaryInputs);
 }
 
-/** The metadata a method's ONNX file carries: `method`, `config` (JSON), `inputSize`, `channelOrder`, `mean`, `std`. */
+/** The metadata a method's ONNX file carries: `method`, `config` (JSON), `inputSize`, `channelOrder`, `mean`, `std` (and `auxiliaryInputs` where the method has them). */
 export function methodMetadata(model: MethodModel): Record<string, string> {
   const p = model.preprocessing;
   return {
@@ -31,6 +32,8 @@ export function methodMetadata(model: MethodModel): Record<string, string> {
     channelOrder: p.channelOrder ?? 'rgb',
     mean: p.mean.join(','),
     std: p.std.join(','),
+    // graph inputs after `image` (CAT-Net: dctVolume, qtable), so an engine knows what else to feed
+    ...(model.auxiliaryInputs === undefined ? {} : { auxiliaryInputs: model.auxiliaryInputs.map((a) => a.name).join(',') }),
   };
 }
 
@@ -40,6 +43,13 @@ export function exportMethod(model: MethodModel, opts: ExportOptions = {}): Expo
 }
 
 /** A registered method as a static int8 QDQ model calibrated on `opts.batches` (inputs made by its own preprocessing). */
-export function exportMethodInt8(model: MethodModel, opts: Int8ExportOptions): Promise<Int8ExportSummary> {
+export async function exportMethodInt8(model: MethodModel, opts: Int8ExportOptions): Promise<Int8ExportSummary> {
+  if (model.auxiliaryInputs !== undefined) {
+    // calibration batches hold images only
+    throw new ExportError(
+      `static int8 export of ${model.methodName} needs calibration batches of its auxiliary inputs too`,
+      'export it as fp32, fp16 or int8-dynamic',
+    );
+  }
   return exportModuleInt8(model, methodTraceSpec(model), { ...opts, metadata: { ...methodMetadata(model), ...opts.metadata } });
 }

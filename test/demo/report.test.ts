@@ -168,6 +168,6 @@ test("the demo's default baselines: the cheapest that fit the budget, in the pap
   assert.deepEqual(methodsWithinBudget(630, DEMO_PLANS.full.baselineSeconds), ['multitask', 'ffd']);
   assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.506)), ['hpfcn', 'multitask', 'ffd']);
   assert.deepEqual(methodsWithinBudget(630, 30), []);
-  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss']);
+  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'catnet']);
   assert.deepEqual(DEMO_PLANS.quick.baselineSeconds, 0);
 });

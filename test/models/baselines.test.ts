@@ -90,8 +90,8 @@ function forwardBackward(model: MethodModel): Record<string, number> {
   return values;
 }
 
-test('registry: the five methods by name; unknown names and bad config fields are refused', () => {
-  assert.deepEqual(methodNames(), ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss']);
+test('registry: the methods by name; unknown names and bad config fields are refused', () => {
+  assert.deepEqual(methodNames(), ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'catnet']);
   assert.throws(() => buildMethod('mantra'), /unknown model variant 'mantra'.*/s);
   assert.throws(() => buildMethod('ffd', { inputsize: 299 }), ConfigError);
   const m = buildMethod('msccnet', { inputSize: 64, backboneDepth: 18, featsChannels: 64, dct: 'paper' });

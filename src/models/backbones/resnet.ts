@@ -1,5 +1,5 @@
 import { torch, type Tensor } from '../../torch/index.js';
-import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type TensorModule } from '../../nn/index.js';
+import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type BatchNormOptions, type TensorModule } from '../../nn/index.js';
 
 /** Receives named intermediate tensors during a forward pass (parity tests, `--check-detfill`). */
 export type Tap = (name: string, value: Tensor) => void;
@@ -30,12 +30,13 @@ export class BasicBlock extends Module implements ResidualBlock {
   readonly conv2: Conv2d;
   readonly bn2: BatchNorm2d;
   readonly downsample: Sequential | null;
-  constructor(inplanes: number, planes: number, stride = 1, dilation = 1, downsample: Sequential | null = null) {
+  /** `norm`: options of every BatchNorm of the block (HRNet's momentum 0.01). */
+  constructor(inplanes: number, planes: number, stride = 1, dilation = 1, downsample: Sequential | null = null, norm: BatchNormOptions = {}) {
     super();
     this.conv1 = conv3x3(inplanes, planes, stride, dilation);
-    this.bn1 = new BatchNorm2d(planes);
+    this.bn1 = new BatchNorm2d(planes, norm);
     this.conv2 = conv3x3(planes, planes);
-    this.bn2 = new BatchNorm2d(planes);
+    this.bn2 = new BatchNorm2d(planes, norm);
     this.downsample = downsample;
   }
   get lastConv(): Conv2d {
@@ -63,14 +64,15 @@ export class Bottleneck extends Module implements ResidualBlock {
   readonly conv3: Conv2d;
   readonly bn3: BatchNorm2d;
   readonly downsample: Sequential | null;
-  constructor(inplanes: number, planes: number, stride = 1, dilation = 1, downsample: Sequential | null = null) {
+  /** `norm`: as BasicBlock's. */
+  constructor(inplanes: number, planes: number, stride = 1, dilation = 1, downsample: Sequential | null = null, norm: BatchNormOptions = {}) {
     super();
     this.conv1 = conv1x1(inplanes, planes);
-    this.bn1 = new BatchNorm2d(planes);
+    this.bn1 = new BatchNorm2d(planes, norm);
     this.conv2 = conv3x3(planes, planes, stride, dilation);
-    this.bn2 = new BatchNorm2d(planes);
+    this.bn2 = new BatchNorm2d(planes, norm);
     this.conv3 = conv1x1(planes, planes * Bottleneck.expansion);
-    this.bn3 = new BatchNorm2d(planes * Bottleneck.expansion);
+    this.bn3 = new BatchNorm2d(planes * Bottleneck.expansion, norm);
     this.downsample = downsample; // keys downsample.0 (1×1 conv), downsample.1 (BN)
   }
   get lastConv(): Conv2d {

@@ -1,0 +1,22 @@
+import type { MethodDefinition } from '../method.js';
+import { CAT_Net, CatnetConfigSchema, type CatnetConfigInput } from './catnet.js';
+
+export {
+  CAT_Net,
+  CatnetConfigSchema,
+  CatnetInputError,
+  CATNET_AUXILIARY_INPUTS,
+  CATNET_DCT_CHANNELS,
+  type CatnetConfig,
+  type CatnetConfigInput,
+  type CatnetOutputs,
+} from './catnet.js';
+
+export const CATNET_METHOD: MethodDefinition = {
+  name: 'catnet',
+  source: 'Kwon et al., IJCV 2022 — mjkwon2021/CAT-Net lib/models/network_CAT.py, experiments/CAT_full.yaml',
+  schema: CatnetConfigSchema,
+  adaptationKeys: [],
+  lossTerms: ['seg'],
+  build: (config) => new CAT_Net(config as CatnetConfigInput),
+};
