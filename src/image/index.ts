@@ -12,4 +12,4 @@ export { ellipseElement, elementToArray, dilateMask, erodeMask } from './morphol
 export type { OpenCv, Contours, ImageOps } from './opencv.js';
 export { loadOpenCv, loadImageOps, findContours, convexHull, fillConvexPoly } from './opencv.js';
 export { DEFAULT_MAX_PIXELS } from './limits.js';
-export { resizeBilinear, type MapShape } from './interpolate.js';
+export { resizeBilinear, cubicResizeMatrix, type MapShape } from './interpolate.js';

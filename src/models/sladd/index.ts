@@ -1,0 +1,30 @@
+import type { MethodDefinition } from '../method.js';
+import { SLADD, SladdConfigSchema, type SladdConfig } from './sladd.js';
+
+export {
+  SLADD,
+  SladdXception,
+  RegressionMap,
+  SladdConfigSchema,
+  amSoftmaxLoss,
+  mapTarget,
+  sladdLosses,
+  SLADD_TYPE_REAL,
+  SLADD_TYPE_FAKE,
+  type SladdConfig,
+  type SladdOutputs,
+  type SladdTargets,
+} from './sladd.js';
+
+export const SLADD_METHOD: MethodDefinition = {
+  name: 'sladd',
+  source: 'Chen et al., CVPR 2022 — liangchen527/SLADD networks/xception.py TransferModel (detector)',
+  schema: SladdConfigSchema,
+  adaptationKeys: [],
+  lossTerms: ['cls', 'map', 'type', 'mag'],
+  lossWeights: (config) => {
+    const c = config as SladdConfig;
+    return { map: c.mapWeight, type: c.typeWeight, mag: c.magWeight };
+  },
+  build: (config) => new SLADD(config),
+};
