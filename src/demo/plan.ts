@@ -41,9 +41,10 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
 /**
  * Milliseconds per training step (forward, the method's losses, backward, AdamW) at the full demo's
  * crop side (64²) and batch (8) on 2 CPU threads, from bench/demo-methods.ts; MSCCNet is the small
- * variant the demo trains.
+ * variant the demo trains. SLADD (not yet a demo baseline): FFD's figure × SLADD/FFD measured side
+ * by side on a loaded machine (13.9 s / 15.7 s at load 19).
  */
-export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = { msccnet: 149, hpfcn: 506, multitask: 55, ffd: 292, mvss: 1525 };
+export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = { msccnet: 149, hpfcn: 506, multitask: 55, ffd: 292, mvss: 1525, sladd: 260 };
 
 /**
  * The baselines whose training fits in `seconds`: each trains `steps` steps (its intra and
