@@ -8,9 +8,9 @@ import type { Module } from '../nn/index.js';
 import { PthTensor, type PyValue } from '../nn/pth/index.js';
 import { CheckpointLayoutError, WeightsError } from './errors.js';
 
-/** The layouts we convert: the authors' trainer, OpenMMLab/mmcv pretrain, torchvision. */
-export type ConverterName = 'official' | 'openmmlab' | 'torchvision';
-export const CONVERTER_NAMES: readonly ConverterName[] = ['official', 'openmmlab', 'torchvision'];
+/** The layouts we convert: the authors' trainer, OpenMMLab/mmcv pretrain, torchvision, Cadene's pretrainedmodels Xception. */
+export type ConverterName = 'official' | 'openmmlab' | 'torchvision' | 'cadene';
+export const CONVERTER_NAMES: readonly ConverterName[] = ['official', 'openmmlab', 'torchvision', 'cadene'];
 
 /** Anything with a shape: a .pth tensor or one of ours. */
 export type SourceTensor = PthTensor | Tensor;
@@ -42,6 +42,9 @@ export interface ConvertOptions {
 }
 
 const FC_REASON = 'ImageNet classifier (fc): MSCCNet has no counterpart';
+const CADENE_FC_REASON = 'ImageNet classifier (fc): the heads start from their own initialisation, as the official loads';
+/** A key every Cadene Xception has; its prefix in a model is where the Xception sits (`model.` in SLADD, none in FFD). */
+const CADENE_PROBE = 'block1.rep.0.pointwise.weight';
 const TORCHVISION_STEM_REASON =
   "torchvision's single 7×7 stem (conv1/bn1) cannot map onto the deep 3×3 stem (V1c); build the model with useStem: false to use it";
 
@@ -79,6 +82,7 @@ export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<stri
 export function detectConverter(keys: Iterable<string>): ConverterName | null {
   const names = [...keys].map((k) => k.replace(/^module\./, '').replace(/^backbone\./, ''));
   if (names.some((k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.'))) return 'official';
+  if (names.includes(CADENE_PROBE)) return 'cadene'; // before torchvision: both have conv1
   if (names.some((k) => k.startsWith('conv1.'))) return 'torchvision';
   if (names.some((k) => k.startsWith('stem.') || k.startsWith('layer1.'))) return 'openmmlab';
   return null;
@@ -91,17 +95,20 @@ export function requireConverter(keys: Iterable<string>, source = 'checkpoint'):
   if (found === null) {
     throw new CheckpointLayoutError(
       source,
-      `no known layout (official, openmmlab, torchvision) in keys such as ${list.slice(0, 3).join(', ')}`,
+      `no known layout (${CONVERTER_NAMES.join(', ')}) in keys such as ${list.slice(0, 3).join(', ')}`,
       `name the layout: --from ${CONVERTER_NAMES.join('|')} (model.pretrained: { file, from })`,
     );
   }
   return found;
 }
 
-/** The model key a source key maps to, or why it is skipped. */
-export function targetKey(converter: ConverterName, key: string): { target: string } | { reason: string } {
+/** The model key a source key maps to, or why it is skipped; `xceptionPrefix`: where a Cadene Xception sits in the model. */
+export function targetKey(converter: ConverterName, key: string, xceptionPrefix = ''): { target: string } | { reason: string } {
   let name = key.replace(/^module\./, '');
   if (converter === 'official') return { target: name };
+  if (converter === 'cadene') {
+    return name.startsWith('fc.') || name.startsWith('last_linear.') ? { reason: CADENE_FC_REASON } : { target: `${xceptionPrefix}${name}` };
+  }
   name = name.replace(/^backbone\./, ''); // mmseg/mmcls segmentor and classifier checkpoints
   if (name.startsWith('fc.') || name.startsWith('head.')) return { reason: FC_REASON };
   return { target: `backbone_net.${name}` };
@@ -120,13 +127,16 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
   const report: LoadReport = { source, converter, used: [], skipped: [], missing: [], shapeMismatched: [] };
   const take = new Map<string, Tensor>();
   const deepStem = own.has('backbone_net.stem.0.weight');
-  for (const [key, t] of weights.tensors) {
-    const mapped = targetKey(converter, key);
+  const xceptionPrefix = [...own.keys()].find((k) => k.endsWith(CADENE_PROBE))?.slice(0, -CADENE_PROBE.length) ?? '';
+  for (const [key, t0] of weights.tensors) {
+    const mapped = targetKey(converter, key, xceptionPrefix);
     if ('reason' in mapped) {
       report.skipped.push({ key, reason: mapped.reason });
       continue;
     }
     const target = own.get(mapped.target);
+    // Cadene's pointwise convs are stored as [out, in] (PyTorch 0.3): unsqueezed to [out, in, 1, 1], as the official loads do
+    const t = converter === 'cadene' && key.includes('pointwise') && t0.shape.length === 2 ? pointwise4d(t0) : t0;
     if (target === undefined) {
       const stem = converter === 'torchvision' && deepStem && /^backbone_net\.(conv1|bn1)\./.test(mapped.target);
       report.skipped.push({ key, reason: stem ? TORCHVISION_STEM_REASON : `no model entry '${mapped.target}'` });
@@ -139,7 +149,7 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
       report.used.push(key);
     }
   }
-  const scope = converter === 'official' ? '' : 'backbone_net.';
+  const scope = converter === 'official' ? '' : converter === 'cadene' ? xceptionPrefix : 'backbone_net.';
   report.missing = [...own.keys()].filter((k) => k.startsWith(scope) && !take.has(k));
   const problems = reportProblems(report);
   const refuse = (list: string[], hint: string): never => {
@@ -162,12 +172,18 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
   return report;
 }
 
+/** A [out, in] pointwise weight as the [out, in, 1, 1] conv weight it is. */
+function pointwise4d(t: SourceTensor): Tensor {
+  const tensor = t instanceof PthTensor ? t.toTensor() : t;
+  return tensor.reshape([...tensor.shape, 1, 1]);
+}
+
 /** One line per missing, mismatched or unexpected key, for errors. */
 export function reportProblems(report: LoadReport): string[] {
   const lines = [
     ...report.missing.map((k) => `missing: ${k}`),
     ...report.shapeMismatched.map((m) => `shape: ${m.key} is [${m.source.join(', ')}], the model's ${m.target} is [${m.model.join(', ')}]`),
-    ...report.skipped.filter((s) => s.reason !== FC_REASON).map((s) => `unexpected: ${s.key} (${s.reason})`),
+    ...report.skipped.filter((s) => s.reason !== FC_REASON && s.reason !== CADENE_FC_REASON).map((s) => `unexpected: ${s.key} (${s.reason})`),
   ];
   return lines.length > 20 ? [...lines.slice(0, 20), `… ${lines.length - 20} more`] : lines;
 }

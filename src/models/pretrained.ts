@@ -1,4 +1,5 @@
 import { extname } from 'node:path';
+import { z } from 'zod';
 import { InputFileError } from '../errors.js';
 import { loadSafetensors, type Module } from '../nn/index.js';
 import { readPth } from '../nn/pth/index.js';
@@ -12,6 +13,24 @@ export interface PretrainedSpec {
   from?: ConverterName;
   /** torchvision into a deep-stem model: load layer1–4, skip the stem */
   layersOnly?: boolean;
+}
+
+/** The `model.pretrained` config field of a method: a file, or { file, from, layersOnly }; null for none. */
+export function pretrainedSchema(official: string) {
+  return z
+    .union([
+      z.string(),
+      z.strictObject({
+        file: z.string(),
+        from: z.enum(CONVERTER_NAMES as [ConverterName, ...ConverterName[]]).optional(),
+        layersOnly: z.boolean().optional(),
+      }),
+    ])
+    .nullable()
+    .default(null)
+    .describe(
+      `initial weights (training only): a .pth or .safetensors file, or { file, from: ${CONVERTER_NAMES.join('|')} }; the official init is ${official}`,
+    );
 }
 
 /** The tensors of a .pth/.pt or .safetensors checkpoint with the layout they follow. */

@@ -1,8 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureDir } from '../helpers/fixtures.js';
+import { writePth } from '../helpers/pth-write.js';
+import { loadPretrained } from '../../src/models/pretrained.js';
 import { torch } from '../../src/torch/index.js';
 import { AdamW } from '../../src/nn/index.js';
 import { buildMethod } from '../../src/models/registry.js';
@@ -116,4 +120,50 @@ test('sladd: forward, the official losses, backward and one AdamW step at 128² 
   assert.notDeepEqual(model.stateDict().get('model.map.c.pointwise.weight')!.toArray(), before.toArray());
   assert.notDeepEqual(model.stateDict().get('model.last_linear.1.weight')!.toArray(), head.toArray());
   model.dispose();
+});
+
+test("Cadene's ImageNet Xception loads through model.pretrained: 2-D pointwise weights unsqueezed, fc left out, the heads kept", async () => {
+  // a generated file under the names of xception-b5690688.pth: the trunk without `model.`, pointwise [out, in], fc (1000 classes)
+  const model = buildMethod('sladd', { inputSize: 64 });
+  const heads = ['model.type_fc.', 'model.mag_fc.', 'model.map.', 'model.last_linear.'];
+  const state = new Map<string, { shape: number[]; data: Float32Array | BigInt64Array }>();
+  let value = 0;
+  for (const [k, t] of model.stateDict()) {
+    if (heads.some((h) => k.startsWith(h))) continue;
+    const name = k.slice('model.'.length);
+    const shape = name.includes('pointwise') ? t.shape.slice(0, 2) : [...t.shape];
+    const n = shape.reduce((a, b) => a * b, 1);
+    // each tensor constant and distinct, so a wrong mapping shows
+    state.set(name, t.dtype === 'int64' ? { shape, data: new BigInt64Array(n) } : { shape, data: new Float32Array(n).fill((value += 1) / 1000) });
+  }
+  state.set('fc.weight', { shape: [1000, 2048], data: new Float32Array(2048000) });
+  state.set('fc.bias', { shape: [1000], data: new Float32Array(1000) });
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-sladd-'));
+  try {
+    const file = join(dir, 'xception-b5690688.pth');
+    await writeFile(file, writePth(state));
+    const mapBefore = model.stateDict().get('model.map.c.pointwise.weight')!.toArray();
+    const report = await loadPretrained(model, { file });
+    assert.equal(report.converter, 'cadene', 'detected from the keys');
+    assert.deepEqual(
+      report.skipped.map((s) => s.key),
+      ['fc.weight', 'fc.bias'],
+    );
+    assert.deepEqual(report.shapeMismatched, []);
+    assert.deepEqual(
+      report.missing,
+      [...model.stateDict().keys()].filter((k) => heads.some((h) => k.startsWith(h))),
+      'only the heads are left',
+    );
+    const sd = model.stateDict();
+    const pw = sd.get('model.block1.rep.0.pointwise.weight')!;
+    assert.deepEqual(pw.shape, [128, 64, 1, 1]);
+    assert.ok(Math.abs(pw.toArray()[0] - (state.get('block1.rep.0.pointwise.weight')!.data as Float32Array)[0]) < 1e-9);
+    assert.ok(Math.abs(sd.get('model.bn4.running_var')!.toArray()[5] - (state.get('bn4.running_var')!.data as Float32Array)[0]) < 1e-9);
+    assert.deepEqual(sd.get('model.map.c.pointwise.weight')!.toArray(), mapBefore, 'the map head keeps its initialisation');
+    assert.throws(() => SladdConfigSchema.parse({ pretrained: { file, from: 'timm' } }), /from/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+    model.dispose();
+  }
 });

@@ -12,6 +12,7 @@ import {
   type Preprocessing,
 } from '../method.js';
 import { SeparableConv2d, Xception } from '../backbones/xception.js';
+import { pretrainedSchema } from '../pretrained.js';
 
 /**
  * SLADD's official defaults (liangchen527/SLADD `trainer/whole_model.py`, `dataprocess/FFdata.py`):
@@ -24,6 +25,7 @@ export const SladdConfigSchema = z.strictObject({
   mapWeight: z.number().min(0).default(0.1).describe('weight of MSE(map, mask16) (official 0.1)'),
   typeWeight: z.number().min(0).default(0.05).describe('weight of the AM-softmax forgery-type loss (official 0.05)'),
   magWeight: z.number().min(0).default(0.1).describe('weight of the magnitude MSE (official 0.1)'),
+  pretrained: pretrainedSchema("Cadene's ImageNet Xception xception-b5690688.pth (layout cadene: pointwise weights unsqueezed, fc left out)"),
   detectorAlone: z
     .literal(true)
     .default(true)
