@@ -326,7 +326,7 @@ export class TrainRun {
   epochBatches(): AsyncGenerator<TrainBatch> {
     const { config, list, perEpoch, rank, world, localBatch } = this.plan;
     const epoch = Math.floor(this.stepCount / perEpoch);
-    const { channelOrder, mean, std } = this.model.preprocessing;
+    const { channelOrder, mean, std, resize } = this.model.preprocessing;
     return trainBatches(this.pool, list, {
       order: epochOrder(list.length, config.seed, epoch, rank, world),
       batchSize: localBatch,
@@ -337,7 +337,13 @@ export class TrainRun {
       prefetch: config.data.prefetch,
       rank,
       worldSize: world,
-      transform: { preset: config.data.augment, cropSize: config.data.cropSize, scaleBase: config.data.scaleBase, normalize: { channelOrder, mean, std } },
+      transform: {
+        preset: config.data.augment,
+        cropSize: config.data.cropSize,
+        scaleBase: config.data.scaleBase,
+        normalize: { channelOrder, mean, std },
+        resize,
+      },
     });
   }
 

@@ -134,7 +134,7 @@ export class SLADD extends Module implements MethodModel<SladdOutputs> {
   }
 
   get preprocessing(): Preprocessing {
-    return { channelOrder: 'rgb', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], inputSize: this.config.inputSize, resize: 'cv2-linear' };
+    return { channelOrder: 'rgb', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], inputSize: this.config.inputSize, resize: 'cv2-cubic' };
   }
 
   forward(x: Tensor): SladdOutputs {
