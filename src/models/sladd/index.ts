@@ -15,6 +15,17 @@ export {
   type SladdOutputs,
   type SladdTargets,
 } from './sladd.js';
+export {
+  SladdPolicy,
+  PolicyXception,
+  sampleActions,
+  reinforceLoss,
+  SLADD_REGIONS,
+  SLADD_BLEND_TYPES,
+  SLADD_KEEP_REAL,
+  type PolicyLogits,
+  type PolicyActions,
+} from './synthesizer.js';
 
 export const SLADD_METHOD: MethodDefinition = {
   name: 'sladd',
