@@ -26,6 +26,7 @@ export {
   type PolicyLogits,
   type PolicyActions,
 } from './synthesizer.js';
+export { sladdSynthesizerStep, type SladdPair, type SladdStepResult, type StepOptimizer } from './train-step.js';
 
 export const SLADD_METHOD: MethodDefinition = {
   name: 'sladd',
