@@ -19,7 +19,9 @@ export interface PreprocessSpec {
   readonly std: readonly [number, number, number];
   /**
    * `cv2-linear`: cv2.resize INTER_LINEAR on uint8, bit-exact (fixed-point) to OpenCV's x86 build;
-   * `cv2-cubic`: INTER_CUBIC on uint8, OpenCV's fixed-point path (SLADD's `FFdata.py`)
+   * `cv2-cubic`: INTER_CUBIC on uint8, OpenCV's fixed-point path as opencv.js runs it (SLADD's
+   * `FFdata.py`); x86 cv2 rounds a float sum in its vertical pass and may differ by 1 where the exact
+   * value lies within ~1e-5 of a half
    */
   readonly resize: 'cv2-linear' | 'cv2-cubic';
 }
