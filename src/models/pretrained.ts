@@ -1,10 +1,20 @@
 import { extname } from 'node:path';
-import { z } from 'zod';
 import { InputFileError } from '../errors.js';
 import { loadSafetensors, type Module } from '../nn/index.js';
 import { readPth } from '../nn/pth/index.js';
 import { torch } from '../torch/index.js';
-import { CONVERTER_NAMES, loadConverted, requireConverter, sourceWeights, type ConverterName, type LoadReport, type SourceWeights } from './convert.js';
+import {
+  CONVERTER_NAMES,
+  loadConverted,
+  requireConverter,
+  sourceWeights,
+  type BackboneScope,
+  type ConverterName,
+  type LoadReport,
+  type SourceWeights,
+} from './convert.js';
+import { methodBackbone } from './registry.js';
+import type { MethodModel } from './method.js';
 
 /** Initial weights: a file, and optionally its layout and whether only layer1–4 may load. */
 export interface PretrainedSpec {
@@ -13,24 +23,6 @@ export interface PretrainedSpec {
   from?: ConverterName;
   /** torchvision into a deep-stem model: load layer1–4, skip the stem */
   layersOnly?: boolean;
-}
-
-/** The `model.pretrained` config field of a method: a file, or { file, from, layersOnly }; null for none. */
-export function pretrainedSchema(official: string) {
-  return z
-    .union([
-      z.string(),
-      z.strictObject({
-        file: z.string(),
-        from: z.enum(CONVERTER_NAMES as [ConverterName, ...ConverterName[]]).optional(),
-        layersOnly: z.boolean().optional(),
-      }),
-    ])
-    .nullable()
-    .default(null)
-    .describe(
-      `initial weights (training only): a .pth or .safetensors file, or { file, from: ${CONVERTER_NAMES.join('|')} }; the official init is ${official}`,
-    );
 }
 
 /** The tensors of a .pth/.pt or .safetensors checkpoint with the layout they follow. */
@@ -52,14 +44,21 @@ export async function readCheckpointWeights(file: string, from?: ConverterName):
   return { ...sourceWeights((await readPth(file)).root, from, file), release: () => undefined };
 }
 
+/** Where a model's ImageNet backbone sits: its method's (registry), else (a bare MSCCNet) `backbone_net.`. */
+function backboneOf(model: Module): BackboneScope | undefined {
+  return 'methodName' in model ? methodBackbone((model as MethodModel).methodName) : undefined;
+}
+
 /**
  * Loads initial weights into `model` through the converter of their layout and returns the load
- * report. A load that uses no tensor, or a strict (official) load that does not fit, throws.
+ * report: an ImageNet file fills the method's backbone (every copy of it), a whole checkpoint the
+ * whole model. A load that uses no tensor, a layout the backbone does not take, or a strict
+ * (whole-model) load that does not fit throws.
  */
 export async function loadPretrained(model: Module, spec: PretrainedSpec): Promise<LoadReport> {
   const weights = await readCheckpointWeights(spec.file, spec.from);
   try {
-    return loadConverted(model, weights, spec.file, { layersOnly: spec.layersOnly });
+    return loadConverted(model, weights, spec.file, { layersOnly: spec.layersOnly, backbone: backboneOf(model) });
   } finally {
     weights.release();
   }

@@ -1,10 +1,13 @@
-import { F, type Tensor } from '../../torch/index.js';
+import type { Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type TensorModule } from '../../nn/index.js';
+import type { Tap } from './resnet.js';
 
 /**
- * Cadene's pretrainedmodels Xception, as FFD (JStehouwer/FFD_CVPR2020 `network/xception_map.py`)
- * and SLADD (liangchen527/SLADD `networks/xception.py`) build it. Field names and Sequential
- * indices are the official state-dict keys: `block4.rep.1.conv1.weight`, `block12.skipbn.running_mean`, …
+ * Cadene's pretrainedmodels Xception, the layout FFD (JStehouwer/FFD_CVPR2020
+ * `network/xception_map.py`) and SLADD (`networks/xception.py`, `TransferModel('xception')`)
+ * build on. Field names and Sequential indices are the official state-dict keys:
+ * `block4.rep.1.conv1.weight`, `block12.skipbn.running_mean`, … (FFD's later `xception.py`
+ * renames `conv1` → `c` and `skipbn` → `skip_bn`; models/convert.ts maps that layout.)
  */
 
 /** Depthwise k×k conv then pointwise 1×1 (keys `conv1`, `pointwise`). */
@@ -55,21 +58,17 @@ export class XceptionBlock extends Module {
 }
 
 export interface XceptionOptions {
-  /** channels of the first conv (SLADD's synthesizer policy takes real ‖ fake: 6) */
+  /** input channels (3; SLADD's synthesizer policy reads 6) */
   inChannels?: number;
-  /** the first conv's field: `conv1` (Cadene), `iniconv` (SLADD `xception_forsyn.py`) */
-  stem?: 'conv1' | 'iniconv';
 }
 
 /**
- * The Xception trunk without a classifier: entry flow (conv1/bn1, conv2/bn2, block1–3), middle
- * flow (block4–11) and exit flow (block12, conv3/bn3, conv4/bn4). Heads are subclass fields, so
- * their keys follow the trunk's, as in the official state dicts.
+ * The Xception trunk (`conv1` … `bn4`): a method subclasses it and adds its heads after these
+ * fields, so the state-dict order is the official one (trunk first). `features` runs it, with
+ * an optional hook on the block7 output (FFD's attention map multiplies it there).
  */
 export class Xception extends Module {
-  // one of the two is null (skipped by Module), so the stem's key comes first under either name
-  readonly iniconv: Conv2d | null;
-  readonly conv1: Conv2d | null;
+  readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly conv2: Conv2d;
   readonly bn2: BatchNorm2d;
@@ -92,9 +91,8 @@ export class Xception extends Module {
 
   constructor(options: XceptionOptions = {}) {
     super();
-    const stem = new Conv2d(options.inChannels ?? 3, 32, 3, { stride: 2, padding: 0, bias: false });
-    this.iniconv = options.stem === 'iniconv' ? stem : null;
-    this.conv1 = options.stem === 'iniconv' ? null : stem;
+    const { inChannels = 3 } = options;
+    this.conv1 = new Conv2d(inChannels, 32, 3, { stride: 2, padding: 0, bias: false });
     this.bn1 = new BatchNorm2d(32);
     this.conv2 = new Conv2d(32, 64, 3, { bias: false });
     this.bn2 = new BatchNorm2d(64);
@@ -112,26 +110,38 @@ export class Xception extends Module {
     this.bn4 = new BatchNorm2d(2048);
   }
 
-  /** `fea_part1`–`fea_part3`: the stem and blocks 1–7 (stride 16, 728 channels). */
-  entryFlow(x: Tensor): Tensor {
-    const stem = (this.conv1 ?? this.iniconv) as Conv2d;
-    let h = this.bn1.forward(stem.forward(x)).relu();
+  /**
+   * The official `features`: bn4's output, before the ReLU of `logits` [B, 2048, h/32, w/32].
+   * `atBlock7` maps the block7 output to block8's input; `tap` sees `stem`, `block1` … `block12`
+   * and `features`.
+   */
+  features(x: Tensor, opts: { atBlock7?: (h: Tensor) => Tensor; tap?: Tap } = {}): Tensor {
+    const { atBlock7, tap } = opts;
+    let h = this.bn1.forward(this.conv1.forward(x)).relu();
     h = this.bn2.forward(this.conv2.forward(h)).relu();
-    for (const b of [this.block1, this.block2, this.block3, this.block4, this.block5, this.block6, this.block7]) h = b.forward(h);
+    tap?.('stem', h);
+    const blocks = [
+      this.block1,
+      this.block2,
+      this.block3,
+      this.block4,
+      this.block5,
+      this.block6,
+      this.block7,
+      this.block8,
+      this.block9,
+      this.block10,
+      this.block11,
+      this.block12,
+    ];
+    blocks.forEach((block, i) => {
+      h = block.forward(h);
+      tap?.(`block${i + 1}`, h);
+      if (i === 6 && atBlock7 !== undefined) h = atBlock7(h);
+    });
+    h = this.bn3.forward(this.conv3.forward(h)).relu();
+    h = this.bn4.forward(this.conv4.forward(h));
+    tap?.('features', h);
     return h;
-  }
-
-  /** `fea_part4`, `fea_part5`: blocks 8–12, conv3/bn3/ReLU, conv4/bn4 (before the last ReLU). */
-  exitFlow(h: Tensor): Tensor {
-    let x = h;
-    for (const b of [this.block8, this.block9, this.block10, this.block11, this.block12]) x = b.forward(x);
-    x = this.bn3.forward(this.conv3.forward(x)).relu();
-    return this.bn4.forward(this.conv4.forward(x));
-  }
-
-  /** ReLU, global average pool, flatten: the 2048-d feature the heads read. */
-  static pooled(features: Tensor): Tensor {
-    const [B, C] = features.shape;
-    return F.adaptiveAvgPool2d(features.relu(), [1, 1]).reshape([B, C]);
   }
 }

@@ -8,6 +8,7 @@ export {
   SladdConfigSchema,
   amSoftmaxLoss,
   mapTarget,
+  pooledFeatures,
   sladdLosses,
   SLADD_TYPE_REAL,
   SLADD_TYPE_FAKE,
@@ -33,6 +34,8 @@ export const SLADD_METHOD: MethodDefinition = {
   source: 'Chen et al., CVPR 2022 — liangchen527/SLADD networks/xception.py TransferModel (detector)',
   schema: SladdConfigSchema,
   adaptationKeys: [],
+  // return_pytorch04_xception: Cadene's ImageNet Xception into the trunk under `model.`
+  backbone: { layouts: ['cadene'], prefixes: ['model.'], covers: (k) => /^model\.(conv[1-4]|bn[1-4]|block\d+)\./.test(k) },
   lossTerms: ['cls', 'map', 'type', 'mag'],
   lossWeights: (config) => {
     const c = config as SladdConfig;

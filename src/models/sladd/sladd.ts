@@ -4,6 +4,7 @@ import { Dropout, Linear, Module, Sequential } from '../../nn/index.js';
 import { cubicResizeMatrix } from '../../image/index.js';
 import {
   parseMethodConfig,
+  pretrainedField,
   sigmoidAsTwoClass,
   type MethodModel,
   type MethodOutputs,
@@ -12,7 +13,6 @@ import {
   type Preprocessing,
 } from '../method.js';
 import { SeparableConv2d, Xception } from '../backbones/xception.js';
-import { pretrainedSchema } from '../pretrained.js';
 
 /**
  * SLADD's official defaults (liangchen527/SLADD `trainer/whole_model.py`, `dataprocess/FFdata.py`):
@@ -25,7 +25,9 @@ export const SladdConfigSchema = z.strictObject({
   mapWeight: z.number().min(0).default(0.1).describe('weight of MSE(map, mask16) (official 0.1)'),
   typeWeight: z.number().min(0).default(0.05).describe('weight of the AM-softmax forgery-type loss (official 0.05)'),
   magWeight: z.number().min(0).default(0.1).describe('weight of the magnitude MSE (official 0.1)'),
-  pretrained: pretrainedSchema("Cadene's ImageNet Xception xception-b5690688.pth (layout cadene: pointwise weights unsqueezed, fc left out)"),
+  pretrained: pretrainedField(
+    "the official init is Cadene's ImageNet Xception (xception-b5690688.pth, from: cadene; pointwise weights unsqueezed, fc left out)",
+  ),
   detectorAlone: z
     .literal(true)
     .default(true)
@@ -56,6 +58,12 @@ export interface SladdOutputs extends MethodOutputs {
   type: Tensor;
   /** [B, 1] blend magnitude `mag` */
   mag: Tensor;
+}
+
+/** ReLU, global average pool, flatten: the 2048-d `fea` the heads read (`classifier`). */
+export function pooledFeatures(features: Tensor): Tensor {
+  const [B, C] = features.shape;
+  return F.adaptiveAvgPool2d(features.relu(), [1, 1]).reshape([B, C]);
 }
 
 /** `RegressionMap(728)`: SeparableConv 3×3 → 1 channel; σ is applied by the caller, which also needs the logit. */
@@ -139,10 +147,11 @@ export class SLADD extends Module implements MethodModel<SladdOutputs> {
 
   forward(x: Tensor): SladdOutputs {
     const m = this.model;
-    const block7 = m.entryFlow(x); // fea_part1–3
-    const fea = Xception.pooled(m.exitFlow(block7)); // classifier(): fea_part4–5, ReLU, pool
+    let block7: Tensor | null = null; // fea_part3's output, the map's input
+    const features = m.features(x, { atBlock7: (h) => (block7 = h) });
+    const fea = pooledFeatures(features); // classifier(): fea_part4–5, ReLU, pool
     const score = m.last_linear.forward(fea);
-    const mapLogit = m.map.forward(block7);
+    const mapLogit = m.map.forward(block7!);
     const [, , H, W] = x.shape;
     const maskLogit = F.interpolate(mapLogit, { size: [H, W], mode: 'bilinear', alignCorners: false });
     return {

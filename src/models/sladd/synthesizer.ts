@@ -1,6 +1,8 @@
 import { torch, type Tensor } from '../../torch/index.js';
 import { Dropout, init, Linear, Module, Sequential } from '../../nn/index.js';
 import { Xception } from '../backbones/xception.js';
+import type { Buffer, Parameter } from '../../nn/index.js';
+import { pooledFeatures } from './sladd.js';
 
 /** The synthesizer's action space (`networks/synthesizer.py`): 10 regions, 4 blend types (3 = leave the image real), a magnitude. */
 export const SLADD_REGIONS = 10;
@@ -17,14 +19,18 @@ export class PolicyXception extends Xception {
   readonly fc_type: Sequential;
   readonly fc_mag: Sequential;
   constructor() {
-    super({ inChannels: 6, stem: 'iniconv' });
+    super({ inChannels: 6 });
     this.fc_region = new Sequential(new Dropout(0.5), new Linear(2048, SLADD_REGIONS));
     this.fc_type = new Sequential(new Dropout(0.5), new Linear(2048, SLADD_BLEND_TYPES));
     this.fc_mag = new Sequential(new Dropout(0.5), new Linear(2048, 1));
     // nn.init.xavier_normal(iniconv.weight, gain=0.02): std = gain·√(2 / (fan_in + fan_out))
-    const w = this.iniconv!.weight;
+    const w = this.conv1.weight;
     const [out, inc, kh, kw] = w.shape;
     torch.noGrad(() => init.normal_(w, 0, 0.02 * Math.sqrt(2 / (inc * kh * kw + out * kh * kw))));
+  }
+  /** `xception_forsyn.py` names the first conv `iniconv`: the trunk's conv1 under that key. */
+  protected override entries(): [string, Parameter | Buffer | Module][] {
+    return super.entries().map(([k, v]) => [k === 'conv1' ? 'iniconv' : k, v]);
   }
 }
 
@@ -48,7 +54,7 @@ export class SladdPolicy extends Module {
   /** real, fake: [B, 3, H, W] in [−1, 1]. */
   forward(real: Tensor, fake: Tensor): PolicyLogits {
     const m = this.model;
-    const fea = Xception.pooled(m.exitFlow(m.entryFlow(torch.cat([real, fake], 1))));
+    const fea = pooledFeatures(m.features(torch.cat([real, fake], 1)));
     return { region: m.fc_region.forward(fea), type: m.fc_type.forward(fea), mag: m.fc_mag.forward(fea) };
   }
 }
