@@ -100,7 +100,13 @@ test('registry: the six methods by name; unknown names and bad config fields are
   assert.ok(m.stateDict().has('classifer.fc.weight'), 'MSCCNet keeps its official keys through the registry');
   m.dispose();
   // official input handling (see each method's source): side, channel order, mean of channel 0
-  const expected = { hpfcn: [256, 'rgb', 0], multitask: [256, 'rgb', 123.675], ffd: [299, 'rgb', 127.5], mvss: [512, 'bgr', 123.675], sladd: [256, 'rgb', 127.5] } as const;
+  const expected = {
+    hpfcn: [256, 'rgb', 0],
+    multitask: [256, 'rgb', 123.675],
+    ffd: [299, 'rgb', 127.5],
+    mvss: [512, 'bgr', 123.675],
+    sladd: [256, 'rgb', 127.5],
+  } as const;
   for (const [name, [side, order, mean0]] of Object.entries(expected)) {
     const built = buildMethod(name, name === 'mvss' ? { constrain: false } : {});
     const p = built.preprocessing;

@@ -25,6 +25,8 @@ test('sladd: state-dict names and shapes are the official TransferModel ones, in
   );
   // 20,830,624 trainable parameters (research/baselines-part2.md, counted on the official model)
   assert.equal(model.numParameters(), 20830624);
+  // FFdata.py: cv2.resize to 256 with INTER_CUBIC, Normalize(0.5, 0.5)
+  assert.deepEqual(model.preprocessing, { channelOrder: 'rgb', mean: [127.5, 127.5, 127.5], std: [127.5, 127.5, 127.5], inputSize: 256, resize: 'cv2-cubic' });
   // 5.95 G multiply-adds at 256² (the same source, conv + linear by forward hooks)
   const { macs } = methodComplexity(model);
   assert.ok(Math.abs(macs - 5.95e9) < 0.005e9, `${macs} MACs`);
