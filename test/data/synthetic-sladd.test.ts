@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { seededRandom, sladdForgery, sladdKeyPoints, sladdRegionMask, type FaceImage, type Point } from '../../src/data/synthetic/index.js';
+import {
+  seededRandom,
+  sladdColourTransfer,
+  sladdForgery,
+  sladdKeyPoints,
+  sladdRegionMask,
+  type FaceImage,
+  type Point,
+} from '../../src/data/synthetic/index.js';
 import { ArgumentError } from '../../src/errors.js';
 
 const S = 256;
@@ -91,4 +99,29 @@ test('forgeries of each blend type: the mask covers the chosen landmark region o
     assert.equal(out.mask16[0], 0);
   }
   await assert.rejects(sladdForgery(real, fake, { region: 0, type: 3, mag: 1 }, seededRandom(1)), ArgumentError);
+});
+
+test('colour transfers towards the real face inside the mask: rct-fs and avg-align move the masked mean, faceswap the local colour', async () => {
+  const real = { image: { width: S, height: S, data: new Uint8Array(S * S * 3).fill(0) }, landmarks: landmarks() };
+  const fake = new Uint8Array(S * S * 3);
+  for (let i = 0; i < S * S; i++)
+    [real.image.data[i * 3], real.image.data[i * 3 + 1], real.image.data[i * 3 + 2], fake[i * 3], fake[i * 3 + 1], fake[i * 3 + 2]] = [
+      180, 120, 90, 100, 100, 100,
+    ];
+  const mask = new Uint8Array(S * S);
+  for (let y = 100; y < 160; y++) for (let x = 90; x < 170; x++) mask[y * S + x] = 1;
+  const centre = (130 * S + 130) * 3;
+  // uniform colours: the mean shift and the face-swap ratio both give the real colour inside
+  for (const mode of ['rct-fs', 'faceswap'] as const) {
+    const out = await sladdColourTransfer(mode, fake, real, mask);
+    assert.deepEqual([...out.subarray(centre, centre + 3)], [180, 120, 90], mode);
+  }
+  // avg-align shifts by the difference of the masked means over the whole image: (80, 20, −10)·|mask| / S²
+  const out = await sladdColourTransfer('avg-align', fake, real, mask);
+  const area = (60 * 80) / (S * S);
+  assert.deepEqual(
+    [...out.subarray(centre, centre + 3)],
+    [80, 20, -10].map((d) => Math.trunc(255 * Math.min(Math.max(100 / 255 + (d / 255) * area, 0), 1))),
+  );
+  assert.equal(out[0], 5, 'outside the mask: 0 + the red shift 80 · 4800 / 65536 = 5.86, truncated');
 });

@@ -19,6 +19,7 @@ export { samplePhotos, talkingFaceVideos, FaceMaterialMissingError } from './mat
 export { buildMiniFfpp, type ClipSource, type MiniFfpp, type MiniFfppOptions } from './mini-ffpp.js';
 export {
   sladdForgery,
+  sladdColourTransfer,
   sladdKeyPoints,
   sladdRegionMask,
   sladdRandomDeform,

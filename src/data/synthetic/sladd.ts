@@ -7,8 +7,7 @@
  * Named deviations from the official code: the piecewise-affine mask deformation splits each cell
  * of its 5×5 anchor grid along one diagonal (skimage triangulates the same grid by Delaunay, which
  * is degenerate on a rectangular grid); `cv2.seamlessClone` (type 1, not in opencv.js) is the same
- * Poisson equation solved iteratively (SOR) instead of by sine transform; the colour mode is drawn
- * from `rct-m`, `rct-fs` and `avg-align` (the fourth official mode, `faceswap`, is not ported).
+ * Poisson equation solved iteratively (SOR) instead of by sine transform.
  */
 import { ArgumentError } from '../../errors.js';
 import { loadOpenCv } from '../../image/index.js';
@@ -29,8 +28,8 @@ export const SLADD_REGION_NAMES = [
   'nose+mouth',
   'eyes+nose+mouth',
 ] as const;
-/** The colour transfers ported from `blend_fake_to_real`'s draw (`faceswap` is not). */
-export const SLADD_COLOUR_MODES = ['rct-m', 'rct-fs', 'avg-align'] as const;
+/** The colour transfers of `blend_fake_to_real`'s draw, in its order. */
+export const SLADD_COLOUR_MODES = ['rct-m', 'rct-fs', 'avg-align', 'faceswap'] as const;
 export type SladdColourMode = (typeof SLADD_COLOUR_MODES)[number];
 
 /** The synthesizer's action for one real image. */
@@ -358,6 +357,36 @@ function colourReinhard(c: Cv, src: Uint8Array, real: Uint8Array, mask: Uint8Arr
 }
 
 /**
+ * `faceswap.correct_colours(real·mask, fake·mask, real landmarks)`: both masked images blurred by a
+ * k×k Gaussian (k = int(0.75 · the distance of the eye centres 36–41 / 42–47), made odd; σ from k),
+ * then fake · blur(real) / blur(fake) (blurred values ≤ 1 raised by 128), clipped and truncated.
+ */
+function colourFaceswap(c: Cv, src: Uint8Array, real: Uint8Array, mask: Uint8Array, landmarks: readonly Point[], w: number, h: number): Uint8Array {
+  const mean = (from: number): Point => {
+    const pts = landmarks.slice(from, from + 6);
+    return [pts.reduce((a, p) => a + p[0], 0) / 6, pts.reduce((a, p) => a + p[1], 0) / 6];
+  };
+  let k = Math.trunc(0.75 * dist(mean(42), mean(36)));
+  if (k % 2 === 0) k += 1;
+  const masked = (img: Uint8Array) => Uint8Array.from(img, (v, i) => (mask[Math.floor(i / 3)] !== 0 ? v : 0));
+  const blur = (img: Uint8Array) => {
+    const a = new c.Mat(h, w, c.CV_8UC3);
+    const b = new c.Mat();
+    return withMats([a, b], () => {
+      a.data.set(img);
+      c.GaussianBlur(a, b, new c.Size(k, k), 0);
+      return new Uint8Array(b.data);
+    });
+  };
+  const [im1, im2] = [masked(real), masked(src)];
+  const [b1, b2] = [blur(im1), blur(im2)];
+  return Uint8Array.from(im2, (v, i) => {
+    const d = b2[i] <= 1 ? b2[i] + 128 : b2[i];
+    return Math.trunc(Math.min(Math.max((v * b1[i]) / d, 0), 255));
+  });
+}
+
+/**
  * `faceswap_utils.blendImages`: every mask pixel takes w·fake + (1 − w)·real, w = clip(d / feather, 0, 1)
  * with d = cv2.pointPolygonTest(hull, p, measureDist=False) (1 inside the mask's convex hull, 0 on
  * it) and feather = featherAmount · the mask's larger extent; the result is truncated to uint8.
@@ -421,6 +450,16 @@ function poissonClone(fake: Uint8Array, real: Uint8Array, mask: Uint8Array, w: n
   return out;
 }
 
+/** `blend_fake_to_real`'s colour transfer of the aligned fake (interleaved RGB, the real image's size) towards `real` inside `mask`. */
+export async function sladdColourTransfer(mode: SladdColourMode, aligned: Uint8Array, real: FaceImage, mask: Uint8Array): Promise<Uint8Array> {
+  const { c } = await opencv();
+  const { width: w, height: h, data } = real.image;
+  if (mode === 'rct-fs') return colourMeanShift(aligned, data, mask);
+  if (mode === 'avg-align') return colourAverage(aligned, data, mask);
+  if (mode === 'faceswap') return colourFaceswap(c, aligned, data, mask, real.landmarks, w, h);
+  return colourReinhard(c, aligned, data, mask, w, h);
+}
+
 /**
  * One synthesizer forgery (`synthesizer.forward` for a real image whose action type ≠ 3): the
  * region mask from the fake face's landmarks, deformed; the fake aligned onto the real face by the
@@ -446,12 +485,7 @@ export async function sladdForgery(real: FaceImage, fake: FaceImage, action: Sla
     rng,
   );
   const mode = SLADD_COLOUR_MODES[Math.floor(rng() * SLADD_COLOUR_MODES.length)];
-  const colour =
-    mode === 'rct-fs'
-      ? colourMeanShift(aligned, real.image.data, mask)
-      : mode === 'avg-align'
-        ? colourAverage(aligned, real.image.data, mask)
-        : colourReinhard(c, aligned, real.image.data, mask, w, h);
+  const colour = await sladdColourTransfer(mode, aligned, real, mask);
   const coverage = mask.reduce((a, v) => a + v, 0) / mask.length;
   const forged = coverage >= 0.005 && colour.some((v) => v !== 0);
   let data = real.image.data;
