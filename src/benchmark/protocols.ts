@@ -277,7 +277,7 @@ export interface PaperTable {
 }
 
 export interface BenchmarkOptions extends ProtocolOptions {
-  /** the methods, one row each (`msccnet`, `hpfcn`, `multitask`, `ffd`, `mvss`); default MSCCNet alone */
+  /** the methods, one row each (`msccnet`, `hpfcn`, `multitask`, `ffd`, `mvss`, `sladd`); default MSCCNet alone */
   readonly methods?: readonly MethodName[];
   /** MSCCNet's rows: registered variant names (Tables 6–8: `base`, `mfa`, `mscc`, `msccnet`, …) */
   readonly variants: readonly string[];

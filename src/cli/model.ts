@@ -16,7 +16,10 @@ export function makeModelCommand(): Command {
     .option('--summary', 'print a parameter-count table of the variants')
     .addOption(new Option('--variant <name...>', 'variants for --summary (default: all)'))
     .addOption(
-      new Option('--method <name...>', 'with --summary: parameters and multiply-adds at --size² of registered methods (msccnet, hpfcn, multitask, ffd, mvss)'),
+      new Option(
+        '--method <name...>',
+        'with --summary: parameters and multiply-adds at --size² of registered methods (msccnet, hpfcn, multitask, ffd, mvss, sladd)',
+      ),
     )
     .option('--check-detfill', 'build the reference config with detfill-v1 weights, run the scheme input, print JSON')
     .option('--size <side>', 'input side for --check-detfill (the DCT side is side/8) and for the MACs of --method', positiveInt, 512)

@@ -12,7 +12,7 @@ export { ellipseElement, elementToArray, dilateMask, erodeMask } from './morphol
 export type { OpenCv, Contours, ImageOps } from './opencv.js';
 export { loadOpenCv, loadImageOps, findContours, convexHull, fillConvexPoly } from './opencv.js';
 export { DEFAULT_MAX_PIXELS } from './limits.js';
-export { resizeBilinear, type MapShape } from './interpolate.js';
+export { resizeBilinear, cubicResizeMatrix, type MapShape } from './interpolate.js';
 export type { JpegCoding, JpegComponent, JpegCoefficients, JpegErrorReason, ReadJpegOptions, CatnetInput, CatnetInputOptions } from './jpeg/index.js';
 export { readJpegCoefficients, JpegError, catnetInput, CATNET_DCT_CLIP, CATNET_INPUT_CHANNELS } from './jpeg/index.js';
 export { catnetInputFromBytes, type CatnetSourceOptions, type CatnetSourceInput } from './catnet-source.js';

@@ -89,3 +89,36 @@ export function resizeBilinear(input: Float32Array, shape: MapShape, size: reado
   }
   return out;
 }
+
+/**
+ * The resampling matrix [outSize, inSize] of `cv2.resize(…, INTER_CUBIC)` along one axis on float
+ * data: source position (d + 0.5)·in/out − 0.5, the four taps around its floor with OpenCV's
+ * `interpolateCubic` coefficients (A = −0.75, computed in float32), replicated border (taps past an
+ * edge add onto the edge pixel). `W_h · M · W_wᵀ` is the resized map. No antialiasing, as OpenCV.
+ */
+export function cubicResizeMatrix(inSize: number, outSize: number): Float32Array {
+  for (const [name, v] of [
+    ['inSize', inSize],
+    ['outSize', outSize],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ArgumentError(name, 'a positive integer', v);
+  }
+  const f = Math.fround;
+  const A = -0.75;
+  const scale = inSize / outSize;
+  const out = new Float32Array(outSize * inSize);
+  for (let d = 0; d < outSize; d++) {
+    const pos = f((d + 0.5) * scale - 0.5);
+    const s = Math.floor(pos);
+    const x = f(pos - s);
+    const c0 = f(f(f(f(f(A * f(x + 1)) - 5 * A) * f(x + 1)) + 8 * A) * f(x + 1)) - 4 * A;
+    const c1 = f(f(f(f(f((A + 2) * x) - (A + 3)) * x) * x) + 1);
+    const c2 = f(f(f(f(f((A + 2) * f(1 - x)) - (A + 3)) * f(1 - x)) * f(1 - x)) + 1);
+    const c3 = f(f(f(1 - f(c0)) - c1) - c2);
+    [f(c0), c1, c2, c3].forEach((c, k) => {
+      const j = Math.min(Math.max(s - 1 + k, 0), inSize - 1);
+      out[d * inSize + j] += c;
+    });
+  }
+  return out;
+}

@@ -30,6 +30,7 @@ export interface OpenCv {
   CV_32SC2: number;
   INTER_LINEAR: number;
   INTER_NEAREST: number;
+  INTER_CUBIC: number;
   COLOR_RGB2HSV: number;
   COLOR_HSV2RGB: number;
   RETR_TREE: number;
@@ -130,7 +131,7 @@ export function fillConvexPoly(cv: OpenCv, width: number, height: number, polygo
  */
 export interface ImageOps {
   /** cv2.resize of an interleaved uint8 image with `channels` channels (1 or 3). */
-  resize(src: Uint8Array, w: number, h: number, channels: 1 | 3, nw: number, nh: number, mode: 'linear' | 'nearest'): Uint8Array;
+  resize(src: Uint8Array, w: number, h: number, channels: 1 | 3, nw: number, nh: number, mode: 'linear' | 'cubic' | 'nearest'): Uint8Array;
   /** cv2.cvtColor(img, COLOR_RGB2HSV) or its inverse on a 3-channel uint8 image. */
   cvtColor(src: Uint8Array, w: number, h: number, code: 'RGB2HSV' | 'HSV2RGB'): Uint8Array;
 }
@@ -153,7 +154,7 @@ export async function loadImageOps(): Promise<ImageOps> {
       if (nw === w && nh === h) return new Uint8Array(src);
       const a = toMat(src, w, h, channels);
       const b = new cv.Mat();
-      cv.resize(a, b, new cv.Size(nw, nh), 0, 0, mode === 'linear' ? cv.INTER_LINEAR : cv.INTER_NEAREST);
+      cv.resize(a, b, new cv.Size(nw, nh), 0, 0, mode === 'linear' ? cv.INTER_LINEAR : mode === 'cubic' ? cv.INTER_CUBIC : cv.INTER_NEAREST);
       a.delete();
       return take(b);
     },

@@ -17,8 +17,13 @@ export interface PreprocessSpec {
   readonly mean: readonly [number, number, number];
   /** per-channel std, in the input's channel order */
   readonly std: readonly [number, number, number];
-  /** `cv2-linear`: cv2.resize INTER_LINEAR on uint8, bit-exact (fixed-point) to OpenCV's x86 build */
-  readonly resize: 'cv2-linear';
+  /**
+   * `cv2-linear`: cv2.resize INTER_LINEAR on uint8, bit-exact (fixed-point) to OpenCV's x86 build;
+   * `cv2-cubic`: INTER_CUBIC on uint8, OpenCV's fixed-point path as opencv.js runs it (SLADD's
+   * `FFdata.py`); x86 cv2 rounds a float sum in its vertical pass and may differ by 1 where the exact
+   * value lies within ~1e-5 of a half
+   */
+  readonly resize: 'cv2-linear' | 'cv2-cubic';
 }
 
 /** The reference's Normalize (ImageNet statistics, RGB) and resize, for a model of side `inputSize`. */
@@ -137,6 +142,80 @@ export function resizeLinear(src: Uint8Array, w: number, h: number, channels: nu
   return out;
 }
 
+/** OpenCV's `interpolateCubic` (A = −0.75) in float32, as 11-bit fixed-point taps (saturate_cast<short>: round half even). */
+function cubicTable(src: number, dst: number): { ofs: Int32Array; taps: Int32Array } {
+  const f = Math.fround;
+  const A = -0.75;
+  const scale = src / dst;
+  const ofs = new Int32Array(dst);
+  const taps = new Int32Array(dst * 4);
+  for (let d = 0; d < dst; d++) {
+    const pos = f((d + 0.5) * scale - 0.5);
+    const s = Math.floor(pos);
+    const x = f(pos - s);
+    const c0 = f(f(f(f(f(f(A * f(x + 1)) - 5 * A) * f(x + 1)) + 8 * A) * f(x + 1)) - 4 * A);
+    const c1 = f(f(f(f(f((A + 2) * x) - (A + 3)) * x) * x) + 1);
+    const c2 = f(f(f(f(f((A + 2) * f(1 - x)) - (A + 3)) * f(1 - x)) * f(1 - x)) + 1);
+    const c3 = f(f(f(1 - c0) - c1) - c2);
+    ofs[d] = s;
+    [c0, c1, c2, c3].forEach((c, k) => (taps[d * 4 + k] = roundEven(f(c * COEF_SCALE))));
+  }
+  return { ofs, taps };
+}
+
+/**
+ * `cv2.resize(src, (dw, dh), interpolation=INTER_CUBIC)` on interleaved uint8: OpenCV's separable
+ * fixed-point filter (HResizeCubic into int, VResizeCubic with FixedPtCast, 22-bit rounding
+ * shift), taps past an edge replicated. Same size is a copy.
+ */
+export function resizeCubic(src: Uint8Array, w: number, h: number, channels: number, dw: number, dh: number): Uint8Array {
+  const out = new Uint8Array(dw * dh * channels);
+  if (dw === w && dh === h) {
+    out.set(src.subarray(0, out.length));
+    return out;
+  }
+  const xt = cubicTable(w, dw);
+  const yt = cubicTable(h, dh);
+  const rowLen = dw * channels;
+  const clampX = (i: number) => (i < 0 ? 0 : i >= w ? w - 1 : i);
+  const hrow = (sy: number): Int32Array => {
+    const r = new Int32Array(rowLen);
+    const base = sy * w * channels;
+    for (let x = 0; x < dw; x++) {
+      for (let c = 0; c < channels; c++) {
+        let v = 0;
+        for (let k = 0; k < 4; k++) v += src[base + clampX(xt.ofs[x] - 1 + k) * channels + c] * xt.taps[x * 4 + k];
+        r[x * channels + c] = v;
+      }
+    }
+    return r;
+  };
+  const cache = new Map<number, Int32Array>();
+  const row = (sy: number): Int32Array => {
+    const y = sy < 0 ? 0 : sy >= h ? h - 1 : sy;
+    let r = cache.get(y);
+    if (r === undefined) {
+      r = hrow(y);
+      if (cache.size > 6) cache.delete(cache.keys().next().value as number);
+      cache.set(y, r);
+    }
+    return r;
+  };
+  const half = 1 << (2 * COEF_BITS - 1);
+  const shift = 2 ** (2 * COEF_BITS);
+  for (let y = 0; y < dh; y++) {
+    const rows = [0, 1, 2, 3].map((k) => row(yt.ofs[y] - 1 + k));
+    const b = yt.taps.subarray(y * 4, y * 4 + 4);
+    const o = y * rowLen;
+    for (let i = 0; i < rowLen; i++) {
+      const sum = rows[0][i] * b[0] + rows[1][i] * b[1] + rows[2][i] * b[2] + rows[3][i] * b[3];
+      const v = Math.floor((sum + half) / shift); // an arithmetic right shift by 22
+      out[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return out;
+}
+
 /**
  * The crop `box` of an 8-bit 3-channel image → `spec` input, written into `out` at `offset` as
  * normalised CHW float32 in the spec's channel order. `order` says how the image's channels are
@@ -146,7 +225,7 @@ export function preprocessInto(image: PixelImage, box: Box, spec: PreprocessSpec
   const full = box.x === 0 && box.y === 0 && box.width === image.width && box.height === image.height;
   const crop = full ? image.data : cropPixels(image, box);
   const S = spec.inputSize;
-  const resized = resizeLinear(crop, box.width, box.height, 3, S, S);
+  const resized = (spec.resize === 'cv2-cubic' ? resizeCubic : resizeLinear)(crop, box.width, box.height, 3, S, S);
   const n = S * S;
   for (let c = 0; c < 3; c++) {
     const k = order === (spec.channelOrder ?? 'rgb') ? c : 2 - c;

@@ -14,6 +14,7 @@ import { MVSS_METHOD } from './mvss/index.js';
 import { MULTITASK_METHOD } from './multitask/index.js';
 import { HPFCN_METHOD } from './hpfcn/index.js';
 import { CATNET_METHOD } from './catnet/index.js';
+import { SLADD_METHOD } from './sladd/index.js';
 
 /** MSCCNet through the registry, its own class unchanged: losses and preprocessing added. */
 export class MsccnetMethod extends MSCCNet implements MethodModel<MsccnetOutputs> {
@@ -39,7 +40,7 @@ const MSCCNET_METHOD: MethodDefinition = {
   build: (config) => new MsccnetMethod(config as MsccnetConfigInput),
 };
 
-for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD, CATNET_METHOD]) registry.set(def.name, def);
+for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD, SLADD_METHOD, CATNET_METHOD]) registry.set(def.name, def);
 
 /** The registered method names, in the paper's table order. */
 export function methodNames(): MethodName[] {

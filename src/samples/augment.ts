@@ -42,6 +42,8 @@ export interface TrainTransformOptions {
   readonly scaleBase: number;
   /** the model's normalisation (its PreprocessSpec's mean, std and channel order); default MSCCNet's */
   readonly normalize?: Pick<PreprocessSpec, 'channelOrder' | 'mean' | 'std'>;
+  /** the `paper` preset's image resize: the model's PreprocessSpec resize (default cv2-linear; SLADD cv2-cubic) */
+  readonly resize?: PreprocessSpec['resize'];
 }
 
 /** The reference's train-mode target: `seg[seg == 255] = 1`; other values but 0/1 become ignored (the reference would crash on them). */
@@ -62,7 +64,7 @@ export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTran
   let h = d.height;
   const S = o.cropSize;
   if (o.preset === 'paper') {
-    img = ops.resize(img, w, h, 3, S, S, 'linear');
+    img = ops.resize(img, w, h, 3, S, S, o.resize === 'cv2-cubic' ? 'cubic' : 'linear');
     seg = ops.resize(seg, w, h, 1, S, S, 'nearest');
     if (rng.random() < 0.5) {
       img = flip(img, S, S, 3);

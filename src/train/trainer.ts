@@ -333,7 +333,7 @@ export class TrainRun {
   epochBatches(): AsyncGenerator<TrainBatch> {
     const { config, list, perEpoch, rank, world, localBatch } = this.plan;
     const epoch = Math.floor(this.stepCount / perEpoch);
-    const { channelOrder, mean, std } = this.model.preprocessing;
+    const { channelOrder, mean, std, resize } = this.model.preprocessing;
     return trainBatches(this.pool, list, {
       order: epochOrder(list.length, config.seed, epoch, rank, world),
       batchSize: localBatch,
@@ -344,7 +344,13 @@ export class TrainRun {
       prefetch: config.data.prefetch,
       rank,
       worldSize: world,
-      transform: { preset: config.data.augment, cropSize: config.data.cropSize, scaleBase: config.data.scaleBase, normalize: { channelOrder, mean, std } },
+      transform: {
+        preset: config.data.augment,
+        cropSize: config.data.cropSize,
+        scaleBase: config.data.scaleBase,
+        normalize: { channelOrder, mean, std },
+        resize,
+      },
     });
   }
 

@@ -161,13 +161,15 @@ test('a run without baselines keeps the two-model layout', () => {
 test("the demo's default baselines: the cheapest that fit the budget, in the paper's order; the baseline list is the registry's", () => {
   assert.deepEqual(
     [...DEMO_BASELINES],
-    METHOD_NAMES.filter((m) => m !== 'msccnet'),
+    // SLADD and CAT-Net are registered but join the demo's rows with issues 27 and 28's demo items (CAT-Net's
+    // samples need the JPEG side of the loader first)
+    METHOD_NAMES.filter((m) => m !== 'msccnet' && m !== 'sladd' && m !== 'catnet'),
   );
   assert.deepEqual(Object.keys(MODEL_NAMES).sort(), ['base', ...METHOD_NAMES].sort());
   // 630 steps (the full demo: 450 intra + 5 × 36 leave-one-out) at the measured 55 / 292 / 506 / 1525 ms
   assert.deepEqual(methodsWithinBudget(630, DEMO_PLANS.full.baselineSeconds), ['multitask', 'ffd']);
   assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.506)), ['hpfcn', 'multitask', 'ffd']);
   assert.deepEqual(methodsWithinBudget(630, 30), []);
-  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'catnet']);
+  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss']);
   assert.deepEqual(DEMO_PLANS.quick.baselineSeconds, 0);
 });

@@ -22,6 +22,7 @@ const COLOURS: Readonly<Record<DemoRow, string>> = {
   ffd: '#e7298a',
   mvss: '#66a61e',
   catnet: '#e6ab02',
+  sladd: '#a6761d',
 };
 
 /** The report's explanation paragraphs, shared by HTML and Markdown (plain text). */
