@@ -18,7 +18,9 @@ import { readManifestSamples, readReferenceLayout, type ListOptions, type Sample
 import { DatasetError } from '../samples/errors.js';
 import { SamplePool } from '../samples/loader.js';
 import { resolveDevice } from '../torch/device.js';
-import { buildModel, plannedSteps, train, validateSamples, type TrainEvent } from '../train/trainer.js';
+import { buildModel, train, type TrainEvent } from '../train/trainer.js';
+import { plannedSteps } from '../train/epochs.js';
+import { validateSamples } from '../train/validate.js';
 
 export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];

@@ -16,17 +16,8 @@ export {
 export { polyLr, type PolySchedule } from './schedule.js';
 export { Rng, hashKey } from '../samples/rng.js';
 export { RNG_SCHEME, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, stepName, type CheckpointState } from './checkpoint.js';
-export {
-  TrainRun,
-  buildModel,
-  epochOrder,
-  loadSplit,
-  stepsPerEpoch,
-  train,
-  validate,
-  type TrainEvent,
-  type TrainOptions,
-  type TrainSummary,
-} from './trainer.js';
+export { epochOrder, loadSplit, microBatches, plannedSteps, stepsPerEpoch } from './epochs.js';
+export { validate, validateSamples } from './validate.js';
+export { TrainRun, buildModel, train, type TrainEvent, type TrainOptions, type TrainSummary } from './trainer.js';
 export { C10dProcessGroup, initProcessGroup, type ProcessGroup, type ProcessGroupOptions } from './distributed.js';
 export { CheckpointError, DistributedError } from './errors.js';

@@ -8,7 +8,7 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
+import { type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
 import {
   buildMethod,
   loadPretrained,
@@ -21,20 +21,20 @@ import {
   type MethodModel,
   type PretrainedSpec,
 } from '../models/index.js';
-import { AdamW, deviceOf, GradScaler, SGD, type Optimizer } from '../nn/index.js';
+import { AdamW, GradScaler, SGD, type Optimizer } from '../nn/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
 import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, truncateLog, type CheckpointState } from './checkpoint.js';
-import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from '../samples/dataset.js';
+import { type Sample, type SampleList } from '../samples/dataset.js';
 import { CheckpointError, DivergedError } from './errors.js';
 import { DatasetError } from '../samples/errors.js';
 import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from '../samples/loader.js';
-import { evaluateInto } from '../eval/evaluate.js';
-import { createTorchEngine } from '../infer/engines.js';
-import type { InferenceEngine } from '../infer/pipeline.js';
-import { hashKey, Rng } from '../samples/rng.js';
+import { hashKey } from '../samples/rng.js';
 import { polyLr, type PolySchedule } from './schedule.js';
 import type { ProcessGroup } from './distributed.js';
+import { gradientProbe, nonFiniteProbe } from './divergence.js';
+import { epochOrder, microBatches, runSteps, stepsPerEpoch, trainingList } from './epochs.js';
+import { validate } from './validate.js';
 
 export type TrainEvent =
   | {
@@ -83,44 +83,6 @@ export interface TrainSummary {
   readonly skipped: number;
   /** what was done to the run folder at start (temps removed, an incomplete checkpoint skipped, an old run replaced) */
   readonly notes: readonly string[];
-}
-
-/** Samples of a split as the config selects them (manifest or reference layout). */
-export async function loadSplit(config: TrainConfig, split: string): Promise<SampleList> {
-  const o = { split, compression: config.data.compression, methods: config.data.methods };
-  if (config.data.manifest !== null) return readManifestSamples(config.data.manifest, o);
-  return readReferenceLayout(config.data.root!, o);
-}
-
-/** The per-epoch sample order of one process: DistributedSampler(shuffle) with our seeded permutation. */
-export function epochOrder(n: number, seed: number, epoch: number, rank: number, worldSize: number): Uint32Array {
-  const perm = new Rng(seed, epoch).permutation(n);
-  const perRank = Math.ceil(n / worldSize);
-  const out = new Uint32Array(perRank);
-  for (let i = 0; i < perRank; i++) out[i] = perm[(rank + i * worldSize) % n]; // padded by wrapping, as the sampler
-  return out;
-}
-
-/** Step at which each epoch's batches are counted; iters per epoch = ⌊⌈N/world⌉ / local batch⌋ (drop_last). */
-export function stepsPerEpoch(n: number, localBatch: number, worldSize: number): number {
-  return Math.floor(Math.ceil(n / worldSize) / localBatch);
-}
-
-/** The training split of a config and the list an epoch walks (official: each fake followed by its real). */
-async function trainingList(config: TrainConfig): Promise<{ listed: SampleList; list: Sample[] }> {
-  const listed = await loadSplit(config, config.data.trainSplit);
-  return { listed, list: config.data.pairReals ? pairedTrainList(listed.samples) : listed.samples };
-}
-
-/** Optimiser steps `train(config)` will take from scratch on one process (for progress totals before training starts). */
-export async function plannedSteps(config: TrainConfig): Promise<number> {
-  return runSteps(config, stepsPerEpoch((await trainingList(config)).list.length, config.batchSize, 1));
-}
-
-/** Every epoch's steps, or run.maxSteps when set and smaller. */
-function runSteps(config: TrainConfig, perEpoch: number): number {
-  const all = config.epochs * perEpoch;
-  return config.run.maxSteps > 0 ? Math.min(config.run.maxSteps, all) : all;
 }
 
 /** Builds the config's method through the registry, with its initial weights; `onPretrained` receives the load report of model.pretrained. */
@@ -558,30 +520,6 @@ export class TrainRun {
   }
 }
 
-/** g·0 is 0 for a finite g and NaN for ±inf or NaN: the sum over every tensor is NaN iff one is non-finite (a 0-d tensor). */
-function gradientProbe(model: MethodModel): Tensor {
-  return torch.noGrad(() => {
-    const probes = model.parameters().flatMap((p) => {
-      const g = p.grad;
-      return g === null ? [] : [g.mul(0).sum().float()];
-    });
-    return probes.length === 0 ? torch.zeros([], { device: deviceOf(model) }) : torch.stack(probes).sum();
-  });
-}
-
-/** NaN when a parameter is inf or NaN, else 0 (one host read). */
-function nonFiniteProbe(parameters: readonly Tensor[]): number {
-  return torch.tidy(() =>
-    torch.noGrad(() =>
-      torch
-        .stack(parameters.map((p) => p.mul(0).sum().float()))
-        .sum()
-        .to('cpu')
-        .item(),
-    ),
-  );
-}
-
 /** Loads the newest checkpoint into the model, optimiser and scaler after checking it belongs to this config and process count. */
 async function resumeState(
   plan: RunPlan,
@@ -611,83 +549,4 @@ async function resumeState(
 /** A config.json written before configs named their method trained MSCCNet. */
 function withMethod(saved: TrainConfig): TrainConfig {
   return saved.method === undefined ? { ...saved, method: 'msccnet' } : saved;
-}
-
-/**
- * [start, size] of the forward passes over a batch of `count` samples. Synchronised BatchNorm
- * runs collectives in every pass, so every rank must make the same number of passes even when
- * skipped files shrank its batch: with `fullBatch` the passes are always fullBatch / micro,
- * their sizes spread evenly over what is there.
- */
-export function microBatches(count: number, micro: number, fullBatch: number | null): [start: number, size: number][] {
-  const passes = fullBatch === null ? Math.ceil(count / micro) : fullBatch / micro;
-  if (count < passes) {
-    throw new DatasetError(
-      `${fullBatch! - count} of ${fullBatch} samples of a batch were skipped, leaving fewer than its ${passes} synchronised passes`,
-      'fix or remove the unreadable files listed in log.jsonl, or train with a larger microBatch',
-    );
-  }
-  const out: [number, number][] = [];
-  if (fullBatch === null) {
-    for (let start = 0; start < count; start += micro) out.push([start, Math.min(micro, count - start)]);
-    return out;
-  }
-  for (let k = 0, start = 0; k < passes; k++) {
-    const n = Math.floor(count / passes) + (k < count % passes ? 1 : 0);
-    out.push([start, n]);
-    start += n;
-  }
-  return out;
-}
-
-/**
- * Official validation over the validation split: `evaluate` with the model as a libtorch engine
- * (resize to the crop size, forward in eval mode, metrics at the original mask size). With a
- * group, each process takes every world-th sample and the evaluator states are merged exactly
- * on every rank.
- */
-export async function validate(
-  model: MethodModel,
-  config: TrainConfig,
-  pool: SamplePool,
-  group: ProcessGroup | null,
-  onSkip?: (s: SkippedSample) => void,
-  split = config.data.valSplit,
-): Promise<EvaluationResult> {
-  const { samples } = await loadSplit(config, split);
-  return validateSamples(model, config, pool, samples, group, onSkip);
-}
-
-/** `validate` on a given sample list (a protocol's test set). */
-export async function validateSamples(
-  model: MethodModel,
-  config: TrainConfig,
-  pool: SamplePool,
-  samples: readonly Sample[],
-  group: ProcessGroup | null = null,
-  onSkip?: (s: SkippedSample) => void,
-): Promise<EvaluationResult> {
-  const rank = group?.rank ?? 0;
-  const world = group?.worldSize ?? 1;
-  const shard = samples.filter((_, i) => i % world === rank);
-  model.eval();
-  // the run keeps its model: this engine only borrows it
-  const engine: InferenceEngine = {
-    ...createTorchEngine(model, { device: deviceOf(model), precision: config.precision, channelsLast: config.channelsLast }),
-    release: async () => undefined,
-  };
-  const evaluator = await evaluateInto(engine, shard, {
-    pool,
-    batchSize: Math.max(1, config.microBatch || Math.min(8, config.batchSize)),
-    prefetch: config.data.prefetch,
-    onSkip,
-  });
-  model.train();
-  if (group !== null) {
-    const states = await group.allGatherJson(evaluator.state());
-    const merged = new Evaluator();
-    for (const s of states) merged.merge(s);
-    return merged.result();
-  }
-  return evaluator.result();
 }

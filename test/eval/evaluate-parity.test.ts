@@ -8,7 +8,8 @@ import type { OfficialMetrics } from '../../src/eval/index.js';
 import { createOrtEngine, createTorchEngine, loadModel } from '../../src/infer/engines.js';
 import { exportMethod } from '../../src/onnx/index.js';
 import { parseTrainConfig } from '../../src/train/config.js';
-import { loadSplit, train } from '../../src/train/trainer.js';
+import { train } from '../../src/train/trainer.js';
+import { loadSplit } from '../../src/train/epochs.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
 
 // A tiny run (ResNet-18, C = 64, 64² crops, a few steps) validates once at its end; evaluate()

@@ -11,7 +11,8 @@ import { torch, type Tensor } from '../../src/torch/index.js';
 import { parseTrainConfig, type TrainConfigInput } from '../../src/train/config.js';
 import { initProcessGroup, type C10dProcessGroup } from '../../src/train/distributed.js';
 import { SamplePool } from '../../src/samples/loader.js';
-import { buildModel, validate } from '../../src/train/trainer.js';
+import { buildModel } from '../../src/train/trainer.js';
+import { validate } from '../../src/train/validate.js';
 import { seededRandom } from '../../src/data/synthetic/geometry.js';
 
 export type WorkerJob =

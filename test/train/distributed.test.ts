@@ -10,7 +10,7 @@ import { DistributedError } from '../../src/train/errors.js';
 import { DatasetError } from '../../src/samples/errors.js';
 import { initProcessGroup } from '../../src/train/distributed.js';
 import { freePort } from '../../src/train/launch.js';
-import { microBatches } from '../../src/train/trainer.js';
+import { microBatches } from '../../src/train/epochs.js';
 import { readSafetensors, type TestSafetensors } from '../helpers/safetensors.js';
 import { writeSyntheticSet } from './synthetic.js';
 import type { WorkerJob } from './ddp-worker.js';
