@@ -66,7 +66,7 @@ export interface MethodDefinition {
   build(config: unknown): MethodModel;
 }
 
-export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss'] as const;
+export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /** Validates a config against a method's schema; a bad field becomes a ConfigError naming it. */
