@@ -54,6 +54,17 @@ export {
   type DetfillKind,
   type DetfillSpec,
 } from './detfill.js';
+export {
+  DETFILL_FANIN_SCHEME,
+  applyDetfillFanin,
+  faninEntries,
+  faninOf,
+  faninStateDict,
+  faninValues,
+  isBatchNorm,
+  type FaninEntry,
+  type FaninKind,
+} from './detfill-fanin.js';
 export { runDetfillCheck, type DetfillCheckOptions, type DetfillCheckResult } from './detfill-check.js';
 export { tensorStats, flatIndex, valueAt, type TensorStats } from './stats.js';
 export { buildMethod, methodNames, methodDefinition, loadMethodStateDict, MsccnetMethod } from './registry.js';
