@@ -90,8 +90,8 @@ function forwardBackward(model: MethodModel): Record<string, number> {
   return values;
 }
 
-test('registry: the five methods by name; unknown names and bad config fields are refused', () => {
-  assert.deepEqual(methodNames(), ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss']);
+test('registry: the methods by name; unknown names and bad config fields are refused', () => {
+  assert.deepEqual(methodNames(), ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr']);
   assert.throws(() => buildMethod('mantra'), /unknown model variant 'mantra'.*/s);
   assert.throws(() => buildMethod('ffd', { inputsize: 299 }), ConfigError);
   const m = buildMethod('msccnet', { inputSize: 64, backboneDepth: 18, featsChannels: 64, dct: 'paper' });
@@ -100,7 +100,13 @@ test('registry: the five methods by name; unknown names and bad config fields ar
   assert.ok(m.stateDict().has('classifer.fc.weight'), 'MSCCNet keeps its official keys through the registry');
   m.dispose();
   // official input handling (see each method's source): side, channel order, mean of channel 0
-  const expected = { hpfcn: [256, 'rgb', 0], multitask: [256, 'rgb', 123.675], ffd: [299, 'rgb', 127.5], mvss: [512, 'bgr', 123.675] } as const;
+  const expected = {
+    hpfcn: [256, 'rgb', 0],
+    multitask: [256, 'rgb', 123.675],
+    ffd: [299, 'rgb', 127.5],
+    mvss: [512, 'bgr', 123.675],
+    m2tr: [320, 'rgb', 123.675],
+  } as const;
   for (const [name, [side, order, mean0]] of Object.entries(expected)) {
     const built = buildMethod(name, name === 'mvss' ? { constrain: false } : {});
     const p = built.preprocessing;
@@ -165,7 +171,7 @@ test('hpfcn: every official TF variable has its key and (PyTorch-layout) shape, 
   model.dispose();
 });
 
-for (const name of ['hpfcn', 'multitask', 'ffd', 'mvss'] as const) {
+for (const name of ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr'] as const) {
   test(`${name}: forward + backward at 128² on the CPU, ONNX export equal to libtorch (1e-4)`, async (t) => {
     // MVSS-Net's noise branch (a second ResNet-50, 4096-channel head) is exported on its own below, to keep CI small.
     const model = buildMethod(name, name === 'mvss' ? { inputSize: 128, constrain: false } : { inputSize: 128 });
