@@ -6,14 +6,15 @@ import {
   CONVERTER_NAMES,
   encodeModelFile,
   encodeSourceTensors,
+  buildMethod,
   fromOfficialConfig,
   inspectWeights,
   loadConverted,
-  MsccnetMethod,
+  methodBackbone,
+  methodDefinition,
   readCheckpointWeights,
   reportSummary,
   type ConverterName,
-  type MsccnetConfigInput,
 } from '../models/index.js';
 import { PthTensor } from '../nn/pth/index.js';
 import type { Tensor } from '../torch/index.js';
@@ -33,6 +34,7 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 interface ConvertCliOptions {
   out: string;
   from?: ConverterName;
+  method?: string;
   config?: string;
   officialConfig?: string;
   layersOnly?: boolean;
@@ -72,20 +74,26 @@ export function makeWeightsCommand(): Command {
     .argument('<in>', '.pth / .pt (or .safetensors)')
     .requiredOption('-o, --out <file>', '.safetensors to write')
     .addOption(new Option('--from <layout>', 'checkpoint layout (default: detected from its keys)').choices([...CONVERTER_NAMES]))
-    .option('--config <json|file>', 'our model config (models/msccnet/config.ts fields) to build and load into')
+    .option('--method <name>', 'the method to build and load into (default msccnet when --config is given)')
+    .option('--config <json|file>', "the method's model config (e.g. models/msccnet/config.ts fields) to build and load into")
     .option('--official-config <json|file>', 'the backbone/classifier/head fields of an official SSSegmentation config')
     .option('--layers-only', 'torchvision into a deep-stem model: load layer1–4 and skip the 7×7 stem')
     .action(async (input: string, opts: ConvertCliOptions) => {
       if (opts.config !== undefined && opts.officialConfig !== undefined)
         throw new ArgumentError('--config', 'not together with --official-config', opts.config);
+      if (opts.officialConfig !== undefined && (opts.method ?? 'msccnet') !== 'msccnet')
+        throw new ArgumentError('--official-config', 'only with --method msccnet (an SSSegmentation config)', opts.method);
+      const method = methodDefinition(opts.method ?? 'msccnet'); // an unknown name fails before the file is read
       const source = await readCheckpointWeights(input, opts.from);
       try {
-        const config: MsccnetConfigInput | null =
+        const config: unknown =
           opts.config !== undefined
-            ? (jsonArgument('--config', opts.config) as MsccnetConfigInput)
+            ? jsonArgument('--config', opts.config)
             : opts.officialConfig !== undefined
               ? fromOfficialConfig(jsonArgument('--official-config', opts.officialConfig))
-              : null;
+              : opts.method !== undefined
+                ? {}
+                : null;
         if (config === null) {
           const tensors = new Map<string, Tensor>([...source.tensors].map(([k, t]) => [k, t instanceof PthTensor ? t.toTensor() : t]));
           await writeFileAtomic(opts.out, Buffer.from(encodeSourceTensors(tensors, { converter: source.converter, source: input })));
@@ -94,8 +102,8 @@ export function makeWeightsCommand(): Command {
           );
           return;
         }
-        const model = new MsccnetMethod(config);
-        const report = loadConverted(model, source, input, { layersOnly: opts.layersOnly });
+        const model = buildMethod(method.name, config);
+        const report = loadConverted(model, source, input, { layersOnly: opts.layersOnly, backbone: methodBackbone(method.name) });
         await writeFileAtomic(opts.out, Buffer.from(encodeModelFile(model, { converter: source.converter, source: input })));
         model.dispose();
         console.log(reportSummary(report));

@@ -7,10 +7,37 @@ import type { Tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import { PthTensor, type PyValue } from '../nn/pth/index.js';
 import { CheckpointLayoutError, WeightsError } from './errors.js';
+import { ffdHeadToNative, isFfdHeadLayout, isUnusedFfdEntry } from './ffd/layout.js';
 
-/** The layouts we convert: the authors' trainer, OpenMMLab/mmcv pretrain, torchvision. */
-export type ConverterName = 'official' | 'openmmlab' | 'torchvision';
-export const CONVERTER_NAMES: readonly ConverterName[] = ['official', 'openmmlab', 'torchvision'];
+/**
+ * The layouts we convert. Whole models: `official` (the authors' names, ours), `ffd-xception`
+ * (FFD's repository-head `xception.py`, renamed to the native `xception_map.py` names).
+ * ImageNet backbones: OpenMMLab/mmcv and torchvision ResNets, `cadene` (pretrainedmodels'
+ * Xception, pointwise weights stored 2-D).
+ */
+export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'ffd-xception'] as const;
+export type ConverterName = (typeof CONVERTER_NAMES)[number];
+const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene'];
+
+/** Where a model's ImageNet backbone sits, so a backbone file fills every copy of it. */
+export interface BackboneScope {
+  /** the ImageNet layouts this backbone takes */
+  readonly layouts: readonly ConverterName[];
+  /** prefix of each copy of the backbone: `backbone_net.`; MVSS-Net `model.` and `noise_extractor.model.`; FFD '' */
+  readonly prefixes: readonly string[];
+  /** the model entries a backbone file should fill (the rest are the method's head), for `missing` */
+  covers(key: string): boolean;
+}
+
+/** A method without an ImageNet backbone (trained from scratch officially): only whole checkpoints load. */
+export const NO_BACKBONE: BackboneScope = { layouts: [], prefixes: [], covers: () => false };
+
+/** MSCCNet's: the V1c/torchvision ResNet under `backbone_net.`. */
+export const MSCCNET_BACKBONE: BackboneScope = {
+  layouts: ['openmmlab', 'torchvision'],
+  prefixes: ['backbone_net.'],
+  covers: (k) => k.startsWith('backbone_net.'),
+};
 
 /** Anything with a shape: a .pth tensor or one of ours. */
 export type SourceTensor = PthTensor | Tensor;
@@ -39,9 +66,11 @@ export interface LoadReport {
 export interface ConvertOptions {
   /** torchvision into a deep-stem model: load layer1–4 and skip the 7×7 stem, instead of refusing */
   layersOnly?: boolean;
+  /** where the model's ImageNet backbone sits (default: MSCCNet's `backbone_net.`) */
+  backbone?: BackboneScope;
 }
 
-const FC_REASON = 'ImageNet classifier (fc): MSCCNet has no counterpart';
+const FC_REASON = 'ImageNet classifier (fc/last_linear): the method has its own head';
 const TORCHVISION_STEM_REASON =
   "torchvision's single 7×7 stem (conv1/bn1) cannot map onto the deep 3×3 stem (V1c); build the model with useStem: false to use it";
 
@@ -55,7 +84,10 @@ export function sourceWeights(root: PyValue, from?: ConverterName, source = 'che
   return { converter: from ?? requireConverter(tensors.keys(), source), tensors };
 }
 
-/** The state dict of a loaded .pth: its {model: …}, its {state_dict: …}, or the dict of tensors itself. */
+/**
+ * The state dict of a loaded .pth: its {model: …}, {state_dict: …}, FFD's {net: …} (`xception.py`
+ * Model.save) or {module: …} (`train_map_supervised.py`), or the dict of tensors itself.
+ */
 export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<string, PthTensor> {
   const asTensors = (v: PyValue | undefined): Map<string, PthTensor> | null => {
     if (!(v instanceof Map)) return null;
@@ -64,7 +96,9 @@ export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<stri
     return out.size > 0 ? out : null;
   };
   const root_ = root instanceof Map ? root : null;
-  const tensors = asTensors(root_?.get('model')) ?? asTensors(root_?.get('state_dict')) ?? asTensors(root_ ?? undefined);
+  const tensors =
+    ['model', 'state_dict', 'net', 'module'].reduce<Map<string, PthTensor> | null>((found, k) => found ?? asTensors(root_?.get(k)), null) ??
+    asTensors(root_ ?? undefined);
   if (tensors === null) {
     throw new CheckpointLayoutError(
       source,
@@ -75,72 +109,109 @@ export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<stri
   return tensors;
 }
 
-/** Which layout a set of keys follows (after stripping DDP's `module.`), or null when none. */
+/**
+ * Which layout a set of keys follows (after stripping DDP's `module.`), or null when none. An
+ * Xception with FFD's map is a whole FFD model (`official`); without one, Cadene's ImageNet file.
+ * FFD's head layout is not guessed: it is renamed, so the user names it (requireConverter says how).
+ */
 export function detectConverter(keys: Iterable<string>): ConverterName | null {
   const names = [...keys].map((k) => k.replace(/^module\./, '').replace(/^backbone\./, ''));
+  if (isFfdHeadLayout(names)) return null;
   if (names.some((k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.'))) return 'official';
+  if (names.some((k) => k.startsWith('block1.rep.'))) return names.some((k) => k.startsWith('map.')) ? 'official' : 'cadene';
   if (names.some((k) => k.startsWith('conv1.'))) return 'torchvision';
   if (names.some((k) => k.startsWith('stem.') || k.startsWith('layer1.'))) return 'openmmlab';
   return null;
 }
 
-/** detectConverter, or a CheckpointLayoutError asking for --from. */
+/** A CheckpointLayoutError naming the --from for keys of a layout that is renamed on conversion (FFD's head layout). */
+export function rejectRenamedLayout(keys: Iterable<string>, source = 'checkpoint'): void {
+  if (isFfdHeadLayout(keys)) {
+    throw new CheckpointLayoutError(
+      source,
+      "an FFD checkpoint in the repository head's xception.py layout (skip_bn, SeparableConv2d.c), not msccnet's xception_map.py one",
+      'convert it: msccnet weights convert IN --method ffd --from ffd-xception -o OUT.safetensors',
+    );
+  }
+}
+
+/** detectConverter, or a CheckpointLayoutError asking for --from (naming it for FFD's head layout). */
 export function requireConverter(keys: Iterable<string>, source = 'checkpoint'): ConverterName {
   const list = [...keys];
+  rejectRenamedLayout(list, source);
   const found = detectConverter(list);
   if (found === null) {
     throw new CheckpointLayoutError(
       source,
-      `no known layout (official, openmmlab, torchvision) in keys such as ${list.slice(0, 3).join(', ')}`,
+      `no known layout (${CONVERTER_NAMES.join(', ')}) in keys such as ${list.slice(0, 3).join(', ')}`,
       `name the layout: --from ${CONVERTER_NAMES.join('|')} (model.pretrained: { file, from })`,
     );
   }
   return found;
 }
 
-/** The model key a source key maps to, or why it is skipped. */
+/** The model key a source key maps to (before a backbone prefix), or why it is skipped. */
 export function targetKey(converter: ConverterName, key: string): { target: string } | { reason: string } {
   let name = key.replace(/^module\./, '');
   if (converter === 'official') return { target: name };
+  if (converter === 'ffd-xception') return { target: ffdHeadToNative(name) };
   name = name.replace(/^backbone\./, ''); // mmseg/mmcls segmentor and classifier checkpoints
-  if (name.startsWith('fc.') || name.startsWith('head.')) return { reason: FC_REASON };
-  return { target: `backbone_net.${name}` };
+  if (/^(fc|head|last_linear)\./.test(name)) return { reason: FC_REASON };
+  return { target: name };
 }
 
 /**
  * Copies a checkpoint's tensors into `model` under the converter's name map and reports every
- * key. The official converter is strict (every model entry, nothing extra); the backbone
- * converters fill `backbone_net.*` and leave the head. Throws WeightsError when nothing fits,
- * when a strict load is incomplete, or when torchvision's stem meets a deep-stem model without
- * `layersOnly`.
+ * key. Whole-model layouts are strict (every model entry, nothing extra; FFD's head layout
+ * lacks only the modules FFD never runs); backbone layouts fill every copy of the backbone
+ * (options.backbone) and leave the head, with Cadene's 2-D pointwise weights unsqueezed to
+ * [out, in, 1, 1] as SLADD and FFD load them. Throws WeightsError when nothing fits, when a
+ * strict load is incomplete, when the method's backbone does not take the layout, or when
+ * torchvision's stem meets a deep-stem model without `layersOnly`.
  */
 export function loadConverted(model: Module, weights: SourceWeights, source: string, options: ConvertOptions = {}): LoadReport {
   const own = model.stateDict();
   const { converter } = weights;
+  const backbone = options.backbone ?? MSCCNET_BACKBONE;
+  const whole = !BACKBONE_LAYOUTS.includes(converter);
+  if (!whole && !backbone.layouts.includes(converter)) {
+    throw new WeightsError(
+      source,
+      [`a ${converter} ImageNet file does not fit this model's backbone`],
+      `its backbone takes ${backbone.layouts.length > 0 ? backbone.layouts.join(' or ') : 'no ImageNet layout'}: pass such a file, or --from official for a whole checkpoint`,
+    );
+  }
   const report: LoadReport = { source, converter, used: [], skipped: [], missing: [], shapeMismatched: [] };
   const take = new Map<string, Tensor>();
-  const deepStem = own.has('backbone_net.stem.0.weight');
+  const deepStem = [...own.keys()].some((k) => /(^|\.)stem\.0\.weight$/.test(k) && backbone.covers(k));
   for (const [key, t] of weights.tensors) {
     const mapped = targetKey(converter, key);
     if ('reason' in mapped) {
       report.skipped.push({ key, reason: mapped.reason });
       continue;
     }
-    const target = own.get(mapped.target);
-    if (target === undefined) {
-      const stem = converter === 'torchvision' && deepStem && /^backbone_net\.(conv1|bn1)\./.test(mapped.target);
+    const targets = (whole ? [mapped.target] : backbone.prefixes.map((p) => p + mapped.target)).filter((k) => own.has(k));
+    if (targets.length === 0) {
+      const stem = converter === 'torchvision' && deepStem && /^(conv1|bn1)\./.test(mapped.target);
       report.skipped.push({ key, reason: stem ? TORCHVISION_STEM_REASON : `no model entry '${mapped.target}'` });
-    } else if (t.shape.join() !== target.shape.join()) {
-      report.shapeMismatched.push({ key, target: mapped.target, source: [...t.shape], model: [...target.shape] });
-    } else if (take.has(mapped.target)) {
-      report.skipped.push({ key, reason: `duplicate of another key for '${mapped.target}'` });
+      continue;
+    }
+    // Cadene's file stores the pointwise 1×1 weights as [out, in]
+    const pointwise2d = converter === 'cadene' && mapped.target.endsWith('pointwise.weight') && t.shape.length === 2;
+    const shape = pointwise2d ? [...t.shape, 1, 1] : [...t.shape];
+    const target = own.get(targets[0])!;
+    if (shape.join() !== target.shape.join()) {
+      report.shapeMismatched.push({ key, target: targets[0], source: [...t.shape], model: [...target.shape] });
+    } else if (targets.some((k) => take.has(k))) {
+      report.skipped.push({ key, reason: `duplicate of another key for '${targets[0]}'` });
     } else {
-      take.set(mapped.target, t instanceof PthTensor ? t.toTensor() : t);
+      const value = t instanceof PthTensor ? t.toTensor() : t;
+      for (const k of targets) take.set(k, pointwise2d ? value.reshape(shape) : value);
       report.used.push(key);
     }
   }
-  const scope = converter === 'official' ? '' : 'backbone_net.';
-  report.missing = [...own.keys()].filter((k) => k.startsWith(scope) && !take.has(k));
+  const inScope = whole ? (k: string) => !(converter === 'ffd-xception' && isUnusedFfdEntry(k)) : (k: string) => backbone.covers(k);
+  report.missing = [...own.keys()].filter((k) => inScope(k) && !take.has(k));
   const problems = reportProblems(report);
   const refuse = (list: string[], hint: string): never => {
     throw new WeightsError(source, list, hint);
@@ -150,7 +221,7 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
       [`none of ${weights.tensors.size} tensors fits the model (${converter} layout)`, ...problems],
       'check --from and the model config (depth, channels, useStem)',
     );
-  if (converter === 'official' && problems.length > 0) {
+  if (whole && problems.length > 0) {
     refuse(problems, "a checkpoint of the authors' trainer loads whole: build the model with the configuration it was trained with (see fromOfficialConfig)");
   }
   if (report.shapeMismatched.length > 0)

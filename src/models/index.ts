@@ -15,13 +15,17 @@ export { InputSizeError, FilterSizeError, WeightsError, UnknownVariantError, Che
 export { loadWeights, stateDictProblems } from './weights.js';
 export {
   CONVERTER_NAMES,
+  MSCCNET_BACKBONE,
+  NO_BACKBONE,
   detectConverter,
+  rejectRenamedLayout,
   requireConverter,
   loadConverted,
   reportProblems,
   reportSummary,
   sourceWeights,
   targetKey,
+  type BackboneScope,
   type ConverterName,
   type ConvertOptions,
   type LoadReport,
@@ -67,7 +71,7 @@ export {
 } from './detfill-fanin.js';
 export { runDetfillCheck, type DetfillCheckOptions, type DetfillCheckResult } from './detfill-check.js';
 export { tensorStats, flatIndex, valueAt, type TensorStats } from './stats.js';
-export { buildMethod, methodNames, methodDefinition, loadMethodStateDict, MsccnetMethod } from './registry.js';
+export { buildMethod, methodBackbone, methodNames, methodDefinition, loadMethodStateDict, MsccnetMethod } from './registry.js';
 export {
   METHOD_NAMES,
   IMAGENET_NORMALIZE,

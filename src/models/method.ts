@@ -5,11 +5,12 @@
  * heads named), with its own losses as named terms, its own preprocessing and input size, and a
  * zod config whose defaults are the authors' official ones.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { parseWith } from '../errors.js';
 import { torch, type Tensor } from '../torch/index.js';
 import type { Module } from '../nn/index.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
+import { CONVERTER_NAMES, type BackboneScope } from './convert.js';
 
 /** What every method's forward returns; extra heads are further named fields. */
 export interface MethodOutputs {
@@ -59,6 +60,8 @@ export interface MethodDefinition {
    * (an image head); an official checkpoint lacks exactly these.
    */
   readonly adaptationKeys: readonly string[];
+  /** where an ImageNet backbone file (`model.pretrained`) lands; absent: the method has none, only whole checkpoints load */
+  readonly backbone?: BackboneScope;
   /** the loss terms `losses` may return (its log keys), in the order its total sums them */
   readonly lossTerms: readonly string[];
   /** each term's weight in the method's own `total` under a validated config (a term left out weighs 1) */
@@ -68,6 +71,25 @@ export interface MethodDefinition {
 
 export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
+
+/**
+ * `model.pretrained` of every method: initial weights for training, a file path or
+ * { file, from, layersOnly }; `from` names the layout (default: detected from the keys).
+ */
+export function pretrainedField(official: string) {
+  return z
+    .union([
+      z.string(),
+      z.strictObject({
+        file: z.string(),
+        from: z.enum(CONVERTER_NAMES).optional(),
+        layersOnly: z.boolean().optional(),
+      }),
+    ])
+    .nullable()
+    .default(null)
+    .describe(`initial weights (training only): a .pth or .safetensors file, or { file, from: ${CONVERTER_NAMES.join('|')}, layersOnly }; ${official}`);
+}
 
 /** Validates a config against a method's schema; a bad field becomes a ConfigError naming it. */
 export function parseMethodConfig<S extends z.ZodType>(method: string, schema: S, input: unknown): z.output<S> {

@@ -3,7 +3,18 @@ import { InputFileError } from '../errors.js';
 import { loadSafetensors, type Module } from '../nn/index.js';
 import { readPth } from '../nn/pth/index.js';
 import { torch } from '../torch/index.js';
-import { CONVERTER_NAMES, loadConverted, requireConverter, sourceWeights, type ConverterName, type LoadReport, type SourceWeights } from './convert.js';
+import {
+  CONVERTER_NAMES,
+  loadConverted,
+  requireConverter,
+  sourceWeights,
+  type BackboneScope,
+  type ConverterName,
+  type LoadReport,
+  type SourceWeights,
+} from './convert.js';
+import { methodBackbone } from './registry.js';
+import type { MethodModel } from './method.js';
 
 /** Initial weights: a file, and optionally its layout and whether only layer1–4 may load. */
 export interface PretrainedSpec {
@@ -33,14 +44,21 @@ export async function readCheckpointWeights(file: string, from?: ConverterName):
   return { ...sourceWeights((await readPth(file)).root, from, file), release: () => undefined };
 }
 
+/** Where a model's ImageNet backbone sits: its method's (registry), else (a bare MSCCNet) `backbone_net.`. */
+function backboneOf(model: Module): BackboneScope | undefined {
+  return 'methodName' in model ? methodBackbone((model as MethodModel).methodName) : undefined;
+}
+
 /**
  * Loads initial weights into `model` through the converter of their layout and returns the load
- * report. A load that uses no tensor, or a strict (official) load that does not fit, throws.
+ * report: an ImageNet file fills the method's backbone (every copy of it), a whole checkpoint the
+ * whole model. A load that uses no tensor, a layout the backbone does not take, or a strict
+ * (whole-model) load that does not fit throws.
  */
 export async function loadPretrained(model: Module, spec: PretrainedSpec): Promise<LoadReport> {
   const weights = await readCheckpointWeights(spec.file, spec.from);
   try {
-    return loadConverted(model, weights, spec.file, { layersOnly: spec.layersOnly });
+    return loadConverted(model, weights, spec.file, { layersOnly: spec.layersOnly, backbone: backboneOf(model) });
   } finally {
     weights.release();
   }

@@ -5,6 +5,7 @@
 import type { Tensor } from '../torch/index.js';
 import { UnknownVariantError, WeightsError } from './errors.js';
 import { stateDictProblems } from './weights.js';
+import { MSCCNET_BACKBONE, NO_BACKBONE, rejectRenamedLayout, type BackboneScope } from './convert.js';
 import { MSCCNet, MsccnetConfigSchema, msccnetLosses, type MsccnetConfigInput, type MsccnetOutputs } from './msccnet/index.js';
 import { officialPreprocess } from '../image/preprocess.js';
 import { METHOD_NAMES, type MethodDefinition, type MethodModel, type MethodName, type MethodTargets, type NamedLosses, type Preprocessing } from './method.js';
@@ -33,6 +34,7 @@ const MSCCNET_METHOD: MethodDefinition = {
   source: 'Miao et al., MSCCNet (official code, config mscc_resnet_ff_all)',
   schema: MsccnetConfigSchema,
   adaptationKeys: [],
+  backbone: MSCCNET_BACKBONE,
   lossTerms: ['img_cls', 'pix_cls_map', 'pix_cls_mask'],
   build: (config) => new MsccnetMethod(config as MsccnetConfigInput),
 };
@@ -51,6 +53,11 @@ export function methodDefinition(name: string): MethodDefinition {
   return def;
 }
 
+/** Where a method's ImageNet backbone sits (`model.pretrained`, `weights convert --method`). */
+export function methodBackbone(name: string): BackboneScope {
+  return methodDefinition(name).backbone ?? NO_BACKBONE;
+}
+
 /** Builds a method by name over its official defaults (`config` is validated by the method's schema). */
 export function buildMethod(name: string, config: unknown = {}): MethodModel {
   return methodDefinition(name).build(config);
@@ -66,6 +73,7 @@ export function loadMethodStateDict(model: MethodModel, state: Map<string, Tenso
   const adapted = methodDefinition(model.methodName).adaptationKeys;
   const isAdapted = (line: string) => adapted.some((prefix) => line.startsWith(`missing: ${prefix}`));
   const problems = stateDictProblems(model, state).filter((p) => !isAdapted(p));
+  if (problems.length > 0) rejectRenamedLayout(state.keys(), source);
   if (problems.length > 0) {
     throw new WeightsError(
       source,

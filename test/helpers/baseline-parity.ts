@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { fixtureDir } from './fixtures.js';
 import { readSafetensors, tensorOf, type TestSafetensors } from './safetensors.js';
-import type { FaninEntry, FaninKind } from '../../src/models/detfill-fanin.js';
+import { faninValues, type FaninEntry, type FaninKind } from '../../src/models/detfill-fanin.js';
 
 /** One entry of keys.json. */
 export interface KeyEntry {
@@ -220,12 +220,11 @@ export function summaryStats(v: ArrayLike<number>): { mean: number; std: number;
   return { mean, std: Math.sqrt(sq / v.length), min, max, absSum };
 }
 
-/** Asserts a comparison passed, naming the tensor and its errors; logs the parity-table row. */
-export function assertComparison(c: Comparison): void {
+/** The parity-table row of a comparison, logged as a TAP comment. */
+export function logComparison(c: Comparison): void {
   console.log(
-    `# parity ${c.folder} ${c.tensor} (${c.storage}) maxAbs ${c.maxAbs.toExponential(2)} maxRel ${c.maxRel.toExponential(2)} tol ${c.tolerance} ${c.pass ? 'pass' : 'FAIL'}`,
+    `parity ${c.folder} ${c.tensor} (${c.storage}) maxAbs ${c.maxAbs.toExponential(2)} maxRel ${c.maxRel.toExponential(2)} tol ${c.tolerance} ${c.pass ? 'pass' : 'FAIL'}`,
   );
-  assert.ok(c.pass, `${c.folder}/${c.tensor}: max abs error ${c.maxAbs} exceeds ${c.tolerance} (max rel ${c.maxRel})`);
 }
 
 /**
@@ -266,4 +265,73 @@ export function checkStateDict(
     assert.ok(Math.abs(absSum - e.abs_sum_f64) <= 1e-9 * Math.max(1, e.abs_sum_f64), `${e.name}: abs sum ${absSum} vs ${e.abs_sum_f64}`);
     assert.ok(Math.abs(sum - e.sum_f64) <= 1e-9 * Math.max(1, e.abs_sum_f64), `${e.name}: sum ${sum} vs ${e.sum_f64}`);
   }
+}
+
+/** Values seen through a forward's `tap`, copied out at once (a block's tidy frees its tensors). */
+export function tapCollector(): {
+  tap: (name: string, t: { shape: readonly number[]; toTypedArray(): ArrayLike<number> | BigInt64Array }) => void;
+  values: Map<string, TapValue>;
+} {
+  const values = new Map<string, TapValue>();
+  return {
+    values,
+    tap: (name, t) => {
+      const raw = t.toTypedArray();
+      values.set(name, { shape: [...t.shape], data: raw instanceof BigInt64Array ? Float64Array.from(raw, Number) : raw });
+    },
+  };
+}
+export interface TapValue {
+  shape: number[];
+  data: ArrayLike<number>;
+}
+
+/**
+ * Compares every final and intermediate tensor of the fixture that `ours` holds (by the
+ * fixture's name) and asserts each within its README tolerance; returns the rows. Tensors the
+ * fixture stores that `ours` lacks fail, except those listed in `elsewhere` (checked by the caller).
+ */
+export function compareAll(folder: ParityFolder, ours: ReadonlyMap<string, TapValue>, elsewhere: readonly string[] = []): Comparison[] {
+  const rows: Comparison[] = [];
+  for (const [name, info] of Object.entries(folder.tensors)) {
+    if (info.role !== 'final' && info.role !== 'intermediate') continue;
+    if (elsewhere.includes(name)) continue;
+    const v = ours.get(name);
+    assert.ok(v !== undefined, `${folder.name}: the port produced no ${name}`);
+    rows.push(compareTensor(folder, name, v.data, v.shape));
+  }
+  rows.forEach(logComparison);
+  const failed = rows.filter((r) => !r.pass);
+  assert.deepEqual(
+    failed.map((r) => `${r.tensor}: max abs ${r.maxAbs} > ${r.tolerance}`),
+    [],
+    `${folder.name}: tensors off the official values`,
+  );
+  return rows;
+}
+
+/** The formula input equals the fixture's 1024 stored samples bit for bit; returns it as stored. */
+export function checkedInput(folder: ParityFolder): { data: Float32Array; shape: number[] } {
+  const input = parityInput(folder);
+  const idx = tensorOf(folder.expected, 'input/idx', 'I64').data;
+  const val = tensorOf(folder.expected, 'input/val', 'F32').data;
+  assert.deepEqual(Array.from(tensorOf(folder.expected, 'input/shape', 'I64').data, Number), input.shape, 'input shape');
+  for (let j = 0; j < idx.length; j++) assert.equal(input.data[Number(idx[j])], val[j], `input sample ${j}`);
+  return input;
+}
+
+/**
+ * A checkpoint of keys.json's entries under their official names with detfill-fanin-v1 values
+ * (as `torch.save(state_dict)` would hold them): int64 `keep` entries are the constructor's 0;
+ * float `keep` entries need the constructor's values and are refused.
+ */
+export function faninCheckpoint(folder: ParityFolder): Map<string, { shape: number[]; data: Float32Array | BigInt64Array }> {
+  const out = new Map<string, { shape: number[]; data: Float32Array | BigInt64Array }>();
+  for (const e of faninEntriesOf(folder.keys)) {
+    const numel = e.shape.reduce((a, b) => a * b, 1);
+    if (e.kind !== 'keep') out.set(e.name, { shape: [...e.shape], data: faninValues(e, folder.offsetBasis) });
+    else if (folder.keys.entries.find((k) => k.name === e.name)?.dtype === 'int64') out.set(e.name, { shape: [...e.shape], data: new BigInt64Array(numel) });
+    else throw new Error(`${folder.name}: ${e.name} keeps the official constructor's float values, which keys.json does not hold`);
+  }
+  return out;
 }

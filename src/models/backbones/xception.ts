@@ -1,10 +1,13 @@
 import type { Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type TensorModule } from '../../nn/index.js';
+import type { Tap } from './resnet.js';
 
 /**
- * FFD's Xception (JStehouwer/FFD_CVPR2020 `network/xception_map.py`, after Cadene's
- * pretrainedmodels Xception). Field names and Sequential indices are the official state-dict keys:
- * `block4.rep.1.conv1.weight`, `block12.skipbn.running_mean`, …
+ * Cadene's pretrainedmodels Xception, the layout FFD (JStehouwer/FFD_CVPR2020
+ * `network/xception_map.py`) and SLADD (`networks/xception.py`, `TransferModel('xception')`)
+ * build on. Field names and Sequential indices are the official state-dict keys:
+ * `block4.rep.1.conv1.weight`, `block12.skipbn.running_mean`, … (FFD's later `xception.py`
+ * renames `conv1` → `c` and `skipbn` → `skip_bn`; models/convert.ts maps that layout.)
  */
 
 /** Depthwise k×k conv then pointwise 1×1 (keys `conv1`, `pointwise`). */
@@ -51,5 +54,94 @@ export class XceptionBlock extends Module {
   forward(x: Tensor): Tensor {
     const skip = this.skip === null || this.skipbn === null ? x : this.skipbn.forward(this.skip.forward(x));
     return this.rep.forward(x).add(skip);
+  }
+}
+
+export interface XceptionOptions {
+  /** input channels (3; SLADD's synthesizer policy reads 6) */
+  inChannels?: number;
+}
+
+/**
+ * The Xception trunk (`conv1` … `bn4`): a method subclasses it and adds its heads after these
+ * fields, so the state-dict order is the official one (trunk first). `features` runs it, with
+ * an optional hook on the block7 output (FFD's attention map multiplies it there).
+ */
+export class Xception extends Module {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly block1: XceptionBlock;
+  readonly block2: XceptionBlock;
+  readonly block3: XceptionBlock;
+  readonly block4: XceptionBlock;
+  readonly block5: XceptionBlock;
+  readonly block6: XceptionBlock;
+  readonly block7: XceptionBlock;
+  readonly block8: XceptionBlock;
+  readonly block9: XceptionBlock;
+  readonly block10: XceptionBlock;
+  readonly block11: XceptionBlock;
+  readonly block12: XceptionBlock;
+  readonly conv3: SeparableConv2d;
+  readonly bn3: BatchNorm2d;
+  readonly conv4: SeparableConv2d;
+  readonly bn4: BatchNorm2d;
+
+  constructor(options: XceptionOptions = {}) {
+    super();
+    const { inChannels = 3 } = options;
+    this.conv1 = new Conv2d(inChannels, 32, 3, { stride: 2, padding: 0, bias: false });
+    this.bn1 = new BatchNorm2d(32);
+    this.conv2 = new Conv2d(32, 64, 3, { bias: false });
+    this.bn2 = new BatchNorm2d(64);
+    this.block1 = new XceptionBlock(64, 128, 2, 2, false, true);
+    this.block2 = new XceptionBlock(128, 256, 2, 2, true, true);
+    this.block3 = new XceptionBlock(256, 728, 2, 2, true, true);
+    [this.block4, this.block5, this.block6, this.block7, this.block8, this.block9, this.block10, this.block11] = Array.from(
+      { length: 8 },
+      () => new XceptionBlock(728, 728, 3, 1, true, true),
+    );
+    this.block12 = new XceptionBlock(728, 1024, 2, 2, true, false);
+    this.conv3 = new SeparableConv2d(1024, 1536, 3, 1, 1);
+    this.bn3 = new BatchNorm2d(1536);
+    this.conv4 = new SeparableConv2d(1536, 2048, 3, 1, 1);
+    this.bn4 = new BatchNorm2d(2048);
+  }
+
+  /**
+   * The official `features`: bn4's output, before the ReLU of `logits` [B, 2048, h/32, w/32].
+   * `atBlock7` maps the block7 output to block8's input; `tap` sees `stem`, `block1` … `block12`
+   * and `features`.
+   */
+  features(x: Tensor, opts: { atBlock7?: (h: Tensor) => Tensor; tap?: Tap } = {}): Tensor {
+    const { atBlock7, tap } = opts;
+    let h = this.bn1.forward(this.conv1.forward(x)).relu();
+    h = this.bn2.forward(this.conv2.forward(h)).relu();
+    tap?.('stem', h);
+    const blocks = [
+      this.block1,
+      this.block2,
+      this.block3,
+      this.block4,
+      this.block5,
+      this.block6,
+      this.block7,
+      this.block8,
+      this.block9,
+      this.block10,
+      this.block11,
+      this.block12,
+    ];
+    blocks.forEach((block, i) => {
+      h = block.forward(h);
+      tap?.(`block${i + 1}`, h);
+      if (i === 6 && atBlock7 !== undefined) h = atBlock7(h);
+    });
+    h = this.bn3.forward(this.conv3.forward(h)).relu();
+    h = this.bn4.forward(this.conv4.forward(h));
+    tap?.('features', h);
+    return h;
   }
 }

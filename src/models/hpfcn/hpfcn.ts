@@ -3,7 +3,15 @@ import { F, torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Module, Parameter } from '../../nn/index.js';
 import { IGNORE_INDEX } from '../msccnet/losses.js';
 import { ImageHead } from '../mvss/backbone.js';
-import { parseMethodConfig, type MethodModel, type MethodOutputs, type MethodTargets, type NamedLosses, type Preprocessing } from '../method.js';
+import {
+  parseMethodConfig,
+  pretrainedField,
+  type MethodModel,
+  type MethodOutputs,
+  type MethodTargets,
+  type NamedLosses,
+  type Preprocessing,
+} from '../method.js';
 
 /**
  * HP-FCN's official defaults (`hp_fcn.py` flags): filter_type d1, filter_learnable, focal loss
@@ -12,6 +20,9 @@ import { parseMethodConfig, type MethodModel, type MethodOutputs, type MethodTar
 export const HpfcnConfigSchema = z.strictObject({
   inputSize: z.number().int().min(16).multipleOf(16).default(256).describe('square input side, a multiple of 16'),
   focalGamma: z.number().min(0).default(2).describe('γ of the focal loss (official --focal_gamma 2)'),
+  pretrained: pretrainedField(
+    'the official code trains from scratch: its pre-activation resnet_small (9 input channels, widths 32–256) has no ImageNet counterpart, so only a whole checkpoint (from: official) loads',
+  ),
 });
 export type HpfcnConfig = z.output<typeof HpfcnConfigSchema>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseWith } from '../../errors.js';
+import { pretrainedField } from '../method.js';
 
 /**
  * MSCCNet configuration. The defaults are the official config `mscc_resnet_ff_all`
@@ -59,20 +60,7 @@ export const MsccnetConfigSchema = z
     mscc: z.boolean().default(true).describe('the MSCC module (off: F_M = F_A, no aux map)'),
     auxLoss: z.boolean().optional().describe('L_mscc: cross-entropy on the fused auxiliary map (Eq. 15); default: on exactly when mscc is'),
     dropout: z.number().min(0).max(1).default(0.1).describe('Dropout2d before each 1×1 classifier conv'),
-    pretrained: z
-      .union([
-        z.string(),
-        z.strictObject({
-          file: z.string(),
-          from: z.enum(['official', 'openmmlab', 'torchvision']).optional(),
-          layersOnly: z.boolean().optional(),
-        }),
-      ])
-      .nullable()
-      .default(null)
-      .describe(
-        'initial weights (training only): a .pth or .safetensors file, or { file, from: official|openmmlab|torchvision, layersOnly }; the official init is OpenMMLab resnet50_v1c',
-      ),
+    pretrained: pretrainedField('the official init is OpenMMLab resnet50_v1c'),
   })
   .superRefine((c, ctx) => {
     const k = Math.round(Math.sqrt(c.groups));

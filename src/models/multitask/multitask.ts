@@ -5,6 +5,7 @@ import { IGNORE_INDEX } from '../msccnet/losses.js';
 import {
   IMAGENET_NORMALIZE,
   parseMethodConfig,
+  pretrainedField,
   type MethodModel,
   type MethodOutputs,
   type MethodTargets,
@@ -16,6 +17,7 @@ import {
 export const MultitaskConfigSchema = z.strictObject({
   inputSize: z.number().int().min(16).multipleOf(16).default(256).describe('square input side, a multiple of 16 (official 256)'),
   gamma: z.number().min(0).default(1).describe('weight of the segmentation and reconstruction losses (official --gamma 1)'),
+  pretrained: pretrainedField('the official code trains from scratch (no ImageNet backbone), so only a whole checkpoint (from: official) loads'),
 });
 export type MultitaskConfig = z.output<typeof MultitaskConfigSchema>;
 

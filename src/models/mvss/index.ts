@@ -9,6 +9,12 @@ export const MVSS_METHOD: MethodDefinition = {
   source: 'Chen et al., ICCV 2021 — dong03/MVSS-Net models/mvssnet.py, get_mvss(sobel=True, constrain=True)',
   schema: MvssConfigSchema,
   adaptationKeys: ['image_head.'],
+  // the official resnet() loads ImageNet ResNet-50 into both ResNets (RGB and noise branch)
+  backbone: {
+    layouts: ['torchvision'],
+    prefixes: ['model.', 'noise_extractor.model.'],
+    covers: (k) => /^(model|noise_extractor\.model)\./.test(k) && !/\.fc\./.test(k),
+  },
   lossTerms: ['seg', 'cls', 'edge'],
   lossWeights: (config) => {
     const c = config as MvssConfig;

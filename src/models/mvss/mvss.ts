@@ -4,6 +4,7 @@ import { BatchNorm2d, Conv2d, Dropout, Module, Parameter, ReLU, Sequential } fro
 import {
   IMAGENET_NORMALIZE,
   parseMethodConfig,
+  pretrainedField,
   sigmoidAsTwoClass,
   type MethodModel,
   type MethodOutputs,
@@ -25,6 +26,7 @@ export const MvssConfigSchema = z.strictObject({
   alpha: z.number().min(0).max(1).default(0.16).describe('weight of the segmentation Dice loss'),
   beta: z.number().min(0).max(1).default(0.04).describe('weight of the image classification loss'),
   edgeWidth: z.number().int().min(1).default(1).describe('half-width in edge-map pixels of the boundary band derived from the mask'),
+  pretrained: pretrainedField('the official init is torchvision ResNet-50 (ImageNet) in both ResNets'),
 });
 export type MvssConfig = z.output<typeof MvssConfigSchema>;
 
