@@ -1,5 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { faninEntriesOf, readParityFolder } from '../helpers/baseline-parity.js';
+import { writePth } from '../helpers/pth-write.js';
+import { runCli } from '../helpers/cli.js';
+import { faninStateDict } from '../../src/models/detfill-fanin.js';
+import { loadModelFile, loadPretrained, WeightsError } from '../../src/models/index.js';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { SGD } from '../../src/nn/index.js';
 import { buildMethod } from '../../src/models/registry.js';
@@ -209,3 +217,57 @@ test("the mask term leaves ignored pixels out and follows maskLoss 'none'", () =
   model.dispose();
   none.dispose();
 });
+
+test(
+  'weights convert --method m2tr: an advprop EfficientNet-b4 release file (lukemelas names) fills the backbone, _fc unused; model.pretrained loads it the same',
+  { timeout: 180_000 },
+  async () => {
+    // the release's names are the official EfficientNet's: the fixture's `model.*` keys without the prefix, with an ImageNet _fc
+    const folder = await readParityFolder('m2tr');
+    const backbone = faninEntriesOf(folder.keys)
+      .filter((e) => e.name.startsWith('model.') && !e.name.startsWith('model._fc.'))
+      .map((e) => ({ ...e, name: e.name.slice('model.'.length) }));
+    const release = [
+      ...backbone,
+      { name: '_fc.weight', shape: [1000, 1792], kind: 'weight_nd' as const, fanIn: 1792 },
+      { name: '_fc.bias', shape: [1000], kind: 'small' as const },
+    ];
+    const values = faninStateDict(release);
+    const state = new Map(
+      release.map((e) => [
+        e.name,
+        e.kind === 'keep' ? { shape: e.shape, data: BigInt64Array.of(1n) } : { shape: e.shape, data: values.get(e.name)!.toTypedArray() as Float32Array },
+      ]),
+    );
+    const tmp = await mkdtemp(join(tmpdir(), 'msccnet-m2tr-weights-'));
+    try {
+      const file = join(tmp, 'adv-efficientnet-b4.pth');
+      await writeFile(file, writePth(state));
+      const out = join(tmp, 'm2tr.safetensors');
+      const converted = await runCli(['weights', 'convert', file, '--method', 'm2tr', '--config', '{"inputSize": 64}', '--out', out]);
+      assert.equal(converted.code, 0, converted.stderr);
+      assert.match(converted.stdout, new RegExp(`\\(efficientnet\\): ${backbone.length} used, 2 skipped, 0 missing, 0 shape-mismatched`));
+      assert.match(converted.stdout, /skipped _fc\.weight: ImageNet classifier/);
+      const { model } = await loadModelFile(out);
+      const direct = buildMethod('m2tr', { inputSize: 64 });
+      const report = await loadPretrained(direct, { file });
+      assert.deepEqual(report.missing, []);
+      for (const m of [model, direct]) {
+        const sd = m.stateDict();
+        for (const name of ['_blocks.31._project_conv.weight', '_bn1.running_var', '_conv_stem.weight']) {
+          assert.deepEqual(sd.get(`model.${name}`)!.toTypedArray(), values.get(name)!.toTypedArray(), name);
+        }
+        assert.deepEqual(sd.get('model._fc.weight')!.shape, [2, 1792], 'M2TR keeps its own (unused) 2-way _fc');
+      }
+      model.dispose();
+      direct.dispose();
+      // a ResNet ImageNet file does not fit M2TR's backbone: refused, naming the layout it takes
+      await assert.rejects(
+        loadPretrained(buildMethod('m2tr', { inputSize: 64 }), { file, from: 'torchvision' }),
+        (e: unknown) => e instanceof WeightsError && /takes efficientnet/.test(e.hint),
+      );
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  },
+);

@@ -11,6 +11,8 @@ export const M2TR_METHOD: MethodDefinition = {
   source: 'Wang et al., ICMR 2022 — wdrink/M2TR-Multi-modal-Multi-scale-Transformers-for-Deepfake-Detection M2TR/models/m2tr.py, configs/m2tr.yaml',
   schema: M2trConfigSchema,
   adaptationKeys: ['decoder.'],
+  // the official EfficientNet loads the advprop ImageNet file, _fc left out (it stays, unused)
+  backbone: { layouts: ['efficientnet'], prefixes: ['model.'], covers: (k) => k.startsWith('model.') && !k.startsWith('model._fc.') },
   lossTerms: ['focal', 'mask'],
   lossWeights: (config) => ({ mask: (config as M2trConfig).maskWeight }),
   build: (config) => new M2TR(config),

@@ -6,6 +6,7 @@ import { FilterSizeError } from '../errors.js';
 import {
   IMAGENET_NORMALIZE,
   parseMethodConfig,
+  pretrainedField,
   sigmoidAsTwoClass,
   type MethodModel,
   type MethodOutputs,
@@ -59,13 +60,9 @@ export const M2trConfigSchema = z.strictObject({
     .describe(
       'CMA_Block: compute the (H/4·W/4)² attention this many queries at a time (0: all at once, as the official code); the same result with less memory at 512²',
     ),
-  pretrained: z
-    .union([z.string(), z.strictObject({ file: z.string(), from: z.enum(['official', 'efficientnet']).optional() })])
-    .nullable()
-    .default(null)
-    .describe(
-      'initial weights (training only): a .pth or .safetensors file; the official init is the advprop EfficientNet-b4 of the lukemelas release (layout efficientnet, _fc unused)',
-    ),
+  pretrained: pretrainedField(
+    'the official init is the advprop EfficientNet-b4 of the lukemelas release (adv-efficientnet-b4-44fb3a87.pth, layout efficientnet; _fc unused)',
+  ),
 });
 export type M2trConfig = z.output<typeof M2trConfigSchema>;
 
