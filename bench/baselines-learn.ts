@@ -63,6 +63,7 @@ const RUNS: Record<Exclude<MethodName, 'msccnet'>, { steps: number; lr: number; 
   multitask: { steps: 150, lr: 3e-3, config: {} },
   ffd: { steps: 30, lr: 3e-4, config: {} },
   mvss: { steps: 25, lr: 1e-4, config: { constrain: false } },
+  m2tr: { steps: 30, lr: 1e-3, config: {} },
 };
 
 const chosen = process.argv.slice(2);

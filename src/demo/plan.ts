@@ -35,6 +35,7 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
   multitask: 'Multi-task',
   ffd: 'FFD',
   mvss: 'MVSS-Net',
+  m2tr: 'M2TR',
 };
 
 /**

@@ -21,6 +21,7 @@ const COLOURS: Readonly<Record<DemoRow, string>> = {
   multitask: '#1b9e77',
   ffd: '#e7298a',
   mvss: '#66a61e',
+  m2tr: '#a6761d',
 };
 
 /** The report's explanation paragraphs, shared by HTML and Markdown (plain text). */

@@ -2,9 +2,12 @@ import { torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, LeakyReLU, Module, Sequential } from '../../nn/index.js';
 import { FeedForward2D } from './modules.js';
 
-/** softmax(q·kᵀ · scale)·v over the last two dims (CMA_Block's product). */
+/**
+ * softmax(q·kᵀ · scale)·v over the last two dims (CMA_Block's product). The scope frees the
+ * three score-sized intermediates as soon as the product is out (autograd keeps what it saves).
+ */
 function attend(q: Tensor, kT: Tensor, v: Tensor, scale: number): Tensor {
-  return q.matmul(kT).mul(scale).softmax(-1).matmul(v);
+  return torch.tidy(() => q.matmul(kT).mul(scale).softmax(-1).matmul(v));
 }
 
 /**
