@@ -74,7 +74,9 @@ if (process.env.M2TR_BENCH_CHILD !== undefined) {
       maxBuffer: 1 << 20,
     });
     const line = child.stdout.trim().split('\n').pop() ?? '';
-    console.log(line.startsWith('{') ? line : JSON.stringify({ side, mode, queryRows: rows, failed: (child.stderr || `exit ${child.status}`).trim().split('\n').pop() }));
+    console.log(
+      line.startsWith('{') ? line : JSON.stringify({ side, mode, queryRows: rows, failed: (child.stderr || `exit ${child.status}`).trim().split('\n').pop() }),
+    );
     console.log(JSON.stringify({ load: loadavg().map((l) => Math.round(l * 100) / 100) }));
   }
 }
