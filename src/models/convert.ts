@@ -214,7 +214,11 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
       report.used.push(key);
     }
   }
-  const inScope = whole ? (k: string) => !(converter === 'ffd-xception' && isUnusedFfdEntry(k)) : (k: string) => backbone.covers(k);
+  // files saved before PyTorch 0.4.1 (Cadene's Xception) have no num_batches_tracked; PyTorch's own load adds it
+  const tracked = [...weights.tensors.keys()].some((k) => k.endsWith('.num_batches_tracked'));
+  const inScope = whole
+    ? (k: string) => !(converter === 'ffd-xception' && isUnusedFfdEntry(k))
+    : (k: string) => backbone.covers(k) && (tracked || !k.endsWith('.num_batches_tracked'));
   report.missing = [...own.keys()].filter((k) => inScope(k) && !take.has(k));
   const problems = reportProblems(report);
   const refuse = (list: string[], hint: string): never => {

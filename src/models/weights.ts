@@ -3,6 +3,7 @@ import type { Module } from '../nn/index.js';
 import { loadSafetensors } from '../nn/index.js';
 import { InputFileError } from '../errors.js';
 import { WeightsError } from './errors.js';
+import { rejectRenamedLayout } from './convert.js';
 
 /** Reads a safetensors file; a missing or malformed file becomes an InputFileError. */
 async function readWeights(path: string): Promise<Map<string, Tensor>> {
@@ -38,6 +39,7 @@ export function stateDictProblems(model: Module, state: ReadonlyMap<string, Tens
 export async function loadWeights(model: Module, path: string): Promise<void> {
   const state = await readWeights(path);
   const problems = stateDictProblems(model, state);
+  if (problems.length > 0) rejectRenamedLayout(state.keys(), path);
   if (problems.length > 0) {
     throw new WeightsError(
       path,

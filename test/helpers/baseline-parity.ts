@@ -86,21 +86,30 @@ export function faninEntriesOf(keys: KeysFile): FaninEntry[] {
 }
 
 /**
- * The README's "Tolerances" table: rows `| \`a\`, \`b\` | max abs | max |value| | tol |`. A cell
- * "as \`c2\`, \`c3\`" takes the named rows' cells positionally.
+ * The README's "Tolerances" table: the first column names tensors (\`a\`, \`b\`), the column
+ * whose header says "suggested" holds the tolerance. A cell "as \`c2\`, \`c3\`" takes the named
+ * rows' cells positionally; \`_3\` after \`run_sobel_2\` continues the first name's stem.
  */
 function readToleranceTable(readme: string): Map<string, string> {
-  const section = readme.slice(readme.search(/^## \d*\.? ?Tolerances/m));
+  const start = readme.search(/^## \d*\.? ?Tolerances/m);
+  const end = readme.indexOf('\n## ', start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
   const cells = new Map<string, string>();
   const deferred: [string[], string[]][] = [];
+  let column = -1;
   for (const line of section.split('\n')) {
-    const m = /^\|(.+)\|(.+)\|(.+)\|(.+)\|\s*$/.exec(line);
-    if (m === null) continue;
-    const names = [...m[1].matchAll(/`([^`]+)`/g)].map((x) => x[1]);
+    if (!line.startsWith('|')) continue;
+    const row = line
+      .trim()
+      .split(/(?<!\\)\|/)
+      .slice(1, -1); // `\|` is a literal bar inside a cell
+    const header = row.findIndex((c) => /suggested/i.test(c));
+    if (header >= 0) column = header;
+    if (header >= 0 || column < 0 || row.length <= column) continue;
+    const names = [...row[0].matchAll(/`([^`]+)`/g)].map((x) => x[1]);
     if (names.length === 0) continue;
-    // `run_sobel_2`, `_3`, `_4`: a name starting with `_` continues the first one's stem
     const full = names.map((n) => (n.startsWith('_') ? names[0].replace(/_[^_]+$/, n) : n));
-    const tol = m[4].trim();
+    const tol = row[column].trim().replace(/\\\|/g, '|');
     const refs = /^as /.test(tol) ? [...tol.matchAll(/`([^`]+)`/g)].map((x) => x[1]) : [];
     if (refs.length === full.length) deferred.push([full, refs]);
     else for (const n of full) cells.set(n, tol);
@@ -113,7 +122,7 @@ function readToleranceTable(readme: string): Map<string, string> {
 export function tolerance(folder: ParityFolder, tensor: string): number {
   const cell = folder.toleranceCells.get(tensor);
   if (cell === undefined) throw new Error(`${folder.name}: no tolerance row for ${tensor} in its README`);
-  const num = /^(\d(?:\.\d+)?e-\d+)$/.exec(cell);
+  const num = /^(\d+(?:\.\d+)?(?:e-?\d+)?)$/.exec(cell);
   if (num !== null) return Number(num[1]);
   if (/^exact( 0)?$/.test(cell)) return 0;
   throw new Error(`${folder.name}: tolerance of ${tensor} is not a plain number: '${cell}'`);

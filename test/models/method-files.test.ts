@@ -78,7 +78,7 @@ test(
       const loaded = await loadModelFile(ckpt);
       assert.equal(loaded.described, true);
       assert.deepEqual([loaded.info.method, loaded.info.variant, loaded.info.inputSize], ['hpfcn', 'hpfcn', SIDE]);
-      assert.deepEqual(loaded.info.config, { inputSize: SIDE, focalGamma: 2 });
+      assert.deepEqual(loaded.info.config, { inputSize: SIDE, focalGamma: 2, pretrained: null });
       assert.deepEqual(loaded.info.preprocessing, model.preprocessing);
       const got = outputs(loaded.model, x);
       assert.deepEqual(got.img, want.img);

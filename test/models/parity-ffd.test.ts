@@ -8,8 +8,10 @@ import { readParityFolder, faninCheckpoint } from '../helpers/baseline-parity.js
 import { ffdParity } from '../helpers/ffd-parity.js';
 import { writePth } from '../helpers/pth-write.js';
 import { runCli } from '../helpers/cli.js';
-import { CheckpointLayoutError, loadModelFile } from '../../src/models/index.js';
-import { FFD_UNUSED_MODULES, ffdHeadToNative, type FFD } from '../../src/models/ffd/index.js';
+import { CheckpointLayoutError, loadModelFile, loadWeights } from '../../src/models/index.js';
+import { encodeSafetensors } from '../../src/nn/index.js';
+import { torch } from '../../src/torch/index.js';
+import { FFD, FFD_UNUSED_MODULES, ffdHeadToNative } from '../../src/models/ffd/index.js';
 
 // Fixture baseline-parity/ffd: FFD's repository-head layout (xception.py, Xception('reg')). msccnet's
 // native layout is the initial xception_map.py one, so the head checkpoint goes through
@@ -41,6 +43,11 @@ test('a head-layout checkpoint converts through `weights convert --from ffd-xcep
       loadModelFile(pth, { method: 'ffd' }),
       (err: unknown) => err instanceof CheckpointLayoutError && /--from ffd-xception/.test(err.message),
     );
+    const bare = join(tmp, 'head.safetensors'); // the same names in a bare safetensors file, as for --weights
+    await writeFile(bare, encodeSafetensors(new Map([['block1.skip_bn.weight', torch.zeros([128])]])));
+    const native = new FFD();
+    await assert.rejects(loadWeights(native, bare), (err: unknown) => err instanceof CheckpointLayoutError && /--from ffd-xception/.test(err.message));
+    native.dispose();
 
     const converted = await runCli(['weights', 'convert', pth, '--method', 'ffd', '--from', 'ffd-xception', '-o', out]);
     assert.equal(converted.code, 0, converted.stderr);

@@ -64,7 +64,7 @@ test('exactly one data source; microBatch must divide batchSize', () => {
 test("method: the model section is the method's own, losses are its terms, one input side", () => {
   const h = parseTrainConfig({ method: 'hpfcn', data: { manifest: 'm' } });
   assert.equal(h.method, 'hpfcn');
-  assert.deepEqual(h.model, { inputSize: 256, focalGamma: 2 }); // hpfcn's official defaults
+  assert.deepEqual(h.model, { inputSize: 256, focalGamma: 2, pretrained: null }); // hpfcn's official defaults
   assert.deepEqual(h.losses, { focal: 1, cls: 1 });
   assert.equal(h.data.cropSize, 256); // the crop follows the model
   assert.equal(parseTrainConfig({ data: { manifest: 'm' } }).method, 'msccnet');

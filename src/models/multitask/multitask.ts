@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, ConvTranspose2d, Module, ReLU, Sequential, type TensorModule } from '../../nn/index.js';
 import { IGNORE_INDEX } from '../msccnet/losses.js';
+import type { Tap } from '../backbones/resnet.js';
 import {
   IMAGENET_NORMALIZE,
   parseMethodConfig,
@@ -70,8 +71,9 @@ export class Encoder extends Module {
     );
     classnsegInit(this.encoder);
   }
-  forward(x: Tensor): Tensor {
-    return this.encoder.forward(x);
+  /** `tap` sees every layer's output as `encoder.<index>`. */
+  forward(x: Tensor, tap?: Tap): Tensor {
+    return forwardTapped(this.encoder, x, 'encoder', tap);
   }
 }
 
@@ -100,11 +102,23 @@ export class Decoder extends Module {
     classnsegInit(this.segmenter);
     classnsegInit(this.decoder);
   }
-  /** latent → { segmentation logits [B, 2, H, W], reconstruction [B, depth, H, W] }. */
-  forward(latent: Tensor): { segLogits: Tensor; reconstruction: Tensor } {
+  /** latent → { segmentation logits [B, 2, H, W], reconstruction [B, depth, H, W] }; `tap` sees `shared` and every layer as `<branch>.<index>`. */
+  forward(latent: Tensor, tap?: Tap): { segLogits: Tensor; reconstruction: Tensor } {
     const shared = this.shared.forward(latent);
-    return { segLogits: this.segmenter.forward(shared), reconstruction: this.decoder.forward(shared).tanh() };
+    tap?.('shared', shared);
+    return { segLogits: forwardTapped(this.segmenter, shared, 'segmenter', tap), reconstruction: forwardTapped(this.decoder, shared, 'decoder', tap).tanh() };
   }
+}
+
+/** A Sequential run layer by layer, each output tapped as `<name>.<index>`. */
+function forwardTapped(seq: Sequential, x: Tensor, name: string, tap?: Tap): Tensor {
+  if (tap === undefined) return seq.forward(x);
+  let h = x;
+  for (let i = 0; i < seq.length; i++) {
+    h = seq.at(i).forward(h);
+    tap(`${name}.${i}`, h);
+  }
+  return h;
 }
 
 /** Mean |activation| of the two latent halves (official `zero`, `one`), [B] each. */
@@ -152,11 +166,12 @@ export class Multitask extends Module implements MethodModel<MultitaskOutputs> {
     return { ...IMAGENET_NORMALIZE, inputSize: this.config.inputSize };
   }
 
-  forward(x: Tensor): MultitaskOutputs {
-    const latent = this.encoder.forward(x);
+  /** `tap` sees the encoder's and decoder's layers under their state-dict names (`encoder.encoder.2`, `decoder.shared`, …). */
+  forward(x: Tensor, tap?: Tap): MultitaskOutputs {
+    const latent = this.encoder.forward(x, tap && ((name, t) => tap(`encoder.${name}`, t)));
     const { zero, one } = activations(latent);
     const predictedFake = one.ge(zero).float(); // the official `one >= zero`
-    const { segLogits, reconstruction } = this.decoder.forward(selectHalf(latent, predictedFake));
+    const { segLogits, reconstruction } = this.decoder.forward(selectHalf(latent, predictedFake), tap && ((name, t) => tap(`decoder.${name}`, t)));
     return { imgLogits: torch.stack([zero, one], 1), maskLogits: segLogits, latent, reconstruction };
   }
 

@@ -1,7 +1,7 @@
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { kaimingNormal_ } from '../../nn/init.js';
 import { BatchNorm2d, Conv2d, Linear, MaxPool2d, Module, Sequential } from '../../nn/index.js';
-import { Bottleneck, conv1x1 } from '../backbones/resnet.js';
+import { Bottleneck, conv1x1, type Tap } from '../backbones/resnet.js';
 
 /**
  * MVSS-Net's ResNet-50 (`models/mvssnet.py` `ResNet`): torchvision's layout (7×7 stem, keys
@@ -33,13 +33,16 @@ export class MvssResNet50 extends Module {
       for (const [, m] of this.namedModules()) if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fanOut', nonlinearity: 'relu' });
     });
   }
-  /** `base_forward`: [c1, c2, c3, c4] at strides 4, 8, 16, 16. */
-  forward(x: Tensor): [Tensor, Tensor, Tensor, Tensor] {
+  /** `base_forward`: [c1, c2, c3, c4] at strides 4, 8, 16, 16; `tap` sees `stem` (after the max-pool) and `c1` … `c4`. */
+  forward(x: Tensor, tap?: Tap): [Tensor, Tensor, Tensor, Tensor] {
     const stem = this.maxpool.forward(this.bn1.forward(this.conv1.forward(x)).relu());
+    tap?.('stem', stem);
     const c1 = this.layer1.forward(stem);
     const c2 = this.layer2.forward(c1);
     const c3 = this.layer3.forward(c2);
-    return [c1, c2, c3, this.layer4.forward(c3)];
+    const c4 = this.layer4.forward(c3);
+    [c1, c2, c3, c4].forEach((c, i) => tap?.(`c${i + 1}`, c));
+    return [c1, c2, c3, c4];
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { F, torch, type Tensor } from '../../torch/index.js';
-import { BatchNorm2d, Conv2d, Dropout, Module, Parameter, ReLU, Sequential } from '../../nn/index.js';
+import { BatchNorm2d, Conv2d, Dropout, Module, Parameter, ReLU, Sequential, type TensorModule } from '../../nn/index.js';
+import type { Tap } from '../backbones/resnet.js';
 import {
   IMAGENET_NORMALIZE,
   parseMethodConfig,
@@ -89,20 +90,32 @@ export class BayarConv2d extends Module {
     super();
     this.kernel = torch.tidy(() => new Parameter(torch.rand([inChannels, outChannels, kernelSize ** 2 - 1])));
   }
-  /**
-   * The official `bayarConstraint` rewrites `kernel.data` in place each call; here the same
-   * normalisation is part of the graph (same forward values; exportable).
-   */
-  realKernel(): Tensor {
-    const k = this.kernel.div(this.kernel.sum(2, true));
+  /** The 24 free taps of each filter divided by their sum (the official `bayarConstraint`'s division). */
+  normalisedKernel(): Tensor {
+    return this.kernel.div(this.kernel.sum(2, true));
+  }
+  /** [out, in, k, k] from taps [in, out, k² − 1]: the centre tap −1 inserted (on the taps' device). */
+  private assemble(taps: Tensor): Tensor {
     const ctr = Math.floor(this.kernelSize ** 2 / 2);
-    const minus1 = torch.full([this.inChannels, this.outChannels, 1], -1);
+    const minus1 = torch.full([this.inChannels, this.outChannels, 1], -1, { dtype: taps.dtype, device: taps.device });
     return torch
-      .cat([k.narrow(2, 0, ctr), minus1, k.narrow(2, ctr, k.shape[2] - ctr)], 2)
+      .cat([taps.narrow(2, 0, ctr), minus1, taps.narrow(2, ctr, taps.shape[2] - ctr)], 2)
       .reshape([this.outChannels, this.inChannels, this.kernelSize, this.kernelSize]);
   }
+  realKernel(): Tensor {
+    return this.assemble(this.normalisedKernel());
+  }
+  /**
+   * Training follows the official `bayarConstraint`: `kernel.data` is divided by its tap sums in
+   * place (outside autograd) and the taps enter the kernel as they are, so the gradient reaches
+   * the normalised taps directly and the stored kernel stays normalised. Eval keeps the division
+   * in the graph: the same values (the first forward of an un-normalised kernel included), and a
+   * forward without side effects for export.
+   */
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.realKernel(), null, { padding: this.padding });
+    if (!this.training) return F.conv2d(x, this.realKernel(), null, { padding: this.padding });
+    torch.noGrad(() => torch.tidy(() => this.kernel.copy_(this.normalisedKernel())));
+    return F.conv2d(x, this.assemble(this.kernel), null, { padding: this.padding });
   }
 }
 
@@ -174,10 +187,16 @@ export class DAHead extends Module {
     this.conv_c2 = convBnRelu3(inter, inter);
     this.out = new Sequential(new Dropout(0.1), new Conv2d(inter, numClasses, 1));
   }
-  forward(x: Tensor): Tensor {
-    const p = this.conv_p2.forward(this.pam.forward(this.conv_p1.forward(x)));
-    const c = this.conv_c2.forward(this.cam.forward(this.conv_c1.forward(x)));
-    return this.out.forward(p.add(c));
+  /** `tap` sees each step: `conv_p1`, `pam`, `conv_p2`, `conv_c1`, `cam`, `conv_c2`, `out`. */
+  forward(x: Tensor, tap?: Tap): Tensor {
+    const step = (name: string, m: TensorModule, input: Tensor) => {
+      const y = m.forward(input);
+      tap?.(name, y);
+      return y;
+    };
+    const p = step('conv_p2', this.conv_p2, step('pam', this.pam, step('conv_p1', this.conv_p1, x)));
+    const c = step('conv_c2', this.conv_c2, step('cam', this.cam, step('conv_c1', this.conv_c1, x)));
+    return step('out', this.out, p.add(c));
   }
 }
 
@@ -268,21 +287,53 @@ export class MVSSNet extends Module implements MethodModel<MvssOutputs> {
     return { ...IMAGENET_NORMALIZE, channelOrder: 'bgr', inputSize: this.config.inputSize };
   }
 
-  forward(x: Tensor): MvssOutputs {
+  /**
+   * `tap` sees the official intermediates under the parity fixture's names: `stem`, `c1` … `c4`,
+   * `run_sobel_k`, `erb_db_k`, `erb_trans_1/2`, `rgb2gray`, `constrain_conv`,
+   * `constrain_features.0…3`, `head.<step>`, and `x0` (the mask logit at the input size).
+   */
+  forward(x: Tensor, tap?: Tap): MvssOutputs {
     const [, , H, W] = x.shape;
-    const [c1, c2, c3, c4] = this.model.forward(x);
+    const [c1, c2, c3, c4] = this.model.forward(x, tap);
     const up = (t: Tensor, s: number) => F.interpolate(t, { scaleFactor: s, mode: 'bilinear', alignCorners: true });
-    const edgeIn = (c: Tensor, sx: Sequential | null, sy: Sequential | null) => (sx !== null && sy !== null ? runSobel(sx, sy, c) : c);
-    let res = this.erb_db_1.forward(edgeIn(c1, this.sobel_x1, this.sobel_y1));
-    res = this.erb_trans_1.forward(res.add(up(this.erb_db_2.forward(edgeIn(c2, this.sobel_x2, this.sobel_y2)), 2)));
-    res = this.erb_trans_2.forward(res.add(up(this.erb_db_3.forward(edgeIn(c3, this.sobel_x3, this.sobel_y3)), 4)));
-    const edgeLogits = this.erb_trans_3.forward(res.add(up(this.erb_db_4.forward(edgeIn(c4, this.sobel_x4, this.sobel_y4)), 4)), false);
+    const sobels = [
+      [this.sobel_x1, this.sobel_y1],
+      [this.sobel_x2, this.sobel_y2],
+      [this.sobel_x3, this.sobel_y3],
+      [this.sobel_x4, this.sobel_y4],
+    ] as const;
+    const erbs = [this.erb_db_1, this.erb_db_2, this.erb_db_3, this.erb_db_4];
+    const edge = (k: number, c: Tensor) => {
+      const [sx, sy] = sobels[k];
+      const gated = sx !== null && sy !== null ? runSobel(sx, sy, c) : c;
+      tap?.(`run_sobel_${k + 1}`, gated);
+      const out = erbs[k].forward(gated);
+      tap?.(`erb_db_${k + 1}`, out);
+      return out;
+    };
+    let res = edge(0, c1);
+    res = this.erb_trans_1.forward(res.add(up(edge(1, c2), 2)));
+    tap?.('erb_trans_1', res);
+    res = this.erb_trans_2.forward(res.add(up(edge(2, c3), 4)));
+    tap?.('erb_trans_2', res);
+    const edgeLogits = this.erb_trans_3.forward(res.add(up(edge(3, c4), 4)), false);
     let fused = c4;
     if (this.constrain_conv !== null && this.noise_extractor !== null) {
-      const noise = this.noise_extractor.model.forward(this.constrain_conv.forward(rgb2gray(x)))[3];
+      const gray = rgb2gray(x);
+      tap?.('rgb2gray', gray);
+      const constrained = this.constrain_conv.forward(gray);
+      tap?.('constrain_conv', constrained);
+      const noise = this.noise_extractor.model.forward(
+        constrained,
+        (name, t) => /^c\d$/.test(name) && tap?.(`constrain_features.${Number(name[1]) - 1}`, t),
+      )[3];
       fused = torch.cat([c4, noise], 1);
     }
-    const z = F.interpolate(this.head.forward(fused), { size: [H, W], mode: 'bilinear', alignCorners: true });
+    const z = F.interpolate(
+      this.head.forward(fused, (name, t) => tap?.(`head.${name}`, t)),
+      { size: [H, W], mode: 'bilinear', alignCorners: true },
+    );
+    tap?.('x0', z);
     return { imgLogits: this.image_head.forward(c4), maskLogits: sigmoidAsTwoClass(z), edgeLogits };
   }
 
