@@ -7,7 +7,9 @@ import { faninEntriesOf, readParityFolder } from '../helpers/baseline-parity.js'
 import { writePth } from '../helpers/pth-write.js';
 import { runCli } from '../helpers/cli.js';
 import { faninStateDict } from '../../src/models/detfill-fanin.js';
-import { loadModelFile, loadPretrained, WeightsError } from '../../src/models/index.js';
+import { loadModelFile, loadPretrained, WeightsError, type LoadReport } from '../../src/models/index.js';
+import { parseTrainConfig } from '../../src/train/config.js';
+import { buildModel } from '../../src/train/trainer.js';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { SGD } from '../../src/nn/index.js';
 import { buildMethod } from '../../src/models/registry.js';
@@ -249,9 +251,14 @@ test(
       assert.match(converted.stdout, new RegExp(`\\(efficientnet\\): ${backbone.length} used, 2 skipped, 0 missing, 0 shape-mismatched`));
       assert.match(converted.stdout, /skipped _fc\.weight: ImageNet classifier/);
       const { model } = await loadModelFile(out);
-      const direct = buildMethod('m2tr', { inputSize: 64 });
-      const report = await loadPretrained(direct, { file });
-      assert.deepEqual(report.missing, []);
+      // model.pretrained, through the trainer's model builder
+      let report: LoadReport | null = null;
+      const direct = await buildModel(
+        parseTrainConfig({ method: 'm2tr', data: { manifest: 'm.jsonl' }, model: { inputSize: 64, pretrained: file } }),
+        (r) => (report = r),
+      );
+      assert.ok(report !== null, 'the load report reaches the trainer');
+      assert.deepEqual((report as LoadReport).missing, []);
       for (const m of [model, direct]) {
         const sd = m.stateDict();
         for (const name of ['_blocks.31._project_conv.weight', '_bn1.running_var', '_conv_stem.weight']) {
