@@ -5,6 +5,7 @@
  * At 512² each CMA_Block holds a 16384 × 16384 score matrix (1 GiB in fp32; ×3 while the
  * scale and the softmax are taken). Each configuration runs in its own process, so each peak
  * (maxRSS, less the process's RSS after building the model) is its own. Prints JSON lines.
+ * The last row (a 512² training step) needs more than 8 GiB.
  *
  *   node --import tsx bench/m2tr-memory.ts [runs=2] [threads=2]
  */
