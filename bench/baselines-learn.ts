@@ -64,6 +64,7 @@ const RUNS: Record<Exclude<MethodName, 'msccnet' | 'catnet'>, { steps: number; l
   multitask: { steps: 150, lr: 3e-3, config: {} },
   ffd: { steps: 30, lr: 3e-4, config: {} },
   mvss: { steps: 25, lr: 1e-4, config: { constrain: false } },
+  m2tr: { steps: 30, lr: 1e-3, config: {} },
   sladd: { steps: 30, lr: 3e-4, config: {} },
 };
 

@@ -387,6 +387,8 @@ OP(maxPool2d) {
 OP(avgPool2d) {
   return W(info, torch::avg_pool2d(T(info[0]), Ints(info[1]), Ints(info[2]), Ints(info[3]), B(info[4]), B(info[5])));
 }
+// constantPadNd(x, pad[2k], value): F.pad's (left, right, top, bottom, …) from the last dim backwards
+OP(constantPadNd) { return W(info, torch::constant_pad_nd(T(info[0]), Ints(info[1]), Sc(info[2]))); }
 OP(adaptiveAvgPool2d) { return W(info, torch::adaptive_avg_pool2d(T(info[0]), Ints(info[1]))); }
 OP(linear) { return W(info, torch::linear(T(info[0]), T(info[1]), OptT(info[2]))); }
 // upsample(x, mode, size[2], alignCorners, scaleH|null, scaleW|null): the scales are passed on as

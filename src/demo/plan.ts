@@ -22,7 +22,7 @@ export type DemoModel = (typeof DEMO_MODELS)[number];
 /** The benchmark's other methods, which the demo can train beside them (`demo --methods`). */
 export type DemoBaseline = Exclude<MethodName, 'msccnet'>;
 // written out (in METHOD_NAMES' order) so that this module, which the data worker thread loads too, imports no libtorch
-export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss'] as const satisfies readonly DemoBaseline[];
+export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr'] as const satisfies readonly DemoBaseline[];
 
 /** Every model of a demo run: the two MSCCNet variants and the baselines trained beside them. */
 export type DemoRow = DemoModel | DemoBaseline;
@@ -35,6 +35,7 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
   multitask: 'Multi-task',
   ffd: 'FFD',
   mvss: 'MVSS-Net',
+  m2tr: 'M2TR',
   sladd: 'SLADD',
   catnet: 'CAT-Net',
 };
@@ -42,11 +43,11 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
 /**
  * Milliseconds per training step (forward, the method's losses, backward, AdamW) at the full demo's
  * crop side (64²) and batch (8) on 2 CPU threads, from bench/demo-methods.ts; MSCCNet is the small
- * variant the demo trains. SLADD (not yet a demo baseline): FFD's figure × SLADD/FFD measured side
+ * variant the demo trains. M2TR's is its ratio to FFD's measured side by side under load (1.42 ×). SLADD (not yet a demo baseline): FFD's figure × SLADD/FFD measured side
  * by side on a loaded machine (13.9 s / 15.7 s at load 19).
  */
 // catnet: 3.1 × MVSS-Net's step measured side by side on a loaded machine (bench/demo-methods.ts: 108.9 s vs 35.0 s at load 15–20)
-export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = { msccnet: 149, hpfcn: 506, multitask: 55, ffd: 292, mvss: 1525, sladd: 260, catnet: 4750 };
+export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = { msccnet: 149, hpfcn: 506, multitask: 55, ffd: 292, mvss: 1525, m2tr: 414, sladd: 260, catnet: 4750 };
 
 /**
  * The baselines whose training fits in `seconds`: each trains `steps` steps (its intra and

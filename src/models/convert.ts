@@ -13,11 +13,12 @@ import { ffdHeadToNative, isFfdHeadLayout, isUnusedFfdEntry } from './ffd/layout
  * The layouts we convert. Whole models: `official` (the authors' names, ours), `ffd-xception`
  * (FFD's repository-head `xception.py`, renamed to the native `xception_map.py` names).
  * ImageNet backbones: OpenMMLab/mmcv and torchvision ResNets, `cadene` (pretrainedmodels'
- * Xception, pointwise weights stored 2-D).
+ * Xception, pointwise weights stored 2-D), `efficientnet` (lukemelas/EfficientNet-PyTorch release
+ * files, advprop included: `_conv_stem`, `_blocks.N.…`, `_fc`).
  */
-export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'ffd-xception'] as const;
+export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'efficientnet', 'ffd-xception'] as const;
 export type ConverterName = (typeof CONVERTER_NAMES)[number];
-const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene'];
+const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene', 'efficientnet'];
 
 /** Where a model's ImageNet backbone sits, so a backbone file fills every copy of it. */
 export interface BackboneScope {
@@ -70,7 +71,7 @@ export interface ConvertOptions {
   backbone?: BackboneScope;
 }
 
-const FC_REASON = 'ImageNet classifier (fc/last_linear): the method has its own head';
+const FC_REASON = 'ImageNet classifier (fc/last_linear/_fc): the method has its own head';
 const TORCHVISION_STEM_REASON =
   "torchvision's single 7×7 stem (conv1/bn1) cannot map onto the deep 3×3 stem (V1c); build the model with useStem: false to use it";
 
@@ -86,7 +87,8 @@ export function sourceWeights(root: PyValue, from?: ConverterName, source = 'che
 
 /**
  * The state dict of a loaded .pth: its {model: …}, {state_dict: …}, FFD's {net: …} (`xception.py`
- * Model.save) or {module: …} (`train_map_supervised.py`), or the dict of tensors itself.
+ * Model.save) or {module: …} (`train_map_supervised.py`), M2TR's {model_state: …}
+ * (`utils/checkpoint.py`), or the dict of tensors itself.
  */
 export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<string, PthTensor> {
   const asTensors = (v: PyValue | undefined): Map<string, PthTensor> | null => {
@@ -97,7 +99,7 @@ export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<stri
   };
   const root_ = root instanceof Map ? root : null;
   const tensors =
-    ['model', 'state_dict', 'net', 'module'].reduce<Map<string, PthTensor> | null>((found, k) => found ?? asTensors(root_?.get(k)), null) ??
+    ['model', 'state_dict', 'net', 'module', 'model_state'].reduce<Map<string, PthTensor> | null>((found, k) => found ?? asTensors(root_?.get(k)), null) ??
     asTensors(root_ ?? undefined);
   if (tensors === null) {
     throw new CheckpointLayoutError(
@@ -117,7 +119,9 @@ export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<stri
 export function detectConverter(keys: Iterable<string>): ConverterName | null {
   const names = [...keys].map((k) => k.replace(/^module\./, '').replace(/^backbone\./, ''));
   if (isFfdHeadLayout(names)) return null;
-  if (names.some((k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.'))) return 'official';
+  if (names.some((k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.') || k.startsWith('model._conv_stem.')))
+    return 'official';
+  if (names.some((k) => k.startsWith('_conv_stem.'))) return 'efficientnet';
   if (names.some((k) => k.startsWith('block1.rep.'))) return names.some((k) => k.startsWith('map.')) ? 'official' : 'cadene';
   if (names.some((k) => k.startsWith('conv1.'))) return 'torchvision';
   if (names.some((k) => k.startsWith('stem.') || k.startsWith('layer1.'))) return 'openmmlab';
@@ -156,7 +160,7 @@ export function targetKey(converter: ConverterName, key: string): { target: stri
   if (converter === 'official') return { target: name };
   if (converter === 'ffd-xception') return { target: ffdHeadToNative(name) };
   name = name.replace(/^backbone\./, ''); // mmseg/mmcls segmentor and classifier checkpoints
-  if (/^(fc|head|last_linear)\./.test(name)) return { reason: FC_REASON };
+  if (/^(fc|head|last_linear|_fc)\./.test(name)) return { reason: FC_REASON };
   return { target: name };
 }
 

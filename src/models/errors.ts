@@ -49,3 +49,18 @@ export class CheckpointLayoutError extends MsccnetError {
     super('MSCCNET_WEIGHTS_LAYOUT', `${source}: ${problem}`, hint);
   }
 }
+
+/** An input of another size than the one M2TR's frequency filters (complex weights) were built for. */
+export class FilterSizeError extends MsccnetError {
+  constructor(
+    readonly got: readonly number[],
+    readonly inputSize: number,
+    readonly weightShape: readonly number[],
+  ) {
+    super(
+      'MSCCNET_INPUT_SIZE',
+      `input is ${got.join('×')}, but this model's frequency filters (complex_weight [${weightShape.join(', ')}]) were built for ${inputSize}×${inputSize} (config inputSize ${inputSize})`,
+      `resize to ${inputSize}×${inputSize} first, or build the model with inputSize = ${got.length === 4 ? got[2] : inputSize} (weights trained at ${inputSize} then do not load)`,
+    );
+  }
+}

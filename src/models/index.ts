@@ -11,7 +11,7 @@ export {
   type Tap,
   type ResidualBlock,
 } from './backbones/resnet.js';
-export { InputSizeError, WeightsError, UnknownVariantError, CheckpointLayoutError } from './errors.js';
+export { InputSizeError, FilterSizeError, WeightsError, UnknownVariantError, CheckpointLayoutError } from './errors.js';
 export { loadWeights, stateDictProblems } from './weights.js';
 export {
   CONVERTER_NAMES,

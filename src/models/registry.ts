@@ -13,6 +13,7 @@ import { FFD_METHOD } from './ffd/index.js';
 import { MVSS_METHOD } from './mvss/index.js';
 import { MULTITASK_METHOD } from './multitask/index.js';
 import { HPFCN_METHOD } from './hpfcn/index.js';
+import { M2TR_METHOD } from './m2tr/index.js';
 import { CATNET_METHOD } from './catnet/index.js';
 import { SLADD_METHOD } from './sladd/index.js';
 
@@ -40,7 +41,7 @@ const MSCCNET_METHOD: MethodDefinition = {
   build: (config) => new MsccnetMethod(config as MsccnetConfigInput),
 };
 
-for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD, SLADD_METHOD, CATNET_METHOD]) registry.set(def.name, def);
+for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD, M2TR_METHOD, SLADD_METHOD, CATNET_METHOD]) registry.set(def.name, def);
 
 /** The registered method names, in the paper's table order. */
 export function methodNames(): MethodName[] {

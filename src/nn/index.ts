@@ -7,6 +7,7 @@ export {
   Linear,
   BatchNorm2d,
   ReLU,
+  LeakyReLU,
   Dropout,
   Dropout2d,
   MaxPool2d,

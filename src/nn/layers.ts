@@ -226,6 +226,16 @@ export class ReLU extends Module {
   }
 }
 
+/** nn.LeakyReLU(negative_slope). */
+export class LeakyReLU extends Module {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return F.leakyRelu(x, this.negativeSlope);
+  }
+}
+
 /** nn.Dropout2d: zeroes whole channels with probability p in train mode. */
 export class Dropout2d extends Module {
   constructor(readonly p = 0.5) {

@@ -573,6 +573,15 @@ export class TracingBackend implements Backend {
       count_include_pad: attr.int(countIncludePad ? 1 : 0),
     });
   }
+  constantPadNd(x: H, pad: readonly number[], value: number): H {
+    const v = this.#get(x);
+    const rank = v.shape.length;
+    // torch lists (begin, end) pairs from the last dim backwards; ONNX all begins, then all ends, from dim 0
+    const begins = v.shape.map((_, d) => pad[2 * (rank - 1 - d)] ?? 0);
+    const ends = v.shape.map((_, d) => pad[2 * (rank - 1 - d) + 1] ?? 0);
+    const shape = v.shape.map((s, d) => s + begins[d] + ends[d]);
+    return this.#node('Pad', [v.name, this.#ints([...begins, ...ends]), this.#scalar(value, v.dtype)], v.dtype, shape, { mode: attr.string('constant') });
+  }
   adaptiveAvgPool2d(x: H, size: readonly number[]): H {
     const v = this.#get(x);
     const [N, C, Hh, W] = v.shape;

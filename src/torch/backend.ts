@@ -118,6 +118,8 @@ export interface Backend {
   batchNorm(x: H, runningMean: H | null, runningVar: H | null, weight: H | null, bias: H | null, training: boolean, momentum: number, eps: number): H;
   maxPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], dilation: readonly number[], ceilMode: boolean): H;
   avgPool2d(x: H, kernel: readonly number[], stride: readonly number[], padding: readonly number[], ceilMode: boolean, countIncludePad: boolean): H;
+  /** F.pad with a constant: `pad` = (left, right, top, bottom, …) from the last dim backwards, negative values crop. */
+  constantPadNd(x: H, pad: readonly number[], value: number): H;
   adaptiveAvgPool2d(x: H, size: readonly number[]): H;
   linear(x: H, w: H, b: H | null): H;
   upsample(x: H, mode: string, size: readonly number[], alignCorners: boolean, scaleH: Num, scaleW: Num): H;

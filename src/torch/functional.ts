@@ -131,6 +131,22 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
   );
 }
 
+/**
+ * F.pad with a constant (mode 'constant'): `pad` = (left, right, top, bottom, …), pairs from the
+ * last dim backwards, each ≥ 0 (TF "same" padding is asymmetric: nn.ZeroPad2d).
+ */
+export function pad(x: Tensor, amounts: readonly number[], value = 0): Tensor {
+  if (amounts.length % 2 !== 0 || amounts.length / 2 > x.ndim || !amounts.every((p) => Number.isInteger(p) && p >= 0)) {
+    throw new ArgumentError('pad', `an even number (≤ ${2 * x.ndim}) of non-negative integers`, amounts);
+  }
+  return Tensor.wrap(backend().constantPadNd(x.handle, amounts, value));
+}
+
+/** F.leaky_relu: x where x > 0, else slope·x (as `where`, so it traces to ONNX without a new op). */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  return Tensor.wrap(backend().where(x.gt(0).handle, x.handle, x.mul(negativeSlope).handle));
+}
+
 export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
   return Tensor.wrap(backend().adaptiveAvgPool2d(x.handle, pair(outputSize, 'outputSize')));
 }

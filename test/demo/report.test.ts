@@ -166,10 +166,11 @@ test("the demo's default baselines: the cheapest that fit the budget, in the pap
     METHOD_NAMES.filter((m) => m !== 'msccnet' && m !== 'sladd' && m !== 'catnet'),
   );
   assert.deepEqual(Object.keys(MODEL_NAMES).sort(), ['base', ...METHOD_NAMES].sort());
-  // 630 steps (the full demo: 450 intra + 5 × 36 leave-one-out) at the measured 55 / 292 / 506 / 1525 ms
+  // 630 steps (the full demo: 450 intra + 5 × 36 leave-one-out) at the measured 55 / 292 / 414 / 506 / 1525 ms
   assert.deepEqual(methodsWithinBudget(630, DEMO_PLANS.full.baselineSeconds), ['multitask', 'ffd']);
-  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.506)), ['hpfcn', 'multitask', 'ffd']);
+  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.414) + 1), ['multitask', 'ffd', 'm2tr']);
+  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.414 + 0.506) + 1), ['hpfcn', 'multitask', 'ffd', 'm2tr']);
   assert.deepEqual(methodsWithinBudget(630, 30), []);
-  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss']);
+  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr']);
   assert.deepEqual(DEMO_PLANS.quick.baselineSeconds, 0);
 });

@@ -91,7 +91,7 @@ function forwardBackward(model: MethodModel): Record<string, number> {
 }
 
 test('registry: the methods by name; unknown names and bad config fields are refused', () => {
-  assert.deepEqual(methodNames(), ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'sladd', 'catnet']);
+  assert.deepEqual(methodNames(), ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet']);
   assert.throws(() => buildMethod('mantra'), /unknown model variant 'mantra'.*/s);
   assert.throws(() => buildMethod('ffd', { inputsize: 299 }), ConfigError);
   const m = buildMethod('msccnet', { inputSize: 64, backboneDepth: 18, featsChannels: 64, dct: 'paper' });
@@ -105,6 +105,7 @@ test('registry: the methods by name; unknown names and bad config fields are ref
     multitask: [256, 'rgb', 123.675],
     ffd: [299, 'rgb', 127.5],
     mvss: [512, 'bgr', 123.675],
+    m2tr: [320, 'rgb', 123.675],
     sladd: [256, 'rgb', 127.5],
   } as const;
   for (const [name, [side, order, mean0]] of Object.entries(expected)) {
@@ -171,7 +172,7 @@ test('hpfcn: every official TF variable has its key and (PyTorch-layout) shape, 
   model.dispose();
 });
 
-for (const name of ['hpfcn', 'multitask', 'ffd', 'mvss', 'sladd'] as const) {
+for (const name of ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd'] as const) {
   test(`${name}: forward + backward at 128² on the CPU, ONNX export equal to libtorch (1e-4)`, async (t) => {
     // MVSS-Net's noise branch (a second ResNet-50, 4096-channel head) is exported on its own below, to keep CI small.
     const model = buildMethod(name, name === 'mvss' ? { inputSize: 128, constrain: false } : { inputSize: 128 });

@@ -21,6 +21,7 @@ const COLOURS: Readonly<Record<DemoRow, string>> = {
   multitask: '#1b9e77',
   ffd: '#e7298a',
   mvss: '#66a61e',
+  m2tr: '#666666',
   catnet: '#e6ab02',
   sladd: '#a6761d',
 };
