@@ -47,7 +47,16 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
  * by side on a loaded machine (13.9 s / 15.7 s at load 19).
  */
 // catnet: 3.1 × MVSS-Net's step measured side by side on a loaded machine (bench/demo-methods.ts: 108.9 s vs 35.0 s at load 15–20)
-export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = { msccnet: 149, hpfcn: 506, multitask: 55, ffd: 292, mvss: 1525, m2tr: 414, sladd: 260, catnet: 4750 };
+export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = {
+  msccnet: 149,
+  hpfcn: 506,
+  multitask: 55,
+  ffd: 292,
+  mvss: 1525,
+  m2tr: 414,
+  sladd: 260,
+  catnet: 4750,
+};
 
 /**
  * The baselines whose training fits in `seconds`: each trains `steps` steps (its intra and

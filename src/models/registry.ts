@@ -41,7 +41,8 @@ const MSCCNET_METHOD: MethodDefinition = {
   build: (config) => new MsccnetMethod(config as MsccnetConfigInput),
 };
 
-for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD, M2TR_METHOD, SLADD_METHOD, CATNET_METHOD]) registry.set(def.name, def);
+for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD, M2TR_METHOD, SLADD_METHOD, CATNET_METHOD])
+  registry.set(def.name, def);
 
 /** The registered method names, in the paper's table order. */
 export function methodNames(): MethodName[] {
