@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
+import { withFolderLock } from '../io/lock.js';
 import { MsccnetError } from '../errors.js';
 import type { InferenceEngine } from '../infer/pipeline.js';
 import { lineChart, type Series } from '../eval/svg.js';
@@ -173,9 +174,15 @@ async function runCondition(
 /**
  * Evaluates `samples` with `engine`, clean and under each perturbation, in `outDir` (resuming
  * what an interrupted run left), and writes metrics.{json,md,csv} and, for sweeps, one
- * robustness-<metric>.svg per official metric.
+ * robustness-<metric>.svg per official metric. The folder is locked for the run (io/lock.ts): a
+ * second run on it is refused.
  */
 export async function runEvaluation(engine: InferenceEngine, samples: readonly Sample[], o: EvaluationRunOptions): Promise<Condition[]> {
+  return withFolderLock(o.outDir, () => evaluateFolder(engine, samples, o));
+}
+
+/** {@link runEvaluation} once the folder is this run's. */
+async function evaluateFolder(engine: InferenceEngine, samples: readonly Sample[], o: EvaluationRunOptions): Promise<Condition[]> {
   const emit = (e: EvaluationRunEvent): void => o.onEvent?.(e);
   const identityPath = join(o.outDir, 'evaluation.json');
   const identity = { ...o.identity, samples: samples.length, ids: idsHash(samples) };

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
+import { withFolderLock } from '../io/lock.js';
 import { errorData, problemLine } from '../errors.js';
 import type { MethodName } from '../models/method.js';
 import type { EvaluationResult } from '../eval/index.js';
@@ -182,6 +183,11 @@ async function finishedResult(plan: RunPlan): Promise<EvaluationResult | null> {
  * whose test-metrics.json was measured under the same plan is finished: its result is reused.
  */
 export async function runProtocol(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
+  return withFolderLock(resolve(o.outDir, protocol), () => protocolRuns(protocol, base, o));
+}
+
+/** {@link runProtocol} once `<out>/<protocol>` is this run's. */
+async function protocolRuns(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
   const rows: TableRow[] = [];
   for (const plan of protocolPlans(protocol, base, o)) {
     let result = await finishedResult(plan);
@@ -347,6 +353,11 @@ export async function runBenchmark(
   raw: unknown,
   o: BenchmarkOptions,
 ): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
+  return withFolderLock(o.outDir, () => benchmarkRuns(protocol, raw, o));
+}
+
+/** {@link runBenchmark} once its folder is this run's. */
+async function benchmarkRuns(protocol: Protocol, raw: unknown, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
   const compressions = protocol === 'cross-dataset' ? ['c40'] : o.compressions;
   const rows = benchmarkRows(o);
   const runs: BenchmarkRun[] = [];

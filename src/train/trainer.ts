@@ -5,7 +5,8 @@
  * metrics, checkpoints and bit-exact resume. Prints nothing: progress leaves through
  * `onEvent`, and every step's record also goes to the run's `log.jsonl`.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { lockFolder, type FolderLock } from '../io/lock.js';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { Evaluator, type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
@@ -24,7 +25,7 @@ import {
 import { AdamW, deviceOf, GradScaler, SGD, type Optimizer } from '../nn/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
-import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState } from './checkpoint.js';
+import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState, type RunFolder } from './checkpoint.js';
 import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from '../samples/dataset.js';
 import { CheckpointError } from './errors.js';
 import { DatasetError } from '../samples/errors.js';
@@ -150,10 +151,10 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
         if (run.finished) break;
       }
     }
+    return await run.finish(); // before close(), which releases the folder
   } finally {
     await run.close();
   }
-  return run.finish();
 }
 
 /** How one process trains: what `open` derives from the config and the process group. */
@@ -198,6 +199,7 @@ export class TrainRun {
     private readonly pool: SamplePool,
     private readonly notes: readonly string[],
     start: { step: number; bestMIoU: number | null },
+    private readonly lock: FolderLock | null,
   ) {
     this.stepCount = start.step;
     this.bestMIoU = start.bestMIoU;
@@ -295,14 +297,20 @@ export class TrainRun {
       o.optimizer === 'adamw'
         ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
         : new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
-    const folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
-    if (lead) await mkdir(runDir, { recursive: true });
-    const start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
-    if (!opts.resume && lead) await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    group?.broadcastParameters(model);
-    group?.synchronizeBatchNorm(model, config.distributed.syncBn);
-
-    const run = new TrainRun(plan, model, optimizer, scaler, await SamplePool.create(config.data.workers), folder.notes, start);
+    // the writing process owns the folder until close(): a second run on it is refused at once
+    const lock = lead ? await lockFolder(runDir) : null;
+    let run: TrainRun, folder: RunFolder, start: { step: number; bestMIoU: number | null };
+    try {
+      folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
+      start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
+      if (!opts.resume && lead) await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      group?.broadcastParameters(model);
+      group?.synchronizeBatchNorm(model, config.distributed.syncBn);
+      run = new TrainRun(plan, model, optimizer, scaler, await SamplePool.create(config.data.workers), folder.notes, start, lock);
+    } catch (err) {
+      await lock?.release();
+      throw err;
+    }
     if (pretrained !== null && !opts.resume) await run.log({ event: 'pretrained', ...(pretrained as LoadReport) });
     for (const message of folder.notes) await run.log({ event: 'note', message });
     for (const s of listed.skipped) await run.log({ event: 'skip', path: s.where, reason: s.reason });
@@ -420,7 +428,11 @@ export class TrainRun {
 
   /** Stops the sample workers (idempotent; `train` calls it on every exit). */
   async close(): Promise<void> {
-    await this.pool.close();
+    try {
+      await this.pool.close();
+    } finally {
+      await this.lock?.release();
+    }
   }
 
   /** Logs the end of the run and returns its summary. */

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { applyDetfill } from '../../src/models/detfill.js';
 import { buildMsccnet } from '../../src/models/msccnet/index.js';
 import { readManifestSamples } from '../../src/samples/dataset.js';
 import { writeSyntheticSet } from '../train/synthetic.js';
-import { listFiles, runCli } from '../helpers/cli.js';
+import { listFiles, runCli, startCli } from '../helpers/cli.js';
 
 test('a killed evaluation continues where it stopped and ends with the one-shot metrics, sweep included', { timeout: 300_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-evalrun-'));
@@ -107,4 +108,33 @@ test('msccnet evaluate: metrics in JSON/Markdown/CSV, a row per perturbation, re
   const again = await runCli(args);
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stdout, r.stdout, 'a finished evaluation reruns to the same table');
+});
+
+test('two msccnet evaluate runs on one folder at once: the second is refused at once, the first ends as a single run does', { timeout: 300_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-evallock-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const set = await writeSyntheticSet(join(dir, 'data'), { side: 48, train: 0, val: 4, seed: 5 });
+  const args = (out: string): string[] => [
+    'evaluate',
+    ...['--model', 'detfill', '--engine', 'torch', '--input-size', '64', '--manifest', set.manifest, '--split', 'val'],
+    ...['--perturb', 'blur:3', 'noise:5', '--out', out, '--workers', '0', '--threads', '1', '--batch-size', '1'],
+  ];
+  const shared = join(dir, 'shared');
+  const single = join(dir, 'single');
+  const alone = startCli(args(single)); // the reference: a run with its folder to itself
+  const first = startCli(args(shared));
+  while (!existsSync(join(shared, '.msccnet.lock'))) await new Promise((r) => setTimeout(r, 20));
+  const second = await runCli(args(shared));
+  const firstDone = await first.done;
+  assert.equal(first.child.exitCode, 0, firstDone.stderr);
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, new RegExp(`MSCCNET_LOCKED|is in use by another run: PID ${first.child.pid} on `));
+  assert.match(second.stderr, /since \d{4}-\d\d-\d\dT.*evaluate/);
+
+  const aloneDone = await alone.done;
+  assert.equal(aloneDone.code, 0, aloneDone.stderr);
+  const files = await listFiles(shared);
+  assert.deepEqual(files, await listFiles(single));
+  assert.ok(files.includes('none/records.jsonl') && files.includes('noise-5/progress.json'), files.join(', '));
+  for (const f of files) assert.ok((await readFile(join(shared, f))).equals(await readFile(join(single, f))), `${f} differs from a single run's`);
 });
