@@ -28,6 +28,7 @@ import type { TrainConfig } from './config.js';
 import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, type CheckpointState, type RunFolder } from './checkpoint.js';
 import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from '../samples/dataset.js';
 import { CheckpointError } from './errors.js';
+import { checkDataList, dataListRecord, writeDataList, type DataListRecord } from './data-list.js';
 import { DatasetError } from '../samples/errors.js';
 import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from '../samples/loader.js';
 import { evaluateInto } from '../eval/evaluate.js';
@@ -109,6 +110,11 @@ export function stepsPerEpoch(n: number, localBatch: number, worldSize: number):
 async function trainingList(config: TrainConfig): Promise<{ listed: SampleList; list: Sample[] }> {
   const listed = await loadSplit(config, config.data.trainSplit);
   return { listed, list: config.data.pairReals ? pairedTrainList(listed.samples) : listed.samples };
+}
+
+/** The record of the list `train(config)` trains on (see data-list.ts), for checking a finished run's data. */
+export async function trainingDataRecord(config: TrainConfig): Promise<DataListRecord> {
+  return dataListRecord((await trainingList(config)).list);
 }
 
 /** Optimiser steps `train(config)` will take from scratch on one process (for progress totals before training starts). */
@@ -303,7 +309,10 @@ export class TrainRun {
     try {
       folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
       start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
-      if (!opts.resume && lead) await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      if (!opts.resume && lead) {
+        await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+        await writeDataList(runDir, dataListRecord(list));
+      }
       group?.broadcastParameters(model);
       group?.synchronizeBatchNorm(model, config.distributed.syncBn);
       run = new TrainRun(plan, model, optimizer, scaler, await SamplePool.create(config.data.workers), folder.notes, start, lock);
@@ -520,6 +529,7 @@ async function resumeState(
       "resume with the run's own config.json, or start a new run folder",
     );
   }
+  await checkDataList(plan.runDir, dataListRecord(plan.list), plan.config.data.manifest ?? plan.config.data.root!);
   const state = await loadCheckpoint(last, model, optimizer);
   if (state.worldSize !== plan.world) {
     // different process counts see different sample orders; refuse rather than silently diverge

@@ -5,7 +5,11 @@ import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePerturbations } from '../../src/samples/perturb.js';
-import { runEvaluation, type EvaluationIdentity } from '../../src/benchmark/evaluation-folder.js';
+import { EvaluationFolderError, runEvaluation, type EvaluationIdentity, type EvaluationRunEvent } from '../../src/benchmark/evaluation-folder.js';
+import { openEngine } from '../../src/infer/engines.js';
+import { modelFileMetadata } from '../../src/models/model-file.js';
+import { buildMethod } from '../../src/models/index.js';
+import { saveSafetensors } from '../../src/nn/safetensors.js';
 import { createTorchEngine } from '../../src/infer/engines.js';
 import { applyDetfill } from '../../src/models/detfill.js';
 import { buildMsccnet } from '../../src/models/msccnet/index.js';
@@ -137,4 +141,57 @@ test('two msccnet evaluate runs on one folder at once: the second is refused at 
   assert.deepEqual(files, await listFiles(single));
   assert.ok(files.includes('none/records.jsonl') && files.includes('noise-5/progress.json'), files.join(', '));
   for (const f of files) assert.ok((await readFile(join(shared, f))).equals(await readFile(join(single, f))), `${f} differs from a single run's`);
+});
+
+test('a resume after the model file was replaced at the same path is refused: made for another model', { timeout: 300_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-evalmodel-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const set = await writeSyntheticSet(join(dir, 'data'), { side: 48, train: 0, val: 3, seed: 6 });
+  const { samples } = await readManifestSamples(set.manifest, { split: 'val', compression: null, methods: null });
+  const modelPath = join(dir, 'model.safetensors');
+  const save = async (scale: number): Promise<void> => {
+    const model = buildMethod('msccnet', { inputSize: 64, backboneDepth: 18, featsChannels: 64, dct: 'paper' }).eval();
+    applyDetfill(model);
+    const tensors = model.stateDict();
+    const head = [...tensors.keys()].filter((k) => k.endsWith('.weight')).at(-1)!;
+    if (scale !== 1) tensors.set(head, tensors.get(head)!.mul(scale)); // a retrained head
+    await saveSafetensors(modelPath, tensors, modelFileMetadata(model));
+    model.dispose();
+  };
+  await save(1);
+  const evaluate = async (signal?: AbortSignal, onEvent?: (e: EvaluationRunEvent) => void): Promise<unknown> => {
+    const engine = await openEngine(modelPath, { engine: 'torch', threads: 1 });
+    try {
+      const identity: EvaluationIdentity = {
+        model: modelPath,
+        engine: engine.name,
+        manifest: set.manifest,
+        split: 'val',
+        batchSize: 2,
+        seed: 0,
+        pixelAuc: false,
+      };
+      return await runEvaluation(engine, samples, { outDir: join(dir, 'eval'), identity, signal, onEvent, commitSeconds: 0 });
+    } finally {
+      await engine.release();
+    }
+  };
+  const controller = new AbortController();
+  await assert.rejects(
+    evaluate(controller.signal, (e) => {
+      if (e.kind === 'progress' && e.done >= 2) controller.abort();
+    }),
+    { name: 'AbortError' },
+  );
+  await save(2); // the file at the same path is now another model
+  await assert.rejects(evaluate(), (e: EvaluationFolderError) => {
+    assert.equal(e.code, 'MSCCNET_EVAL_FOLDER');
+    assert.match(e.problem, /was made for another model: the contents of .*model\.safetensors changed since \(sha256:[0-9a-f]{64}, now sha256:[0-9a-f]{64}\)/);
+    return true;
+  });
+  const progress = JSON.parse(await readFile(join(dir, 'eval', 'none', 'progress.json'), 'utf8')) as { lines: number };
+  assert.equal(progress.lines, 2, "the old model's records are untouched");
+  await save(1); // the original bytes again: the same model, the resume goes on
+  await evaluate();
+  assert.equal((await readFile(join(dir, 'eval', 'none', 'records.jsonl'), 'utf8')).trim().split('\n').length, samples.length);
 });
