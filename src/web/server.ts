@@ -26,7 +26,7 @@ import { errorJson, imageAnalysisJson } from '../infer/json.js';
 import { API, routeSchema, type DetectQuery, type DetectResponse, type ErrorResponse, type InfoResponse, type ServerLimits } from './api.js';
 import { dataUrls, multipartAnswer, pictures, wantsMultipart, type Pictures } from './answer.js';
 import { AnswerBudget, deferContinue, discardBody, guardConnections } from './connections.js';
-import { sniffImage, type ImageMime } from './sniff.js';
+import { sniffImage, type ImageMime } from '../image/sniff.js';
 import { QueueFullError, RequestAbortedError, RequestTimeoutError, WorkQueue } from './queue.js';
 
 /** Where `npm run build:web` writes the page (two levels up from src/web and from dist/web). */
