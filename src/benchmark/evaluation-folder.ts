@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { withFolderLock } from '../io/lock.js';
 import { fileSha256 } from '../io/hash.js';
 import { resolveModelFile } from '../models/model-file.js';
-import { MsccnetError } from '../errors.js';
+import { ioErrorOf, MsccnetError } from '../errors.js';
 import { preprocessSpecOf, type InferenceEngine } from '../infer/pipeline.js';
 import { lineChart, type Series } from '../eval/svg.js';
 import type { Sample } from '../samples/dataset.js';
@@ -145,7 +145,17 @@ async function runCondition(
     lastCommit = performance.now();
     await writeFileAtomic(join(dir, 'progress.json'), JSON.stringify({ lines: lines.length, histogram: evaluator.state().pixelHistogram } satisfies Progress));
   };
-  const fh = await open(join(dir, 'records.jsonl'), 'a');
+  const recordsPath = join(dir, 'records.jsonl');
+  const fh = await open(recordsPath, 'a');
+  /** the pending lines, flushed to the disk; a failed write (full disk) names the file */
+  const append = async (): Promise<void> => {
+    try {
+      await fh.appendFile(pending.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      await fh.sync();
+    } catch (err) {
+      throw ioErrorOf(err, recordsPath) ?? err;
+    }
+  };
   try {
     await evaluateInto(engine, samples.slice(start), {
       evaluator,
@@ -162,8 +172,7 @@ async function runCondition(
       onBatch: async (batch) => {
         for (const { sample, record } of batch) pending.push({ i: position.get(sample)!, record });
         pending.sort((a, b) => a.i - b.i);
-        await fh.appendFile(pending.map((l) => `${JSON.stringify(l)}\n`).join(''));
-        await fh.sync();
+        await append();
         lines.push(...pending.splice(0));
         if (++batches % commitEvery === 0 && performance.now() - lastCommit >= commitMs) await commit();
       },
@@ -171,8 +180,7 @@ async function runCondition(
     });
     if (pending.length > 0) {
       // skips after the last batch
-      await fh.appendFile(pending.map((l) => `${JSON.stringify(l)}\n`).join(''));
-      await fh.sync();
+      await append();
       lines.push(...pending.splice(0));
     }
     await commit();
