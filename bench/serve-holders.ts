@@ -12,7 +12,7 @@
  * A stub engine (fixed logits) stands in for the model: the answer's size and the server's
  * memory do not depend on the model. Prints one JSON line per part; figures, not assertions.
  *
- *   npx tsx bench/serve-holders.ts [idle=18000] [maxConnections=1000] [readers=6] [side=4096] [sendSeconds=20]
+ *   npx tsx bench/serve-holders.ts [idle=18000] [maxConnections=1000] [readers=6] [side=4096] [sendSeconds=20] [query=images=mask]
  */
 import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
@@ -21,12 +21,14 @@ import sharp from 'sharp';
 import { buildServer } from '../src/web/index.js';
 import type { EngineOutput, InferenceEngine } from '../src/infer/index.js';
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=') as [string, string]));
+const args = Object.fromEntries(process.argv.slice(2).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
 const idle = Number(args.idle ?? 18000);
 const maxConnections = Number(args.maxConnections ?? 1000);
 const readers = Number(args.readers ?? 6);
 const side = Number(args.side ?? 4096);
 const sendSeconds = Number(args.sendSeconds ?? 20);
+/** e.g. `images=mask` for the compact answer */
+const query = args.query ?? '';
 
 const engine: InferenceEngine = {
   inputSide: 32,
@@ -123,7 +125,7 @@ const info = (from: string): Promise<{ status: number; ms: number }> =>
     held.push(s);
     await new Promise<void>((r) => s.once('connect', () => r()));
     s.write(
-      `POST /api/detect?face=false HTTP/1.1\r\nhost: x\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${body.length}\r\n\r\n`,
+      `POST /api/detect?face=false${query ? `&${query}` : ''} HTTP/1.1\r\nhost: x\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${body.length}\r\n\r\n`,
     );
     s.write(body);
     await new Promise<void>((r) =>
@@ -143,6 +145,7 @@ const info = (from: string): Promise<{ status: number; ms: number }> =>
     JSON.stringify({
       bench: 'serve.slow-readers',
       side,
+      query,
       jpegMiB: Math.round((noise.length / 2 ** 20) * 10) / 10,
       readers,
       statuses,
