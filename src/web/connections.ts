@@ -27,6 +27,11 @@ export interface ConnectionGuard {
   readonly open: () => number;
   /** connections closed for sending no request within headerSeconds (new or kept alive), or evicted at the cap */
   readonly closedIdle: () => number;
+  /**
+   * For a graceful stop (SIGTERM): closes every idle connection now, and each busy one as soon as
+   * its answer is sent, so the server's close waits for the requests in flight and nothing else.
+   */
+  readonly drain: () => void;
 }
 
 /** Installs the idle timer and the connection cap on `server` (see the module comment). */
@@ -37,6 +42,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
   /** connections with no request in progress (new, or kept alive between requests), oldest first; Maps keep insertion order */
   const idle = new Map<Socket, NodeJS.Timeout>();
   let closedIdle = 0;
+  let draining = false;
   const active = (socket: Socket): void => {
     clearTimeout(idle.get(socket));
     idle.delete(socket);
@@ -72,6 +78,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const socket = req.socket;
     active(socket);
+    if (draining) res.shouldKeepAlive = false;
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
     let counted = true;
     const done = (): void => {
@@ -79,14 +86,19 @@ export function guardConnections(server: Server, limits: ConnectionLimits): Conn
       counted = false;
       const n = (busy.get(socket) ?? 1) - 1;
       busy.set(socket, n);
-      if (n === 0 && !socket.destroyed && open.has(socket)) waitIdle(socket); // kept alive: idle again
+      if (n === 0 && draining) socket.destroySoon();
+      else if (n === 0 && !socket.destroyed && open.has(socket)) waitIdle(socket); // kept alive: idle again
     };
     res.once('finish', done);
     res.once('close', done);
   };
   server.on('request', onRequest);
   server.on('checkContinue', onRequest);
-  return { open: () => open.size, closedIdle: () => closedIdle };
+  const drain = (): void => {
+    draining = true;
+    for (const socket of [...idle.keys()]) closeIdle(socket);
+  };
+  return { open: () => open.size, closedIdle: () => closedIdle, drain };
 }
 
 /** The answer bytes held for clients that have not read them yet, bounded in total. */

@@ -110,7 +110,8 @@ export interface ServerState {
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const state = serverState(opts);
   const app = createApp(state.limits, opts.logger, opts.trustProxy);
-  guardConnections(app.server, state.limits);
+  const connections = guardConnections(app.server, state.limits);
+  app.addHook('preClose', async () => connections.drain()); // close() waits for requests in flight, not for idle sockets
   deferContinue(app.server);
   await app.register(multipart, { limits: { fileSize: state.limits.maxBytes, ...FORM_LIMITS } });
   const errorCodes = new WeakMap<FastifyRequest, string>();

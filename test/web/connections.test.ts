@@ -288,3 +288,25 @@ test(
     }
   },
 );
+
+test(
+  'close() (serve on SIGTERM) answers the request in flight, closes idle connections at once and ends without waiting for keep-alive',
+  { timeout: 30_000 },
+  async () => {
+    let open!: () => void;
+    const engine = stubEngine(0, new Promise<void>((r) => (open = r)));
+    const server = await stubServer(engine, { headerSeconds: 20 });
+    const silent = await silentConnection(server.url, '127.0.4.1');
+    const body = multipart(face, 'face.png', 'image/png');
+    const inflight = fetch(new URL('/api/detect?face=false', server.url), { method: 'POST', body: body.payload, headers: body.headers });
+    while (engine.runs === 0) await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    const closed = server.app.close().then(() => performance.now() - t0);
+    assert.ok((await silent.closed) - t0 < 1000, 'the silent connection went at once');
+    setTimeout(open, 300);
+    const res = await inflight;
+    assert.equal(res.status, 200, 'the request in flight got its answer');
+    await res.arrayBuffer();
+    assert.ok((await closed) < 3000, 'close() did not wait for the kept-alive connection');
+  },
+);
