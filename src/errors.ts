@@ -133,6 +133,8 @@ const ERRNO: Record<string, readonly [problem: string, hint: string]> = {
   EROFS: ['read-only file system', 'write the outputs to a writable folder'],
   ENOSPC: ['no space left on the device', 'free some space, or write the outputs to another disk'],
   EDQUOT: ['disk quota exceeded', 'free some space, or write the outputs to another disk'],
+  EFBIG: ['file too large (the file-size limit, ulimit -f, or the file system)', 'raise the limit (ulimit -f) or write the outputs to another file system'],
+  EIO: ['input/output error', 'check the disk and its connection, then retry'],
   ENOENT: ['does not exist', 'check the path'],
   ENOTDIR: ['a part of the path is not a folder', 'check the path'],
   EISDIR: ['is a folder, not a file', 'pass a file'],

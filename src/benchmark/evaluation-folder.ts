@@ -11,9 +11,13 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../io/atomic.js';
-import { MsccnetError } from '../errors.js';
-import type { InferenceEngine } from '../infer/pipeline.js';
+import { withFolderLock } from '../io/lock.js';
+import { fileSha256 } from '../io/hash.js';
+import { resolveModelFile } from '../models/model-file.js';
+import { ioErrorOf, MsccnetError } from '../errors.js';
+import { preprocessSpecOf, type InferenceEngine } from '../infer/pipeline.js';
 import { lineChart, type Series } from '../eval/svg.js';
 import type { Sample } from '../samples/dataset.js';
 import type { SamplePool } from '../samples/loader.js';
@@ -23,9 +27,16 @@ import type { SampleRecord } from '../eval/record.js';
 import type { SparseHistogram } from '../eval/histogram.js';
 import { perturbationLevel, perturbationName, type Perturbation } from '../samples/perturb.js';
 
-/** What an evaluation folder was made for; a resumed run must match it. */
+/**
+ * What an evaluation folder was made for; a resumed run must match it. The folder also records
+ * the contents (sha256) of the model and the manifest and the engine's preprocessing, so a model
+ * file replaced at the same path is refused rather than mixed into the old model's records.
+ */
 export interface EvaluationIdentity {
+  /** the model's path (a file or run folder), or a name for a model that is no file (e.g. `detfill`) */
   readonly model: string;
+  /** `sha256:…` naming the model's weights; default: the contents of `model` when it is a file or run folder, else null */
+  readonly modelSha256?: string;
   readonly engine: string;
   readonly manifest: string;
   readonly split: string;
@@ -92,6 +103,12 @@ async function readCommitted(dir: string): Promise<{ lines: Line[]; histogram: S
   return { lines, histogram: progress.histogram };
 }
 
+/** The contents of the model file `model` names (a run folder: the weights file it resolves to), or null for a name that is no path. */
+async function modelContentHash(model: string): Promise<string | null> {
+  if (!existsSync(model)) return null;
+  return fileSha256(await resolveModelFile(model));
+}
+
 const idsHash = (samples: readonly Sample[]): string =>
   createHash('sha256')
     .update(samples.map((s) => s.id).join('\n'))
@@ -128,7 +145,17 @@ async function runCondition(
     lastCommit = performance.now();
     await writeFileAtomic(join(dir, 'progress.json'), JSON.stringify({ lines: lines.length, histogram: evaluator.state().pixelHistogram } satisfies Progress));
   };
-  const fh = await open(join(dir, 'records.jsonl'), 'a');
+  const recordsPath = join(dir, 'records.jsonl');
+  const fh = await open(recordsPath, 'a');
+  /** the pending lines, flushed to the disk; a failed write (full disk) names the file */
+  const append = async (): Promise<void> => {
+    try {
+      await fh.appendFile(pending.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      await fh.sync();
+    } catch (err) {
+      throw ioErrorOf(err, recordsPath) ?? err;
+    }
+  };
   try {
     await evaluateInto(engine, samples.slice(start), {
       evaluator,
@@ -145,8 +172,7 @@ async function runCondition(
       onBatch: async (batch) => {
         for (const { sample, record } of batch) pending.push({ i: position.get(sample)!, record });
         pending.sort((a, b) => a.i - b.i);
-        await fh.appendFile(pending.map((l) => `${JSON.stringify(l)}\n`).join(''));
-        await fh.sync();
+        await append();
         lines.push(...pending.splice(0));
         if (++batches % commitEvery === 0 && performance.now() - lastCommit >= commitMs) await commit();
       },
@@ -154,8 +180,7 @@ async function runCondition(
     });
     if (pending.length > 0) {
       // skips after the last batch
-      await fh.appendFile(pending.map((l) => `${JSON.stringify(l)}\n`).join(''));
-      await fh.sync();
+      await append();
       lines.push(...pending.splice(0));
     }
     await commit();
@@ -173,17 +198,36 @@ async function runCondition(
 /**
  * Evaluates `samples` with `engine`, clean and under each perturbation, in `outDir` (resuming
  * what an interrupted run left), and writes metrics.{json,md,csv} and, for sweeps, one
- * robustness-<metric>.svg per official metric.
+ * robustness-<metric>.svg per official metric. The folder is locked for the run (io/lock.ts): a
+ * second run on it is refused.
  */
 export async function runEvaluation(engine: InferenceEngine, samples: readonly Sample[], o: EvaluationRunOptions): Promise<Condition[]> {
+  return withFolderLock(o.outDir, () => evaluateFolder(engine, samples, o));
+}
+
+/** {@link runEvaluation} once the folder is this run's. */
+async function evaluateFolder(engine: InferenceEngine, samples: readonly Sample[], o: EvaluationRunOptions): Promise<Condition[]> {
   const emit = (e: EvaluationRunEvent): void => o.onEvent?.(e);
   const identityPath = join(o.outDir, 'evaluation.json');
-  const identity = { ...o.identity, samples: samples.length, ids: idsHash(samples) };
+  const identity: Record<string, unknown> = {
+    ...o.identity,
+    modelSha256: o.identity.modelSha256 ?? (await modelContentHash(o.identity.model)),
+    manifestSha256: existsSync(o.identity.manifest) ? await fileSha256(o.identity.manifest) : null,
+    preprocessing: preprocessSpecOf(engine),
+    samples: samples.length,
+    ids: idsHash(samples),
+  };
   if (existsSync(identityPath)) {
     const saved = JSON.parse(await readFile(identityPath, 'utf8')) as Record<string, unknown>;
     const differs = Object.entries(identity)
-      .filter(([k, v]) => saved[k] !== v)
+      .filter(([k, v]) => !isDeepStrictEqual(saved[k], v))
       .map(([k]) => k);
+    if (differs.includes('modelSha256')) {
+      throw new EvaluationFolderError(
+        o.outDir,
+        `was made for another model: the contents of ${o.identity.model} changed since (${String(saved.modelSha256 ?? 'no hash recorded')}, now ${String(identity.modelSha256)})`,
+      );
+    }
     if (differs.length > 0) throw new EvaluationFolderError(o.outDir, `was made for another evaluation (${differs.join(', ')} differ)`);
   } else {
     await writeFileAtomic(identityPath, `${JSON.stringify(identity, null, 2)}\n`);

@@ -7,7 +7,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { writeFileAtomic } from '../io/atomic.js';
+import { withFolderLock } from '../io/lock.js';
 import { errorData, problemLine } from '../errors.js';
 import type { MethodName } from '../models/method.js';
 import type { EvaluationResult } from '../eval/index.js';
@@ -19,8 +21,9 @@ import { DatasetError } from '../samples/errors.js';
 import { SamplePool } from '../samples/loader.js';
 import { resolveDevice } from '../torch/device.js';
 import { buildModel, train, type TrainEvent } from '../train/trainer.js';
-import { plannedSteps } from '../train/epochs.js';
+import { plannedSteps, trainingDataRecord } from '../train/epochs.js';
 import { validateSamples } from '../train/validate.js';
+import { dataListRecord } from '../train/data-list.js';
 
 export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -159,20 +162,35 @@ export async function protocolSteps(protocol: Protocol, base: TrainConfig, o: Pr
   return steps;
 }
 
-/** What a tested run leaves in its folder: the result, the checkpoint, and the plan it was measured under. */
+/** What a tested run leaves in its folder: the result, the checkpoint, and the plan and data it was measured under. */
 interface TestRecord extends EvaluationResult {
   readonly checkpoint: string;
   readonly split: string;
   readonly plan: { readonly train: TrainConfig; readonly test: TestSource };
+  readonly data: PlanData;
 }
 
-/** The run's earlier test result when it was measured under this very plan (a finished run), else null. */
+/** Hashes of the lists a plan trains and tests on (data-list.ts): a manifest changed at the same path changes them. */
+interface PlanData {
+  readonly train: string;
+  readonly test: string;
+}
+
+async function planData(plan: RunPlan): Promise<PlanData> {
+  return { train: (await trainingDataRecord(plan.train)).sha256, test: dataListRecord((await testSamples(plan.test)).samples).sha256 };
+}
+
+/**
+ * The run's earlier test result when it was measured under this very plan and data (a finished
+ * run), else null: a changed config or data list is measured again, and its training resume is
+ * refused by train's own checks (config.json, data.json).
+ */
 async function finishedResult(plan: RunPlan): Promise<EvaluationResult | null> {
   const path = join(plan.train.run.dir, 'test-metrics.json');
   if (!existsSync(path)) return null;
   try {
     const saved = JSON.parse(await readFile(path, 'utf8')) as Partial<TestRecord>;
-    const same = JSON.stringify(saved.plan) === JSON.stringify({ train: plan.train, test: plan.test });
+    const same = JSON.stringify(saved.plan) === JSON.stringify({ train: plan.train, test: plan.test }) && isDeepStrictEqual(saved.data, await planData(plan));
     return same && saved.checkpoint !== undefined && existsSync(saved.checkpoint) ? (saved as TestRecord) : null;
   } catch {
     return null; // unreadable: measure again
@@ -184,6 +202,11 @@ async function finishedResult(plan: RunPlan): Promise<EvaluationResult | null> {
  * whose test-metrics.json was measured under the same plan is finished: its result is reused.
  */
 export async function runProtocol(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
+  return withFolderLock(resolve(o.outDir, protocol), () => protocolRuns(protocol, base, o));
+}
+
+/** {@link runProtocol} once `<out>/<protocol>` is this run's. */
+async function protocolRuns(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
   const rows: TableRow[] = [];
   for (const plan of protocolPlans(protocol, base, o)) {
     let result = await finishedResult(plan);
@@ -191,7 +214,13 @@ export async function runProtocol(protocol: Protocol, base: TrainConfig, o: Prot
     if (result === null) {
       const checkpoint = await trainOrResume(plan.train, o, plan.name);
       result = await test(plan, checkpoint);
-      const record: TestRecord = { checkpoint, split: plan.test.list.split, ...result, plan: { train: plan.train, test: plan.test } };
+      const record: TestRecord = {
+        checkpoint,
+        split: plan.test.list.split,
+        ...result,
+        plan: { train: plan.train, test: plan.test },
+        data: await planData(plan),
+      };
       await writeFileAtomic(join(plan.train.run.dir, 'test-metrics.json'), `${JSON.stringify(record, null, 2)}\n`);
     }
     o.onEvent?.({ run: plan.name, event: { kind: 'tested', metrics: result.official, reused } });
@@ -349,6 +378,11 @@ export async function runBenchmark(
   raw: unknown,
   o: BenchmarkOptions,
 ): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
+  return withFolderLock(o.outDir, () => benchmarkRuns(protocol, raw, o));
+}
+
+/** {@link runBenchmark} once its folder is this run's. */
+async function benchmarkRuns(protocol: Protocol, raw: unknown, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
   const compressions = protocol === 'cross-dataset' ? ['c40'] : o.compressions;
   const rows = benchmarkRows(o);
   const runs: BenchmarkRun[] = [];

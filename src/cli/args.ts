@@ -2,6 +2,7 @@
  * Argument parsers shared by the subcommands (commander coercion functions): each returns the
  * value or throws commander's InvalidArgumentError, which commander prints with the option's name.
  */
+import { isIP } from 'node:net';
 import { InvalidArgumentError } from 'commander';
 import { DEVICE_SPEC, type DeviceSpec } from '../torch/device.js';
 import { METHOD_NAMES, type MethodName } from '../models/method.js';
@@ -102,3 +103,19 @@ export function methodOverride(value: string, previous: Partial<Record<MethodNam
 }
 
 export const SET_METHOD_HELP = "override a config field of one method's runs only, e.g. mvss:model.constrain=false (repeatable)";
+
+/** `--trust-proxy`: a hop count, or proxy addresses / CIDR ranges (or loopback, linklocal, uniquelocal), comma-separated. */
+export function trustProxy(value: string): number | string[] {
+  if (/^\d+$/.test(value.trim())) return Number(value);
+  const items = value.split(',').map((v) => v.trim());
+  const bad = items.find((v) => {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(v)) return false;
+    const [address = '', prefix, ...rest] = v.split('/');
+    const family = isIP(address);
+    return family === 0 || rest.length > 0 || (prefix !== undefined && !(/^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)));
+  });
+  if (bad !== undefined) {
+    throw new InvalidArgumentError(`expected a hop count or proxy addresses/CIDR ranges (e.g. 10.0.0.1,10.1.0.0/16, or loopback), got '${bad}'`);
+  }
+  return items;
+}

@@ -5,7 +5,7 @@ import { loadFaceDetector } from '../data/faces.js';
 import { createOrtEngine, exportedModelBytes } from '../infer/engines.js';
 import { methodOption } from './method-option.js';
 import { buildServer, DEFAULT_LIMITS, type LogLevel } from '../web/index.js';
-import { positiveInt, positiveNumber, probability } from './args.js';
+import { positiveInt, positiveNumber, probability, trustProxy } from './args.js';
 
 interface ServeCliOptions {
   model: string;
@@ -19,6 +19,11 @@ interface ServeCliOptions {
   timeout: number;
   uploadTimeout: number;
   maxPerClient: number;
+  trustProxy?: number | string[];
+  headerTimeout: number;
+  maxConnections: number;
+  sendTimeout: number;
+  maxAnswerMb: number;
   threshold: number;
   logLevel: LogLevel;
   quiet?: boolean;
@@ -44,6 +49,15 @@ export function makeServeCommand(): Command {
     .option('--timeout <s>', 'seconds per request, from its complete upload to the answer', positiveNumber, DEFAULT_LIMITS.timeoutSeconds)
     .option('--upload-timeout <s>', 'seconds to receive an upload; slower clients get 408', positiveNumber, DEFAULT_LIMITS.uploadSeconds)
     .option('--max-per-client <n>', 'requests one client address may have in progress; more get 429', positiveInt, DEFAULT_LIMITS.maxPerClient)
+    .option(
+      '--trust-proxy <proxies>',
+      'take the client address from X-Forwarded-For when the peer is one of these proxies (addresses or CIDR ranges, comma-separated) or within this many hops (default off)',
+      trustProxy,
+    )
+    .option('--header-timeout <s>', 'seconds a connection may stay open without sending a request', positiveNumber, DEFAULT_LIMITS.headerSeconds)
+    .option('--max-connections <n>', 'open connections at most (keep below ulimit -n); idle ones are closed first', positiveInt, DEFAULT_LIMITS.maxConnections)
+    .option('--send-timeout <s>', 'seconds a client has to read its answer', positiveNumber, DEFAULT_LIMITS.sendSeconds)
+    .option('--max-answer-mb <n>', 'MiB of answers held for clients still reading them; more → 503', positiveNumber, DEFAULT_LIMITS.maxAnswerBytes / 2 ** 20)
     .option('--threshold <p>', 'P(fake) threshold (0.5 = official argmax)', probability, 0.5)
     .addOption(
       new Option('--log-level <level>', 'request log on stdout (JSON lines)')
@@ -63,6 +77,7 @@ export function makeServeCommand(): Command {
         modelBytes: bytes,
         faceDetector: () => loadFaceDetector(),
         threshold: opts.threshold,
+        trustProxy: opts.trustProxy,
         logger: { level: opts.quiet ? 'silent' : opts.logLevel },
         limits: {
           maxBytes: Math.round(opts.maxMb * 2 ** 20),
@@ -72,6 +87,10 @@ export function makeServeCommand(): Command {
           timeoutSeconds: opts.timeout,
           uploadSeconds: opts.uploadTimeout,
           maxPerClient: opts.maxPerClient,
+          headerSeconds: opts.headerTimeout,
+          maxConnections: opts.maxConnections,
+          sendSeconds: opts.sendTimeout,
+          maxAnswerBytes: Math.round(opts.maxAnswerMb * 2 ** 20),
         },
       });
       const address = await app.listen({ port: opts.port, host: opts.host }).catch(async (err: unknown) => {

@@ -16,6 +16,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative } from 'node:path';
 import { InputFileError } from '../errors.js';
 import type { ManifestEntry } from './manifest.js';
+import { imageFileProblem } from './image-files.js';
 
 export const FORGERY_SETS = ['casia1', 'casia2', 'coverage'] as const;
 export type ForgerySet = (typeof FORGERY_SETS)[number];
@@ -111,12 +112,14 @@ export async function forgeryManifest(set: ForgerySet, root: string, manifestDir
   const skipped: ForgeryManifest['skipped'] = [];
   for (const { image, mask, label, kind } of items) {
     const rel = relative(manifestDir, image);
-    if (!existsSync(image)) {
-      skipped.push({ image: rel, reason: 'image file not found' });
+    const problem = await imageFileProblem(image);
+    if (problem !== null) {
+      skipped.push({ image: rel, reason: `image file ${problem}` });
       continue;
     }
-    if (label === 1 && (mask === null || !existsSync(mask))) {
-      skipped.push({ image: rel, reason: mask === null ? 'tampered image without a mask' : `mask ${relative(manifestDir, mask)} not found` });
+    const maskProblem = label === 1 && mask !== null ? await imageFileProblem(mask) : null;
+    if (label === 1 && (mask === null || maskProblem !== null)) {
+      skipped.push({ image: rel, reason: mask === null ? 'tampered image without a mask' : `mask ${relative(manifestDir, mask)} ${maskProblem}` });
       continue;
     }
     entries.push({

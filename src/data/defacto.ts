@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { InputFileError } from '../errors.js';
 import type { ManifestEntry } from './manifest.js';
+import { imageFileProblem } from './image-files.js';
 
 export interface DefactoResult {
   entries: ManifestEntry[];
@@ -51,15 +52,17 @@ export async function defactoManifest(root: string, manifestDir: string, method 
   const skipped: DefactoResult['skipped'] = [];
   for (const { image, label } of items) {
     const rel = relative(manifestDir, image);
-    if (!existsSync(image)) {
-      skipped.push({ image: rel, reason: 'image file not found' });
+    const problem = await imageFileProblem(image);
+    if (problem !== null) {
+      skipped.push({ image: rel, reason: `image file ${problem}` });
       continue;
     }
     let mask: string | null = null;
     if (label === 1) {
       const m = defactoMaskPath(image);
-      if (!existsSync(m)) {
-        skipped.push({ image: rel, reason: `mask ${relative(manifestDir, m)} not found` });
+      const maskProblem = await imageFileProblem(m);
+      if (maskProblem !== null) {
+        skipped.push({ image: rel, reason: `mask ${relative(manifestDir, m)} ${maskProblem}` });
         continue;
       }
       mask = relative(manifestDir, m);

@@ -9,6 +9,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
+import { withFolderLock } from '../io/lock.js';
 import { errorData } from '../errors.js';
 import type { FailedRow } from '../benchmark/errors.js';
 import { loadFaceDetector } from '../data/faces.js';
@@ -148,8 +149,13 @@ interface DemoRun {
 
 /** Runs the demo end to end and writes `<out>/report.{html,md,json}`. */
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
-  const plan = DEMO_PLANS[o.size ?? 'full'];
   const out = resolve(o.out ?? 'demo-out');
+  return withFolderLock(out, () => demoIn(out, o)); // one demo per folder: a second is refused at once
+}
+
+/** {@link runDemo} once `out` is this run's. */
+async function demoIn(out: string, o: DemoOptions): Promise<DemoResult> {
+  const plan = DEMO_PLANS[o.size ?? 'full'];
   const emit = (e: DemoEvent): void => o.onEvent?.(e);
   const seconds: Partial<Record<DemoStage, number>> = {};
   let t0 = performance.now();

@@ -34,7 +34,7 @@ export interface AtomicWriteOptions {
 /**
  * Writes `data` to `path` through a temporary file in the same folder ({@link tempPath}) and a
  * rename, so a killed process leaves either the old file, the whole new file or a stray temp, never
- * a truncated output.
+ * a truncated output. A failure removes the temp and is an MSCCNET_IO error naming `path`.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
   if (options.createFolder ?? true) await mkdir(dirname(path), { recursive: true });
@@ -50,7 +50,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string, o
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    // name the file the user asked for: a failed write(2) carries no path (ENOSPC, EFBIG, EIO), a failed open the temp's
+    const sys = err as NodeJS.ErrnoException;
+    if (sys.path === tmp) sys.path = path;
+    throw ioErrorOf(err, path) ?? err;
   }
 }
 

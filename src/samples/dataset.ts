@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import sharp from 'sharp';
 import { InputFileError } from '../errors.js';
+import { sniffImage } from '../image/sniff.js';
 import type { Decoded } from './augment.js';
 import { DatasetError } from './errors.js';
 
@@ -227,8 +228,19 @@ async function decode(path: string, grey: boolean): Promise<{ data: Uint8Array; 
     if (info.channels !== (grey ? 1 : 3)) throw new Error(`${info.channels} channels after conversion`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
   } catch (err) {
-    throw new UnreadableSampleError(path, `cannot be decoded (${(err as Error).message})`, { cause: err });
+    // worded from the file alone: libvips' own message is a process-wide buffer that concurrent
+    // decodes append to, so it differs from run to run (issue 31, item 17); the cause keeps it
+    throw new UnreadableSampleError(path, undecodable(bytes), { cause: err });
   }
+}
+
+/** Why a file that sharp refused is no image, from its bytes: the same words every run. */
+function undecodable(bytes: Uint8Array): string {
+  if (bytes.length === 0) return 'cannot be decoded: the file is empty';
+  const mime = sniffImage(bytes);
+  return mime === null
+    ? 'cannot be decoded: not a PNG, JPEG or WebP image (unrecognised first bytes)'
+    : `cannot be decoded: the ${mime.slice(6).toUpperCase()} data is truncated or corrupt`;
 }
 
 /**

@@ -38,10 +38,12 @@ export function perturbationLevel(p: Perturbation): number {
 /** Parses `jpeg:90,70,50`, `blur:3,5,7`, `noise:5,10,20`, `resize:0.75,0.5` (one argument each) into single perturbations. */
 export function parsePerturbations(args: readonly string[]): Perturbation[] {
   const out: Perturbation[] = [];
+  // every level a plain decimal number, none empty: `jpeg:,` and `jpeg:90,` are typos, not sweeps
+  const spec = /^(jpeg|blur|noise|resize):(\d+(?:\.\d+)?(?:,\d+(?:\.\d+)?)*)$/;
   for (const arg of args) {
-    const m = /^(jpeg|blur|noise|resize):([0-9.,]+)$/.exec(arg.trim());
-    if (m === null) throw new ArgumentError('--perturb', 'kind:v1,v2,… with kind jpeg, blur, noise or resize', arg);
-    for (const text of m[2]!.split(',').filter((s) => s !== '')) {
+    const m = spec.exec(arg.trim());
+    if (m === null) throw new ArgumentError('--perturb', 'kind:v1,v2,… with kind jpeg, blur, noise or resize and one or more numbers', arg);
+    for (const text of m[2]!.split(',')) {
       const v = Number(text);
       const p: Perturbation =
         m[1] === 'jpeg'
@@ -52,6 +54,9 @@ export function parsePerturbations(args: readonly string[]): Perturbation[] {
               ? { kind: 'noise', sigma: v }
               : { kind: 'resize', scale: v };
       checkPerturbation(p);
+      // one folder per condition: a repeated level would run twice into the same records
+      if (out.some((q) => perturbationName(q) === perturbationName(p)))
+        throw new ArgumentError('--perturb', 'each level once', arg, `remove the repeated ${perturbationName(p)}`);
       out.push(p);
     }
   }

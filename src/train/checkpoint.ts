@@ -131,7 +131,7 @@ export interface RunFolder {
 }
 
 /** Files of a run that a new run would mix with (its log appends, its pruning counts old steps). */
-const RUN_FILES = ['config.json', 'log.jsonl', 'checkpoints'] as const;
+const RUN_FILES = ['config.json', 'data.json', 'log.jsonl', 'checkpoints'] as const;
 
 /**
  * Prepares `runDir` for `train`: removes temporary checkpoint folders a killed run left; refuses a

@@ -3,6 +3,7 @@ import type { TrainConfig } from './config.js';
 import { pairedTrainList, readManifestSamples, readReferenceLayout, type Sample, type SampleList } from '../samples/dataset.js';
 import { DatasetError } from '../samples/errors.js';
 import { Rng } from '../samples/rng.js';
+import { dataListRecord, type DataListRecord } from './data-list.js';
 
 /** Samples of a split as the config selects them (manifest or reference layout). */
 export async function loadSplit(config: TrainConfig, split: string): Promise<SampleList> {
@@ -29,6 +30,11 @@ export function stepsPerEpoch(n: number, localBatch: number, worldSize: number):
 export async function trainingList(config: TrainConfig): Promise<{ listed: SampleList; list: Sample[] }> {
   const listed = await loadSplit(config, config.data.trainSplit);
   return { listed, list: config.data.pairReals ? pairedTrainList(listed.samples) : listed.samples };
+}
+
+/** The record of the list `train(config)` trains on (see data-list.ts), for checking a finished run's data. */
+export async function trainingDataRecord(config: TrainConfig): Promise<DataListRecord> {
+  return dataListRecord((await trainingList(config)).list);
 }
 
 /** Optimiser steps `train(config)` will take from scratch on one process (for progress totals before training starts). */

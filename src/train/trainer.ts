@@ -6,6 +6,7 @@
  * `onEvent`, and every step's record also goes to the run's `log.jsonl`.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lockFolder, type FolderLock } from '../io/lock.js';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { type EvaluationResult, type OfficialMetrics } from '../eval/index.js';
@@ -24,9 +25,20 @@ import {
 import { AdamW, GradScaler, SGD, type Optimizer } from '../nn/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
-import { loadCheckpoint, openRunFolder, pruneCheckpoints, RNG_SCHEME, saveCheckpoint, stepName, truncateLog, type CheckpointState } from './checkpoint.js';
+import {
+  loadCheckpoint,
+  openRunFolder,
+  pruneCheckpoints,
+  RNG_SCHEME,
+  saveCheckpoint,
+  stepName,
+  truncateLog,
+  type CheckpointState,
+  type RunFolder,
+} from './checkpoint.js';
 import { type Sample, type SampleList } from '../samples/dataset.js';
 import { CheckpointError, DivergedError } from './errors.js';
+import { checkDataList, dataListRecord, writeDataList } from './data-list.js';
 import { DatasetError } from '../samples/errors.js';
 import { SamplePool, trainBatches, type SkippedSample, type TrainBatch } from '../samples/loader.js';
 import { hashKey } from '../samples/rng.js';
@@ -114,10 +126,10 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
         if (run.finished) break;
       }
     }
+    return await run.finish(); // before close(), which releases the folder
   } finally {
     await run.close();
   }
-  return run.finish();
 }
 
 /** How one process trains: what `open` derives from the config and the process group. */
@@ -166,6 +178,7 @@ export class TrainRun {
     private readonly pool: SamplePool,
     private readonly notes: readonly string[],
     start: { step: number; bestMIoU: number | null },
+    private readonly lock: FolderLock | null,
   ) {
     this.stepCount = start.step;
     this.bestMIoU = start.bestMIoU;
@@ -263,15 +276,25 @@ export class TrainRun {
       o.optimizer === 'adamw'
         ? new AdamW(model.parameters(), { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weightDecay })
         : new SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
-    const folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
-    if (lead) await mkdir(runDir, { recursive: true });
-    const start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
-    if (opts.resume && lead) await truncateLog(join(runDir, 'log.jsonl'), start.step);
-    if (!opts.resume && lead) await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    group?.broadcastParameters(model);
-    group?.synchronizeBatchNorm(model, config.distributed.syncBn);
-
-    const run = new TrainRun(plan, model, optimizer, scaler, await SamplePool.create(config.data.workers), folder.notes, start);
+    // the writing process owns the folder until close(): a second run on it is refused at once
+    const lock = lead ? await lockFolder(runDir) : null;
+    let run: TrainRun, folder: RunFolder, start: { step: number; bestMIoU: number | null };
+    try {
+      folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
+      if (lead) await mkdir(runDir, { recursive: true });
+      start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
+      if (opts.resume && lead) await truncateLog(join(runDir, 'log.jsonl'), start.step);
+      if (!opts.resume && lead) {
+        await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+        await writeDataList(runDir, dataListRecord(list));
+      }
+      group?.broadcastParameters(model);
+      group?.synchronizeBatchNorm(model, config.distributed.syncBn);
+      run = new TrainRun(plan, model, optimizer, scaler, await SamplePool.create(config.data.workers), folder.notes, start, lock);
+    } catch (err) {
+      await lock?.release();
+      throw err;
+    }
     if (pretrained !== null && !opts.resume) await run.log({ event: 'pretrained', ...(pretrained as LoadReport) });
     for (const message of folder.notes) await run.log({ event: 'note', message });
     for (const s of listed.skipped) await run.log({ event: 'skip', path: s.where, reason: s.reason });
@@ -434,7 +457,11 @@ export class TrainRun {
 
   /** Stops the sample workers (idempotent; `train` calls it on every exit). */
   async close(): Promise<void> {
-    await this.pool.close();
+    try {
+      await this.pool.close();
+    } finally {
+      await this.lock?.release();
+    }
   }
 
   /** Logs the end of the run and returns its summary. */
@@ -537,6 +564,7 @@ async function resumeState(
       "resume with the run's own config.json, or start a new run folder",
     );
   }
+  await checkDataList(plan.runDir, dataListRecord(plan.list), plan.config.data.manifest ?? plan.config.data.root!);
   const state = await loadCheckpoint(last, model, optimizer);
   if (state.worldSize !== plan.world) {
     // different process counts see different sample orders; refuse rather than silently diverge

@@ -19,6 +19,12 @@ export const ServerLimitsJson = z.strictObject({
   timeoutSeconds: positive.describe('per-request time limit from the complete upload to the answer, in seconds (default 60) → 503'),
   uploadSeconds: positive.describe('time to receive the whole upload, in seconds (default 30); slower → 408 and the connection is closed'),
   maxPerClient: positive.describe('requests from one client address being uploaded, waiting or analysed at once (default 8); more → 429'),
+  headerSeconds: positive.describe(
+    'a connection without a request in progress (new or kept alive) is closed after this many seconds without complete request headers (default 10)',
+  ),
+  maxConnections: positive.describe('open connections at most (default 1000); at the cap a new one evicts the oldest idle one; keep it below ulimit -n'),
+  sendSeconds: positive.describe('time for a client to take its answer, in seconds (default 60); slower → the connection is closed'),
+  maxAnswerBytes: positive.describe('answers written but not yet read by their clients, in bytes, in total (default 256 MiB); beyond → 503'),
 });
 export type ServerLimits = z.infer<typeof ServerLimitsJson>;
 
@@ -35,8 +41,19 @@ export const InfoResponseJson = z.strictObject({
 });
 export type InfoResponse = z.infer<typeof InfoResponseJson>;
 
+/** Which pictures `POST /api/detect` returns (the analysis itself always comes). */
+export const ANSWER_IMAGES = ['all', 'mask', 'mask-heatmap', 'mask-overlay'] as const;
+export type AnswerImages = (typeof ANSWER_IMAGES)[number];
+
 export const DetectQueryJson = z.strictObject({
   face: z.boolean().default(true).describe('find faces first (false: check the whole image as one crop)'),
+  images: z
+    .enum(ANSWER_IMAGES)
+    .default('all')
+    .describe(
+      'pictures in the answer: all (mask, heat map, overlay), mask alone (the most compact), mask-heatmap (what the page draws) or mask-overlay; ' +
+        'with `Accept: multipart/form-data` they come as binary PNG parts beside an `analysis` JSON part instead of base64 data URLs',
+    ),
 });
 export type DetectQuery = z.output<typeof DetectQueryJson>;
 
@@ -45,9 +62,9 @@ export const DetectResponseJson = z.strictObject({
   ok: z.literal(true),
   ...ImageAnalysisJson.shape,
   images: z.strictObject({
-    mask: z.string().describe('data:image/png;base64 — 255 where P(fake) > threshold'),
-    heatmap: z.string().describe('data:image/png;base64 — RGBA jet colours of P(fake) inside the faces'),
-    overlay: z.string().describe('data:image/png;base64 — the image with the heat map, boxes and scores'),
+    mask: z.string().describe('data:image/png;base64 — 255 where P(fake) > threshold, one channel at the size of the analysed image'),
+    heatmap: z.string().optional().describe('data:image/png;base64 — RGBA jet colours of P(fake) inside the faces (images=all, mask-heatmap)'),
+    overlay: z.string().optional().describe('data:image/png;base64 — the image with the heat map, boxes and scores (images=all, mask-overlay)'),
   }),
 });
 export type DetectResponse = z.infer<typeof DetectResponseJson>;

@@ -17,5 +17,5 @@ export {
   type ServerLimits,
 } from './api.js';
 export { WorkQueue, QueueFullError, RequestAbortedError, RequestTimeoutError } from './queue.js';
-export { sniffImage, type ImageMime } from './sniff.js';
+export { sniffImage, type ImageMime } from '../image/sniff.js';
 export { heatmapRgba } from './heatmap.js';

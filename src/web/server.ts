@@ -19,14 +19,14 @@ import fastifyStatic from '@fastify/static';
 import sharp from 'sharp';
 import { ArgumentError, MsccnetError } from '../errors.js';
 import type { FaceDetector } from '../data/faces.js';
-import { encodePng } from '../image/codec.js';
-import { analyze, NonFiniteOutputError, renderOverlay, type Analysis, type InferenceEngine, type Region, type RgbImage } from '../infer/pipeline.js';
+import { analyze, NonFiniteOutputError, type Analysis, type InferenceEngine, type Region, type RgbImage } from '../infer/pipeline.js';
 import { faceRegions } from '../infer/regions.js';
 import { decodeRgb } from '../infer/node.js';
 import { errorJson, imageAnalysisJson } from '../infer/json.js';
 import { API, routeSchema, type DetectQuery, type DetectResponse, type ErrorResponse, type InfoResponse, type ServerLimits } from './api.js';
-import { heatmapRgba } from './heatmap.js';
-import { sniffImage, type ImageMime } from './sniff.js';
+import { dataUrls, multipartAnswer, pictures, wantsMultipart, type Pictures } from './answer.js';
+import { AnswerBudget, deferContinue, discardBody, guardConnections } from './connections.js';
+import { sniffImage, type ImageMime } from '../image/sniff.js';
 import { QueueFullError, RequestAbortedError, RequestTimeoutError, WorkQueue } from './queue.js';
 
 /** Where `npm run build:web` writes the page (two levels up from src/web and from dist/web). */
@@ -41,6 +41,10 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   timeoutSeconds: 60,
   uploadSeconds: 30,
   maxPerClient: 8,
+  headerSeconds: 10,
+  maxConnections: 1000,
+  sendSeconds: 60,
+  maxAnswerBytes: 256 * 2 ** 20,
 });
 
 /** Multipart limits of the form: one file field, a few small text fields. */
@@ -66,6 +70,12 @@ export interface ServerOptions {
    * error with its cause). Default off: library code prints nothing; `msccnet serve` turns it on.
    */
   logger?: { level: LogLevel; stream?: { write(line: string): void } };
+  /**
+   * Which proxies to believe about the client's address (`X-Forwarded-For`), for the per-client
+   * limits and the log: fastify's `trustProxy`. Default off (every peer is a client); a list of
+   * proxy addresses or CIDR ranges, or the number of proxy hops in front of the server.
+   */
+  trustProxy?: number | readonly string[];
 }
 
 /** A request the server refuses or cannot answer, with its HTTP status. */
@@ -92,12 +102,17 @@ export interface ServerState {
   readonly queue: WorkQueue;
   /** requests in progress per client address */
   readonly perClient: Map<string, number>;
+  /** answers held for clients that have not read them yet */
+  readonly answers: AnswerBudget;
 }
 
 /** The fastify app of `msccnet serve`, stage by stage; call `listen()` on it, or `inject()` in tests. */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const state = serverState(opts);
-  const app = createApp(state.limits, opts.logger);
+  const app = createApp(state.limits, opts.logger, opts.trustProxy);
+  const connections = guardConnections(app.server, state.limits);
+  app.addHook('preClose', async () => connections.drain()); // close() waits for requests in flight, not for idle sockets
+  deferContinue(app.server);
   await app.register(multipart, { limits: { fileSize: state.limits.maxBytes, ...FORM_LIMITS } });
   const errorCodes = new WeakMap<FastifyRequest, string>();
   addRequestLog(app, errorCodes);
@@ -125,13 +140,16 @@ export function serverState(opts: ServerOptions): ServerState {
     modelEtag: `"${createHash('sha256').update(opts.modelBytes).digest('hex').slice(0, 32)}"`,
     queue: new WorkQueue(limits.concurrency, limits.maxWaiting),
     perClient: new Map(),
+    answers: new AnswerBudget(limits.maxAnswerBytes, limits.sendSeconds),
   };
 }
 
 /** The app with its time limits: node's own backstops for clients that never finish their headers or body (ours, per upload, are exact). */
-function createApp(limits: ServerLimits, logger: ServerOptions['logger']): FastifyInstance {
+function createApp(limits: ServerLimits, logger: ServerOptions['logger'], trustProxy: ServerOptions['trustProxy']): FastifyInstance {
   const app = Fastify({
     logger: logger ?? false,
+    // a hop count trusts the nearest `n` addresses of the chain, as fastify's own number form
+    trustProxy: typeof trustProxy === 'number' ? (_address: string, hop: number) => hop < trustProxy : trustProxy === undefined ? false : [...trustProxy],
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
     requestTimeout: (limits.uploadSeconds + limits.timeoutSeconds) * 1000,
@@ -280,12 +298,42 @@ export function addApiRoutes(app: FastifyInstance, state: ServerState): void {
     url: API.detect.url,
     schema: routeSchema(API.detect),
     handler: async (req, reply) => {
-      const gone = admitClient(state, req.ip, reply);
+      const gone = await admitOrRefuse(state, req, reply);
       const upload = await receiveUpload(req, state.limits);
+      if (state.answers.full) throw new UploadError(503, 'MSCCNET_BUSY', 'the server holds too many unread answers', 'retry in a few seconds');
       const t0 = performance.now();
-      return state.queue.run(() => detectUpload(state, upload, req.query.face, t0), Date.now() + state.limits.timeoutSeconds * 1000, gone);
+      const { json, images } = await state.queue.run(() => detectUpload(state, upload, req.query, t0), Date.now() + state.limits.timeoutSeconds * 1000, gone);
+      if (wantsMultipart(req.headers.accept)) {
+        const { body, contentType } = multipartAnswer(json, images);
+        state.answers.hold(reply.raw, body.length);
+        return reply.type(contentType).send(body);
+      }
+      const answer: DetectResponse = { ...json, images: dataUrls(images) };
+      const text = reply.serialize(answer); // through the route's response schema, as a returned object would be
+      state.answers.hold(reply.raw, Buffer.byteLength(text));
+      return reply.type('application/json; charset=utf-8').send(text);
     },
   });
+}
+
+/**
+ * {@link admitClient}, and where the client is refused, the refusal in a form it can read: a
+ * client waiting for `100 Continue` gets the 429 before sending its body; another has its body
+ * read and discarded first (up to the upload limit), since closing while it still sends would
+ * give it a broken pipe instead of the answer. An admitted `Expect: 100-continue` client is told
+ * to go on.
+ */
+async function admitOrRefuse(state: ServerState, req: FastifyRequest, reply: FastifyReply): Promise<AbortSignal> {
+  const expects = req.headers.expect?.toLowerCase() === '100-continue';
+  let gone: AbortSignal;
+  try {
+    gone = admitClient(state, req.ip, reply);
+  } catch (err) {
+    if (!expects) await discardBody(req.raw, state.limits.maxBytes + 64 * 1024, state.limits.uploadSeconds);
+    throw err;
+  }
+  if (expects) reply.raw.writeContinue();
+  return gone;
 }
 
 /**
@@ -337,8 +385,13 @@ async function receiveUpload(req: FastifyRequest, limits: ServerLimits): Promise
   return { bytes, mime, ...(await checkPixels(bytes, limits.maxPixels)) };
 }
 
-/** The analysis of one upload, in its place in the queue: decode, find faces, run the model, draw the pictures. */
-async function detectUpload(state: ServerState, upload: Upload, face: boolean, t0: number): Promise<DetectResponse> {
+/** The analysis of one upload, in its place in the queue: decode, find faces, run the model, draw the pictures asked for. */
+async function detectUpload(
+  state: ServerState,
+  upload: Upload,
+  query: DetectQuery,
+  t0: number,
+): Promise<{ json: Omit<DetectResponse, 'images'>; images: Pictures }> {
   const { limits } = state;
   const warnings: string[] = [];
   if (Math.max(upload.width, upload.height) > limits.maxSide) {
@@ -358,7 +411,7 @@ async function detectUpload(state: ServerState, upload: Upload, face: boolean, t
       { cause: err },
     );
   }
-  const regions: Region[] = face
+  const regions: Region[] = query.face
     ? faceRegions(await (await state.faceDetector()).detect(image.data, image.width, image.height), image.width, image.height)
     : [{ box: { x: 0, y: 0, width: image.width, height: image.height }, detectorScore: null }];
   if (regions.length === 0)
@@ -377,21 +430,8 @@ async function detectUpload(state: ServerState, upload: Upload, face: boolean, t
       );
     throw err;
   }
-  const images = await pictures(image, a);
-  return { ok: true, ...imageAnalysisJson(a, state.engine.name, warnings, (performance.now() - t0) / 1000), images };
-}
-
-const dataUrl = (png: Buffer) => `data:image/png;base64,${png.toString('base64')}`;
-
-/** The mask, the heat map and the overlay as PNG data URLs. */
-async function pictures(image: RgbImage, a: Analysis): Promise<DetectResponse['images']> {
-  const overlay = renderOverlay(image, a);
-  const [mask, heatmap, overlayPng] = await Promise.all([
-    encodePng({ width: a.width, height: a.height, channels: 1, data: a.mask }),
-    encodePng({ width: a.width, height: a.height, channels: 4, data: new Uint8Array(heatmapRgba(a).buffer) }),
-    encodePng({ width: overlay.width, height: overlay.height, channels: 3, data: overlay.data }),
-  ]);
-  return { mask: dataUrl(mask), heatmap: dataUrl(heatmap), overlay: dataUrl(overlayPng) };
+  const images = await pictures(image, a, query.images);
+  return { json: { ok: true, ...imageAnalysisJson(a, state.engine.name, warnings, (performance.now() - t0) / 1000) }, images };
 }
 
 /** The single file part, in memory, bounded by maxBytes (the multipart limit throws 413 beyond). */

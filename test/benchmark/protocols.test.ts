@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -203,4 +203,37 @@ test("a baseline's run config: the shared fields, its own model at its defaults 
   assert.ok(!('backboneDepth' in c.model) && !('pix_cls_map' in c.losses), "MSCCNet's model fields and loss multipliers stay with MSCCNet");
   assert.ok(Object.values(c.losses).every((w) => w === 1));
   assert.equal(methodRunConfig(raw, 'msccnet', 'c23').model.backboneDepth, 18);
+});
+
+test('a benchmark row whose data list changed since its run is not reused, and its resume is refused naming the data list', { timeout: 300_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-bench-data-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 4, val: 2, seed: 8 });
+  const config = {
+    data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', workers: 0, prefetch: 1, testSplit: 'val' },
+    model: { backboneDepth: 18, inputSize: 64, featsChannels: 64, dct: 'paper' },
+    batchSize: 2,
+    epochs: 1,
+    optim: { optimizer: 'adamw', lr: 1e-3 },
+    run: { threads: 2, valEveryEpochs: 1000, maxSteps: 1 },
+  };
+  const options = { outDir: join(dir, 'bench'), variants: ['msccnet'], compressions: ['c23'] };
+  const first = await runBenchmark('intra', config, options);
+  assert.deepEqual(first.failed, []);
+  const lines = (await readFile(set.manifest, 'utf8')).trim().split('\n');
+  const dropped = lines.findIndex((l) => (JSON.parse(l) as { split: string }).split === 'train');
+  await writeFile(set.manifest, `${lines.filter((_, i) => i !== dropped).join('\n')}\n`); // same path, other data
+  const reused: string[] = [];
+  const second = await runBenchmark('intra', config, {
+    ...options,
+    onEvent: ({ run, event }) => {
+      if (event.kind === 'tested' && event.reused) reused.push(run);
+    },
+  });
+  assert.deepEqual(reused, [], 'the old result is not reused for other data');
+  assert.deepEqual(
+    second.failed.map((f) => [f.row, f.error.code]),
+    [['msccnet', 'MSCCNET_CHECKPOINT']],
+  );
+  assert.match(second.failed[0]!.error.problem, /was written for another data list/);
 });

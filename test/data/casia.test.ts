@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { forgeryManifest } from '../../src/data/casia.js';
 
-/** Empty files at the given paths under root (the loaders check existence, not content). */
+/** One-byte files at the given paths under root (the loaders check that a file is there and not empty, not its content). */
 async function touch(root: string, paths: readonly string[]): Promise<void> {
   for (const p of paths) {
     await mkdir(dirname(join(root, p)), { recursive: true });
-    await writeFile(join(root, p), '');
+    await writeFile(join(root, p), 'x');
   }
 }
 

@@ -42,7 +42,7 @@ test('DEFACTO: the list decides, fake masks follow the reference rule, missing f
   t.after(() => rm(root, { recursive: true, force: true }));
   const touch = async (p: string): Promise<void> => {
     await mkdir(dirname(join(root, p)), { recursive: true });
-    await writeFile(join(root, p), '');
+    await writeFile(join(root, p), 'x'); // not empty: empty files are no images
   };
   assert.equal(defactoMaskPath('/d/Image/fake/0.jpg_IN_1.jpg.tif'), '/d/Mask/fake/0.jpg_IN_1.jpg');
   for (const p of ['Image/fake/0.jpg_IN_1.jpg.tif', 'Mask/fake/0.jpg_IN_1.jpg', 'Image/fake/5.jpg_IN_2.jpg.tif', 'Image/real/r1.jpg']) await touch(p);

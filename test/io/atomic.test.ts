@@ -3,6 +3,9 @@ import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ioErrorOf } from '../../src/errors.js';
 import { ensureWritableDir, isTempName, removeStaleTemps, tempPath, writeFileAtomic } from '../../src/io/atomic.js';
 
 async function scratch(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
@@ -100,8 +103,39 @@ test('ensureWritableDir creates the folder and leaves nothing in it', async (t) 
 
 test('writeFileAtomic: createFolder false refuses a missing folder and leaves no temp', async (t) => {
   const dir = await scratch(t);
-  await assert.rejects(writeFileAtomic(join(dir, 'missing', 'w.safetensors'), 'x', { createFolder: false }), { code: 'ENOENT' });
+  await assert.rejects(writeFileAtomic(join(dir, 'missing', 'w.safetensors'), 'x', { createFolder: false }), {
+    code: 'MSCCNET_IO',
+    problem: `${join(dir, 'missing', 'w.safetensors')}: does not exist (ENOENT, open)`,
+  });
   assert.deepEqual(await readdir(dir), []);
   await writeFileAtomic(join(dir, 'made', 'w.safetensors'), 'x');
   assert.deepEqual(await readdir(join(dir, 'made')), ['w.safetensors']);
+});
+
+test('a write cut by the file-size limit (ulimit -f → EFBIG): an MSCCNET_IO error naming the file, the old file intact, no temp left', async (t) => {
+  const dir = await scratch(t);
+  const path = join(dir, 'weights.bin');
+  await writeFile(path, 'old');
+  const atomic = new URL('../../src/io/atomic.ts', import.meta.url).pathname;
+  const script = `import { writeFileAtomic } from ${JSON.stringify(atomic)};
+    try { await writeFileAtomic(${JSON.stringify(path)}, new Uint8Array(1 << 20)); console.log('written'); }
+    catch (e) { console.log(JSON.stringify({ code: e.code, problem: e.problem })); }`;
+  const { stdout } = await promisify(execFile)('bash', ['-c', `ulimit -f 64 && exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, script]);
+  const err = JSON.parse(stdout.trim()) as { code: string; problem: string };
+  assert.equal(err.code, 'MSCCNET_IO');
+  assert.equal(err.problem, `${path}: file too large (the file-size limit, ulimit -f, or the file system) (EFBIG, write)`);
+  assert.equal(await readFile(path, 'utf8'), 'old');
+  assert.deepEqual(await readdir(dir), ['weights.bin']);
+});
+
+test('a full disk (ENOSPC from /dev/full): the error names the file it was writing', async () => {
+  const fh = await open('/dev/full', 'w');
+  const err = await fh.write(Buffer.alloc(10)).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  await fh.close();
+  assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
+  assert.equal((err as NodeJS.ErrnoException).path, undefined, 'write(2) errors carry no path of their own');
+  assert.equal(ioErrorOf(err, '/runs/x/records.jsonl')?.problem, '/runs/x/records.jsonl: no space left on the device (ENOSPC, write)');
 });

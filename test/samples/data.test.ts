@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -161,4 +161,28 @@ test('reference folder layout: split file, fake/real pairs, Mask paths', async (
     r.skipped.map((s) => s.where),
     [join(root, 'C40', 'Deepfakes', '002_003')],
   );
+});
+
+test('skip reasons are worded from the file alone, the same in every run and under concurrent decodes (issue 31, item 17)', async () => {
+  const bad = join(dir, 'bad');
+  await mkdir(bad, { recursive: true });
+  const jpeg = await sharp(rgb).jpeg().toBuffer();
+  const files: Record<string, [bytes: Uint8Array | string, reason: string]> = {
+    'empty.png': ['', 'cannot be decoded: the file is empty'],
+    'text.jpg': ['hello, not an image', 'cannot be decoded: not a PNG, JPEG or WebP image (unrecognised first bytes)'],
+    'cut.jpg': [jpeg.subarray(0, 40), 'cannot be decoded: the JPEG data is truncated or corrupt'],
+    'cut.png': [(await readFile(rgb)).subarray(0, 60), 'cannot be decoded: the PNG data is truncated or corrupt'],
+  };
+  for (const [name, [bytes]] of Object.entries(files)) await writeFile(join(bad, name), bytes);
+  const reasons = async (): Promise<string[]> => {
+    const results = await Promise.all(
+      Object.keys(files).flatMap((name) =>
+        Array.from({ length: 4 }, () => runTask(ops, { kind: 'eval', sample: sample({ image: join(bad, name), mask: null }), spec: officialPreprocess(32) })),
+      ),
+    );
+    return results.map((r) => (r.ok || !r.skip ? 'not skipped' : r.reason));
+  };
+  const expected = Object.entries(files).flatMap(([name, [, reason]]) => Array<string>(4).fill(`${join(bad, name)}: ${reason}`));
+  assert.deepEqual(await reasons(), expected);
+  assert.deepEqual(await reasons(), expected, 'the same again');
 });

@@ -17,6 +17,11 @@ test('parsePerturbations: one perturbation per level, named kind-level; bad leve
   const ps = parsePerturbations(['jpeg:90,70', 'blur:3', 'noise:5,10', 'resize:0.75']);
   assert.deepEqual(ps.map(perturbationName), ['jpeg-90', 'jpeg-70', 'blur-3', 'noise-5', 'noise-10', 'resize-0.75']);
   for (const bad of ['jpeg:0', 'blur:4', 'noise:-1', 'resize:1.5', 'sharpen:2']) assert.throws(() => parsePerturbations([bad]), ArgumentError, bad);
+  // malformed lists (issue 31, item 18): empty levels, stray separators, a level twice (two runs into one folder)
+  for (const bad of ['jpeg:,', 'jpeg:', 'jpeg:90,', 'jpeg:,90', 'jpeg:90,,70', 'resize:0.5.5', 'resize:.5', 'noise:5,5', 'noise:5,5.0']) {
+    assert.throws(() => parsePerturbations([bad]), ArgumentError, bad);
+  }
+  assert.throws(() => parsePerturbations(['jpeg:90', 'jpeg:90']), /each level once/);
 });
 
 test('blur:3 of a 5×5 impulse is the outer product of the taps [¼, ½, ¼] (rounded half up)', async () => {

@@ -6,7 +6,8 @@ import { applyDetfill } from '../../src/models/detfill.js';
 import { exportMsccnet } from '../../src/onnx/index.js';
 import { createOrtEngine } from '../../src/infer/engines.js';
 import { loadFaceDetector } from '../../src/data/faces.js';
-import { buildServer, type ServerLimits } from '../../src/web/index.js';
+import { buildServer, type ServerLimits, type ServerOptions } from '../../src/web/index.js';
+import type { EngineOutput, InferenceEngine } from '../../src/infer/index.js';
 import { fixtureDir } from '../helpers/fixtures.js';
 
 /** A face crop from the shared fixtures (144² PNG; face-api finds one face in it). */
@@ -44,4 +45,29 @@ export function multipart(bytes: Uint8Array, filename: string, type = 'applicati
     payload: Buffer.concat([Buffer.from(head), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]),
     headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
   };
+}
+
+/** An engine with fixed logits (K = 2, 4² mask), counting its runs; `gate` holds the first run until opened. */
+export function stubEngine(value: number, gate?: Promise<void>): InferenceEngine & { runs: number } {
+  const engine = {
+    inputSide: 32,
+    name: 'stub',
+    runs: 0,
+    async run(_input: Float32Array, batch: number): Promise<EngineOutput> {
+      engine.runs++;
+      if (engine.runs === 1 && gate) await gate;
+      return { imageLogits: new Float32Array(batch * 2).fill(value), maskLogits: new Float32Array(batch * 2 * 16).fill(value), classes: 2, maskSide: 4 };
+    },
+    async release() {},
+  };
+  return engine;
+}
+
+export async function stubServer(
+  engine: InferenceEngine,
+  limits: Partial<ServerLimits> = {},
+  extra: Partial<ServerOptions> = {},
+): Promise<{ app: FastifyInstance; url: URL }> {
+  const app = await buildServer({ engine, modelBytes: new Uint8Array(8), faceDetector: async () => ({ detect: async () => [] }), limits, ...extra });
+  return { app, url: new URL(await app.listen({ host: '127.0.0.1', port: 0 })) };
 }

@@ -11,10 +11,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import type { FastifyInstance } from 'fastify';
-import type { EngineOutput, InferenceEngine } from '../../src/infer/index.js';
-import { buildServer, WorkQueue, RequestAbortedError, type ServerLimits, type ServerOptions } from '../../src/web/index.js';
-import { exportSmallModel, faceImage, multipart, startServer } from './helpers.js';
+import { WorkQueue, RequestAbortedError } from '../../src/web/index.js';
+import { exportSmallModel, faceImage, multipart, startServer, stubEngine, stubServer } from './helpers.js';
 import { runCli } from '../helpers/cli.js';
 
 let dir: string;
@@ -29,31 +27,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** An engine with fixed logits (K = 2, 4² mask), counting its runs; `gate` holds the first run until opened. */
-function stubEngine(value: number, gate?: Promise<void>): InferenceEngine & { runs: number } {
-  const engine = {
-    inputSide: 32,
-    name: 'stub',
-    runs: 0,
-    async run(_input: Float32Array, batch: number): Promise<EngineOutput> {
-      engine.runs++;
-      if (engine.runs === 1 && gate) await gate;
-      return { imageLogits: new Float32Array(batch * 2).fill(value), maskLogits: new Float32Array(batch * 2 * 16).fill(value), classes: 2, maskSide: 4 };
-    },
-    async release() {},
-  };
-  return engine;
-}
-
-async function stubServer(
-  engine: InferenceEngine,
-  limits: Partial<ServerLimits> = {},
-  extra: Partial<ServerOptions> = {},
-): Promise<{ app: FastifyInstance; url: URL }> {
-  const app = await buildServer({ engine, modelBytes: new Uint8Array(8), faceDetector: async () => ({ detect: async () => [] }), limits, ...extra });
-  return { app, url: new URL(await app.listen({ host: '127.0.0.1', port: 0 })) };
-}
 
 /** POST /api/detect from `localAddress`: status and JSON body. */
 function postFrom(

@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { EngineOutput, InferenceEngine } from '../../src/infer/index.js';
 import { ErrorJson } from '../../src/infer/schema.js';
-import { API, DetectResponseJson, buildServer, routeSchema, type ApiRoute, type ServerOptions } from '../../src/web/index.js';
+import { API, DetectQueryJson, DetectResponseJson, buildServer, routeSchema, type ApiRoute, type ServerOptions } from '../../src/web/index.js';
 import { addApiRoutes, serverState } from '../../src/web/server.js';
 import { faceImage, multipart } from './helpers.js';
 
@@ -131,7 +131,10 @@ test('fastify validates and serialises with the JSON Schema derived from the zod
     $schema: 'http://json-schema.org/draft-07/schema#',
     type: 'object',
     additionalProperties: false,
-    properties: { face: { type: 'boolean', default: true, description: 'find faces first (false: check the whole image as one crop)' } },
+    properties: {
+      face: { type: 'boolean', default: true, description: 'find faces first (false: check the whole image as one crop)' },
+      images: { type: 'string', enum: ['all', 'mask', 'mask-heatmap', 'mask-overlay'], default: 'all', description: DetectQueryJson.shape.images.description },
+    },
   });
 
   // A field added in zod appears in the route schema, required in answers.

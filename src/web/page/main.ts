@@ -139,7 +139,7 @@ async function checkOnServer(file: Blob): Promise<Shown> {
   setStatus('Uploading and checking on the server…');
   const form = new FormData();
   form.append('image', file, 'upload');
-  const res = await fetch(`api/detect?face=${ui.face.checked}`, { method: 'POST', body: form });
+  const res = await fetch(`api/detect?face=${ui.face.checked}&images=mask-heatmap`, { method: 'POST', body: form });
   const body = (await res.json()) as DetectResponse | ErrorResponse;
   if (!body.ok) throw new Error(`${body.error.message}. ${body.error.hint}.`);
   const { images, ...json } = body;
@@ -149,7 +149,7 @@ async function checkOnServer(file: Blob): Promise<Shown> {
     score: body.score,
     label: body.label,
     faces: body.faces,
-    heat: await createImageBitmap(await blob(images.heatmap)),
+    heat: await createImageBitmap(await blob(images.heatmap!)), // asked for: images=mask-heatmap
     mask: await blob(images.mask),
     json,
   };
