@@ -1,5 +1,6 @@
 /** The web page's server side: the fastify app of `msccnet serve` and its parts, and the API's schemas. */
-export { buildServer, DEFAULT_LIMITS, PAGE_DIR, UploadError, type LogLevel, type ServerOptions } from './server.js';
+export { buildServer, DEFAULT_LIMITS, PAGE_DIR, type LogLevel, type ServerOptions } from './server.js';
+export { UploadError } from './upload.js';
 export {
   API,
   DetectQueryJson,

@@ -13,21 +13,21 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
-import sharp from 'sharp';
-import { ArgumentError, MsccnetError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import type { FaceDetector } from '../data/faces.js';
 import { analyze, NonFiniteOutputError, type Analysis, type InferenceEngine, type Region, type RgbImage } from '../infer/pipeline.js';
 import { faceRegions } from '../infer/regions.js';
 import { decodeRgb } from '../infer/node.js';
-import { errorJson, imageAnalysisJson } from '../infer/json.js';
-import { API, routeSchema, type DetectQuery, type DetectResponse, type ErrorResponse, type InfoResponse, type ServerLimits } from './api.js';
+import { imageAnalysisJson } from '../infer/json.js';
+import { API, routeSchema, type DetectQuery, type DetectResponse, type InfoResponse, type ServerLimits } from './api.js';
 import { dataUrls, multipartAnswer, pictures, wantsMultipart, type Pictures } from './answer.js';
 import { AnswerBudget, deferContinue, discardBody, guardConnections } from './connections.js';
-import { sniffImage, type ImageMime } from '../image/sniff.js';
-import { QueueFullError, RequestAbortedError, RequestTimeoutError, WorkQueue } from './queue.js';
+import { WorkQueue } from './queue.js';
+import { addErrorHandler, addRequestLog, addSecurityHeaders } from './hooks.js';
+import { FORM_LIMITS, receiveUpload, UploadError, type Upload } from './upload.js';
 
 /** Where `npm run build:web` writes the page (two levels up from src/web and from dist/web). */
 export const PAGE_DIR = fileURLToPath(new URL('../../web-dist/', import.meta.url));
@@ -46,9 +46,6 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   sendSeconds: 60,
   maxAnswerBytes: 256 * 2 ** 20,
 });
-
-/** Multipart limits of the form: one file field, a few small text fields. */
-const FORM_LIMITS = { files: 1, fields: 4, parts: 5, fieldSize: 1024 } as const;
 
 /** Pino levels of the request log. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -76,19 +73,6 @@ export interface ServerOptions {
    * proxy addresses or CIDR ranges, or the number of proxy hops in front of the server.
    */
   trustProxy?: number | readonly string[];
-}
-
-/** A request the server refuses or cannot answer, with its HTTP status. */
-export class UploadError extends MsccnetError {
-  constructor(
-    readonly status: number,
-    code: `MSCCNET_${string}`,
-    message: string,
-    hint: string,
-    options?: ErrorOptions,
-  ) {
-    super(code, message, hint, options);
-  }
 }
 
 /** What the routes serve, checked once: the options with their defaults, the model's ETag, the work queue. */
@@ -156,104 +140,6 @@ function createApp(limits: ServerLimits, logger: ServerOptions['logger'], trustP
   });
   app.server.headersTimeout = Math.min(app.server.headersTimeout, limits.uploadSeconds * 1000);
   return app;
-}
-
-/** One log line per request: status, duration, client, and the error code when it failed. */
-function addRequestLog(app: FastifyInstance, errorCodes: WeakMap<FastifyRequest, string>): void {
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.info(
-      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), client: req.ip, code: errorCodes.get(req) },
-      'request',
-    );
-  });
-  app.addHook('onRequestAbort', async (req) => {
-    req.log.info({ method: req.method, url: req.url, status: null, client: req.ip, aborted: true }, 'request aborted by the client');
-  });
-}
-
-function addSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (_req, reply, payload) => {
-    // The page needs wasm compilation and blob/data images; nothing is loaded from elsewhere.
-    reply.header(
-      'content-security-policy',
-      "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data: blob:; " +
-        "connect-src 'self' data: blob:; worker-src 'self' blob:; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
-    );
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    return payload;
-  });
-}
-
-/** Every failure becomes the API's error answer; server faults are logged with their cause. */
-function addErrorHandler(app: FastifyInstance, limits: ServerLimits, errorCodes: WeakMap<FastifyRequest, string>): void {
-  app.setErrorHandler((err, req, reply) => {
-    const status = statusOf(err);
-    const body: ErrorResponse = { ok: false, error: errorJson(asMsccnetError(err, status, limits)) };
-    errorCodes.set(req, body.error.code);
-    if (status >= 500 && !(err instanceof QueueFullError || err instanceof RequestTimeoutError)) {
-      const cause = (err as Error).cause;
-      req.log.error({ err, cause: cause instanceof Error ? cause.message : cause, code: body.error.code }, 'request failed');
-    }
-    if (err instanceof QueueFullError) reply.header('retry-after', '5');
-    if (status === 408 || status === 429) reply.header('connection', 'close'); // the rest of a half-sent body is not read
-    return reply.code(status).send(body);
-  });
-}
-
-function statusOf(err: unknown): number {
-  if (err instanceof UploadError) return err.status;
-  if (err instanceof QueueFullError || err instanceof RequestTimeoutError) return 503;
-  if (err instanceof RequestAbortedError) return 499; // nginx's "client closed request": only the log sees it
-  if (err instanceof MsccnetError) return 500;
-  const code = (err as Partial<FastifyError>).code;
-  if (code !== undefined && code in FORM_ERRORS) return 413;
-  if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return 415;
-  const status = (err as Partial<FastifyError>).statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 600) return status;
-  // busboy's parse errors (no boundary, malformed part header, unexpected end) carry no status: the body is at fault
-  return isMultipartParseError(err) ? 400 : 500;
-}
-
-type Refusal = readonly [code: `MSCCNET_${string}`, problem: string, hint: string];
-
-/** @fastify/multipart's limit errors, named by what was exceeded. */
-const FORM_ERRORS: Record<string, (limits: ServerLimits) => Refusal> = {
-  FST_REQ_FILE_TOO_LARGE: (l) => ['MSCCNET_TOO_LARGE', `the upload is larger than ${l.maxBytes} bytes`, 'send a smaller image'],
-  FST_PARTS_LIMIT: () => ['MSCCNET_TOO_MANY_PARTS', `the form has more than ${FORM_LIMITS.parts} parts`, 'send one form field "image" with the file'],
-  FST_FIELDS_LIMIT: () => ['MSCCNET_TOO_MANY_FIELDS', `the form has more than ${FORM_LIMITS.fields} text fields`, 'send one form field "image" with the file'],
-  FST_FILES_LIMIT: () => ['MSCCNET_TOO_MANY_FILES', `the form has more than ${FORM_LIMITS.files} file`, 'send one image per request'],
-};
-
-function isMultipartParseError(err: unknown): boolean {
-  const message = err instanceof Error ? err.message : '';
-  return (
-    /^(Multipart: |Boundary required|Malformed |Unexpected end of |\w+ terminated early due to unexpected end of multipart data|Unsupported content type)/.test(
-      message,
-    ) || (err as Partial<FastifyError>).code === 'FST_MP_PREMATURE_CLOSE'
-  );
-}
-
-/** Fastify's and busboy's errors in our terms; internal faults say no more than that. */
-function asMsccnetError(err: unknown, status: number, limits: ServerLimits): MsccnetError {
-  if (err instanceof MsccnetError) return err;
-  const code = (err as Partial<FastifyError>).code;
-  const form = code === undefined ? undefined : FORM_ERRORS[code];
-  const refusal: Refusal =
-    form !== undefined
-      ? form(limits)
-      : status === 415
-        ? ['MSCCNET_MEDIA_TYPE', 'expected a multipart/form-data upload', 'send the image as the form field "image"']
-        : status === 400 && isMultipartParseError(err)
-          ? [
-              'MSCCNET_BAD_MULTIPART',
-              `the multipart/form-data body cannot be parsed (${(err as Error).message})`,
-              'send a well-formed multipart/form-data body with the boundary of its content-type header',
-            ]
-          : status < 500
-            ? ['MSCCNET_BAD_REQUEST', (err as Error).message, 'see the API description at GET /api/info']
-            : ['MSCCNET_INTERNAL', 'internal error', 'retry; if it persists, report it with the server log'];
-  return new UploadError(status, ...refusal);
 }
 
 /** `GET /`: the page bundle, or a 503 that says how to build it. */
@@ -362,29 +248,6 @@ function admitClient(state: ServerState, client: string, reply: FastifyReply): A
   return gone.signal;
 }
 
-/** A complete upload that passed the checks done before a place in the queue is taken. */
-interface Upload {
-  bytes: Buffer;
-  mime: ImageMime;
-  width: number;
-  height: number;
-}
-
-/** Intake: the whole upload within `uploadSeconds`, an image by its bytes, within the pixel limit by its header. */
-async function receiveUpload(req: FastifyRequest, limits: ServerLimits): Promise<Upload> {
-  const bytes = await withUploadTimeout(readUpload(req), limits.uploadSeconds);
-  const mime = sniffImage(bytes);
-  if (mime === null) {
-    throw new UploadError(
-      415,
-      'MSCCNET_MEDIA_TYPE',
-      'the upload is not a PNG, JPEG or WebP image (judged by its bytes, not its name)',
-      'send a PNG, JPEG or WebP image',
-    );
-  }
-  return { bytes, mime, ...(await checkPixels(bytes, limits.maxPixels)) };
-}
-
 /** The analysis of one upload, in its place in the queue: decode, find faces, run the model, draw the pictures asked for. */
 async function detectUpload(
   state: ServerState,
@@ -432,52 +295,4 @@ async function detectUpload(
   }
   const images = await pictures(image, a, query.images);
   return { json: { ok: true, ...imageAnalysisJson(a, state.engine.name, warnings, (performance.now() - t0) / 1000) }, images };
-}
-
-/** The single file part, in memory, bounded by maxBytes (the multipart limit throws 413 beyond). */
-async function readUpload(req: FastifyRequest): Promise<Buffer> {
-  if (!req.isMultipart()) throw new UploadError(415, 'MSCCNET_MEDIA_TYPE', 'expected a multipart/form-data upload', 'send the image as a form file field');
-  const part = await req.file();
-  if (part === undefined) throw new UploadError(400, 'MSCCNET_NO_FILE', 'the form has no file', 'send the image as a form file field');
-  const bytes = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE (→ 413) past limits.fileSize
-  if (bytes.length === 0) throw new UploadError(422, 'MSCCNET_UNDECODABLE', 'the upload is empty', 'send the complete file again');
-  return bytes;
-}
-
-/** The upload, or a 408 once `seconds` pass before its last byte arrived (a slow or idle client). */
-function withUploadTimeout<T>(upload: Promise<T>, seconds: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new UploadError(
-            408,
-            'MSCCNET_UPLOAD_TIMEOUT',
-            `the upload did not arrive within ${seconds} s`,
-            'send the image again over a faster connection, or a smaller image',
-          ),
-        ),
-      seconds * 1000,
-    );
-  });
-  upload.catch(() => undefined); // the connection is closed after the 408; the unfinished read fails then
-  return Promise.race([upload, expired]).finally(() => clearTimeout(timer));
-}
-
-/** Width × height from the header only, so a decompression bomb is refused before it is decoded. */
-async function checkPixels(bytes: Buffer, maxPixels: number): Promise<{ width: number; height: number }> {
-  let width = 0;
-  let height = 0;
-  try {
-    ({ width = 0, height = 0 } = await sharp(bytes, { limitInputPixels: false }).metadata());
-  } catch (err) {
-    throw new UploadError(422, 'MSCCNET_UNDECODABLE', 'the image header cannot be read: the file is truncated or corrupt', 'send the complete file again', {
-      cause: err,
-    });
-  }
-  if (width * height > maxPixels) {
-    throw new UploadError(413, 'MSCCNET_TOO_MANY_PIXELS', `the image has ${width}×${height} pixels, more than the limit of ${maxPixels}`, 'downscale it first');
-  }
-  return { width, height };
 }
