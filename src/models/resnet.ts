@@ -1,7 +1,10 @@
 import type { Tensor } from '../torch/index.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type TensorModule } from '../nn/index.js';
 
-/** Receives named intermediate tensors during a forward pass (parity tests, `--check-detfill`). */
+/**
+ * Receives named intermediate tensors during a forward pass (parity tests, `--check-detfill`).
+ * Read or clone them inside the callback: the module's scope frees the ones it does not return.
+ */
 export type Tap = (name: string, value: Tensor) => void;
 
 /** conv3x3 without bias; padding = dilation keeps the size at stride 1. */
