@@ -1,4 +1,6 @@
-// A caching CPU allocator for tensor buffers of 32 KiB or more.
+// The CPU allocator of every tensor buffer: buffers of 32 KiB or more are cached mappings (below),
+// smaller ones come from c10::alloc_cpu as before. It counts the bytes alive and their peak
+// (torch.memory(): allocatedBytes, peakAllocatedBytes), so tests can bound a forward pass's memory.
 //
 // Why: with glibc's allocator, tensor buffers and Node's many small allocations share the brk
 // heap, and resident memory crept up 0.1-0.2 MiB per training step of a small net (Python does
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include <c10/core/CPUAllocator.h>
+#include <c10/core/impl/alloc_cpu.h>
 
 #include "common.h"
 
@@ -33,25 +36,42 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   c10::DataPtr allocate(size_t nbytes) const override {
-    if (nbytes < kMinBytes) return small_->allocate(nbytes);
-    const size_t size = (nbytes + kPage - 1) & ~(kPage - 1);
     void* p = nullptr;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
-        p = it->second.back();
-        it->second.pop_back();
-        cached_ -= size;
+    size_t size = 0;  // block size of a cached (mapped) block; 0 for a small buffer
+    if (nbytes < kMinBytes) {
+      p = c10::alloc_cpu(nbytes);
+    } else {
+      size = (nbytes + kPage - 1) & ~(kPage - 1);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = free_.find(size);
+        if (it != free_.end() && !it->second.empty()) {
+          p = it->second.back();
+          it->second.pop_back();
+          cached_ -= size;
+        }
       }
+      if (p == nullptr) p = Map(size);
     }
-    if (p == nullptr) p = Map(size);
-    {
+    if (p != nullptr) {
       std::lock_guard<std::mutex> lock(mutex_);
-      live_[p] = size;
+      live_[p] = {size, nbytes};
+      allocated_ += nbytes;
+      peak_ = std::max(peak_, allocated_);
     }
     // context == data pointer, as raw_allocate()/raw_deleter() (used by oneDNN) require
     return {p, p, &Free, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  /** Bytes of tensor buffers alive now, and the most alive at once since the last ResetPeak(). */
+  std::pair<size_t, size_t> Allocated() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {allocated_, peak_};
+  }
+
+  void ResetPeak() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    peak_ = allocated_;
   }
 
   c10::DeleterFnPtr raw_deleter() const override { return &Free; }
@@ -93,34 +113,46 @@ class CachingCpuAllocator final : public c10::Allocator {
   size_t limit_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<size_t, std::vector<void*>> free_;
-  mutable std::unordered_map<void*, size_t> live_;
+  struct Block {
+    size_t size;    // mapped bytes, 0 for a small buffer of c10::alloc_cpu
+    size_t nbytes;  // bytes the tensor asked for
+  };
+  mutable std::unordered_map<void*, Block> live_;
   mutable size_t cached_ = 0;
+  mutable size_t allocated_ = 0;
+  mutable size_t peak_ = 0;
 };
 
 // Never destroyed: tensors may still be freed while the process exits.
 CachingCpuAllocator* instance = nullptr;
 
-// Frees a block of ours, or (raw_deleter path) a small buffer of the wrapped allocator.
+// Frees a block of ours, or (raw_deleter path) a buffer of the allocator we replaced.
 void CachingCpuAllocator::Free(void* ptr) {
-  size_t size = 0;
+  if (ptr == nullptr) return;
+  Block block{0, 0};
+  bool ours = false;
   bool keep = false;
   {
     std::lock_guard<std::mutex> lock(instance->mutex_);
     auto it = instance->live_.find(ptr);
     if (it != instance->live_.end()) {
-      size = it->second;
+      ours = true;
+      block = it->second;
       instance->live_.erase(it);
-      if (instance->cached_ + size <= instance->limit_) {
-        instance->free_[size].push_back(ptr);
-        instance->cached_ += size;
+      instance->allocated_ -= block.nbytes;
+      if (block.size > 0 && instance->cached_ + block.size <= instance->limit_) {
+        instance->free_[block.size].push_back(ptr);
+        instance->cached_ += block.size;
         keep = true;
       }
     }
   }
-  if (size == 0) {
+  if (!ours) {
     instance->small_->raw_deleter()(ptr);
+  } else if (block.size == 0) {
+    c10::free_cpu(ptr);
   } else if (!keep) {
-    munmap(ptr, size);
+    munmap(ptr, block.size);
   }
 }
 
@@ -134,5 +166,16 @@ void InstallCachingAllocator() {
 
 OP(emptyCache) { return Napi::Number::New(info.Env(), static_cast<double>(instance->EmptyCache())); }
 OP(cachedBytes) { return Napi::Number::New(info.Env(), static_cast<double>(instance->Cached())); }
+OP(allocatedBytes) {
+  auto [now, peak] = instance->Allocated();
+  Napi::Array a = Napi::Array::New(info.Env(), 2);
+  a.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(now)));
+  a.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(peak)));
+  return a;
+}
+OP(resetPeakAllocatedBytes) {
+  instance->ResetPeak();
+  return info.Env().Undefined();
+}
 
 }  // namespace msccnet

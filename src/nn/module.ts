@@ -5,6 +5,7 @@
  */
 import { ArgumentError } from '../errors.js';
 import { torch } from '../torch/torch.js';
+import { disposeIfScoped, tidy } from '../torch/scope.js';
 import type { Device, MemoryFormat, Tensor } from '../torch/tensor.js';
 import { StateDictError } from './errors.js';
 import { Buffer, Parameter } from './parameter.js';
@@ -21,6 +22,26 @@ export interface LoadStateDictOptions {
 export abstract class Module {
   /** Train mode (dropout active, BatchNorm uses and updates batch statistics). */
   training = true;
+
+  /**
+   * Every forward call is a scope of its own (torch.tidy): the tensors it makes and does not
+   * return are freed when it returns, as PyTorch frees an intermediate when its last reference
+   * goes. Without this a whole forward pass's intermediates stay alive until the caller's scope
+   * ends, and each needs fresh, page-faulted memory. Autograd keeps its own references to what
+   * backward needs, so this holds in training too.
+   */
+  constructor() {
+    const forward = (this as { forward?: unknown }).forward;
+    if (typeof forward === 'function') {
+      Object.defineProperty(this, 'forward', {
+        value: function scopedForward(this: Module, ...args: unknown[]): unknown {
+          return tidy(() => forward.apply(this, args) as unknown);
+        },
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
 
   /** [fieldName, value] of the fields that hold parameters, buffers or child modules, in order. */
   protected entries(): [string, Parameter | Buffer | Module][] {
@@ -182,7 +203,12 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.children()) y = (m as TensorModule).forward(y);
+    for (const m of this.children()) {
+      const next = (m as TensorModule).forward(y);
+      // the consumed intermediate goes now, so a chain holds one activation, not all of them
+      if (next !== y) disposeIfScoped(y);
+      y = next;
+    }
     return y;
   }
 }

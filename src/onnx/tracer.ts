@@ -120,6 +120,12 @@ export class TracingBackend implements Backend {
   emptyCache(): number {
     return 0;
   }
+  allocatedBytes(): [number, number] {
+    return [0, 0];
+  }
+  resetPeakAllocatedBytes(): void {
+    /* a graph allocates no tensor memory */
+  }
   dispose(t: H): void {
     if (!(t instanceof Traced)) this.#source.dispose(t);
   }

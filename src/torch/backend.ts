@@ -24,6 +24,9 @@ export interface Backend {
   liveTensors(): number;
   cachedBytes(): number;
   emptyCache(): number;
+  /** Bytes of CPU tensor buffers alive now, and the most alive at once since the last reset. */
+  allocatedBytes(): [now: number, peak: number];
+  resetPeakAllocatedBytes(): void;
   dispose(t: H): void;
   isDisposed(t: H): boolean;
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: string, copy: boolean): H;

@@ -24,6 +24,18 @@ export function keep<T extends Disposable>(t: T): T {
   return t;
 }
 
+/**
+ * Disposes t now if the innermost scope created it (an intermediate that its consumer is done
+ * with), rather than when the scope ends; anything else (inputs, parameters, kept tensors, a
+ * tensor of an outer scope) is left alone. Returns whether it was disposed.
+ */
+export function disposeIfScoped(t: Disposable): boolean {
+  const scope = scopes[scopes.length - 1];
+  if (scope === undefined || !scope.delete(t)) return false;
+  t.dispose();
+  return true;
+}
+
 function isDisposable(v: unknown): v is Disposable {
   return typeof v === 'object' && v !== null && 'dispose' in v && 'isDisposed' in v;
 }

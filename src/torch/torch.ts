@@ -205,9 +205,16 @@ export const torch = {
   getNumThreads: () => backend().getNumThreads(),
   /**
    * liveTensors: native tensor references alive now (Tensor objects not yet disposed or
-   * collected); cachedBytes: freed tensor buffers the addon keeps for reuse.
+   * collected); allocatedBytes: bytes of CPU tensor buffers alive now (views share one);
+   * peakAllocatedBytes: the most alive at once since resetPeakMemoryStats() (PyTorch's
+   * max_memory_allocated); cachedBytes: freed tensor buffers the addon keeps for reuse.
    */
-  memory: () => ({ liveTensors: backend().liveTensors(), cachedBytes: backend().cachedBytes() }),
+  memory: () => {
+    const [allocatedBytes, peakAllocatedBytes] = backend().allocatedBytes();
+    return { liveTensors: backend().liveTensors(), allocatedBytes, peakAllocatedBytes, cachedBytes: backend().cachedBytes() };
+  },
+  /** Starts peakAllocatedBytes over from the bytes alive now (torch.cuda.reset_peak_memory_stats). */
+  resetPeakMemoryStats: (): void => backend().resetPeakAllocatedBytes(),
   /** Returns the cached free tensor buffers to the OS (they are reused otherwise); returns the bytes released. */
   emptyCache: () => backend().emptyCache(),
   getDefaultDtype: (): DType => defaultDtype,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { torch, type Tensor } from '../../src/torch/index.js';
+import { F, torch, type Tensor } from '../../src/torch/index.js';
 import {
   AdaptiveAvgPool2d,
   BatchNorm2d,
@@ -212,4 +212,117 @@ test('module parameters survive tidy scopes; dispose() frees them', () => {
   assert.equal(torch.memory().liveTensors, before + 2);
   lin.dispose();
   assert.equal(torch.memory().liveTensors, before);
+});
+
+// One activation of the chain tests: [1, 8, 64, 64] float32, 128 KiB (a buffer of the caching allocator).
+const ACTIVATION_BYTES = 8 * 64 * 64 * 4;
+const chainInput = () => torch.randn([1, 8, 64, 64]);
+
+test('a forward pass frees intermediates as they die: a 50-layer chain in eval mode never holds 50 activations', () => {
+  torch.manualSeed(0);
+  const layers = Array.from({ length: 25 }, () => [new Conv2d(8, 8, 3, { padding: 1 }), new ReLU()]).flat();
+  const chain = new Sequential(...layers).eval();
+  // the same 50 layers as nested blocks with hand-written forwards (the models' own style)
+  class Pair extends Module {
+    constructor(
+      readonly conv: Conv2d,
+      readonly act: ReLU,
+    ) {
+      super();
+    }
+    forward(x: Tensor): Tensor {
+      return this.act.forward(this.conv.forward(x.mul(1)));
+    }
+  }
+  const nested = new Sequential(...Array.from({ length: 25 }, (_, i) => new Pair(layers[2 * i] as Conv2d, layers[2 * i + 1] as ReLU))).eval();
+  /** Output bytes and peak bytes above the input of one eval forward, in activations. */
+  const measure = (net: Module & { forward(x: Tensor): Tensor }) =>
+    torch.noGrad(() =>
+      torch.tidy(() => {
+        const x = chainInput();
+        torch.resetPeakMemoryStats();
+        const before = torch.memory().allocatedBytes;
+        const live = torch.memory().liveTensors;
+        const y = net.forward(x);
+        const { allocatedBytes, peakAllocatedBytes } = torch.memory();
+        assert.deepEqual(y.shape, [1, 8, 64, 64]);
+        assert.equal(torch.memory().liveTensors, live + 1, 'only the output is alive after the forward');
+        return { output: (allocatedBytes - before) / ACTIVATION_BYTES, peak: (peakAllocatedBytes - before) / ACTIVATION_BYTES };
+      }),
+    );
+  // one convolution's own working set: its output and libtorch's scratch buffers
+  const oneLayer = measure(new Sequential(layers[0] as Conv2d).eval());
+  for (const net of [chain, nested]) {
+    const { output, peak } = measure(net);
+    assert.equal(output, 1, 'the output is the one new buffer left');
+    // one layer's working set, plus the layer's input and a block's own temporary; 50 without freeing
+    assert.ok(peak <= oneLayer.peak + 2, `peak ${peak} activations above the input (one layer alone: ${oneLayer.peak})`);
+  }
+});
+
+test('disposing intermediates keeps what backward needs: gradients equal a flat functional pass bit for bit', () => {
+  torch.manualSeed(1);
+  class Unit extends Module {
+    readonly conv = new Conv2d(8, 8, 3, { padding: 1, bias: false });
+    readonly bn = new BatchNorm2d(8);
+    forward(x: Tensor): Tensor {
+      return this.bn.forward(this.conv.forward(x)).relu().mul(x.sigmoid());
+    }
+  }
+  const net = new Sequential(new Unit(), new Unit(), new Unit(), new Conv2d(8, 2, 1));
+  const units = [0, 1, 2].map((i) => net.at(i) as Unit);
+  const head = net.at(3) as Conv2d;
+  const grads = () => net.parameters().map((p) => p.grad!.toTypedArray());
+  const x = torch.keep(chainInput());
+  const live = torch.memory().liveTensors;
+  const viaModules = torch.tidy(() => {
+    const y = net.forward(x);
+    assert.equal(torch.memory().liveTensors, live + 1, 'every intermediate handle was disposed before backward');
+    y.pow(2).mean().backward();
+    return y.toTypedArray();
+  });
+  const moduleGrads = grads();
+  net.zeroGrad();
+  // the same computation written with F ops in one scope, every intermediate alive until backward
+  const flat = torch.tidy(() => {
+    let h = x;
+    for (const u of units) {
+      const bn = u.bn;
+      h = F.batchNorm(F.conv2d(h, u.conv.weight, null, { padding: 1 }), bn.running_mean, bn.running_var, bn.weight, bn.bias, true, bn.momentum, bn.eps)
+        .relu()
+        .mul(h.sigmoid());
+    }
+    const y = F.conv2d(h, head.weight, head.bias);
+    y.pow(2).mean().backward();
+    return y.toTypedArray();
+  });
+  assert.deepEqual(viaModules, flat);
+  const flatGrads = grads();
+  moduleGrads.forEach((g, i) => assert.deepEqual(g, flatGrads[i], `gradient ${i}`));
+  x.dispose();
+});
+
+test('a forward keeps every tensor it returns (in objects and arrays) and never frees its input', () => {
+  class TwoHeads extends Module {
+    readonly conv = new Conv2d(8, 8, 1);
+    forward(x: Tensor): { same: Tensor; both: [Tensor, Tensor]; byName: Map<string, Tensor> } {
+      const h = this.conv.forward(x).relu();
+      return { same: x, both: [h, h.mul(2)], byName: new Map([['sum', h.add(x)]]) };
+    }
+  }
+  class Identity extends Module {
+    forward(x: Tensor): Tensor {
+      return x;
+    }
+  }
+  const heads = new TwoHeads();
+  torch.tidy(() => {
+    const x = chainInput();
+    const out = heads.forward(x);
+    assert.equal(out.same, x);
+    for (const t of [x, ...out.both, out.byName.get('sum')!]) assert.equal(t.isDisposed, false);
+    const y = new Sequential(new Identity(), new ReLU(), new Identity()).forward(x);
+    assert.equal(x.isDisposed, false);
+    assert.equal(y.isDisposed, false);
+  });
 });

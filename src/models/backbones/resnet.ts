@@ -1,7 +1,10 @@
 import { torch, type Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type BatchNormOptions, type TensorModule } from '../../nn/index.js';
 
-/** Receives named intermediate tensors during a forward pass (parity tests, `--check-detfill`). */
+/**
+ * Receives named intermediate tensors during a forward pass (parity tests, `--check-detfill`).
+ * Read or clone them inside the callback: the module's scope frees the ones it does not return.
+ */
 export type Tap = (name: string, value: Tensor) => void;
 
 /** conv3x3 without bias; padding = dilation keeps the size at stride 1. */
@@ -43,14 +46,11 @@ export class BasicBlock extends Module implements ResidualBlock {
     return this.conv2;
   }
   forward(x: Tensor): Tensor {
-    return torch.tidy(() => {
-      // a block's intermediates are freed as soon as it ends (autograd keeps what backward needs)
-      const out = this.bn1.forward(this.conv1.forward(x)).relu();
-      return this.bn2
-        .forward(this.conv2.forward(out))
-        .add(this.downsample?.forward(x) ?? x)
-        .relu();
-    });
+    const out = this.bn1.forward(this.conv1.forward(x)).relu();
+    return this.bn2
+      .forward(this.conv2.forward(out))
+      .add(this.downsample?.forward(x) ?? x)
+      .relu();
   }
 }
 
@@ -79,15 +79,12 @@ export class Bottleneck extends Module implements ResidualBlock {
     return this.conv3;
   }
   forward(x: Tensor): Tensor {
-    return torch.tidy(() => {
-      // as in BasicBlock: peak memory is one block's intermediates, not the network's
-      const out = this.bn1.forward(this.conv1.forward(x)).relu();
-      const mid = this.bn2.forward(this.conv2.forward(out)).relu();
-      return this.bn3
-        .forward(this.conv3.forward(mid))
-        .add(this.downsample?.forward(x) ?? x)
-        .relu();
-    });
+    const out = this.bn1.forward(this.conv1.forward(x)).relu();
+    const mid = this.bn2.forward(this.conv2.forward(out)).relu();
+    return this.bn3
+      .forward(this.conv3.forward(mid))
+      .add(this.downsample?.forward(x) ?? x)
+      .relu();
   }
 }
 
