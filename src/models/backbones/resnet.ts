@@ -1,4 +1,4 @@
-import { torch, type Tensor } from '../../torch/index.js';
+import type { Tensor } from '../../torch/index.js';
 import { BatchNorm2d, Conv2d, MaxPool2d, Module, ReLU, Sequential, type BatchNormOptions, type TensorModule } from '../../nn/index.js';
 
 /**
