@@ -136,6 +136,8 @@ export {
   type ProtocolEvent,
   type BenchmarkOptions,
   type PaperTable,
+  type SeedSpread,
+  type SeedValue,
 } from './benchmark/index.js';
 
 // export: ONNX by tracing the model's own forward

@@ -24,15 +24,31 @@ import { buildModel, train, type TrainEvent } from '../train/trainer.js';
 import { plannedSteps, trainingDataRecord } from '../train/epochs.js';
 import { validateSamples } from '../train/validate.js';
 import { dataListRecord } from '../train/data-list.js';
+import { meanStd } from './statistics.js';
 
 export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 export const METRICS = ['ACC', 'AUC', 'F1', 'mIoU'] as const;
 export type Metric = (typeof METRICS)[number];
 
-export interface Cell {
+/** One seed's value of a cell and the run folder that produced it. */
+export interface SeedValue {
+  readonly seed: number;
   readonly value: number;
   readonly run: string;
+}
+/** The spread of a cell over seeds: sample std (n − 1), n, and every seed's value. */
+export interface SeedSpread {
+  readonly std: number;
+  readonly n: number;
+  readonly perSeed: readonly SeedValue[];
+}
+export interface Cell {
+  /** the value, or with `--seeds` the mean over seeds */
+  readonly value: number;
+  readonly run: string;
+  /** with `--seeds` only (without, the cell is one run of the config's own seed) */
+  readonly spread?: SeedSpread;
 }
 export interface TableRow {
   readonly name: string;
@@ -45,6 +61,8 @@ export interface ProtocolTable {
   readonly setting: string;
   readonly augment: string;
   readonly rows: readonly TableRow[];
+  /** with `--seeds` only: the training seeds every cell is the mean over */
+  readonly seeds?: readonly number[];
 }
 
 export interface ProtocolOptions {
@@ -53,6 +71,12 @@ export interface ProtocolOptions {
   readonly testManifest?: string;
   readonly testSplit?: string;
   readonly testCompression?: string;
+  /**
+   * Training seeds (`--seeds`): each run is trained once per seed in `<run>/seed-<s>/` with the
+   * config's `seed` set to s, and its cells are the mean ± sample std over seeds. Absent: one run
+   * of the config's own seed in `<run>/`.
+   */
+  readonly seeds?: readonly number[];
   readonly onEvent?: (e: ProtocolEvent) => void;
   readonly signal?: AbortSignal;
 }
@@ -158,7 +182,7 @@ async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult
 /** Optimiser steps of every training run of a protocol (a progress total known before the first run starts). */
 export async function protocolSteps(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<number> {
   let steps = 0;
-  for (const plan of protocolPlans(protocol, base, o)) steps += await plannedSteps(plan.train);
+  for (const plan of protocolPlans(protocol, base, o)) for (const seeded of seedPlans(plan, o.seeds)) steps += await plannedSteps(seeded.train);
   return steps;
 }
 
@@ -205,38 +229,79 @@ export async function runProtocol(protocol: Protocol, base: TrainConfig, o: Prot
   return withFolderLock(resolve(o.outDir, protocol), () => protocolRuns(protocol, base, o));
 }
 
+/** The runs of one plan: itself (seed null: the config's own seed), or one per seed in `seed-<s>/` with the config's seed set to s. */
+function seedPlans(plan: RunPlan, seeds: readonly number[] | undefined): Array<RunPlan & { readonly seed: number | null }> {
+  if (seeds === undefined) return [{ ...plan, seed: null }];
+  return seeds.map((seed) => ({
+    ...plan,
+    name: `${plan.name} seed ${seed}`,
+    train: { ...plan.train, seed, run: { ...plan.train.run, dir: join(plan.train.run.dir, `seed-${seed}`) } },
+    seed,
+  }));
+}
+
+/** A finished run's result, or the run trained (or resumed), tested and its test-metrics.json written. */
+async function measuredResult(plan: RunPlan, o: ProtocolOptions): Promise<EvaluationResult> {
+  let result = await finishedResult(plan);
+  const reused = result !== null;
+  if (result === null) {
+    const checkpoint = await trainOrResume(plan.train, o, plan.name);
+    result = await test(plan, checkpoint);
+    const record: TestRecord = {
+      checkpoint,
+      split: plan.test.list.split,
+      ...result,
+      plan: { train: plan.train, test: plan.test },
+      data: await planData(plan),
+    };
+    await writeFileAtomic(join(plan.train.run.dir, 'test-metrics.json'), `${JSON.stringify(record, null, 2)}\n`);
+  }
+  o.onEvent?.({ run: plan.name, event: { kind: 'tested', metrics: result.official, reused } });
+  return result;
+}
+
+/** A cell over seeds: the mean, its sample std and every seed's value. */
+function seedCell(perSeed: readonly SeedValue[], run: string): Cell {
+  const { mean, std, n } = meanStd(perSeed.map((p) => p.value));
+  return { value: mean, run, spread: { std, n, perSeed } };
+}
+
 /** {@link runProtocol} once `<out>/<protocol>` is this run's. */
 async function protocolRuns(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
   const rows: TableRow[] = [];
   for (const plan of protocolPlans(protocol, base, o)) {
-    let result = await finishedResult(plan);
-    const reused = result !== null;
-    if (result === null) {
-      const checkpoint = await trainOrResume(plan.train, o, plan.name);
-      result = await test(plan, checkpoint);
-      const record: TestRecord = {
-        checkpoint,
-        split: plan.test.list.split,
-        ...result,
-        plan: { train: plan.train, test: plan.test },
-        data: await planData(plan),
-      };
-      await writeFileAtomic(join(plan.train.run.dir, 'test-metrics.json'), `${JSON.stringify(record, null, 2)}\n`);
+    const results: Array<{ seed: number | null; run: string; official: EvaluationResult['official'] }> = [];
+    for (const seeded of seedPlans(plan, o.seeds)) {
+      results.push({ seed: seeded.seed, run: seeded.train.run.dir, official: (await measuredResult(seeded, o)).official });
     }
-    o.onEvent?.({ run: plan.name, event: { kind: 'tested', metrics: result.official, reused } });
-    const cells = Object.fromEntries(METRICS.map((m) => [m, { value: result.official[m], run: plan.train.run.dir }])) as Record<Metric, Cell>;
+    const cells = Object.fromEntries(
+      METRICS.map((m) => [
+        m,
+        o.seeds === undefined
+          ? { value: results[0]!.official[m], run: plan.train.run.dir }
+          : seedCell(
+              results.map((r) => ({ seed: r.seed!, value: r.official[m], run: r.run })),
+              plan.train.run.dir,
+            ),
+      ]),
+    ) as Record<Metric, Cell>;
     rows.push({ name: plan.name, cells });
   }
   if (protocol === 'leave-one-out' && rows.length > 1) {
+    const dir = resolve(o.outDir, protocol);
+    const average = (values: readonly number[]): number => values.reduce((s, v) => s + v, 0) / values.length;
     rows.push({
       name: 'Average',
       cells: Object.fromEntries(
         METRICS.map((m) => [
           m,
-          {
-            value: rows.reduce((s, r) => s + r.cells[m]!.value, 0) / rows.length,
-            run: resolve(o.outDir, protocol),
-          },
+          o.seeds === undefined
+            ? { value: average(rows.map((r) => r.cells[m]!.value)), run: dir }
+            : // each seed's average over the held-out manipulations first, then the spread over seeds
+              seedCell(
+                o.seeds.map((seed, i) => ({ seed, value: average(rows.map((r) => r.cells[m]!.spread!.perSeed[i]!.value)), run: dir })),
+                dir,
+              ),
         ]),
       ) as Record<Metric, Cell>,
     });
@@ -251,6 +316,7 @@ async function protocolRuns(protocol: Protocol, base: TrainConfig, o: ProtocolOp
     setting: `${base.data.compression}, test split '${o.testSplit ?? base.data.testSplit}'`,
     augment: base.data.augment,
     rows,
+    ...(o.seeds === undefined ? {} : { seeds: o.seeds }),
   };
   await writeTables(resolve(o.outDir, protocol), table);
   return table;
@@ -258,12 +324,12 @@ async function protocolRuns(protocol: Protocol, base: TrainConfig, o: ProtocolOp
 
 /** Markdown (paper layout, %), CSV (one cell per line with its run) and JSON of a table. */
 export function formatTables(t: ProtocolTable): { markdown: string; csv: string; json: string } {
-  const pct = (c: Cell | null): string => (c === null || Number.isNaN(c.value) ? '—' : (100 * c.value).toFixed(2));
+  const pct = (c: Cell | null): string => (c === null ? '—' : percentCell(c.value, c.spread));
   const head = t.protocol === 'leave-one-out' ? 'held-out manipulation' : 'training → test';
   const markdown = [
     `### ${t.title}`,
     '',
-    `Setting: ${t.setting}; augmentation preset \`${t.augment}\`; metrics: official definitions (%, official-spec §10).`,
+    `Setting: ${t.setting}; augmentation preset \`${t.augment}\`; metrics: official definitions (%, official-spec §10).${seedsCaption(t.seeds)}`,
     '',
     `| ${head} | ${METRICS.join(' | ')} |`,
     `|---|${METRICS.map(() => '---:').join('|')}|`,
@@ -276,10 +342,35 @@ export function formatTables(t: ProtocolTable): { markdown: string; csv: string;
   const csvField = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const csv =
     [
-      'protocol,row,metric,value,run',
-      ...t.rows.flatMap((r) => METRICS.map((m) => [t.protocol, r.name, m, String(r.cells[m]?.value ?? ''), r.cells[m]?.run ?? ''].map(csvField).join(','))),
+      `protocol,row,metric,value,run${t.seeds === undefined ? '' : SPREAD_CSV_HEAD}`,
+      ...t.rows.flatMap((r) =>
+        METRICS.map((m) =>
+          [t.protocol, r.name, m, String(r.cells[m]?.value ?? ''), r.cells[m]?.run ?? '', ...(t.seeds === undefined ? [] : spreadFields(r.cells[m]?.spread))]
+            .map(csvField)
+            .join(','),
+        ),
+      ),
     ].join('\n') + '\n';
   return { markdown, csv, json: `${JSON.stringify(t, null, 2)}\n` };
+}
+
+/** A value in %, with ` ± std` when it is a mean over more than one seed. */
+function percentCell(value: number, spread: SeedSpread | undefined | null): string {
+  if (Number.isNaN(value)) return '—';
+  return spread !== undefined && spread !== null && spread.n > 1 ? `${(100 * value).toFixed(2)} ± ${(100 * spread.std).toFixed(2)}` : (100 * value).toFixed(2);
+}
+
+/** The caption's sentence on seeds (none without `--seeds`). */
+function seedsCaption(seeds: readonly number[] | undefined): string {
+  if (seeds === undefined) return '';
+  return ` ${seeds.length} seed${seeds.length === 1 ? '' : 's'} (${seeds.join(', ')}): mean${seeds.length > 1 ? ' ± sample std' : ''} over seeds.`;
+}
+
+/** The CSV columns of a cell's spread (seeded tables only): std, n and the per-seed values `seed:value;…`. */
+const SPREAD_CSV_HEAD = ',std,n,per_seed';
+function spreadFields(spread: SeedSpread | undefined | null): string[] {
+  if (spread === undefined || spread === null) return ['', '', ''];
+  return [String(spread.std), String(spread.n), spread.perSeed.map((p) => `${p.seed}:${p.value}`).join(';')];
 }
 
 async function writeTables(dir: string, t: ProtocolTable): Promise<void> {
@@ -303,8 +394,10 @@ export interface PaperTable {
   readonly title: string;
   readonly caption: string;
   readonly columns: readonly string[];
-  /** a cell of a failed or missing run is null (shown as —) */
-  readonly rows: ReadonlyArray<{ readonly name: string; readonly cells: readonly (number | null)[] }>;
+  /** a cell of a failed or missing run is null (shown as —); with seeds, `cells` are means and `spread` their spread */
+  readonly rows: ReadonlyArray<{ readonly name: string; readonly cells: readonly (number | null)[]; readonly spread?: readonly (SeedSpread | null)[] }>;
+  /** with `--seeds` only: the training seeds every cell is the mean over */
+  readonly seeds?: readonly number[];
 }
 
 export interface BenchmarkOptions extends ProtocolOptions {
@@ -439,8 +532,16 @@ export function paperTable(
     a === 'c40' ? -1 : b === 'c40' ? 1 : a.localeCompare(b),
   );
   const find = (row: string, compression: string): ProtocolTable | undefined => runs.find((r) => r.row === row && r.compression === compression)?.table;
-  const value = (t: ProtocolTable | undefined, row: string, m: Metric): number | null => t?.rows.find((r) => r.name === row)?.cells[m]?.value ?? null;
-  const metrics = 'Metrics in [0, 1] (the official definitions, official-spec §10).';
+  const value = (t: ProtocolTable | undefined, row: string, m: Metric): Cell | null => t?.rows.find((r) => r.name === row)?.cells[m] ?? null;
+  const seeds = runs.find((r) => r.table.seeds !== undefined)?.table.seeds;
+  const metrics = `Metrics in [0, 1] (the official definitions, official-spec §10).${seedsCaption(seeds)}`;
+  // a row's cells as the table keeps them: the values (means over seeds) and, with seeds, their spread
+  const paperRow = (name: string, cells: readonly (Cell | null)[]): PaperTable['rows'][number] => ({
+    name,
+    cells: cells.map((c) => c?.value ?? null),
+    ...(seeds === undefined ? {} : { spread: cells.map((c) => c?.spread ?? null) }),
+  });
+  const withSeeds = seeds === undefined ? {} : { seeds };
   switch (protocol) {
     case 'intra':
       return {
@@ -448,13 +549,16 @@ export function paperTable(
         title: 'Table 2: intra-dataset (FF++)',
         caption: `Train and test at each compression. ${metrics}`,
         columns: compressions.flatMap((c) => METRICS.map((m) => `${c} ${m}`)),
-        rows: models.map((v) => ({
-          name: v,
-          cells: compressions.flatMap((c) => {
-            const t = find(v, c);
-            return METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m));
-          }),
-        })),
+        rows: models.map((v) =>
+          paperRow(
+            v,
+            compressions.flatMap((c) => {
+              const t = find(v, c);
+              return METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m));
+            }),
+          ),
+        ),
+        ...withSeeds,
       };
     case 'cross-dataset':
       return {
@@ -464,8 +568,12 @@ export function paperTable(
         columns: [...METRICS],
         rows: models.map((v) => {
           const t = find(v, 'c40');
-          return { name: v, cells: METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)) };
+          return paperRow(
+            v,
+            METRICS.map((m) => value(t, t?.rows[0]?.name ?? '', m)),
+          );
         }),
+        ...withSeeds,
       };
     case 'leave-one-out': {
       const held = [...new Set(runs.flatMap((r) => r.table.rows.map((row) => row.name)))];
@@ -478,9 +586,10 @@ export function paperTable(
         columns: [...block(['F1', 'mIoU']), ...block(['ACC', 'AUC'])],
         rows: models.map((v) => {
           const t = find(v, c);
-          const cells = (ms: readonly Metric[]): (number | null)[] => held.flatMap((h) => ms.map((m) => value(t, h, m)));
-          return { name: v, cells: [...cells(['F1', 'mIoU']), ...cells(['ACC', 'AUC'])] };
+          const cells = (ms: readonly Metric[]): (Cell | null)[] => held.flatMap((h) => ms.map((m) => value(t, h, m)));
+          return paperRow(v, [...cells(['F1', 'mIoU']), ...cells(['ACC', 'AUC'])]);
         }),
+        ...withSeeds,
       };
     }
   }
@@ -488,7 +597,6 @@ export function paperTable(
 
 /** Markdown (in %) and CSV (one line per cell) of a paper-layout table. */
 export function formatPaperTable(t: PaperTable): { markdown: string; csv: string } {
-  const pct = (v: number | null): string => (v === null || Number.isNaN(v) ? '—' : (100 * v).toFixed(2));
   const markdown = [
     `### ${t.title}`,
     '',
@@ -496,10 +604,14 @@ export function formatPaperTable(t: PaperTable): { markdown: string; csv: string
     '',
     `| model | ${t.columns.join(' | ')} |`,
     `|---|${t.columns.map(() => '---:').join('|')}|`,
-    ...t.rows.map((r) => `| ${r.name} | ${r.cells.map(pct).join(' | ')} |`),
+    ...t.rows.map((r) => `| ${r.name} | ${r.cells.map((v, i) => (v === null ? '—' : percentCell(v, r.spread?.[i]))).join(' | ')} |`),
     '',
   ].join('\n');
+  const spread = (r: PaperTable['rows'][number], i: number): string[] => (t.seeds === undefined ? [] : spreadFields(r.spread?.[i]));
   const csv =
-    ['protocol,model,column,value', ...t.rows.flatMap((r) => r.cells.map((v, i) => [t.protocol, r.name, t.columns[i], v ?? ''].join(',')))].join('\n') + '\n';
+    [
+      `protocol,model,column,value${t.seeds === undefined ? '' : SPREAD_CSV_HEAD}`,
+      ...t.rows.flatMap((r) => r.cells.map((v, i) => [t.protocol, r.name, t.columns[i], v ?? '', ...spread(r, i)].join(','))),
+    ].join('\n') + '\n';
   return { markdown, csv };
 }

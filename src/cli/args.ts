@@ -54,6 +54,19 @@ export function probability(value: string): number {
   return n;
 }
 
+/**
+ * `--seeds`: a count n (seeds 0 … n−1) or a comma list of distinct seeds (`0,1,2`); a list needs a
+ * comma, so one seed other than 0 is written `--set seed=S` without `--seeds`.
+ */
+export function seedList(value: string): number[] {
+  const v = value.trim();
+  if (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 1000) return Array.from({ length: Number(v) }, (_, i) => i);
+  const items = v.split(',').map((x) => x.trim());
+  if (v.includes(',') && items.every((x) => /^\d+$/.test(x) && Number(x) <= 0xffffffff) && new Set(items.map(Number)).size === items.length)
+    return items.map(Number);
+  throw new InvalidArgumentError(`expected a count of seeds (1…1000, e.g. 3 for 0,1,2) or a comma list of distinct seeds (e.g. 0,1,2), got '${value}'`);
+}
+
 /** A comma list, items trimmed, empty items dropped: `a, b,,c` → [a, b, c]. */
 export function commaList(value: string): string[] {
   return value

@@ -5,7 +5,7 @@ import { BenchmarkRowsError } from '../benchmark/errors.js';
 import { failedLines, formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../benchmark/protocols.js';
 import { METHOD_NAMES, type MethodName } from '../models/method.js';
 import { variantNames } from '../models/msccnet/index.js';
-import { choiceList, collect, commaList, methodOverride, SET_METHOD_HELP } from './args.js';
+import { choiceList, collect, commaList, methodOverride, seedList, SET_METHOD_HELP } from './args.js';
 
 interface BenchmarkCliOptions {
   protocol: Protocol;
@@ -21,6 +21,7 @@ interface BenchmarkCliOptions {
   methods?: MethodName[];
   setMethod: Partial<Record<MethodName, string[]>>;
   compressions?: string[];
+  seeds?: number[];
 }
 
 export function makeBenchmarkCommand(): Command {
@@ -48,6 +49,11 @@ export function makeBenchmarkCommand(): Command {
       commaList,
     )
     .option('--compressions <list>', 'intra / leave-one-out: compressions side by side, e.g. c40,c23 (Table 2)', commaList)
+    .option(
+      '--seeds <n|list>',
+      "train every run once per seed, in <run>/seed-<s>/: a count (3 = seeds 0,1,2) or a list (0,1,2); cells are mean ± sample std (default: one run of the config's seed)",
+      seedList,
+    )
     .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .action(async (opts: BenchmarkCliOptions) => {
       const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config), [
@@ -64,6 +70,7 @@ export function makeBenchmarkCommand(): Command {
           testManifest: opts.testManifest,
           testSplit: opts.testSplit,
           testCompression: opts.testCompression,
+          seeds: opts.seeds,
           signal: controller.signal,
           methods: opts.methods,
           variants: opts.variants ?? ['msccnet'],
@@ -87,6 +94,7 @@ export function makeBenchmarkCommand(): Command {
         testManifest: opts.testManifest,
         testSplit: opts.testSplit,
         testCompression: opts.testCompression,
+        seeds: opts.seeds,
         signal: controller.signal,
         onEvent: ({ run, event }) => {
           if (event.kind === 'start') console.error(`[${run}] training ${event.startStep}→${event.totalSteps} steps`);
