@@ -10,6 +10,7 @@ import { evalItems, SamplePool, type EvalItem, type SkippedSample } from '../sam
 import { Evaluator, type EvaluationResult, type EvaluatorOptions } from './evaluator.js';
 import type { SampleRecord } from './record.js';
 import type { Perturbation } from '../samples/perturb.js';
+import type { DctInputOptions } from '../samples/load.js';
 
 export interface EvaluateProgress {
   /** samples done (evaluated or skipped) of `total` */
@@ -32,6 +33,8 @@ export interface EvaluateOptions {
   readonly perturbation?: Perturbation | null;
   /** seeds the noise perturbation (with each sample id); default 0 */
   readonly seed?: number;
+  /** build each sample's DCT inputs and pass them to the engine (a method with auxiliary inputs: CAT-Net) */
+  readonly dct?: DctInputOptions;
   /** each batch's samples and their records, in list order, once evaluated (e.g. to append them to a log) */
   readonly onBatch?: (done: readonly { readonly sample: Sample; readonly record: SampleRecord }[]) => void | Promise<void>;
   readonly onSkip?: (s: SkippedSample, sample: Sample) => void;
@@ -59,7 +62,11 @@ export async function evaluateInto(engine: InferenceEngine, samples: readonly Sa
     const n = items.length;
     const input = new Float32Array(n * 3 * S * S);
     items.forEach((it, k) => input.set(it.image, k * 3 * S * S));
-    const out = await engine.run(input, n);
+    const aux = options.dct && {
+      dctVolume: concat(items.map((it) => it.aux!.dctVolume)),
+      qtable: concat(items.map((it) => it.aux!.qtable)),
+    };
+    const out = await engine.run(input, n, aux);
     const K = out.classes;
     const per = K * out.maskSide * out.maskSide;
     const batch: { sample: Sample; record: SampleRecord }[] = [];
@@ -86,7 +93,8 @@ export async function evaluateInto(engine: InferenceEngine, samples: readonly Sa
       options.onSkip?.(s, sample);
     };
     const perturb = options.perturbation ? { perturbation: options.perturbation, seed: options.seed ?? 0 } : undefined;
-    for await (const it of evalItems(pool, samples, { spec, prefetch: (options.prefetch ?? 2) * batchSize, onSkip, ...(perturb && { perturb }) })) {
+    const o = { spec, prefetch: (options.prefetch ?? 2) * batchSize, onSkip, ...(perturb && { perturb }), ...(options.dct && { dct: options.dct }) };
+    for await (const it of evalItems(pool, samples, o)) {
       options.signal?.throwIfAborted();
       items.push(it);
       if (items.length === batchSize) await flush();
@@ -96,6 +104,16 @@ export async function evaluateInto(engine: InferenceEngine, samples: readonly Sa
     if (options.pool === undefined) await pool.close();
   }
   return evaluator;
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** `evaluateInto` on a new Evaluator, and its result: the official metrics and the labelled extras. */

@@ -41,17 +41,23 @@ async function rgbPixels(bytes: Uint8Array): Promise<{ width: number; height: nu
 
 /** CAT-Net's input (±1 RGB + DCT volume [24, H, W], Y q-table) from an image file's bytes. */
 export async function catnetInputFromBytes(bytes: Uint8Array, options: CatnetSourceOptions): Promise<CatnetSourceInput> {
-  const reencoded = !isJpeg(bytes);
-  let jpeg = bytes;
-  if (reencoded) {
-    const { width, height, data } = await rgbPixels(bytes);
-    jpeg = new Uint8Array(
-      await sharp(data, { raw: { width, height, channels: 3 } })
-        .jpeg({ quality: options.jpegQuality, chromaSubsampling: '4:4:4' })
-        .toBuffer(),
-    );
-  }
+  if (!isJpeg(bytes)) return { ...(await catnetInputFromPixels(await rgbPixels(bytes), options)), reencoded: true };
+  return { ...(await catnetInputOfJpeg(bytes, options)), reencoded: false };
+}
+
+/**
+ * CAT-Net's input from interleaved RGB pixels that are no JPEG (a decoded file, a transformed
+ * training crop): JPEG-encoded at `jpegQuality`, 4:4:4, and read back as `catnetInputFromBytes` reads a file.
+ */
+export async function catnetInputFromPixels(rgb: { width: number; height: number; data: Uint8Array }, options: CatnetSourceOptions): Promise<CatnetInput> {
+  const jpeg = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
+    .jpeg({ quality: options.jpegQuality, chromaSubsampling: '4:4:4' })
+    .toBuffer();
+  return catnetInputOfJpeg(new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.length), options);
+}
+
+async function catnetInputOfJpeg(jpeg: Uint8Array, options: CatnetSourceOptions): Promise<CatnetInput> {
   const coefficients = readJpegCoefficients(jpeg, options);
   const { width, height, data } = await rgbPixels(jpeg);
-  return { ...catnetInput(makeImage(width, height, 3, data), coefficients, options), reencoded };
+  return catnetInput(makeImage(width, height, 3, data), coefficients, options);
 }

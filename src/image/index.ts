@@ -15,4 +15,4 @@ export { DEFAULT_MAX_PIXELS } from './limits.js';
 export { resizeBilinear, cubicResizeMatrix, type MapShape } from './interpolate.js';
 export type { JpegCoding, JpegComponent, JpegCoefficients, JpegErrorReason, ReadJpegOptions, CatnetInput, CatnetInputOptions } from './jpeg/index.js';
 export { readJpegCoefficients, JpegError, catnetInput, CATNET_DCT_CLIP, CATNET_INPUT_CHANNELS } from './jpeg/index.js';
-export { catnetInputFromBytes, type CatnetSourceOptions, type CatnetSourceInput } from './catnet-source.js';
+export { catnetInputFromBytes, catnetInputFromPixels, type CatnetSourceOptions, type CatnetSourceInput } from './catnet-source.js';

@@ -10,7 +10,7 @@ import { variantConfig } from '../models/msccnet/index.js';
 import { applyDetfill } from '../models/detfill.js';
 import { loadModelFile, PTH_FILE } from '../models/model-file.js';
 import { MsccnetMethod } from '../models/registry.js';
-import type { MethodModel, MethodOutputs } from '../models/method.js';
+import { methodForward, type AuxiliaryInputSpec, type MethodModel, type MethodOutputs } from '../models/method.js';
 import type { Module } from '../nn/index.js';
 import { officialPreprocess, type PreprocessSpec } from '../image/preprocess.js';
 import { MSCCNET_IO, type Precision } from '../onnx/index.js';
@@ -22,12 +22,13 @@ import {
   toHost,
   torch,
   withPrecision,
+  type Device,
   type DeviceSpec,
   type Precision as TorchPrecision,
   type Tensor,
 } from '../torch/index.js';
 import { onnxModelInfo, readTwoHeads } from './metadata.js';
-import type { InferenceEngine } from './pipeline.js';
+import type { AuxiliaryArrays, InferenceEngine } from './pipeline.js';
 
 export type EngineKind = 'onnx' | 'torch';
 
@@ -113,9 +114,8 @@ export interface TorchEngineOptions {
 }
 
 /** What the libtorch engine runs: a registered method, or a bare MSCCNet (the official preprocessing at its input side). */
-export type EngineModel = Module & { forward(x: Tensor): MethodOutputs } & (
-    { readonly preprocessing: PreprocessSpec } | { readonly config: { readonly inputSize: number } }
-  );
+export type EngineModel = Module & { forward(x: Tensor): MethodOutputs } & Partial<Pick<MethodModel, 'auxiliaryInputs' | 'forwardWith'>> &
+  ({ readonly preprocessing: PreprocessSpec } | { readonly config: { readonly inputSize: number } });
 
 /**
  * libtorch running the module directly (eval mode, no autograd) on a device: the model is moved
@@ -134,12 +134,13 @@ export function createTorchEngine(model: EngineModel, opts: TorchEngineOptions =
     inputSide: side,
     preprocess,
     name: device === 'cpu' ? 'libtorch' : `libtorch ${device}${precision === 'fp32' ? '' : ` ${precision}`}`,
-    async run(input, batch) {
+    async run(input, batch, aux = {}) {
       return torch.tidy(() =>
         torch.noGrad(() => {
           let x = batchToDevice(torch.fromTypedArray(input, [batch, 3, side, side]), device);
           if (opts.channelsLast) x = x.contiguous('channelsLast');
-          const out = withPrecision(precision, device, () => model.forward(x));
+          const auxTensors = auxiliaryTensors(model.auxiliaryInputs ?? [], aux, batch, side, device);
+          const out = withPrecision(precision, device, () => methodForward(model, x, auxTensors));
           const img = out.imgLogits.numel;
           const both = toHost(torch.cat([out.imgLogits.flatten().float(), out.maskLogits.flatten().float()])).toTypedArray() as Float32Array;
           return {
@@ -153,6 +154,16 @@ export function createTorchEngine(model: EngineModel, opts: TorchEngineOptions =
     },
     release: async () => model.dispose(),
   };
+}
+
+/** The auxiliary inputs the model reads, as tensors on `device`; one missing from `aux` is left out (the model refuses it). */
+function auxiliaryTensors(specs: readonly AuxiliaryInputSpec[], aux: AuxiliaryArrays, batch: number, side: number, device: Device): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const spec of specs) {
+    const data = aux[spec.name];
+    if (data !== undefined) out[spec.name] = batchToDevice(torch.fromTypedArray(data, spec.shape(batch, side, side)), device);
+  }
+  return out;
 }
 
 /** A model path that is neither .onnx nor .safetensors, or an engine/model mismatch. */

@@ -36,6 +36,9 @@ export interface EngineOutput {
   readonly maskSide: number;
 }
 
+/** Auxiliary inputs of a batch by name (models/method.ts AuxiliaryInputs), as float32 arrays. */
+export type AuxiliaryArrays = Readonly<Record<string, Float32Array>>;
+
 /** What runs the network: onnxruntime (Node or web) or libtorch. */
 export interface InferenceEngine {
   /** Square input side the model was built for. */
@@ -43,8 +46,11 @@ export interface InferenceEngine {
   /** how inputs are made, when the model file states it; else the official one at inputSide */
   readonly preprocess?: PreprocessSpec;
   readonly name: string;
-  /** input: [batch, 3, side, side] normalised. */
-  run(input: Float32Array, batch: number): Promise<EngineOutput>;
+  /**
+   * input: [batch, 3, side, side] normalised; `aux`: a method's auxiliary inputs by name, each
+   * batch × its per-sample size (CAT-Net's dctVolume, qtable; libtorch engine only so far).
+   */
+  run(input: Float32Array, batch: number, aux?: AuxiliaryArrays): Promise<EngineOutput>;
   release(): Promise<void>;
 }
 

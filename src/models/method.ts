@@ -71,7 +71,7 @@ export interface MethodModel<O extends MethodOutputs = MethodOutputs> extends Mo
  * A method's forward on the image and, for a method that reads more (CAT-Net), its auxiliary
  * inputs; the method refuses missing ones with its own error.
  */
-export function methodForward<O extends MethodOutputs>(model: MethodModel<O>, x: Tensor, aux: AuxiliaryInputs = {}): O {
+export function methodForward<O extends MethodOutputs>(model: Pick<MethodModel<O>, 'forward' | 'forwardWith'>, x: Tensor, aux: AuxiliaryInputs = {}): O {
   return model.forwardWith === undefined ? model.forward(x) : model.forwardWith(x, aux);
 }
 

@@ -56,8 +56,27 @@ export function trainTarget(mask: Uint8Array): Uint8Array {
   return out;
 }
 
+/** The augmented crop before normalisation: BGR uint8 [h, w, 3] and its train target [h, w], w, h ≤ S. */
+export interface TrainCrop {
+  readonly bgr: Uint8Array;
+  readonly seg: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+}
+
 /** One training sample through the chosen preset. */
 export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTransformOptions): Transformed {
+  return padCrop(trainCrop(ops, d, rng, o), o);
+}
+
+/** Steps 5–7 of the official list: Normalize (BGR → RGB), ToTensor, centred padding (image 0, mask 255) to S×S. */
+export function padCrop(c: TrainCrop, o: Pick<TrainTransformOptions, 'cropSize' | 'normalize'>): Transformed {
+  const S = o.cropSize;
+  return { image: normalise(c.bgr, c.width, c.height, S, o.normalize), target: padMask(c.seg, c.width, c.height, S), size: S };
+}
+
+/** The augmentations of the chosen preset, up to (not including) normalisation and padding. */
+export function trainCrop(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTransformOptions): TrainCrop {
   let img = d.bgr;
   let seg = trainTarget(d.mask);
   let w = d.width;
@@ -70,7 +89,7 @@ export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTran
       img = flip(img, S, S, 3);
       seg = flip(seg, S, S, 1);
     }
-    return { image: normalise(img, S, S, S, o.normalize), target: seg, size: S };
+    return { bgr: img, seg, width: S, height: S };
   }
   // 1. Resize, keep ratio, scale range (0.5, 2.0) of scaleBase
   const L = Math.trunc(o.scaleBase * rng.uniform(0.5, 2.0));
@@ -101,10 +120,7 @@ export function trainTransform(ops: ImageOps, d: Decoded, rng: Rng, o: TrainTran
     seg = flip(seg, w, h, 1);
   }
   // 4. PhotoMetricDistortion
-  img = photometric(ops, img, w, h, rng);
-  // 5–7. Normalize (BGR → RGB), ToTensor, centred padding (image 0, mask 255)
-  const image = normalise(img, w, h, S, o.normalize);
-  return { image, target: padMask(seg, w, h, S), size: S };
+  return { bgr: photometric(ops, img, w, h, rng), seg, width: w, height: h };
 }
 
 /** The evaluation transform: the model's PreprocessSpec (resize to exactly S×S, no ratio; normalise), the one `detect` applies. */

@@ -6,7 +6,7 @@
 import type { Worker } from 'node:worker_threads';
 import { spawnModuleWorker } from '../jobs/threads.js';
 import { DatasetError } from './errors.js';
-import { runTask, type LoadResult, type LoadTask } from './load.js';
+import { runTask, type DctInputOptions, type LoadResult, type LoadTask, type SampleAux } from './load.js';
 import { loadImageOps, type ImageOps } from '../image/index.js';
 import type { TrainTransformOptions } from './augment.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
@@ -95,6 +95,8 @@ export interface TrainBatch {
   readonly count: number;
   readonly size: number;
   readonly skipped: SkippedSample[];
+  /** with the `dct` option: dctVolume [n, 21, S, S] and qtable [n, 1, 8, 8] */
+  readonly aux?: SampleAux;
 }
 
 export interface EvalItem {
@@ -104,6 +106,20 @@ export interface EvalItem {
   readonly gt: Uint8Array;
   readonly width: number;
   readonly height: number;
+  /** with the `dct` option: dctVolume [21, S, S] and qtable [1, 8, 8] */
+  readonly aux?: SampleAux;
+}
+
+/** The samples' auxiliary inputs one after another (each of equal size), or none. */
+function stackAux(parts: readonly (SampleAux | undefined)[]): SampleAux | undefined {
+  if (parts.length === 0 || parts.some((p) => p === undefined)) return undefined;
+  const stack = (key: keyof SampleAux): Float32Array => {
+    const n = parts[0]![key].length;
+    const out = new Float32Array(parts.length * n);
+    parts.forEach((p, k) => out.set(p![key], k * n));
+    return out;
+  };
+  return { dctVolume: stack('dctVolume'), qtable: stack('qtable') };
 }
 
 function fatal(r: Extract<LoadResult, { ok: false; skip: false }>): never {
@@ -130,6 +146,8 @@ export async function* trainBatches(
     readonly prefetch: number;
     readonly rank?: number;
     readonly worldSize?: number;
+    /** build each sample's DCT inputs (a method with auxiliary inputs: CAT-Net) */
+    readonly dct?: DctInputOptions;
   },
 ): AsyncGenerator<TrainBatch> {
   const S = o.transform.cropSize;
@@ -138,7 +156,8 @@ export async function* trainBatches(
     Promise.all(
       Array.from({ length: o.batchSize }, (_, j) => {
         const pos = b * o.batchSize + j;
-        return pool.run({ kind: 'train', sample: list[o.order[pos]], key: [o.seed, o.epoch, rank + pos * world], transform: o.transform });
+        const key = [o.seed, o.epoch, rank + pos * world];
+        return pool.run({ kind: 'train', sample: list[o.order[pos]], key, transform: o.transform, ...(o.dct && { dct: o.dct }) });
       }),
     );
   const window: Promise<LoadResult[]>[] = [];
@@ -170,7 +189,8 @@ export async function* trainBatches(
       labels[k] = s.label;
       ids.push(s.id);
     });
-    yield { images, targets, labels, ids, count: n, size: S, skipped };
+    const aux = o.dct && stackAux(okIdx.map((j) => (results[j] as Extract<LoadResult, { kind: 'train' }>).aux));
+    yield { images, targets, labels, ids, count: n, size: S, skipped, ...(aux && { aux }) };
   }
 }
 
@@ -184,13 +204,15 @@ export async function* evalItems(
     /** the skipped file and why, and the list's sample */
     readonly onSkip?: (s: SkippedSample, sample: Sample) => void;
     readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number };
+    /** build each sample's DCT inputs (a method with auxiliary inputs: CAT-Net) */
+    readonly dct?: DctInputOptions;
   },
 ): AsyncGenerator<EvalItem> {
   const window: Promise<LoadResult>[] = [];
   let next = 0;
   for (let i = 0; i < list.length; i++) {
     while (window.length < o.prefetch && next < list.length)
-      window.push(pool.run({ kind: 'eval', sample: list[next++], spec: o.spec, ...(o.perturb && { perturb: o.perturb }) }));
+      window.push(pool.run({ kind: 'eval', sample: list[next++], spec: o.spec, ...(o.perturb && { perturb: o.perturb }), ...(o.dct && { dct: o.dct }) }));
     const r = await window.shift()!;
     if (!r.ok) {
       if (r.skip) {
@@ -200,6 +222,6 @@ export async function* evalItems(
       fatal(r);
     }
     if (r.kind !== 'eval') continue;
-    yield { sample: list[i], image: r.image, gt: r.gt, width: r.width, height: r.height };
+    yield { sample: list[i], image: r.image, gt: r.gt, width: r.width, height: r.height, ...(r.aux && { aux: r.aux }) };
   }
 }

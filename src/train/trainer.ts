@@ -22,6 +22,7 @@ import {
   type MethodModel,
   type PretrainedSpec,
 } from '../models/index.js';
+import { methodForward } from '../models/method.js';
 import { AdamW, GradScaler, SGD, type Optimizer } from '../nn/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
@@ -46,7 +47,7 @@ import { polyLr, type PolySchedule } from './schedule.js';
 import type { ProcessGroup } from './distributed.js';
 import { gradientProbe, nonFiniteProbe } from './divergence.js';
 import { epochOrder, microBatches, runSteps, stepsPerEpoch, trainingList } from './epochs.js';
-import { validate } from './validate.js';
+import { dctInputsOf, validate } from './validate.js';
 
 export type TrainEvent =
   | {
@@ -336,6 +337,7 @@ export class TrainRun {
         normalize: { channelOrder, mean, std },
         resize,
       },
+      ...dctInputsOf(this.model),
     });
   }
 
@@ -502,8 +504,9 @@ export class TrainRun {
         if (config.channelsLast) x = x.contiguous('channelsLast');
         const segmentation = batchToDevice(torch.fromTypedArray(batch.targets.subarray(start * S * S, (start + n) * S * S), [n, S, S]), device);
         const label = batchToDevice(torch.fromTypedArray(batch.labels.subarray(start, start + n), [n]), device);
+        const aux = auxiliaryTensors(model, batch, start, n, device);
         const { terms, total } = withPrecision(config.precision, device, () => {
-          const l = model.losses(model.forward(x), { segmentation, label, image: x });
+          const l = model.losses(methodForward(model, x, aux), { segmentation, label, image: x });
           return {
             terms: this.definition.lossTerms.filter((k) => l[k] !== undefined).map((k) => [k, l[k]] as const),
             total: weightedTotal(l, this.definition, model.config, config.losses),
@@ -545,6 +548,19 @@ export class TrainRun {
     scaler.update();
     return losses;
   }
+}
+
+/** The batch's auxiliary inputs of samples [start, start + n) that the model reads, on `device` (none for most methods). */
+function auxiliaryTensors(model: MethodModel, batch: TrainBatch, start: number, n: number, device: Device): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  const arrays: Readonly<Record<string, Float32Array>> = batch.aux ?? {};
+  for (const spec of model.auxiliaryInputs ?? []) {
+    const data = arrays[spec.name];
+    if (data === undefined) continue; // the method refuses the forward, naming what is missing
+    const per = data.length / batch.count;
+    out[spec.name] = batchToDevice(torch.fromTypedArray(data.subarray(start * per, (start + n) * per), spec.shape(n, batch.size, batch.size)), device);
+  }
+  return out;
 }
 
 /** Loads the newest checkpoint into the model, optimiser and scaler after checking it belongs to this config and process count. */

@@ -5,11 +5,21 @@ import { deviceOf } from '../nn/index.js';
 import type { TrainConfig } from './config.js';
 import { type Sample } from '../samples/dataset.js';
 import { SamplePool, type SkippedSample } from '../samples/loader.js';
+import type { DctInputOptions } from '../samples/load.js';
 import { evaluateInto } from '../eval/evaluate.js';
 import { createTorchEngine } from '../infer/engines.js';
 import type { InferenceEngine } from '../infer/pipeline.js';
 import { loadSplit } from './epochs.js';
 import type { ProcessGroup } from './distributed.js';
+
+/**
+ * The loader's `dct` option for a method with auxiliary inputs (CAT-Net): its config's
+ * `jpegQuality`, at which every transformed crop is JPEG-encoded; none for the other methods.
+ */
+export function dctInputsOf(model: MethodModel): { dct?: DctInputOptions } {
+  if (model.auxiliaryInputs === undefined) return {};
+  return { dct: { jpegQuality: (model.config as { jpegQuality: number }).jpegQuality } };
+}
 
 /**
  * Official validation over the validation split: `evaluate` with the model as a libtorch engine
@@ -52,6 +62,7 @@ export async function validateSamples(
     batchSize: Math.max(1, config.microBatch || Math.min(8, config.batchSize)),
     prefetch: config.data.prefetch,
     onSkip,
+    ...dctInputsOf(model),
   });
   model.train();
   if (group !== null) {
