@@ -1,6 +1,7 @@
 /**
  * Saves a 1 MiB checkpoint into argv[2]; run under `ulimit -f` by checkpoint.test.ts, so that its
- * write fails the way a full disk makes it fail (EFBIG rather than ENOSPC). Prints the error code.
+ * write fails the way a full disk makes it fail (EFBIG rather than ENOSPC). Prints the error's code, then its
+ * problem line.
  */
 import { Linear, SGD } from '../../src/nn/index.js';
 import { RNG_SCHEME, saveCheckpoint } from '../../src/train/checkpoint.js';
@@ -12,6 +13,7 @@ try {
   await saveCheckpoint(process.argv[2], 'step-00000001', layer, optimizer, state);
   console.log('saved');
 } catch (err) {
-  console.log((err as NodeJS.ErrnoException).code ?? String(err));
+  const e = err as { code?: string; problem?: string };
+  console.log(`${e.code ?? String(err)}\n${e.problem ?? ''}`);
   process.exitCode = 1;
 }

@@ -58,6 +58,9 @@ test('a checkpoint write that fails (file-size limit, as a full disk) leaves no 
   // 256 KiB: the 1 MiB model.safetensors cannot be written
   const r = spawnSync('bash', ['-c', `ulimit -f 256; exec "${process.execPath}" --import tsx "${child}" "${dir}"`], { encoding: 'utf8' });
   assert.equal(r.status, 1, r.stdout + r.stderr);
-  assert.equal(r.stdout.trim(), 'EFBIG');
+  // one MSCCNET_IO line naming the file the user asked for and the file-size limit (src/io/atomic.ts)
+  const [code, problem] = r.stdout.trim().split('\n');
+  assert.equal(code, 'MSCCNET_IO');
+  assert.match(problem ?? '', /model\.safetensors.*file too large/);
   assert.deepEqual(await readdir(dir, { recursive: true }), []);
 });
