@@ -16,7 +16,7 @@ import {
 import { applyVariant, parseTrainConfig } from '../../src/train/config.js';
 import type { FailedRow } from '../../src/benchmark/errors.js';
 import { variantNames } from '../../src/models/index.js';
-import { writeSyntheticSet } from '../train/synthetic.js';
+import { oneStepBenchmarkConfig, writeSyntheticSet } from '../train/synthetic.js';
 
 test('protocol tables: paper layout in %, every cell traceable to its run folder in the CSV', () => {
   const cell = (value: number, run: string) => ({ value, run });
@@ -209,14 +209,7 @@ test('a benchmark row whose data list changed since its run is not reused, and i
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-bench-data-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 4, val: 2, seed: 8 });
-  const config = {
-    data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', workers: 0, prefetch: 1, testSplit: 'val' },
-    model: { backboneDepth: 18, inputSize: 64, featsChannels: 64, dct: 'paper' },
-    batchSize: 2,
-    epochs: 1,
-    optim: { optimizer: 'adamw', lr: 1e-3 },
-    run: { threads: 2, valEveryEpochs: 1000, maxSteps: 1 },
-  };
+  const config = oneStepBenchmarkConfig(set.manifest);
   const options = { outDir: join(dir, 'bench'), variants: ['msccnet'], compressions: ['c23'] };
   const first = await runBenchmark('intra', config, options);
   assert.deepEqual(first.failed, []);

@@ -13,7 +13,7 @@ import type { EvaluationResult } from '../../src/eval/index.js';
 import { InvalidArgumentError } from 'commander';
 import { seedList } from '../../src/cli/args.js';
 import { runCli } from '../helpers/cli.js';
-import { writeSyntheticSet } from '../train/synthetic.js';
+import { oneStepBenchmarkConfig, writeSyntheticSet } from '../train/synthetic.js';
 
 const official = async (dir: string): Promise<EvaluationResult['official']> =>
   (JSON.parse(await readFile(join(dir, 'test-metrics.json'), 'utf8')) as EvaluationResult).official;
@@ -25,14 +25,7 @@ test(
     const dir = await mkdtemp(join(tmpdir(), 'msccnet-bench-seeds-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
     const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 4, val: 2, seed: 5 });
-    const config = {
-      data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', workers: 0, prefetch: 1, testSplit: 'val' },
-      model: { backboneDepth: 18, inputSize: 64, featsChannels: 64, dct: 'paper' },
-      batchSize: 2,
-      epochs: 1,
-      optim: { optimizer: 'adamw', lr: 1e-3 },
-      run: { threads: 2, valEveryEpochs: 1000, maxSteps: 1 },
-    };
+    const config = oneStepBenchmarkConfig(set.manifest);
     const configFile = join(dir, 'config.json');
     await writeFile(configFile, JSON.stringify(config));
     const out = join(dir, 'bench');
@@ -118,14 +111,7 @@ test(
       return JSON.stringify(e.method === 'Deepfakes' && Number.parseInt(e.video, 10) % 2 === 1 ? { ...e, method: 'FaceSwap' } : e);
     });
     await writeFile(set.manifest, `${relabelled.join('\n')}\n`);
-    const config = {
-      data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes', 'FaceSwap'], augment: 'paper', workers: 0, prefetch: 1, testSplit: 'val' },
-      model: { backboneDepth: 18, inputSize: 64, featsChannels: 64, dct: 'paper' },
-      batchSize: 2,
-      epochs: 1,
-      optim: { optimizer: 'adamw', lr: 1e-3 },
-      run: { threads: 2, valEveryEpochs: 1000, maxSteps: 1 },
-    };
+    const config = oneStepBenchmarkConfig(set.manifest, ['Deepfakes', 'FaceSwap']);
     const out = join(dir, 'bench');
     const result = await runBenchmark('leave-one-out', config, { outDir: out, variants: ['msccnet'], compressions: ['c23'], seeds: [0, 1] });
     assert.deepEqual(result.failed, []);

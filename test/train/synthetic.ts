@@ -86,3 +86,15 @@ export async function writeSyntheticSet(dir: string, o: { side: number; train: n
   await writeFile(manifest, `${lines.join('\n')}\n`);
   return { dir, manifest, valRealPixelFraction: valReal / valTotal };
 }
+
+/** The smallest benchmark training config on a synthetic set: ResNet-18 MSCCNet at 64², one AdamW step per run, tested on val. */
+export function oneStepBenchmarkConfig(manifest: string, methods: readonly string[] = ['Deepfakes']) {
+  return {
+    data: { manifest, compression: 'c23', methods: [...methods], augment: 'paper', workers: 0, prefetch: 1, testSplit: 'val' },
+    model: { backboneDepth: 18, inputSize: 64, featsChannels: 64, dct: 'paper' },
+    batchSize: 2,
+    epochs: 1,
+    optim: { optimizer: 'adamw', lr: 1e-3 },
+    run: { threads: 2, valEveryEpochs: 1000, maxSteps: 1 },
+  };
+}
