@@ -13,6 +13,33 @@ export type { OpenCv, Contours, ImageOps } from './opencv.js';
 export { loadOpenCv, loadImageOps, findContours, convexHull, fillConvexPoly } from './opencv.js';
 export { DEFAULT_MAX_PIXELS } from './limits.js';
 export { resizeBilinear, cubicResizeMatrix, type MapShape } from './interpolate.js';
-export type { JpegCoding, JpegComponent, JpegCoefficients, JpegErrorReason, ReadJpegOptions, CatnetInput, CatnetInputOptions } from './jpeg/index.js';
-export { readJpegCoefficients, JpegError, catnetInput, CATNET_DCT_CLIP, CATNET_INPUT_CHANNELS } from './jpeg/index.js';
-export { catnetInputFromBytes, catnetInputFromPixels, type CatnetSourceOptions, type CatnetSourceInput } from './catnet-source.js';
+export type {
+  JpegCoding,
+  JpegComponent,
+  JpegCoefficients,
+  JpegErrorReason,
+  ReadJpegOptions,
+  CatnetInput,
+  CatnetInputOptions,
+  JpegSource,
+} from './jpeg/index.js';
+export {
+  readJpegCoefficients,
+  JpegError,
+  catnetInput,
+  catnetTileBatch,
+  catnetTileOrigins,
+  CATNET_AUX_INPUTS,
+  CATNET_DCT_CLIP,
+  CATNET_INPUT_CHANNELS,
+} from './jpeg/index.js';
+export {
+  catnetInputFromBytes,
+  catnetInputFromPixels,
+  jpegSourceFor,
+  jpegSourceOfPixels,
+  type CatnetSourceOptions,
+  type CatnetSourceInput,
+  type JpegSourceFor,
+  type RgbPixels,
+} from './catnet-source.js';

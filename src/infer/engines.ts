@@ -27,7 +27,7 @@ import {
   type Precision as TorchPrecision,
   type Tensor,
 } from '../torch/index.js';
-import { onnxModelInfo, readTwoHeads } from './metadata.js';
+import { auxiliaryFeeds, onnxModelInfo, readTwoHeads } from './metadata.js';
 import type { AuxiliaryArrays, InferenceEngine } from './pipeline.js';
 
 export type EngineKind = 'onnx' | 'torch';
@@ -86,7 +86,8 @@ export interface OrtOptions {
 
 /** onnxruntime-node over ONNX bytes exported by msccnet (input `image`, outputs `image_logits`, `mask_logits`). */
 export async function createOrtEngine(bytes: Uint8Array, source: string, opts: OrtOptions = {}): Promise<InferenceEngine> {
-  const { metadata, inputSide, preprocess } = onnxModelInfo(bytes, source);
+  const info = onnxModelInfo(bytes, source);
+  const { metadata, inputSide, preprocess, jpegInput } = info;
   const session = await ort.InferenceSession.create(bytes, {
     ...(opts.threads === undefined ? {} : { intraOpNumThreads: opts.threads, interOpNumThreads: 1 }),
     graphOptimizationLevel: 'all',
@@ -94,9 +95,13 @@ export async function createOrtEngine(bytes: Uint8Array, source: string, opts: O
   return {
     inputSide,
     preprocess,
+    ...(jpegInput && { jpegInput }),
     name: `onnxruntime-node ${ort.env.versions.node ?? ''} (${metadata.precision ?? 'fp32'})`.trim(),
-    async run(input, batch) {
-      const feeds = { [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) };
+    async run(input, batch, aux = {}) {
+      const feeds = {
+        [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]),
+        ...auxiliaryFeeds(info, aux, batch, source, (data, dims) => new ort.Tensor('float32', data, dims)),
+      };
       return readTwoHeads(await session.run(feeds));
     },
     release: () => session.release(),
@@ -130,9 +135,12 @@ export function createTorchEngine(model: EngineModel, opts: TorchEngineOptions =
   model.to(device, opts.channelsLast ? { memoryFormat: 'channelsLast' } : {}).eval();
   const preprocess = 'preprocessing' in model ? model.preprocessing : officialPreprocess(model.config.inputSize);
   const side = preprocess.inputSize;
+  // a model with auxiliary inputs reads the file's JPEG (CAT-Net: `jpegQuality` in its config)
+  const jpegQuality = model.auxiliaryInputs === undefined ? undefined : (model as { config?: { jpegQuality?: number } }).config?.jpegQuality;
   return {
     inputSide: side,
     preprocess,
+    ...(jpegQuality !== undefined && { jpegInput: { jpegQuality } }),
     name: device === 'cpu' ? 'libtorch' : `libtorch ${device}${precision === 'fp32' ? '' : ` ${precision}`}`,
     async run(input, batch, aux = {}) {
       return torch.tidy(() =>

@@ -6,6 +6,8 @@
  */
 export {
   analyze,
+  runJpegRegion,
+  MissingJpegSourceError,
   preprocessInto,
   preprocessSpecOf,
   fakeProbability,
@@ -18,6 +20,8 @@ export {
   type Box,
   type EngineOutput,
   type InferenceEngine,
+  type JpegInputSpec,
+  type RegionLogits,
   type PreprocessSpec,
   type Region,
   type RegionResult,
@@ -56,6 +60,7 @@ export {
   collectInputs,
   decodeRgb,
   detectFiles,
+  fileSource,
   NoFaceError,
   IMAGE_EXTENSIONS,
   VIDEO_EXTENSIONS,

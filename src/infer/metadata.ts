@@ -7,13 +7,62 @@ import { officialPreprocess, type PreprocessSpec } from '../image/preprocess.js'
 import { OnnxModelError } from '../onnx/errors.js';
 import { MSCCNET_IO } from '../onnx/io.js';
 import { readMetadata } from '../onnx/writer.js';
-import type { EngineOutput } from './pipeline.js';
+import { CATNET_AUX_INPUTS } from '../image/jpeg/index.js';
+import type { AuxiliaryArrays, EngineOutput, JpegInputSpec } from './pipeline.js';
 
 /** An exported file's metadata and the input it expects. */
 export interface OnnxModelInfo {
   readonly metadata: Readonly<Record<string, string>>;
   readonly inputSide: number;
   readonly preprocess: PreprocessSpec;
+  /** set when its graph reads a JPEG's coefficients after `image` (metadata `auxiliaryInputs`) */
+  readonly jpegInput?: JpegInputSpec;
+}
+
+/** The file's further graph inputs: none, or the JPEG's (CAT-Net's), with the quality of its config's re-encode. */
+function metadataJpegInput(metadata: Readonly<Record<string, string>>, source: string): JpegInputSpec | undefined {
+  if (metadata.auxiliaryInputs === undefined) return undefined;
+  if (metadata.auxiliaryInputs !== CATNET_AUX_INPUTS.map((a) => a.name).join(',')) {
+    throw new OnnxModelError(source, `reads inputs this version cannot build (${metadata.auxiliaryInputs})`, 'update msccnet, or export the model again');
+  }
+  let jpegQuality: unknown;
+  try {
+    jpegQuality = (JSON.parse(metadata.config ?? '{}') as { jpegQuality?: unknown }).jpegQuality;
+  } catch (err) {
+    throw new OnnxModelError(source, 'its "config" metadata is not JSON', 're-export it with `msccnet export`', { cause: err });
+  }
+  if (!(Number.isInteger(jpegQuality) && (jpegQuality as number) >= 1 && (jpegQuality as number) <= 100)) {
+    throw new OnnxModelError(source, 'reads JPEG coefficients but its config has no jpegQuality (1–100)', 're-export it with `msccnet export`');
+  }
+  return { jpegQuality: jpegQuality as number };
+}
+
+/**
+ * onnxruntime feeds of the auxiliary inputs of a file with `jpegInput` (`make` builds the tensor
+ * of either onnxruntime build); a batch without them is refused before the session sees it.
+ */
+export function auxiliaryFeeds<T>(
+  info: Pick<OnnxModelInfo, 'jpegInput' | 'inputSide'>,
+  aux: AuxiliaryArrays,
+  batch: number,
+  source: string,
+  make: (data: Float32Array, dims: number[]) => T,
+): Record<string, T> {
+  if (info.jpegInput === undefined) return {};
+  const feeds: Record<string, T> = {};
+  for (const a of CATNET_AUX_INPUTS) {
+    const data = aux[a.name];
+    const dims = [batch, ...a.dims(info.inputSide)];
+    if (data?.length !== dims.reduce((x, y) => x * y, 1)) {
+      throw new OnnxModelError(
+        source,
+        `needs its input ${a.name} [${dims.join(', ')}] beside the image`,
+        "build the batch from the file's JPEG source (runJpegRegion)",
+      );
+    }
+    feeds[a.name] = make(data, dims);
+  }
+  return feeds;
 }
 
 /** The preprocessing an exported file states: its `preprocessing` JSON, or its inputSize/mean/std/channelOrder keys; else the official one. */
@@ -46,7 +95,8 @@ export function onnxModelInfo(bytes: Uint8Array, source: string): OnnxModelInfo 
   if (!Number.isInteger(inputSide) || inputSide <= 0) {
     throw new OnnxModelError(source, 'has no msccnet metadata (inputSize)', 'export it with `msccnet export`');
   }
-  return { metadata, inputSide, preprocess: metadataPreprocessing(metadata, inputSide, source) };
+  const jpegInput = metadataJpegInput(metadata, source);
+  return { metadata, inputSide, preprocess: metadataPreprocessing(metadata, inputSide, source), ...(jpegInput && { jpegInput }) };
 }
 
 /** An output tensor of either onnxruntime build (both are onnxruntime-common tensors). */

@@ -14,6 +14,8 @@ import { loadFaceDetector, type FaceDetector } from '../data/faces.js';
 import { probeVideo, readFrames, sampleFrameIndices } from '../data/video.js';
 import { encodePng } from '../image/codec.js';
 import { DEFAULT_MAX_PIXELS } from '../image/limits.js';
+import { jpegSourceFor, jpegSourceOfPixels } from '../image/catnet-source.js';
+import type { JpegSource } from '../image/jpeg/index.js';
 import { analyze, renderOverlay, type Analysis, type InferenceEngine, type Region, type RgbImage } from './pipeline.js';
 import { faceRegions } from './regions.js';
 import { errorJson, imageAnalysisJson, regionsJson } from './json.js';
@@ -166,6 +168,23 @@ export async function decodeRgb(
   }
 }
 
+/**
+ * The JPEG an engine with `jpegInput` reads for a decoded file (image/catnet-source.ts
+ * `jpegSourceFor`: a JPEG's own coefficients, else the recorded re-encode); undefined for the others.
+ */
+export async function fileSource(
+  engine: InferenceEngine,
+  bytes: Uint8Array,
+  image: RgbImage,
+  warn: (m: string) => void,
+  maxPixels = DEFAULT_MAX_PIXELS,
+): Promise<JpegSource | undefined> {
+  if (engine.jpegInput === undefined) return undefined;
+  const { source, notKept } = await jpegSourceFor(bytes, image, { jpegQuality: engine.jpegInput.jpegQuality, maxPixels });
+  if (notKept !== null) warn(notKept);
+  return source;
+}
+
 async function regionsOf(ctx: Ctx, image: RgbImage, input: string): Promise<Region[]> {
   if (ctx.opts.noFace) return [{ box: { x: 0, y: 0, width: image.width, height: image.height }, detectorScore: null }];
   const faces = await (await ctx.detector()).detect(image.data, image.width, image.height);
@@ -189,7 +208,8 @@ async function detectImage(ctx: Ctx, input: DetectInput, t0: number): Promise<Im
     ctx.opts.onEvent?.({ kind: 'warning', input: input.path, message: m });
   };
   const image = await decodeRgb(bytes, input.path, ctx.opts.maxSide ?? 4096, warn, ctx.opts.maxPixels);
-  const a = await analyze(ctx.engine, image, await regionsOf(ctx, image, input.path), { threshold: ctx.opts.threshold });
+  const source = await fileSource(ctx.engine, bytes, image, warn, ctx.opts.maxPixels);
+  const a = await analyze(ctx.engine, image, await regionsOf(ctx, image, input.path), { threshold: ctx.opts.threshold, source });
   const base = join(ctx.opts.outDir, input.stem);
   const pictures = await writePictures(image, a, base);
   const result: ImageResult = {
@@ -222,7 +242,8 @@ async function detectVideo(ctx: Ctx, input: DetectInput, t0: number): Promise<Vi
       ctx.warnings.push(`frame ${indices[k]}: no face found; skipped`);
       continue;
     }
-    analysed.push({ index: indices[k], image, a: await analyze(ctx.engine, image, regions, { threshold: ctx.opts.threshold }) });
+    const source = ctx.engine.jpegInput && (await jpegSourceOfPixels(image, { ...ctx.engine.jpegInput, maxPixels }));
+    analysed.push({ index: indices[k], image, a: await analyze(ctx.engine, image, regions, { threshold: ctx.opts.threshold, source }) });
   }
   if (analysed.length === 0) throw new NoFaceError(`${input.path} (all ${indices.length} sampled frames)`);
   const threshold = analysed[0].a.threshold;

@@ -9,6 +9,7 @@
 import { resizeBilinear } from '../image/interpolate.js';
 import { ArgumentError, MsccnetError } from '../errors.js';
 import { officialPreprocess, preprocessInto as applyPreprocess, type Box, type PreprocessSpec } from '../image/preprocess.js';
+import { catnetTileBatch, catnetTileOrigins, type JpegSource } from '../image/jpeg/index.js';
 
 export type { Box, PreprocessSpec } from '../image/preprocess.js';
 
@@ -39,16 +40,29 @@ export interface EngineOutput {
 /** Auxiliary inputs of a batch by name (models/method.ts AuxiliaryInputs), as float32 arrays. */
 export type AuxiliaryArrays = Readonly<Record<string, Float32Array>>;
 
+/**
+ * A model that reads the file, not only its pixels (CAT-Net: the JPEG's quantised DCT
+ * coefficients and table). Its input is a JpegSource: a JPEG's own coefficients, or those of the
+ * image JPEG-encoded at `jpegQuality` (4:4:4) when it is no JPEG; it runs at the file's own
+ * resolution in input-side tiles on the 8-pixel grid (`runJpegRegion`), since coefficients cannot be resized.
+ */
+export interface JpegInputSpec {
+  /** the model config's quality for inputs that are no JPEG */
+  readonly jpegQuality: number;
+}
+
 /** What runs the network: onnxruntime (Node or web) or libtorch. */
 export interface InferenceEngine {
   /** Square input side the model was built for. */
   readonly inputSide: number;
   /** how inputs are made, when the model file states it; else the official one at inputSide */
   readonly preprocess?: PreprocessSpec;
+  /** set when the model reads the file's JPEG coefficients (its auxiliary inputs); absent: pixels only */
+  readonly jpegInput?: JpegInputSpec;
   readonly name: string;
   /**
    * input: [batch, 3, side, side] normalised; `aux`: a method's auxiliary inputs by name, each
-   * batch × its per-sample size (CAT-Net's dctVolume, qtable; libtorch engine only so far).
+   * batch × its per-sample size (CAT-Net's dctVolume, qtable: `catnetTileBatch`).
    */
   run(input: Float32Array, batch: number, aux?: AuxiliaryArrays): Promise<EngineOutput>;
   release(): Promise<void>;
@@ -116,8 +130,71 @@ export interface Analysis {
 export interface AnalyzeOptions {
   /** Pixel and image threshold on P(fake); 0.5 = the official argmax. */
   threshold?: number;
-  /** Regions per engine call. */
+  /** Regions (tiles, for an engine with `jpegInput`) per engine call. */
   batchSize?: number;
+  /**
+   * the JPEG the image is (its own, or the image encoded at the engine's `jpegQuality`), of the
+   * image's size: required by an engine with `jpegInput`, ignored otherwise
+   */
+  source?: JpegSource;
+}
+
+/** An engine with `jpegInput` called without the image's JPEG source. */
+export class MissingJpegSourceError extends MsccnetError {
+  constructor(engine: string, problem: string) {
+    super(
+      'MSCCNET_JPEG_SOURCE',
+      `the model (${engine}) reads the file's JPEG coefficients, but ${problem}`,
+      "pass the image's JPEG source (Node: jpegSourceFor(bytes, image); page: the file's bytes through readJpegCoefficients)",
+    );
+  }
+}
+
+/** Image logits [K] and mask logits [K, box.height, box.width] of one rectangle, at pixel resolution. */
+export interface RegionLogits {
+  readonly imageLogits: Float32Array;
+  readonly maskLogits: Float32Array;
+  readonly classes: number;
+}
+
+/**
+ * Runs an engine with `jpegInput` over `box` of its JPEG source at the file's resolution: the
+ * box's 8-pixel-grid tiles of the input side (`catnetTileOrigins`) in batches, each tile's mask
+ * logits bilinearly to the tile (on logits, as `analyze`) and pasted; the image logits are those of
+ * the tile with the highest P(fake) (an image is as fake as its most manipulated part).
+ */
+export async function runJpegRegion(engine: InferenceEngine, source: JpegSource, box: Box, batchSize = 4): Promise<RegionLogits> {
+  const S = engine.inputSide;
+  const origins = catnetTileOrigins(box, S);
+  const [bw, bh] = [box.width, box.height];
+  let mask: Float32Array | null = null;
+  let best: { p: number; logits: Float32Array } = { p: -1, logits: new Float32Array(0) };
+  let K = 0;
+  for (let start = 0; start < origins.length; start += Math.max(1, batchSize)) {
+    const chunk = origins.slice(start, start + Math.max(1, batchSize));
+    const { image, aux } = catnetTileBatch(source, chunk, S);
+    const out = await engine.run(image, chunk.length, aux);
+    if (!allFinite(out.imageLogits) || !allFinite(out.maskLogits)) throw new NonFiniteOutputError(engine.name);
+    K = out.classes;
+    const s = out.maskSide;
+    const m = (mask ??= new Float32Array(K * bw * bh));
+    chunk.forEach(([row, col], i) => {
+      const logits = out.imageLogits.subarray(i * K, (i + 1) * K);
+      const p = fakeProbability(logits);
+      if (p > best.p) best = { p, logits: Float32Array.from(logits) };
+      const up = resizeBilinear(out.maskLogits.subarray(i * K * s * s, (i + 1) * K * s * s), [K, s, s], [S, S]);
+      const [y0, y1] = [Math.max(row, box.y), Math.min(row + S, box.y + bh)];
+      const [x0, x1] = [Math.max(col, box.x), Math.min(col + S, box.x + bw)];
+      for (let k = 0; k < K; k++) {
+        for (let y = y0; y < y1; y++) {
+          const src = k * S * S + (y - row) * S - col;
+          const dst = k * bw * bh + (y - box.y) * bw - box.x;
+          for (let x = x0; x < x1; x++) m[dst + x] = up[src + x];
+        }
+      }
+    });
+  }
+  return { imageLogits: best.logits, maskLogits: mask!, classes: K };
 }
 
 /** The model's output holds NaN or ±Infinity: fail closed, since every comparison with NaN says "real". */
@@ -140,33 +217,54 @@ function allFinite(values: Float32Array): boolean {
 export async function analyze(engine: InferenceEngine, image: RgbImage, regions: readonly Region[], opts: AnalyzeOptions = {}): Promise<Analysis> {
   const threshold = opts.threshold ?? 0.5;
   const batchSize = Math.max(1, opts.batchSize ?? 4);
-  const spec = preprocessSpecOf(engine);
-  const side = spec.inputSize;
   const probability = new Float32Array(image.width * image.height);
   const results: RegionResult[] = [];
-  for (let start = 0; start < regions.length; start += batchSize) {
-    const chunk = regions.slice(start, start + batchSize);
-    const input = new Float32Array(chunk.length * 3 * side * side);
-    chunk.forEach((r, i) => preprocessInto(image, r.box, spec, input, i * 3 * side * side));
-    const out = await engine.run(input, chunk.length);
-    if (!allFinite(out.imageLogits) || !allFinite(out.maskLogits)) throw new NonFiniteOutputError(engine.name);
-    const K = out.classes;
-    const s = out.maskSide;
-    chunk.forEach((region, i) => {
-      const score = fakeProbability(out.imageLogits.subarray(i * K, (i + 1) * K));
-      const logits = out.maskLogits.subarray(i * K * s * s, (i + 1) * K * s * s);
-      const prob = regionProbability(logits, K, s, region.box);
-      let maskArea = 0;
-      for (let y = 0; y < region.box.height; y++) {
-        const row = (region.box.y + y) * image.width + region.box.x;
-        for (let x = 0; x < region.box.width; x++) {
-          const p = prob[y * region.box.width + x];
-          if (p > threshold) maskArea++;
-          if (p > probability[row + x]) probability[row + x] = p;
-        }
+  const paste = (region: Region, score: number, prob: Float32Array): void => {
+    let maskArea = 0;
+    for (let y = 0; y < region.box.height; y++) {
+      const row = (region.box.y + y) * image.width + region.box.x;
+      for (let x = 0; x < region.box.width; x++) {
+        const p = prob[y * region.box.width + x];
+        if (p > threshold) maskArea++;
+        if (p > probability[row + x]) probability[row + x] = p;
       }
-      results.push({ box: region.box, detectorScore: region.detectorScore, score, label: score > threshold ? 'fake' : 'real', maskArea });
-    });
+    }
+    results.push({ box: region.box, detectorScore: region.detectorScore, score, label: score > threshold ? 'fake' : 'real', maskArea });
+  };
+  if (engine.jpegInput !== undefined) {
+    const source = opts.source;
+    if (source === undefined) throw new MissingJpegSourceError(engine.name, 'no JPEG source came with the image');
+    if (source.rgb.width !== image.width || source.rgb.height !== image.height)
+      throw new MissingJpegSourceError(
+        engine.name,
+        `its JPEG source is ${source.rgb.width}×${source.rgb.height}, not the image's ${image.width}×${image.height}`,
+      );
+    for (const region of regions) {
+      checkBox(image, region.box);
+      const r = await runJpegRegion(engine, source, region.box, batchSize);
+      paste(region, fakeProbability(r.imageLogits), classProbability(r.maskLogits, r.classes, region.box.width * region.box.height));
+    }
+  } else {
+    const spec = preprocessSpecOf(engine);
+    const side = spec.inputSize;
+    for (let start = 0; start < regions.length; start += batchSize) {
+      const chunk = regions.slice(start, start + batchSize);
+      const input = new Float32Array(chunk.length * 3 * side * side);
+      chunk.forEach((r, i) => preprocessInto(image, r.box, spec, input, i * 3 * side * side));
+      const out = await engine.run(input, chunk.length);
+      if (!allFinite(out.imageLogits) || !allFinite(out.maskLogits)) throw new NonFiniteOutputError(engine.name);
+      const K = out.classes;
+      const s = out.maskSide;
+      chunk.forEach((region, i) => {
+        const score = fakeProbability(out.imageLogits.subarray(i * K, (i + 1) * K));
+        const logits = out.maskLogits.subarray(i * K * s * s, (i + 1) * K * s * s);
+        paste(
+          region,
+          score,
+          classProbability(resizeBilinear(logits, [K, s, s], [region.box.height, region.box.width]), K, region.box.width * region.box.height),
+        );
+      });
+    }
   }
   const mask = new Uint8Array(probability.length);
   let maskArea = 0;
@@ -189,10 +287,8 @@ export async function analyze(engine: InferenceEngine, image: RgbImage, regions:
   };
 }
 
-/** Mask logits [K, s, s] → bilinear to the box size (on logits) → P(fake) = softmax over K, class 1. */
-function regionProbability(logits: Float32Array, K: number, s: number, box: Box): Float32Array {
-  const up = resizeBilinear(logits, [K, s, s], [box.height, box.width]);
-  const n = box.width * box.height;
+/** P(fake) = softmax over K, class 1, of logits [K, n] (mask logits already at the box size: bilinear on logits, official-spec §10). */
+function classProbability(up: Float32Array, K: number, n: number): Float32Array {
   const out = new Float32Array(n);
   if (K === 2) {
     // the common case, without a per-pixel loop over K

@@ -5,8 +5,8 @@
  */
 import * as ort from 'onnxruntime-web';
 import { MSCCNET_IO } from '../onnx/io.js';
-import { onnxModelInfo, readTwoHeads } from './metadata.js';
-import type { EngineOutput, InferenceEngine } from './pipeline.js';
+import { auxiliaryFeeds, onnxModelInfo, readTwoHeads } from './metadata.js';
+import type { AuxiliaryArrays, EngineOutput, InferenceEngine } from './pipeline.js';
 
 /** Where the model runs: WebGPU, wasm, or WebGPU when this browser has a usable adapter (default). */
 export type WebDevice = 'auto' | 'webgpu' | 'wasm';
@@ -33,7 +33,8 @@ async function hasWebGpu(): Promise<boolean> {
 
 /** onnxruntime-web over ONNX bytes exported by msccnet; `source` names the file in errors. */
 export async function createWebEngine(bytes: Uint8Array, source: string, opts: WebEngineOptions = {}): Promise<InferenceEngine> {
-  const { inputSide, preprocess } = onnxModelInfo(bytes, source);
+  const info = onnxModelInfo(bytes, source);
+  const { inputSide, preprocess, jpegInput } = info;
   if (opts.wasmPaths !== undefined) ort.env.wasm.wasmPaths = opts.wasmPaths;
   ort.env.wasm.numThreads = opts.threads ?? 1;
   const device = opts.device ?? 'auto';
@@ -49,9 +50,15 @@ export async function createWebEngine(bytes: Uint8Array, source: string, opts: W
   return {
     inputSide,
     preprocess,
+    ...(jpegInput && { jpegInput }),
     name: `onnxruntime-web ${ort.env.versions.web ?? ''} (${provider})`,
-    async run(input: Float32Array, batch: number): Promise<EngineOutput> {
-      return readTwoHeads(await session.run({ [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]) }));
+    async run(input: Float32Array, batch: number, aux: AuxiliaryArrays = {}): Promise<EngineOutput> {
+      return readTwoHeads(
+        await session.run({
+          [MSCCNET_IO.input]: new ort.Tensor('float32', input, [batch, 3, inputSide, inputSide]),
+          ...auxiliaryFeeds(info, aux, batch, source, (data, dims) => new ort.Tensor('float32', data, dims)),
+        }),
+      );
     },
     release: () => session.release(),
   };

@@ -6,7 +6,9 @@ import { errorData, problemLine } from '../errors.js';
 import { evalTransform, padCrop, trainCrop, trainTransform, type TrainCrop, type TrainTransformOptions } from './augment.js';
 import { decodeSample, UnreadableSampleError, type Sample } from './dataset.js';
 import type { ImageOps } from '../image/index.js';
-import { catnetInputFromPixels } from '../image/catnet-source.js';
+import { readFile } from 'node:fs/promises';
+import { catnetInputFromPixels, jpegSourceFor } from '../image/catnet-source.js';
+import type { JpegSource } from '../image/jpeg/index.js';
 import { resizeCubic, resizeLinear, type PreprocessSpec } from '../image/preprocess.js';
 import { perturb, type Perturbation } from './perturb.js';
 import { Rng } from './rng.js';
@@ -42,6 +44,8 @@ export type LoadTask =
       readonly spec: PreprocessSpec;
       readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number };
       readonly dct?: DctInputOptions;
+      /** a model that reads the file (engine `jpegInput`): the sample's JPEG source at its own size instead of `image` */
+      readonly jpeg?: DctInputOptions;
     };
 
 export type LoadResult =
@@ -54,6 +58,8 @@ export type LoadResult =
       readonly width: number;
       readonly height: number;
       readonly aux?: SampleAux;
+      /** with the `jpeg` option (`image` is then empty) */
+      readonly source?: JpegSource;
     }
   /** skippable: the file is missing or corrupt */
   | { readonly ok: false; readonly skip: true; readonly path: string; readonly reason: string }
@@ -68,6 +74,7 @@ export async function runTask(ops: ImageOps, task: LoadTask): Promise<LoadResult
         d = { ...d, bgr: await perturb(d.bgr, d.width, d.height, task.perturb.perturbation, { seed: task.perturb.seed, id: task.sample.id, order: 'bgr' }) };
       }
       const at = { gt: d.mask, width: d.width, height: d.height };
+      if (task.jpeg !== undefined) return { ok: true, kind: 'eval', image: new Float32Array(0), source: await sampleSource(task, d), ...at };
       if (task.dct === undefined) return { ok: true, kind: 'eval', image: evalTransform(d, task.spec), ...at };
       const S = task.spec.inputSize;
       const resize = task.spec.resize === 'cv2-cubic' ? resizeCubic : resizeLinear;
@@ -85,6 +92,19 @@ export async function runTask(ops: ImageOps, task: LoadTask): Promise<LoadResult
     if (err instanceof UnreadableSampleError) return { ok: false, skip: true, path: err.path, reason: problemLine(err) };
     return { ok: false, skip: false, ...errorData(err, 'fix the input named above') };
   }
+}
+
+/**
+ * The JPEG a model that reads the file sees for an evaluation sample, at its own size
+ * (`jpegSourceFor`): a JPEG file keeps its coefficients; any other file, and a crop a robustness
+ * sweep perturbed (no longer the file), is encoded at `jpegQuality`.
+ */
+async function sampleSource(task: Extract<LoadTask, { kind: 'eval' }>, d: { bgr: Uint8Array; width: number; height: number }): Promise<JpegSource> {
+  const rgb = new Uint8Array(d.bgr.length);
+  for (let i = 0; i < rgb.length; i += 3) [rgb[i], rgb[i + 1], rgb[i + 2]] = [d.bgr[i + 2], d.bgr[i + 1], d.bgr[i]];
+  const image = { width: d.width, height: d.height, data: rgb };
+  const bytes = task.perturb === undefined ? new Uint8Array(await readFile(task.sample.image)) : new Uint8Array(0);
+  return (await jpegSourceFor(bytes, image, { jpegQuality: task.jpeg!.jpegQuality })).source;
 }
 
 /**

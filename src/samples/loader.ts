@@ -12,6 +12,7 @@ import type { TrainTransformOptions } from './augment.js';
 import type { PreprocessSpec } from '../image/preprocess.js';
 import type { Perturbation } from './perturb.js';
 import type { Sample } from './dataset.js';
+import type { JpegSource } from '../image/jpeg/index.js';
 
 interface Pending {
   resolve: (r: LoadResult) => void;
@@ -108,6 +109,8 @@ export interface EvalItem {
   readonly height: number;
   /** with the `dct` option: dctVolume [21, S, S] and qtable [1, 8, 8] */
   readonly aux?: SampleAux;
+  /** with the `jpeg` option: the sample's JPEG source at its own size (`image` is empty) */
+  readonly source?: JpegSource;
 }
 
 /** The samples' auxiliary inputs one after another (each of equal size), or none. */
@@ -206,13 +209,24 @@ export async function* evalItems(
     readonly perturb?: { readonly perturbation: Perturbation; readonly seed: number };
     /** build each sample's DCT inputs (a method with auxiliary inputs: CAT-Net) */
     readonly dct?: DctInputOptions;
+    /** give each sample's JPEG source (a model that reads the file, engine `jpegInput`) */
+    readonly jpeg?: DctInputOptions;
   },
 ): AsyncGenerator<EvalItem> {
   const window: Promise<LoadResult>[] = [];
   let next = 0;
   for (let i = 0; i < list.length; i++) {
     while (window.length < o.prefetch && next < list.length)
-      window.push(pool.run({ kind: 'eval', sample: list[next++], spec: o.spec, ...(o.perturb && { perturb: o.perturb }), ...(o.dct && { dct: o.dct }) }));
+      window.push(
+        pool.run({
+          kind: 'eval',
+          sample: list[next++],
+          spec: o.spec,
+          ...(o.perturb && { perturb: o.perturb }),
+          ...(o.dct && { dct: o.dct }),
+          ...(o.jpeg && { jpeg: o.jpeg }),
+        }),
+      );
     const r = await window.shift()!;
     if (!r.ok) {
       if (r.skip) {
@@ -222,6 +236,6 @@ export async function* evalItems(
       fatal(r);
     }
     if (r.kind !== 'eval') continue;
-    yield { sample: list[i], image: r.image, gt: r.gt, width: r.width, height: r.height, ...(r.aux && { aux: r.aux }) };
+    yield { sample: list[i], image: r.image, gt: r.gt, width: r.width, height: r.height, ...(r.aux && { aux: r.aux }), ...(r.source && { source: r.source }) };
   }
 }

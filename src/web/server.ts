@@ -20,7 +20,7 @@ import { ArgumentError } from '../errors.js';
 import type { FaceDetector } from '../data/faces.js';
 import { analyze, NonFiniteOutputError, type Analysis, type InferenceEngine, type Region, type RgbImage } from '../infer/pipeline.js';
 import { faceRegions } from '../infer/regions.js';
-import { decodeRgb } from '../infer/node.js';
+import { decodeRgb, fileSource } from '../infer/node.js';
 import { imageAnalysisJson } from '../infer/json.js';
 import { API, routeSchema, type DetectQuery, type DetectResponse, type InfoResponse, type ServerLimits } from './api.js';
 import { dataUrls, multipartAnswer, pictures, wantsMultipart, type Pictures } from './answer.js';
@@ -281,7 +281,8 @@ async function detectUpload(
     throw new UploadError(422, 'MSCCNET_NO_FACE', 'no face found in the upload', 'send it again with ?face=false to check the whole image');
   let a: Analysis;
   try {
-    a = await analyze(state.engine, image, regions, { threshold: state.threshold });
+    const source = await fileSource(state.engine, upload.bytes, image, (m) => warnings.push(m), limits.maxPixels);
+    a = await analyze(state.engine, image, regions, { threshold: state.threshold, source });
   } catch (err) {
     if (err instanceof NonFiniteOutputError)
       throw new UploadError(

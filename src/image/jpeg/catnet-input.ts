@@ -23,9 +23,10 @@ export interface CatnetInputOptions {
    */
   readonly cropSize?: readonly [height: number, width: number];
   /**
-   * [row, col] of the crop's top-left corner, multiples of 8, at most max(h − cropHeight, 0) and
-   * max(w − cropWidth, 0). Default [0, 0], the only origin at inference; official training draws
-   * `(random.randint(0, max(h − crop_h, 0)) // 8) * 8` and likewise for the column.
+   * [row, col] of the crop's top-left corner: multiples of 8 on the image (at most the last grid
+   * row/column that holds a pixel); the crop may reach past the image, which is padded as the
+   * official pad. Default [0, 0]; official training draws `(random.randint(0, max(h − crop_h, 0))
+   * // 8) * 8` and likewise for the column; inference tiles (`catnetTileOrigins`).
    */
   readonly cropOrigin?: readonly [row: number, col: number];
 }
@@ -70,7 +71,7 @@ export function catnetInput(rgb: Image, jpeg: JpegCoefficients, options: CatnetI
     throw new ArgumentError('cropSize', 'positive multiples of 8 (the 8-pixel grid)', options.cropSize);
   }
   const [row0, col0] = options.cropOrigin ?? [0, 0];
-  const [maxRow, maxCol] = [Math.max(h - height, 0), Math.max(w - width, 0)];
+  const [maxRow, maxCol] = [8 * Math.floor((h - 1) / 8), 8 * Math.floor((w - 1) / 8)];
   if (!(row0 >= 0 && col0 >= 0 && row0 % 8 === 0 && col0 % 8 === 0 && row0 <= maxRow && col0 <= maxCol)) {
     throw new ArgumentError('cropOrigin', `multiples of 8 within [0, ${maxRow}] × [0, ${maxCol}]`, options.cropOrigin);
   }
@@ -97,4 +98,53 @@ export function catnetInput(rgb: Image, jpeg: JpegCoefficients, options: CatnetI
   }
   // jpegio's quant_tables[comp_info[0].quant_tbl_no]: the slot as the file leaves it (defined, since Y's scan latched it)
   return { height, width, x, qtable: Float32Array.from(jpeg.quantTables[y.quantTableIndex]!) };
+}
+
+/** A JPEG as CAT-Net reads it: its decoded pixels (stored orientation, 3 channels) and its coefficients. */
+export interface JpegSource {
+  readonly rgb: Image;
+  readonly jpeg: JpegCoefficients;
+}
+
+/**
+ * Top-left corners [row, col] of the side×side tiles that cover the rectangle (x, y, width,
+ * height) of an image on its 8-pixel grid: the rectangle's corner rounded down to the grid, then
+ * steps of `side`. A method that reads a JPEG's coefficients cannot resize them, so inference runs
+ * such a method at the file's own resolution, tile by tile (the last tiles padded past the image).
+ */
+export function catnetTileOrigins(box: { x: number; y: number; width: number; height: number }, side: number): [row: number, col: number][] {
+  if (!(Number.isInteger(side) && side > 0 && side % 8 === 0)) throw new ArgumentError('side', 'a positive multiple of 8', side);
+  const [row0, col0] = [8 * Math.floor(box.y / 8), 8 * Math.floor(box.x / 8)];
+  const out: [number, number][] = [];
+  for (let r = row0; r < box.y + box.height; r += side) for (let c = col0; c < box.x + box.width; c += side) out.push([r, c]);
+  return out;
+}
+
+/** CAT-Net's inputs after the image (the ONNX graph inputs and `forwardWith`'s aux keys), with their per-sample dims at a side. */
+export const CATNET_AUX_INPUTS: readonly { readonly name: string; dims(side: number): number[] }[] = [
+  { name: 'dctVolume', dims: (side) => [CATNET_DCT_CLIP + 1, side, side] },
+  { name: 'qtable', dims: () => [1, 8, 8] },
+];
+
+/**
+ * One batch of side×side tiles of a JPEG at the given origins (`catnetTileOrigins`): the image
+ * [n, 3, side, side] at ±1 and the auxiliary inputs by name (`dctVolume` [n, 21, side, side], `qtable` [n, 1, 8, 8]).
+ */
+export function catnetTileBatch(
+  source: JpegSource,
+  origins: readonly (readonly [number, number])[],
+  side: number,
+): { image: Float32Array; aux: Record<string, Float32Array> } {
+  const plane = side * side;
+  const n = origins.length;
+  const image = new Float32Array(n * 3 * plane);
+  const dctVolume = new Float32Array(n * (CATNET_DCT_CLIP + 1) * plane);
+  const qtable = new Float32Array(n * 64);
+  origins.forEach(([row, col], i) => {
+    const t = catnetInput(source.rgb, source.jpeg, { cropSize: [side, side], cropOrigin: [row, col] });
+    image.set(t.x.subarray(0, 3 * plane), i * 3 * plane);
+    dctVolume.set(t.x.subarray(3 * plane), i * (CATNET_DCT_CLIP + 1) * plane);
+    qtable.set(t.qtable, i * 64);
+  });
+  return { image, aux: { dctVolume, qtable } };
 }

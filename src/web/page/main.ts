@@ -3,7 +3,8 @@
  * the same pipeline code as the CLI) or on the server (POST api/detect), and show the heat map,
  * the face boxes and the fake probability in plain words.
  */
-import { analyze, type InferenceEngine, type Region, type RgbImage } from '../../infer/pipeline.js';
+import { analyze, type InferenceEngine, type JpegInputSpec, type Region, type RgbImage } from '../../infer/pipeline.js';
+import { catnetInput, JpegError, readJpegCoefficients, type JpegSource } from '../../image/jpeg/index.js';
 import { faceRegions } from '../../infer/regions.js';
 import { heatmapRgba } from '../heatmap.js';
 import { imageAnalysisJson } from '../../infer/json.js';
@@ -104,13 +105,42 @@ async function decode(file: Blob): Promise<{ image: RgbImage; bitmap: ImageBitma
   return { image: { width, height, data: rgb }, bitmap };
 }
 
+/**
+ * The JPEG a model that reads the file sees (infer/pipeline.ts JpegInputSpec), as detect and the
+ * server make it (image/catnet-source.ts jpegSourceFor): a JPEG file keeps its own coefficients when
+ * the decoded image is its stored pixels; anything else is encoded at the model's quality, here by
+ * the browser's encoder (not byte-identical to sharp's, so a PNG may differ a little from the server).
+ */
+async function pageJpegSource(file: Blob, image: RgbImage, spec: JpegInputSpec): Promise<JpegSource> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) {
+    try {
+      const jpeg = readJpegCoefficients(bytes);
+      if (jpeg.width === image.width && jpeg.height === image.height) {
+        const source = { rgb: { ...image, channels: 3 }, jpeg };
+        catnetInput(source.rgb, jpeg, { cropSize: [8, 8] }); // refuses a subsampled first component here
+        return source;
+      }
+    } catch (err) {
+      if (!(err instanceof JpegError)) throw err;
+    }
+  }
+  const canvas = new OffscreenCanvas(image.width, image.height);
+  const rgba = new Uint8ClampedArray(new ArrayBuffer(image.width * image.height * 4));
+  for (let i = 0, j = 0; j < image.data.length; i += 4, j += 3) rgba.set([image.data[j], image.data[j + 1], image.data[j + 2], 255], i);
+  canvas.getContext('2d')?.putImageData(new ImageData(rgba, image.width, image.height), 0, 0);
+  const encoded = await canvas.convertToBlob({ type: 'image/jpeg', quality: spec.jpegQuality / 100 });
+  const { image: decoded } = await decode(encoded);
+  return { rgb: { ...decoded, channels: 3 }, jpeg: readJpegCoefficients(new Uint8Array(await encoded.arrayBuffer())) };
+}
+
 async function pngOf(rgba: Uint8ClampedArray<ArrayBuffer>, width: number, height: number): Promise<Blob> {
   const canvas = new OffscreenCanvas(width, height);
   canvas.getContext('2d')?.putImageData(new ImageData(rgba, width, height), 0, 0);
   return canvas.convertToBlob({ type: 'image/png' });
 }
 
-async function checkInBrowser(image: RgbImage): Promise<Shown> {
+async function checkInBrowser(file: Blob, image: RgbImage): Promise<Shown> {
   const t0 = performance.now();
   const i = await getInfo();
   engine ??= openPageEngine(i, BASE, setStatus).catch((err: unknown) => {
@@ -127,7 +157,9 @@ async function checkInBrowser(image: RgbImage): Promise<Shown> {
     regions = [{ box: { x: 0, y: 0, width: image.width, height: image.height }, detectorScore: null }];
   }
   setStatus('Running the model in this browser…');
-  const a = await analyze(e, image, regions, { threshold: i.threshold });
+  // a model that reads the file (CAT-Net) gets the JPEG's coefficients, read here before the session runs
+  const source = e.jpegInput && (await pageJpegSource(file, image, e.jpegInput));
+  const a = await analyze(e, image, regions, { threshold: i.threshold, source });
   const heat = await createImageBitmap(new ImageData(heatmapRgba(a), a.width, a.height));
   const maskRgba = new Uint8ClampedArray(new ArrayBuffer(a.mask.length * 4));
   a.mask.forEach((v, k) => maskRgba.set([v, v, v, 255], k * 4));
@@ -210,7 +242,7 @@ async function check(file: File): Promise<void> {
     const where = (document.querySelector('input[name="where"]:checked') as HTMLInputElement | null)?.value === 'server' ? 'server' : 'browser';
     setStatus('Reading the image…');
     const { image, bitmap } = await decode(file);
-    const r = where === 'server' ? await checkOnServer(file) : await checkInBrowser(image);
+    const r = where === 'server' ? await checkOnServer(file) : await checkInBrowser(file, image);
     show(r, bitmap);
     setStatus(`Done: ${file.name}`);
   } catch (err) {

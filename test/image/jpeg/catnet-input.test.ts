@@ -158,8 +158,16 @@ test('a crop at an 8-grid origin takes the pixels and coefficients from there; b
     );
   refused({ cropSize: [12, 8] }, 'cropSize');
   refused({ cropSize: [16, 8], cropOrigin: [4, 0] }, 'cropOrigin');
-  refused({ cropSize: [16, 8], cropOrigin: [32, 0] }, 'cropOrigin'); // past max(40 − 16, 0) = 24
-  refused({ cropSize: [16, 16], cropOrigin: [0, 8] }, 'cropOrigin');
+  refused({ cropSize: [16, 8], cropOrigin: [40, 0] }, 'cropOrigin'); // past the last grid row that holds a pixel (32)
+  refused({ cropSize: [16, 16], cropOrigin: [0, 16] }, 'cropOrigin');
+  // an inference tile may reach past the image: rows past it are padded (RGB 0, coefficient 0)
+  const tail = catnetInput(rgb, jpeg, { cropSize: [16, 8], cropOrigin: [32, 8] });
+  for (let r = 0; r < 16; r++) {
+    for (let c = 0; c < 8; c++) {
+      assert.equal(volumeChannel(tail, r, c), r < 8 ? Math.min(Math.abs(coef(32 + r, 8 + c)), 20) : 0);
+      assert.equal(tail.x[128 + r * 8 + c], r < 8 ? Math.fround((rgb.data[3 * ((32 + r) * 16 + 8 + c) + 1] - 127.5) / 127.5) : 0);
+    }
+  }
   assert.throws(
     () => catnetInput(makeImage(16, 39, 3), jpeg),
     (e: unknown) => e instanceof ArgumentError && e.parameter === 'rgb',
