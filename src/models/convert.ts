@@ -14,11 +14,15 @@ import { ffdHeadToNative, isFfdHeadLayout, isUnusedFfdEntry } from './ffd/layout
  * (FFD's repository-head `xception.py`, renamed to the native `xception_map.py` names).
  * ImageNet backbones: OpenMMLab/mmcv and torchvision ResNets, `cadene` (pretrainedmodels'
  * Xception, pointwise weights stored 2-D), `efficientnet` (lukemelas/EfficientNet-PyTorch release
- * files, advprop included: `_conv_stem`, `_blocks.N.…`, `_fc`).
+ * files, advprop included: `_conv_stem`, `_blocks.N.…`, `_fc`), `hrnet-imagenet` (HRNet's ImageNet
+ * classification files, e.g. `hrnetv2_w48_imagenet_pretrained.pth`: the trunk under the seg
+ * names, its `incre_modules`/`downsamp_modules`/`final_layer`/`classifier` head left out),
+ * `catnet-dct` (CAT-Net's `DCT_djpeg.pth.tar`: the DCT stream of `network_DCT.py`, its own
+ * double-JPEG `last_layer` left out, as the official `init_weights`).
  */
-export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'efficientnet', 'ffd-xception'] as const;
+export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'efficientnet', 'ffd-xception', 'hrnet-imagenet', 'catnet-dct'] as const;
 export type ConverterName = (typeof CONVERTER_NAMES)[number];
-const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene', 'efficientnet'];
+const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene', 'efficientnet', 'hrnet-imagenet', 'catnet-dct'];
 
 /** Where a model's ImageNet backbone sits, so a backbone file fills every copy of it. */
 export interface BackboneScope {
@@ -26,8 +30,8 @@ export interface BackboneScope {
   readonly layouts: readonly ConverterName[];
   /** prefix of each copy of the backbone: `backbone_net.`; MVSS-Net `model.` and `noise_extractor.model.`; FFD '' */
   readonly prefixes: readonly string[];
-  /** the model entries a backbone file should fill (the rest are the method's head), for `missing` */
-  covers(key: string): boolean;
+  /** the model entries a backbone file of `layout` should fill (the rest are the method's head), for `missing` */
+  covers(key: string, layout: ConverterName): boolean;
 }
 
 /** A method without an ImageNet backbone (trained from scratch officially): only whole checkpoints load. */
@@ -72,6 +76,10 @@ export interface ConvertOptions {
 }
 
 const FC_REASON = 'ImageNet classifier (fc/last_linear/_fc): the method has its own head';
+const HRNET_HEAD_REASON = "HRNet's ImageNet classification head (incre_modules, downsamp_modules, final_layer, classifier): the method has its own";
+const DCT_HEAD_REASON = "the DCT stream's double-JPEG head (last_layer): CAT-Net has its own, as the official init_weights leaves it out";
+/** skips that are the layout's design, not a problem */
+const HEAD_REASONS = new Set([FC_REASON, HRNET_HEAD_REASON, DCT_HEAD_REASON]);
 const TORCHVISION_STEM_REASON =
   "torchvision's single 7×7 stem (conv1/bn1) cannot map onto the deep 3×3 stem (V1c); build the model with useStem: false to use it";
 
@@ -122,6 +130,8 @@ export function detectConverter(keys: Iterable<string>): ConverterName | null {
   if (names.some((k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.') || k.startsWith('model._conv_stem.')))
     return 'official';
   if (names.some((k) => k.startsWith('_conv_stem.'))) return 'efficientnet';
+  if (names.some((k) => k.startsWith('dc_layer0_dil.'))) return names.some((k) => k.startsWith('conv1.')) ? 'official' : 'catnet-dct';
+  if (names.some((k) => k.startsWith('transition1.'))) return 'hrnet-imagenet';
   if (names.some((k) => k.startsWith('block1.rep.'))) return names.some((k) => k.startsWith('map.')) ? 'official' : 'cadene';
   if (names.some((k) => k.startsWith('conv1.'))) return 'torchvision';
   if (names.some((k) => k.startsWith('stem.') || k.startsWith('layer1.'))) return 'openmmlab';
@@ -160,6 +170,8 @@ export function targetKey(converter: ConverterName, key: string): { target: stri
   if (converter === 'official') return { target: name };
   if (converter === 'ffd-xception') return { target: ffdHeadToNative(name) };
   name = name.replace(/^backbone\./, ''); // mmseg/mmcls segmentor and classifier checkpoints
+  if (converter === 'hrnet-imagenet' && /^(incre_modules|downsamp_modules|final_layer|classifier)\./.test(name)) return { reason: HRNET_HEAD_REASON };
+  if (converter === 'catnet-dct' && name.startsWith('last_layer.')) return { reason: DCT_HEAD_REASON };
   if (/^(fc|head|last_linear|_fc)\./.test(name)) return { reason: FC_REASON };
   return { target: name };
 }
@@ -187,14 +199,16 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
   }
   const report: LoadReport = { source, converter, used: [], skipped: [], missing: [], shapeMismatched: [] };
   const take = new Map<string, Tensor>();
-  const deepStem = [...own.keys()].some((k) => /(^|\.)stem\.0\.weight$/.test(k) && backbone.covers(k));
+  const deepStem = [...own.keys()].some((k) => /(^|\.)stem\.0\.weight$/.test(k) && backbone.covers(k, converter));
   for (const [key, t] of weights.tensors) {
     const mapped = targetKey(converter, key);
     if ('reason' in mapped) {
       report.skipped.push({ key, reason: mapped.reason });
       continue;
     }
-    const targets = (whole ? [mapped.target] : backbone.prefixes.map((p) => p + mapped.target)).filter((k) => own.has(k));
+    const targets = (whole ? [mapped.target] : backbone.prefixes.map((p) => p + mapped.target)).filter(
+      (k) => own.has(k) && (whole || backbone.covers(k, converter)),
+    );
     if (targets.length === 0) {
       const stem = converter === 'torchvision' && deepStem && /^(conv1|bn1)\./.test(mapped.target);
       report.skipped.push({ key, reason: stem ? TORCHVISION_STEM_REASON : `no model entry '${mapped.target}'` });
@@ -218,7 +232,7 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
   const tracked = [...weights.tensors.keys()].some((k) => k.endsWith('.num_batches_tracked'));
   const inScope = whole
     ? (k: string) => !(converter === 'ffd-xception' && isUnusedFfdEntry(k))
-    : (k: string) => backbone.covers(k) && (tracked || !k.endsWith('.num_batches_tracked'));
+    : (k: string) => backbone.covers(k, converter) && (tracked || !k.endsWith('.num_batches_tracked'));
   report.missing = [...own.keys()].filter((k) => inScope(k) && !take.has(k));
   const problems = reportProblems(report);
   const refuse = (list: string[], hint: string): never => {
@@ -246,7 +260,7 @@ export function reportProblems(report: LoadReport): string[] {
   const lines = [
     ...report.missing.map((k) => `missing: ${k}`),
     ...report.shapeMismatched.map((m) => `shape: ${m.key} is [${m.source.join(', ')}], the model's ${m.target} is [${m.model.join(', ')}]`),
-    ...report.skipped.filter((s) => s.reason !== FC_REASON).map((s) => `unexpected: ${s.key} (${s.reason})`),
+    ...report.skipped.filter((s) => !HEAD_REASONS.has(s.reason)).map((s) => `unexpected: ${s.key} (${s.reason})`),
   ];
   return lines.length > 20 ? [...lines.slice(0, 20), `… ${lines.length - 20} more`] : lines;
 }

@@ -98,23 +98,32 @@ export interface MethodDefinition {
 export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
+const PRETRAINED_SPEC = z.union([
+  z.string(),
+  z.strictObject({
+    file: z.string(),
+    from: z.enum(CONVERTER_NAMES).optional(),
+    layersOnly: z.boolean().optional(),
+  }),
+]);
+
 /**
  * `model.pretrained` of every method: initial weights for training, a file path or
  * { file, from, layersOnly }; `from` names the layout (default: detected from the keys).
  */
 export function pretrainedField(official: string) {
-  return z
-    .union([
-      z.string(),
-      z.strictObject({
-        file: z.string(),
-        from: z.enum(CONVERTER_NAMES).optional(),
-        layersOnly: z.boolean().optional(),
-      }),
-    ])
-    .nullable()
+  return PRETRAINED_SPEC.nullable()
     .default(null)
     .describe(`initial weights (training only): a .pth or .safetensors file, or { file, from: ${CONVERTER_NAMES.join('|')}, layersOnly }; ${official}`);
+}
+
+/** `model.pretrained` of a method whose official init loads several files (CAT-Net: the RGB and the DCT stream): one, or a list loaded in order. */
+export function pretrainedListField(official: string) {
+  return z
+    .union([PRETRAINED_SPEC, z.array(PRETRAINED_SPEC).min(1)])
+    .nullable()
+    .default(null)
+    .describe(`initial weights (training only): a file, { file, from, layersOnly }, or a list of them loaded in order; ${official}`);
 }
 
 /** Validates a config against a method's schema; a bad field becomes a ConfigError naming it. */

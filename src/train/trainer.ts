@@ -101,9 +101,11 @@ export interface TrainSummary {
 /** Builds the config's method through the registry, with its initial weights; `onPretrained` receives the load report of model.pretrained. */
 export async function buildModel(config: TrainConfig, onPretrained?: (report: LoadReport) => void): Promise<MethodModel> {
   const model = buildMethod(config.method, config.model);
-  const own = (config.model as { pretrained?: PretrainedSpec | string | null }).pretrained ?? null;
+  const own = (config.model as { pretrained?: PretrainedSpec | string | (PretrainedSpec | string)[] | null }).pretrained ?? null;
   const pretrained = own ?? config.run.backboneWeights; // run.backboneWeights: the older name
-  if (pretrained !== null) onPretrained?.(await loadPretrained(model, typeof pretrained === 'string' ? { file: pretrained } : pretrained));
+  // a list (CAT-Net: the RGB and the DCT stream's files) loads in order, one report each
+  for (const spec of pretrained === null ? [] : [pretrained].flat())
+    onPretrained?.(await loadPretrained(model, typeof spec === 'string' ? { file: spec } : spec));
   if (config.run.weights !== null) await loadWeights(model, config.run.weights);
   return model;
 }
@@ -266,9 +268,9 @@ export class TrainRun {
     };
 
     torch.manualSeed(hashKey([config.seed])); // the initial weights are a function of the seed
-    let pretrained: LoadReport | null = null;
+    const pretrained: LoadReport[] = [];
     const model = await buildModel(config, (report) => {
-      pretrained = report;
+      pretrained.push(report);
     });
     model.to(device, config.channelsLast ? { memoryFormat: 'channelsLast' } : {}); // once: the optimiser's state follows the parameters
     const scaler = new GradScaler({ enabled: config.precision === 'fp16' });
@@ -296,7 +298,7 @@ export class TrainRun {
       await lock?.release();
       throw err;
     }
-    if (pretrained !== null && !opts.resume) await run.log({ event: 'pretrained', ...(pretrained as LoadReport) });
+    if (!opts.resume) for (const report of pretrained) await run.log({ event: 'pretrained', ...report });
     for (const message of folder.notes) await run.log({ event: 'note', message });
     for (const s of listed.skipped) await run.log({ event: 'skip', path: s.where, reason: s.reason });
     const { totalSteps } = plan;

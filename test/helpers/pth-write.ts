@@ -6,7 +6,11 @@ import { writeZip } from './zip.js';
  * `torch._utils._rebuild_tensor_v2(storage, 0, shape, stride, False, OrderedDict())` whose storages
  * are persistent ids `('storage', torch.FloatStorage | LongStorage, key, 'cpu', numel)` → `archive/data/<key>`.
  */
-export function writePth(state: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array | BigInt64Array }>): Buffer {
+export function writePth(
+  state: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array | BigInt64Array }>,
+  /** `under`: the state dict as the value of this key of a plain dict, beside `epoch` (a trainer's checkpoint, e.g. `{'state_dict': …, 'epoch': 5}`) */
+  opts: { under?: string } = {},
+): Buffer {
   const out: number[] = [];
   const op = (...bytes: number[]) => out.push(...bytes);
   const ascii = (s: string) => {
@@ -38,6 +42,10 @@ export function writePth(state: ReadonlyMap<string, { shape: readonly number[]; 
   }; // OrderedDict()
   const entries: [string, Uint8Array][] = [];
   op(0x80, 0x02); // PROTO 2
+  if (opts.under !== undefined) {
+    op(0x7d); // EMPTY_DICT
+    unicode(opts.under);
+  }
   orderedDict();
   op(0x28); // MARK for SETITEMS
   [...state].forEach(([name, t], i) => {
@@ -60,6 +68,13 @@ export function writePth(state: ReadonlyMap<string, { shape: readonly number[]; 
     op(0x74, 0x52); // TUPLE, REDUCE
     entries.push([`archive/data/${i}`, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)]);
   });
-  op(0x75, 0x2e); // SETITEMS, STOP
+  op(0x75); // SETITEMS
+  if (opts.under !== undefined) {
+    op(0x73); // SETITEM: {under: the state dict}
+    unicode('epoch');
+    int(5);
+    op(0x73);
+  }
+  op(0x2e); // STOP
   return writeZip([['archive/data.pkl', Uint8Array.from(out)], ...entries, ['archive/version', Buffer.from('3\n')]]);
 }

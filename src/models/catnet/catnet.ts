@@ -5,6 +5,7 @@ import { MsccnetError } from '../../errors.js';
 import { CATNET_DCT_CLIP } from '../../image/jpeg/index.js';
 import {
   parseMethodConfig,
+  pretrainedListField,
   sigmoidAsTwoClass,
   type AuxiliaryInputs,
   type AuxiliaryInputSpec,
@@ -75,6 +76,9 @@ export const CatnetConfigSchema = z.strictObject({
     .describe(
       'adaptation: quality at which an input that is not a JPEG (FF++ frames from H.264, PNG crops) is JPEG-encoded, 4:4:4, before CAT-Net reads its coefficients; 100 as the official tools/infer.py (docs/baselines.md)',
     ),
+  pretrained: pretrainedListField(
+    'the official init loads hrnetv2_w48_imagenet_pretrained.pth (from: hrnet-imagenet, the RGB stream) and DCT_djpeg.pth.tar (from: catnet-dct, the DCT stream)',
+  ),
 });
 export type CatnetConfig = z.output<typeof CatnetConfigSchema>;
 export type CatnetConfigInput = z.input<typeof CatnetConfigSchema>;

@@ -17,6 +17,12 @@ export const CATNET_METHOD: MethodDefinition = {
   source: 'Kwon et al., IJCV 2022 — mjkwon2021/CAT-Net lib/models/network_CAT.py, experiments/CAT_full.yaml',
   schema: CatnetConfigSchema,
   adaptationKeys: [],
+  // the official init_weights: hrnetv2_w48_imagenet_pretrained.pth fills the RGB stream, DCT_djpeg.pth.tar the DCT stream
+  backbone: {
+    layouts: ['hrnet-imagenet', 'catnet-dct'],
+    prefixes: [''],
+    covers: (k, layout) => (layout === 'catnet-dct' ? k.startsWith('dc_') : /^(conv[12]|bn[12]|layer1|transition[1-3]|stage[2-4])\./.test(k)),
+  },
   lossTerms: ['seg'],
   build: (config) => new CAT_Net(config as CatnetConfigInput),
 };
