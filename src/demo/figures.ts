@@ -2,11 +2,12 @@
  * The demo's pictures as PNG bytes: a Fig.-4-style grid (input, annotation, Base. and MSCCNet
  * P(fake) maps per test crop) and a Fig.-3-style strip of the annotation's stages for one pair.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { annotationStages } from '../annotate/index.js';
 import type { ManifestEntry } from '../data/manifest.js';
 import { encodePng, makeImage, readColor, readGray, resize, type FloatMap, type Image } from '../image/index.js';
-import { analyze, createTorchEngine, JET, type InferenceEngine } from '../infer/index.js';
+import { analyze, createTorchEngine, fileSource, JET, type InferenceEngine } from '../infer/index.js';
 import type { MethodModel } from '../models/index.js';
 import { methodLabel, type DemoBaseline } from './plan.js';
 
@@ -71,7 +72,8 @@ export async function predictionGrid(
   const rows: GridRow[] = [];
   try {
     for (const e of entries) {
-      const rgb = await readColor(join(root, e.image));
+      const path = join(root, e.image);
+      const rgb = await readColor(path);
       const gt = e.mask === null ? makeImage(rgb.width, rgb.height, 1) : await readGray(join(root, e.mask));
       const region = [{ box: { x: 0, y: 0, width: rgb.width, height: rgb.height }, detectorScore: null }];
       const image = { width: rgb.width, height: rgb.height, data: rgb.data };
@@ -80,8 +82,11 @@ export async function predictionGrid(
       const m = await analyze(models.msccnet, image, region);
       onItem();
       const baselines: BaselinePrediction[] = [];
+      const bytes = baselineEngines.some((b) => b.engine.jpegInput !== undefined) ? new Uint8Array(await readFile(path)) : null;
       for (const { method, engine } of baselineEngines) {
-        const p = await analyze(engine, image, region);
+        // a method that reads the file (CAT-Net) gets the crop's own JPEG, or its recorded re-encode
+        const source = bytes === null ? undefined : await fileSource(engine, bytes, image, () => undefined);
+        const p = await analyze(engine, image, region, { source });
         onItem();
         baselines.push({ method, score: p.score, fakeIoU: fakeIoU(p.probability, gt.data), png: await encodePng(jet(p.probability, rgb.width, rgb.height)) });
       }

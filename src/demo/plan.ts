@@ -22,7 +22,7 @@ export type DemoModel = (typeof DEMO_MODELS)[number];
 /** The benchmark's other methods, which the demo can train beside them (`demo --methods`). */
 export type DemoBaseline = Exclude<MethodName, 'msccnet'>;
 // written out (in METHOD_NAMES' order) so that this module, which the data worker thread loads too, imports no libtorch
-export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr'] as const satisfies readonly DemoBaseline[];
+export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'catnet'] as const satisfies readonly DemoBaseline[];
 
 /** Every model of a demo run: the two MSCCNet variants and the baselines trained beside them. */
 export type DemoRow = DemoModel | DemoBaseline;
