@@ -191,8 +191,12 @@ test('the same JPEG gives the same score and mask through detect, serve and eval
   // evaluate: an all-real ground truth, so the confusion's N01 is the mask's area
   const sample: Sample = { id: 'a_b_c', image: JPEG, mask: null, label: 0, method: 'real', compression: 'raw', split: 'test', video: 'v', frame: 0 };
   const area = viaDetect.mask.reduce((n, v) => n + (v === 255 ? 1 : 0), 0);
-  for (const e of [engine, torchEngine()]) {
-    const [record] = (await evaluateInto(e, [sample], { batchSize: 8, evaluatorOptions: { pixelAuc: false } })).state().records;
+  // onnxruntime decoding inline, libtorch on a loader thread (the JPEG source crosses the thread boundary)
+  for (const [e, workers] of [
+    [engine, 0],
+    [torchEngine(), 1],
+  ] as const) {
+    const [record] = (await evaluateInto(e, [sample], { batchSize: 8, workers, evaluatorOptions: { pixelAuc: false } })).state().records;
     assert.ok(Math.abs(record.score - viaDetect.score) < 1e-4, `${e.name}: evaluate ${record.score} vs detect ${viaDetect.score}`);
     assert.ok(Math.abs(record.confusion[1] - area) <= 2, `${e.name}: evaluate's fake pixels ${record.confusion[1]} vs the mask's ${area}`);
     await e.release();
