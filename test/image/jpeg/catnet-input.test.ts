@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { ArgumentError } from '../../../src/errors.js';
-import { catnetInput, JpegError, makeImage, readJpegCoefficients, type CatnetInput, type Image } from '../../../src/image/index.js';
+import { catnetInput, catnetTileOrigins, JpegError, makeImage, readJpegCoefficients, type CatnetInput, type Image } from '../../../src/image/index.js';
 import { fixtureDir } from '../../helpers/fixtures.js';
 import { encodeBaseline } from '../../helpers/jpeg.js';
 import { readSafetensors, tensorOf } from '../../helpers/safetensors.js';
@@ -181,5 +181,22 @@ test('a crop at an 8-grid origin takes the pixels and coefficients from there; b
   assert.throws(
     () => catnetInput(makeImage(16, 16, 3), readJpegCoefficients(halfY)),
     (e: unknown) => e instanceof JpegError && e.reason === 'unsupported' && /first component is subsampled/.test(e.problem),
+  );
+});
+
+test('inference tiles cover a box from its corner rounded down to the 8-pixel grid, in steps of the input side', () => {
+  // box columns 13–112 → tiles at 8 and 72 (the second reaches 136); rows 5–24 → one tile at 0
+  assert.deepEqual(catnetTileOrigins({ x: 13, y: 5, width: 100, height: 20 }, 64), [
+    [0, 8],
+    [0, 72],
+  ]);
+  // a box on the grid that the side divides: exactly its tiles
+  assert.deepEqual(catnetTileOrigins({ x: 0, y: 0, width: 128, height: 64 }, 64), [
+    [0, 0],
+    [0, 64],
+  ]);
+  assert.throws(
+    () => catnetTileOrigins({ x: 0, y: 0, width: 8, height: 8 }, 60),
+    (e: unknown) => e instanceof ArgumentError && e.parameter === 'side',
   );
 });
