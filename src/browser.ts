@@ -10,6 +10,8 @@ export { metadataPreprocessing, onnxModelInfo, type OnnxModelInfo } from './infe
 export { MSCCNET_IO } from './onnx/io.js';
 export {
   analyze,
+  runJpegRegion,
+  MissingJpegSourceError,
   fakeProbability,
   preprocessInto,
   preprocessSpecOf,
@@ -22,6 +24,8 @@ export {
   type Box,
   type EngineOutput,
   type InferenceEngine,
+  type JpegInputSpec,
+  type RegionLogits,
   type PreprocessSpec,
   type Region,
   type RegionResult,
@@ -32,6 +36,8 @@ export {
   readJpegCoefficients,
   JpegError,
   catnetInput,
+  catnetTileOrigins,
+  type JpegSource,
   type CatnetInput,
   type CatnetInputOptions,
   type JpegCoefficients,
