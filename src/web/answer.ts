@@ -1,7 +1,8 @@
 /**
- * The forms of `POST /api/detect`'s answer. The default JSON carries every picture as a base64
- * PNG data URL (mask, heat map, overlay: for a large noisy photo tens of MB); `images=` picks fewer
- * (the mask alone is one small 1-channel PNG at the analysed image's size), and a client that
+ * The forms of `POST /api/detect`'s answer. The JSON carries its pictures as base64 PNG data
+ * URLs: by default the mask alone (one small 1-channel PNG at the analysed image's size);
+ * `images=all` adds the heat map and the overlay (for a large noisy photo tens of MB, which six
+ * slow readers would hold in memory), `mask-heatmap` / `mask-overlay` one of them. A client that
  * sends `Accept: multipart/form-data` gets the PNGs as binary parts beside the analysis JSON
  * (what `Response.formData()` reads), a third smaller than base64.
  */

@@ -200,7 +200,7 @@ test(
   },
 );
 
-test('compact answers: images=mask is the mask alone, one 1-channel PNG at the image size; Accept: multipart/form-data sends binary PNG parts', async () => {
+test('compact answers: images=mask (the default) is the mask alone, one 1-channel PNG at the image size; Accept: multipart/form-data sends binary PNG parts', async () => {
   const server = await stubServer(stubEngine(0.3));
   try {
     const send = async (query: string, accept?: string): Promise<Response> => {
@@ -258,7 +258,7 @@ test(
       const readerClosed = new Promise<void>((r) => reader.once('close', () => r()));
       await new Promise<void>((r) => reader.once('connect', r));
       reader.write(
-        `POST /api/detect?face=false HTTP/1.1\r\nhost: x\r\ncontent-type: ${body.headers['content-type']}\r\ncontent-length: ${body.payload.length}\r\n\r\n`,
+        `POST /api/detect?face=false&images=all HTTP/1.1\r\nhost: x\r\ncontent-type: ${body.headers['content-type']}\r\ncontent-length: ${body.payload.length}\r\n\r\n`,
       );
       reader.write(body.payload);
       let got = 0;
