@@ -12,7 +12,7 @@
  * A stub engine (fixed logits) stands in for the model: the answer's size and the server's
  * memory do not depend on the model. Prints one JSON line per part; figures, not assertions.
  *
- *   npx tsx bench/serve-holders.ts [idle=20000] [maxConnections=1000] [readers=6] [side=4096] [sendSeconds=20] [query=images=mask]
+ *   npx tsx bench/serve-holders.ts [idle=20000] [maxConnections=1000] [readers=6] [side=4096] [sendSeconds=20] [afterSeconds=sendSeconds+2] [query=images=all]
  */
 import { randomBytes } from 'node:crypto';
 import { get } from 'node:http';
@@ -29,6 +29,8 @@ const maxConnections = Number(args.maxConnections ?? 1000);
 const readers = Number(args.readers ?? 6);
 const side = Number(args.side ?? 4096);
 const sendSeconds = Number(args.sendSeconds ?? 20);
+/** how long to wait after the last reader got its first bytes before measuring again (default: past sendSeconds) */
+const afterSeconds = Number(args.afterSeconds ?? sendSeconds + 2);
 /** e.g. `images=mask` for the compact answer */
 const query = args.query ?? '';
 
@@ -175,7 +177,7 @@ if (process.argv[2] === '--idle-client') {
     }
     const heldRss = process.memoryUsage().rss;
     const heldAt = performance.now();
-    await new Promise((r) => setTimeout(r, sendSeconds * 1000 + 2000));
+    await new Promise((r) => setTimeout(r, afterSeconds * 1000));
     global.gc?.();
     clearInterval(sample);
     console.log(
@@ -189,7 +191,7 @@ if (process.argv[2] === '--idle-client') {
         idleRssMiB: mib(idleRss),
         heldRssMiB: mib(heldRss),
         peakRssMiB: mib(peak),
-        afterSendTimeoutRssMiB: mib(process.memoryUsage().rss),
+        [`after${afterSeconds}sRssMiB`]: mib(process.memoryUsage().rss),
         secondsToServeAll: Math.round((heldAt - t0) / 100) / 10,
       }),
     );
