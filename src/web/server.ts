@@ -200,8 +200,8 @@ export function addApiRoutes(app: FastifyInstance, state: ServerState): void {
         state.answers.hold(reply.raw, body.length);
         return reply.type(contentType).send(body);
       }
-      // through the route's response schema, as a returned object would be
-      const { body, length } = jsonAnswer((answer) => reply.serialize(answer), json, images);
+      // through the route's response schema (whose serialiser returns a string), as a returned object would be
+      const { body, length } = jsonAnswer((answer) => String(reply.serialize(answer)), json, images);
       state.answers.hold(reply.raw, length);
       return reply.type('application/json; charset=utf-8').header('content-length', length).send(body);
     },
