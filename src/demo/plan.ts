@@ -38,6 +38,7 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
   m2tr: 'M2TR',
   sladd: 'SLADD',
   catnet: 'CAT-Net',
+  hifinet: 'HiFi-Net',
 };
 
 /**
@@ -56,6 +57,7 @@ export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = {
   m2tr: 414,
   sladd: 260,
   catnet: 4750,
+  hifinet: 0,
 };
 
 /**

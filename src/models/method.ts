@@ -95,7 +95,7 @@ export interface MethodDefinition {
   build(config: unknown): MethodModel;
 }
 
-export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet'] as const;
+export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet', 'hifinet'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 /**

@@ -225,7 +225,7 @@ export class BatchNorm2d extends Module {
  * Train mode refuses N = 1 as PyTorch does (one value per channel has no variance).
  */
 export class BatchNorm1d extends BatchNorm2d {
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     if (x.ndim !== 2) throw new ArgumentError('input', 'a 2-D tensor (N, C)', x.shape);
     if (this.training && x.shape[0] < 2) throw new ArgumentError('input', 'more than one value per channel in train mode (batch ≥ 2)', x.shape);
     const [n, c] = x.shape;

@@ -21,7 +21,7 @@ test('hifinet parity: mask_binary, mask1_fea, cls_4..cls_1, p_forged, the decisi
   const state = model.stateDict();
   for (const [name, info] of Object.entries(folder.tensors)) {
     if (info.role !== 'constant') continue;
-    assert.deepEqual(Array.from(state.get(name)!.toTypedArray()), Array.from(tensorOf(folder.expected, name, 'F32').data), `${name}: constant`);
+    assert.deepEqual(Array.from(state.get(name)!.toTypedArray() as Float32Array), Array.from(tensorOf(folder.expected, name, 'F32').data), `${name}: constant`);
   }
 
   const input = checkedInput(folder);

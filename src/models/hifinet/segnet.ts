@@ -51,12 +51,13 @@ export class PartialConv extends Module {
     const out = this.input_conv.forward(x);
     const bias = this.input_conv.bias!.view(1, -1, 1, 1);
     const m = torch.noGrad(() => this.mask_conv.forward(mask));
-    const holes = m.eq(0);
+    // window sums of 0 (holes): divide by 1, then zero; written with arithmetic so that the export holds no batch-sized constants
+    const kept = m.ne(0).to(out.dtype);
     const renormalised = out
       .sub(bias)
-      .div(torch.where(holes, torch.onesLike(m), m))
+      .div(m.add(kept.neg().add(1)))
       .add(bias);
-    return [torch.where(holes, torch.zerosLike(renormalised), renormalised), holes.logicalNot().to(out.dtype)];
+    return [renormalised.mul(kept), kept];
   }
 }
 
@@ -143,7 +144,7 @@ export class BranchCLS extends Module {
     const pooled = F.adaptiveAvgPool2d(this.branch_cls.forward(x), 1).flatten(1);
     const cls = this.fc.forward(this.bn.forward(pooled));
     const leaky = F.leakyRelu(cls, 0.2);
-    return { cls, pro: torch.where(leaky.gt(0), leaky, torch.zerosLike(leaky).sub(9e15)) };
+    return { cls, pro: torch.where(leaky.gt(0), leaky, leaky.mul(0).sub(9e15)) };
   }
 }
 
