@@ -55,7 +55,7 @@ test('weights convert joins the official HRNet and NLCDetection checkpoints (eit
   for (const e of folder.keys.entries) {
     if (e.dtype !== 'float32') continue;
     const want = files.get(e.official_file!)!.get(e.official_key!)!.data;
-    assert.deepEqual(values(state.get(e.name)!), Array.from(want), e.name);
+    assert.deepEqual(values(state.get(e.name)!), Array.from(want as Float32Array), e.name);
   }
   model.dispose();
 
@@ -102,7 +102,7 @@ test('model.pretrained: an ImageNet HRNet-W18-small-v2 fills FENet with the offi
   assert.equal(report.converter, 'hrnet');
   const state = model.stateDict();
   const same = (ours: string, theirs: string) =>
-    assert.deepEqual(values(state.get(`FENet.${ours}`)!), Array.from(file.get(theirs)!.data), `FENet.${ours} ← ${theirs}`);
+    assert.deepEqual(values(state.get(`FENet.${ours}`)!), Array.from(file.get(theirs)!.data as Float32Array), `FENet.${ours} ← ${theirs}`);
   same('conv1.weight', 'conv1.weight');
   same('bn2.running_var', 'bn2.running_var');
   same('conv1fre.weight', 'conv1.weight'); // 'fre' dropped
