@@ -14,11 +14,12 @@ import { ffdHeadToNative, isFfdHeadLayout, isUnusedFfdEntry } from './ffd/layout
  * (FFD's repository-head `xception.py`, renamed to the native `xception_map.py` names).
  * ImageNet backbones: OpenMMLab/mmcv and torchvision ResNets, `cadene` (pretrainedmodels'
  * Xception, pointwise weights stored 2-D), `efficientnet` (lukemelas/EfficientNet-PyTorch release
- * files, advprop included: `_conv_stem`, `_blocks.N.…`, `_fc`).
+ * files, advprop included: `_conv_stem`, `_blocks.N.…`, `_fc`), `hrnet` (HRNet-Image-Classification's
+ * ImageNet files: `conv1`, `layer1`, `stageN.M.branches…`, its classifier heads skipped).
  */
-export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'efficientnet', 'ffd-xception'] as const;
+export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'efficientnet', 'hrnet', 'ffd-xception'] as const;
 export type ConverterName = (typeof CONVERTER_NAMES)[number];
-const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene', 'efficientnet'];
+const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene', 'efficientnet', 'hrnet'];
 
 /** Where a model's ImageNet backbone sits, so a backbone file fills every copy of it. */
 export interface BackboneScope {
@@ -28,6 +29,12 @@ export interface BackboneScope {
   readonly prefixes: readonly string[];
   /** the model entries a backbone file should fill (the rest are the method's head), for `missing` */
   covers(key: string): boolean;
+  /**
+   * Further backbone entries (unprefixed) that a source key also fills where the file has no key
+   * of their own: HiFi-Net's official renames (`conv1fre` from `conv1`, stage-2 branches 2–3 from
+   * stages 3–4 of HRNet-W18-small-v2).
+   */
+  aliases?(target: string): readonly string[];
 }
 
 /** A method without an ImageNet backbone (trained from scratch officially): only whole checkpoints load. */
@@ -72,6 +79,7 @@ export interface ConvertOptions {
 }
 
 const FC_REASON = 'ImageNet classifier (fc/last_linear/_fc): the method has its own head';
+const HRNET_HEAD_REASON = 'HRNet ImageNet classification head (incre_modules/downsamp_modules/final_layer/classifier): the method has its own head';
 const TORCHVISION_STEM_REASON =
   "torchvision's single 7×7 stem (conv1/bn1) cannot map onto the deep 3×3 stem (V1c); build the model with useStem: false to use it";
 
@@ -119,9 +127,14 @@ export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<stri
 export function detectConverter(keys: Iterable<string>): ConverterName | null {
   const names = [...keys].map((k) => k.replace(/^module\./, '').replace(/^backbone\./, ''));
   if (isFfdHeadLayout(names)) return null;
-  if (names.some((k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.') || k.startsWith('model._conv_stem.')))
+  if (
+    names.some(
+      (k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.') || k.startsWith('model._conv_stem.') || k.startsWith('FENet.'),
+    )
+  )
     return 'official';
   if (names.some((k) => k.startsWith('_conv_stem.'))) return 'efficientnet';
+  if (names.some((k) => /^(model\.)?stage\d\.\d+\.branches\./.test(k))) return 'hrnet';
   if (names.some((k) => k.startsWith('block1.rep.'))) return names.some((k) => k.startsWith('map.')) ? 'official' : 'cadene';
   if (names.some((k) => k.startsWith('conv1.'))) return 'torchvision';
   if (names.some((k) => k.startsWith('stem.') || k.startsWith('layer1.'))) return 'openmmlab';
@@ -160,7 +173,9 @@ export function targetKey(converter: ConverterName, key: string): { target: stri
   if (converter === 'official') return { target: name };
   if (converter === 'ffd-xception') return { target: ffdHeadToNative(name) };
   name = name.replace(/^backbone\./, ''); // mmseg/mmcls segmentor and classifier checkpoints
+  if (converter === 'hrnet') name = name.replace(/^model\./, ''); // HRNet-Semantic-Segmentation's FullModel, which HiFi-Net's init_weights reads
   if (/^(fc|head|last_linear|_fc)\./.test(name)) return { reason: FC_REASON };
+  if (converter === 'hrnet' && /^(incre_modules|downsamp_modules|final_layer|classifier)\./.test(name)) return { reason: HRNET_HEAD_REASON };
   return { target: name };
 }
 
@@ -188,13 +203,16 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
   const report: LoadReport = { source, converter, used: [], skipped: [], missing: [], shapeMismatched: [] };
   const take = new Map<string, Tensor>();
   const deepStem = [...own.keys()].some((k) => /(^|\.)stem\.0\.weight$/.test(k) && backbone.covers(k));
+  const direct = new Set([...weights.tensors.keys()].map((key) => targetKey(converter, key)).flatMap((m) => ('target' in m ? [m.target] : [])));
+  const withAliases = (target: string) => (whole ? [] : (backbone.aliases?.(target) ?? []).filter((a) => !direct.has(a)));
   for (const [key, t] of weights.tensors) {
     const mapped = targetKey(converter, key);
     if ('reason' in mapped) {
       report.skipped.push({ key, reason: mapped.reason });
       continue;
     }
-    const targets = (whole ? [mapped.target] : backbone.prefixes.map((p) => p + mapped.target)).filter((k) => own.has(k));
+    const names = [mapped.target, ...withAliases(mapped.target)];
+    const targets = names.flatMap((n) => (whole ? [n] : backbone.prefixes.map((p) => p + n))).filter((k) => own.has(k));
     if (targets.length === 0) {
       const stem = converter === 'torchvision' && deepStem && /^(conv1|bn1)\./.test(mapped.target);
       report.skipped.push({ key, reason: stem ? TORCHVISION_STEM_REASON : `no model entry '${mapped.target}'` });
@@ -246,7 +264,7 @@ export function reportProblems(report: LoadReport): string[] {
   const lines = [
     ...report.missing.map((k) => `missing: ${k}`),
     ...report.shapeMismatched.map((m) => `shape: ${m.key} is [${m.source.join(', ')}], the model's ${m.target} is [${m.model.join(', ')}]`),
-    ...report.skipped.filter((s) => s.reason !== FC_REASON).map((s) => `unexpected: ${s.key} (${s.reason})`),
+    ...report.skipped.filter((s) => s.reason !== FC_REASON && s.reason !== HRNET_HEAD_REASON).map((s) => `unexpected: ${s.key} (${s.reason})`),
   ];
   return lines.length > 20 ? [...lines.slice(0, 20), `… ${lines.length - 20} more`] : lines;
 }
