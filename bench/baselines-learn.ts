@@ -66,6 +66,7 @@ const RUNS: Record<Exclude<MethodName, 'msccnet' | 'catnet'>, { steps: number; l
   mvss: { steps: 25, lr: 1e-4, config: { constrain: false } },
   m2tr: { steps: 30, lr: 1e-3, config: {} },
   sladd: { steps: 30, lr: 3e-4, config: {} },
+  hifinet: { steps: 30, lr: 1e-3, config: { cropSize: SIDE } },
 };
 
 const chosen = process.argv.slice(2);

@@ -7,7 +7,7 @@
  *   node --import tsx bench/demo-methods.ts [steps=5] [threads=2] [method …]
  */
 import { loadavg } from 'node:os';
-import { DEMO_PLANS, methodsWithinBudget } from '../src/demo/plan.js';
+import { DEMO_PLANS, demoBaselineModel, methodsWithinBudget } from '../src/demo/plan.js';
 import { METHOD_NAMES, methodForward, type MethodName } from '../src/models/method.js';
 import { buildMethod } from '../src/models/registry.js';
 import { AdamW } from '../src/nn/index.js';
@@ -26,7 +26,7 @@ const measured = {} as Record<MethodName, number>;
 for (const method of METHOD_NAMES) {
   if (chosen.length > 0 && !chosen.includes(method)) continue;
   torch.manualSeed(0);
-  const model = buildMethod(method, method === 'msccnet' ? plan.model : { inputSize: side });
+  const model = buildMethod(method, method === 'msccnet' ? plan.model : demoBaselineModel(method, side));
   model.train();
   const optimizer = new AdamW(model.parameters(), { lr: 3e-4, weightDecay: 0.01 });
   const times: number[] = [];

@@ -12,7 +12,7 @@ import {
   loadConverted,
   methodBackbone,
   methodDefinition,
-  readCheckpointWeights,
+  readMethodWeights,
   reportSummary,
   type ConverterName,
 } from '../models/index.js';
@@ -71,20 +71,21 @@ export function makeWeightsCommand(): Command {
   weights
     .command('convert')
     .description('a .pth checkpoint → .safetensors; with --config/--official-config, a whole model file that carries its config (for export, detect, serve)')
-    .argument('<in>', '.pth / .pt (or .safetensors)')
+    .argument('<in...>', '.pth / .pt (or .safetensors); hifinet: its two official checkpoints (weights/HRNet/… and weights/NLCDetection/…), joined')
     .requiredOption('-o, --out <file>', '.safetensors to write')
     .addOption(new Option('--from <layout>', 'checkpoint layout (default: detected from its keys)').choices([...CONVERTER_NAMES]))
     .option('--method <name>', 'the method to build and load into (default msccnet when --config is given)')
     .option('--config <json|file>', "the method's model config (e.g. models/msccnet/config.ts fields) to build and load into")
     .option('--official-config <json|file>', 'the backbone/classifier/head fields of an official SSSegmentation config')
     .option('--layers-only', 'torchvision into a deep-stem model: load layer1–4 and skip the 7×7 stem')
-    .action(async (input: string, opts: ConvertCliOptions) => {
+    .action(async (inputs: string[], opts: ConvertCliOptions) => {
+      const input = inputs.join(' + ');
       if (opts.config !== undefined && opts.officialConfig !== undefined)
         throw new ArgumentError('--config', 'not together with --official-config', opts.config);
       if (opts.officialConfig !== undefined && (opts.method ?? 'msccnet') !== 'msccnet')
         throw new ArgumentError('--official-config', 'only with --method msccnet (an SSSegmentation config)', opts.method);
       const method = methodDefinition(opts.method ?? 'msccnet'); // an unknown name fails before the file is read
-      const source = await readCheckpointWeights(input, opts.from);
+      const source = await readMethodWeights(method.name, inputs, opts.from);
       try {
         const config: unknown =
           opts.config !== undefined

@@ -22,7 +22,16 @@ export type DemoModel = (typeof DEMO_MODELS)[number];
 /** The benchmark's other methods, which the demo can train beside them (`demo --methods`). */
 export type DemoBaseline = Exclude<MethodName, 'msccnet'>;
 // written out (in METHOD_NAMES' order) so that this module, which the data worker thread loads too, imports no libtorch
-export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'catnet'] as const satisfies readonly DemoBaseline[];
+export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'catnet', 'hifinet'] as const satisfies readonly DemoBaseline[];
+
+/**
+ * A baseline's model config in the demo: its official defaults at the demo's crop side. HiFi-Net's
+ * SegNet otherwise resizes every input to its official 256 crop (a 4096² attention); the demo runs
+ * it at the crop side instead, a small configuration like MSCCNet's.
+ */
+export function demoBaselineModel(method: DemoBaseline, side: number): Record<string, number> {
+  return method === 'hifinet' ? { inputSize: side, cropSize: side } : { inputSize: side };
+}
 
 /** Every model of a demo run: the two MSCCNet variants and the baselines trained beside them. */
 export type DemoRow = DemoModel | DemoBaseline;
@@ -38,6 +47,7 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
   m2tr: 'M2TR',
   sladd: 'SLADD',
   catnet: 'CAT-Net',
+  hifinet: 'HiFi-Net',
 };
 
 /**
@@ -46,6 +56,7 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
  * variant the demo trains. M2TR's is its ratio to FFD's measured side by side under load (1.42 ×). SLADD (not yet a demo baseline): FFD's figure × SLADD/FFD measured side
  * by side on a loaded machine (13.9 s / 15.7 s at load 19).
  */
+// hifinet (crop 64, demoBaselineModel): 1.06 × MVSS-Net's step measured side by side on a loaded machine (bench/demo-methods.ts: 48.1 s vs 45.3 s at load 20)
 // catnet: 3.1 × MVSS-Net's step measured side by side on a loaded machine (bench/demo-methods.ts: 108.9 s vs 35.0 s at load 15–20)
 export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = {
   msccnet: 149,
@@ -56,6 +67,7 @@ export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = {
   m2tr: 414,
   sladd: 260,
   catnet: 4750,
+  hifinet: 1620,
 };
 
 /**

@@ -14,15 +14,14 @@ import { ffdHeadToNative, isFfdHeadLayout, isUnusedFfdEntry } from './ffd/layout
  * (FFD's repository-head `xception.py`, renamed to the native `xception_map.py` names).
  * ImageNet backbones: OpenMMLab/mmcv and torchvision ResNets, `cadene` (pretrainedmodels'
  * Xception, pointwise weights stored 2-D), `efficientnet` (lukemelas/EfficientNet-PyTorch release
- * files, advprop included: `_conv_stem`, `_blocks.N.…`, `_fc`), `hrnet-imagenet` (HRNet's ImageNet
- * classification files, e.g. `hrnetv2_w48_imagenet_pretrained.pth`: the trunk under the seg
- * names, its `incre_modules`/`downsamp_modules`/`final_layer`/`classifier` head left out),
- * `catnet-dct` (CAT-Net's `DCT_djpeg.pth.tar`: the DCT stream of `network_DCT.py`, its own
- * double-JPEG `last_layer` left out, as the official `init_weights`).
+ * files, advprop included: `_conv_stem`, `_blocks.N.…`, `_fc`), `hrnet` (HRNet-Image-Classification's
+ * ImageNet files: `conv1`, `layer1`, `stageN.M.branches…`, its classifier heads skipped; CAT-Net's
+ * `hrnetv2_w48_imagenet_pretrained.pth`), `catnet-dct` (CAT-Net's `DCT_djpeg.pth.tar`: the DCT
+ * stream of `network_DCT.py`, its own double-JPEG `last_layer` left out, as the official `init_weights`).
  */
-export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'efficientnet', 'ffd-xception', 'hrnet-imagenet', 'catnet-dct'] as const;
+export const CONVERTER_NAMES = ['official', 'openmmlab', 'torchvision', 'cadene', 'efficientnet', 'hrnet', 'ffd-xception', 'catnet-dct'] as const;
 export type ConverterName = (typeof CONVERTER_NAMES)[number];
-const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene', 'efficientnet', 'hrnet-imagenet', 'catnet-dct'];
+const BACKBONE_LAYOUTS: readonly ConverterName[] = ['openmmlab', 'torchvision', 'cadene', 'efficientnet', 'hrnet', 'catnet-dct'];
 
 /** Where a model's ImageNet backbone sits, so a backbone file fills every copy of it. */
 export interface BackboneScope {
@@ -32,6 +31,12 @@ export interface BackboneScope {
   readonly prefixes: readonly string[];
   /** the model entries a backbone file of `layout` should fill (the rest are the method's head), for `missing` */
   covers(key: string, layout: ConverterName): boolean;
+  /**
+   * Further backbone entries (unprefixed) that a source key also fills where the file has no key
+   * of their own: HiFi-Net's official renames (`conv1fre` from `conv1`, stage-2 branches 2–3 from
+   * stages 3–4 of HRNet-W18-small-v2).
+   */
+  aliases?(target: string): readonly string[];
 }
 
 /** A method without an ImageNet backbone (trained from scratch officially): only whole checkpoints load. */
@@ -76,7 +81,7 @@ export interface ConvertOptions {
 }
 
 const FC_REASON = 'ImageNet classifier (fc/last_linear/_fc): the method has its own head';
-const HRNET_HEAD_REASON = "HRNet's ImageNet classification head (incre_modules, downsamp_modules, final_layer, classifier): the method has its own";
+const HRNET_HEAD_REASON = 'HRNet ImageNet classification head (incre_modules/downsamp_modules/final_layer/classifier): the method has its own head';
 const DCT_HEAD_REASON = "the DCT stream's double-JPEG head (last_layer): CAT-Net has its own, as the official init_weights leaves it out";
 /** skips that are the layout's design, not a problem */
 const HEAD_REASONS = new Set([FC_REASON, HRNET_HEAD_REASON, DCT_HEAD_REASON]);
@@ -127,11 +132,15 @@ export function stateDictTensors(root: PyValue, source = 'checkpoint'): Map<stri
 export function detectConverter(keys: Iterable<string>): ConverterName | null {
   const names = [...keys].map((k) => k.replace(/^module\./, '').replace(/^backbone\./, ''));
   if (isFfdHeadLayout(names)) return null;
-  if (names.some((k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.') || k.startsWith('model._conv_stem.')))
+  if (
+    names.some(
+      (k) => k.startsWith('backbone_net.') || k.startsWith('decoder.') || k.startsWith('mscc.') || k.startsWith('model._conv_stem.') || k.startsWith('FENet.'),
+    )
+  )
     return 'official';
   if (names.some((k) => k.startsWith('_conv_stem.'))) return 'efficientnet';
   if (names.some((k) => k.startsWith('dc_layer0_dil.'))) return names.some((k) => k.startsWith('conv1.')) ? 'official' : 'catnet-dct';
-  if (names.some((k) => k.startsWith('transition1.'))) return 'hrnet-imagenet';
+  if (names.some((k) => /^(model\.)?stage\d\.\d+\.branches\./.test(k))) return 'hrnet';
   if (names.some((k) => k.startsWith('block1.rep.'))) return names.some((k) => k.startsWith('map.')) ? 'official' : 'cadene';
   if (names.some((k) => k.startsWith('conv1.'))) return 'torchvision';
   if (names.some((k) => k.startsWith('stem.') || k.startsWith('layer1.'))) return 'openmmlab';
@@ -170,9 +179,10 @@ export function targetKey(converter: ConverterName, key: string): { target: stri
   if (converter === 'official') return { target: name };
   if (converter === 'ffd-xception') return { target: ffdHeadToNative(name) };
   name = name.replace(/^backbone\./, ''); // mmseg/mmcls segmentor and classifier checkpoints
-  if (converter === 'hrnet-imagenet' && /^(incre_modules|downsamp_modules|final_layer|classifier)\./.test(name)) return { reason: HRNET_HEAD_REASON };
+  if (converter === 'hrnet') name = name.replace(/^model\./, ''); // HRNet-Semantic-Segmentation's FullModel, which HiFi-Net's init_weights reads
   if (converter === 'catnet-dct' && name.startsWith('last_layer.')) return { reason: DCT_HEAD_REASON };
   if (/^(fc|head|last_linear|_fc)\./.test(name)) return { reason: FC_REASON };
+  if (converter === 'hrnet' && /^(incre_modules|downsamp_modules|final_layer|classifier)\./.test(name)) return { reason: HRNET_HEAD_REASON };
   return { target: name };
 }
 
@@ -200,15 +210,18 @@ export function loadConverted(model: Module, weights: SourceWeights, source: str
   const report: LoadReport = { source, converter, used: [], skipped: [], missing: [], shapeMismatched: [] };
   const take = new Map<string, Tensor>();
   const deepStem = [...own.keys()].some((k) => /(^|\.)stem\.0\.weight$/.test(k) && backbone.covers(k, converter));
+  const direct = new Set([...weights.tensors.keys()].map((key) => targetKey(converter, key)).flatMap((m) => ('target' in m ? [m.target] : [])));
+  const withAliases = (target: string) => (whole ? [] : (backbone.aliases?.(target) ?? []).filter((a) => !direct.has(a)));
   for (const [key, t] of weights.tensors) {
     const mapped = targetKey(converter, key);
     if ('reason' in mapped) {
       report.skipped.push({ key, reason: mapped.reason });
       continue;
     }
-    const targets = (whole ? [mapped.target] : backbone.prefixes.map((p) => p + mapped.target)).filter(
-      (k) => own.has(k) && (whole || backbone.covers(k, converter)),
-    );
+    const names = [mapped.target, ...withAliases(mapped.target)];
+    const targets = names
+      .flatMap((n) => (whole ? [n] : backbone.prefixes.map((p) => p + n)))
+      .filter((k) => own.has(k) && (whole || backbone.covers(k, converter)));
     if (targets.length === 0) {
       const stem = converter === 'torchvision' && deepStem && /^(conv1|bn1)\./.test(mapped.target);
       report.skipped.push({ key, reason: stem ? TORCHVISION_STEM_REASON : `no model entry '${mapped.target}'` });

@@ -43,7 +43,7 @@ export {
   type ModelFileFallback,
   type ModelFileInfo,
 } from './model-file.js';
-export { loadPretrained, readCheckpointWeights, type PretrainedSpec } from './pretrained.js';
+export { loadPretrained, readCheckpointWeights, readMethodWeights, type PretrainedSpec } from './pretrained.js';
 export { encodeModelFile, encodeSourceTensors, inspectWeights, type WeightsInspection } from './inspect.js';
 export {
   DETFILL_OFFSET_BASIS,

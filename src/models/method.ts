@@ -92,10 +92,15 @@ export interface MethodDefinition {
   readonly lossTerms: readonly string[];
   /** each term's weight in the method's own `total` under a validated config (a term left out weighs 1) */
   lossWeights?(config: object): Readonly<Record<string, number>>;
+  /**
+   * A method whose official weights are several checkpoints (HiFi-Net: FENet and SegNet): their
+   * state dicts, in any order, joined under our names; refuses parts it cannot place.
+   */
+  joinCheckpoints?<T>(parts: readonly { source: string; tensors: ReadonlyMap<string, T> }[]): Map<string, T>;
   build(config: unknown): MethodModel;
 }
 
-export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet'] as const;
+export const METHOD_NAMES = ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet', 'hifinet'] as const;
 export type MethodName = (typeof METHOD_NAMES)[number];
 
 const PRETRAINED_SPEC = z.union([

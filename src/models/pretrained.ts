@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { InputFileError } from '../errors.js';
+import { ArgumentError, InputFileError } from '../errors.js';
 import { loadSafetensors, type Module } from '../nn/index.js';
 import { readPth } from '../nn/pth/index.js';
 import { torch } from '../torch/index.js';
@@ -13,7 +13,7 @@ import {
   type LoadReport,
   type SourceWeights,
 } from './convert.js';
-import { methodBackbone } from './registry.js';
+import { methodBackbone, methodDefinition } from './registry.js';
 import type { MethodModel } from './method.js';
 
 /** Initial weights: a file, and optionally its layout and whether only layer1–4 may load. */
@@ -42,6 +42,26 @@ export async function readCheckpointWeights(file: string, from?: ConverterName):
   }
   // .pth tensors are views into the file buffer: nothing to free but the buffer itself (GC)
   return { ...sourceWeights((await readPth(file)).root, from, file), release: () => undefined };
+}
+
+/**
+ * The weights of `files` for `method`: one file as readCheckpointWeights reads it; several (a
+ * method whose official weights are several checkpoints, HiFi-Net) joined by the method into one
+ * whole-model state dict under the official layout.
+ */
+export async function readMethodWeights(method: string, files: readonly string[], from?: ConverterName): Promise<SourceWeights & { release(): void }> {
+  if (files.length === 1) return readCheckpointWeights(files[0], from);
+  const def = methodDefinition(method);
+  if (def.joinCheckpoints === undefined)
+    throw new ArgumentError('<in>', `one checkpoint for ${method} (only a method with several official checkpoints joins them)`, files.join(' '));
+  const parts: (SourceWeights & { release(): void; source: string })[] = [];
+  try {
+    for (const file of files) parts.push({ ...(await readCheckpointWeights(file, from ?? 'official')), source: file });
+    return { converter: 'official', tensors: def.joinCheckpoints(parts), release: () => parts.forEach((p) => p.release()) };
+  } catch (err) {
+    parts.forEach((p) => p.release());
+    throw err;
+  }
 }
 
 /** Where a model's ImageNet backbone sits: its method's (registry), else (a bare MSCCNet) `backbone_net.`. */

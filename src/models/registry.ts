@@ -16,6 +16,7 @@ import { HPFCN_METHOD } from './hpfcn/index.js';
 import { M2TR_METHOD } from './m2tr/index.js';
 import { CATNET_METHOD } from './catnet/index.js';
 import { SLADD_METHOD } from './sladd/index.js';
+import { HIFINET_METHOD } from './hifinet/index.js';
 
 /** MSCCNet through the registry, its own class unchanged: losses and preprocessing added. */
 export class MsccnetMethod extends MSCCNet implements MethodModel<MsccnetOutputs> {
@@ -41,7 +42,7 @@ const MSCCNET_METHOD: MethodDefinition = {
   build: (config) => new MsccnetMethod(config as MsccnetConfigInput),
 };
 
-for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD, M2TR_METHOD, SLADD_METHOD, CATNET_METHOD])
+for (const def of [MSCCNET_METHOD, HPFCN_METHOD, MULTITASK_METHOD, FFD_METHOD, MVSS_METHOD, M2TR_METHOD, SLADD_METHOD, CATNET_METHOD, HIFINET_METHOD])
   registry.set(def.name, def);
 
 /** The registered method names, in the paper's table order. */

@@ -6,6 +6,7 @@ export {
   ConvTranspose2d,
   Linear,
   BatchNorm2d,
+  BatchNorm1d,
   ReLU,
   LeakyReLU,
   Dropout,

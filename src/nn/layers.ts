@@ -220,6 +220,19 @@ export class BatchNorm2d extends Module {
   }
 }
 
+/**
+ * nn.BatchNorm1d on [N, C] input: BatchNorm2d's state and statistics over an [N, C, 1, 1] view.
+ * Train mode refuses N = 1 as PyTorch does (one value per channel has no variance).
+ */
+export class BatchNorm1d extends BatchNorm2d {
+  override forward(x: Tensor): Tensor {
+    if (x.ndim !== 2) throw new ArgumentError('input', 'a 2-D tensor (N, C)', x.shape);
+    if (this.training && x.shape[0] < 2) throw new ArgumentError('input', 'more than one value per channel in train mode (batch ≥ 2)', x.shape);
+    const [n, c] = x.shape;
+    return super.forward(x.reshape(n, c, 1, 1)).reshape(n, c);
+  }
+}
+
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return x.relu();

@@ -2,7 +2,9 @@
  * `--nproc N` on one machine, as torchrun does it: N copies of the same command, each told its
  * rank, the world size and the rendezvous address (and LOCAL_RANK; on a CUDA build rank r trains
  * on cuda:r). One rank that fails takes the others down
- * (none is left waiting in a collective), and children whose launcher died stop on their own
+ * (none is left waiting in a collective): SIGTERM first, then SIGKILL after a grace period, as
+ * torchrun does, because a rank blocked in a native collective never runs a JavaScript SIGTERM
+ * handler (rank 0 has one: its folder lock's). Children whose launcher died stop on their own
  * (their IPC channel closes).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -23,6 +25,8 @@ export interface LaunchOptions {
   /** GPUs on this machine (torch.cuda.deviceCount()) */
   readonly gpus?: number;
   readonly signal?: AbortSignal;
+  /** after a rank failed, the others get SIGTERM, and SIGKILL this long after (default 30 s, torchrun's) */
+  readonly killAfterMs?: number;
 }
 
 /**
@@ -95,7 +99,9 @@ export function withoutOption(args: readonly string[], name: string): string[] {
 
 /**
  * Runs the workers to the end. Resolves when every rank exited with 0; otherwise stops the
- * others (SIGTERM) and rejects with a DistributedError naming the first rank that failed.
+ * others (SIGTERM, then SIGKILL after `killAfterMs`) and rejects with a DistributedError naming
+ * the rank that failed: one killed from outside before all others, since the ranks it leaves in a
+ * collective then fail too, and may be reaped first.
  */
 export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
   if (!Number.isInteger(o.nproc) || o.nproc < 1) {
@@ -104,10 +110,17 @@ export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
   // every rank's device before any starts: a rank without a GPU stops the launch, not one rank
   const devices = Array.from({ length: o.nproc }, (_, rank) => rankDevice(o.device ?? 'auto', rank, o.nproc, o.gpus ?? 0));
   const children: ChildProcess[] = [];
-  const exits: WorkerExit[] = [];
-  let failure: WorkerExit | null = null;
+  const exits: (WorkerExit & { external: boolean })[] = [];
+  let failed = false;
+  let forced = 0;
+  let killTimer: NodeJS.Timeout | undefined;
+  const running = (): ChildProcess[] => children.filter((c) => c.exitCode === null && c.signalCode === null);
   const stopAll = (signal: NodeJS.Signals): void => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill(signal);
+    for (const c of running()) c.kill(signal);
+    killTimer ??= setTimeout(() => {
+      forced = running().length;
+      for (const c of running()) c.kill('SIGKILL');
+    }, o.killAfterMs ?? 30_000);
   };
   const onAbort = (): void => stopAll('SIGINT');
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -133,10 +146,10 @@ export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
         );
         children.push(child);
         child.once('exit', (code, signal) => {
-          const exit = { rank, code, signal };
-          exits.push(exit);
-          if ((code !== 0 || signal !== null) && failure === null) {
-            failure = exit;
+          // a signal before the launcher sent any came from outside (kill -9, the out-of-memory killer)
+          exits.push({ rank, code, signal, external: signal !== null && killTimer === undefined });
+          if ((code !== 0 || signal !== null) && !failed) {
+            failed = true;
             stopAll('SIGTERM');
           }
           if (exits.length === o.nproc) resolve();
@@ -144,17 +157,23 @@ export async function launchWorkers(o: LaunchOptions): Promise<WorkerExit[]> {
       }
     });
   } finally {
+    clearTimeout(killTimer);
     o.signal?.removeEventListener('abort', onAbort);
   }
-  if (failure !== null) {
-    const f: WorkerExit = failure;
+  const failures = exits.filter((e) => e.code !== 0 || e.signal !== null);
+  const f = failures.find((e) => e.external) ?? failures[0];
+  if (f !== undefined) {
     const how = f.signal !== null ? `was killed by ${f.signal}` : `exited with code ${f.code}`;
+    const others = forced > 0 ? `; ${forced} other rank(s) ignored SIGTERM and were killed` : '; the other ranks were stopped';
+    const resume = 'rerun with --resume to continue from the last checkpoint';
     throw new DistributedError(
-      `rank ${f.rank} of ${o.nproc} ${how}; the other ranks were stopped`,
+      `rank ${f.rank} of ${o.nproc} ${how}${others}`,
       o.signal?.aborted
-        ? 'interrupted; rerun with --resume to continue from the last checkpoint'
-        : `see rank ${f.rank}'s error above; rerun with --resume to continue from the last checkpoint`,
+        ? `interrupted; ${resume}`
+        : f.external
+          ? `it was killed from outside the run (kill, or the out-of-memory killer: see dmesg); ${resume}`
+          : `see rank ${f.rank}'s error above; ${resume}`,
     );
   }
-  return exits.sort((a, b) => a.rank - b.rank);
+  return exits.map(({ rank, code, signal }) => ({ rank, code, signal })).sort((a, b) => a.rank - b.rank);
 }

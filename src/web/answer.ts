@@ -1,11 +1,13 @@
 /**
- * The forms of `POST /api/detect`'s answer. The default JSON carries every picture as a base64
- * PNG data URL (mask, heat map, overlay: for a large noisy photo tens of MB); `images=` picks fewer
- * (the mask alone is one small 1-channel PNG at the analysed image's size), and a client that
+ * The forms of `POST /api/detect`'s answer. The JSON carries its pictures as base64 PNG data
+ * URLs: by default the mask alone (one small 1-channel PNG at the analysed image's size);
+ * `images=all` adds the heat map and the overlay (for a large noisy photo tens of MB, which six
+ * slow readers would hold in memory), `mask-heatmap` / `mask-overlay` one of them. A client that
  * sends `Accept: multipart/form-data` gets the PNGs as binary parts beside the analysis JSON
  * (what `Response.formData()` reads), a third smaller than base64.
  */
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { encodePng } from '../image/codec.js';
 import { renderOverlay, type Analysis, type RgbImage } from '../infer/pipeline.js';
 import type { AnswerImages } from './api.js';
@@ -26,10 +28,36 @@ export async function pictures(image: RgbImage, a: Analysis, which: AnswerImages
   return { mask: maskPng, ...(heatmapPng && { heatmap: heatmapPng }), ...(overlayPng && { overlay: overlayPng }) };
 }
 
-/** The pictures as PNG data URLs, for the JSON answer. */
-export function dataUrls(p: Pictures): { mask: string; heatmap?: string; overlay?: string } {
-  const url = (png: Buffer): string => `data:image/png;base64,${png.toString('base64')}`;
-  return { mask: url(p.mask), ...(p.heatmap && { heatmap: url(p.heatmap) }), ...(p.overlay && { overlay: url(p.overlay) }) };
+/** PNG bytes base64-encoded per piece: a multiple of 3, so the pieces join into one base64 text (1 MiB of it each). */
+const BASE64_PIECE = 3 * 2 ** 18;
+const DATA_URL = 'data:image/png;base64,';
+
+/**
+ * The JSON answer with the pictures as PNG data URLs, as a stream and its length. `serialize`
+ * (the route's response schema) writes the analysis with a marker for each picture; each marker
+ * is then replaced by its data URL, base64-encoded piece by piece as the socket takes it. So the
+ * answer (tens of MB for `images=all` of a large photo) never exists as one string or buffer,
+ * and a slow reader holds the binary PNGs rather than their base64, JSON string and socket copy.
+ */
+export function jsonAnswer(serialize: (answer: object) => string, analysis: object, p: Pictures): { body: Readable; length: number } {
+  const marker = `msccnet-picture-${randomBytes(12).toString('hex')}-`;
+  const pngs = Object.entries(p).filter((e): e is [string, Buffer] => e[1] !== undefined);
+  const text = serialize({ ...analysis, images: Object.fromEntries(pngs.map(([name]) => [name, `${marker}${name}`])) });
+  // the text between the pictures, in the order the serialiser wrote them
+  const found = pngs.map(([name, png]) => ({ at: text.indexOf(`${marker}${name}`), skip: marker.length + name.length, png })).sort((a, b) => a.at - b.at);
+  if (found.some((f) => f.at < 0)) throw new Error('a picture marker is missing from the serialised answer');
+  let length = Buffer.byteLength(text);
+  for (const f of found) length += DATA_URL.length + 4 * Math.ceil(f.png.length / 3) - f.skip;
+  function* pieces(): Generator<Buffer> {
+    let from = 0;
+    for (const f of found) {
+      yield Buffer.from(text.slice(from, f.at) + DATA_URL);
+      for (let i = 0; i < f.png.length; i += BASE64_PIECE) yield Buffer.from(f.png.toString('base64', i, Math.min(i + BASE64_PIECE, f.png.length)), 'latin1');
+      from = f.at + f.skip;
+    }
+    yield Buffer.from(text.slice(from));
+  }
+  return { body: Readable.from(pieces(), { objectMode: false, highWaterMark: 2 ** 20 }), length };
 }
 
 /** Whether the client asked for the binary form (`Accept: multipart/form-data`). */

@@ -49,9 +49,9 @@ export const DetectQueryJson = z.strictObject({
   face: z.boolean().default(true).describe('find faces first (false: check the whole image as one crop)'),
   images: z
     .enum(ANSWER_IMAGES)
-    .default('all')
+    .default('mask')
     .describe(
-      'pictures in the answer: all (mask, heat map, overlay), mask alone (the most compact), mask-heatmap (what the page draws) or mask-overlay; ' +
+      'pictures in the answer: mask alone (the default, the most compact), all (mask, heat map, overlay: tens of MB for a large photo), mask-heatmap (what the page draws) or mask-overlay; ' +
         'with `Accept: multipart/form-data` they come as binary PNG parts beside an `analysis` JSON part instead of base64 data URLs',
     ),
 });

@@ -23,7 +23,7 @@ import { faceRegions } from '../infer/regions.js';
 import { decodeRgb, fileSource } from '../infer/node.js';
 import { imageAnalysisJson } from '../infer/json.js';
 import { API, routeSchema, type DetectQuery, type DetectResponse, type InfoResponse, type ServerLimits } from './api.js';
-import { dataUrls, multipartAnswer, pictures, wantsMultipart, type Pictures } from './answer.js';
+import { jsonAnswer, multipartAnswer, pictures, wantsMultipart, type Pictures } from './answer.js';
 import { AnswerBudget, deferContinue, discardBody, guardConnections } from './connections.js';
 import { WorkQueue } from './queue.js';
 import { addErrorHandler, addRequestLog, addSecurityHeaders } from './hooks.js';
@@ -186,18 +186,24 @@ export function addApiRoutes(app: FastifyInstance, state: ServerState): void {
     handler: async (req, reply) => {
       const gone = await admitOrRefuse(state, req, reply);
       const upload = await receiveUpload(req, state.limits);
-      if (state.answers.full) throw new UploadError(503, 'MSCCNET_BUSY', 'the server holds too many unread answers', 'retry in a few seconds');
+      const busy = (): UploadError => new UploadError(503, 'MSCCNET_BUSY', 'the server holds too many unread answers', 'retry in a few seconds');
+      if (state.answers.full) throw busy();
       const t0 = performance.now();
-      const { json, images } = await state.queue.run(() => detectUpload(state, upload, req.query, t0), Date.now() + state.limits.timeoutSeconds * 1000, gone);
+      const { json, images } = await state.queue.run(
+        // again when its turn comes: the answers computed while it waited may have filled the budget
+        () => (state.answers.full ? Promise.reject(busy()) : detectUpload(state, upload, req.query, t0)),
+        Date.now() + state.limits.timeoutSeconds * 1000,
+        gone,
+      );
       if (wantsMultipart(req.headers.accept)) {
         const { body, contentType } = multipartAnswer(json, images);
         state.answers.hold(reply.raw, body.length);
         return reply.type(contentType).send(body);
       }
-      const answer: DetectResponse = { ...json, images: dataUrls(images) };
-      const text = reply.serialize(answer); // through the route's response schema, as a returned object would be
-      state.answers.hold(reply.raw, Buffer.byteLength(text));
-      return reply.type('application/json; charset=utf-8').send(text);
+      // through the route's response schema (whose serialiser returns a string), as a returned object would be
+      const { body, length } = jsonAnswer((answer) => String(reply.serialize(answer)), json, images);
+      state.answers.hold(reply.raw, length);
+      return reply.type('application/json; charset=utf-8').header('content-length', length).send(body);
     },
   });
 }

@@ -170,6 +170,6 @@ test("the demo's default baselines: the cheapest that fit the budget, in the pap
   assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.414) + 1), ['multitask', 'ffd', 'm2tr']);
   assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.414 + 0.506) + 1), ['hpfcn', 'multitask', 'ffd', 'm2tr']);
   assert.deepEqual(methodsWithinBudget(630, 30), []);
-  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'catnet']);
+  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'catnet', 'hifinet']);
   assert.deepEqual(DEMO_PLANS.quick.baselineSeconds, 0);
 });

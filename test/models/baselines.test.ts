@@ -91,7 +91,7 @@ function forwardBackward(model: MethodModel): Record<string, number> {
 }
 
 test('registry: the methods by name; unknown names and bad config fields are refused', () => {
-  assert.deepEqual(methodNames(), ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet']);
+  assert.deepEqual(methodNames(), ['msccnet', 'hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet', 'hifinet']);
   assert.throws(() => buildMethod('mantra'), /unknown model variant 'mantra'.*/s);
   assert.throws(() => buildMethod('ffd', { inputsize: 299 }), ConfigError);
   const m = buildMethod('msccnet', { inputSize: 64, backboneDepth: 18, featsChannels: 64, dct: 'paper' });
@@ -107,6 +107,7 @@ test('registry: the methods by name; unknown names and bad config fields are ref
     mvss: [512, 'bgr', 123.675],
     m2tr: [320, 'rgb', 123.675],
     sladd: [256, 'rgb', 127.5],
+    hifinet: [256, 'rgb', 0],
   } as const;
   for (const [name, [side, order, mean0]] of Object.entries(expected)) {
     const built = buildMethod(name, name === 'mvss' ? { constrain: false } : {});

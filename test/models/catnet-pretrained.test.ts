@@ -62,7 +62,7 @@ const values = (t: Tensor): number[] => Array.from(t.toTypedArray() as Float32Ar
 const fileValues = (e: Entry): number[] => Array.from(e.data, Number);
 
 test('the layouts are recognised from their keys: HRNet ImageNet, the DCT stream, a whole CAT-Net', async () => {
-  assert.equal((await readCheckpointWeights(rgbPath)).converter, 'hrnet-imagenet');
+  assert.equal((await readCheckpointWeights(rgbPath)).converter, 'hrnet');
   assert.equal((await readCheckpointWeights(dctPath)).converter, 'catnet-dct');
   assert.equal(detectConverter(shapes.map((s) => s.key)), 'official');
 });
@@ -72,7 +72,7 @@ test('model.pretrained [RGB, DCT] loads both streams by their official names, as
   const config = parseTrainConfig({ method: 'catnet', data: { manifest: 'm.jsonl' }, model: { ...SMALL, pretrained: [rgbPath, dctPath] } });
   const model = await buildModel(config, (r) => reports.push(r));
   const [rgb, dct] = reports;
-  assert.equal(rgb.converter, 'hrnet-imagenet');
+  assert.equal(rgb.converter, 'hrnet');
   assert.deepEqual(rgb.used.sort(), rgbKeys.map((s) => s.key).sort());
   assert.deepEqual(rgb.skipped.map((s) => s.key).sort(), [
     'classifier.bias',
@@ -103,7 +103,7 @@ test('an HRNet ImageNet file does not fit another method, and a DCT file into th
   const mvss = buildMethod('mvss', {});
   await assert.rejects(
     loadPretrained(mvss, { file: rgbPath }),
-    (e: unknown) => e instanceof WeightsError && /hrnet-imagenet ImageNet file does not fit/.test(e.message),
+    (e: unknown) => e instanceof WeightsError && /hrnet ImageNet file does not fit/.test(e.message),
   );
   mvss.dispose();
   const wide = buildMethod('catnet', { ...SMALL, dctWidth: 16 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DistributedError } from '../../src/train/errors.js';
 import { launchWorkers } from '../../src/train/launch.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, startCli } from '../helpers/cli.js';
 import { readSafetensors } from '../helpers/safetensors.js';
 import { writeSyntheticSet } from './synthetic.js';
 
@@ -94,6 +94,100 @@ if (rank === '1') setTimeout(() => process.exit(3), 300); else setInterval(() =>
     );
     const pid = Number(await readFile(join(dir, 'pid-0'), 'utf8'));
     assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'rank 0 must not outlive the launch');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+// A rank blocked in a native collective never runs a JavaScript SIGTERM handler (rank 0 has one:
+// its folder lock's). Atomics.wait blocks the main thread the same way.
+test('a rank that ignores SIGTERM is killed after the grace period; the error names the rank killed from outside', { timeout: 60_000 }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-launch-'));
+  try {
+    const script = join(dir, 'rank.mjs');
+    await writeFile(
+      script,
+      `import { existsSync, writeFileSync } from 'node:fs';
+const dir = ${JSON.stringify(dir)};
+const rank = process.argv[process.argv.indexOf('--rank') + 1];
+if (rank === '0') {
+  process.on('SIGTERM', () => {});
+  writeFileSync(dir + '/pid-0', String(process.pid));
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+} else {
+  const poll = setInterval(() => { if (existsSync(dir + '/pid-0')) { clearInterval(poll); process.kill(process.pid, 'SIGKILL'); } }, 20);
+}
+`,
+    );
+    const t0 = Date.now();
+    await assert.rejects(
+      launchWorkers({ nproc: 2, script, execArgv: [], args: [], masterAddr: '127.0.0.1', masterPort: 1, killAfterMs: 1000 }),
+      (err: unknown) =>
+        err instanceof DistributedError &&
+        /^rank 1 of 2 was killed by SIGKILL; 1 other rank\(s\) ignored SIGTERM and were killed$/.test(err.problem) &&
+        /killed from outside/.test(err.hint),
+    );
+    assert.ok(Date.now() - t0 < 30_000, `the launch took ${Date.now() - t0} ms`);
+    const pid = Number(await readFile(join(dir, 'pid-0'), 'utf8'));
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, 'rank 0 must not outlive the launch');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** The PID of the `--rank r` worker among the launcher's children (Linux /proc). */
+async function rankPid(launcher: number, rank: number): Promise<number | null> {
+  const children = (await readFile(`/proc/${launcher}/task/${launcher}/children`, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean);
+  for (const pid of children) {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv[argv.indexOf('--rank') + 1] === String(rank)) return Number(pid);
+  }
+  return null;
+}
+
+test('train --nproc 2 with rank 1 killed (SIGKILL) mid-run: one line naming it, exit 1, and --resume finishes the run', { timeout: 300_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-ddp-kill-'));
+  try {
+    const set = await writeSyntheticSet(join(dir, 'data'), { side: 32, train: 8, val: 1, seed: 5 });
+    const runDir = join(dir, 'run');
+    await writeFile(
+      join(dir, 'cfg.json'),
+      JSON.stringify({
+        data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], cropSize: 32, workers: 0, prefetch: 1 },
+        model: { backboneDepth: 18, inputSize: 32, featsChannels: 32, dropout: 0 },
+        batchSize: 2,
+        epochs: 100,
+        run: { dir: runDir, maxSteps: 6, threads: 1, logEvery: 1, valEveryEpochs: 1000, checkpointEveryEpochs: 1000, checkpointEverySteps: 2 },
+      }),
+    );
+    const steps = async (): Promise<number[]> =>
+      (await readFile(join(runDir, 'log.jsonl'), 'utf8').catch(() => ''))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event: string; step: number })
+        .filter((r) => r.event === 'step')
+        .map((r) => r.step);
+    const run = startCli(['train', '--config', join(dir, 'cfg.json'), '--nproc', '2']);
+    let victim: number | null = null;
+    while (victim === null && run.child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 100));
+      if ((await steps()).length >= 3) victim = await rankPid(run.child.pid!, 1);
+    }
+    assert.ok(victim !== null, 'rank 1 was not found mid-run');
+    const killedAt = Date.now();
+    process.kill(victim, 'SIGKILL');
+    const killed = await run.done;
+    const seconds = (Date.now() - killedAt) / 1000;
+    t.diagnostic(`the launcher exited ${seconds.toFixed(2)} s after rank 1 was killed`);
+    assert.equal(killed.code, 1);
+    assert.ok(seconds < 30, `the launcher took ${seconds} s`);
+    // rank 0 may report its own failed collective first; the launcher's last line names the dead rank
+    const lines = killed.stderr.split('\n').filter((l) => l.startsWith('msccnet:'));
+    assert.equal(lines.at(-1), 'msccnet: rank 1 of 2 was killed by SIGKILL; the other ranks were stopped');
+    const resumed = await runCli(['train', '--config', join(dir, 'cfg.json'), '--nproc', '2', '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /^6 steps; last checkpoint /m);
+    assert.deepEqual(await steps(), [1, 2, 3, 4, 5, 6], 'every step logged once');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -28,7 +28,9 @@ const post = (body: { payload: Buffer; headers: Record<string, string> }, query 
   server.app.inject({ method: 'POST', url: `/api/detect${query}`, ...body });
 
 test('a face image → 200 with score, label, face boxes and PNG data URLs of the input size', async () => {
-  const res = await post(multipart(face, 'face.png', 'image/png'));
+  const compact = await post(multipart(face, 'face.png', 'image/png'));
+  assert.deepEqual(Object.keys(compact.json().images), ['mask'], 'the default answer holds the mask alone');
+  const res = await post(multipart(face, 'face.png', 'image/png'), '?images=all');
   assert.equal(res.statusCode, 200, res.body);
   const body = res.json();
   assert.equal(body.ok, true);

@@ -200,7 +200,7 @@ test(
   },
 );
 
-test('compact answers: images=mask is the mask alone, one 1-channel PNG at the image size; Accept: multipart/form-data sends binary PNG parts', async () => {
+test('compact answers: images=mask (the default) is the mask alone, one 1-channel PNG at the image size; Accept: multipart/form-data sends binary PNG parts', async () => {
   const server = await stubServer(stubEngine(0.3));
   try {
     const send = async (query: string, accept?: string): Promise<Response> => {
@@ -258,7 +258,7 @@ test(
       const readerClosed = new Promise<void>((r) => reader.once('close', () => r()));
       await new Promise<void>((r) => reader.once('connect', r));
       reader.write(
-        `POST /api/detect?face=false HTTP/1.1\r\nhost: x\r\ncontent-type: ${body.headers['content-type']}\r\ncontent-length: ${body.payload.length}\r\n\r\n`,
+        `POST /api/detect?face=false&images=all HTTP/1.1\r\nhost: x\r\ncontent-type: ${body.headers['content-type']}\r\ncontent-length: ${body.payload.length}\r\n\r\n`,
       );
       reader.write(body.payload);
       let got = 0;
@@ -284,6 +284,47 @@ test(
       await readerClosed;
       assert.ok(length > 20e6 && got < length, `read ${got} of ${length} bytes`);
     } finally {
+      await server.app.close();
+    }
+  },
+);
+
+test(
+  'six clients that read nothing of the default answer for a 2560² noise image hold almost nothing: a seventh check is answered',
+  { timeout: 120_000 },
+  async () => {
+    // the budget the old default answer (24 MB: heat map and overlay in base64) would fill at once
+    const server = await stubServer(stubEngine(0), { maxAnswerBytes: 2 ** 20, sendSeconds: 60 });
+    const readers: Socket[] = [];
+    try {
+      const noise = await sharp(randomBytes(2560 * 2560 * 3), { raw: { width: 2560, height: 2560, channels: 3 } })
+        .png({ compressionLevel: 1 })
+        .toBuffer();
+      const body = multipart(noise, 'noise.png', 'image/png');
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const reader = connect({ host: server.url.hostname, port: Number(server.url.port), localAddress: `127.0.6.${i + 1}` });
+        reader.on('error', () => undefined);
+        readers.push(reader);
+        await new Promise<void>((r) => reader.once('connect', r));
+        reader.write(
+          `POST /api/detect?face=false HTTP/1.1\r\nhost: x\r\ncontent-type: ${body.headers['content-type']}\r\ncontent-length: ${body.payload.length}\r\n\r\n`,
+        );
+        reader.write(body.payload);
+        await new Promise<void>((r) =>
+          reader.once('data', (d: Buffer) => {
+            statuses.push(Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString('latin1'))?.[1]));
+            reader.pause(); // reads its first chunk, then nothing
+            r();
+          }),
+        );
+      }
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+      const small = multipart(face, 'face.png', 'image/png');
+      const seventh = await fetch(new URL('/api/detect?face=false', server.url), { method: 'POST', body: small.payload, headers: small.headers });
+      assert.equal(seventh.status, 200);
+    } finally {
+      for (const r of readers) r.destroy();
       await server.app.close();
     }
   },

@@ -133,7 +133,7 @@ test('fastify validates and serialises with the JSON Schema derived from the zod
     additionalProperties: false,
     properties: {
       face: { type: 'boolean', default: true, description: 'find faces first (false: check the whole image as one crop)' },
-      images: { type: 'string', enum: ['all', 'mask', 'mask-heatmap', 'mask-overlay'], default: 'all', description: DetectQueryJson.shape.images.description },
+      images: { type: 'string', enum: ['all', 'mask', 'mask-heatmap', 'mask-overlay'], default: 'mask', description: DetectQueryJson.shape.images.description },
     },
   });
 

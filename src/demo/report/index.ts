@@ -24,6 +24,7 @@ const COLOURS: Readonly<Record<DemoRow, string>> = {
   m2tr: '#666666',
   catnet: '#e6ab02',
   sladd: '#a6761d',
+  hifinet: '#a6cee3',
 };
 
 /** The report's explanation paragraphs, shared by HTML and Markdown (plain text). */

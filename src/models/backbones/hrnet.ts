@@ -91,9 +91,12 @@ export class HighResolutionModule extends Module {
   readonly fuse_layers: ModuleList<ModuleSlots<Sequential>> | null;
   /** widths of the branches' outputs (official `get_num_inchannels`) */
   readonly outChannels: readonly number[];
+  /** the upward fuse paths' bilinear align_corners: False in seg_hrnet/CAT-Net, True in HiFi-Net's FENet */
+  readonly alignCorners: boolean;
 
-  constructor(cfg: HrnetStageConfig, inChannels: readonly number[], multiScaleOutput = true, norm: BatchNormOptions = {}) {
+  constructor(cfg: HrnetStageConfig, inChannels: readonly number[], multiScaleOutput = true, norm: BatchNormOptions = {}, alignCorners = false) {
     super();
+    this.alignCorners = alignCorners;
     const n = cfg.numBlocks.length;
     if (inChannels.length !== n) throw new ArgumentError('inChannels', `one width per branch (${n})`, inChannels);
     const expansion = BLOCKS[cfg.block].expansion;
@@ -132,7 +135,7 @@ export class HighResolutionModule extends Module {
           if (j === i) y = y.add(x[j]);
           else if (j > i) {
             const [h, w] = x[i].shape.slice(2);
-            y = y.add(F.interpolate(fuse.get(j)!.forward(x[j]), { size: [h, w], mode: 'bilinear', alignCorners: false }));
+            y = y.add(F.interpolate(fuse.get(j)!.forward(x[j]), { size: [h, w], mode: 'bilinear', alignCorners: this.alignCorners }));
           } else y = y.add(fuse.get(j)!.forward(x[j]));
         }
         return y.relu();
@@ -144,12 +147,12 @@ export class HighResolutionModule extends Module {
 /** Official `_make_stage`: numModules HighResolutionModules in a numbered list (keys `stage3.2.branches…`). */
 export class HighResolutionStage extends ModuleList<HighResolutionModule> {
   readonly outChannels: readonly number[];
-  constructor(cfg: HrnetStageConfig, inChannels: readonly number[], multiScaleOutput = true, norm: BatchNormOptions = {}) {
+  constructor(cfg: HrnetStageConfig, inChannels: readonly number[], multiScaleOutput = true, norm: BatchNormOptions = {}, alignCorners = false) {
     const modules: HighResolutionModule[] = [];
     let channels = inChannels;
     for (let i = 0; i < cfg.numModules; i++) {
       // multi_scale_output only applies to the last module
-      modules.push(new HighResolutionModule(cfg, channels, multiScaleOutput || i < cfg.numModules - 1, norm));
+      modules.push(new HighResolutionModule(cfg, channels, multiScaleOutput || i < cfg.numModules - 1, norm, alignCorners));
       channels = modules[i].outChannels;
     }
     super(modules);
@@ -179,6 +182,8 @@ export interface HrnetOptions {
   stage4: HrnetStageConfig;
   /** BatchNorm momentum (official HRNET_BN_MOMENTUM 0.01) */
   bnMomentum?: number;
+  /** align_corners of the fuse layers' bilinear upsampling (default false; HiFi-Net's seg_hrnet.py uses true) */
+  fuseAlignCorners?: boolean;
 }
 
 /** Stage configs of HRNetV2-W48 (`experiments/CAT_full.yaml` STAGE1–4, as `hrnetv2_w48_imagenet_pretrained.pth`). */
@@ -224,11 +229,12 @@ export class HighResolutionTrunk extends Module {
     this.bn2 = new BatchNorm2d(stem, norm);
     this.layer1 = makeLayer(stage1.block, stem, stage1.numChannels[0], stage1.numBlocks[0], 1, norm);
     this.transition1 = makeTransitionLayer(stageWidths(stage1), stageWidths(stage2), norm);
-    this.stage2 = new HighResolutionStage(stage2, stageWidths(stage2), true, norm);
+    const align = opts.fuseAlignCorners ?? false;
+    this.stage2 = new HighResolutionStage(stage2, stageWidths(stage2), true, norm, align);
     this.transition2 = makeTransitionLayer(this.stage2.outChannels, stageWidths(stage3), norm);
-    this.stage3 = new HighResolutionStage(stage3, stageWidths(stage3), true, norm);
+    this.stage3 = new HighResolutionStage(stage3, stageWidths(stage3), true, norm, align);
     this.transition3 = makeTransitionLayer(this.stage3.outChannels, stageWidths(stage4), norm);
-    this.stage4 = new HighResolutionStage(stage4, stageWidths(stage4), true, norm);
+    this.stage4 = new HighResolutionStage(stage4, stageWidths(stage4), true, norm, align);
     this.outChannels = this.stage4.outChannels;
   }
 

@@ -77,7 +77,7 @@ export const CatnetConfigSchema = z.strictObject({
       'adaptation: quality at which an input that is not a JPEG (FF++ frames from H.264, PNG crops) is JPEG-encoded, 4:4:4, before CAT-Net reads its coefficients; 100 as the official tools/infer.py (docs/baselines.md)',
     ),
   pretrained: pretrainedListField(
-    'the official init loads hrnetv2_w48_imagenet_pretrained.pth (from: hrnet-imagenet, the RGB stream) and DCT_djpeg.pth.tar (from: catnet-dct, the DCT stream)',
+    'the official init loads hrnetv2_w48_imagenet_pretrained.pth (from: hrnet, the RGB stream) and DCT_djpeg.pth.tar (from: catnet-dct, the DCT stream)',
   ),
 });
 export type CatnetConfig = z.output<typeof CatnetConfigSchema>;

@@ -19,7 +19,7 @@ export const CATNET_METHOD: MethodDefinition = {
   adaptationKeys: [],
   // the official init_weights: hrnetv2_w48_imagenet_pretrained.pth fills the RGB stream, DCT_djpeg.pth.tar the DCT stream
   backbone: {
-    layouts: ['hrnet-imagenet', 'catnet-dct'],
+    layouts: ['hrnet', 'catnet-dct'],
     prefixes: [''],
     covers: (k, layout) => (layout === 'catnet-dct' ? k.startsWith('dc_') : /^(conv[12]|bn[12]|layer1|transition[1-3]|stage[2-4])\./.test(k)),
   },
