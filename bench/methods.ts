@@ -49,7 +49,7 @@ const { values: args } = parseArgs({
 type Mode = 'forward' | 'train';
 const BATCH: Record<Mode, number> = { forward: 1, train: 2 };
 /** The methods whose authors' architecture bench/pytorch/methods.py builds. */
-const PYTORCH_METHODS = new Set(['ffd', 'mvss']);
+const PYTORCH_METHODS = new Set(['ffd', 'mvss', 'multitask', 'hpfcn']);
 
 /** One child's figures: seconds per call of the timed calls, and per-call costs. */
 interface Measurement {

@@ -3,9 +3,11 @@ FFD's Xception with the regression map (JStehouwer/FFD_CVPR2020 `network/xceptio
 `mask_reg`, ReLUs in place as there) and MVSS-Net (dong03/MVSS-Net `models/mvssnet.py`,
 `get_mvss(sobel=True, constrain=True, nclass=1)`: ResNet-50 with DeepLabV3 rates in layer4, edge
 residual blocks with Sobel layers, BayarConv noise branch with its own ResNet-50, dual-attention
-head) plus the image head the MSCCNet paper adds. Random weights: only the time counts.
+head) plus the image head the MSCCNet paper adds; Multi-task (ClassNSeg's encoder and Y-shaped
+transposed-convolution decoder) and HP-FCN (high-pass depthwise filters, resnet_v2 small, two 4×
+transposed convolutions) as in src/models/. Random weights: only the time counts.
 
-argv: method (ffd | mvss) side mode (forward | train) batch runs threads
+argv: method (ffd | mvss | multitask | hpfcn) side mode (forward | train) batch runs threads
 One untimed call, then `runs` timed ones; prints one JSON line with bench/methods.ts's fields.
 """
 import json
@@ -228,11 +230,87 @@ class MVSS(nn.Module):
         return 0.16 * dice(torch.sigmoid(z), fake) + 0.04 * F.cross_entropy(logits, label) + 0.8 * dice(torch.sigmoid(edge), band)
 
 
+# ---- Multi-task (ClassNSeg): nii-yamagishilab/ClassNSeg `model/ae.py` --------------------------
+def cbr(cin, cout, stride, transposed=False):
+    conv = nn.ConvTranspose2d(cin, cout, 3, stride, 1, stride - 1) if transposed else nn.Conv2d(cin, cout, 3, stride, 1)
+    return [conv, nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+class Multitask(nn.Module):
+    def __init__(self):
+        super().__init__()
+        plan = [(3, 8, 1), (8, 8, 2), (8, 16, 1), (16, 16, 2), (16, 32, 1), (32, 32, 2), (32, 64, 1), (64, 64, 2), (64, 128, 1)]
+        self.encoder = nn.Sequential(*[m for c in plan for m in cbr(*c)])
+        self.shared = nn.Sequential(*[m for c in [(128, 64, 1), (64, 64, 2), (64, 32, 1), (32, 32, 2)] for m in cbr(*c, True)])
+        branch = lambda out: nn.Sequential(*[m for c in [(32, 16, 1), (16, 16, 2), (16, 8, 1), (8, 8, 2)] for m in cbr(*c, True)], nn.ConvTranspose2d(8, out, 3, 1, 1))
+        self.segmenter, self.decoder = branch(2), branch(3)
+
+    def forward(self, x):
+        latent = self.encoder(x)
+        zero, one = (latent[:, i * 64:(i + 1) * 64].abs().flatten(1).mean(1) for i in range(2))
+        sel = (one >= zero).float()
+        shared = self.shared((latent.view(x.shape[0], 2, 64, *latent.shape[2:]) * torch.stack([1 - sel, sel], 1).view(-1, 2, 1, 1, 1)).view_as(latent))
+        return torch.stack([zero, one], 1), self.segmenter(shared), torch.tanh(self.decoder(shared)), x
+
+    def loss(self, out, label, seg):
+        logits, seg_logits, rec, x = out
+        y = label.float()
+        zero, one = logits[:, 0], logits[:, 1]
+        act = ((one - y).abs() + (zero - (1 - y)).abs()).sum() / y.shape[0]
+        return act + F.cross_entropy(seg_logits.softmax(1), seg) + (rec - x).pow(2).mean()
+
+
+# ---- HP-FCN: lihaod/Deep_inpainting_localization `hp_fcn.py` (resnet_v2 small, NCHW) ---------
+class BottleneckV2(nn.Module):
+    def __init__(self, cin, depth, mid, stride):
+        super().__init__()
+        self.stride = stride
+        self.preact = nn.BatchNorm2d(cin)
+        self.shortcut = nn.Conv2d(cin, depth, 1, stride) if depth != cin else None
+        self.conv1 = nn.Sequential(nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU())
+        self.conv2 = nn.Sequential(nn.Conv2d(mid, mid, 3, stride, 1, bias=False), nn.BatchNorm2d(mid), nn.ReLU())
+        self.conv3 = nn.Conv2d(mid, depth, 1)
+
+    def forward(self, x):
+        pre = F.relu(self.preact(x))
+        short = self.shortcut(pre) if self.shortcut is not None else x if self.stride == 1 else x[:, :, ::self.stride, ::self.stride]
+        return short + self.conv3(self.conv2(self.conv1(pre)))
+
+
+class HPFCN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.filters = nn.ParameterList([nn.Parameter(torch.randn(3, 1, 3, 3)) for _ in range(3)])
+        units = []
+        for cin, base in ((9, 32), (128, 64), (256, 128), (512, 256)):
+            units += [BottleneckV2(cin, base * 4, base, 1), BottleneckV2(base * 4, base * 4, base, 2)]
+        self.resnet = nn.Sequential(*units)
+        self.postnorm = nn.BatchNorm2d(1024)
+        self.up1 = nn.Parameter(torch.randn(1024, 64, 8, 8) * 0.01)
+        self.up2 = nn.Parameter(torch.randn(64, 4, 8, 8) * 0.01)
+        self.post_norm = nn.BatchNorm2d(4)
+        self.logits = nn.Conv2d(4, 2, 5, padding=2)
+        self.image_fc = nn.Linear(1024, 2)
+
+    def forward(self, x):
+        r = torch.cat([F.conv2d(x, w, padding=1, groups=3) for w in self.filters], 1)
+        b4 = self.resnet(r)
+        img = self.image_fc(F.relu(self.postnorm(b4)).mean((2, 3)))
+        up = F.conv_transpose2d(F.conv_transpose2d(b4, self.up1, stride=4, padding=2), self.up2, stride=4, padding=2)
+        return img, self.logits(F.relu(self.post_norm(up)))
+
+    def loss(self, out, label, seg):
+        img, mask = out
+        logp = F.log_softmax(F.interpolate(mask, size=seg.shape[1:], mode='bilinear', align_corners=False), 1)
+        logp_y = logp.gather(1, seg.unsqueeze(1)).squeeze(1)
+        return -((1 - logp_y.exp()) ** 2 * logp_y).mean() + F.cross_entropy(img, label)
+
+
 def main():
     method, side, mode, batch, runs, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = {'ffd': FFD, 'mvss': MVSS}[method]()
+    model = {'ffd': FFD, 'mvss': MVSS, 'multitask': Multitask, 'hpfcn': HPFCN}[method]()
     x = torch.randn(batch, 3, side, side)
     if mode == 'forward':
         model.eval()

@@ -30,20 +30,30 @@ interface RunResult {
   stdout: Buffer;
   stderr: string;
   code: number | null;
+  /** What the tool wrote to file descriptors 3, 4, … (`pipe:3`, …), when `extraOutputs` asked for them. */
+  extra: Buffer[];
 }
 
-/** Runs a tool to completion, collecting stdout as bytes; `input` is written to its stdin. */
-export function run(tool: string, args: readonly string[], input?: Buffer | AsyncIterable<Buffer>): Promise<RunResult> {
+/**
+ * Runs a tool to completion, collecting stdout (and `extraOutputs` more pipes, fds 3 onwards) as
+ * bytes; `input` is written to its stdin.
+ */
+export function run(tool: string, args: readonly string[], input?: Buffer | AsyncIterable<Buffer>, extraOutputs = 0): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
+    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(extraOutputs).fill('pipe')] });
+    const collect = (stream: NodeJS.ReadableStream | null | undefined): Buffer[] => {
+      const chunks: Buffer[] = [];
+      stream?.on('data', (d: Buffer) => chunks.push(d));
+      return chunks;
+    };
+    const out = collect(child.stdout);
+    const extra = Array.from({ length: extraOutputs }, (_, k) => collect(child.stdio[3 + k] as NodeJS.ReadableStream | null));
     let err = '';
-    child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => {
       if (err.length < 20_000) err += d.toString();
     });
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FfmpegMissingError(tool, { cause: e }) : e));
-    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code }));
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code, extra: extra.map((c) => Buffer.concat(c)) }));
     child.stdin.on('error', () => {
       /* the tool exited early; its exit code reports why */
     });
@@ -95,6 +105,12 @@ export interface Frame {
   rgb: Buffer;
 }
 
+/** ffmpeg's options that decode exactly the frames `indices` of its input `input` to `pipe` as PPMs. */
+function selectFramesTo(input: number, indices: readonly number[], pipe: number): string[] {
+  const select = indices.map((i) => `eq(n\\,${i})`).join('+');
+  return ['-map', `${input}:v:0`, '-vf', `select='${select}'`, '-vsync', '0', '-f', 'image2pipe', '-c:v', 'ppm', `pipe:${pipe}`];
+}
+
 /**
  * Decodes exactly the frames `indices` (sorted, 0-based decode order) in one ffmpeg run with a
  * `select` filter (frame-exact; no seeking). Frames come as PPM, whose headers carry their size.
@@ -102,30 +118,45 @@ export interface Frame {
  */
 export async function readFrames(path: string, indices: readonly number[]): Promise<Array<Frame | undefined>> {
   if (indices.length === 0) return [];
-  const select = indices.map((i) => `eq(n\\,${i})`).join('+');
-  const r = await run('ffmpeg', [
-    '-v',
-    'error',
-    '-nostdin',
-    '-threads',
-    '1',
-    '-i',
-    path,
-    '-map',
-    '0:v:0',
-    '-vf',
-    `select='${select}'`,
-    '-vsync',
-    '0',
-    '-f',
-    'image2pipe',
-    '-c:v',
-    'ppm',
-    'pipe:1',
-  ]);
+  const r = await run('ffmpeg', ['-v', 'error', '-nostdin', '-threads', '1', '-i', path, ...selectFramesTo(0, indices, 1)]);
   const frames = parsePpmStream(r.stdout);
   if (r.code !== 0 && frames.length === 0) throw new VideoError(path, `ffmpeg could not decode it: ${lastLine(r.stderr)}`);
   return indices.map((_, k) => frames[k]);
+}
+
+/**
+ * {@link readFrames} for several videos (the renditions of one clip) in one ffmpeg run, each
+ * decoded to a pipe of its own: an ffmpeg start costs about 3,600 page faults, relocating its
+ * libraries. If that run fails, each video is read alone, so that a bad one fails (a VideoError
+ * in its place) or comes back truncated exactly as readFrames reports it.
+ */
+export async function readFramesOfEach(paths: readonly string[], indices: readonly number[]): Promise<Array<Array<Frame | undefined> | VideoError>> {
+  if (paths.length === 0) return [];
+  if (indices.length === 0) return paths.map(() => []);
+  if (paths.length > 1) {
+    const pipeOf = (k: number) => (k === 0 ? 1 : k + 2); // fd 2 is stderr
+    const r = await run(
+      'ffmpeg',
+      ['-v', 'error', '-nostdin', ...paths.flatMap((p) => ['-threads', '1', '-i', p]), ...paths.flatMap((_, k) => selectFramesTo(k, indices, pipeOf(k)))],
+      undefined,
+      paths.length - 1,
+    );
+    if (r.code === 0)
+      return [r.stdout, ...r.extra].map((b) => {
+        const frames = parsePpmStream(b);
+        return indices.map((_, k) => frames[k]);
+      });
+  }
+  const out: Array<Array<Frame | undefined> | VideoError> = [];
+  for (const p of paths) {
+    try {
+      out.push(await readFrames(p, indices));
+    } catch (err) {
+      if (!(err instanceof VideoError)) throw err;
+      out.push(err);
+    }
+  }
+  return out;
 }
 
 /** Splits concatenated binary PPMs (P6, maxval 255). */
@@ -163,7 +194,23 @@ export async function encodeVideo(
   codec: VideoCodec,
   fps = 25,
 ): Promise<void> {
-  const enc =
+  await encodeVideos([{ path, codec }], frames, width, height, fps);
+}
+
+/**
+ * Encodes the same RGB24 frames to several MP4s in one ffmpeg run: each output is byte for byte
+ * what {@link encodeVideo} writes alone, and the process starts once (an ffmpeg start costs
+ * about 3,600 page faults, relocating its libraries, which dominated the demo's data stage).
+ */
+export async function encodeVideos(
+  outputs: ReadonlyArray<{ path: string; codec: VideoCodec }>,
+  frames: AsyncIterable<Buffer> | Buffer[],
+  width: number,
+  height: number,
+  fps = 25,
+): Promise<void> {
+  if (outputs.length === 0) return;
+  const encode = (codec: VideoCodec): string[] =>
     codec.kind === 'lossless'
       ? ['-c:v', 'libx264rgb', '-crf', '0', '-preset', 'veryfast']
       : ['-c:v', 'libx264', '-crf', String(codec.crf), '-preset', 'veryfast', '-pix_fmt', 'yuv420p'];
@@ -184,15 +231,11 @@ export async function encodeVideo(
       String(fps),
       '-i',
       'pipe:0',
-      ...enc,
-      '-threads',
-      '1',
-      '-an',
-      path,
+      ...outputs.flatMap((o) => ['-map', '0:v:0', ...encode(o.codec), '-threads', '1', '-an', o.path]),
     ],
     input,
   );
-  if (r.code !== 0) throw new VideoError(path, `ffmpeg could not encode: ${lastLine(r.stderr)}`);
+  if (r.code !== 0) throw new VideoError(outputs.map((o) => o.path).join(', '), `ffmpeg could not encode: ${lastLine(r.stderr)}`);
 }
 
 function lastLine(s: string): string {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeVideo, probeVideo, readFrames, sampleFrameIndices, VideoError } from '../../src/data/video.js';
+import { encodeVideo, encodeVideos, probeVideo, readFrames, readFramesOfEach, sampleFrameIndices, VideoError } from '../../src/data/video.js';
 
 test('frame positions are the reference floor(linspace(0, L−1, 20))', () => {
   // official-spec §8.2: the test list's frames for L = 300
@@ -29,6 +29,46 @@ test('readFrames decodes exactly the requested frames of a lossless clip', async
     assert.ok(got[k]!.rgb.equals(frames[idx]!), `frame ${idx} differs`);
   }
   assert.equal(got[5], undefined, 'a frame past the end is reported missing');
+});
+
+test('encodeVideos writes each rendition byte for byte as encodeVideo alone does, in one ffmpeg run', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-video-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const [w, h, n] = [64, 48, 6];
+  const frames = Array.from({ length: n }, (_, k) => Buffer.from(new Uint8Array(w * h * 3).map((_, i) => (i * 7 + k * 31) % 251)));
+  const codecs = [{ kind: 'lossless' }, { kind: 'h264', crf: 23 }, { kind: 'h264', crf: 40 }] as const;
+  await encodeVideos(
+    codecs.map((codec, k) => ({ path: join(dir, `together-${k}.mp4`), codec })),
+    frames,
+    w,
+    h,
+  );
+  for (const [k, codec] of codecs.entries()) {
+    await encodeVideo(join(dir, `alone-${k}.mp4`), frames, w, h, codec);
+    assert.ok((await readFile(join(dir, `together-${k}.mp4`))).equals(await readFile(join(dir, `alone-${k}.mp4`))), `rendition ${k} differs`);
+  }
+});
+
+test('readFramesOfEach decodes several videos in one run as readFrames does each; a bad one is a VideoError in its place', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-video-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const [w, h, n] = [32, 24, 12];
+  const clip = (seed: number) => Array.from({ length: n }, (_, k) => Buffer.from(new Uint8Array(w * h * 3).map((_, i) => [k * 20, seed * 60, i % 7][i % 3]!)));
+  const paths = [0, 1, 2].map((s) => join(dir, `clip-${s}.mp4`));
+  for (const [s, p] of paths.entries()) await encodeVideo(p, clip(s), w, h, { kind: 'lossless' });
+  const want = [1, 4, 11];
+  const together = await readFramesOfEach(paths, [...want, 30]);
+  for (const [s, got] of together.entries()) {
+    assert.ok(Array.isArray(got));
+    for (const [k, idx] of want.entries()) assert.ok(got[k]!.rgb.equals(clip(s)[idx]!), `clip ${s} frame ${idx} differs`);
+    assert.equal(got[3], undefined, 'a frame past the end is reported missing');
+  }
+  const bad = join(dir, 'bad.mp4');
+  await writeFile(bad, Buffer.from('not a video at all'));
+  const mixed = await readFramesOfEach([paths[0]!, bad, paths[2]!], want);
+  assert.ok(mixed[1] instanceof VideoError && mixed[1].message.includes(bad));
+  assert.ok(Array.isArray(mixed[0]) && mixed[0][2]!.rgb.equals(clip(0)[11]!));
+  assert.ok(Array.isArray(mixed[2]) && mixed[2][0]!.rgb.equals(clip(2)[1]!));
 });
 
 test('a corrupt video is a VideoError naming the file', async (t) => {

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { ArgumentError } from '../../errors.js';
 import type { FaceDetector } from '../faces.js';
 import { fakePath, originalPath, type Compression, type Method } from '../layout.js';
-import { encodeVideo, run, VideoError, type VideoCodec } from '../video.js';
+import { encodeVideos, run, VideoError, type VideoCodec } from '../video.js';
 import { forge, forgeryAlpha, sampleForgeryParams, type FaceImage, type ForgeryKind } from './forge.js';
 import { seededRandom, type Point, type RgbImage } from './geometry.js';
 
@@ -84,7 +84,7 @@ export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
     if (!face) throw new ArgumentError('sources', 'clips whose first frame shows a face', `${s.video} at ${s.start} s`);
     for (const k of o.blank?.[s.id] ?? []) rgb[k] = Buffer.alloc(size);
     clips.set(s.id, { frames: rgb, landmarks: face.landmarks });
-    await Promise.all((Object.keys(CODECS) as Compression[]).map((comp) => encodeAt(originalPath(o.root, comp, s.id), rgb, width, height, comp)));
+    await encodeAll((comp) => originalPath(o.root, comp, s.id), rgb, width, height);
   }
 
   const fakes: MiniFfpp['fakes'] = [];
@@ -114,7 +114,7 @@ export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
         await sharp(Buffer.from(alpha.map((v) => Math.round(v * 255))), { raw: { width, height, channels: 1 } })
           .png()
           .toFile(truth);
-        await Promise.all((Object.keys(CODECS) as Compression[]).map((comp) => encodeAt(fakePath(o.root, method, comp, name), out, width, height, comp)));
+        await encodeAll((comp) => fakePath(o.root, method, comp, name), out, width, height);
         fakes.push({ method, name, kind });
       }
     }
@@ -127,7 +127,9 @@ export async function buildMiniFfpp(o: MiniFfppOptions): Promise<MiniFfpp> {
 
 const img = (data: Buffer, width: number, height: number): RgbImage => ({ width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) });
 
-async function encodeAt(path: string, frames: Buffer[], width: number, height: number, comp: Compression): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await encodeVideo(path, frames, width, height, CODECS[comp]);
+/** Every rendition of one video, in one ffmpeg run. */
+async function encodeAll(pathOf: (comp: Compression) => string, frames: Buffer[], width: number, height: number): Promise<void> {
+  const outputs = (Object.keys(CODECS) as Compression[]).map((comp) => ({ path: pathOf(comp), codec: CODECS[comp] }));
+  for (const o of outputs) await mkdir(dirname(o.path), { recursive: true });
+  await encodeVideos(outputs, frames, width, height);
 }
