@@ -201,7 +201,7 @@ function gridHtml(r: DemoResult): string {
   return `<section id="fig4"><h2>Fig. 4 style: predictions on held-out test crops (${esc(r.plan.compression)})</h2>
 <table class="grid"><thead><tr><th></th><th>input</th><th>annotation</th><th>Base. P(fake)</th><th>MSCCNet P(fake)</th>${baselineHeads}</tr></thead><tbody>
 ${rows}
-</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base.${trainedBaselines(r).length > 0 ? ' and the baselines' : ''} on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
+</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). Every model is its seed-${r.seeds.models[0]} run. MSCCNet runs from its ONNX export (onnxruntime), Base.${trainedBaselines(r).length > 0 ? ' and the baselines' : ''} on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
 }
 
 function stripHtml(r: DemoResult): string {
