@@ -95,10 +95,17 @@ function seedsSentence(r: DemoResult, h: Headline): string {
  * to run it anyway.
  */
 export function leftOutNotes(r: DemoResult): string[] {
+  const estimate = (b: DemoResult['leftOut'][number]): string =>
+    `${Math.round(b.seconds)} s (${Math.round((1000 * b.seconds) / DEMO_STEP_MS[b.method])} steps × ${DEMO_STEP_MS[b.method]} ms per step on 2 CPU threads)`;
+  if (r.leftOut.length > 0 && r.baselineSeconds === 0) {
+    const list = r.leftOut.map((b) => `${MODEL_NAMES[b.method]} ${estimate(b)}`).join(', ');
+    return [
+      `This run's plan (${r.plan.size}) gives the baselines no training time, so each registered baseline was left out: ${list}; \`msccnet demo --methods <name>\` runs one.`,
+    ];
+  }
   return r.leftOut.map(
     (b) =>
-      `${MODEL_NAMES[b.method]} was left out of this run by the time budget: its estimated training time, ${Math.round(b.seconds)} s ` +
-      `(${Math.round((1000 * b.seconds) / DEMO_STEP_MS[b.method])} steps × ${DEMO_STEP_MS[b.method]} ms per step on 2 CPU threads), does not fit the ${Math.round(b.left)} s left of the ` +
+      `${MODEL_NAMES[b.method]} was left out of this run by the time budget: its estimated training time, ${estimate(b)}, does not fit the ${Math.round(b.left)} s left of the ` +
       `${r.baselineSeconds} s the baselines may add to keep the demo within 20 minutes on a 2-core machine; \`msccnet demo --methods ${b.method}\` runs it.`,
   );
 }
