@@ -138,6 +138,12 @@ export {
   type PaperTable,
   type SeedSpread,
   type SeedValue,
+  compareModels,
+  formatComparisons,
+  pairedBootstrap,
+  comparisonSentence,
+  type ComparisonRow,
+  type PairedComparison,
 } from './benchmark/index.js';
 
 // export: ONNX by tracing the model's own forward

@@ -27,3 +27,10 @@ export class BenchmarkRowsError extends MsccnetError {
 export function failedSummary(failed: readonly FailedRow[]): string {
   return failed.map((f) => `${f.row} (${f.compression}): ${problemLine(f.error.problem)}`).join('; ');
 }
+
+/** Runs that cannot be compared (not finished, tested before per-video units were recorded, or on other videos). */
+export class BenchmarkCompareError extends MsccnetError {
+  constructor(problem: string, hint: string) {
+    super('MSCCNET_BENCHMARK_COMPARE', problem, hint);
+  }
+}

@@ -15,4 +15,15 @@ export {
   type EvaluationRunOptions,
 } from './evaluation-folder.js';
 export * from './protocols.js';
-export { BenchmarkRowsError, failedSummary, type FailedRow } from './errors.js';
+export { BenchmarkCompareError, BenchmarkRowsError, failedSummary, type FailedRow } from './errors.js';
+export {
+  benchmarkModelRuns,
+  compareModels,
+  formatComparisons,
+  referenceComparisons,
+  runUnits,
+  type CompareOptions,
+  type ComparisonRow,
+  type ModelRuns,
+} from './comparisons.js';
+export { comparisonSentence, meanStd, pairedBootstrap, type PairedComparison } from './statistics.js';

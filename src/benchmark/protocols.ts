@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { withFolderLock } from '../io/lock.js';
 import { errorData, problemLine } from '../errors.js';
 import type { MethodName } from '../models/method.js';
-import type { EvaluationResult } from '../eval/index.js';
+import { videoUnits, type EvaluationResult, type VideoUnit } from '../eval/index.js';
 import type { FailedRow } from './errors.js';
 import { listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
 import { applyOverrides, applyVariant, parseTrainConfig, type TrainConfig } from '../train/config.js';
@@ -22,9 +22,10 @@ import { SamplePool } from '../samples/loader.js';
 import { resolveDevice } from '../torch/device.js';
 import { buildModel, train, type TrainEvent } from '../train/trainer.js';
 import { plannedSteps, trainingDataRecord } from '../train/epochs.js';
-import { validateSamples } from '../train/validate.js';
+import { validationEvaluator } from '../train/validate.js';
 import { dataListRecord } from '../train/data-list.js';
 import { meanStd } from './statistics.js';
+import { formatComparisons, referenceComparisons, type ComparisonRow } from './comparisons.js';
 
 export const PROTOCOLS = ['intra', 'cross-dataset', 'leave-one-out'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -159,7 +160,13 @@ async function trainOrResume(c: TrainConfig, o: ProtocolOptions, run: string): P
   return existsSync(best) ? best : last!;
 }
 
-async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult> {
+/** A run's test: the official result and its per-video units (eval/units.ts), which the paired comparisons resample. */
+interface Tested {
+  readonly result: EvaluationResult;
+  readonly units: VideoUnit[];
+}
+
+async function test(plan: RunPlan, checkpoint: string): Promise<Tested> {
   const model = await buildModel(plan.train);
   await loadCheckpoint(checkpoint, model, null);
   model.to(resolveDevice(plan.train.device)); // validation runs wherever the model is
@@ -172,7 +179,8 @@ async function test(plan: RunPlan, checkpoint: string): Promise<EvaluationResult
   }
   const pool = await SamplePool.create(plan.train.data.workers);
   try {
-    return await validateSamples(model, plan.train, pool, samples);
+    const evaluator = await validationEvaluator(model, plan.train, pool, samples);
+    return { result: evaluator.result(), units: videoUnits(evaluator.state().records) };
   } finally {
     await pool.close();
     model.dispose();
@@ -187,8 +195,10 @@ export async function protocolSteps(protocol: Protocol, base: TrainConfig, o: Pr
 }
 
 /** What a tested run leaves in its folder: the result, the checkpoint, and the plan and data it was measured under. */
-interface TestRecord extends EvaluationResult {
+export interface TestRecord extends EvaluationResult {
   readonly checkpoint: string;
+  /** the test's per-video units, sorted by video (absent in folders tested before they were recorded) */
+  readonly units?: readonly VideoUnit[];
   readonly split: string;
   readonly plan: { readonly train: TrainConfig; readonly test: TestSource };
   readonly data: PlanData;
@@ -209,7 +219,7 @@ async function planData(plan: RunPlan): Promise<PlanData> {
  * run), else null: a changed config or data list is measured again, and its training resume is
  * refused by train's own checks (config.json, data.json).
  */
-async function finishedResult(plan: RunPlan): Promise<EvaluationResult | null> {
+async function finishedResult(plan: RunPlan): Promise<TestRecord | null> {
   const path = join(plan.train.run.dir, 'test-metrics.json');
   if (!existsSync(path)) return null;
   try {
@@ -240,17 +250,24 @@ function seedPlans(plan: RunPlan, seeds: readonly number[] | undefined): Array<R
   }));
 }
 
-/** A finished run's result, or the run trained (or resumed), tested and its test-metrics.json written. */
+/**
+ * A finished run's result, or the run trained (or resumed), tested and its test-metrics.json
+ * written. A finished run tested before per-video units were recorded is tested again from its
+ * checkpoint (no training) so that it can be compared.
+ */
 async function measuredResult(plan: RunPlan, o: ProtocolOptions): Promise<EvaluationResult> {
-  let result = await finishedResult(plan);
-  const reused = result !== null;
+  const finished = await finishedResult(plan);
+  const reused = finished !== null;
+  let result: EvaluationResult | null = finished?.units === undefined ? null : finished;
   if (result === null) {
-    const checkpoint = await trainOrResume(plan.train, o, plan.name);
-    result = await test(plan, checkpoint);
+    const checkpoint = finished?.checkpoint ?? (await trainOrResume(plan.train, o, plan.name));
+    const tested = await test(plan, checkpoint);
+    result = tested.result;
     const record: TestRecord = {
       checkpoint,
       split: plan.test.list.split,
       ...result,
+      units: tested.units,
       plan: { train: plan.train, test: plan.test },
       data: await planData(plan),
     };
@@ -413,9 +430,11 @@ export interface BenchmarkOptions extends ProtocolOptions {
   readonly onRowFailed?: (f: FailedRow) => void;
 }
 
-/** What `benchmark` wrote to `<out>/<protocol>/table.json`: the paper table and the rows that failed. */
+/** What `benchmark` wrote to `<out>/<protocol>/table.json`: the paper table, the rows that failed and the paired comparisons. */
 export interface BenchmarkReport extends PaperTable {
   readonly failed: readonly FailedRow[];
+  /** MSCCNet (the `msccnet` row) − every other row on each test set (comparisons.ts); none without that row */
+  readonly comparisons: readonly ComparisonRow[];
 }
 
 /**
@@ -470,12 +489,16 @@ export async function runBenchmark(
   protocol: Protocol,
   raw: unknown,
   o: BenchmarkOptions,
-): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
+): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[]; comparisons: ComparisonRow[] }> {
   return withFolderLock(o.outDir, () => benchmarkRuns(protocol, raw, o));
 }
 
 /** {@link runBenchmark} once its folder is this run's. */
-async function benchmarkRuns(protocol: Protocol, raw: unknown, o: BenchmarkOptions): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[] }> {
+async function benchmarkRuns(
+  protocol: Protocol,
+  raw: unknown,
+  o: BenchmarkOptions,
+): Promise<{ runs: BenchmarkRun[]; table: PaperTable; failed: FailedRow[]; comparisons: ComparisonRow[] }> {
   const compressions = protocol === 'cross-dataset' ? ['c40'] : o.compressions;
   const rows = benchmarkRows(o);
   const runs: BenchmarkRun[] = [];
@@ -501,11 +524,18 @@ async function benchmarkRuns(protocol: Protocol, raw: unknown, o: BenchmarkOptio
   const table = paperTable(protocol, runs, { rows: rows.map((r) => r.row), compressions });
   const f = formatPaperTable(table);
   const dir = resolve(o.outDir, protocol);
-  const report: BenchmarkReport = { ...table, failed };
-  await writeFileAtomic(join(dir, 'table.md'), failed.length === 0 ? f.markdown : `${f.markdown}\n${failedLines(failed)}\n`);
+  const comparisons: ComparisonRow[] = [];
+  for (const compression of compressions) {
+    const models = runs.filter((r) => r.compression === compression).map((r) => ({ name: r.row, table: r.table, compression }));
+    comparisons.push(...(await referenceComparisons(models, 'msccnet')));
+  }
+  const report: BenchmarkReport = { ...table, failed, comparisons };
+  const paired = formatComparisons(comparisons).markdown;
+  const markdown = [f.markdown, ...(paired === '' ? [] : [paired]), ...(failed.length === 0 ? [] : [`${failedLines(failed)}\n`])].join('\n');
+  await writeFileAtomic(join(dir, 'table.md'), markdown);
   await writeFileAtomic(join(dir, 'table.csv'), f.csv);
   await writeFileAtomic(join(dir, 'table.json'), `${JSON.stringify(report, null, 2)}\n`);
-  return { runs, table, failed };
+  return { runs, table, failed, comparisons };
 }
 
 /** The failed runs as Markdown list lines under the table. */

@@ -33,7 +33,7 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 export interface PairedBootstrapOptions<U> {
   /** method A's units, [seed][video]: every seed tests the same videos in the same order */
   readonly a: readonly (readonly U[])[];
-  /** method B's units, [seed][video], the same videos as A's */
+  /** method B's units, [seed][video], the same videos as A's; as many seeds as A's (paired by index) or another number (drawn apart) */
   readonly b: readonly (readonly U[])[];
   /** the metric of a multiset of one run's units (e.g. mIoU of the summed confusion counts) */
   readonly metric: (units: readonly U[]) => number;
@@ -43,10 +43,16 @@ export interface PairedBootstrapOptions<U> {
   readonly seed?: number;
   /** confidence level (default 0.95) */
   readonly level?: number;
+  /**
+   * a stratum per video (e.g. its label): each resample draws every stratum's videos from that
+   * stratum alone, so a resample keeps the test set's real/fake counts and an AUC stays defined;
+   * default one stratum
+   */
+  readonly strata?: readonly (number | string)[];
 }
 
 export interface PairedComparison {
-  /** mean over seeds of metric(A) − mean over seeds of metric(B), on all videos */
+  /** mean over seeds of metric(A) − mean over seeds of metric(B), on all videos; NaN where the metric is undefined (an AUC of one class) */
   readonly difference: number;
   readonly low: number;
   readonly high: number;
@@ -55,37 +61,55 @@ export interface PairedComparison {
   readonly signFlips: number;
   readonly resamples: number;
   readonly videos: number;
+  /** A's seeds (B's where they differ: `seedsB`) */
   readonly seeds: number;
+  readonly seedsB?: number;
 }
 
 /**
  * The paired bootstrap of A − B. Each resample draws the test videos with replacement (one draw
- * shared by A and B: the pairing) and the seeds with replacement (seed i of A paired with seed i of
- * B, as both come from the same seed list), and takes the mean over drawn seeds of each method's
- * metric on the drawn videos. The interval is the percentile interval of the resampled differences.
+ * shared by A and B: the pairing; within each stratum when `strata` is given) and the seeds with
+ * replacement (seed i of A paired with seed i of B when both ran the same number of seeds, as
+ * they come from the same seed list; else each method's seeds drawn apart), and takes the mean
+ * over drawn seeds of each method's metric on the drawn videos. The interval is the percentile
+ * interval of the resampled differences.
  */
 export function pairedBootstrap<U>(o: PairedBootstrapOptions<U>): PairedComparison {
   const seeds = o.a.length;
+  const seedsB = o.b.length;
   const videos = o.a[0]?.length ?? 0;
-  if (seeds === 0 || o.b.length !== seeds)
-    throw new ArgumentError('seeds', 'the same seeds for both methods', `${seeds} and ${o.b.length}`, 'compare runs of the same seed list');
+  if (seeds === 0 || seedsB === 0)
+    throw new ArgumentError('seeds', 'at least one seed of each method', `${seeds} and ${seedsB}`, 'compare runs that finished their test');
   if (videos === 0 || [...o.a, ...o.b].some((run) => run.length !== videos))
     throw new ArgumentError('videos', 'the same test videos in every run', 'runs of different test sets', 'compare runs tested on the same test set');
+  if (o.strata !== undefined && o.strata.length !== videos)
+    throw new ArgumentError('strata', `one stratum per video (${videos})`, `${o.strata.length}`, 'give each test video its stratum');
   const resamples = o.resamples ?? 2000;
   const level = o.level ?? 0.95;
-  const diffOf = (seedIdx: readonly number[], videoIdx: readonly number[]): number => {
-    let sum = 0;
-    for (const s of seedIdx) sum += o.metric(videoIdx.map((v) => o.a[s]![v]!)) - o.metric(videoIdx.map((v) => o.b[s]![v]!));
-    return sum / seedIdx.length;
-  };
+  const paired = seeds === seedsB;
+  const meanOf = (runs: readonly (readonly U[])[], seedIdx: readonly number[], videoIdx: readonly number[]): number =>
+    seedIdx.reduce((sum, s) => sum + o.metric(videoIdx.map((v) => runs[s]![v]!)), 0) / seedIdx.length;
+  const diffOf = (seedIdx: readonly number[], seedIdxB: readonly number[], videoIdx: readonly number[]): number =>
+    meanOf(o.a, seedIdx, videoIdx) - meanOf(o.b, seedIdxB, videoIdx);
   const all = (n: number) => Array.from({ length: n }, (_, i) => i);
-  const difference = diffOf(all(seeds), all(videos));
+  const difference = diffOf(all(seeds), all(seedsB), all(videos));
   const rng = new Rng(o.seed ?? 0);
+  // the videos of each stratum, in video order
+  const groups = new Map<number | string, number[]>();
+  all(videos).forEach((v) => {
+    const key = o.strata?.[v] ?? 0;
+    groups.set(key, [...(groups.get(key) ?? []), v]);
+  });
   const diffs: number[] = [];
   for (let r = 0; r < resamples; r++) {
     const seedIdx = all(seeds).map(() => rng.randint(0, seeds));
-    const videoIdx = all(videos).map(() => rng.randint(0, videos));
-    diffs.push(diffOf(seedIdx, videoIdx));
+    const seedIdxB = paired ? seedIdx : all(seedsB).map(() => rng.randint(0, seedsB));
+    const videoIdx = [...groups.values()].flatMap((g) => g.map(() => g[rng.randint(0, g.length)]!));
+    diffs.push(diffOf(seedIdx, seedIdxB, videoIdx));
+  }
+  if (Number.isNaN(difference) || diffs.some(Number.isNaN)) {
+    // a metric undefined on the test set or on some resample (an AUC of one class): no interval
+    return { difference, low: Number.NaN, high: Number.NaN, level, signFlips: Number.NaN, resamples, videos, seeds, ...(paired ? {} : { seedsB }) };
   }
   diffs.sort((x, y) => x - y);
   const flips = diffs.filter((d) => (difference > 0 ? d <= 0 : difference < 0 ? d >= 0 : d !== 0)).length;
@@ -98,8 +122,13 @@ export function pairedBootstrap<U>(o: PairedBootstrapOptions<U>): PairedComparis
     resamples,
     videos,
     seeds,
+    ...(paired ? {} : { seedsB }),
   };
 }
+
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+/** `3 seeds`, or `3 and 1 seeds` where the methods ran different numbers */
+const seedsText = (c: PairedComparison): string => (c.seedsB === undefined ? plural(c.seeds, 'seed') : `${c.seeds} and ${c.seedsB} seeds`);
 
 const signed = (x: number, digits: number): string => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(digits)}`;
 
@@ -110,7 +139,9 @@ const signed = (x: number, digits: number): string => `${x > 0 ? '+' : x < 0 ? '
  */
 export function comparisonSentence(a: string, b: string, testSet: string, metric: string, c: PairedComparison): string {
   const pts = (x: number) => signed(100 * x, 1);
+  if (Number.isNaN(c.difference)) return `${a} − ${b} on ${testSet} ${metric}: undefined (the test set holds one class only)`;
+  if (Number.isNaN(c.low)) return `${a} − ${b} on ${testSet} ${metric}: ${pts(c.difference)} points, no interval (some resamples hold one class only)`;
   const significant = c.low > 0 || c.high < 0;
   const level = `${Math.round(100 * c.level)} %`;
-  return `${a} − ${b} on ${testSet} ${metric}: ${pts(c.difference)} points [${pts(c.low)}, ${pts(c.high)}], ${significant ? 'significant' : 'not significant'} at ${level} (${c.videos} videos, ${c.seeds} seed${c.seeds === 1 ? '' : 's'}, ${c.resamples} resamples; sign flips in ${(100 * c.signFlips).toFixed(1)} %)`;
+  return `${a} − ${b} on ${testSet} ${metric}: ${pts(c.difference)} points [${pts(c.low)}, ${pts(c.high)}], ${significant ? 'significant' : 'not significant'} at ${level} (${c.videos} videos, ${seedsText(c)}, ${c.resamples} resamples; sign flips in ${(100 * c.signFlips).toFixed(1)} %)`;
 }

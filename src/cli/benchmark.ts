@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { applyOverrides, parseTrainConfig, readConfigFile } from '../train/config.js';
 import { BenchmarkRowsError } from '../benchmark/errors.js';
+import { benchmarkModelRuns, compareModels, formatComparisons } from '../benchmark/comparisons.js';
+import { ArgumentError } from '../errors.js';
 import { failedLines, formatPaperTable, formatTables, PROTOCOLS, runBenchmark, runProtocol, type Protocol } from '../benchmark/protocols.js';
 import { METHOD_NAMES, type MethodName } from '../models/method.js';
 import { variantNames } from '../models/msccnet/index.js';
@@ -22,6 +24,7 @@ interface BenchmarkCliOptions {
   setMethod: Partial<Record<MethodName, string[]>>;
   compressions?: string[];
   seeds?: number[];
+  compare?: string[];
 }
 
 export function makeBenchmarkCommand(): Command {
@@ -54,8 +57,23 @@ export function makeBenchmarkCommand(): Command {
       "train every run once per seed, in <run>/seed-<s>/: a count (3 = seeds 0,1,2) or a list (0,1,2); cells are mean ± sample std (default: one run of the config's seed)",
       seedList,
     )
+    .option(
+      '--compare <a,b>',
+      'train nothing: print the paired comparison a − b (difference, 95 % interval, sign flips per test set and headline metric) of two finished rows in --out',
+      commaList,
+    )
     .option('--device <name>', 'shorthand for --set device=<name>: auto, cpu, cuda or cuda:N')
     .action(async (opts: BenchmarkCliOptions) => {
+      if (opts.compare !== undefined) {
+        if (opts.compare.length !== 2) throw new ArgumentError('--compare', 'two rows a,b (e.g. msccnet,base)', opts.compare.join(','));
+        const [a, b] = await Promise.all(opts.compare.map((row) => benchmarkModelRuns(opts.out, row, opts.protocol)));
+        const rows = [];
+        for (const ta of a!) for (const tb of b!) if (ta.compression === tb.compression) rows.push(...(await compareModels(ta, tb)));
+        const { markdown, sentences } = formatComparisons(rows);
+        console.log(markdown === '' ? `no test set that both ${opts.compare.join(' and ')} were tested on` : markdown);
+        for (const s of sentences) console.log(`- ${s}`);
+        return;
+      }
       const raw = applyOverrides(opts.config === undefined ? {} : await readConfigFile(opts.config), [
         ...opts.set,
         ...(opts.compression ? [`data.compression=${opts.compression}`] : []),
@@ -65,7 +83,7 @@ export function makeBenchmarkCommand(): Command {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       if (opts.variants !== undefined || opts.compressions !== undefined || opts.methods !== undefined) {
-        const { table, failed } = await runBenchmark(opts.protocol, raw, {
+        const { table, failed, comparisons } = await runBenchmark(opts.protocol, raw, {
           outDir: opts.out,
           testManifest: opts.testManifest,
           testSplit: opts.testSplit,
@@ -83,6 +101,7 @@ export function makeBenchmarkCommand(): Command {
           },
         });
         console.log(formatPaperTable(table).markdown);
+        console.log(formatComparisons(comparisons).markdown);
         if (failed.length > 0) {
           console.log(failedLines(failed));
           throw new BenchmarkRowsError(failed, resolve(opts.out, opts.protocol));

@@ -1,12 +1,13 @@
 import { Command, Option } from 'commander';
-import { applyOverrides, applyVariant, describeConfig, parseTrainConfig, readConfigFile } from '../train/config.js';
+import { join } from 'node:path';
+import { applyOverrides, applyVariant, describeConfig, parseTrainConfig, readConfigFile, type TrainConfig } from '../train/config.js';
 import { variantNames } from '../models/msccnet/index.js';
 import { initProcessGroup, resolveBackend, type ProcessGroup } from '../train/distributed.js';
 import { DistributedError } from '../train/errors.js';
 import { configuredDevice, freePort, launchWorkers, localRank, rankDevice, withoutOption } from '../train/launch.js';
 import { torch } from '../torch/index.js';
 import { train } from '../train/trainer.js';
-import { collect, nonNegativeInt } from './args.js';
+import { collect, nonNegativeInt, seedList } from './args.js';
 import { methodOption } from './method-option.js';
 import { progressBar } from './progress.js';
 
@@ -24,6 +25,7 @@ interface TrainCliOptions {
   worldSize?: number;
   masterAddr?: string;
   masterPort?: number;
+  seeds?: number[];
 }
 
 export function makeTrainCommand(): Command {
@@ -48,12 +50,23 @@ export function makeTrainCommand(): Command {
     .option('--world-size <n>', 'total processes over all machines', nonNegativeInt)
     .option('--master-addr <host>', 'address of rank 0 (default: distributed.masterAddr)')
     .option('--master-port <port>', 'rendezvous port on rank 0 (default: distributed.masterPort)', nonNegativeInt)
+    .option(
+      '--seeds <n|list>',
+      "train once per seed, in turn, in <run.dir>/seed-<s>/ with the config's seed (init of what is not pretrained, data order, augmentation, dropout) set to s: a count (3 = seeds 0,1,2) or a list (0,4,7)",
+      seedList,
+    )
     .action(async (opts: TrainCliOptions) => {
       if (opts.helpConfig) {
         const raw = opts.config === undefined ? {} : ((await readConfigFile(opts.config)) as { method?: unknown });
         const method = opts.method ?? (typeof raw?.method === 'string' ? raw.method : 'msccnet');
         for (const r of describeConfig(method)) console.log(`${r.path} = ${JSON.stringify(r.default)}\n    ${r.description}`);
         return;
+      }
+      if (opts.seeds !== undefined && (opts.nproc !== undefined || opts.rank !== undefined || opts.worldSize !== undefined)) {
+        throw new DistributedError(
+          '--seeds trains its runs in turn in this process; it cannot be combined with --nproc, --rank or --world-size',
+          'start one distributed train per seed with --set seed=S --set run.dir=DIR/seed-S',
+        );
       }
       const raw = opts.config === undefined ? {} : await readConfigFile(opts.config);
       const config = parseTrainConfig(
@@ -67,6 +80,14 @@ export function makeTrainCommand(): Command {
       const gpus = device === 'cpu' ? 0 : torch.cuda.deviceCount();
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
+      if (opts.seeds !== undefined) {
+        for (const seed of opts.seeds) {
+          const seeded = { ...config, seed, run: { ...config.run, dir: join(config.run.dir, `seed-${seed}`) } };
+          console.error(`seed ${seed}: ${seeded.run.dir}`);
+          await trainRun(seeded, null, opts, controller.signal);
+        }
+        return;
+      }
       if ((opts.nproc ?? 1) > 1) {
         if (opts.rank !== undefined || opts.worldSize !== undefined) {
           throw new DistributedError(
@@ -116,48 +137,53 @@ export function makeTrainCommand(): Command {
           device: rankDevice(device, localRank(), 1, gpus),
         });
       }
-      let bar: ReturnType<typeof progressBar> | null = null;
-      let skipped = 0;
-      const summary = await train(config, {
-        group,
-        resume: opts.resume ?? false,
-        overwrite: opts.overwrite ?? false,
-        signal: controller.signal,
-        onEvent: (e) => {
-          switch (e.kind) {
-            case 'start':
-              console.error(`run ${e.runDir}: ${e.samples} samples, ${e.stepsPerEpoch} steps/epoch, steps ${e.startStep}→${e.totalSteps}`);
-              bar = progressBar('train', e.totalSteps);
-              bar.update(e.startStep);
-              break;
-            case 'step':
-              bar?.update(e.step, `loss ${e.losses.total?.toFixed(4)} lr ${e.lr.toExponential(3)} ${e.imagesPerSecond.toFixed(2)} img/s`);
-              break;
-            case 'skip':
-              skipped = e.skippedTotal;
-              break;
-            case 'warning':
-              process.stderr.write(`\nmsccnet: warning: step ${e.step}: ${e.message}\n`);
-              break;
-            case 'validation':
-              console.error(
-                `\nvalidation after epoch ${e.epoch}: ACC ${pct(e.metrics.ACC)} AUC ${pct(e.metrics.AUC)} F1 ${pct(e.metrics.F1)} mIoU ${pct(e.metrics.mIoU)} (${e.images} images)`,
-              );
-              break;
-            case 'checkpoint':
-            case 'done':
-              break;
-          }
-        },
-      });
-      (bar as ReturnType<typeof progressBar> | null)?.stop();
-      await group?.close();
-      if ((group?.rank ?? 0) !== 0) return;
-      for (const note of summary.notes) console.error(`run: ${note}`);
-      console.log(
-        `${summary.step} steps; last checkpoint ${summary.lastCheckpoint ?? '(none)'}; best mIoU ${summary.bestMIoU === null ? '—' : pct(summary.bestMIoU)}; ${skipped || summary.skipped} samples skipped (see log.jsonl)`,
-      );
+      await trainRun(config, group, opts, controller.signal);
     });
+}
+
+/** One training run with its progress bar and closing summary line (rank 0 alone prints the summary). */
+async function trainRun(config: TrainConfig, group: ProcessGroup | null, opts: TrainCliOptions, signal: AbortSignal): Promise<void> {
+  let bar: ReturnType<typeof progressBar> | null = null;
+  let skipped = 0;
+  const summary = await train(config, {
+    group,
+    resume: opts.resume ?? false,
+    overwrite: opts.overwrite ?? false,
+    signal,
+    onEvent: (e) => {
+      switch (e.kind) {
+        case 'start':
+          console.error(`run ${e.runDir}: ${e.samples} samples, ${e.stepsPerEpoch} steps/epoch, steps ${e.startStep}→${e.totalSteps}`);
+          bar = progressBar('train', e.totalSteps);
+          bar.update(e.startStep);
+          break;
+        case 'step':
+          bar?.update(e.step, `loss ${e.losses.total?.toFixed(4)} lr ${e.lr.toExponential(3)} ${e.imagesPerSecond.toFixed(2)} img/s`);
+          break;
+        case 'skip':
+          skipped = e.skippedTotal;
+          break;
+        case 'warning':
+          process.stderr.write(`\nmsccnet: warning: step ${e.step}: ${e.message}\n`);
+          break;
+        case 'validation':
+          console.error(
+            `\nvalidation after epoch ${e.epoch}: ACC ${pct(e.metrics.ACC)} AUC ${pct(e.metrics.AUC)} F1 ${pct(e.metrics.F1)} mIoU ${pct(e.metrics.mIoU)} (${e.images} images)`,
+          );
+          break;
+        case 'checkpoint':
+        case 'done':
+          break;
+      }
+    },
+  });
+  (bar as ReturnType<typeof progressBar> | null)?.stop();
+  await group?.close();
+  if ((group?.rank ?? 0) !== 0) return;
+  for (const note of summary.notes) console.error(`run: ${note}`);
+  console.log(
+    `${summary.step} steps; last checkpoint ${summary.lastCheckpoint ?? '(none)'}; best mIoU ${summary.bestMIoU === null ? '—' : pct(summary.bestMIoU)}; ${skipped || summary.skipped} samples skipped (see log.jsonl)`,
+  );
 }
 
 const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;

@@ -9,7 +9,8 @@ import type { ProtocolTable } from '../benchmark/protocols.js';
 import type { Condition } from '../benchmark/evaluation-folder.js';
 import type { DetectResult } from '../infer/index.js';
 import type { AnnotationStrip, GridRow } from './figures.js';
-import type { DemoBaseline, DemoModel, DemoPlan, DemoRow, DemoStage } from './plan.js';
+import type { BaselineBudget, DemoBaseline, DemoModel, DemoPlan, DemoRow, DemoStage } from './plan.js';
+import type { ComparisonRow } from '../benchmark/comparisons.js';
 
 /** One training run's loss curve (total of the three official terms per step). */
 export interface TrainingCurve {
@@ -24,8 +25,16 @@ export interface DemoResult {
   readonly plan: DemoPlan;
   readonly out: string;
   readonly stats: readonly SplitStats[];
+  /** the training seeds of Base. and MSCCNet, and of each baseline */
+  readonly seeds: { readonly models: readonly number[]; readonly baselines: readonly number[] };
   /** the baselines trained beside Base. and MSCCNet (`demo --methods`), in the paper's order */
   readonly baselines: readonly DemoBaseline[];
+  /** the registered baselines the default left out: their estimated training time did not fit what was left of the budget (none with `--methods`) */
+  readonly leftOut: readonly BaselineBudget[];
+  /** the plan's training budget of the default baselines, in seconds of bare steps */
+  readonly baselineSeconds: number;
+  /** MSCCNet − every other model on the intra test set and on each held-out manipulation (paired bootstrap) */
+  readonly comparisons: { readonly intra: readonly ComparisonRow[]; readonly leaveOneOut: readonly ComparisonRow[] };
   /** the baselines whose config, training or test failed: their cells are —, and the report says why */
   readonly failed: readonly FailedRow[];
   /** every model's tables: Base., MSCCNet and each of `baselines` */

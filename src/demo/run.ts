@@ -25,6 +25,7 @@ import type { MethodName } from '../models/method.js';
 import { exportMethod } from '../onnx/index.js';
 import { applyOverrides, parseTrainConfig, type TrainConfig } from '../train/config.js';
 import { protocolSteps, runProtocol, type ProtocolEvent, type ProtocolTable } from '../benchmark/protocols.js';
+import { referenceComparisons, type ModelRuns } from '../benchmark/comparisons.js';
 import { buildModel } from '../train/trainer.js';
 import type { DeviceSpec } from '../torch/device.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
@@ -38,8 +39,8 @@ import {
   DEMO_METHODS,
   DEMO_MODELS,
   DEMO_PLANS,
+  baselineBudget,
   demoBaselineModel,
-  methodsWithinBudget,
   type DemoBaseline,
   type DemoModel,
   type DemoPlan,
@@ -65,11 +66,13 @@ export interface DemoOptions {
   /**
    * the benchmark's other methods to train and test beside Base. and MSCCNet (`msccnet` in the
    * list is those two); default: the ones whose measured step cost fits the plan's budget
-   * ({@link methodsWithinBudget}), none for `quick`
+   * ({@link baselineBudget}), none for `quick`
    */
   readonly methods?: readonly MethodName[];
   /** `key.path=value` overrides of one method's runs only (`msccnet`: Base. and MSCCNet), as `benchmark --set-method` */
   readonly methodOverrides?: Readonly<Partial<Record<MethodName, readonly string[]>>>;
+  /** training seeds of Base. and MSCCNet (default the plan's: 0, 1, 2); each baseline trains the first of them */
+  readonly seeds?: readonly number[];
 }
 
 export { DemoError } from './errors.js';
@@ -105,6 +108,7 @@ function inputsInWorker(plan: DemoPlan, out: string, emit: (e: InputsEvent) => v
 }
 
 const isDemoModel = (m: DemoRow): m is DemoModel => (DEMO_MODELS as readonly string[]).includes(m);
+const demoRowsOf = (baselines: readonly DemoBaseline[]): DemoRow[] => [...DEMO_MODELS, ...baselines];
 
 /** One model's training config: the same data, batch, epochs and optimiser for all; a baseline at its official defaults and the crop side. */
 function trainConfig(
@@ -144,7 +148,7 @@ interface DemoRun {
   readonly model: DemoRow;
   readonly protocol: 'intra' | 'leave-one-out';
   readonly config: TrainConfig;
-  readonly options: { readonly outDir: string; readonly signal?: AbortSignal };
+  readonly options: { readonly outDir: string; readonly seeds: readonly number[]; readonly signal?: AbortSignal };
   readonly steps: number;
 }
 
@@ -182,11 +186,14 @@ async function demoIn(out: string, o: DemoOptions): Promise<DemoResult> {
   const configOf = (model: DemoRow, epochs: number, device?: DeviceSpec): TrainConfig =>
     trainConfig(plan, model, manifest, epochs, device, o.methodOverrides?.[isDemoModel(model) ? 'msccnet' : model]);
   // a model's two runs, intra and leave-one-out, each with its planned optimiser steps
+  // Base. and MSCCNet train every seed; a baseline the first (its spread would cost its training time again per seed)
+  const seeds = o.seeds ?? plan.seeds;
+  const seedsOf = (model: DemoRow): readonly number[] => (isDemoModel(model) ? seeds : seeds.slice(0, 1));
   const runsOf = async (model: DemoRow): Promise<DemoRun[]> => {
     const runs: DemoRun[] = [];
     for (const protocol of ['intra', 'leave-one-out'] as const) {
       const config = configOf(model, protocol === 'intra' ? plan.epochs.intra : plan.epochs.leaveOneOut, o.device);
-      const options = { outDir: join(out, 'runs', model), signal: o.signal };
+      const options = { outDir: join(out, 'runs', model), seeds: seedsOf(model), signal: o.signal };
       runs.push({ model, protocol, config, options, steps: await protocolSteps(protocol, config, options) });
     }
     return runs;
@@ -204,14 +211,10 @@ async function demoIn(out: string, o: DemoOptions): Promise<DemoResult> {
     });
   };
   const modelRuns = [await runsOf('base'), await runsOf('msccnet')];
-  // every model trains the same steps as MSCCNet; the default baselines are those whose steps fit the plan's budget
+  // every model trains the same steps per seed as MSCCNet; the default baselines are those whose steps fit the plan's budget
+  const budget = baselineBudget(modelRuns[1]!.reduce((n, r) => n + r.steps, 0) / seeds.length, plan.baselineSeconds);
   const baselines: DemoBaseline[] =
-    o.methods === undefined
-      ? methodsWithinBudget(
-          modelRuns[1]!.reduce((n, r) => n + r.steps, 0),
-          plan.baselineSeconds,
-        )
-      : o.methods.filter((m): m is DemoBaseline => m !== 'msccnet');
+    o.methods === undefined ? budget.filter((b) => b.chosen).map((b) => b.method) : o.methods.filter((m): m is DemoBaseline => m !== 'msccnet');
   for (const b of baselines) {
     try {
       modelRuns.push(await runsOf(b));
@@ -257,6 +260,13 @@ async function demoIn(out: string, o: DemoOptions): Promise<DemoResult> {
       if (isDemoModel(r.model)) intraResults[r.model] = await testMetrics(table, 0);
     }
   }
+  // MSCCNet against Base. and every baseline, on the intra test set and each held-out manipulation
+  const modelsOf = (tables: Partial<Record<DemoRow, ProtocolTable>>): ModelRuns[] =>
+    demoRowsOf(baselines).flatMap((name) => (tables[name] === undefined ? [] : [{ name, table: tables[name] }]));
+  const comparisons = {
+    intra: await referenceComparisons(modelsOf(intra), 'msccnet'),
+    leaveOneOut: await referenceComparisons(modelsOf(leaveOneOut), 'msccnet'),
+  };
   finish('train');
 
   // 4. export the intra MSCCNet to ONNX
@@ -340,7 +350,11 @@ async function demoIn(out: string, o: DemoOptions): Promise<DemoResult> {
     out,
     stageSeconds: seconds,
     stats: manifestStats(entries),
+    seeds: { models: seeds, baselines: seeds.slice(0, 1) },
     baselines,
+    leftOut: o.methods === undefined ? budget.filter((b) => !b.chosen) : [],
+    baselineSeconds: plan.baselineSeconds,
+    comparisons,
     failed,
     intra,
     intraResults,
@@ -359,9 +373,11 @@ async function demoIn(out: string, o: DemoOptions): Promise<DemoResult> {
   return result;
 }
 
-/** What runProtocol wrote for row `row`: the test result and the checkpoint it tested. */
+/** What runProtocol wrote for row `row` (its first seed's run): the test result and the checkpoint it tested. */
 async function testMetrics(table: ProtocolTable, row: number): Promise<EvaluationResult & { checkpoint: string }> {
-  return JSON.parse(await readFile(join(table.rows[row]!.cells.ACC!.run, 'test-metrics.json'), 'utf8')) as EvaluationResult & { checkpoint: string };
+  const cell = table.rows[row]!.cells.ACC!;
+  const run = cell.spread?.perSeed[0]?.run ?? cell.run;
+  return JSON.parse(await readFile(join(run, 'test-metrics.json'), 'utf8')) as EvaluationResult & { checkpoint: string };
 }
 
 async function lastCheckpoint(table: ProtocolTable): Promise<string> {

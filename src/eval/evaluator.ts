@@ -9,6 +9,7 @@ import { MarginHistogram, type SparseHistogram } from './histogram.js';
 import { imageScore, imageScores, rocAucScore, SCORE_THRESHOLD } from './image.js';
 import { mvssMetrics, type MvssMetrics } from './mvss.js';
 import type { SampleRecord } from './record.js';
+import { videoKey } from './units.js';
 import { resizeBilinear } from '../image/interpolate.js';
 import { argmaxClasses, groundTruthFromMask, PixelConfusion } from './pixel.js';
 
@@ -346,15 +347,6 @@ export class Evaluator {
     }
     return { ...this.histogram.auc(), duplicatePixels };
   }
-}
-
-/**
- * A video is (method, video id) for fakes: FF++ names a fake video `<target>_<source>` in every
- * method's folder, so the five methods' fakes of one pair are five videos. Reals are grouped by
- * their video id alone (their method is the source folder, not a manipulation).
- */
-function videoKey(label: 0 | 1, method: string | undefined, video: string): string {
-  return `${label === 1 ? (method ?? '') : ''}/${video}`;
 }
 
 function videoAuc(kept: readonly SampleRecord[]): EvaluationExtras['videoAuc'] {

@@ -27,4 +27,5 @@ export { MarginHistogram, type BinnedAuc, type SparseHistogram } from './histogr
 export { equalErrorRate, imageScore, imageScores, rocAucScore, rocCurve, SCORE_THRESHOLD, trapezoidArea, type ImageScores, type RocCurve } from './image.js';
 export { argmaxClasses, groundTruthFromMask, IGNORE, PixelConfusion, pixelScores, type ConfusionCounts, type PixelScores } from './pixel.js';
 export { evaluate, evaluateInto, type EvaluateOptions, type EvaluateProgress } from './evaluate.js';
+export { HEADLINE_METRICS, headlineMetric, videoKey, videoUnits, type HeadlineMetric, type VideoUnit } from './units.js';
 export { mvssMetrics, type MvssMetrics } from './mvss.js';

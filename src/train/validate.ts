@@ -48,6 +48,18 @@ export async function validateSamples(
   group: ProcessGroup | null = null,
   onSkip?: (s: SkippedSample) => void,
 ): Promise<EvaluationResult> {
+  return (await validationEvaluator(model, config, pool, samples, group, onSkip)).result();
+}
+
+/** {@link validateSamples}' evaluator, whose records also give the per-video units of a protocol's test (eval/units.ts). */
+export async function validationEvaluator(
+  model: MethodModel,
+  config: TrainConfig,
+  pool: SamplePool,
+  samples: readonly Sample[],
+  group: ProcessGroup | null = null,
+  onSkip?: (s: SkippedSample) => void,
+): Promise<Evaluator> {
   const rank = group?.rank ?? 0;
   const world = group?.worldSize ?? 1;
   const shard = samples.filter((_, i) => i % world === rank);
@@ -69,7 +81,7 @@ export async function validateSamples(
     const states = await group.allGatherJson(evaluator.state());
     const merged = new Evaluator();
     for (const s of states) merged.merge(s);
-    return merged.result();
+    return merged;
   }
-  return evaluator.result();
+  return evaluator;
 }

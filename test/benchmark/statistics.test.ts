@@ -82,8 +82,34 @@ test('seeds are resampled with the videos: disagreeing seeds widen the interval'
   assert.ok(Math.abs(c.low + 0.05) < 1e-12 && Math.abs(c.high - 0.1) < 1e-12, `[${c.low}, ${c.high}]`);
 });
 
-test('runs of other test sets or seed lists are refused', () => {
+test('runs of other test sets, or a method without seeds, are refused', () => {
   const r = [{ right: 1, total: 2 }];
-  assert.throws(() => pairedBootstrap({ a: [r], b: [r, r], metric: accuracy }), /same seeds/);
+  assert.throws(() => pairedBootstrap({ a: [r], b: [], metric: accuracy }), /at least one seed/);
   assert.throws(() => pairedBootstrap({ a: [r], b: [[...r, ...r]], metric: accuracy }), /same test videos/);
+  assert.throws(() => pairedBootstrap({ a: [r], b: [r], metric: accuracy, strata: [0, 1] }), /one stratum per video/);
+});
+
+test('3 seeds against 1: the difference is the mean of A over its seeds − B, and A’s seeds are drawn apart from B’s', () => {
+  const b = Array.from({ length: 6 }, () => ({ right: 50, total: 100 }));
+  const seedsA = [55, 60, 65].map((right) => b.map(() => ({ right, total: 100 })));
+  const c = pairedBootstrap({ a: seedsA, b: [b], metric: accuracy, resamples: 1000, seed: 2 });
+  assert.ok(Math.abs(c.difference - 0.1) < 1e-12);
+  assert.deepEqual([c.seeds, c.seedsB], [3, 1]);
+  // every resample's difference is the mean of 3 drawn A seeds − 0.5: between +0.05 and +0.15
+  assert.ok(c.low >= 0.05 - 1e-12 && c.high <= 0.15 + 1e-12 && c.low < c.high, `[${c.low}, ${c.high}]`);
+  assert.match(comparisonSentence('MSCCNet', 'FFD', 'c23', 'pixel mIoU', c), /3 and 1 seeds/);
+});
+
+test('strata: each resample keeps every stratum’s video count, so a metric that needs both classes stays defined', () => {
+  // 1 real video among 9 fakes: unstratified, (9/10)^10 ≈ 35 % of resamples draw no real; stratified, none
+  const units = Array.from({ length: 10 }, (_, v) => ({ right: v === 0 ? 1 : 0, total: 1 }));
+  const realShare = (us: readonly { right: number }[]): number => {
+    const reals = us.filter((u) => u.right === 1).length;
+    return reals === 0 ? Number.NaN : reals / us.length;
+  };
+  const plain = pairedBootstrap({ a: [units], b: [units], metric: realShare, resamples: 200 });
+  assert.ok(plain.difference === 0 && Number.isNaN(plain.low), 'an undefined resample leaves no interval');
+  assert.match(comparisonSentence('A', 'B', 't', 'm', plain), /no interval/);
+  const strat = pairedBootstrap({ a: [units], b: [units], metric: realShare, resamples: 200, strata: units.map((u) => u.right) });
+  assert.deepEqual([strat.difference, strat.low, strat.high, strat.signFlips], [0, 0, 0, 0]);
 });

@@ -15,15 +15,39 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { isTempName } from '../../src/io/atomic.js';
 import { DEMO_METHODS } from '../../src/demo/plan.js';
-import { formatCell, type Headline, type ReportTable } from '../../src/demo/report/index.js';
+import { cellNumber, formatCell, type Headline, type ReportTable } from '../../src/demo/report/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SECTIONS = ['summary', 'synthetic', 'table1', 'table2', 'table4', 'table6', 'curves', 'robustness', 'fig4', 'fig3', 'detect', 'stages'];
+const SECTIONS = [
+  'summary',
+  'synthetic',
+  'table1',
+  'table2',
+  'table4',
+  'table6',
+  'paired',
+  'significance',
+  'seeds',
+  'curves',
+  'robustness',
+  'fig4',
+  'fig3',
+  'detect',
+  'stages',
+];
 
 let dir: string;
 let html: string;
 let md: string;
-let json: { tables: ReportTable[]; headline: Headline; methods: Record<string, string>; grid: Array<{ label: string }>; plan: { compression: string } };
+let json: {
+  tables: ReportTable[];
+  headline: Headline;
+  methods: Record<string, string>;
+  grid: Array<{ label: string }>;
+  plan: { compression: string };
+  sentences: string[];
+  seeds: { models: number[] };
+};
 let stdout: string;
 
 before(async () => {
@@ -51,9 +75,9 @@ function htmlRows(id: string): string[][] {
 
 test('the report has every part, in HTML, Markdown and JSON', () => {
   for (const id of SECTIONS) assert.match(html, new RegExp(`<section id="${id}"`), `HTML section ${id}`);
-  assert.deepEqual(json.tables.map((t) => t.id).sort(), ['detect', 'robustness', 'stages', 'table1', 'table2', 'table4', 'table6']);
+  assert.deepEqual(json.tables.map((t) => t.id).sort(), ['detect', 'paired', 'robustness', 'stages', 'table1', 'table2', 'table4', 'table6']);
   for (const t of json.tables) assert.ok(md.includes(`### ${t.title}`), `Markdown lacks ${t.title}`);
-  assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 3, 'two training-curve charts and the robustness curve');
+  assert.equal((html.match(/<svg class="chart"/g) ?? []).length, 5, 'two training-curve charts, two seed plots and the robustness curve');
   const sweep = html.match(/<section id="robustness">([\s\S]*?)<\/section>/)![1]!;
   assert.equal((sweep.match(/<polyline /g) ?? []).length, 4, 'a robustness curve per perturbation kind');
   assert.ok((html.match(/<polyline /g) ?? []).length >= 2 + 2 * 5, 'a curve per run: 2 intra + 2 × 5 leave-one-out');
@@ -81,8 +105,9 @@ test('tables are well-formed and their numbers in range', () => {
     assert.ok(t.rows.length > 0, `${t.id}: no rows`);
     for (const r of t.rows) {
       assert.equal(r.cells.length, t.columns.length, `${t.id} ${r.name}: cells vs columns`);
-      for (const c of r.cells) {
-        if (typeof c !== 'number') continue;
+      for (const cell of r.cells) {
+        if (cell === null || typeof cell === 'string') continue;
+        const c = cellNumber(cell);
         assert.ok(Number.isFinite(c), `${t.id} ${r.name}: ${c}`);
         if (t.unit === 'percent') assert.ok(c >= 0 && c <= 100, `${t.id} ${r.name}: ${c} not a percentage`);
         if (t.unit === 'count') assert.ok(Number.isInteger(c) && c >= 0, `${t.id} ${r.name}: ${c} not a count`);
@@ -104,7 +129,7 @@ test('tables are well-formed and their numbers in range', () => {
   // all-real: AUC 50 exactly, mIoU = real-pixel share / 2 < 50; the headline repeats the table
   assert.equal(t2.rows[0]!.cells[col('AUC')], 50);
   assert.ok((t2.rows[0]!.cells[col('mIoU')] as number) < 50);
-  assert.equal(json.headline.msccnetMIoU, t2.rows[2]!.cells[col('mIoU')]);
+  assert.equal(json.headline.msccnetMIoU, cellNumber(t2.rows[2]!.cells[col('mIoU')]!));
   assert.equal(json.headline.allRealMIoU, t2.rows[0]!.cells[col('mIoU')]);
   const sweep = json.tables.find((t) => t.id === 'robustness')!;
   assert.deepEqual(
@@ -117,14 +142,29 @@ test('tables are well-formed and their numbers in range', () => {
   for (const r of t4.rows) assert.ok((r.cells[0] as number) > 0 && (r.cells[0] as number) < 50, `${r.name}: all-real mIoU = real-pixel share / 2`);
   assert.equal(json.headline.looAllRealMIoU, t4.rows.at(-1)!.cells[0]);
   for (let c = 0; c < t4.columns.length; c++) {
-    const mean = t4.rows.slice(0, -1).reduce((s, r) => s + (r.cells[c] as number), 0) / (t4.rows.length - 1);
-    assert.ok(Math.abs(mean - (t4.rows.at(-1)!.cells[c] as number)) < 0.02, `table4 column ${t4.columns[c]}: average row`);
+    const mean = t4.rows.slice(0, -1).reduce((s, r) => s + cellNumber(r.cells[c]!), 0) / (t4.rows.length - 1);
+    assert.ok(Math.abs(mean - cellNumber(t4.rows.at(-1)!.cells[c]!)) < 0.02, `table4 column ${t4.columns[c]}: average row`);
   }
   const t1 = json.tables.find((t) => t.id === 'table1')!;
   assert.deepEqual(
     t1.rows.map((r) => r.name.split(' ')[0]).filter((v, i, a) => a.indexOf(v) === i),
     ['c23', 'c40', 'raw'],
   );
+});
+
+test('seeds: Base. and MSCCNet cells are mean ± std over the quick run’s 2 seeds, with a sentence per comparison with Base.', () => {
+  assert.deepEqual(json.seeds.models, [0, 1]);
+  const t2 = json.tables.find((t) => t.id === 'table2')!;
+  const msccnet = t2.rows[2]!.cells[t2.columns.indexOf(`${json.plan.compression} mIoU`)]!;
+  assert.ok(typeof msccnet === 'object' && msccnet !== null && msccnet.n === 2 && msccnet.perSeed.length === 2, JSON.stringify(msccnet));
+  assert.ok(Math.abs(msccnet.mean - (msccnet.perSeed[0]! + msccnet.perSeed[1]!) / 2) < 0.011);
+  assert.deepEqual(
+    json.sentences.map((s) => s.split(':')[0]),
+    ['pixel mIoU', 'pixel F1', 'image AUC', 'video AUC'].map((m) => `MSCCNet (small) − Base. on the ${json.plan.compression} test set ${m}`),
+  );
+  for (const s of json.sentences) assert.match(s, /(not significant|significant) at 95 % \(\d+ videos, 2 seeds, 2000 resamples|undefined|no interval/);
+  assert.match(html, /mean ± std over 2 seeds/);
+  assert.match(stdout, /MSCCNet \(small\) − Base\. on the c23 test set pixel mIoU: /);
 });
 
 test('every synthetic manipulation is named as synthetic', () => {

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EvaluationResult } from '../../src/eval/index.js';
 import type { ProtocolTable } from '../../src/benchmark/protocols.js';
-import { DEMO_BASELINES, DEMO_PLANS, MODEL_NAMES, methodsWithinBudget, type DemoBaseline, type DemoRow } from '../../src/demo/plan.js';
-import { reportTables, writeReport, type ReportTable } from '../../src/demo/report/index.js';
+import { baselineBudget, DEMO_BASELINES, DEMO_PLANS, MODEL_NAMES, methodsWithinBudget, type DemoBaseline, type DemoRow } from '../../src/demo/plan.js';
+import { formatCell, headline, leftOutNotes, reportTables, sentences, summaryLine, writeReport, type ReportTable } from '../../src/demo/report/index.js';
 import type { DemoResult } from '../../src/demo/result.js';
 import { METHOD_NAMES } from '../../src/models/method.js';
 
@@ -34,7 +34,11 @@ function result(baselines: readonly DemoBaseline[], failed: readonly DemoBaselin
     plan: DEMO_PLANS.quick,
     out: '/tmp/demo',
     stats: [],
+    seeds: { models: [0], baselines: [0] },
     baselines,
+    leftOut: [],
+    baselineSeconds: 0,
+    comparisons: { intra: [], leaveOneOut: [] },
     failed: failed.map((m) => ({
       row: m,
       method: m,
@@ -172,4 +176,110 @@ test("the demo's default baselines: the cheapest that fit the budget, in the pap
   assert.deepEqual(methodsWithinBudget(630, 30), []);
   assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'catnet', 'hifinet']);
   assert.deepEqual(DEMO_PLANS.quick.baselineSeconds, 0);
+});
+
+/** `result` with three seeds of Base. and MSCCNet: per-seed mIoU values and MSCCNet − Base. comparisons built by hand. */
+function seededResult(): DemoResult {
+  const r = result(['ffd']);
+  const seeded = (t: ProtocolTable, values: readonly number[]): ProtocolTable => ({
+    ...t,
+    seeds: values.map((_, i) => i),
+    rows: t.rows.map((row) => ({
+      ...row,
+      cells: {
+        ...row.cells,
+        mIoU: {
+          value: values.reduce((a, v) => a + v, 0) / values.length,
+          run: 'r',
+          spread: { std: 0.02, n: values.length, perSeed: values.map((value, seed) => ({ seed, value, run: `r/seed-${seed}` })) },
+        },
+      },
+    })),
+  });
+  const comparison = (difference: number, low: number, high: number) => ({
+    difference,
+    low,
+    high,
+    level: 0.95,
+    signFlips: 0.25,
+    resamples: 2000,
+    videos: 12,
+    seeds: 3,
+  });
+  return {
+    ...r,
+    seeds: { models: [0, 1, 2], baselines: [0] },
+    intra: { ...r.intra, base: seeded(r.intra.base, [0.5, 0.52, 0.54]), msccnet: seeded(r.intra.msccnet, [0.6, 0.62, 0.64]) },
+    leaveOneOut: { ...r.leaveOneOut, base: seeded(r.leaveOneOut.base, [0.4, 0.42, 0.44]), msccnet: seeded(r.leaveOneOut.msccnet, [0.45, 0.47, 0.49]) },
+    comparisons: {
+      intra: [
+        { a: 'msccnet', b: 'base', testSet: 'FF++ c23', metric: 'pixel mIoU', comparison: comparison(0.1, -0.012, 0.2) },
+        { a: 'msccnet', b: 'ffd', testSet: 'FF++ c23', metric: 'pixel mIoU', comparison: { ...comparison(0.3, 0.25, 0.35), seedsB: 1, signFlips: 0 } },
+      ],
+      leaveOneOut: [],
+    },
+  };
+}
+
+test('three seeds: cells are mean ± std with every seed kept, the paired table and one sentence per comparison, the seed plot', async (t) => {
+  const r = seededResult();
+  const tables = reportTables(r);
+  const msccnet = byId(tables, 'table2').rows[2]!.cells[7]!;
+  assert.deepEqual(msccnet, { mean: 62, std: 2, n: 3, perSeed: [60, 62, 64] });
+  assert.equal(formatCell(msccnet), '62.00 ± 2.00');
+  assert.match(byId(tables, 'table2').caption, /Base\. and MSCCNet trained 3 seeds \(0, 1, 2\); the baselines 1 seed \(0\)/);
+  assert.deepEqual(byId(tables, 'paired').rows, [
+    { name: 'MSCCNet (small) − Base.', cells: ['pixel mIoU', '+10.00', '[−1.20, +20.00]', '25.0 %', '3'] },
+    { name: 'MSCCNet (small) − FFD', cells: ['pixel mIoU', '+30.00', '[+25.00, +35.00]', '0.0 %', '3 / 1'] },
+  ]);
+  assert.deepEqual(sentences(r), [
+    'MSCCNet (small) − Base. on the c23 test set pixel mIoU: +10.0 points [−1.2, +20.0], not significant at 95 % (12 videos, 3 seeds, 2000 resamples; sign flips in 25.0 %)',
+    'MSCCNet (small) − FFD on the c23 test set pixel mIoU: +30.0 points [+25.0, +35.0], significant at 95 % (12 videos, 3 and 1 seeds, 2000 resamples; sign flips in 0.0 %)',
+  ]);
+  const h = headline(r);
+  assert.deepEqual([h.msccnetMIoU, h.std.msccnetMIoU, h.seeds, h.overBaseInterval], [62, 2, 3, [-1.2, 20]]);
+  assert.match(
+    summaryLine(r, h),
+    /mean ± std over 3 seeds\): MSCCNet 62\.00 ± 2\.00 %, Base\. 52\.00 ± 2\.00 %.* MSCCNet − Base\.: \+10\.00 points, 95 % interval \[-1\.20, 20\.00\]/,
+  );
+
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-report-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const paths = await writeReport(dir, r);
+  const html = await readFile(paths.html, 'utf8');
+  const seeds = html.match(/<section id="seeds">([\s\S]*?)<\/section>/)![1]!;
+  // two charts (intra, leave-one-out average); per chart a dot per seed: 3 + 3 + 1 (FFD), and a mean bar per model
+  assert.equal((seeds.match(/<svg class="chart"/g) ?? []).length, 2);
+  assert.equal((seeds.match(/<circle class="seed"/g) ?? []).length, 2 * (3 + 3 + 1));
+  assert.equal((seeds.match(/<line class="mean"/g) ?? []).length, 2 * 3);
+  assert.match(seeds, /<title>MSCCNet \(small\) mean of 3: 62\.00<\/title>/);
+  const significance = html.match(/<section id="significance">([\s\S]*?)<\/section>/)![1]!;
+  for (const s of sentences(r)) assert.ok(significance.includes(`<li>${s}</li>`), s);
+  const md = await readFile(paths.markdown, 'utf8');
+  assert.ok(md.includes(`- ${sentences(r)[0]}`));
+  assert.ok(md.includes('| MSCCNet (small) | — | — | — | — | 20 | 21 | 22 | 62.00 ± 2.00 |'), md);
+  const json = JSON.parse(await readFile(paths.json, 'utf8')) as { sentences: string[]; comparisons: DemoResult['comparisons'] };
+  assert.deepEqual(json.sentences, sentences(r));
+  assert.deepEqual(json.comparisons, r.comparisons);
+});
+
+test('each registered baseline the budget leaves out is named with its estimated time against what was left, and how to run it', () => {
+  // 630 steps, 300 s: Multi-task (34.65 s) and FFD (183.96 s) fit; then 81.39 s are left and M2TR (260.82 s) does not
+  // fit, which ends the choice: HPFCN (318.78 s) and MVSS-Net (960.75 s) are left out too
+  const budget = baselineBudget(630, 300);
+  const leftOut = budget.filter((b) => !b.chosen);
+  const r = { ...result(['multitask', 'ffd']), leftOut, baselineSeconds: 300 };
+  const notes = leftOutNotes(r);
+  assert.equal(notes.length, DEMO_BASELINES.length - 2);
+  assert.ok(
+    notes.includes(
+      'HPFCN was left out of this run by the time budget: its estimated training time, 319 s (630 steps × 506 ms per step on 2 CPU threads), does not fit the 81 s left of the 300 s the baselines may add to keep the demo within 20 minutes on a 2-core machine; `msccnet demo --methods hpfcn` runs it.',
+    ),
+    notes.join('\n'),
+  );
+  for (const b of leftOut)
+    assert.ok(
+      notes.some((n) => n.startsWith(`${MODEL_NAMES[b.method]} was left out`) && n.includes(`--methods ${b.method}\``)),
+      b.method,
+    );
 });

@@ -10,9 +10,22 @@ import { TrainConfigSchema } from '../../train/config.js';
 import type { DemoResult } from '../result.js';
 import { robustnessCharts } from '../../benchmark/evaluation-folder.js';
 import { esc, lineChart, type Series } from '../../eval/svg.js';
-import { demoRows, formatCell, headline, reportTables, trainedBaselines, type Headline, type ReportTable } from './tables.js';
+import { demoRows, formatCell, headline, reportTables, sentences, trainedBaselines, type Headline, type ReportTable } from './tables.js';
+import { seedChart } from './seed-chart.js';
+import { DEMO_STEP_MS } from '../plan.js';
 
-export { demoRows, formatCell, headline, reportTables, type Headline, type ReportTable, type CellValue } from './tables.js';
+export {
+  cellNumber,
+  demoRows,
+  formatCell,
+  headline,
+  reportTables,
+  sentences,
+  type Headline,
+  type ReportTable,
+  type CellValue,
+  type SeedCell,
+} from './tables.js';
 
 const COLOURS: Readonly<Record<DemoRow, string>> = {
   base: '#d95f02',
@@ -31,7 +44,7 @@ const COLOURS: Readonly<Record<DemoRow, string>> = {
 export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; meaning: string[] } {
   const crops = r.stats.find((s) => s.compression === r.plan.compression);
   const trainFakes = crops ? Object.values(crops.fakes).reduce((n, m) => n + (m.train ?? 0), 0) : 0;
-  const steps = r.curves.filter((c) => c.run.startsWith('intra')).map((c) => c.steps.at(-1) ?? 0);
+  const steps = [...new Set(r.curves.filter((c) => c.run.startsWith('intra')).map((c) => c.steps.at(-1) ?? 0))];
   const beatsBase = h.msccnetMIoU > h.baseMIoU;
   const looBeats = h.looMsccnetMIoU > h.looBaseMIoU;
   return {
@@ -58,11 +71,44 @@ export function explanation(r: DemoResult, h: Headline): { synthetic: string[]; 
             : 'the model has not learnt to localise at this training length: its masks are (nearly) the all-real prediction.'),
       `MSCCNet vs Base. on this data: intra-dataset pixel mIoU ${h.msccnetMIoU.toFixed(2)} % vs ${h.baseMIoU.toFixed(2)} % (MSCCNet ${beatsBase ? 'beats' : 'does not beat'} Base.); ` +
         `leave-one-out average ${h.looMsccnetMIoU.toFixed(2)} % vs ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} % (MSCCNet ${looBeats ? 'beats' : 'does not beat'} Base.). ` +
-        "One seed, tiny data and short training: differences of a few points are within run-to-run noise, so this neither confirms nor refutes the paper's Table 6. " +
+        `${seedsSentence(r, h)} Whether a difference is more than run-to-run and test-set noise is what the paired comparisons below say (an interval over test videos and seeds); ` +
+        "tiny data and short training, so even a significant difference here neither confirms nor refutes the paper's Table 6. " +
         'The data was not tuned to favour either model.',
+      ...leftOutNotes(r),
       'The last checkpoint of each run is tested (the val split is too small to select on). Metrics are the official definitions (src/eval): one global pixel confusion matrix over the test set, F1 and mIoU averaged over the real and fake classes.',
     ],
   };
+}
+
+/** The spread behind the headline: the seeds and the MSCCNet − Base. interval. */
+function seedsSentence(r: DemoResult, h: Headline): string {
+  const spread = `Over ${h.seeds} seed${h.seeds === 1 ? '' : 's'} the sample std of the intra pixel mIoU is ${h.std.msccnetMIoU.toFixed(2)} (MSCCNet) and ${h.std.baseMIoU.toFixed(2)} (Base.) points.`;
+  const interval =
+    h.overBaseInterval === null
+      ? ''
+      : ` MSCCNet − Base.: ${h.overBase.toFixed(2)} points, 95 % interval [${h.overBaseInterval[0].toFixed(2)}, ${h.overBaseInterval[1].toFixed(2)}].`;
+  return r.seeds.models.length > 1 ? `${spread}${interval}` : `One seed: no spread over seeds.${interval}`;
+}
+
+/**
+ * One sentence per registered baseline the default left out: its estimated training time (its
+ * steps × its measured ms per step, DEMO_STEP_MS) against what was left of the budget, and how
+ * to run it anyway.
+ */
+export function leftOutNotes(r: DemoResult): string[] {
+  const estimate = (b: DemoResult['leftOut'][number]): string =>
+    `${Math.round(b.seconds)} s (${Math.round((1000 * b.seconds) / DEMO_STEP_MS[b.method])} steps × ${DEMO_STEP_MS[b.method]} ms per step on 2 CPU threads)`;
+  if (r.leftOut.length > 0 && r.baselineSeconds === 0) {
+    const list = r.leftOut.map((b) => `${MODEL_NAMES[b.method]} ${estimate(b)}`).join(', ');
+    return [
+      `This run's plan (${r.plan.size}) gives the baselines no training time, so each registered baseline was left out: ${list}; \`msccnet demo --methods <name>\` runs one.`,
+    ];
+  }
+  return r.leftOut.map(
+    (b) =>
+      `${MODEL_NAMES[b.method]} was left out of this run by the time budget: its estimated training time, ${estimate(b)}, does not fit the ${Math.round(b.left)} s left of the ` +
+      `${r.baselineSeconds} s the baselines may add to keep the demo within 20 minutes on a 2-core machine; \`msccnet demo --methods ${b.method}\` runs it.`,
+  );
 }
 
 function optimLabel(o: DemoPlan['optim']): string {
@@ -93,19 +139,47 @@ function mdTable(t: ReportTable): string {
 const img = (png: Buffer, alt: string): string => `<img src="data:image/png;base64,${png.toString('base64')}" alt="${esc(alt)}">`;
 
 function curvesHtml(r: DemoResult): string {
-  const intra: Series[] = r.curves
-    .filter((c) => c.run.startsWith('intra'))
-    .map((c) => ({ name: MODEL_NAMES[c.model], x: c.steps, y: c.loss, colour: COLOURS[c.model] }));
-  const loo: Series[] = r.curves
-    .filter((c) => c.run.startsWith('leave-one-out'))
-    .map((c) => ({ name: `${MODEL_NAMES[c.model]}`, x: c.steps, y: c.loss, colour: COLOURS[c.model], width: 1 }));
-  // one legend entry per model in the leave-one-out chart
-  const seen = new Set<string>();
-  const looLegend = loo.map((s) => (seen.has(s.name) ? { ...s, name: '' } : (seen.add(s.name), s)));
+  // one legend entry per model (a model trains a run per seed)
+  const legend = (series: Series[]): Series[] => {
+    const seen = new Set<string>();
+    return series.map((s) => (seen.has(s.name) ? { ...s, name: '' } : (seen.add(s.name), s)));
+  };
+  const intra = legend(
+    r.curves.filter((c) => c.run.startsWith('intra')).map((c) => ({ name: MODEL_NAMES[c.model], x: c.steps, y: c.loss, colour: COLOURS[c.model] })),
+  );
+  const looLegend = legend(
+    r.curves
+      .filter((c) => c.run.startsWith('leave-one-out'))
+      .map((c) => ({ name: `${MODEL_NAMES[c.model]}`, x: c.steps, y: c.loss, colour: COLOURS[c.model], width: 1 })),
+  );
   return `<section id="curves"><h2>Training curves</h2>
-${lineChart('intra-dataset runs: total loss per step', 'optimiser step', "loss (each model's own terms, weighted as its authors do)", intra)}
-${lineChart('leave-one-out runs (5 per model): total loss per step', 'optimiser step', 'loss', looLegend)}
+${lineChart('intra-dataset runs (one per seed): total loss per step', 'optimiser step', "loss (each model's own terms, weighted as its authors do)", intra)}
+${lineChart('leave-one-out runs (5 per model and seed): total loss per step', 'optimiser step', 'loss', looLegend)}
 <p class="caption">Each model's total is the sum of its own loss terms (MSCCNet: img_cls + pix_cls_map + pix_cls_mask; Base. has no MSCC module, so no pix_cls_map${r.baselines.length > 0 ? "; each baseline its authors' terms" : ''}): compare shapes, not levels.</p></section>`;
+}
+
+/** Each model's per-seed points and mean: intra pixel mIoU and the leave-one-out average. */
+function seedsHtml(r: DemoResult): string {
+  const groups = (tables: DemoResult['intra'], last: boolean) =>
+    demoRows(r).flatMap((m) => {
+      const t = tables[m];
+      if (t === undefined) return [];
+      const cell = t.rows[last ? t.rows.length - 1 : 0]!.cells.mIoU!;
+      return [{ name: MODEL_NAMES[m], colour: COLOURS[m], values: (cell.spread?.perSeed.map((p) => p.value) ?? [cell.value]).map((v) => 100 * v) }];
+    });
+  return `<section id="seeds"><h2>Seeds: each model's per-seed results and their mean</h2>
+${seedChart(`intra-dataset pixel mIoU (${r.plan.compression} test set)`, 'pixel mIoU (%)', groups(r.intra, false))}
+${seedChart('leave-one-out average pixel mIoU', 'pixel mIoU (%)', groups(r.leaveOneOut, true))}
+<p class="caption">A dot per training seed, a bar at the mean over seeds. Base. and MSCCNet trained seeds ${esc(r.seeds.models.join(', '))}${r.baselines.length > 0 ? `, the baselines seed ${esc(r.seeds.baselines.join(', '))}` : ''}.</p></section>`;
+}
+
+/** The generated sentence of each headline comparison. */
+function significanceHtml(r: DemoResult): string {
+  return `<section id="significance"><h2>What is significant</h2><ul>
+${sentences(r)
+  .map((s) => `<li>${esc(s)}</li>`)
+  .join('\n')}
+</ul><p class="caption">Generated from the intervals of the paired table (src/benchmark/statistics.ts), neither tuned nor written by hand.</p></section>`;
 }
 
 /** The robustness table with its mIoU curve (one line per perturbation kind) inside the same section. */
@@ -135,7 +209,7 @@ function gridHtml(r: DemoResult): string {
   return `<section id="fig4"><h2>Fig. 4 style: predictions on held-out test crops (${esc(r.plan.compression)})</h2>
 <table class="grid"><thead><tr><th></th><th>input</th><th>annotation</th><th>Base. P(fake)</th><th>MSCCNet P(fake)</th>${baselineHeads}</tr></thead><tbody>
 ${rows}
-</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). MSCCNet runs from its ONNX export (onnxruntime), Base.${trainedBaselines(r).length > 0 ? ' and the baselines' : ''} on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
+</tbody></table><p class="caption">Per-pixel P(fake) in the jet colour map (blue 0, red 1). Every model is its seed-${r.seeds.models[0]} run. MSCCNet runs from its ONNX export (onnxruntime), Base.${trainedBaselines(r).length > 0 ? ' and the baselines' : ''} on libtorch. One test crop per synthetic manipulation, and one real.</p></section>`;
 }
 
 function stripHtml(r: DemoResult): string {
@@ -154,6 +228,19 @@ th{background:#f3f5f9}th[scope=row]{text-align:left;font-weight:500}.caption,.sm
 .chart{display:block;margin:.5em 0}.chart .axis{stroke:#333}.chart .grid{stroke:#e5e8ee}.chart text{font-size:11px;fill:#333}
 .chart .chart-title{font-size:13px;font-weight:600}.overlay img{max-width:400px}`;
 
+/** The headline numbers: means ± std over seeds, and the MSCCNet − Base. interval. */
+export function summaryLine(r: DemoResult, h: Headline): string {
+  const pm = (mean: number, std: number): string => (h.seeds > 1 ? `${mean.toFixed(2)} ± ${std.toFixed(2)} %` : `${mean.toFixed(2)} %`);
+  const interval =
+    h.overBaseInterval === null
+      ? ''
+      : ` MSCCNet − Base.: ${h.overBase >= 0 ? '+' : ''}${h.overBase.toFixed(2)} points, 95 % interval [${h.overBaseInterval[0].toFixed(2)}, ${h.overBaseInterval[1].toFixed(2)}].`;
+  return (
+    `Pixel mIoU on the held-out video (${r.plan.compression}${h.seeds > 1 ? `, mean ± std over ${h.seeds} seeds` : ''}): MSCCNet ${pm(h.msccnetMIoU, h.std.msccnetMIoU)}, Base. ${pm(h.baseMIoU, h.std.baseMIoU)}, all-real predictor ${h.allRealMIoU.toFixed(2)} %.${interval} ` +
+    `Leave-one-out average: MSCCNet ${pm(h.looMsccnetMIoU, h.std.looMsccnetMIoU)}, Base. ${pm(h.looBaseMIoU, h.std.looBaseMIoU)}, all-real ${h.looAllRealMIoU.toFixed(2)} %.`
+  );
+}
+
 export function renderHtml(r: DemoResult, tables: readonly ReportTable[], h: Headline, overlay?: { name: string; png: Buffer }): string {
   const ex = explanation(r, h);
   const byId = (id: ReportTable['id']): string => htmlTable(tables.find((t) => t.id === id)!);
@@ -163,8 +250,7 @@ export function renderHtml(r: DemoResult, tables: readonly ReportTable[], h: Hea
 <body>
 <h1>msccnet demo: MSCCNet on a miniature FF++-like benchmark of <em>synthetic</em> manipulations</h1>
 <p class="small">Run size: ${esc(r.plan.size)}. Everything below was produced by this run on this machine: data, annotation, training, evaluation, ONNX export, detection.</p>
-<section id="summary" class="headline"><p><strong>Pixel mIoU on the held-out video (${esc(r.plan.compression)}):</strong> MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %.
-Leave-one-out average: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} %.</p></section>
+<section id="summary" class="headline"><p>${esc(summaryLine(r, h))}</p></section>
 <section id="synthetic"><h2>What is synthetic, and what the numbers do and do not mean</h2>
 ${ex.synthetic.map((p) => `<p>${esc(p)}</p>`).join('\n')}
 ${ex.meaning.map((p) => `<p>${esc(p)}</p>`).join('\n')}</section>
@@ -172,6 +258,9 @@ ${byId('table1')}
 ${byId('table2')}
 ${byId('table4')}
 ${byId('table6')}
+${byId('paired')}
+${significanceHtml(r)}
+${seedsHtml(r)}
 ${curvesHtml(r)}
 ${robustnessHtml(r, byId('robustness'))}
 ${gridHtml(r)}
@@ -189,8 +278,11 @@ export function renderMarkdown(r: DemoResult, tables: readonly ReportTable[], h:
   return [
     '# msccnet demo: MSCCNet on a miniature FF++-like benchmark of synthetic manipulations',
     '',
-    `Run size: ${r.plan.size}. Pixel mIoU on the held-out video (${r.plan.compression}): MSCCNet ${h.msccnetMIoU.toFixed(2)} %, Base. ${h.baseMIoU.toFixed(2)} %, all-real predictor ${h.allRealMIoU.toFixed(2)} %. ` +
-      `Leave-one-out average: MSCCNet ${h.looMsccnetMIoU.toFixed(2)} %, Base. ${h.looBaseMIoU.toFixed(2)} %, all-real ${h.looAllRealMIoU.toFixed(2)} %.`,
+    `Run size: ${r.plan.size}. ${summaryLine(r, h)}`,
+    '',
+    '## What is significant',
+    '',
+    ...sentences(r).map((s) => `- ${s}`),
     '',
     '## What is synthetic, and what the numbers do and do not mean',
     '',
@@ -213,7 +305,11 @@ export function renderJson(r: DemoResult, tables: readonly ReportTable[], h: Hea
       methods: Object.fromEntries(Object.keys(DEMO_METHODS).map((m) => [m, methodLabel(m)])),
       models: demoRows(r).map((m) => ({ id: m, name: MODEL_NAMES[m] })),
       failed: r.failed,
+      seeds: r.seeds,
+      leftOut: r.leftOut,
       tables,
+      comparisons: r.comparisons,
+      sentences: sentences(r),
       curves: r.curves,
       onnx: r.onnx,
       grid: r.grid.map(({ png: _png, baselines, ...g }) => ({ ...g, baselines: baselines.map(({ png: _p, ...b }) => b) })),
