@@ -24,6 +24,15 @@ export type DemoBaseline = Exclude<MethodName, 'msccnet'>;
 // written out (in METHOD_NAMES' order) so that this module, which the data worker thread loads too, imports no libtorch
 export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr'] as const satisfies readonly DemoBaseline[];
 
+/**
+ * Model fields the demo sets on a baseline beyond its input side. SLADD's detector trains alone
+ * (`detectorAlone`): the demo's 64² crops are below the side face-api's landmark model finds faces
+ * at (about 128²), so its synthesizer could forge nothing.
+ */
+export const DEMO_BASELINE_MODEL: Readonly<Partial<Record<DemoBaseline, Readonly<Record<string, unknown>>>>> = {
+  sladd: { detectorAlone: true },
+};
+
 /** Every model of a demo run: the two MSCCNet variants and the baselines trained beside them. */
 export type DemoRow = DemoModel | DemoBaseline;
 

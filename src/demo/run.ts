@@ -35,6 +35,7 @@ import { annotationStrip, predictionGrid } from './figures.js';
 import { clipSources, type DemoInputs, type InputsEvent } from './inputs.js';
 import type { InputsMessage } from './inputs-worker.js';
 import {
+  DEMO_BASELINE_MODEL,
   DEMO_METHODS,
   DEMO_MODELS,
   DEMO_PLANS,
@@ -127,7 +128,7 @@ function trainConfig(
       workers: 1,
       prefetch: 2,
     },
-    model: isDemoModel(model) ? { ...plan.model, ...MSCCNET_VARIANTS[model].config } : { inputSize: plan.cropSide },
+    model: isDemoModel(model) ? { ...plan.model, ...MSCCNET_VARIANTS[model].config } : { inputSize: plan.cropSide, ...DEMO_BASELINE_MODEL[model] },
     batchSize: plan.batchSize,
     epochs,
     optim: plan.optim,
