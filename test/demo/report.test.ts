@@ -151,7 +151,7 @@ test('a failed baseline keeps its rows and columns with — cells, the captions 
 
 test('M2TR and SLADD are rows of Tables 2 and 4, and both captions say their pixel results come from the adaptations', () => {
   const tables = reportTables(result(['m2tr', 'sladd']));
-  for (const id of ['table2', 'table4']) {
+  for (const id of ['table2', 'table4'] as const) {
     const t = byId(tables, id);
     assert.match(t.caption, /M2TR's pixel results come from an adaptation .*Localizer's logit resized bilinearly/);
     assert.match(t.caption, /SLADD's pixel results come from an adaptation .*regression map's logit resampled bilinearly.*detectorAlone/);
