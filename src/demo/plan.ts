@@ -22,16 +22,32 @@ export type DemoModel = (typeof DEMO_MODELS)[number];
 /** The benchmark's other methods, which the demo can train beside them (`demo --methods`). */
 export type DemoBaseline = Exclude<MethodName, 'msccnet'>;
 // written out (in METHOD_NAMES' order) so that this module, which the data worker thread loads too, imports no libtorch
-export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'catnet', 'hifinet'] as const satisfies readonly DemoBaseline[];
+export const DEMO_BASELINES = ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet', 'hifinet'] as const satisfies readonly DemoBaseline[];
 
 /**
- * A baseline's model config in the demo: its official defaults at the demo's crop side. HiFi-Net's
- * SegNet otherwise resizes every input to its official 256 crop (a 4096² attention); the demo runs
- * it at the crop side instead, a small configuration like MSCCNet's.
+ * Model fields the demo sets on a baseline beyond its input side. SLADD's detector trains alone
+ * (`detectorAlone`): the demo's 64² crops are below the side face-api's landmark model finds faces
+ * at (about 128²), so its synthesizer could forge nothing.
  */
-export function demoBaselineModel(method: DemoBaseline, side: number): Record<string, number> {
-  return method === 'hifinet' ? { inputSize: side, cropSize: side } : { inputSize: side };
+export const DEMO_BASELINE_MODEL: Readonly<Partial<Record<DemoBaseline, Readonly<Record<string, unknown>>>>> = {
+  sladd: { detectorAlone: true },
+};
+
+/**
+ * A baseline's model config in the demo: its official defaults at the demo's crop side, plus
+ * {@link DEMO_BASELINE_MODEL}. HiFi-Net's SegNet otherwise resizes every input to its official 256
+ * crop (a 4096² attention); the demo runs it at the crop side instead, a small configuration like MSCCNet's.
+ */
+export function demoBaselineModel(method: DemoBaseline, side: number): Record<string, unknown> {
+  return { inputSize: side, ...(method === 'hifinet' ? { cropSize: side } : {}), ...DEMO_BASELINE_MODEL[method] };
 }
+
+/** What the report says of a baseline whose demo run differs from its authors' outputs or recipe (docs/baselines.md). */
+export const DEMO_BASELINE_NOTES: Readonly<Partial<Record<DemoBaseline, string>>> = {
+  m2tr: "M2TR's pixel results come from an adaptation (MSCCNet §5.1.3): the official Localizer's logit resized bilinearly to the crop, trained with a BCE mask term",
+  sladd:
+    "SLADD's pixel results come from an adaptation (MSCCNet §5.1.3): its 16-stride regression map's logit resampled bilinearly to the crop; its detector trains alone on the dataset's masks (detectorAlone: the crops are too small for its synthesizer's landmark model)",
+};
 
 /** Every model of a demo run: the two MSCCNet variants and the baselines trained beside them. */
 export type DemoRow = DemoModel | DemoBaseline;
@@ -53,8 +69,11 @@ export const MODEL_NAMES: Readonly<Record<DemoRow, string>> = {
 /**
  * Milliseconds per training step (forward, the method's losses, backward, AdamW) at the full demo's
  * crop side (64²) and batch (8) on 2 CPU threads, from bench/demo-methods.ts; MSCCNet is the small
- * variant the demo trains. M2TR's is its ratio to FFD's measured side by side under load (1.42 ×). SLADD (not yet a demo baseline): FFD's figure × SLADD/FFD measured side
- * by side on a loaded machine (13.9 s / 15.7 s at load 19).
+ * variant the demo trains. M2TR and SLADD: FFD's figure × their step over FFD's, timed round-robin in
+ * one run (bench/demo-methods.ts 3 2 msccnet ffd m2tr sladd, load 21–27: MSCCNet 18.7 s, FFD 33.3 s,
+ * M2TR 100.7 s, SLADD 34.5 s, i.e. 1.77 / 5.37 / 1.84 × MSCCNet). FFD, the nearest in cost, is the
+ * anchor: a loaded machine compresses ratios (FFD/MSCCNet is 1.96 quiet, 1.77 there), and MSCCNet's
+ * would put SLADD below FFD, which it was not.
  */
 // hifinet (crop 64, demoBaselineModel): 1.06 × MVSS-Net's step measured side by side on a loaded machine (bench/demo-methods.ts: 48.1 s vs 45.3 s at load 20)
 // catnet: 3.1 × MVSS-Net's step measured side by side on a loaded machine (bench/demo-methods.ts: 108.9 s vs 35.0 s at load 15–20)
@@ -64,8 +83,8 @@ export const DEMO_STEP_MS: Readonly<Record<MethodName, number>> = {
   multitask: 55,
   ffd: 292,
   mvss: 1525,
-  m2tr: 414,
-  sladd: 260,
+  m2tr: 884,
+  sladd: 303,
   catnet: 4750,
   hifinet: 1620,
 };

@@ -82,7 +82,7 @@ export function loadMethodStateDict(model: MethodModel, state: Map<string, Tenso
     throw new WeightsError(
       source,
       problems.slice(0, 20).concat(problems.length > 20 ? [`… ${problems.length - 20} more`] : []),
-      `the file must hold ${model.methodName}'s official state-dict names (see test/models/official-keys/${model.methodName}.json)`,
+      `the file must hold ${model.methodName}'s official state-dict names, as its authors' code saves them (the first is '${[...model.stateDict().keys()][0]}'); the lines above name the keys that differ`,
     );
   }
   model.loadStateDict(state, { strict: false });

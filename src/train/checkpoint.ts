@@ -36,6 +36,37 @@ export const RNG_SCHEME = 'derived-v1: order=Rng(seed,epoch) augment=Rng(seed,ep
 export const stepName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
 
 /**
+ * A second trained network of the run beside the model (SLADD's synthesizer policy): its weights
+ * and optimiser go into `<name>.safetensors` and `<name>-optimizer.safetensors` of each checkpoint.
+ */
+export interface CheckpointCompanion {
+  readonly name: string;
+  readonly model: Module;
+  readonly optimizer: Optimizer<{ lr: number }>;
+}
+
+/** Writes `<file>.safetensors` and `<optimizerFile>.safetensors` into `dir`, from CPU copies (so a run saved on a GPU resumes anywhere). */
+async function writeWeights(
+  dir: string,
+  files: { model: string; optimizer: string },
+  model: Module,
+  optimizer: Optimizer<{ lr: number }>,
+  modelMetadata: Readonly<Record<string, string>>,
+): Promise<void> {
+  const opt = optimizer.stateDict();
+  const own = model.stateDict();
+  const weights = cpuCopies(own);
+  const optState = cpuCopies(opt.tensors);
+  try {
+    await writeFileAtomic(join(dir, files.model), encodeSafetensors(weights, { format: 'pt', ...modelMetadata }), { fsync: true });
+    await writeFileAtomic(join(dir, files.optimizer), encodeSafetensors(optState, { paramGroups: JSON.stringify(opt.paramGroups) }), { fsync: true });
+  } finally {
+    for (const [k, t] of weights) if (t !== own.get(k)) t.dispose();
+    for (const [k, t] of optState) if (t !== opt.tensors.get(k)) t.dispose();
+  }
+}
+
+/**
  * Writes checkpoint folder `dir/name` atomically (replacing an existing one of that name).
  * `modelMetadata` goes into model.safetensors (the model config: models/model-file.ts).
  */
@@ -46,6 +77,7 @@ export async function saveCheckpoint(
   optimizer: Optimizer<{ lr: number }>,
   state: CheckpointState,
   modelMetadata: Readonly<Record<string, string>> = {},
+  companion: CheckpointCompanion | null = null,
 ): Promise<string> {
   await mkdir(dir, { recursive: true });
   const target = join(dir, name);
@@ -53,17 +85,10 @@ export async function saveCheckpoint(
   const tmp = tempPath(target);
   await mkdir(tmp);
   try {
-    const opt = optimizer.stateDict();
-    // written from CPU copies (explicit, one per tensor), so a run saved on a GPU resumes anywhere
-    const own = model.stateDict();
-    const weights = cpuCopies(own);
-    const optState = cpuCopies(opt.tensors);
-    try {
-      await writeFileAtomic(join(tmp, 'model.safetensors'), encodeSafetensors(weights, { format: 'pt', ...modelMetadata }), { fsync: true });
-      await writeFileAtomic(join(tmp, 'optimizer.safetensors'), encodeSafetensors(optState, { paramGroups: JSON.stringify(opt.paramGroups) }), { fsync: true });
-    } finally {
-      for (const [k, t] of weights) if (t !== own.get(k)) t.dispose();
-      for (const [k, t] of optState) if (t !== opt.tensors.get(k)) t.dispose();
+    await writeWeights(tmp, { model: 'model.safetensors', optimizer: 'optimizer.safetensors' }, model, optimizer, modelMetadata);
+    if (companion !== null) {
+      const files = { model: `${companion.name}.safetensors`, optimizer: `${companion.name}-optimizer.safetensors` };
+      await writeWeights(tmp, files, companion.model, companion.optimizer, {});
     }
     await writeFileAtomic(join(tmp, 'state.json'), `${JSON.stringify(state, null, 2)}\n`, { fsync: true });
   } catch (err) {
@@ -105,6 +130,14 @@ export async function truncateLog(path: string, step: number): Promise<void> {
       : lines.filter((_, i) => records[i] !== null && !(typeof records[i]!.step === 'number' && (records[i]!.step as number) > step));
   if (kept.length === lines.length && text.endsWith('\n')) return;
   await writeFileAtomic(path, kept.map((l) => `${l}\n`).join(''));
+}
+
+/** An optimiser's state from its safetensors file (hyper-parameters in its metadata). */
+async function loadOptimizer(file: string, optimizer: Optimizer<{ lr: number }>): Promise<void> {
+  const opt = await loadSafetensors(file);
+  const groups = JSON.parse(opt.metadata.paramGroups ?? '[]') as OptimizerState['paramGroups'];
+  optimizer.loadStateDict({ tensors: opt.tensors, paramGroups: groups });
+  torch.dispose([...opt.tensors.values()]);
 }
 
 /** Step checkpoints of a run folder, oldest first. */
@@ -226,7 +259,12 @@ async function incomplete(path: string): Promise<string | null> {
 }
 
 /** Loads a checkpoint folder into the model and optimiser; returns its state. */
-export async function loadCheckpoint(path: string, model: Module, optimizer: Optimizer<{ lr: number }> | null): Promise<CheckpointState> {
+export async function loadCheckpoint(
+  path: string,
+  model: Module,
+  optimizer: Optimizer<{ lr: number }> | null,
+  companion: CheckpointCompanion | null = null,
+): Promise<CheckpointState> {
   let state: CheckpointState;
   try {
     state = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as CheckpointState;
@@ -243,11 +281,20 @@ export async function loadCheckpoint(path: string, model: Module, optimizer: Opt
   });
   model.loadStateDict(weights.tensors);
   torch.dispose([...weights.tensors.values()]);
-  if (optimizer !== null) {
-    const opt = await loadSafetensors(join(path, 'optimizer.safetensors'));
-    const groups = JSON.parse(opt.metadata.paramGroups ?? '[]') as OptimizerState['paramGroups'];
-    optimizer.loadStateDict({ tensors: opt.tensors, paramGroups: groups });
-    torch.dispose([...opt.tensors.values()]);
+  if (optimizer !== null) await loadOptimizer(join(path, 'optimizer.safetensors'), optimizer);
+  if (companion !== null) {
+    const file = join(path, `${companion.name}.safetensors`);
+    const own = await loadSafetensors(file).catch((err: unknown) => {
+      throw new CheckpointError(
+        path,
+        `has no readable ${companion.name}.safetensors`,
+        `this run trains a ${companion.name} beside the model: resume from a checkpoint written by such a run, or start a new run folder`,
+        { cause: err },
+      );
+    });
+    companion.model.loadStateDict(own.tensors);
+    torch.dispose([...own.tensors.values()]);
+    await loadOptimizer(join(path, `${companion.name}-optimizer.safetensors`), companion.optimizer);
   }
   return state;
 }

@@ -48,6 +48,7 @@ import type { ProcessGroup } from './distributed.js';
 import { gradientProbe, nonFiniteProbe } from './divergence.js';
 import { epochOrder, microBatches, runSteps, stepsPerEpoch, trainingList } from './epochs.js';
 import { dctInputsOf, validate } from './validate.js';
+import { SladdSynthesis, usesSladdSynthesizer } from './sladd.js';
 
 export type TrainEvent =
   | {
@@ -182,6 +183,8 @@ export class TrainRun {
     private readonly notes: readonly string[],
     start: { step: number; bestMIoU: number | null },
     private readonly lock: FolderLock | null,
+    /** SLADD's synthesizer, trained beside the detector (null for every other run) */
+    readonly synthesis: SladdSynthesis | null,
   ) {
     this.stepCount = start.step;
     this.bestMIoU = start.bestMIoU;
@@ -273,6 +276,7 @@ export class TrainRun {
       pretrained.push(report);
     });
     model.to(device, config.channelsLast ? { memoryFormat: 'channelsLast' } : {}); // once: the optimiser's state follows the parameters
+    const synthesis = usesSladdSynthesizer(config) ? await SladdSynthesis.open(config, device, { world, micro, localBatch }) : null;
     const scaler = new GradScaler({ enabled: config.precision === 'fp16' });
     const o = config.optim;
     const optimizer: Optimizer<{ lr: number }> =
@@ -285,7 +289,7 @@ export class TrainRun {
     try {
       folder = await openRunFolder(runDir, { resume: opts.resume ?? false, overwrite: opts.overwrite ?? false, lead });
       if (lead) await mkdir(runDir, { recursive: true });
-      start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler) : { step: 0, bestMIoU: null };
+      start = opts.resume ? await resumeState(plan, folder.resumeFrom!, model, optimizer, scaler, synthesis) : { step: 0, bestMIoU: null };
       if (opts.resume && lead) await truncateLog(join(runDir, 'log.jsonl'), start.step);
       if (!opts.resume && lead) {
         await writeFile(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
@@ -293,13 +297,20 @@ export class TrainRun {
       }
       group?.broadcastParameters(model);
       group?.synchronizeBatchNorm(model, config.distributed.syncBn);
-      run = new TrainRun(plan, model, optimizer, scaler, await SamplePool.create(config.data.workers), folder.notes, start, lock);
+      run = new TrainRun(plan, model, optimizer, scaler, await SamplePool.create(config.data.workers), folder.notes, start, lock, synthesis);
     } catch (err) {
       await lock?.release();
       throw err;
     }
     if (!opts.resume) for (const report of pretrained) await run.log({ event: 'pretrained', ...report });
     for (const message of folder.notes) await run.log({ event: 'note', message });
+    if (config.method === 'sladd') {
+      const message =
+        synthesis !== null
+          ? "SLADD: the detector trains on the synthesizer's forgeries (landmarks from face-api's 68-point model) and the dataset's samples; REINFORCE updates the policy"
+          : "SLADD: model.detectorAlone — the detector trains alone on the dataset's images and masks, without the synthesizer (a simplification of the official recipe)";
+      await run.log({ event: 'note', message });
+    }
     for (const s of listed.skipped) await run.log({ event: 'skip', path: s.where, reason: s.reason });
     const { totalSteps } = plan;
     run.emit({ kind: 'start', runDir, samples: list.length, stepsPerEpoch: perEpoch, totalSteps, startStep: start.step, listSkipped: listed.skipped.length });
@@ -355,7 +366,7 @@ export class TrainRun {
     this.optimizer.lr = lr;
     let losses: Record<string, number>;
     try {
-      losses = this.optimiserStep(batch);
+      losses = this.synthesis !== null ? await this.synthesizerStep(this.synthesis, batch, lr) : this.optimiserStep(batch);
     } catch (err) {
       if (err instanceof DivergedError) await this.log({ event: 'diverged', step: err.step, problem: err.problem });
       throw err;
@@ -450,11 +461,12 @@ export class TrainRun {
       ...(this.scaler.enabled ? { scaler: this.scaler.stateDict() } : {}),
     };
     const fileMetadata = modelFileMetadata(this.model);
-    const path = await saveCheckpoint(ckptDir, stepName(step), this.model, this.optimizer, state, fileMetadata);
+    const companion = this.synthesis?.companion ?? null;
+    const path = await saveCheckpoint(ckptDir, stepName(step), this.model, this.optimizer, state, fileMetadata, companion);
     this.lastCheckpoint = path;
     await pruneCheckpoints(ckptDir, config.run.keepLast);
     const best = mIoU !== null && mIoU === this.bestMIoU;
-    if (best) await saveCheckpoint(ckptDir, 'best', this.model, this.optimizer, state, fileMetadata);
+    if (best) await saveCheckpoint(ckptDir, 'best', this.model, this.optimizer, state, fileMetadata, companion);
     await this.log({ event: 'checkpoint', step, path, best });
     this.emit({ kind: 'checkpoint', step, path, best });
   }
@@ -483,6 +495,20 @@ export class TrainRun {
       skipped: this.skippedTotal,
       notes: this.notes,
     };
+  }
+
+  /**
+   * SLADD's official step (src/train/sladd.ts): detector and policy each take one step; returns the
+   * detector's loss terms and the policy's (`synthesizer`). A non-finite term stops the run before
+   * any checkpoint holds the step's weights.
+   */
+  private async synthesizerStep(synthesis: SladdSynthesis, batch: TrainBatch, lr: number): Promise<Record<string, number>> {
+    const { config, rank } = this.plan;
+    torch.manualSeed(hashKey([config.seed, this.stepCount, rank])); // dropout draws depend on the step alone: exact resume
+    const losses = await synthesis.step(this.model, this.optimizer, batch, lr, this.stepCount, rank);
+    const bad = Object.keys(losses).find((k) => !Number.isFinite(losses[k]));
+    if (bad !== undefined) throw new DivergedError(this.stepCount + 1, `loss term '${bad}'`, losses[bad]);
+    return losses;
   }
 
   /**
@@ -572,6 +598,7 @@ async function resumeState(
   model: MethodModel,
   optimizer: Optimizer<{ lr: number }>,
   scaler: GradScaler,
+  synthesis: SladdSynthesis | null,
 ): Promise<{ step: number; bestMIoU: number | null }> {
   const configPath = join(plan.runDir, 'config.json');
   const saved = JSON.parse(await readFile(configPath, 'utf8').catch(() => 'null')) as TrainConfig | null;
@@ -583,7 +610,7 @@ async function resumeState(
     );
   }
   await checkDataList(plan.runDir, dataListRecord(plan.list), plan.config.data.manifest ?? plan.config.data.root!);
-  const state = await loadCheckpoint(last, model, optimizer);
+  const state = await loadCheckpoint(last, model, optimizer, synthesis?.companion ?? null);
   if (state.worldSize !== plan.world) {
     // different process counts see different sample orders; refuse rather than silently diverge
     throw new CheckpointError(last, `was written by ${state.worldSize} process(es), this run has ${plan.world}`, 'resume with the same --nproc');

@@ -153,6 +153,22 @@ test('a failed baseline keeps its rows and columns with — cells, the captions 
   assert.deepEqual(json.failed, r.failed);
 });
 
+test('M2TR and SLADD are rows of Tables 2 and 4, and both captions say their pixel results come from the adaptations', () => {
+  const tables = reportTables(result(['m2tr', 'sladd']));
+  for (const id of ['table2', 'table4'] as const) {
+    const t = byId(tables, id);
+    assert.match(t.caption, /M2TR's pixel results come from an adaptation .*Localizer's logit resized bilinearly/);
+    assert.match(t.caption, /SLADD's pixel results come from an adaptation .*regression map's logit resampled bilinearly.*detectorAlone/);
+  }
+  assert.deepEqual(
+    byId(tables, 'table2').rows.map((row) => row.name),
+    ['all-real predictor', 'Base.', 'MSCCNet (small)', 'M2TR', 'SLADD'],
+  );
+  assert.equal(byId(tables, 'table4').columns.length, 1 + 4 * 4);
+  // a run without them says nothing of them
+  assert.doesNotMatch(byId(reportTables(result(['ffd'])), 'table2').caption, /M2TR|SLADD/);
+});
+
 test('a run without baselines keeps the two-model layout', () => {
   const tables = reportTables(result([]));
   assert.deepEqual(
@@ -165,16 +181,16 @@ test('a run without baselines keeps the two-model layout', () => {
 test("the demo's default baselines: the cheapest that fit the budget, in the paper's order; the baseline list is the registry's", () => {
   assert.deepEqual(
     [...DEMO_BASELINES],
-    // SLADD is registered but joins the demo's rows with issue 27's demo item
-    METHOD_NAMES.filter((m) => m !== 'msccnet' && m !== 'sladd'),
+    METHOD_NAMES.filter((m) => m !== 'msccnet'),
   );
   assert.deepEqual(Object.keys(MODEL_NAMES).sort(), ['base', ...METHOD_NAMES].sort());
-  // 630 steps (the full demo: 450 intra + 5 × 36 leave-one-out) at the measured 55 / 292 / 414 / 506 / 1525 ms
+  // 630 steps (the full demo: 450 intra + 5 × 36 leave-one-out) at the measured 55 / 292 / 303 / 506 / 884 / 1525 ms
   assert.deepEqual(methodsWithinBudget(630, DEMO_PLANS.full.baselineSeconds), ['multitask', 'ffd']);
-  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.414) + 1), ['multitask', 'ffd', 'm2tr']);
-  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.414 + 0.506) + 1), ['hpfcn', 'multitask', 'ffd', 'm2tr']);
+  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.303) + 1), ['multitask', 'ffd', 'sladd']);
+  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.303 + 0.506) + 1), ['hpfcn', 'multitask', 'ffd', 'sladd']);
+  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.303 + 0.506 + 0.884) + 1), ['hpfcn', 'multitask', 'ffd', 'm2tr', 'sladd']);
   assert.deepEqual(methodsWithinBudget(630, 30), []);
-  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'catnet', 'hifinet']);
+  assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet', 'hifinet']);
   assert.deepEqual(DEMO_PLANS.quick.baselineSeconds, 0);
 });
 

@@ -274,6 +274,18 @@ test('an official-layout state dict loads without the adaptation keys, which kee
   );
 });
 
+test("a state dict of another layout is refused with a hint that names the method's first official key", () => {
+  const model = buildMethod('multitask', { inputSize: 64 });
+  const first = official('multitask').keys![0].key;
+  const renamed = new Map([...model.stateDict()].map(([k, t]) => [`module.${k}`, t]));
+  assert.throws(
+    () => loadMethodStateDict(model, renamed, 'other.pth'),
+    // the hint points to something a user has (the authors' key names), not a file of the test suite
+    (e: unknown) => e instanceof WeightsError && e.hint.includes(`'${first}'`) && !e.hint.includes('official-keys'),
+  );
+  model.dispose();
+});
+
 test('convTranspose2d is the adjoint of conv2d: <convT(x), y> = <x, conv(y)>, and its output side follows PyTorch', async () => {
   const { F } = await import('../../src/torch/index.js');
   torch.setDefaultDtype('float64');

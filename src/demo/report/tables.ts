@@ -4,7 +4,7 @@
  */
 import type { SplitStats } from '../../data/manifest.js';
 import { problemLine } from '../../errors.js';
-import { DEMO_METHODS, DEMO_MODELS, methodLabel, MODEL_NAMES, type DemoBaseline, type DemoRow } from '../plan.js';
+import { DEMO_BASELINE_NOTES, DEMO_METHODS, DEMO_MODELS, methodLabel, MODEL_NAMES, type DemoBaseline, type DemoRow } from '../plan.js';
 import type { DemoResult } from '../result.js';
 import { METRICS, type Cell, type ProtocolTable } from '../../benchmark/protocols.js';
 import { formatComparisons } from '../../benchmark/comparisons.js';
@@ -89,10 +89,11 @@ export function trainedBaselines(r: DemoResult): DemoBaseline[] {
 /** What the captions say about the baselines of a run (empty without any): what they are, and why a failed one has — cells. */
 function baselineNote(r: DemoResult): string {
   if (r.baselines.length === 0) return '';
+  const notes = r.baselines.flatMap((b) => (DEMO_BASELINE_NOTES[b] !== undefined ? [` ${DEMO_BASELINE_NOTES[b]}.`] : [])).join('');
   const failures = r.failed.map((f) => ` ${MODEL_NAMES[f.row as DemoBaseline]} failed (its cells are —): ${f.error.code}: ${problemLine(f.error.problem)}.`);
   return (
     ` ${r.baselines.map((b) => MODEL_NAMES[b]).join(', ')}: the benchmark's other methods (\`--methods\`), each at its official model defaults and the same crop side, data, ` +
-    `batch, steps and optimiser as MSCCNet, from random initialisation.${failures.join('')}`
+    `batch, steps and optimiser as MSCCNet, from random initialisation.${notes}${failures.join('')}`
   );
 }
 

@@ -29,10 +29,10 @@ export const SladdConfigSchema = z.strictObject({
     "the official init is Cadene's ImageNet Xception (xception-b5690688.pth, from: cadene; pointwise weights unsqueezed, fc left out)",
   ),
   detectorAlone: z
-    .literal(true)
-    .default(true)
+    .boolean()
+    .default(false)
     .describe(
-      "simplification: the detector trains alone on the dataset's masks (map target = cv2 INTER_CUBIC 16² of the mask, type 3 real / 4 fake, no magnitude term), not on the adversarial synthesizer's forgeries",
+      "false (official): the detector trains on the adversarial synthesizer's forgeries (68-point landmarks, needs face crops ≥ 128²) and the dataset's samples, REINFORCE trains the policy; true (simplification): the detector trains alone on the dataset's masks (map target = cv2 INTER_CUBIC 16² of the mask, type 3 real / 4 fake, no magnitude term)",
     ),
   maskOutput: z
     .literal('map-logit-bilinear')

@@ -1,4 +1,4 @@
-import { torch, type Tensor } from '../../torch/index.js';
+import { batchToDevice, torch, type Device, type Tensor } from '../../torch/index.js';
 import { sladdForgery, type FaceImage } from '../../data/synthetic/index.js';
 import { cubicResizeMatrix } from '../../image/index.js';
 import { resizeCubic } from '../../image/preprocess.js';
@@ -11,10 +11,14 @@ export interface StepOptimizer {
   step(): void;
 }
 
-/** One training pair of `FFdata.py`: a real frame and a fake frame of the same video pair, with their 68 landmarks. */
+/**
+ * One training pair of `FFdata.py`: a real frame and a fake frame of the same video pair, with
+ * their 68 landmarks. `fake` null: no landmarks for `real` (no face found); the policy then sees
+ * `real` twice and the pair is never forged.
+ */
 export interface SladdPair {
   real: FaceImage;
-  fake: FaceImage;
+  fake: FaceImage | null;
   /** 1 when `real` is itself a fake sample of the data (the official batch mixes both); it is then never re-forged */
   label: 0 | 1;
   /** the data's mask of `real` (0/1 per pixel, row-major); all 0 for a real frame */
@@ -90,19 +94,25 @@ export async function sladdSynthesizerStep(
   pairs: readonly SladdPair[],
   optimizers: { detector: StepOptimizer; policy: StepOptimizer },
   rng: () => number,
+  device: Device = 'cpu',
 ): Promise<SladdStepResult> {
   const { width: w, height: h } = pairs[0].real.image;
-  const realIn = toInput(
-    pairs.map((p) => p.real.image.data),
-    w,
-    h,
-    false,
+  const on = (t: Tensor) => batchToDevice(t, device);
+  const realIn = on(
+    toInput(
+      pairs.map((p) => p.real.image.data),
+      w,
+      h,
+      false,
+    ),
   );
-  const fakeIn = toInput(
-    pairs.map((p) => p.fake.image.data),
-    w,
-    h,
-    false,
+  const fakeIn = on(
+    toInput(
+      pairs.map((p) => (p.fake ?? p.real).image.data),
+      w,
+      h,
+      false,
+    ),
   );
   const actions = sampleActions(policy.forward(realIn, fakeIn), rng);
   const images: Uint8Array[] = [];
@@ -112,7 +122,7 @@ export async function sladdSynthesizerStep(
   const magMask: number[] = [];
   for (const [i, p] of pairs.entries()) {
     const t = actions.type[i];
-    if (p.label === 0 && t !== SLADD_KEEP_REAL) {
+    if (p.label === 0 && t !== SLADD_KEEP_REAL && p.fake !== null) {
       const forged = await sladdForgery(p.real, p.fake, { region: actions.region[i], type: t, mag: actions.mag[i] }, rng);
       images.push(forged.image.data);
       masks.push({ mask: forged.mask, forged: true });
@@ -128,20 +138,20 @@ export async function sladdSynthesizerStep(
     }
   }
   const twice = <T>(a: T[]) => [...a, ...a];
-  const x = torch.cat([toInput(images, w, h, false), toInput(images, w, h, true)], 0);
+  const x = on(torch.cat([toInput(images, w, h, false), toInput(images, w, h, true)], 0));
   const B = 2 * pairs.length;
   detector.train();
   const outputs = detector.forward(x) as SladdOutputs;
   const [, , mh, mw] = outputs.map.shape;
-  const mask16 = torch.cat([toMaskTargets(masks, w, h, mh, mw, false), toMaskTargets(masks, w, h, mh, mw, true)], 0);
+  const mask16 = on(torch.cat([toMaskTargets(masks, w, h, mh, mw, false), toMaskTargets(masks, w, h, mh, mw, true)], 0));
   const losses = sladdLosses(
     outputs,
     {
-      label: torch.tensor(twice(labels), [B], 'int64'),
-      typeLabel: torch.tensor(twice(types), [B], 'int64'),
+      label: on(torch.tensor(twice(labels), [B], 'int64')),
+      typeLabel: on(torch.tensor(twice(types), [B], 'int64')),
       mask16,
-      magLabel: torch.tensor(twice(actions.mag), [B]),
-      magMask: torch.tensor(twice(magMask), [B]),
+      magLabel: on(torch.tensor(twice(actions.mag), [B])),
+      magMask: on(torch.tensor(twice(magMask), [B])),
     },
     detector.config,
   );
