@@ -94,8 +94,8 @@ export interface ServerState {
 /** The fastify app of `msccnet serve`, stage by stage; call `listen()` on it, or `inject()` in tests. */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const state = serverState(opts);
-  // every upload is decoded once: libvips' operation cache (by default 50 MB, 100 operations) would
-  // only keep past uploads' pixels and buffers alive (process-wide, as the server owns its process)
+  // every upload is decoded once: libvips' operation cache (by default 100 operations, with what they
+  // reference) would only keep past uploads' buffers alive (process-wide: the server owns its process)
   sharp.cache(false);
   const app = createApp(state.limits, opts.logger, opts.trustProxy);
   const connections = guardConnections(app.server, state.limits);
