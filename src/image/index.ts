@@ -12,7 +12,7 @@ export { ellipseElement, elementToArray, dilateMask, erodeMask } from './morphol
 export type { OpenCv, Contours, ImageOps } from './opencv.js';
 export { loadOpenCv, loadImageOps, findContours, convexHull, fillConvexPoly } from './opencv.js';
 export { DEFAULT_MAX_PIXELS } from './limits.js';
-export { resizeBilinear, cubicResizeMatrix, type MapShape } from './interpolate.js';
+export { resizeBilinear, resizeBilinearRows, cubicResizeMatrix, type MapShape } from './interpolate.js';
 export type {
   JpegCoding,
   JpegComponent,

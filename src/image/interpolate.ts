@@ -50,6 +50,22 @@ function linearTaps(inSize: number, outSize: number): LinearTaps {
  * rows is blended along the width first, then the rows along the height.
  */
 export function resizeBilinear(input: Float32Array, shape: MapShape, size: readonly [h: number, w: number]): Float32Array {
+  return resizeBilinearRows(input, shape, size, 0, size[0]);
+}
+
+/**
+ * Rows `from` ≤ y < `to` of {@link resizeBilinear}'s output, [C, to − from, W], the same values:
+ * a large map (a whole photo's mask logits) is upsampled band by band instead of at once.
+ * `out` (at least C·(to − from)·W long) is filled and returned instead of a new array.
+ */
+export function resizeBilinearRows(
+  input: Float32Array,
+  shape: MapShape,
+  size: readonly [h: number, w: number],
+  from: number,
+  to: number,
+  out?: Float32Array,
+): Float32Array {
   const [c, h, w] = shape;
   const [outH, outW] = size;
   for (const [name, v] of [
@@ -64,18 +80,23 @@ export function resizeBilinear(input: Float32Array, shape: MapShape, size: reado
   if (input.length !== c * h * w) {
     throw new ArgumentError('input', `${c}×${h}×${w} = ${c * h * w} values (shape [${shape.join(', ')}])`, input);
   }
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= outH)) {
+    throw new ArgumentError('rows', `0 ≤ from < to ≤ ${outH} (integers)`, [from, to]);
+  }
+  const bandH = to - from;
+  if (out !== undefined && out.length < c * bandH * outW) throw new ArgumentError('out', `at least ${c * bandH * outW} values`, out.length);
   const rows = linearTaps(h, outH);
   const cols = linearTaps(w, outW);
   const fround = Math.fround;
-  const out = new Float32Array(c * outH * outW);
+  const result = out ?? new Float32Array(c * bandH * outW);
   for (let k = 0; k < c; k++) {
     const plane = k * h * w;
-    for (let y = 0; y < outH; y++) {
+    for (let y = from; y < to; y++) {
       const r0 = plane + rows.i0[y] * w;
       const r1 = plane + rows.i1[y] * w;
       const h0 = rows.lambda0[y];
       const h1 = rows.lambda1[y];
-      const o = (k * outH + y) * outW;
+      const o = (k * bandH + y - from) * outW;
       for (let x = 0; x < outW; x++) {
         const c0 = cols.i0[x];
         const c1 = cols.i1[x];
@@ -83,11 +104,11 @@ export function resizeBilinear(input: Float32Array, shape: MapShape, size: reado
         const w1 = cols.lambda1[x];
         const t0 = fround(fround(input[r0 + c0] * w0) + fround(input[r0 + c1] * w1));
         const t1 = fround(fround(input[r1 + c0] * w0) + fround(input[r1 + c1] * w1));
-        out[o + x] = fround(t0 * h0) + fround(t1 * h1); // the Float32Array store rounds the sum
+        result[o + x] = fround(t0 * h0) + fround(t1 * h1); // the Float32Array store rounds the sum
       }
     }
   }
-  return out;
+  return result;
 }
 
 /**

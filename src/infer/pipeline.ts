@@ -6,7 +6,7 @@
  * normalise; the same function training's validation uses) → engine → P(fake) per crop; mask logits → bilinear to the crop size (on
  * logits, official-spec §10) → probability map → pasted into the full image → binary mask.
  */
-import { resizeBilinear } from '../image/interpolate.js';
+import { resizeBilinear, resizeBilinearRows } from '../image/interpolate.js';
 import { ArgumentError, MsccnetError } from '../errors.js';
 import { officialPreprocess, preprocessInto as applyPreprocess, type Box, type PreprocessSpec } from '../image/preprocess.js';
 import { catnetTileBatch, catnetTileOrigins, type JpegSource } from '../image/jpeg/index.js';
@@ -219,16 +219,21 @@ export async function analyze(engine: InferenceEngine, image: RgbImage, regions:
   const batchSize = Math.max(1, opts.batchSize ?? 4);
   const probability = new Float32Array(image.width * image.height);
   const results: RegionResult[] = [];
-  const paste = (region: Region, score: number, prob: Float32Array): void => {
+  /** Rows y0 ≤ y < y0 + rows of the region's P(fake) (`prob`, row-major at the box width) into the map; its pixels over the threshold. */
+  const pasteRows = (box: Box, y0: number, rows: number, prob: Float32Array): number => {
     let maskArea = 0;
-    for (let y = 0; y < region.box.height; y++) {
-      const row = (region.box.y + y) * image.width + region.box.x;
-      for (let x = 0; x < region.box.width; x++) {
-        const p = prob[y * region.box.width + x];
+    for (let y = y0; y < y0 + rows; y++) {
+      const row = (box.y + y) * image.width + box.x;
+      const at = (y - y0) * box.width;
+      for (let x = 0; x < box.width; x++) {
+        const p = prob[at + x];
         if (p > threshold) maskArea++;
         if (p > probability[row + x]) probability[row + x] = p;
       }
     }
+    return maskArea;
+  };
+  const result = (region: Region, score: number, maskArea: number): void => {
     results.push({ box: region.box, detectorScore: region.detectorScore, score, label: score > threshold ? 'fake' : 'real', maskArea });
   };
   if (engine.jpegInput !== undefined) {
@@ -242,7 +247,12 @@ export async function analyze(engine: InferenceEngine, image: RgbImage, regions:
     for (const region of regions) {
       checkBox(image, region.box);
       const r = await runJpegRegion(engine, source, region.box, batchSize);
-      paste(region, fakeProbability(r.imageLogits), classProbability(r.maskLogits, r.classes, region.box.width * region.box.height));
+      const n = region.box.width * region.box.height;
+      result(
+        region,
+        fakeProbability(r.imageLogits),
+        pasteRows(region.box, 0, region.box.height, classProbability(r.maskLogits, r.classes, n, new Float32Array(n))),
+      );
     }
   } else {
     const spec = preprocessSpecOf(engine);
@@ -258,11 +268,18 @@ export async function analyze(engine: InferenceEngine, image: RgbImage, regions:
       chunk.forEach((region, i) => {
         const score = fakeProbability(out.imageLogits.subarray(i * K, (i + 1) * K));
         const logits = out.maskLogits.subarray(i * K * s * s, (i + 1) * K * s * s);
-        paste(
-          region,
-          score,
-          classProbability(resizeBilinear(logits, [K, s, s], [region.box.height, region.box.width]), K, region.box.width * region.box.height),
-        );
+        const { width, height } = region.box;
+        // band by band: a whole photo's K upsampled logit maps and its P(fake) (hundreds of MB at 4096²) never exist at once
+        const band = Math.min(height, PROBABILITY_BAND_ROWS);
+        const up = new Float32Array(K * band * width);
+        const prob = new Float32Array(band * width);
+        let maskArea = 0;
+        for (let y = 0; y < height; y += band) {
+          const rows = Math.min(band, height - y);
+          resizeBilinearRows(logits, [K, s, s], [height, width], y, y + rows, up);
+          maskArea += pasteRows(region.box, y, rows, classProbability(up, K, rows * width, prob));
+        }
+        result(region, score, maskArea);
       });
     }
   }
@@ -287,9 +304,14 @@ export async function analyze(engine: InferenceEngine, image: RgbImage, regions:
   };
 }
 
-/** P(fake) = softmax over K, class 1, of logits [K, n] (mask logits already at the box size: bilinear on logits, official-spec §10). */
-function classProbability(up: Float32Array, K: number, n: number): Float32Array {
-  const out = new Float32Array(n);
+/** Rows of a region's mask upsampled at once (K + 1 float maps of this many rows at the region's width). */
+const PROBABILITY_BAND_ROWS = 64;
+
+/**
+ * P(fake) = softmax over K, class 1, of logits [K, n] (mask logits already at the box size: bilinear
+ * on logits, official-spec §10), into the first n values of `out`.
+ */
+function classProbability(up: Float32Array, K: number, n: number, out: Float32Array): Float32Array {
   if (K === 2) {
     // the common case, without a per-pixel loop over K
     for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(up[i] - up[n + i]));

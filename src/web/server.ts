@@ -15,6 +15,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
+import sharp from 'sharp';
 import fastifyStatic from '@fastify/static';
 import { ArgumentError } from '../errors.js';
 import type { FaceDetector } from '../data/faces.js';
@@ -93,6 +94,9 @@ export interface ServerState {
 /** The fastify app of `msccnet serve`, stage by stage; call `listen()` on it, or `inject()` in tests. */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const state = serverState(opts);
+  // every upload is decoded once: libvips' operation cache (by default 100 operations, with what they
+  // reference) would only keep past uploads' buffers alive (process-wide: the server owns its process)
+  sharp.cache(false);
   const app = createApp(state.limits, opts.logger, opts.trustProxy);
   const connections = guardConnections(app.server, state.limits);
   app.addHook('preClose', async () => connections.drain()); // close() waits for requests in flight, not for idle sockets

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArgumentError } from '../../src/errors.js';
-import { cubicResizeMatrix, resizeBilinear } from '../../src/image/index.js';
+import { cubicResizeMatrix, resizeBilinear, resizeBilinearRows } from '../../src/image/index.js';
 import { seeded, testCv } from '../helpers/opencv.js';
 
 test('upsampling 1×2 → 1×4 uses half-pixel centres clamped at 0', () => {
@@ -65,4 +65,16 @@ test('cubicResizeMatrix: W_h · M · W_wᵀ equals opencv.js cv.resize(INTER_CUB
   // by hand: 256 → 16 reads source 16d + 7.5, taps 16d + 6 … 16d + 9 with weights (−3/32, 19/32, 19/32, −3/32); row 1 reads 22 … 25
   const r = cubicResizeMatrix(256, 16);
   assert.deepEqual(Array.from(r.slice(256 + 22, 256 + 26)), [-3 / 32, 19 / 32, 19 / 32, -3 / 32]);
+});
+
+test('resizeBilinearRows: a band of rows is those rows of the whole resize, into a given buffer', () => {
+  // the 2×2 → 3×3 case above: rows 1 and 2 are [4, 6, 8] and [8, 10, 12]
+  const input = new Float32Array([0, 4, 8, 12]);
+  const out = new Float32Array(10).fill(-1);
+  assert.equal(resizeBilinearRows(input, [1, 2, 2], [3, 3], 1, 3, out), out);
+  assert.deepEqual([...out], [4, 6, 8, 8, 10, 12, -1, -1, -1, -1]);
+  assert.deepEqual([...resizeBilinearRows(input, [1, 2, 2], [3, 3], 0, 1)], [0, 2, 4]);
+  assert.throws(() => resizeBilinearRows(input, [1, 2, 2], [3, 3], 2, 2), ArgumentError);
+  assert.throws(() => resizeBilinearRows(input, [1, 2, 2], [3, 3], 0, 4), ArgumentError);
+  assert.throws(() => resizeBilinearRows(input, [1, 2, 2], [3, 3], 0, 3, new Float32Array(8)), ArgumentError);
 });
