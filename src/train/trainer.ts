@@ -440,18 +440,22 @@ export class TrainRun {
       return pending.shift()!;
     };
     torch.manualSeed(hashKey([config.seed, config.epochs, rank])); // dropout draws of the pass: a function of the seed
-    await preciseBatchNorm(model, config.preciseBn.batches, async () => {
-      const [batch, start, n] = await nextForward();
-      const S = batch.size;
-      torch.tidy(() =>
-        torch.noGrad(() => {
-          let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
-          if (config.channelsLast) x = x.contiguous('channelsLast');
-          withPrecision(config.precision, device, () => methodForward(model, x, auxiliaryTensors(model, batch, start, n, device)));
-          return null;
-        }),
-      );
-    });
+    try {
+      await preciseBatchNorm(model, config.preciseBn.batches, async () => {
+        const [batch, start, n] = await nextForward();
+        const S = batch.size;
+        torch.tidy(() =>
+          torch.noGrad(() => {
+            let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
+            if (config.channelsLast) x = x.contiguous('channelsLast');
+            withPrecision(config.precision, device, () => methodForward(model, x, auxiliaryTensors(model, batch, start, n, device)));
+            return null;
+          }),
+        );
+      });
+    } finally {
+      await batches.return(undefined); // stops the loads still in flight
+    }
   }
 
   /** Validates at the end of every valEveryEpochs-th epoch; returns the pixel mIoU then, else null. */
