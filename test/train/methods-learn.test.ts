@@ -17,10 +17,10 @@ import { writeSyntheticSet, type SyntheticSet } from './synthetic.js';
 // CAT-Net (HRNet, BN momentum 0.01; small widths), SLADD (its detector alone), M2TR (EfficientNet-b4,
 // BN momentum 0.01; one transformer stage, batch 4 at 64², its least side) and HiFi-Net (at 32²)
 // learn too, but in a few dozen steps their running BN statistics fall behind the moving weights,
-// so the eval-mode validation equals the all-real predictor (catnet 0.452, sladd 0.452, hifinet
+// so the eval-mode validation equals the all-real predictor (catnet, sladd, m2tr 0.452, hifinet
 // 0.450 without it): these runs recompute them with precise BN (config.preciseBn) before
 // validating: catnet 0.701, sladd 0.635, m2tr 0.773 vs 0.452, hifinet 0.786 vs 0.450
-// (7, 24, 35 and 26 s CPU at load 3).
+// (7, 25, 20 and 28 s CPU at load 2–3).
 const CATNET_SMALL = {
   width: 8,
   dctWidth: 8,
