@@ -35,4 +35,5 @@ export {
   type RawTensor,
   type SafetensorsDtype,
 } from './safetensors.js';
+export { preciseBatchNorm } from './precise-bn.js';
 export { StateDictError, SafetensorsError } from './errors.js';

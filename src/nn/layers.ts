@@ -164,7 +164,8 @@ export class BatchNorm2d extends Module {
   readonly running_var: Buffer | null;
   readonly num_batches_tracked: Buffer | null;
   readonly eps: number;
-  readonly momentum: number;
+  /** the running statistics' update factor (not readonly: precise BN sets it to 1 for its pass) */
+  momentum: number;
   constructor(
     readonly numFeatures: number,
     opts: BatchNormOptions = {},

@@ -133,6 +133,12 @@ export const TrainConfigSchema = z.strictObject({
     .default('auto')
     .describe('auto (a GPU when the addon sees one, else the CPU), cpu, cuda (GPU = local rank) or cuda:N; a run resumes on any device'),
   precision: z.enum(PRECISIONS).default('fp32').describe('fp32, or autocast: bf16 (GPU, and CPU) or fp16 (GPU only, with a gradient scaler)'),
+  preciseBn: z
+    .strictObject({ batches: z.number().int().positive().describe('training forwards averaged') })
+    .optional()
+    .describe(
+      'precise BN (Wu & Johnson 2021; detectron2 PreciseBN): after the last step, before the final validation and checkpoint, every BatchNorm running mean/var becomes the average over this many train-mode forwards on fresh training batches (absent: off)',
+    ),
   channelsLast: z.boolean().default(false).describe('NHWC memory format for weights and inputs (faster convolutions on tensor cores)'),
   cudnnBenchmark: z
     .boolean()

@@ -23,7 +23,7 @@ import {
   type PretrainedSpec,
 } from '../models/index.js';
 import { methodForward } from '../models/method.js';
-import { AdamW, GradScaler, SGD, type Optimizer } from '../nn/index.js';
+import { AdamW, GradScaler, preciseBatchNorm, SGD, type Optimizer } from '../nn/index.js';
 import { autocastDtype, batchToDevice, resolveDevice, toHost, torch, withPrecision, type Device, type Tensor } from '../torch/index.js';
 import type { TrainConfig } from './config.js';
 import {
@@ -125,6 +125,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
     while (!run.finished) {
       for await (const batch of run.epochBatches()) {
         await run.step(batch);
+        if (run.finished) await run.preciseBatchNorm();
         const mIoU = await run.maybeValidate();
         await run.maybeCheckpoint(mIoU);
         if (run.finished) break;
@@ -330,14 +331,19 @@ export class TrainRun {
 
   /** The remaining batches of the current epoch, augmented with the method's own normalisation. */
   epochBatches(): AsyncGenerator<TrainBatch> {
+    const { perEpoch } = this.plan;
+    return this.batchesOf(Math.floor(this.stepCount / perEpoch), this.stepCount % perEpoch);
+  }
+
+  /** Epoch `epoch`'s batches from its `start`-th on. */
+  private batchesOf(epoch: number, start: number): AsyncGenerator<TrainBatch> {
     const { config, list, perEpoch, rank, world, localBatch } = this.plan;
-    const epoch = Math.floor(this.stepCount / perEpoch);
     const { channelOrder, mean, std, resize } = this.model.preprocessing;
     return trainBatches(this.pool, list, {
       order: epochOrder(list.length, config.seed, epoch, rank, world),
       batchSize: localBatch,
       batches: perEpoch,
-      start: this.stepCount % perEpoch,
+      start,
       seed: config.seed,
       epoch,
       prefetch: config.data.prefetch,
@@ -420,6 +426,47 @@ export class TrainRun {
     await this.log({ event: 'warning', step, message });
     this.emit({ kind: 'warning', step, message });
     return true;
+  }
+
+  /**
+   * With config.preciseBn, every BatchNorm's running statistics become the average over that
+   * many training forwards (nn/precise-bn.ts), drawn in the order of epoch `epochs` onwards (one
+   * the run never trains on), augmented as in training, without gradient; weights, optimiser
+   * and the data order of the trained epochs are untouched.
+   */
+  async preciseBatchNorm(): Promise<void> {
+    const { config, rank, micro, device } = this.plan;
+    if (config.preciseBn === undefined) return;
+    const model = this.model;
+    let epoch = config.epochs;
+    let batches = this.batchesOf(epoch, 0);
+    // one forward per micro-batch: the statistics of the batch size the training forwards saw
+    const pending: [TrainBatch, number, number][] = [];
+    const nextForward = async (): Promise<[TrainBatch, number, number]> => {
+      while (pending.length === 0) {
+        const r = await batches.next();
+        if (r.done) batches = this.batchesOf(++epoch, 0);
+        else for (const [start, n] of microBatches(r.value.count, micro, null)) pending.push([r.value, start, n]);
+      }
+      return pending.shift()!;
+    };
+    torch.manualSeed(hashKey([config.seed, config.epochs, rank])); // dropout draws of the pass: a function of the seed
+    try {
+      await preciseBatchNorm(model, config.preciseBn.batches, async () => {
+        const [batch, start, n] = await nextForward();
+        const S = batch.size;
+        torch.tidy(() =>
+          torch.noGrad(() => {
+            let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
+            if (config.channelsLast) x = x.contiguous('channelsLast');
+            withPrecision(config.precision, device, () => methodForward(model, x, auxiliaryTensors(model, batch, start, n, device)));
+            return null;
+          }),
+        );
+      });
+    } finally {
+      await batches.return(undefined); // stops the loads still in flight
+    }
   }
 
   /** Validates at the end of every valEveryEpochs-th epoch; returns the pixel mIoU then, else null. */
