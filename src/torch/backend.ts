@@ -186,20 +186,20 @@ export interface CudaNative {
 const addonPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'msccnet_torch.node');
 
 /**
- * libgomp (under Debian's libtorch) reads its wait policy once, when the addon loads it. Its default
- * spins a waiting thread for about 300,000 iterations, so on a machine where another process holds
- * a core every parallel region waits for a descheduled thread: a demo training step took 5.3 s
- * instead of 0.24 s (2 threads, one core busy elsewhere; bench/demo-methods.ts). Passive waiting
- * costs little on an idle machine (docs/performance.md); a user's own setting wins.
+ * libgomp (under Debian's libtorch) reads its spin count once, when the addon loads it. Its default
+ * spins a waiting thread for 300,000 iterations, so on a machine where another process holds a core
+ * every parallel region waits for a descheduled thread: a demo training step took 3–5 s instead of
+ * 0.13 s (2 threads, one core busy elsewhere). 10,000 spins then sleeping is as fast as the default
+ * on an idle machine and about 10× faster on a busy one (docs/performance.md); a user's own setting wins.
  */
-function setOpenMpWaitPolicy(): void {
-  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+function setOpenMpSpinCount(): void {
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = '10000';
 }
 
 /** Wraps every addon function so a libtorch error becomes a TorchError (with the JS caller's stack). */
 function loadNative(): Backend {
   let addon: Record<string, unknown>;
-  setOpenMpWaitPolicy();
+  setOpenMpSpinCount();
   try {
     addon = createRequire(import.meta.url)(addonPath) as Record<string, unknown>;
   } catch (err) {
