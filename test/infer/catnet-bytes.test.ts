@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { F, torch } from '../../src/torch/index.js';
 import { buildMethod } from '../../src/models/registry.js';
-import type { CatnetConfigInput } from '../../src/models/catnet/index.js';
 import { exportMethod } from '../../src/onnx/index.js';
 import { createOrtEngine, createTorchEngine, detectFiles, type InferenceEngine } from '../../src/infer/index.js';
 import { catnetInput, readJpegCoefficients, type CatnetInput } from '../../src/image/jpeg/index.js';
@@ -17,17 +16,11 @@ import type { Sample } from '../../src/samples/dataset.js';
 import type { MethodModel } from '../../src/models/method.js';
 import { startServer } from '../web/helpers.js';
 import { fixtureDir } from '../helpers/fixtures.js';
+import { smallCatnet } from '../helpers/catnet-small.js';
 
-// CAT-Net's layout at small widths and a 64² input, random weights: a 291×197 JPEG is 4 × 5 tiles.
+// CAT-Net at small widths and a 64² input, random weights: a 291×197 JPEG is 4 × 5 tiles.
 const SIDE = 64;
-const SMALL: CatnetConfigInput = {
-  inputSize: SIDE,
-  width: 4,
-  dctWidth: 8,
-  fusionWidth: 4,
-  blocks: 1,
-  modules: { stage2: 1, stage3: 1, stage4: 1, dcStage3: 1, dcStage4: 1, stage5: 1 },
-};
+const SMALL = smallCatnet(SIDE);
 const JPEG = join(fixtureDir('baseline-parity'), 'catnet', 'jpeg', 'chelsea_420_q75.jpg');
 
 let dir: string;

@@ -13,6 +13,7 @@ import { bilinearUpsampleWeights } from '../../src/models/hpfcn/index.js';
 import { exportMethod, exportModule, readMetadata } from '../../src/onnx/index.js';
 import { methodComplexity } from '../../src/onnx/complexity.js';
 import { ConfigError } from '../../src/errors.js';
+import { onnxLogitErrors, relativeError } from '../helpers/onnx-parity.js';
 
 interface OfficialKeys {
   provenance: { repo: string; commit: string; file: string };
@@ -39,7 +40,7 @@ function randomize(model: Module, seed: number): void {
   });
 }
 
-async function onnxError(model: MethodModel, x: Tensor): Promise<Record<string, number>> {
+async function onnxError(model: MethodModel, x: Tensor): Promise<Record<'image_logits' | 'mask_logits', number>> {
   model.eval();
   const ref = torch.noGrad(() => model.forward(x));
   const bytes = exportMethod(model).bytes;
@@ -47,28 +48,7 @@ async function onnxError(model: MethodModel, x: Tensor): Promise<Record<string, 
   assert.equal(metadata.method, model.methodName);
   assert.equal(metadata.channelOrder, model.preprocessing.channelOrder);
   assert.deepEqual(JSON.parse(metadata.config), model.config);
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  const out = await session.run({ image: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) });
-  await session.release();
-  const errors: Record<string, number> = {};
-  for (const [name, r] of [
-    ['image_logits', ref.imgLogits],
-    ['mask_logits', ref.maskLogits],
-  ] as const) {
-    assert.deepEqual(out[name].dims, r.shape, `${name} shape`);
-    errors[name] = relative(out[name].data as Float32Array, r.toTypedArray() as Float32Array);
-  }
-  return errors;
-}
-
-function relative(got: Float32Array, want: Float32Array): number {
-  let diff = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
+  return (await onnxLogitErrors(bytes, { image: x }, ref)).errors;
 }
 
 /** One training step's forward + backward at 128², batch 2: finite losses, a gradient on every trainable parameter used. */
@@ -206,7 +186,7 @@ test('mvss: the constrained (Bayar) convolution exports equal to libtorch, centr
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
   const out = await session.run({ gray: new ort.Tensor('float32', x.toTypedArray() as Float32Array, [2, 1, 16, 16]) });
   await session.release();
-  assert.ok(relative(out.noise.data as Float32Array, ref.toTypedArray() as Float32Array) < 1e-5);
+  assert.ok(relativeError(out.noise.data as Float32Array, ref.toTypedArray() as Float32Array) < 1e-5);
 });
 
 test('multiply-adds: the traced count of Multi-task at 64² equals the sum over its convolutions by hand', () => {

@@ -10,19 +10,13 @@ import { loadModelFile } from '../../src/models/model-file.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { buildModel } from '../../src/train/trainer.js';
 import type { Tensor } from '../../src/torch/index.js';
+import { smallCatnet } from '../helpers/catnet-small.js';
 
 // CAT-Net's official init (network_CAT.py init_weights): hrnetv2_w48_imagenet_pretrained.pth, a bare
 // state dict of HRNet's ImageNet classifier, fills the RGB stream by name; DCT_djpeg.pth.tar, a
 // trainer checkpoint {'state_dict': …} of network_DCT.py, fills the DCT stream by name without its
 // last_layer. Both files are built here at CAT-Net's layout at small widths, with values apart from any init.
-const SMALL = {
-  inputSize: 64,
-  width: 4,
-  dctWidth: 8,
-  fusionWidth: 4,
-  blocks: 1,
-  modules: { stage2: 1, stage3: 1, stage4: 1, dcStage3: 1, dcStage4: 1, stage5: 1 },
-};
+const SMALL = smallCatnet(64);
 type Entry = { shape: number[]; data: Float32Array | BigInt64Array };
 const RGB = /^(conv[12]|bn[12]|layer1|transition[1-3]|stage[2-4])\./;
 

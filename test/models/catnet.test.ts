@@ -1,21 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { SGD } from '../../src/nn/index.js';
 import { buildMethod } from '../../src/models/registry.js';
-import { CAT_Net, CatnetInputError, CATNET_DCT_CHANNELS, type CatnetConfigInput } from '../../src/models/catnet/index.js';
+import { CAT_Net, CatnetInputError, CATNET_DCT_CHANNELS } from '../../src/models/catnet/index.js';
 import { exportMethod, exportMethodInt8, readMetadata } from '../../src/onnx/index.js';
+import { onnxLogitErrors } from '../helpers/onnx-parity.js';
+import { smallCatnet } from '../helpers/catnet-small.js';
 
-// CAT-Net's layout at a small width (W48 has 114 M parameters: its parity is catnet-parity.test.ts).
-const SMALL: CatnetConfigInput = {
-  inputSize: 64,
-  width: 4,
-  dctWidth: 8,
-  fusionWidth: 4,
-  blocks: 1,
-  modules: { stage2: 1, stage3: 1, stage4: 1, dcStage3: 1, dcStage4: 1, stage5: 1 },
-};
+const SMALL = smallCatnet(64);
 
 /** A batch on the 8-pixel grid: RGB in [−1, 1], a one-hot DCT volume, two different q-tables. */
 function batch(n: number, side: number, seed: number): { rgb: Tensor; aux: { dctVolume: Tensor; qtable: Tensor } } {
@@ -97,26 +90,9 @@ test('catnet: registry builds it; ONNX export has the two auxiliary inputs and e
   assert.equal(metadata.method, 'catnet');
   assert.equal(metadata.auxiliaryInputs, 'dctVolume,qtable');
   assert.equal(JSON.parse(metadata.config).jpegQuality, 100);
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  assert.deepEqual(session.inputNames, ['image', 'dctVolume', 'qtable']);
-  const feed = (t: Tensor) => new ort.Tensor('float32', t.toTypedArray() as Float32Array, t.shape);
-  const out = await session.run({ image: feed(rgb), dctVolume: feed(aux.dctVolume), qtable: feed(aux.qtable) });
-  await session.release();
-  for (const [name, r] of [
-    ['image_logits', ref.imgLogits],
-    ['mask_logits', ref.maskLogits],
-  ] as const) {
-    assert.deepEqual(out[name].dims, r.shape, `${name} shape`);
-    const want = r.toTypedArray() as Float32Array;
-    const got = out[name].data as Float32Array;
-    let diff = 0;
-    let scale = 1e-12;
-    want.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(got[i] - v));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    assert.ok(diff / scale < 1e-4, `${name}: relative error ${diff / scale}`);
-  }
+  const { errors, inputNames } = await onnxLogitErrors(bytes, { image: rgb, dctVolume: aux.dctVolume, qtable: aux.qtable }, ref);
+  assert.deepEqual(inputNames, ['image', 'dctVolume', 'qtable']);
+  for (const [name, e] of Object.entries(errors)) assert.ok(e < 1e-4, `${name}: relative error ${e}`);
   await assert.rejects(exportMethodInt8(model, { batches: [], calibrationHash: '' }), /auxiliary inputs/);
   model.dispose();
 });

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ort from 'onnxruntime-node';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { BatchNorm1d, SGD } from '../../src/nn/index.js';
 import { buildMethod, methodDefinition } from '../../src/models/registry.js';
 import { HiFiNet, isolatingLoss, type HifinetConfigInput } from '../../src/models/hifinet/index.js';
 import { exportMethod, readMetadata } from '../../src/onnx/index.js';
+import { onnxLogitErrors } from '../helpers/onnx-parity.js';
 
 // HiFi-Net at a small side (its parity at the official 256 is hifinet-parity.test.ts): SegNet's crop
 // follows the input so the 4096² non-local attention shrinks to 64².
@@ -150,23 +150,7 @@ test('hifinet: registry builds it with its losses’ weights; ONNX export equals
   const metadata = readMetadata(bytes);
   assert.equal(metadata.method, 'hifinet');
   assert.deepEqual(JSON.parse(metadata.config), model.config);
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
-  const out = await session.run({ image: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape) });
-  await session.release();
-  for (const [name, r] of [
-    ['image_logits', ref.imgLogits],
-    ['mask_logits', ref.maskLogits],
-  ] as const) {
-    assert.deepEqual(out[name].dims, r.shape, `${name} shape`);
-    const want = r.toTypedArray() as Float32Array;
-    const got = out[name].data as Float32Array;
-    let diff = 0;
-    let scale = 1e-12;
-    want.forEach((v, i) => {
-      diff = Math.max(diff, Math.abs(got[i] - v));
-      scale = Math.max(scale, Math.abs(v));
-    });
-    assert.ok(diff / scale < 1e-4, `${name}: relative error ${diff / scale}`);
-  }
+  const { errors } = await onnxLogitErrors(bytes, { image: x }, ref);
+  for (const [name, e] of Object.entries(errors)) assert.ok(e < 1e-4, `${name}: relative error ${e}`);
   model.dispose();
 });

@@ -10,23 +10,16 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { catnetInputFromBytes } from '../../src/image/catnet-source.js';
 import { officialPreprocess } from '../../src/image/preprocess.js';
-import { CATNET_DCT_CHANNELS, type CatnetConfigInput } from '../../src/models/catnet/index.js';
+import { CATNET_DCT_CHANNELS } from '../../src/models/catnet/index.js';
 import { readManifestSamples } from '../../src/samples/dataset.js';
 import { evalItems, SamplePool, trainBatches, type TrainBatch } from '../../src/samples/loader.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { train } from '../../src/train/trainer.js';
 import { writeSyntheticSet, type SyntheticSet } from './synthetic.js';
+import { smallCatnet } from '../helpers/catnet-small.js';
 
 const SIDE = 32;
-// CAT-Net's layout at a small width, as test/models/catnet.test.ts
-const SMALL: CatnetConfigInput = {
-  inputSize: SIDE,
-  width: 4,
-  dctWidth: 8,
-  fusionWidth: 4,
-  blocks: 1,
-  modules: { stage2: 1, stage3: 1, stage4: 1, dcStage3: 1, dcStage4: 1, stage5: 1 },
-};
+const SMALL = smallCatnet(SIDE);
 
 let dir: string;
 let set: SyntheticSet;

@@ -1,6 +1,9 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildMsccnet } from '../../src/models/msccnet/index.js';
 import { applyDetfill } from '../../src/models/detfill.js';
 import { exportMsccnet } from '../../src/onnx/index.js';
@@ -70,4 +73,46 @@ export async function stubServer(
 ): Promise<{ app: FastifyInstance; url: URL }> {
   const app = await buildServer({ engine, modelBytes: new Uint8Array(8), faceDetector: async () => ({ detect: async () => [] }), limits, ...extra });
   return { app, url: new URL(await app.listen({ host: '127.0.0.1', port: 0 })) };
+}
+
+const CHROMIUM = '/usr/bin/chromium';
+// Keep Debian's chromium off the network (machines/node.md): no background fetches, no QUIC, no first-run work.
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * Debian's headless chromium with a fresh profile (a persistent context is how playwright takes a
+ * fresh --user-data-dir) and one page. Requests beyond this machine are aborted and their URLs go
+ * to `blocked`; console errors and page errors go to `consoleErrors`.
+ */
+export async function openOfflinePage(
+  profileDir: string,
+  opts: { viewport?: { width: number; height: number }; blocked?: string[]; consoleErrors: string[] },
+): Promise<{ context: BrowserContext; page: Page }> {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup (installs Debian's chromium)`);
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    ...(opts.viewport !== undefined ? { viewport: opts.viewport } : {}),
+  });
+  await context.route('**/*', (route) => {
+    const { hostname } = new URL(route.request().url());
+    if (hostname === '127.0.0.1' || hostname === 'localhost') return route.continue();
+    opts.blocked?.push(route.request().url());
+    return route.abort();
+  });
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') opts.consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => opts.consoleErrors.push(e.message));
+  return { context, page };
 }

@@ -5,36 +5,20 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { torch } from '../../src/torch/index.js';
 import { buildMethod } from '../../src/models/registry.js';
 import { exportMethod } from '../../src/onnx/index.js';
 import { PAGE_DIR } from '../../src/web/index.js';
-import { startServer } from './helpers.js';
+import { openOfflinePage, startServer } from './helpers.js';
 import { fixtureDir } from '../helpers/fixtures.js';
+import { smallCatnet } from '../helpers/catnet-small.js';
 
 // The page runs CAT-Net in the browser: the JPEG reader reads the file's coefficients before the
 // ONNX session, as detect and the server do (test/infer/catnet-bytes.test.ts: detect = serve = evaluate).
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const JPEG = join(fixtureDir('baseline-parity'), 'catnet', 'jpeg', 'chelsea_420_q75.jpg');
-const SMALL = {
-  inputSize: 64,
-  width: 4,
-  dctWidth: 8,
-  fusionWidth: 4,
-  blocks: 1,
-  modules: { stage2: 1, stage3: 1, stage4: 1, dcStage3: 1, dcStage4: 1, stage5: 1 },
-};
+const SMALL = smallCatnet(64);
 
 let dir: string;
 let server: { app: FastifyInstance; url: string };
@@ -44,7 +28,6 @@ const consoleErrors: string[] = [];
 
 before(async () => {
   assert.ok(existsSync(join(PAGE_DIR, 'main.js')), `the page bundle is missing in ${PAGE_DIR}: run npm run build:web`);
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup (installs Debian's chromium)`);
   dir = await mkdtemp(join(tmpdir(), 'msccnet-web-catnet-'));
   const model = buildMethod('catnet', SMALL).eval();
   // fan-in scaled random convolutions, BN near identity: a mask that varies over the image
@@ -60,16 +43,7 @@ before(async () => {
   const { bytes } = exportMethod(model);
   model.dispose();
   server = await startServer(bytes);
-  context = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS });
-  await context.route('**/*', (route) => {
-    const { hostname } = new URL(route.request().url());
-    return hostname === '127.0.0.1' || hostname === 'localhost' ? route.continue() : route.abort();
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  ({ context, page } = await openOfflinePage(join(dir, 'profile'), { consoleErrors }));
 });
 after(async () => {
   await context?.close();

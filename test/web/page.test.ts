@@ -6,24 +6,13 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { PAGE_DIR } from '../../src/web/index.js';
-import { exportSmallModel, faceImage, startServer } from './helpers.js';
+import { exportSmallModel, faceImage, openOfflinePage, startServer } from './helpers.js';
 
 /** Screenshots land here (gitignored): the run's artifact, not committed. */
 const ARTIFACTS = resolve('test-artifacts/web');
-const CHROMIUM = '/usr/bin/chromium';
-// Keep Debian's chromium off the network (machines/node.md): no background fetches, no QUIC, no first-run work.
-const FLAGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let dir: string;
 let modelPath: string;
@@ -35,29 +24,11 @@ const consoleErrors: string[] = [];
 
 before(async () => {
   assert.ok(existsSync(join(PAGE_DIR, 'main.js')), `the page bundle is missing in ${PAGE_DIR}: run npm run build:web`);
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup (installs Debian's chromium)`);
   dir = await mkdtemp(join(tmpdir(), 'msccnet-web-page-'));
   const model = await exportSmallModel(dir);
   modelPath = model.path;
   server = await startServer(model.bytes);
-  // A persistent context is how playwright takes a fresh --user-data-dir.
-  context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: FLAGS,
-    viewport: { width: 1100, height: 900 },
-  });
-  await context.route('**/*', (route) => {
-    const { hostname } = new URL(route.request().url());
-    if (hostname === '127.0.0.1' || hostname === 'localhost') return route.continue();
-    blocked.push(route.request().url());
-    return route.abort();
-  });
-  page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
-  });
-  page.on('pageerror', (e) => consoleErrors.push(e.message));
+  ({ context, page } = await openOfflinePage(join(dir, 'profile'), { viewport: { width: 1100, height: 900 }, blocked, consoleErrors }));
   await mkdir(ARTIFACTS, { recursive: true });
 });
 after(async () => {
