@@ -1,4 +1,15 @@
+import { faninValues } from '../../src/models/detfill-fanin.js';
 import { writeZip } from './zip.js';
+
+/** One tensor of a file {@link writePth} writes. */
+export type PthEntry = { shape: number[]; data: Float32Array | BigInt64Array };
+
+/** A file's tensor: detfill-fanin values by name (1-D ones positive, as BN variances must be). */
+export function faninEntry(name: string, shape: number[]): PthEntry {
+  if (name.endsWith('num_batches_tracked')) return { shape, data: new BigInt64Array(1) };
+  const kind = shape.length >= 2 ? 'weight_nd' : 'bn_running_var';
+  return { shape, data: faninValues({ name, shape, kind, fanIn: shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : undefined }) };
+}
 
 /**
  * A minimal torch.save writer (zip format, pickle protocol 2) for float32/int64 state dicts, independent

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writePth } from '../helpers/pth-write.js';
+import { faninEntry, writePth, type PthEntry } from '../helpers/pth-write.js';
 import { runCli } from '../helpers/cli.js';
 import { readParityFolder } from '../helpers/baseline-parity.js';
 import { tensorOf } from '../helpers/safetensors.js';
-import { faninValues } from '../../src/models/detfill-fanin.js';
 import { HighResolutionNet } from '../../src/models/backbones/hrnet.js';
 import { buildMethod, loadModelFile, loadPretrained } from '../../src/models/index.js';
 import { CheckpointLayoutError } from '../../src/models/errors.js';
@@ -17,25 +16,19 @@ import type { Tensor } from '../../src/torch/index.js';
 // HiFi-Net's weights: the two official checkpoints joined by `weights convert` (names and shapes
 // from baseline-parity/hifinet keys.json, `official_key` per `official_file`), and an ImageNet
 // HRNet-W18-small-v2 as model.pretrained with seg_hrnet.py init_weights' renames.
-type Entry = { shape: number[]; data: Float32Array | BigInt64Array };
 const values = (t: Tensor): number[] => Array.from(t.toTypedArray() as Float32Array);
-/** A file's tensor: detfill-fanin values by name (1-D ones positive, as BN variances must be). */
-function fill(name: string, shape: number[]): Entry {
-  if (name.endsWith('num_batches_tracked')) return { shape, data: new BigInt64Array(1) };
-  const kind = shape.length >= 2 ? 'weight_nd' : 'bn_running_var';
-  return { shape, data: faninValues({ name, shape, kind, fanIn: shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : undefined }) };
-}
 
 const tmp = await mkdtemp(join(tmpdir(), 'msccnet-hifinet-weights-'));
 test.after(() => rm(tmp, { recursive: true, force: true }));
 const folder = await readParityFolder('hifinet');
 
 test('weights convert joins the official HRNet and NLCDetection checkpoints (either order) into one model file', { timeout: 120_000 }, async () => {
-  const files = new Map<string, Map<string, Entry>>();
+  const files = new Map<string, Map<string, PthEntry>>();
   for (const e of folder.keys.entries) {
     const file = e.official_file!;
     if (!files.has(file)) files.set(file, new Map());
-    const entry = e.kind === 'keep' && e.dtype === 'float32' ? { shape: e.shape, data: tensorOf(folder.expected, e.name, 'F32').data } : fill(e.name, e.shape);
+    const entry =
+      e.kind === 'keep' && e.dtype === 'float32' ? { shape: e.shape, data: tensorOf(folder.expected, e.name, 'F32').data } : faninEntry(e.name, e.shape);
     files.get(file)!.set(e.official_key!, entry);
   }
   assert.equal(files.size, 2, 'two official files');
@@ -83,7 +76,7 @@ test('model.pretrained: an ImageNet HRNet-W18-small-v2 fills FENet with the offi
     stage3: { numModules: 3, block: 'BASIC', numBlocks: [2, 2, 2], numChannels: [18, 36, 72] },
     stage4: { numModules: 2, block: 'BASIC', numBlocks: [2, 2, 2, 2], numChannels: [18, 36, 72, 144] },
   });
-  const file = new Map<string, Entry>([...imagenet.stateDict()].map(([k, t]) => [k, fill(k, [...t.shape])]));
+  const file = new Map<string, PthEntry>([...imagenet.stateDict()].map(([k, t]) => [k, faninEntry(k, [...t.shape])]));
   imagenet.dispose();
   const head = ['incre_modules.0.0.conv1.weight', 'final_layer.0.weight', 'classifier.weight', 'classifier.bias'];
   for (const [k, shape] of [
@@ -92,7 +85,7 @@ test('model.pretrained: an ImageNet HRNet-W18-small-v2 fills FENet with the offi
     [head[2], [1000, 2048]],
     [head[3], [1000]],
   ] as const)
-    file.set(k, fill(k, [...shape]));
+    file.set(k, faninEntry(k, [...shape]));
   const path = join(tmp, 'hrnet_w18_small_model_v2.pth');
   await writeFile(path, writePth(file));
 

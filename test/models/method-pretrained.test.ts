@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writePth } from '../helpers/pth-write.js';
+import { faninEntry, writePth, type PthEntry } from '../helpers/pth-write.js';
 import { readParityFolder } from '../helpers/baseline-parity.js';
-import { faninValues } from '../../src/models/detfill-fanin.js';
 import { buildMethod, loadPretrained, WeightsError, type LoadReport, type MethodModel } from '../../src/models/index.js';
 import { parseTrainConfig } from '../../src/train/config.js';
 import { buildModel } from '../../src/train/trainer.js';
@@ -14,14 +13,7 @@ import type { Tensor } from '../../src/torch/index.js';
 
 // model.pretrained of the baselines: ImageNet files under their official key names (torchvision's
 // ResNet-50, Cadene's Xception), values from detfill-fanin-v1, loaded through the training path.
-type Entry = { shape: number[]; data: Float32Array | BigInt64Array };
 const values = (t: Tensor): number[] => Array.from(t.toTypedArray() as Float32Array);
-/** A file's tensor: detfill-fanin values by name (1-D ones positive, as BN variances must be). */
-function fill(name: string, shape: number[]): Entry {
-  if (name.endsWith('num_batches_tracked')) return { shape, data: new BigInt64Array(1) };
-  const kind = shape.length >= 2 ? 'weight_nd' : 'bn_running_var';
-  return { shape, data: faninValues({ name, shape, kind, fanIn: shape.length >= 2 ? shape.slice(1).reduce((a, b) => a * b, 1) : undefined }) };
-}
 
 const tmp = await mkdtemp(join(tmpdir(), 'msccnet-pretrained-baselines-'));
 test.after(() => rm(tmp, { recursive: true, force: true }));
@@ -29,7 +21,7 @@ test.after(() => rm(tmp, { recursive: true, force: true }));
 // torchvision resnet50's state dict: MVSS-Net's official `model.*` keys without the prefix
 const official = JSON.parse(readFileSync(new URL('official-keys/mvss.json', import.meta.url), 'utf8')) as { keys: { key: string; shape: number[] }[] };
 const torchvision = new Map(
-  official.keys.filter((k) => k.key.startsWith('model.')).map((k) => [k.key.slice('model.'.length), fill(k.key.slice('model.'.length), k.shape)]),
+  official.keys.filter((k) => k.key.startsWith('model.')).map((k) => [k.key.slice('model.'.length), faninEntry(k.key.slice('model.'.length), k.shape)]),
 );
 const torchvisionFile = join(tmp, 'resnet50-torchvision.pth');
 await writeFile(torchvisionFile, writePth(torchvision));
@@ -37,13 +29,13 @@ await writeFile(torchvisionFile, writePth(torchvision));
 // Cadene's xception-b5690688.pth: the Xception trunk under FFD's initial (Cadene) names, pointwise
 // weights 2-D, no num_batches_tracked (saved before PyTorch 0.4.1), the ImageNet classifier `fc`
 const ffdKeys = (await readParityFolder('ffd-xception_map')).keys.entries;
-const cadene = new Map<string, Entry>();
+const cadene = new Map<string, PthEntry>();
 for (const e of ffdKeys) {
   if (!/^(conv[1-4]|bn[1-4]|block\d+)\./.test(e.name) || e.name.endsWith('num_batches_tracked')) continue;
-  cadene.set(e.name, fill(e.name, e.name.endsWith('pointwise.weight') ? e.shape.slice(0, 2) : e.shape));
+  cadene.set(e.name, faninEntry(e.name, e.name.endsWith('pointwise.weight') ? e.shape.slice(0, 2) : e.shape));
 }
-cadene.set('fc.weight', fill('fc.weight', [1000, 2048]));
-cadene.set('fc.bias', fill('fc.bias', [1000]));
+cadene.set('fc.weight', faninEntry('fc.weight', [1000, 2048]));
+cadene.set('fc.bias', faninEntry('fc.bias', [1000]));
 const cadeneFile = join(tmp, 'xception-cadene.pth');
 await writeFile(cadeneFile, writePth(cadene));
 
