@@ -127,8 +127,13 @@ test('two msccnet evaluate runs on one folder at once: the second is refused at 
   const single = join(dir, 'single');
   const alone = startCli(args(single)); // the reference: a run with its folder to itself
   const first = startCli(args(shared));
-  while (!existsSync(join(shared, '.msccnet.lock'))) await new Promise((r) => setTimeout(r, 20));
+  while (!existsSync(join(shared, '.msccnet.lock'))) await new Promise((r) => setTimeout(r, 5));
+  // Paused while the second starts: on a loaded machine the first could otherwise finish (and
+  // release the lock) before the second's Node has even started. A stopped PID is still alive.
+  assert.ok(first.child.kill('SIGSTOP'));
+  assert.equal(first.child.exitCode, null, 'the first run ended before it could be paused');
   const second = await runCli(args(shared));
+  assert.ok(first.child.kill('SIGCONT'));
   const firstDone = await first.done;
   assert.equal(first.child.exitCode, 0, firstDone.stderr);
   assert.equal(second.code, 1);
