@@ -19,6 +19,7 @@ class NativeTensor : public Napi::ObjectWrap<NativeTensor> {
   explicit NativeTensor(const Napi::CallbackInfo& info);
   ~NativeTensor() override;
   void Release(Napi::Env env);
+  void ReportToGc(Napi::Env env);
   torch::Tensor tensor;
   bool disposed = false;
 

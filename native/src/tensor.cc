@@ -35,8 +35,16 @@ NativeTensor::NativeTensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Na
   if (pending == nullptr) throw Napi::TypeError::New(info.Env(), "NativeTensor is created by the addon only");
   tensor = std::move(*pending);
   live++;
+}
+
+// A tensor's storage bytes reach V8 only once GC decides when it dies (ReportToGc), not for every
+// intermediate a scope or dispose() frees: each report raises V8's external-memory count, and
+// every 64 MiB of growth starts a mark-compact. Reporting all of a training step's activations ran
+// about four full GCs per step, on one of the two cores libtorch computes on (docs/performance.md).
+void NativeTensor::ReportToGc(Napi::Env env) {
+  if (disposed || reportedBytes_ != 0) return;
   reportedBytes_ = StorageBytes(tensor);
-  if (reportedBytes_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), reportedBytes_);
+  if (reportedBytes_) Napi::MemoryManagement::AdjustExternalMemory(env, reportedBytes_);
 }
 
 void NativeTensor::Release(Napi::Env env) {
@@ -144,6 +152,11 @@ OP(liveTensors) { return Napi::Number::New(info.Env(), static_cast<double>(Nativ
 OP(dispose) {
   NativeTensor* nt = NativeTensor::Unwrap(info[0].As<Napi::Object>());
   nt->Release(info.Env());
+  return info.Env().Undefined();
+}
+
+OP(reportToGc) {
+  NativeTensor::Unwrap(info[0].As<Napi::Object>())->ReportToGc(info.Env());
   return info.Env().Undefined();
 }
 

@@ -114,6 +114,9 @@ export class TracingBackend implements Backend {
   liveTensors(): number {
     return 0;
   }
+  reportToGc(t: H): void {
+    if (!(t instanceof Traced)) this.#source.reportToGc(t);
+  }
   cachedBytes(): number {
     return 0;
   }

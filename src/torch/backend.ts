@@ -28,6 +28,8 @@ export interface Backend {
   allocatedBytes(): [now: number, peak: number];
   resetPeakAllocatedBytes(): void;
   dispose(t: H): void;
+  /** Tells V8 the storage bytes of a tensor whose lifetime GC now decides (no scope will free it). */
+  reportToGc(t: H): void;
   isDisposed(t: H): boolean;
   fromBuffer(data: ArrayBufferView, shape: readonly number[], dtype: string, copy: boolean): H;
   toBuffer(t: H): ArrayBuffer;

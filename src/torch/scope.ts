@@ -9,18 +9,27 @@ import { ArgumentError } from '../errors.js';
 export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
+  /** No scope will free it any more: GC decides when, so V8 is told the memory it holds. */
+  leaveToGc(): void;
 }
 
 const scopes: Set<Disposable>[] = [];
 
-/** Registers a newly created tensor with the innermost tidy() scope, if any. */
+/**
+ * Registers a newly created tensor with the innermost tidy() scope; outside any scope its lifetime
+ * is GC's. Only then does V8 learn of its bytes: a scope's intermediates are freed by the scope, and
+ * counting them made V8 run a full GC for every 64 MiB a forward pass allocated (docs/performance.md).
+ */
 export function track(t: Disposable): void {
-  scopes[scopes.length - 1]?.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope === undefined) t.leaveToGc();
+  else scope.add(t);
 }
 
 /** Removes a tensor from every open scope so that it survives them (parameters, caches). */
 export function keep<T extends Disposable>(t: T): T {
   for (const s of scopes) s.delete(t);
+  t.leaveToGc();
   return t;
 }
 
@@ -74,8 +83,9 @@ export function tidy<R>(fn: () => R): R {
   const kept = reachable(result);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (kept.has(t)) parent?.add(t);
-    else t.dispose();
+    if (!kept.has(t)) t.dispose();
+    else if (parent === undefined) t.leaveToGc();
+    else parent.add(t);
   }
   return result;
 }

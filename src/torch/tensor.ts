@@ -193,6 +193,10 @@ export class Tensor {
   get isDisposed(): boolean {
     return this.#handle === null;
   }
+  /** Internal (scopes): from now on GC may be what frees it, so V8 counts its storage bytes. */
+  leaveToGc(): void {
+    if (this.#handle !== null) backend().reportToGc(this.#handle);
+  }
 
   #un(op: UnaryOp): Tensor {
     return Tensor.wrap(backend().unary(op, this.handle));

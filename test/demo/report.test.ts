@@ -153,11 +153,12 @@ test('a failed baseline keeps its rows and columns with — cells, the captions 
   assert.deepEqual(json.failed, r.failed);
 });
 
-test('M2TR and SLADD are rows of Tables 2 and 4, and both captions say their pixel results come from the adaptations', () => {
+test('M2TR and SLADD are rows of Tables 2 and 4, and both captions say their pixel results come from the adaptations (and M2TR that it runs on b0)', () => {
   const tables = reportTables(result(['m2tr', 'sladd']));
   for (const id of ['table2', 'table4'] as const) {
     const t = byId(tables, id);
-    assert.match(t.caption, /M2TR's pixel results come from an adaptation .*Localizer's logit resized bilinearly/);
+    assert.match(t.caption, /M2TR trains in a small configuration of our own, EfficientNet-b0 instead of the official b4/);
+    assert.match(t.caption, /its pixel results come from an adaptation .*Localizer's logit resized bilinearly/);
     assert.match(t.caption, /SLADD's pixel results come from an adaptation .*regression map's logit resampled bilinearly.*detectorAlone/);
   }
   assert.deepEqual(
@@ -184,11 +185,20 @@ test("the demo's default baselines: the cheapest that fit the budget, in the pap
     METHOD_NAMES.filter((m) => m !== 'msccnet'),
   );
   assert.deepEqual(Object.keys(MODEL_NAMES).sort(), ['base', ...METHOD_NAMES].sort());
-  // 630 steps (the full demo: 450 intra + 5 × 36 leave-one-out) at the measured 55 / 292 / 303 / 506 / 884 / 1525 ms
-  assert.deepEqual(methodsWithinBudget(630, DEMO_PLANS.full.baselineSeconds), ['multitask', 'ffd']);
-  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.303) + 1), ['multitask', 'ffd', 'sladd']);
-  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.303 + 0.506) + 1), ['hpfcn', 'multitask', 'ffd', 'sladd']);
-  assert.deepEqual(methodsWithinBudget(630, 630 * (0.055 + 0.292 + 0.303 + 0.506 + 0.884) + 1), ['hpfcn', 'multitask', 'ffd', 'm2tr', 'sladd']);
+  // 360 steps (the full demo: 4 × 45 intra + 5 × 36 leave-one-out) at 88 / 309 / 322 / 331 / 348 / 1628 ms (Multi-task,
+  // M2TR-b0, SLADD, FFD, HP-FCN, CAT-Net): 31.7 + 111.2 + 115.9 = 258.8 s fit 300 s, FFD's 119.2 s more do not
+  assert.equal(DEMO_PLANS.full.epochs.intra * 45 + 5 * DEMO_PLANS.full.epochs.leaveOneOut * 36, 360);
+  assert.deepEqual(methodsWithinBudget(360, DEMO_PLANS.full.baselineSeconds), ['multitask', 'm2tr', 'sladd']);
+  assert.deepEqual(methodsWithinBudget(360, 360 * (0.088 + 0.309 + 0.322 + 0.331) + 1), ['multitask', 'ffd', 'm2tr', 'sladd']);
+  assert.deepEqual(methodsWithinBudget(360, 360 * (0.088 + 0.309 + 0.322 + 0.331 + 0.348) + 1), ['hpfcn', 'multitask', 'ffd', 'm2tr', 'sladd']);
+  assert.deepEqual(methodsWithinBudget(360, 360 * (0.088 + 0.309 + 0.322 + 0.331 + 0.348 + 1.628) + 1), [
+    'hpfcn',
+    'multitask',
+    'ffd',
+    'm2tr',
+    'sladd',
+    'catnet',
+  ]);
   assert.deepEqual(methodsWithinBudget(630, 30), []);
   assert.deepEqual(methodsWithinBudget(100, 1e6), ['hpfcn', 'multitask', 'ffd', 'mvss', 'm2tr', 'sladd', 'catnet', 'hifinet']);
   assert.deepEqual(DEMO_PLANS.quick.baselineSeconds, 0);
@@ -280,16 +290,16 @@ test('three seeds: cells are mean ± std with every seed kept, the paired table 
 });
 
 test('each registered baseline the budget leaves out is named with its estimated time against what was left, and how to run it', () => {
-  // 630 steps, 300 s: Multi-task (34.65 s) and FFD (183.96 s) fit; then 81.39 s are left and M2TR (260.82 s) does not
-  // fit, which ends the choice: HPFCN (318.78 s) and MVSS-Net (960.75 s) are left out too
-  const budget = baselineBudget(630, 300);
+  // 360 steps, 300 s: Multi-task (31.68 s), M2TR (111.24 s) and SLADD (115.92 s) fit; then 41.16 s are left and FFD
+  // (119.16 s) does not fit, which ends the choice: HPFCN (125.28 s) and the dearer ones are left out too
+  const budget = baselineBudget(360, 300);
   const leftOut = budget.filter((b) => !b.chosen);
-  const r = { ...result(['multitask', 'ffd']), leftOut, baselineSeconds: 300 };
+  const r = { ...result(['multitask', 'm2tr', 'sladd']), leftOut, baselineSeconds: 300 };
   const notes = leftOutNotes(r);
-  assert.equal(notes.length, DEMO_BASELINES.length - 2);
+  assert.equal(notes.length, DEMO_BASELINES.length - 3);
   assert.ok(
     notes.includes(
-      'HPFCN was left out of this run by the time budget: its estimated training time, 319 s (630 steps × 506 ms per step on 2 CPU threads), does not fit the 81 s left of the 300 s the baselines may add to keep the demo within 20 minutes on a 2-core machine; `msccnet demo --methods hpfcn` runs it.',
+      'HPFCN was left out of this run by the time budget: its estimated training time, 125 s (360 steps × 348 ms per step on 2 CPU threads), does not fit the 41 s left of the 300 s the baselines may add to keep the demo within 20 minutes on a 2-core machine; `msccnet demo --methods hpfcn` runs it.',
     ),
     notes.join('\n'),
   );

@@ -125,6 +125,22 @@ test('EfficientNet-b4: 32 blocks, stages ending at b1 … b7, 1792 head channels
   net.dispose();
 });
 
+test("M2TR's small configuration (backbone efficientnet-b0): b0's 16 blocks, the texture layer still the end of stage b2 (24 channels), a mask at the input size", () => {
+  torch.manualSeed(0);
+  const model = buildMethod('m2tr', { inputSize: 64, backbone: 'efficientnet-b0', depth: 1 }) as M2TR;
+  const keys = [...model.stateDict().keys()];
+  // b0: 1 + 2 + 2 + 3 + 3 + 4 + 1 blocks; stage b2 ends at block 2, whose output has 24 channels
+  assert.ok(keys.includes('model._blocks.15._bn2.running_var') && !keys.some((k) => k.startsWith('model._blocks.16.')));
+  assert.deepEqual(model.stateDict().get('layers.0.0.t.attention.query_embedding.weight')?.shape.slice(0, 2), [24, 24]);
+  assert.deepEqual(model.stateDict().get('decoder.conv1.0.weight')?.shape, [12, 24, 3, 3]);
+  assert.deepEqual(model.stateDict().get('classifier.projection.weight')?.shape, [2, 1280]);
+  model.eval();
+  const out = torch.noGrad(() => model.forward(torch.randn([2, 3, 64, 64])));
+  assert.deepEqual(out.maskLogits.shape, [2, 2, 64, 64]);
+  assert.deepEqual(out.features.shape, [2, 1280]);
+  model.dispose();
+});
+
 test('chunked cross-modal attention equals the full one (queries in blocks, a ragged last block)', () => {
   torch.manualSeed(3);
   const [q, kT, v] = [torch.randn([2, 1000, 32]), torch.randn([2, 32, 1000]), torch.randn([2, 1000, 32])];

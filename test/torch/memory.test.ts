@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import assert from 'node:assert/strict';
 import { F, torch, type Tensor } from '../../src/torch/index.js';
 import { BatchNorm2d, Conv2d, Linear, Module, SGD } from '../../src/nn/index.js';
@@ -62,4 +63,30 @@ test('dispose() frees a buffer for reuse at once; emptyCache() returns cached bu
   assert.equal(torch.memory().cachedBytes, 0);
   const rss2 = process.memoryUsage.rss();
   assert.ok(rss1 - rss2 > 48 * MiB, `emptyCache() returned ${((rss1 - rss2) / MiB).toFixed(0)} MiB to the OS`);
+});
+
+/** Full (mark-compact) GCs V8 runs while fn runs, and until the timers after it (a started marking finalizes on a task). */
+async function fullGcs(fn: () => void): Promise<number> {
+  let n = 0;
+  const observer = new PerformanceObserver((list) => {
+    n += list.getEntries().filter((e) => (e.detail as { kind: number }).kind === constants.NODE_PERFORMANCE_GC_MAJOR).length;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  fn();
+  await new Promise((r) => setTimeout(r, 100));
+  observer.disconnect();
+  return n;
+}
+
+test("V8 hears only of tensors GC frees: a scope's intermediates start no full GC, tensors left to GC do", async () => {
+  const count = 40; // 40 × 16 MiB held at once: V8 starts a full GC for every 64 MiB of external growth it hears of
+  const big = (): Tensor => torch.zeros([2048, 2048]);
+  const inScope = await fullGcs(() => torch.tidy(() => Array.from({ length: count }, () => big().add(1)).length));
+  assert.equal(inScope, 0, 'the intermediates of a scope, freed by the scope, made V8 collect');
+  const loose = await fullGcs(() => torch.dispose(Array.from({ length: count }, big)));
+  assert.ok(loose >= 1, 'tensors outside every scope are not counted as V8 external memory');
+  const returned = await fullGcs(() => torch.dispose(torch.tidy(() => Array.from({ length: count }, big))));
+  assert.ok(returned >= 1, "a top-level scope's result, left to GC, is not counted");
+  const kept = await fullGcs(() => torch.dispose(torch.tidy(() => Array.from({ length: count }, () => torch.keep(big())))));
+  assert.ok(kept >= 1, 'a kept tensor is not counted');
 });

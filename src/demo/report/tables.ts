@@ -92,7 +92,7 @@ function baselineNote(r: DemoResult): string {
   const notes = r.baselines.flatMap((b) => (DEMO_BASELINE_NOTES[b] !== undefined ? [` ${DEMO_BASELINE_NOTES[b]}.`] : [])).join('');
   const failures = r.failed.map((f) => ` ${MODEL_NAMES[f.row as DemoBaseline]} failed (its cells are —): ${f.error.code}: ${problemLine(f.error.problem)}.`);
   return (
-    ` ${r.baselines.map((b) => MODEL_NAMES[b]).join(', ')}: the benchmark's other methods (\`--methods\`), each at its official model defaults and the same crop side, data, ` +
+    ` ${r.baselines.map((b) => MODEL_NAMES[b]).join(', ')}: the benchmark's other methods (\`--methods\`), each at its official model defaults (unless said below) and the same crop side, data, ` +
     `batch, steps and optimiser as MSCCNet, from random initialisation.${notes}${failures.join('')}`
   );
 }

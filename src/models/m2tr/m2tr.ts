@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { F, torch, type Tensor } from '../../torch/index.js';
 import { Module, ModuleList } from '../../nn/index.js';
-import { EfficientNet } from '../backbones/efficientnet.js';
+import { EFFICIENTNET_NAMES, EfficientNet, type EfficientNetName } from '../backbones/efficientnet.js';
 import { FilterSizeError } from '../errors.js';
 import {
   IMAGENET_NORMALIZE,
@@ -18,9 +18,6 @@ import { CMABlock, PatchTrans } from './attention.js';
 import { FreqBlock } from './frequency.js';
 import { Classifier2D, Localizer } from './modules.js';
 
-/** EfficientNet blocks before the texture layer b2 (`extract_textures` runs `_blocks[:6]`). */
-const TEXTURE_BLOCKS = 6;
-
 /**
  * M2TR's official configuration (`configs/m2tr.yaml` MODEL, LOSS), plus the two adaptations the
  * MSCCNet benchmark needs for a pixel-level result (§5.1.3), named: `mask` and `maskLoss`.
@@ -34,6 +31,12 @@ export const M2trConfigSchema = z.strictObject({
     .default(320)
     .describe(
       'IMG_SIZE: square input side; the frequency filters follow it (complex_weight [inputSize/4, inputSize/8 + 1, 32, 2]), so a model takes this size only',
+    ),
+  backbone: z
+    .enum(EFFICIENTNET_NAMES as [EfficientNetName, ...EfficientNetName[]])
+    .default('efficientnet-b4')
+    .describe(
+      "the EfficientNet (configs/m2tr.yaml: efficientnet-b4); the texture layer stays the end of stage b2 (stride 4). A smaller one is a small configuration of our own (the demo's: efficientnet-b0), not the authors'",
     ),
   depth: z.number().int().min(1).default(4).describe('DEPTH: stages of [PatchTrans, FreqBlock, CMA_Block]'),
   dropout: z.number().min(0).max(1).default(0.5).describe('DROP_RATIO before the classifier projection'),
@@ -94,13 +97,16 @@ export class M2TR extends Module implements MethodModel<M2trOutputs> {
   readonly decoder: Localizer;
   readonly config: M2trConfig;
   readonly #stages: [PatchTrans, FreqBlock, CMABlock][];
+  readonly #textureBlocks: number;
 
   constructor(input: unknown = {}) {
     super();
     this.config = parseMethodConfig('m2tr', M2trConfigSchema, input);
     const side = this.config.inputSize / 4;
-    this.model = new EfficientNet({ name: 'efficientnet-b4', numClasses: 2 });
-    const textureDim = this.model._blocks.at(TEXTURE_BLOCKS - 1)._bn2.numFeatures;
+    this.model = new EfficientNet({ name: this.config.backbone, numClasses: 2 });
+    // TEXTURE_LAYER b2: `extract_textures` runs the blocks up to the end of stage b2 (`_blocks[:6]` in b4)
+    this.#textureBlocks = this.model.stageEnds.get('b2')! + 1;
+    const textureDim = this.model._blocks.at(this.#textureBlocks - 1)._bn2.numFeatures;
     this.#stages = Array.from({ length: this.config.depth }, () => [
       new PatchTrans(textureDim, side),
       new FreqBlock(textureDim, side),
@@ -125,9 +131,9 @@ export class M2TR extends Module implements MethodModel<M2trOutputs> {
     let rgb = this.model.blocks(
       this.model.stem(x, (n, t) => tap?.(`model.${n}`, t)),
       0,
-      TEXTURE_BLOCKS,
+      this.#textureBlocks,
     );
-    tap?.(`model._blocks.${TEXTURE_BLOCKS - 1}`, rgb);
+    tap?.(`model._blocks.${this.#textureBlocks - 1}`, rgb);
     this.#stages.forEach(([attn, filter, cma], i) => {
       rgb = attn.forward(rgb);
       tap?.(`layers.${i}.0`, rgb);
@@ -136,7 +142,7 @@ export class M2TR extends Module implements MethodModel<M2trOutputs> {
       rgb = cma.forward(rgb, freq);
       tap?.(`layers.${i}.2`, rgb);
     });
-    const head = this.model.head(this.model.blocks(rgb, TEXTURE_BLOCKS), (n, t) => tap?.(`model.${n}`, t));
+    const head = this.model.head(this.model.blocks(rgb, this.#textureBlocks), (n, t) => tap?.(`model.${n}`, t));
     const features = F.adaptiveAvgPool2d(head, 1).view(B, -1);
     const imgLogits = this.classifier.forward(features);
     tap?.('classifier.projection', imgLogits);

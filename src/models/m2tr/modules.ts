@@ -69,7 +69,7 @@ export class Localizer extends Module {
     super();
     const hidden = Math.floor(inChannels / 2);
     this.deconv1 = new Deconv(inChannels, inChannels);
-    this.conv1 = new Sequential(new Conv2d(32, hidden, 3, { padding: 1 }), new LeakyReLU(0.2)); // 32 as the official code writes it
+    this.conv1 = new Sequential(new Conv2d(inChannels, hidden, 3, { padding: 1 }), new LeakyReLU(0.2)); // the official code writes 32: b4's texture channels
     this.deconv2 = new Deconv(hidden, hidden, 3, 1);
     this.conv2 = new Sequential(new LeakyReLU(0.2), new Conv2d(hidden, outChannels, 3, { padding: 1 }));
   }
