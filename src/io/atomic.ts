@@ -34,15 +34,17 @@ export interface AtomicWriteOptions {
 /**
  * Writes `data` to `path` through a temporary file in the same folder ({@link tempPath}) and a
  * rename, so a killed process leaves either the old file, the whole new file or a stray temp, never
- * a truncated output. A failure removes the temp and is an MSCCNET_IO error naming `path`.
+ * a truncated output. A failure removes the temp and is an MSCCNET_IO error naming `path`. `data`
+ * may be chunks, made one at a time as they are written (a checkpoint, tensor by tensor).
  */
-export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string | Iterable<Uint8Array>, options: AtomicWriteOptions = {}): Promise<void> {
   if (options.createFolder ?? true) await mkdir(dirname(path), { recursive: true });
   const tmp = tempPath(path);
   try {
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(data);
+      if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+      else for (const chunk of data) await fh.writeFile(chunk); // each from the file's current position
       if (options.fsync) await fh.sync();
     } finally {
       await fh.close();

@@ -4,7 +4,7 @@
  * padded with spaces so that the data starts 8-byte aligned, then the raw little-endian data.
  * Offsets are relative to the data start; tensors must cover it exactly, without overlaps or holes.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic.js';
 import { torch } from '../torch/torch.js';
 import type { DType, Tensor } from '../torch/tensor.js';
@@ -40,29 +40,51 @@ export interface DecodedSafetensors {
 /** Largest header accepted (the reference implementation's limit). */
 const MAX_HEADER_BYTES = 100_000_000;
 
-/** Parses and validates a safetensors byte buffer; `source` names it in errors. */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffer'): DecodedSafetensors {
+/** A tensor's entry in a validated header: its bytes are [begin, end) of the data, which starts at `dataStart`. */
+interface HeaderEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+interface DecodedHeader {
+  entries: HeaderEntry[];
+  metadata: Record<string, string>;
+  dataStart: number;
+}
+
+/** The header length a file declares, checked against the limit and the file's length. */
+function headerLength(first8: Uint8Array, fileLength: number, fail: (problem: string) => never): number {
+  if (fileLength < 8) fail(`${fileLength} bytes is too short for the 8-byte header length`);
+  const n = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const length = Number(n);
+  if (8 + length > fileLength) fail(`header length ${length} runs past the end of the ${fileLength}-byte file`);
+  return length;
+}
+
+/**
+ * Parses and validates the header of a `fileLength`-byte file from its first bytes (`prefix`: at
+ * least the 8-byte length and the header): every tensor's dtype, shape and byte range, which must
+ * cover the data exactly.
+ */
+function decodeHeader(prefix: Uint8Array, fileLength: number, source: string): DecodedHeader {
   const fail = (problem: string): never => {
     throw new SafetensorsError(source, problem);
   };
-  if (bytes.byteLength < 8) fail(`${bytes.byteLength} bytes is too short for the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = view.getBigUint64(0, true);
-  if (n > BigInt(MAX_HEADER_BYTES)) fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  const headerLength = Number(n);
-  if (8 + headerLength > bytes.byteLength) fail(`header length ${headerLength} runs past the end of the ${bytes.byteLength}-byte file`);
+  const length = headerLength(prefix, fileLength, fail);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(prefix.subarray(8, 8 + length)));
   } catch (err) {
     throw new SafetensorsError(source, `header is not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header JSON is not an object');
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.byteLength - dataStart;
+  const dataStart = 8 + length;
+  const dataLength = fileLength - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, RawTensor>();
-  const spans: { name: string; begin: number; end: number }[] = [];
+  const entries: HeaderEntry[] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) fail('__metadata__ is not an object');
@@ -88,10 +110,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
       fail(`tensor '${name}': data_offsets [${begin}, ${end}] out of range of the ${dataLength}-byte data (truncated file?)`);
     const expected = shape.reduce((a, b) => a * b, 1) * fileDtypeBytes[dtype];
     if (end - begin !== expected) fail(`tensor '${name}': ${end - begin} bytes but shape [${shape.join(', ')}] × ${dtype} needs ${expected}`);
-    spans.push({ name, begin, end });
-    tensors.set(name, { dtype, shape, data: bytes.subarray(dataStart + begin, dataStart + end) });
+    entries.push({ name, dtype, shape, begin, end });
   }
-  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
   for (const s of spans) {
     if (s.begin < covered) fail(`tensor '${s.name}' overlaps the previous tensor's bytes (offset ${s.begin} < ${covered})`);
@@ -99,6 +120,14 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
     covered = s.end;
   }
   if (covered !== dataLength) fail(`the data has ${dataLength - covered} trailing bytes that belong to no tensor`);
+  return { entries, metadata, dataStart };
+}
+
+/** Parses and validates a safetensors byte buffer; `source` names it in errors. */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffer'): DecodedSafetensors {
+  const { entries, metadata, dataStart } = decodeHeader(bytes, bytes.byteLength, source);
+  const tensors = new Map<string, RawTensor>();
+  for (const e of entries) tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: bytes.subarray(dataStart + e.begin, dataStart + e.end) });
   return { tensors, metadata };
 }
 
@@ -139,12 +168,44 @@ export interface LoadedSafetensors {
 }
 
 /**
- * Reads a safetensors file into tensors (float16/bfloat16 → float32). Other dtypes share the
- * file's buffer without copying; it stays in memory while any of them lives.
+ * Reads a safetensors file into tensors (float16/bfloat16 → float32). The header is read and
+ * checked first, then each tensor's bytes into a buffer of its own that the tensor shares without
+ * copying: a checkpoint never becomes one file-sized buffer, which would be fresh memory (faulted in
+ * page by page) on every load (docs/performance.md).
  */
 export async function loadSafetensors(path: string): Promise<LoadedSafetensors> {
-  const bytes = await readFile(path);
-  return fromBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    const read = async (position: number, length: number): Promise<Uint8Array> => {
+      const buffer = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buffer, done, length - done, position + done);
+        if (bytesRead === 0) throw new SafetensorsError(path, `the file ended at ${position + done} bytes while reading (changed while read?)`);
+        done += bytesRead;
+      }
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+    };
+    const first8 = await read(0, Math.min(8, size));
+    const length = headerLength(first8, size, (problem) => {
+      throw new SafetensorsError(path, problem);
+    });
+    const { entries, metadata, dataStart } = decodeHeader(await read(0, 8 + length), size, path);
+    const tensors = new Map<string, Tensor>();
+    try {
+      for (const e of entries) {
+        const data = await read(dataStart + e.begin, e.end - e.begin);
+        tensors.set(e.name, toTensor({ dtype: e.dtype, shape: e.shape, data }));
+      }
+    } catch (err) {
+      for (const t of tensors.values()) t.dispose();
+      throw err;
+    }
+    return { tensors, metadata };
+  } finally {
+    await fh.close();
+  }
 }
 
 /** As loadSafetensors, from bytes in memory. */
@@ -155,48 +216,72 @@ export function fromBytes(bytes: Uint8Array, source = 'safetensors buffer'): Loa
   return { tensors, metadata: decoded.metadata };
 }
 
+/** Where each tensor goes in a file: the padded header bytes, the tensors in data order with their byte lengths, the total. */
+function layout(
+  tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
+  metadata: Record<string, string> | undefined,
+): { header: Uint8Array; order: { tensor: Tensor; bytes: number }[]; total: number } {
+  const entries = [...(tensors instanceof Map ? tensors : Object.entries(tensors))].map(([name, tensor]) => {
+    const dtype = toFileDtype[tensor.dtype];
+    return { name, tensor, dtype, shape: tensor.shape, bytes: tensor.numel * fileDtypeBytes[dtype] };
+  });
+  // data laid out by descending element size, so every tensor is aligned to its own element size
+  const order = [...entries].sort((a, b) => fileDtypeBytes[b.dtype] - fileDtypeBytes[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const json: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length) json.__metadata__ = metadata;
+  let offset = 0;
+  const offsets = new Map<string, [number, number]>();
+  for (const d of order) {
+    offsets.set(d.name, [offset, offset + d.bytes]);
+    offset += d.bytes;
+  }
+  for (const d of entries) json[d.name] = { dtype: d.dtype, shape: d.shape, data_offsets: offsets.get(d.name) };
+  const text = new TextEncoder().encode(JSON.stringify(json));
+  const padded = Math.ceil((8 + text.byteLength) / 8) * 8 - 8;
+  const header = new Uint8Array(8 + padded).fill(0x20);
+  new DataView(header.buffer).setBigUint64(0, BigInt(padded), true);
+  header.set(text, 8);
+  return { header, order: order.map((d) => ({ tensor: d.tensor, bytes: d.bytes })), total: header.byteLength + offset };
+}
+
+/** A file's bytes as chunks: the header, then each tensor's data, copied out only when its turn comes. */
+function* chunks(
+  tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
+  metadata: Record<string, string> | undefined,
+  source: string,
+): Generator<Uint8Array> {
+  const { header, order } = layout(tensors, metadata);
+  yield header;
+  for (const { tensor, bytes } of order) {
+    const arr = tensor.toTypedArray();
+    if (arr.byteLength !== bytes) throw new SafetensorsError(source, `a tensor gave ${arr.byteLength} bytes where its shape and dtype need ${bytes}`);
+    yield new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+  }
+}
+
 /**
  * Encodes tensors (in the given order of names; data laid out by descending element size so
  * every tensor is aligned to its own element size) with optional string metadata.
  */
 export function encodeSafetensors(tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>, metadata?: Record<string, string>): Uint8Array {
-  const entries = [...(tensors instanceof Map ? tensors : Object.entries(tensors))];
-  const datas = entries.map(([name, t]) => {
-    const fileDtype = toFileDtype[t.dtype];
-    const arr = t.toTypedArray();
-    return { name, dtype: fileDtype, shape: t.shape, bytes: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) };
-  });
-  const order = [...datas].sort((a, b) => fileDtypeBytes[b.dtype] - fileDtypeBytes[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length) header.__metadata__ = metadata;
-  let offset = 0;
-  const offsets = new Map<string, [number, number]>();
-  for (const d of order) {
-    offsets.set(d.name, [offset, offset + d.bytes.byteLength]);
-    offset += d.bytes.byteLength;
-  }
-  for (const d of datas) header[d.name] = { dtype: d.dtype, shape: d.shape, data_offsets: offsets.get(d.name) };
-  let json = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil((8 + json.byteLength) / 8) * 8 - 8;
-  const headerBytes = new Uint8Array(padded).fill(0x20);
-  headerBytes.set(json);
-  json = headerBytes;
-  const out = new Uint8Array(8 + json.byteLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.byteLength), true);
-  out.set(json, 8);
-  let at = 8 + json.byteLength;
-  for (const d of order) {
-    out.set(d.bytes, at);
-    at += d.bytes.byteLength;
+  const out = new Uint8Array(layout(tensors, metadata).total);
+  let at = 0;
+  for (const chunk of chunks(tensors, metadata, 'safetensors buffer')) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
   }
   return out;
 }
 
-/** Writes a safetensors file atomically and flushed to the disk, into an existing folder (io/atomic.ts). */
+/**
+ * Writes a safetensors file atomically and flushed to the disk, into an existing folder
+ * (io/atomic.ts). Tensor by tensor: the file never exists as one buffer in memory, which would be
+ * fresh memory faulted in page by page on every checkpoint (docs/performance.md).
+ */
 export async function saveSafetensors(
   path: string,
   tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata), { fsync: true, createFolder: false });
+  await writeFileAtomic(path, chunks(tensors, metadata, path), { fsync: true, createFolder: false });
 }

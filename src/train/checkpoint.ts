@@ -9,7 +9,7 @@
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GradScalerState, Module, Optimizer, OptimizerState } from '../nn/index.js';
-import { encodeSafetensors, loadSafetensors } from '../nn/index.js';
+import { loadSafetensors, saveSafetensors } from '../nn/index.js';
 import { cpuCopies, torch } from '../torch/index.js';
 import { isTempName, tempPath, writeFileAtomic } from '../io/atomic.js';
 import { CheckpointError } from './errors.js';
@@ -58,8 +58,9 @@ async function writeWeights(
   const weights = cpuCopies(own);
   const optState = cpuCopies(opt.tensors);
   try {
-    await writeFileAtomic(join(dir, files.model), encodeSafetensors(weights, { format: 'pt', ...modelMetadata }), { fsync: true });
-    await writeFileAtomic(join(dir, files.optimizer), encodeSafetensors(optState, { paramGroups: JSON.stringify(opt.paramGroups) }), { fsync: true });
+    // tensor by tensor (saveSafetensors): atomic and flushed, never a checkpoint-sized buffer
+    await saveSafetensors(join(dir, files.model), weights, { format: 'pt', ...modelMetadata });
+    await saveSafetensors(join(dir, files.optimizer), optState, { paramGroups: JSON.stringify(opt.paramGroups) });
   } finally {
     for (const [k, t] of weights) if (t !== own.get(k)) t.dispose();
     for (const [k, t] of optState) if (t !== opt.tensors.get(k)) t.dispose();

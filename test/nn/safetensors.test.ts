@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { torch } from '../../src/torch/index.js';
+import { torch, type Tensor } from '../../src/torch/index.js';
 import { SafetensorsError, decodeSafetensors, encodeSafetensors, fromBytes, loadSafetensors, saveSafetensors } from '../../src/nn/index.js';
 import { fixtureDir } from '../helpers/fixtures.js';
 
@@ -126,7 +126,7 @@ test('reads the shared fixture files (written by Python) and agrees with their o
   assert.deepEqual(t.tensors.get('input')!.shape, [2, 3, 128, 128]);
 });
 
-test('rejects truncated and malformed files with a SafetensorsError that says what is wrong', () => {
+test('rejects truncated and malformed files with a SafetensorsError that says what is wrong, from memory and from disk alike', async () => {
   const good = encodeSafetensors({ a: torch.ones([4]), b: torch.zeros([2], { dtype: 'int64' }) });
   const withHeader = (header: unknown, dataBytes = 16): Uint8Array => {
     const json = Buffer.from(typeof header === 'string' ? header : JSON.stringify(header));
@@ -178,6 +178,54 @@ test('rejects truncated and malformed files with a SafetensorsError that says wh
     );
   }
   assert.equal(decodeSafetensors(good).tensors.size, 2, 'the untouched file decodes');
+  // loadSafetensors reads the header and then each tensor from the file: the same checks, the same messages
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-st-'));
+  const path = join(dir, 'w.safetensors');
+  for (const [what, bytes] of cases) {
+    await writeFile(path, bytes);
+    let fromMemory = '';
+    try {
+      decodeSafetensors(bytes, path);
+    } catch (e) {
+      fromMemory = (e as Error).message;
+    }
+    await assert.rejects(loadSafetensors(path), (e: unknown) => e instanceof SafetensorsError && e.message === fromMemory, what);
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('a checkpoint is written and read tensor by tensor: the file is encodeSafetensors byte for byte, and no file-sized buffer is faulted in', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-st-'));
+  const path = join(dir, 'big.safetensors');
+  // 8 × 8 MiB float32 (64 MiB, above glibc's 32 MiB mmap threshold at addon load: a buffer that size is fresh pages every time)
+  const tensors = new Map<string, Tensor>(Array.from({ length: 8 }, (_, i) => [`w${i}`, torch.full([2048, 1024], i + 0.5)] as const));
+  tensors.set('steps', torch.tensor([7], [], 'int64'));
+  const faults = (): number => process.resourceUsage().minorPageFault;
+  let saveFaults = Infinity;
+  let loadFaults = Infinity;
+  for (let round = 0; round < 4; round++) {
+    const f0 = faults();
+    await saveSafetensors(path, tensors, { round: String(round) });
+    const f1 = faults();
+    const loaded = await loadSafetensors(path);
+    const f2 = faults();
+    assert.deepEqual(loaded.metadata, { round: String(round) });
+    for (const [k, t] of tensors)
+      assert.equal(
+        torch.tidy(() => loaded.tensors.get(k)!.sub(t).abs().max().item()),
+        0,
+        k,
+      );
+    torch.dispose(loaded.tensors);
+    // the fewest of the warm rounds (the first warms the allocator and the heap; a GC may land in any one)
+    if (round > 0) [saveFaults, loadFaults] = [Math.min(saveFaults, f1 - f0), Math.min(loadFaults, f2 - f1)];
+  }
+  assert.ok((await readFile(path)).equals(encodeSafetensors(tensors, { round: '3' })), 'the streamed file differs from the encoded bytes');
+  // 64 MiB is 16,384 pages: one file-sized buffer on either side would fault them all in
+  assert.ok(saveFaults < 4096, `saving faulted ${saveFaults} pages`);
+  assert.ok(loadFaults < 4096, `loading faulted ${loadFaults} pages`);
+  torch.dispose(tensors);
+  await rm(dir, { recursive: true, force: true });
 });
 
 test('loadSafetensors on a truncated file on disk fails with the path in the message', async () => {

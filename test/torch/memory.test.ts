@@ -69,7 +69,7 @@ test('dispose() frees a buffer for reuse at once; emptyCache() returns cached bu
 async function fullGcs(fn: () => void): Promise<number> {
   let n = 0;
   const observer = new PerformanceObserver((list) => {
-    n += list.getEntries().filter((e) => (e.detail as { kind: number }).kind === constants.NODE_PERFORMANCE_GC_MAJOR).length;
+    n += list.getEntries().filter((e) => (e as unknown as { detail: { kind: number } }).detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR).length;
   });
   observer.observe({ entryTypes: ['gc'] });
   fn();
