@@ -185,7 +185,7 @@ export async function loadSafetensors(path: string): Promise<LoadedSafetensors> 
         if (bytesRead === 0) throw new SafetensorsError(path, `the file ended at ${position + done} bytes while reading (changed while read?)`);
         done += bytesRead;
       }
-      return new Uint8Array(buffer.buffer, buffer.byteOffset, length);
+      return buffer;
     };
     const first8 = await read(0, Math.min(8, size));
     const length = headerLength(first8, size, (problem) => {
@@ -217,10 +217,12 @@ export function fromBytes(bytes: Uint8Array, source = 'safetensors buffer'): Loa
 }
 
 /** Where each tensor goes in a file: the padded header bytes, the tensors in data order with their byte lengths, the total. */
-function layout(
-  tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
-  metadata: Record<string, string> | undefined,
-): { header: Uint8Array; order: { tensor: Tensor; bytes: number }[]; total: number } {
+interface Layout {
+  header: Uint8Array;
+  order: { tensor: Tensor; bytes: number }[];
+  total: number;
+}
+function layout(tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>, metadata: Record<string, string> | undefined): Layout {
   const entries = [...(tensors instanceof Map ? tensors : Object.entries(tensors))].map(([name, tensor]) => {
     const dtype = toFileDtype[tensor.dtype];
     return { name, tensor, dtype, shape: tensor.shape, bytes: tensor.numel * fileDtypeBytes[dtype] };
@@ -245,12 +247,7 @@ function layout(
 }
 
 /** A file's bytes as chunks: the header, then each tensor's data, copied out only when its turn comes. */
-function* chunks(
-  tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
-  metadata: Record<string, string> | undefined,
-  source: string,
-): Generator<Uint8Array> {
-  const { header, order } = layout(tensors, metadata);
+function* chunks({ header, order }: Layout, source: string): Generator<Uint8Array> {
   yield header;
   for (const { tensor, bytes } of order) {
     const arr = tensor.toTypedArray();
@@ -264,9 +261,10 @@ function* chunks(
  * every tensor is aligned to its own element size) with optional string metadata.
  */
 export function encodeSafetensors(tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>, metadata?: Record<string, string>): Uint8Array {
-  const out = new Uint8Array(layout(tensors, metadata).total);
+  const plan = layout(tensors, metadata);
+  const out = new Uint8Array(plan.total);
   let at = 0;
-  for (const chunk of chunks(tensors, metadata, 'safetensors buffer')) {
+  for (const chunk of chunks(plan, 'safetensors buffer')) {
     out.set(chunk, at);
     at += chunk.byteLength;
   }
@@ -283,5 +281,5 @@ export async function saveSafetensors(
   tensors: Map<string, Tensor> | Readonly<Record<string, Tensor>>,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  await writeFileAtomic(path, chunks(tensors, metadata, path), { fsync: true, createFolder: false });
+  await writeFileAtomic(path, chunks(layout(tensors, metadata), path), { fsync: true, createFolder: false });
 }

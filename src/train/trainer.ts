@@ -454,12 +454,10 @@ export class TrainRun {
     try {
       await preciseBatchNorm(model, config.preciseBn.batches, async () => {
         const [batch, start, n] = await nextForward();
-        const S = batch.size;
         torch.tidy(() =>
           torch.noGrad(() => {
-            let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
-            if (config.channelsLast) x = x.contiguous('channelsLast');
-            withPrecision(config.precision, device, () => methodForward(model, x, auxiliaryTensors(model, batch, start, n, device)));
+            const { x, aux } = this.inputsOf(batch, start, n);
+            withPrecision(config.precision, device, () => methodForward(model, x, aux));
             return null;
           }),
         );
@@ -467,6 +465,15 @@ export class TrainRun {
     } finally {
       await batches.return(undefined); // stops the loads still in flight
     }
+  }
+
+  /** The model's inputs for samples [start, start + n) of a batch, on the run's device (inside a tidy scope). */
+  private inputsOf(batch: TrainBatch, start: number, n: number): { x: Tensor; aux: Record<string, Tensor> } {
+    const { config, device } = this.plan;
+    const S = batch.size;
+    let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
+    if (config.channelsLast) x = x.contiguous('channelsLast');
+    return { x, aux: auxiliaryTensors(this.model, batch, start, n, device) };
   }
 
   /** Validates at the end of every valEveryEpochs-th epoch; returns the pixel mIoU then, else null. */
@@ -575,11 +582,9 @@ export class TrainRun {
     for (const [start, n] of microBatches(batch.count, micro, group !== null && config.distributed.syncBn ? localBatch : null)) {
       const frac = n / batch.count;
       const accumulated: Tensor = torch.tidy(() => {
-        let x = batchToDevice(torch.fromTypedArray(batch.images.subarray(start * 3 * S * S, (start + n) * 3 * S * S), [n, 3, S, S]), device);
-        if (config.channelsLast) x = x.contiguous('channelsLast');
+        const { x, aux } = this.inputsOf(batch, start, n);
         const segmentation = batchToDevice(torch.fromTypedArray(batch.targets.subarray(start * S * S, (start + n) * S * S), [n, S, S]), device);
         const label = batchToDevice(torch.fromTypedArray(batch.labels.subarray(start, start + n), [n]), device);
-        const aux = auxiliaryTensors(model, batch, start, n, device);
         const { terms, total } = withPrecision(config.precision, device, () => {
           const l = model.losses(methodForward(model, x, aux), { segmentation, label, image: x });
           return {

@@ -12,6 +12,7 @@ import { preprocess } from '../../src/image/preprocess.js';
 import { torch, type Tensor } from '../../src/torch/index.js';
 import { RNG_SCHEME, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { runCli } from '../helpers/cli.js';
+import { relativeError } from '../helpers/onnx-parity.js';
 import { writePth } from '../helpers/pth-write.js';
 
 const SIDE = 64;
@@ -23,18 +24,6 @@ function outputs(model: MethodModel, x: Tensor): { img: Float32Array; mask: Floa
       return { img: out.imgLogits.toTypedArray() as Float32Array, mask: out.maskLogits.toTypedArray() as Float32Array };
     }),
   );
-}
-
-/** max |a − b| over max |b|: the export-parity measure of test/models/baselines.test.ts */
-function relative(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let diff = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
 }
 
 /** A 64² RGB test picture (a gradient with a brighter square), as PNG bytes and raw RGB. */
@@ -100,8 +89,11 @@ test(
       const input = preprocess({ width: SIDE, height: SIDE, data: rgb }, ort.preprocess!);
       assert.ok(Math.abs(input[0] - rgb[0] / 255) < 1e-6, 'HP-FCN input is x / 255');
       const [a, b] = [await ort.run(input, 1), await lt.run(input, 1)];
-      assert.ok(relative(a.imageLogits, b.imageLogits) <= 1e-4, `image logits: relative error ${relative(a.imageLogits, b.imageLogits)}`);
-      assert.ok(relative(a.maskLogits, b.maskLogits) <= 1e-4, `mask logits: relative error ${relative(a.maskLogits, b.maskLogits)}`);
+      for (const key of ['imageLogits', 'maskLogits'] as const) {
+        assert.equal(a[key].length, b[key].length);
+        const error = relativeError(a[key], b[key]);
+        assert.ok(error <= 1e-4, `${key === 'imageLogits' ? 'image' : 'mask'} logits: relative error ${error}`);
+      }
       await ort.release();
       await lt.release();
       model.dispose();
