@@ -80,6 +80,12 @@ export interface ProtocolOptions {
   readonly seeds?: readonly number[];
   readonly onEvent?: (e: ProtocolEvent) => void;
   readonly signal?: AbortSignal;
+  /**
+   * decode threads shared by every run's training and test, which the caller closes; default: one
+   * pool of the config's data.workers for the protocol's runs (a new worker thread costs about 14 k
+   * page faults to start, so one per run added up)
+   */
+  readonly pool?: SamplePool;
 }
 
 /** A training event of one run (named by its table row), or that run's test result. */
@@ -150,11 +156,11 @@ export function protocolPlans(protocol: Protocol, base: TrainConfig, o: Protocol
   }
 }
 
-async function trainOrResume(c: TrainConfig, o: ProtocolOptions, run: string): Promise<string> {
+async function trainOrResume(c: TrainConfig, o: ProtocolOptions & { readonly pool: SamplePool }, run: string): Promise<string> {
   const ckpts = join(c.run.dir, 'checkpoints');
   const resume = (await listCheckpoints(ckpts)).length > 0;
   // a run folder without a checkpoint (killed before its first) holds nothing to keep: start it again
-  await train(c, { resume, overwrite: !resume, signal: o.signal, onEvent: (event) => o.onEvent?.({ run, event }) });
+  await train(c, { resume, overwrite: !resume, signal: o.signal, pool: o.pool, onEvent: (event) => o.onEvent?.({ run, event }) });
   const best = join(ckpts, 'best');
   const last = (await listCheckpoints(ckpts)).at(-1);
   return existsSync(best) ? best : last!;
@@ -166,7 +172,7 @@ interface Tested {
   readonly units: VideoUnit[];
 }
 
-async function test(plan: RunPlan, checkpoint: string): Promise<Tested> {
+async function test(plan: RunPlan, checkpoint: string, pool: SamplePool): Promise<Tested> {
   const model = await buildModel(plan.train);
   await loadCheckpoint(checkpoint, model, null);
   model.to(resolveDevice(plan.train.device)); // validation runs wherever the model is
@@ -177,12 +183,10 @@ async function test(plan: RunPlan, checkpoint: string): Promise<Tested> {
       'check the test manifest, --test-split and --test-compression',
     );
   }
-  const pool = await SamplePool.create(plan.train.data.workers);
   try {
     const evaluator = await validationEvaluator(model, plan.train, pool, samples);
     return { result: evaluator.result(), units: videoUnits(evaluator.state().records) };
   } finally {
-    await pool.close();
     model.dispose();
   }
 }
@@ -255,13 +259,13 @@ function seedPlans(plan: RunPlan, seeds: readonly number[] | undefined): Array<R
  * written. A finished run tested before per-video units were recorded is tested again from its
  * checkpoint (no training) so that it can be compared.
  */
-async function measuredResult(plan: RunPlan, o: ProtocolOptions): Promise<EvaluationResult> {
+async function measuredResult(plan: RunPlan, o: ProtocolOptions & { readonly pool: SamplePool }): Promise<EvaluationResult> {
   const finished = await finishedResult(plan);
   const reused = finished !== null;
   let result: EvaluationResult | null = finished?.units === undefined ? null : finished;
   if (result === null) {
     const checkpoint = finished?.checkpoint ?? (await trainOrResume(plan.train, o, plan.name));
-    const tested = await test(plan, checkpoint);
+    const tested = await test(plan, checkpoint, o.pool);
     result = tested.result;
     const record: TestRecord = {
       checkpoint,
@@ -283,8 +287,18 @@ function seedCell(perSeed: readonly SeedValue[], run: string): Cell {
   return { value: mean, run, spread: { std, n, perSeed } };
 }
 
-/** {@link runProtocol} once `<out>/<protocol>` is this run's. */
+/** {@link runProtocol} once `<out>/<protocol>` is this run's: its runs share the caller's decode threads, or one pool of their own. */
 async function protocolRuns(protocol: Protocol, base: TrainConfig, o: ProtocolOptions): Promise<ProtocolTable> {
+  if (o.pool !== undefined) return protocolTable(protocol, base, { ...o, pool: o.pool });
+  const pool = await SamplePool.create(base.data.workers);
+  try {
+    return await protocolTable(protocol, base, { ...o, pool });
+  } finally {
+    await pool.close();
+  }
+}
+
+async function protocolTable(protocol: Protocol, base: TrainConfig, o: ProtocolOptions & { readonly pool: SamplePool }): Promise<ProtocolTable> {
   const rows: TableRow[] = [];
   for (const plan of protocolPlans(protocol, base, o)) {
     const results: Array<{ seed: number | null; run: string; official: EvaluationResult['official'] }> = [];

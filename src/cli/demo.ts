@@ -21,7 +21,7 @@ export function makeDemoCommand(): Command {
     .option(
       '--methods <names>',
       `the methods to compare (${METHOD_NAMES.join(', ')}); msccnet is Base. and MSCCNet, always trained. ` +
-        'Default: the baselines whose measured step cost fits the 20-minute budget (Multi-task and FFD on 2 cores)',
+        'Default: the baselines whose measured step cost fits the 20-minute budget (Multi-task, M2TR on EfficientNet-b0 and SLADD on 2 cores)',
       choiceList(METHOD_NAMES),
     )
     .option('--set-method <method:key=value>', SET_METHOD_HELP, methodOverride, {})

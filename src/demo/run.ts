@@ -31,6 +31,7 @@ import type { DeviceSpec } from '../torch/device.js';
 import { loadCheckpoint } from '../train/checkpoint.js';
 import { writeReport } from './report/index.js';
 import { spawnModuleWorker } from '../jobs/threads.js';
+import { SamplePool } from '../samples/loader.js';
 import { DemoError } from './errors.js';
 import { annotationStrip, predictionGrid } from './figures.js';
 import { clipSources, type DemoInputs, type InputsEvent } from './inputs.js';
@@ -78,6 +79,8 @@ export interface DemoOptions {
 export { DemoError } from './errors.js';
 
 const OWN_SUBFOLDERS = ['ffpp', 'pixel-ffpp', 'runs', 'model', 'detect', 'robustness'];
+/** decode threads of every training and test run, one pool for the whole demo (a new thread costs about 14 k page faults) */
+const DEMO_LOADER_WORKERS = 1;
 
 /** The demo's robustness sweep: a few levels of each perturbation on a few test crops (`msccnet evaluate --perturb`). */
 export const DEMO_PERTURBATIONS = ['jpeg:70,40', 'blur:3,5', 'noise:10,20', 'resize:0.5'] as const;
@@ -129,7 +132,7 @@ function trainConfig(
       augment: 'paper',
       cropSize: plan.cropSide,
       scaleBase: plan.cropSide,
-      workers: 1,
+      workers: DEMO_LOADER_WORKERS,
       prefetch: 2,
     },
     model: isDemoModel(model) ? { ...plan.model, ...MSCCNET_VARIANTS[model].config } : demoBaselineModel(model, plan.cropSide),
@@ -242,23 +245,28 @@ async function demoIn(out: string, o: DemoOptions): Promise<DemoResult> {
   const leaveOneOut = {} as Record<DemoModel, ProtocolTable> & Partial<Record<DemoBaseline, ProtocolTable>>;
   const intraResults = {} as Record<DemoModel, EvaluationResult>;
   const hasFailed = (model: DemoRow): boolean => failed.some((f) => f.row === model);
-  for (const r of runs) {
-    const stepsBefore = stepsDone;
-    // a run's planned steps count as done after it, whether it trained, was finished earlier, failed or was skipped
-    const table = hasFailed(r.model)
-      ? null
-      : await runProtocol(r.protocol, r.config, { ...r.options, onEvent: onRun(r.model, r.protocol) }).catch((err: unknown) => {
-          if (isDemoModel(r.model)) throw err;
-          failBaseline(r.model, err);
-          return null;
-        });
-    stepsDone = stepsBefore + r.steps;
-    if (table === null) continue;
-    if (r.protocol === 'leave-one-out') leaveOneOut[r.model] = table;
-    else {
-      intra[r.model] = table;
-      if (isDemoModel(r.model)) intraResults[r.model] = await testMetrics(table, 0);
+  const pool = await SamplePool.create(DEMO_LOADER_WORKERS);
+  try {
+    for (const r of runs) {
+      const stepsBefore = stepsDone;
+      // a run's planned steps count as done after it, whether it trained, was finished earlier, failed or was skipped
+      const table = hasFailed(r.model)
+        ? null
+        : await runProtocol(r.protocol, r.config, { ...r.options, pool, onEvent: onRun(r.model, r.protocol) }).catch((err: unknown) => {
+            if (isDemoModel(r.model)) throw err;
+            failBaseline(r.model, err);
+            return null;
+          });
+      stepsDone = stepsBefore + r.steps;
+      if (table === null) continue;
+      if (r.protocol === 'leave-one-out') leaveOneOut[r.model] = table;
+      else {
+        intra[r.model] = table;
+        if (isDemoModel(r.model)) intraResults[r.model] = await testMetrics(table, 0);
+      }
     }
+  } finally {
+    await pool.close();
   }
   // MSCCNet against Base. and every baseline, on the intra test set and each held-out manipulation
   const modelsOf = (tables: Partial<Record<DemoRow, ProtocolTable>>): ModelRuns[] =>

@@ -72,6 +72,12 @@ export abstract class Optimizer<H extends { lr: number }> {
     return b;
   }
 
+  /** Frees every state tensor now (a finished run's moments would otherwise wait for GC, and the next run could not reuse their memory). */
+  dispose(): void {
+    for (const named of this.state.values()) for (const b of named.values()) b.dispose();
+    this.state.clear();
+  }
+
   #flatParams(): Parameter[] {
     return this.paramGroups.flatMap((g) => g.params);
   }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SamplePool } from '../../src/samples/loader.js';
 import { METRICS, runBenchmark, type BenchmarkReport, type ProtocolTable } from '../../src/benchmark/protocols.js';
 import type { EvaluationResult } from '../../src/eval/index.js';
 import { InvalidArgumentError } from 'commander';
@@ -89,8 +90,14 @@ test(
     assert.equal(second.table.rows[0]!.spread![3]!.n, 3);
     assert.match(second.table.caption, /3 seeds \(0, 1, 2\)/);
 
-    // the same seed on the same machine: the same numbers
-    const again = await runBenchmark('intra', config, { ...options, outDir: join(dir, 'again'), seeds: [1] });
+    // the same seed on the same machine: the same numbers, also when the caller lends the decode threads
+    const pool = await SamplePool.create(1);
+    t.after(() => pool.close());
+    const decoded = t.mock.method(pool, 'run');
+    const closed = t.mock.method(pool, 'close');
+    const again = await runBenchmark('intra', config, { ...options, outDir: join(dir, 'again'), seeds: [1], pool });
+    assert.ok(decoded.mock.callCount() > 0, "the run's training and test decode on the lent pool");
+    assert.equal(closed.mock.callCount(), 0, 'the lent pool stays open for its owner');
     assert.deepEqual(again.failed, []);
     assert.deepEqual(await official(join(dir, 'again', 'msccnet', 'c23', 'intra', 'ffpp-c23', 'seed-1')), seeds[1]);
     assert.equal(again.table.rows[0]!.spread![3]!.std, 0);

@@ -178,3 +178,21 @@ test("AdamW stateDict holds PyTorch's names (step, exp_avg, exp_avg_sq) and resu
   const sgd = new SGD([new Parameter(p.clone())], { lr: 0.1, momentum: 0.9 });
   assert.throws(() => sgd.loadStateDict({ tensors: snapshot, paramGroups: [{ lr: 0.1 }] }), /momentum_buffer/);
 });
+
+test('dispose() frees every state tensor now, and a step after it starts the state afresh', () => {
+  const p = new Parameter(torch.tensor(W0, [3], 'float64'));
+  const opt = new AdamW([p], { lr: 0.05 });
+  opt.zeroGrad();
+  lossBackward(p);
+  opt.step();
+  const state = [...opt.stateDict().tensors.values()];
+  assert.equal(state.length, 3);
+  opt.dispose();
+  assert.ok(
+    state.every((t) => t.isDisposed),
+    'exp_avg, exp_avg_sq and step are freed',
+  );
+  assert.equal(opt.stateDict().tensors.size, 0);
+  opt.step(); // the gradient is still there: a first step again (step 1), as a new AdamW would take
+  assert.equal(opt.stateDict().tensors.get('state.0.step')!.item(), 1);
+});

@@ -124,6 +124,11 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
   const frameCount = Math.min(original.info.frames, ...fakes.map((f) => f.best.info.frames));
   const indices = sampleFrameIndices(frameCount, opts.frames);
   const faces = await detectFaces(run, original, indices, deps.detector);
+  // every rendition the job crops, in one ffmpeg run when they fit READ_AHEAD_BYTES together
+  await readAhead(run, faces, [
+    ...[...opts.compressions, maskCompOf(run, job.original)].map((c) => (c === undefined ? undefined : job.original[c])),
+    ...fakes.flatMap((f) => fakeRenditions(run, f)),
+  ]);
   const realCrops = await cropReals(run, faces);
   const annotate = deps.annotate ?? (await loadAnnotator());
   for (const fake of fakes) {
@@ -354,10 +359,9 @@ async function annotateFake(
   realCrops: Map<Compression, Map<number, Buffer>>,
   annotate: Annotator,
 ): Promise<AnnotatedFake | null> {
-  const { job, skipped, unusable } = run;
+  const { job, skipped } = run;
   const video = `${f.method}/${f.name}`;
-  const usable = (path: string | undefined): boolean => path !== undefined && !unusable.has(path);
-  const maskComp = COMPRESSIONS.find((c) => usable(f.videos[c]) && usable(job.original[c]));
+  const maskComp = maskCompOf(run, f.videos);
   if (!maskComp) {
     skipped.push({ video, reason: 'no rendition shared with the original to annotate' });
     return null;
@@ -368,7 +372,7 @@ async function annotateFake(
     realCrops.set(maskComp, real);
   }
   const t0 = performance.now();
-  await readAhead(run, faces, [f.videos[maskComp], ...run.opts.compressions.map((c) => f.videos[c])]);
+  await readAhead(run, faces, fakeRenditions(run, f));
   const crops = await cropFrames(run, faces, video, f.videos[maskComp], maskComp);
   const masks = new Set<number>();
   for (const [frame, fakePng] of crops) {
@@ -387,6 +391,21 @@ async function annotateFake(
   }
   reportStage(run, 'mask', crops.size, t0);
   return { maskComp, crops, masks };
+}
+
+/**
+ * The rendition a fake's masks come from: the first, in {@link COMPRESSIONS} order, that it shares
+ * with the original and that no stage found unreadable (raw when present), as in the reference.
+ */
+function maskCompOf(run: JobRun, videos: Renditions): Compression | undefined {
+  const usable = (path: string | undefined): boolean => path !== undefined && !run.unusable.has(path);
+  return COMPRESSIONS.find((c) => usable(videos[c]) && usable(run.job.original[c]));
+}
+
+/** The renditions of a fake that its masks and crops read: the mask's, then every requested compression. */
+function fakeRenditions(run: JobRun, f: ProbedFake): Array<string | undefined> {
+  const maskComp = maskCompOf(run, f.videos);
+  return [maskComp === undefined ? undefined : f.videos[maskComp], ...run.opts.compressions.map((c) => f.videos[c])];
 }
 
 /** Writes a fake's crops (label 1) in every requested compression, for the frames that have a mask. */
