@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { MsccnetError } from '../errors.js';
+import { mp4VideoInfo } from './mp4.js';
 
 /** ffmpeg or ffprobe failed on a video: unreadable, corrupt or not a video. Bad input: retrying won't help. */
 export class VideoError extends MsccnetError {
@@ -69,8 +70,14 @@ export function run(tool: string, args: readonly string[], input?: Buffer | Asyn
   });
 }
 
-/** Size and frame count of the first video stream, counted by demuxing (no decode). */
+/**
+ * Size and frame count of the first video stream: read from the MP4 index where it gives exactly
+ * what ffprobe counts (mp4.ts), else counted by ffprobe demuxing (no decode), which also words
+ * the error of a file that is not a readable video.
+ */
 export async function probeVideo(path: string): Promise<VideoInfo> {
+  const indexed = await mp4VideoInfo(path).catch(() => null);
+  if (indexed !== null) return indexed;
   const r = await run('ffprobe', [
     '-v',
     'error',

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeVideo, encodeVideos, probeVideo, readFrames, readFramesOfEach, sampleFrameIndices, VideoError } from '../../src/data/video.js';
+import { mp4VideoInfo } from '../../src/data/mp4.js';
+import { encodeVideo, encodeVideos, probeVideo, run, readFrames, readFramesOfEach, sampleFrameIndices, VideoError } from '../../src/data/video.js';
 
 test('frame positions are the reference floor(linspace(0, L−1, 20))', () => {
   // official-spec §8.2: the test list's frames for L = 300
@@ -78,4 +79,57 @@ test('a corrupt video is a VideoError naming the file', async (t) => {
   await writeFile(path, Buffer.from('not a video at all'));
   await assert.rejects(probeVideo(path), (e: unknown) => e instanceof VideoError && e.message.includes(path));
   await assert.rejects(readFrames(path, [0]), VideoError);
+});
+
+/** What ffprobe counts: the reference of probeVideo (demuxed packets of v:0, the stream's size). */
+async function ffprobed(path: string): Promise<{ width: number; height: number; frames: number } | null> {
+  const r = await run('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-count_packets',
+    '-show_entries',
+    'stream=width,height,nb_read_packets',
+    '-of',
+    'json',
+    path,
+  ]);
+  const s = (JSON.parse(r.stdout.toString() || '{}') as { streams?: Array<{ width: number; height: number; nb_read_packets: string }> }).streams?.[0];
+  return r.code === 0 && s ? { width: s.width, height: s.height, frames: Number(s.nb_read_packets) } : null;
+}
+
+test("the MP4 index gives ffprobe's size and frame count, or leaves the file to ffprobe (fragments, trimming edits, truncation, other containers)", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'msccnet-mp4-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const [w, h, n] = [64, 48, 30];
+  const frames = Array.from({ length: n }, (_, k) => Buffer.from(new Uint8Array(w * h * 3).map((_, i) => (i * 5 + k * 17) % 253)));
+  const codecs = { raw: { kind: 'lossless' }, c23: { kind: 'h264', crf: 23 }, c40: { kind: 'h264', crf: 40 } } as const;
+  await encodeVideos(
+    Object.entries(codecs).map(([name, codec]) => ({ path: join(dir, `${name}.mp4`), codec })),
+    frames,
+    w,
+    h,
+  );
+  const ffmpeg = async (args: string[]) => assert.equal((await run('ffmpeg', ['-v', 'error', '-y', ...args])).code, 0);
+  const c23 = join(dir, 'c23.mp4');
+  await ffmpeg(['-i', c23, '-c', 'copy', '-movflags', '+faststart', join(dir, 'faststart.mp4')]);
+  await ffmpeg(['-i', c23, '-c', 'copy', '-movflags', 'frag_keyframe+empty_moov', join(dir, 'fragmented.mp4')]);
+  await ffmpeg(['-ss', '0.3', '-i', c23, '-c', 'copy', join(dir, 'trimmed.mp4')]); // an edit list that starts after a keyframe
+  await ffmpeg(['-i', c23, '-c', 'copy', join(dir, 'other.mkv')]);
+  const whole = await readFile(join(dir, 'faststart.mp4'));
+  await writeFile(join(dir, 'truncated.mp4'), whole.subarray(0, Math.floor(whole.length * 0.7))); // index first, samples cut
+  const indexed = ['raw', 'c23', 'c40', 'faststart'];
+  for (const name of [...indexed, 'fragmented', 'trimmed', 'truncated']) {
+    const path = join(dir, `${name}.mp4`);
+    const mine = await mp4VideoInfo(path);
+    const reference = await ffprobed(path);
+    if (indexed.includes(name)) assert.deepEqual(mine, { width: w, height: h, frames: n }, `${name}: read from the index`);
+    if (mine !== null) assert.deepEqual(mine, reference, `${name}: the index must agree with ffprobe`);
+    assert.deepEqual(await probeVideo(path), reference, `${name}: probeVideo reads what ffprobe reads`);
+  }
+  assert.equal(await mp4VideoInfo(join(dir, 'fragmented.mp4')), null);
+  assert.equal(await mp4VideoInfo(join(dir, 'truncated.mp4')), null);
+  assert.equal(await mp4VideoInfo(join(dir, 'other.mkv')), null);
+  assert.deepEqual(await probeVideo(join(dir, 'other.mkv')), await ffprobed(join(dir, 'other.mkv')));
 });
