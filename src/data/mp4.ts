@@ -39,8 +39,11 @@ function boxes(data: Buffer, start: number, end: number): Box[] | null {
   return out;
 }
 
-const child = (data: Buffer, box: Box | undefined, type: string): Box | undefined =>
-  box ? boxes(data, box.start, box.end)?.find((b) => b.type === type) : undefined;
+/** The first child box of `type` with at least `bytes` of content (a shorter one is malformed: ffprobe reads the file). */
+function child(data: Buffer, box: Box | undefined, type: string, bytes = 8): Box | undefined {
+  const found = box ? boxes(data, box.start, box.end)?.find((b) => b.type === type) : undefined;
+  return found !== undefined && found.end - found.start >= bytes ? found : undefined;
+}
 
 /** The top-level boxes of the file, read header by header; null when the file is not a plain MP4 (fragments, a truncated box). */
 async function topLevel(file: FileHandle, size: number): Promise<Box[] | null> {
@@ -92,11 +95,11 @@ function videoTrack(data: Buffer, fileSize: number): VideoInfo | null {
   const moov = boxes(data, 0, data.length);
   if (moov === null || moov.some((b) => b.type === 'mvex')) return null;
   const mvhd = moov.find((b) => b.type === 'mvhd');
-  if (mvhd === undefined) return null;
+  if (mvhd === undefined || mvhd.end - mvhd.start < 24) return null;
   const movieScale = data.readUInt32BE(mvhd.start + (data[mvhd.start] === 1 ? 20 : 12));
   for (const trak of moov.filter((b) => b.type === 'trak')) {
     const mdia = child(data, trak, 'mdia');
-    const hdlr = child(data, mdia, 'hdlr');
+    const hdlr = child(data, mdia, 'hdlr', 12);
     if (hdlr === undefined || data.toString('latin1', hdlr.start + 8, hdlr.start + 12) !== 'vide') continue;
     return trackInfo(data, trak, mdia!, movieScale, fileSize); // the first video track is ffprobe's v:0
   }
@@ -104,9 +107,9 @@ function videoTrack(data: Buffer, fileSize: number): VideoInfo | null {
 }
 
 function trackInfo(data: Buffer, trak: Box, mdia: Box, movieScale: number, fileSize: number): VideoInfo | null {
-  const mdhd = child(data, mdia, 'mdhd');
+  const mdhd = child(data, mdia, 'mdhd', 24);
   const stbl = child(data, child(data, mdia, 'minf'), 'stbl');
-  const [stsd, stsz, stsc, stts, co32, co64] = ['stsd', 'stsz', 'stsc', 'stts', 'stco', 'co64'].map((t) => child(data, stbl, t));
+  const [stsd, stsz, stsc, stts, co32, co64] = ['stsd', 'stsz', 'stsc', 'stts', 'stco', 'co64'].map((t) => child(data, stbl, t, t === 'stsz' ? 12 : 8));
   const stco = co32 ?? co64;
   if (!mdhd || !stsd || !stsz || !stsc || !stts || !stco) return null;
   // the first sample entry: H.264, with its width and height
@@ -144,8 +147,9 @@ function trackInfo(data: Buffer, trak: Box, mdia: Box, movieScale: number, fileS
  * presentation time (what ffmpeg writes for B-frames): ffmpeg's demuxer then returns every sample.
  */
 function keepsEverySample(data: Buffer, trak: Box, stbl: Box, frames: number, movieScale: number, mediaScale: number): boolean {
-  const elst = child(data, child(data, trak, 'edts'), 'elst');
-  if (elst === undefined) return child(data, trak, 'edts') === undefined;
+  const edts = child(data, trak, 'edts', 0);
+  const elst = child(data, edts, 'elst');
+  if (elst === undefined) return edts === undefined;
   const v1 = data[elst.start] === 1;
   if (data.readUInt32BE(elst.start + 4) !== 1 || elst.start + 8 + (v1 ? 20 : 12) > elst.end) return false;
   const at = elst.start + 8;

@@ -24,6 +24,9 @@ export class SamplePool {
   private readonly pending = new Map<number, Pending>();
   private readonly load: number[];
   private nextId = 0;
+  /** why a worker died: a pool lent to many runs refuses their tasks at once instead of waiting on it forever */
+  private failure: Error | null = null;
+  private closing = false;
 
   private constructor(
     private readonly workers: Worker[],
@@ -53,16 +56,23 @@ export class SamplePool {
         pool.pending.delete(m.id);
         p?.resolve(m.result);
       });
-      w.on('error', (err) => {
-        for (const p of pool.pending.values()) p.reject(err);
-        pool.pending.clear();
+      w.on('error', (err) => pool.fail(err));
+      w.on('exit', (code) => {
+        if (!pool.closing) pool.fail(new DatasetError(`a sample decoding thread stopped (exit code ${code})`, 'run it again; report it if it persists'));
       });
     });
     return pool;
   }
 
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
   run(task: LoadTask): Promise<LoadResult> {
     if (this.inline !== null) return runTask(this.inline, task);
+    if (this.failure !== null) return Promise.reject(this.failure);
     let best = 0;
     for (let i = 1; i < this.workers.length; i++) if (this.load[i] < this.load[best]) best = i;
     const id = this.nextId++;
@@ -74,6 +84,7 @@ export class SamplePool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -186,3 +186,17 @@ test('skip reasons are worded from the file alone, the same in every run and und
   assert.deepEqual(await reasons(), expected);
   assert.deepEqual(await reasons(), expected, 'the same again');
 });
+
+test('a pool whose decoding thread died refuses every later task at once (a pool lent to many runs must not hang them)', { timeout: 30_000 }, async () => {
+  const pool = await SamplePool.create(1);
+  try {
+    const eval32 = { kind: 'eval', sample: sample({}), spec: officialPreprocess(32) } as const;
+    assert.ok((await pool.run(eval32)).ok, 'the live pool decodes');
+    // what an out-of-memory kill or a native crash of the thread looks like from here: it exits
+    const [worker] = (pool as unknown as { workers: import('node:worker_threads').Worker[] }).workers;
+    await worker!.terminate();
+    await assert.rejects(pool.run(eval32), (e: unknown) => e instanceof DatasetError && /decoding thread stopped/.test(e.message));
+  } finally {
+    await pool.close();
+  }
+});
