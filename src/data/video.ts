@@ -76,8 +76,11 @@ export function run(tool: string, args: readonly string[], input?: Buffer | Asyn
  * the error of a file that is not a readable video.
  */
 export async function probeVideo(path: string): Promise<VideoInfo> {
-  const indexed = await mp4VideoInfo(path).catch(() => null);
-  if (indexed !== null) return indexed;
+  return (await mp4VideoInfo(path).catch(() => null)) ?? ffprobeVideo(path);
+}
+
+/** {@link probeVideo} by ffprobe alone: the demuxed packets of v:0 and the stream's size (the reference the MP4 index must equal). */
+export async function ffprobeVideo(path: string): Promise<VideoInfo> {
   const r = await run('ffprobe', [
     '-v',
     'error',

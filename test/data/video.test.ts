@@ -4,7 +4,17 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mp4VideoInfo } from '../../src/data/mp4.js';
-import { encodeVideo, encodeVideos, probeVideo, run, readFrames, readFramesOfEach, sampleFrameIndices, VideoError } from '../../src/data/video.js';
+import {
+  encodeVideo,
+  encodeVideos,
+  ffprobeVideo,
+  probeVideo,
+  run,
+  readFrames,
+  readFramesOfEach,
+  sampleFrameIndices,
+  VideoError,
+} from '../../src/data/video.js';
 
 test('frame positions are the reference floor(linspace(0, L−1, 20))', () => {
   // official-spec §8.2: the test list's frames for L = 300
@@ -81,23 +91,8 @@ test('a corrupt video is a VideoError naming the file', async (t) => {
   await assert.rejects(readFrames(path, [0]), VideoError);
 });
 
-/** What ffprobe counts: the reference of probeVideo (demuxed packets of v:0, the stream's size). */
-async function ffprobed(path: string): Promise<{ width: number; height: number; frames: number } | null> {
-  const r = await run('ffprobe', [
-    '-v',
-    'error',
-    '-select_streams',
-    'v:0',
-    '-count_packets',
-    '-show_entries',
-    'stream=width,height,nb_read_packets',
-    '-of',
-    'json',
-    path,
-  ]);
-  const s = (JSON.parse(r.stdout.toString() || '{}') as { streams?: Array<{ width: number; height: number; nb_read_packets: string }> }).streams?.[0];
-  return r.code === 0 && s ? { width: s.width, height: s.height, frames: Number(s.nb_read_packets) } : null;
-}
+/** What ffprobe counts: the reference of probeVideo (null where ffprobe cannot read the file). */
+const ffprobed = (path: string) => ffprobeVideo(path).catch(() => null);
 
 test("the MP4 index gives ffprobe's size and frame count, or leaves the file to ffprobe (fragments, trimming edits, truncation, other containers)", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-mp4-'));
