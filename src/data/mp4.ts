@@ -6,7 +6,14 @@
  * Anything else returns null and is probed by ffprobe, whose reading stays the reference.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import type { VideoInfo } from './video.js';
+
+/** The size and frame count of a video's first video stream (what `probeVideo` returns). */
+export interface VideoInfo {
+  width: number;
+  height: number;
+  /** Number of video frames (demuxed packets of the first video stream). */
+  frames: number;
+}
 
 /** An index larger than this is left to ffprobe (a 64 MiB `moov` indexes days of video). */
 const MAX_MOOV_BYTES = 64 * 2 ** 20;

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { MsccnetError } from '../errors.js';
-import { mp4VideoInfo } from './mp4.js';
+import { mp4VideoInfo, type VideoInfo } from './mp4.js';
+
+export type { VideoInfo } from './mp4.js';
 
 /** ffmpeg or ffprobe failed on a video: unreadable, corrupt or not a video. Bad input: retrying won't help. */
 export class VideoError extends MsccnetError {
@@ -18,13 +20,6 @@ export class FfmpegMissingError extends MsccnetError {
   constructor(tool: string, options?: ErrorOptions) {
     super('MSCCNET_FFMPEG_MISSING', `${tool} was not found on PATH`, 'install it (Debian: apt-get install ffmpeg, or run scripts/setup)', options);
   }
-}
-
-export interface VideoInfo {
-  width: number;
-  height: number;
-  /** Number of video frames (demuxed packets of the first video stream). */
-  frames: number;
 }
 
 interface RunResult {
