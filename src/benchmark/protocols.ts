@@ -88,6 +88,9 @@ export interface ProtocolOptions {
   readonly pool?: SamplePool;
 }
 
+/** The options inside a protocol, once its runs' decode pool is settled (the caller's or the protocol's own). */
+type PooledOptions = ProtocolOptions & { readonly pool: SamplePool };
+
 /** A training event of one run (named by its table row), or that run's test result. */
 export type ProtocolEvent =
   | { readonly run: string; readonly event: TrainEvent }
@@ -156,7 +159,7 @@ export function protocolPlans(protocol: Protocol, base: TrainConfig, o: Protocol
   }
 }
 
-async function trainOrResume(c: TrainConfig, o: ProtocolOptions & { readonly pool: SamplePool }, run: string): Promise<string> {
+async function trainOrResume(c: TrainConfig, o: PooledOptions, run: string): Promise<string> {
   const ckpts = join(c.run.dir, 'checkpoints');
   const resume = (await listCheckpoints(ckpts)).length > 0;
   // a run folder without a checkpoint (killed before its first) holds nothing to keep: start it again
@@ -259,7 +262,7 @@ function seedPlans(plan: RunPlan, seeds: readonly number[] | undefined): Array<R
  * written. A finished run tested before per-video units were recorded is tested again from its
  * checkpoint (no training) so that it can be compared.
  */
-async function measuredResult(plan: RunPlan, o: ProtocolOptions & { readonly pool: SamplePool }): Promise<EvaluationResult> {
+async function measuredResult(plan: RunPlan, o: PooledOptions): Promise<EvaluationResult> {
   const finished = await finishedResult(plan);
   const reused = finished !== null;
   let result: EvaluationResult | null = finished?.units === undefined ? null : finished;
@@ -298,7 +301,7 @@ async function protocolRuns(protocol: Protocol, base: TrainConfig, o: ProtocolOp
   }
 }
 
-async function protocolTable(protocol: Protocol, base: TrainConfig, o: ProtocolOptions & { readonly pool: SamplePool }): Promise<ProtocolTable> {
+async function protocolTable(protocol: Protocol, base: TrainConfig, o: PooledOptions): Promise<ProtocolTable> {
   const rows: TableRow[] = [];
   for (const plan of protocolPlans(protocol, base, o)) {
     const results: Array<{ seed: number | null; run: string; official: EvaluationResult['official'] }> = [];

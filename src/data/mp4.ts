@@ -27,21 +27,28 @@ interface Box {
   readonly end: number;
 }
 
+/** The box whose header starts at data[at], within `room` bytes of it: its type, header length and size; null when it overruns them. */
+function header(data: Buffer, at: number, room: number): { type: string; header: number; size: number } | null {
+  if (room < 8) return null;
+  let size = data.readUInt32BE(at);
+  let length = 8;
+  if (size === 1) {
+    if (room < 16) return null;
+    size = Number(data.readBigUInt64BE(at + 8));
+    length = 16;
+  } else if (size === 0) size = room; // to the end
+  if (size < length || size > room) return null;
+  return { type: data.toString('latin1', at + 4, at + 8), header: length, size };
+}
+
 /** The boxes in data[start, end), or null when one overruns it. */
 function boxes(data: Buffer, start: number, end: number): Box[] | null {
   const out: Box[] = [];
   for (let at = start; at < end;) {
-    if (end - at < 8) return null;
-    let size = data.readUInt32BE(at);
-    let header = 8;
-    if (size === 1) {
-      if (end - at < 16) return null;
-      size = Number(data.readBigUInt64BE(at + 8));
-      header = 16;
-    } else if (size === 0) size = end - at;
-    if (size < header || at + size > end) return null;
-    out.push({ type: data.toString('latin1', at + 4, at + 8), start: at + header, end: at + size });
-    at += size;
+    const h = header(data, at, end - at);
+    if (h === null) return null;
+    out.push({ type: h.type, start: at + h.header, end: at + h.size });
+    at += h.size;
   }
   return out;
 }
@@ -57,19 +64,11 @@ async function topLevel(file: FileHandle, size: number): Promise<Box[] | null> {
   const out: Box[] = [];
   const head = Buffer.alloc(16);
   for (let at = 0; at < size;) {
-    if (size - at < 8) return null;
-    await file.read(head, 0, 16, at);
-    let box = head.readUInt32BE(0);
-    let header = 8;
-    if (box === 1) {
-      box = Number(head.readBigUInt64BE(8));
-      header = 16;
-    } else if (box === 0) box = size - at;
-    if (box < header || at + box > size) return null;
-    const type = head.toString('latin1', 4, 8);
-    if (type === 'moof') return null;
-    out.push({ type, start: at + header, end: at + box });
-    at += box;
+    const { bytesRead } = await file.read(head, 0, Math.min(16, size - at), at);
+    const h = header(head, 0, size - at);
+    if (h === null || bytesRead < Math.min(16, h.header) || h.type === 'moof') return null;
+    out.push({ type: h.type, start: at + h.header, end: at + h.size });
+    at += h.size;
   }
   return out;
 }
@@ -146,14 +145,14 @@ function trackInfo(data: Buffer, trak: Box, mdia: Box, movieScale: number, fileS
   }
   if (sample !== frames) return null;
   const mediaScale = data.readUInt32BE(mdhd.start + (data[mdhd.start] === 1 ? 20 : 12));
-  return keepsEverySample(data, trak, stbl!, frames, movieScale, mediaScale) ? { width, height, frames } : null;
+  return keepsEverySample(data, trak, stts, child(data, stbl, 'ctts'), frames, movieScale, mediaScale) ? { width, height, frames } : null;
 }
 
 /**
  * True without an edit list, or with one edit at normal rate that spans every sample's
  * presentation time (what ffmpeg writes for B-frames): ffmpeg's demuxer then returns every sample.
  */
-function keepsEverySample(data: Buffer, trak: Box, stbl: Box, frames: number, movieScale: number, mediaScale: number): boolean {
+function keepsEverySample(data: Buffer, trak: Box, stts: Box, ctts: Box | undefined, frames: number, movieScale: number, mediaScale: number): boolean {
   const edts = child(data, trak, 'edts', 0);
   const elst = child(data, edts, 'elst');
   if (elst === undefined) return edts === undefined;
@@ -164,17 +163,15 @@ function keepsEverySample(data: Buffer, trak: Box, stbl: Box, frames: number, mo
   const mediaTime = v1 ? Number(data.readBigInt64BE(at + 8)) : data.readInt32BE(at + 4);
   const rate = data.readInt32BE(at + (v1 ? 16 : 8));
   if (mediaTime < 0 || rate !== 0x10000 || movieScale === 0 || mediaScale === 0) return false;
-  const range = presentationRange(data, stbl, frames);
+  const range = presentationRange(data, stts, ctts, frames);
   if (range === null) return false;
   // [mediaTime, mediaTime + segment) in media units must hold [first, end): the segment may round down by one movie tick
   return mediaTime <= range.first && (segment + 1) * mediaScale >= (range.end - mediaTime) * movieScale;
 }
 
 /** The earliest presentation time and the end of the last, in media units (stts durations, ctts offsets). */
-function presentationRange(data: Buffer, stbl: Box, frames: number): { first: number; end: number } | null {
-  const stts = child(data, stbl, 'stts')!;
+function presentationRange(data: Buffer, stts: Box, ctts: Box | undefined, frames: number): { first: number; end: number } | null {
   const deltas = table(data, stts.start + 8, 2 * data.readUInt32BE(stts.start + 4), stts.end);
-  const ctts = child(data, stbl, 'ctts');
   const offsets = ctts === undefined ? [] : table(data, ctts.start + 8, 2 * data.readUInt32BE(ctts.start + 4), ctts.end);
   if (deltas === null || offsets === null) return null;
   const signed = ctts !== undefined && data[ctts.start] === 1;
