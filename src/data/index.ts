@@ -30,3 +30,4 @@ export {
   type VideoCodec,
   type VideoInfo,
 } from './video.js';
+export { AvAddonError } from './libav.js';

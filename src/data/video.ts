@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { MsccnetError } from '../errors.js';
+import { libav, type DecodedFrame, type EncoderOutput } from './libav.js';
 import { mp4VideoInfo, type VideoInfo } from './mp4.js';
 
 export type { VideoInfo } from './mp4.js';
@@ -104,85 +105,18 @@ export function sampleFrameIndices(frameCount: number, n = 20): number[] {
 }
 
 /** One decoded frame: RGB24, row-major. */
-export interface Frame {
-  width: number;
-  height: number;
-  rgb: Buffer;
-}
-
-/** ffmpeg's options that decode exactly the frames `indices` of its input `input` to `pipe` as PPMs. */
-function selectFramesTo(input: number, indices: readonly number[], pipe: number): string[] {
-  const select = indices.map((i) => `eq(n\\,${i})`).join('+');
-  return ['-map', `${input}:v:0`, '-vf', `select='${select}'`, '-vsync', '0', '-f', 'image2pipe', '-c:v', 'ppm', `pipe:${pipe}`];
-}
+export type Frame = DecodedFrame;
 
 /**
- * Decodes exactly the frames `indices` (sorted, 0-based decode order) in one ffmpeg run with a
- * `select` filter (frame-exact; no seeking). Frames come as PPM, whose headers carry their size.
- * A frame the decoder never produces (truncated file) comes back as `undefined`.
+ * Decodes exactly the frames `indices` (sorted, 0-based decode order) of the first video stream:
+ * what `ffmpeg -threads 1 -i path -vf select='eq(n,i)+…' -vsync 0 -c:v ppm` writes, byte for byte,
+ * decoded in this process by the same libraries (src/data/libav.ts). A frame the decoder never
+ * produces (truncated file) comes back as `undefined`.
  */
 export async function readFrames(path: string, indices: readonly number[]): Promise<Array<Frame | undefined>> {
   if (indices.length === 0) return [];
-  const r = await run('ffmpeg', ['-v', 'error', '-nostdin', '-threads', '1', '-i', path, ...selectFramesTo(0, indices, 1)]);
-  const frames = parsePpmStream(r.stdout);
-  if (r.code !== 0 && frames.length === 0) throw new VideoError(path, `ffmpeg could not decode it: ${lastLine(r.stderr)}`);
-  return indices.map((_, k) => frames[k]);
-}
-
-/**
- * {@link readFrames} for several videos (the renditions of one clip) in one ffmpeg run, each
- * decoded to a pipe of its own: an ffmpeg start costs about 3,600 page faults, relocating its
- * libraries. If that run fails, each video is read alone, so that a bad one fails (a VideoError
- * in its place) or comes back truncated exactly as readFrames reports it.
- */
-export async function readFramesOfEach(paths: readonly string[], indices: readonly number[]): Promise<Array<Array<Frame | undefined> | VideoError>> {
-  if (paths.length === 0) return [];
-  if (indices.length === 0) return paths.map(() => []);
-  if (paths.length > 1) {
-    const pipeOf = (k: number) => (k === 0 ? 1 : k + 2); // fd 2 is stderr
-    const r = await run(
-      'ffmpeg',
-      ['-v', 'error', '-nostdin', ...paths.flatMap((p) => ['-threads', '1', '-i', p]), ...paths.flatMap((_, k) => selectFramesTo(k, indices, pipeOf(k)))],
-      undefined,
-      paths.length - 1,
-    );
-    if (r.code === 0)
-      return [r.stdout, ...r.extra].map((b) => {
-        const frames = parsePpmStream(b);
-        return indices.map((_, k) => frames[k]);
-      });
-  }
-  const out: Array<Array<Frame | undefined> | VideoError> = [];
-  for (const p of paths) {
-    try {
-      out.push(await readFrames(p, indices));
-    } catch (err) {
-      if (!(err instanceof VideoError)) throw err;
-      out.push(err);
-    }
-  }
-  return out;
-}
-
-/** Splits concatenated binary PPMs (P6, maxval 255). */
-function parsePpmStream(buf: Buffer): Frame[] {
-  const frames: Frame[] = [];
-  let pos = 0;
-  while (pos < buf.length) {
-    const fields: string[] = [];
-    while (fields.length < 4 && pos < buf.length) {
-      while (pos < buf.length && /\s/.test(String.fromCharCode(buf[pos]!))) pos++;
-      const start = pos;
-      while (pos < buf.length && !/\s/.test(String.fromCharCode(buf[pos]!))) pos++;
-      fields.push(buf.toString('latin1', start, pos));
-    }
-    pos++; // the single whitespace byte after maxval
-    const [magic, w, h] = [fields[0], Number(fields[1]), Number(fields[2])];
-    const size = w * h * 3;
-    if (magic !== 'P6' || !(size > 0) || pos + size > buf.length) break; // a truncated tail is dropped
-    frames.push({ width: w, height: h, rgb: buf.subarray(pos, pos + size) });
-    pos += size;
-  }
+  const frames = await libav().decodeFrames(path, indices);
+  if (typeof frames === 'string') throw new VideoError(path, `could not decode it: ${frames}`);
   return frames;
 }
 
@@ -203,9 +137,11 @@ export async function encodeVideo(
 }
 
 /**
- * Encodes the same RGB24 frames to several MP4s in one ffmpeg run: each output is byte for byte
- * what {@link encodeVideo} writes alone, and the process starts once (an ffmpeg start costs
- * about 3,600 page faults, relocating its libraries, which dominated the demo's data stage).
+ * Encodes the same RGB24 frames to several MP4s. Each is byte for byte what
+ * `ffmpeg -f rawvideo -pix_fmt rgb24 -s WxH -r fps -i - -c:v libx264[rgb] -crf C -preset veryfast
+ * [-pix_fmt yuv420p] -threads 1 -an out.mp4` writes, encoded in this process by the same libraries
+ * (src/data/libav.ts): an ffmpeg start cost about 3,600 page faults relocating its libraries, and
+ * its encoders' buffers as many again, which dominated the demo's data stage.
  */
 export async function encodeVideos(
   outputs: ReadonlyArray<{ path: string; codec: VideoCodec }>,
@@ -215,32 +151,18 @@ export async function encodeVideos(
   fps = 25,
 ): Promise<void> {
   if (outputs.length === 0) return;
-  const encode = (codec: VideoCodec): string[] =>
-    codec.kind === 'lossless'
-      ? ['-c:v', 'libx264rgb', '-crf', '0', '-preset', 'veryfast']
-      : ['-c:v', 'libx264', '-crf', String(codec.crf), '-preset', 'veryfast', '-pix_fmt', 'yuv420p'];
-  const input = Array.isArray(frames) ? Buffer.concat(frames) : frames;
-  const r = await run(
-    'ffmpeg',
-    [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'rawvideo',
-      '-pix_fmt',
-      'rgb24',
-      '-s',
-      `${width}x${height}`,
-      '-r',
-      String(fps),
-      '-i',
-      'pipe:0',
-      ...outputs.flatMap((o) => ['-map', '0:v:0', ...encode(o.codec), '-threads', '1', '-an', o.path]),
-    ],
-    input,
-  );
-  if (r.code !== 0) throw new VideoError(outputs.map((o) => o.path).join(', '), `ffmpeg could not encode: ${lastLine(r.stderr)}`);
+  const all: Buffer[] = [];
+  for await (const f of frames) all.push(f);
+  const encoder = (o: { path: string; codec: VideoCodec }): EncoderOutput =>
+    o.codec.kind === 'lossless'
+      ? { path: o.path, encoder: 'libx264rgb', pixFmt: 'rgb24', options: { crf: '0', preset: 'veryfast', threads: '1' } }
+      : { path: o.path, encoder: 'libx264', pixFmt: 'yuv420p', options: { crf: String(o.codec.crf), preset: 'veryfast', threads: '1' } };
+  try {
+    await libav().encodeVideos(outputs.map(encoder), all, width, height, fps);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new VideoError(outputs.map((o) => o.path).join(', '), `could not encode: ${message}`, { cause: err });
+  }
 }
 
 function lastLine(s: string): string {

@@ -13,10 +13,11 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { loadFaceDetector } from '../../src/data/faces.js';
-import { fakePath } from '../../src/data/layout.js';
+import { fakePath, originalPath, type Compression } from '../../src/data/layout.js';
 import type { ManifestEntry } from '../../src/data/manifest.js';
 import type { PrepareReport } from '../../src/data/prepare/index.js';
 import { buildMiniFfpp, talkingFaceVideos, type MiniFfpp } from '../../src/data/synthetic/index.js';
+import { run } from '../../src/data/video.js';
 
 const FRAMES = 6; // per video: floor(linspace(0, 23, 6)) of 24-frame clips
 const INDICES = [0, 4, 9, 13, 18, 23];
@@ -112,6 +113,33 @@ async function gray(path: string): Promise<{ data: Buffer; width: number; height
 
 let outA: string;
 let treeA: Map<string, Buffer>;
+
+test('download: every c23 and c40 video is byte for byte what the ffmpeg command line encodes from its raw frames', async () => {
+  // The renditions are encoded in this process (src/data/libav.ts), after face detection, forging and
+  // PNG writes have used its heap: the reference is a fresh ffmpeg process given the same frames.
+  const [width, height] = [400, 300];
+  const videos = [
+    ...IDS.map((id) => (comp: Compression) => originalPath(mini.root, comp, id)),
+    ...mini.fakes
+      .filter((f) => !(f.method === CORRUPT.method && f.name === CORRUPT.name) && !(f.method === DELETED.method && f.name === DELETED.name))
+      .map((f) => (comp: Compression) => fakePath(mini.root, f.method, comp, f.name)),
+  ];
+  const scratch = join(work, 'reference.mp4');
+  for (const path of videos) {
+    const frames = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', path('raw'), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+    assert.equal(frames.stdout.length, width * height * 3 * 24, path('raw'));
+    for (const [comp, crf] of [
+      ['c23', 23],
+      ['c40', 40],
+    ] as const) {
+      const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', '25', '-i', 'pipe:0'];
+      const encode = ['-c:v', 'libx264', '-crf', String(crf), '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-threads', '1', '-an'];
+      const r = await run('ffmpeg', ['-v', 'error', '-nostdin', '-y', ...input, ...encode, scratch], frames.stdout);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok((await readFile(path(comp))).equals(await readFile(scratch)), `${path(comp)} differs from ffmpeg's encode of the same frames`);
+    }
+  }
+});
 
 test('prepare: counts match the built tree, every fake has a mask close to the known one, every gap has a reason', async (t: TestContext) => {
   outA = join(work, 'out-local');

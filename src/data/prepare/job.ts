@@ -9,7 +9,7 @@ import { loadFaceDetector, type FaceDetector } from '../faces.js';
 import { COMPRESSIONS, type Compression, type Renditions, type Split } from '../layout.js';
 import { compareEntries, type ManifestEntry } from '../manifest.js';
 import { loadAnnotator, type Annotator } from '../masks.js';
-import { probeVideo, readFrames, readFramesOfEach, sampleFrameIndices, VideoError, type Frame, type VideoInfo } from '../video.js';
+import { probeVideo, readFrames, sampleFrameIndices, VideoError, type Frame, type VideoInfo } from '../video.js';
 import { optionsKey, type PrepareOptions } from './options.js';
 import { cropPath, jobRecordPath, maskPath, type PrepareJob } from './plan.js';
 
@@ -112,7 +112,6 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
     skipped: job.missing.map((m) => ({ video: `${m.method}/${m.name}`, reason: ABSENT_FAKE })),
     entries: [],
     unusable: new Set(),
-    decoded: new Map(),
     onProgress: deps.onProgress,
   };
   const { original, fakes } = await probe(run);
@@ -124,11 +123,6 @@ export async function processJob(job: PrepareJob, outDir: string, opts: PrepareO
   const frameCount = Math.min(original.info.frames, ...fakes.map((f) => f.best.info.frames));
   const indices = sampleFrameIndices(frameCount, opts.frames);
   const faces = await detectFaces(run, original, indices, deps.detector);
-  // every rendition the job crops, in one ffmpeg run when they fit READ_AHEAD_BYTES together
-  await readAhead(run, faces, [
-    ...[...opts.compressions, maskCompOf(run, job.original)].map((c) => (c === undefined ? undefined : job.original[c])),
-    ...fakes.flatMap((f) => fakeRenditions(run, f)),
-  ]);
   const realCrops = await cropReals(run, faces);
   const annotate = deps.annotate ?? (await loadAnnotator());
   for (const fake of fakes) {
@@ -149,8 +143,6 @@ interface JobRun {
   readonly entries: ManifestEntry[];
   /** Renditions found unreadable (or too large): later stages never decode them. */
   readonly unusable: Set<string>;
-  /** Renditions decoded ahead by {@link readAhead}, by path, until cropFrames takes them. */
-  readonly decoded: Map<string, Array<Frame | undefined> | VideoError>;
   readonly onProgress?: (e: PrepareEvent) => void;
 }
 
@@ -259,23 +251,6 @@ async function detectFaces(run: JobRun, original: Probed, indices: number[], giv
   return { boxes, records, width, height };
 }
 
-/** At most this many bytes of frames are decoded ahead at once. */
-const READ_AHEAD_BYTES = 256 * 2 ** 20;
-
-/**
- * Decodes the boxed frames of the renditions of one video in one ffmpeg run, for cropFrames to
- * take: each ffmpeg start costs thousands of page faults (relocating its libraries), and a video
- * has up to three renditions. Unusable renditions are left out; renditions whose frames would
- * exceed READ_AHEAD_BYTES together are each read when cropped, as before.
- */
-async function readAhead(run: JobRun, faces: Faces, paths: ReadonlyArray<string | undefined>): Promise<void> {
-  const todo = [...new Set(paths.filter((p): p is string => p !== undefined && !run.unusable.has(p) && !run.decoded.has(p)))];
-  const frames = [...faces.boxes.keys()];
-  if (todo.length < 2 || todo.length * frames.length * faces.width * faces.height * 3 > READ_AHEAD_BYTES) return;
-  const decoded = await readFramesOfEach(todo, frames);
-  for (const [k, path] of todo.entries()) run.decoded.set(path, decoded[k]!);
-}
-
 /**
  * PNG crops of one rendition at the boxed frames. A rendition that cannot be decoded, frames it
  * lacks, or a frame size unlike the original's are skipped with their reason.
@@ -286,12 +261,9 @@ async function cropFrames(run: JobRun, faces: Faces, video: string, path: string
   const out = new Map<number, Buffer>();
   if (!path || unusable.has(path)) return out;
   const frames = [...boxes.keys()];
-  const ahead = run.decoded.get(path);
-  run.decoded.delete(path);
   let decoded: Array<Frame | undefined>;
   try {
-    if (ahead instanceof VideoError) throw ahead;
-    decoded = ahead ?? (await readFrames(path, frames));
+    decoded = await readFrames(path, frames);
   } catch (err) {
     if (!(err instanceof VideoError)) throw err;
     skipped.push({ video, compression: comp, reason: problemLine(err) });
@@ -319,11 +291,6 @@ async function cropReals(run: JobRun, faces: Faces): Promise<Map<Compression, Ma
   const t0 = performance.now();
   let cropped = 0;
   const realCrops = new Map<Compression, Map<number, Buffer>>();
-  await readAhead(
-    run,
-    faces,
-    opts.compressions.map((c) => job.original[c]),
-  );
   for (const comp of opts.compressions) {
     const c = await cropFrames(run, faces, `youtube/${job.id}`, job.original[comp], comp);
     realCrops.set(comp, c);
@@ -372,7 +339,6 @@ async function annotateFake(
     realCrops.set(maskComp, real);
   }
   const t0 = performance.now();
-  await readAhead(run, faces, fakeRenditions(run, f));
   const crops = await cropFrames(run, faces, video, f.videos[maskComp], maskComp);
   const masks = new Set<number>();
   for (const [frame, fakePng] of crops) {
@@ -400,12 +366,6 @@ async function annotateFake(
 function maskCompOf(run: JobRun, videos: Renditions): Compression | undefined {
   const usable = (path: string | undefined): boolean => path !== undefined && !run.unusable.has(path);
   return COMPRESSIONS.find((c) => usable(videos[c]) && usable(run.job.original[c]));
-}
-
-/** The renditions of a fake that its masks and crops read: the mask's, then every requested compression. */
-function fakeRenditions(run: JobRun, f: ProbedFake): Array<string | undefined> {
-  const maskComp = maskCompOf(run, f.videos);
-  return [maskComp === undefined ? undefined : f.videos[maskComp], ...run.opts.compressions.map((c) => f.videos[c])];
 }
 
 /** Writes a fake's crops (label 1) in every requested compression, for the frames that have a mask. */
