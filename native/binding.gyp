@@ -14,9 +14,9 @@
       "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"]
     },
     {
-      # FFmpeg's libraries (Debian's libav*-dev), for decoding and encoding videos in-process (src/av/av.cc).
+      # FFmpeg's libraries (Debian's libav*-dev), for decoding and encoding videos in-process (src/av.cc).
       "target_name": "msccnet_av",
-      "sources": ["src/av/av.cc"],
+      "sources": ["src/av.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<!@(pkg-config --cflags-only-I libavformat libavcodec libavfilter libavutil | sed 's/-I//g')"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "libraries": ["<!@(pkg-config --libs libavformat libavcodec libavfilter libavutil)"],

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MsccnetError } from '../errors.js';
 
-/** The FFmpeg-libraries addon (native/src/av/av.cc) is missing or was built for another Node or FFmpeg. */
+/** The FFmpeg-libraries addon (native/src/av.cc) is missing or was built for another Node or FFmpeg. */
 export class AvAddonError extends MsccnetError {
   constructor(
     readonly path: string,

@@ -27,42 +27,24 @@ interface RunResult {
   stdout: Buffer;
   stderr: string;
   code: number | null;
-  /** What the tool wrote to file descriptors 3, 4, … (`pipe:3`, …), when `extraOutputs` asked for them. */
-  extra: Buffer[];
 }
 
-/**
- * Runs a tool to completion, collecting stdout (and `extraOutputs` more pipes, fds 3 onwards) as
- * bytes; `input` is written to its stdin.
- */
-export function run(tool: string, args: readonly string[], input?: Buffer | AsyncIterable<Buffer>, extraOutputs = 0): Promise<RunResult> {
+/** Runs a tool to completion, collecting stdout as bytes; `input` is written to its stdin. */
+export function run(tool: string, args: readonly string[], input?: Buffer): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe', ...Array<'pipe'>(extraOutputs).fill('pipe')] });
-    const collect = (stream: NodeJS.ReadableStream | null | undefined): Buffer[] => {
-      const chunks: Buffer[] = [];
-      stream?.on('data', (d: Buffer) => chunks.push(d));
-      return chunks;
-    };
-    const out = collect(child.stdout);
-    const extra = Array.from({ length: extraOutputs }, (_, k) => collect(child.stdio[3 + k] as NodeJS.ReadableStream | null));
+    const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
     let err = '';
     child.stderr.on('data', (d: Buffer) => {
       if (err.length < 20_000) err += d.toString();
     });
     child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? new FfmpegMissingError(tool, { cause: e }) : e));
-    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code, extra: extra.map((c) => Buffer.concat(c)) }));
+    child.on('close', (code) => resolve({ stdout: Buffer.concat(out), stderr: err, code }));
     child.stdin.on('error', () => {
       /* the tool exited early; its exit code reports why */
     });
-    if (input === undefined) child.stdin.end();
-    else if (Buffer.isBuffer(input)) child.stdin.end(input);
-    else
-      void (async () => {
-        for await (const chunk of input) {
-          if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
-        }
-        child.stdin.end();
-      })().catch(reject);
+    child.stdin.end(input);
   });
 }
 

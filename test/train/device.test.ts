@@ -5,7 +5,7 @@
 // numbers bit for bit, and read a constant number of host copies per step whatever the depth.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSafetensors } from '../../src/nn/index.js';
@@ -36,6 +36,7 @@ test.before(async () => {
   root = await mkdtemp(join(tmpdir(), 'msccnet-device-'));
   set = await writeSyntheticSet(join(root, 'data'), { side: SIDE, train: 4, val: 2, seed: 7 });
 });
+test.after(() => rm(root, { recursive: true, force: true })); // its runs' checkpoints are about 1 GB
 
 function config(runDir: string, o: { device: string; maxSteps: number; depth?: 18 | 34; validate?: boolean }): TrainConfigInput {
   return {
