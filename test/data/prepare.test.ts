@@ -22,6 +22,7 @@ import { run } from '../../src/data/video.js';
 const FRAMES = 6; // per video: floor(linspace(0, 23, 6)) of 24-frame clips
 const INDICES = [0, 4, 9, 13, 18, 23];
 const BLANK: Record<string, number[]> = { '001': [12, 13] }; // frame 13 of 001 has no face
+const [WIDTH, HEIGHT] = [400, 300]; // the mini download's frame size
 const IDS = ['000', '001'];
 const SPLIT: Record<string, string> = { '000': 'test', '001': 'test' };
 const BUILT = { Deepfakes: 'region-swap', FaceSwap: 'self-blend', NeuralTextures: 'mouth-rewarp' } as const;
@@ -41,8 +42,8 @@ before(async () => {
   mini = await buildMiniFfpp({
     root: join(work, 'ffpp'),
     detector: await loadFaceDetector(),
-    width: 400,
-    height: 300,
+    width: WIDTH,
+    height: HEIGHT,
     blank: BLANK,
     methods: BUILT,
     sources: [
@@ -117,7 +118,6 @@ let treeA: Map<string, Buffer>;
 test('download: every c23 and c40 video is byte for byte what the ffmpeg command line encodes from its raw frames', async () => {
   // The renditions are encoded in this process (src/data/libav.ts), after face detection, forging and
   // PNG writes have used its heap: the reference is a fresh ffmpeg process given the same frames.
-  const [width, height] = [400, 300];
   const videos = [
     ...IDS.map((id) => (comp: Compression) => originalPath(mini.root, comp, id)),
     ...mini.fakes
@@ -127,12 +127,12 @@ test('download: every c23 and c40 video is byte for byte what the ffmpeg command
   const scratch = join(work, 'reference.mp4');
   for (const path of videos) {
     const frames = await run('ffmpeg', ['-v', 'error', '-nostdin', '-i', path('raw'), '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
-    assert.equal(frames.stdout.length, width * height * 3 * 24, path('raw'));
+    assert.equal(frames.stdout.length, WIDTH * HEIGHT * 3 * mini.frames, path('raw'));
     for (const [comp, crf] of [
       ['c23', 23],
       ['c40', 40],
     ] as const) {
-      const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-r', '25', '-i', 'pipe:0'];
+      const input = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${WIDTH}x${HEIGHT}`, '-r', '25', '-i', 'pipe:0'];
       const encode = ['-c:v', 'libx264', '-crf', String(crf), '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-threads', '1', '-an'];
       const r = await run('ffmpeg', ['-v', 'error', '-nostdin', '-y', ...input, ...encode, scratch], frames.stdout);
       assert.equal(r.code, 0, r.stderr);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTrainConfig } from '../../src/train/config.js';
@@ -9,8 +9,9 @@ import { writeSyntheticSet } from './synthetic.js';
 
 // A small MSCCNet (ResNet-18 V1c, C = 64, 64² input) learns synthetic forgeries with known masks
 // on CPU in a few minutes: the loss falls and held-out pixel mIoU clearly beats the all-real predictor.
-test('training a small variant on synthetic forgeries: loss falls, held-out mIoU beats the all-real predictor', { timeout: 1_800_000 }, async () => {
+test('training a small variant on synthetic forgeries: loss falls, held-out mIoU beats the all-real predictor', { timeout: 1_800_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'msccnet-learn-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 40, val: 8, seed: 11 });
   const config = parseTrainConfig({
     data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: 64, workers: 1, prefetch: 2 },

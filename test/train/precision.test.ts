@@ -3,7 +3,7 @@
 // channelsLast gives the contiguous run's losses up to float rounding.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { F, torch } from '../../src/torch/index.js';
@@ -18,6 +18,7 @@ test.before(async () => {
   root = await mkdtemp(join(tmpdir(), 'msccnet-precision-'));
   set = await writeSyntheticSet(join(root, 'data'), { side: SIDE, train: 2, val: 1, seed: 9 });
 });
+test.after(() => rm(root, { recursive: true, force: true }));
 
 const config = (name: string, extra: Partial<TrainConfigInput>): TrainConfigInput => ({
   data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'paper', cropSize: SIDE, scaleBase: SIDE + 1, workers: 0, prefetch: 1 },

@@ -11,8 +11,9 @@ import { writeSyntheticSet } from './synthetic.js';
 // 20 steps straight vs 10 steps, stop, resume, 10 more: every tensor of the state dict (weights,
 // BN statistics) and of the optimiser state (SGD's momentum; AdamW's moments and step counts) must be bit-identical.
 for (const optim of [{ lr: 0.01 }, { optimizer: 'adamw', lr: 1e-3 }] as const) {
-  test(`resume is bit-for-bit with ${'optimizer' in optim ? optim.optimizer : 'sgd'}: 20 steps = 10 + resume + 10`, { timeout: 1_800_000 }, async () => {
+  test(`resume is bit-for-bit with ${'optimizer' in optim ? optim.optimizer : 'sgd'}: 20 steps = 10 + resume + 10`, { timeout: 1_800_000 }, async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'msccnet-resume-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
     const set = await writeSyntheticSet(join(dir, 'data'), { side: 64, train: 12, val: 2, seed: 5 });
     const base = (runDir: string, maxSteps: number): TrainConfigInput => ({
       data: { manifest: set.manifest, compression: 'c23', methods: ['Deepfakes'], augment: 'official', cropSize: 64, scaleBase: 65, workers: 1, prefetch: 2 },
